@@ -694,3 +694,98 @@ describe("invalidation after a change", () => {
     expect((await routers[1]!.route(inbound("15550000001"))).kind).toBe("prompt");
   });
 });
+
+describe("asynchronous subscription (as Bus.subscribe)", () => {
+  function asyncBus() {
+    const handlers = new Set<(s: Invalidation) => void>();
+    let resolveSub: () => void = () => {};
+    let rejectSub: (e: Error) => void = () => {};
+    const subscribed = new Promise<void>((res, rej) => {
+      resolveSub = res;
+      rejectSub = rej;
+    });
+    let unsubscribed = 0;
+    return {
+      handlers,
+      resolveSub: () => resolveSub(),
+      rejectSub: (e: Error) => rejectSub(e),
+      get unsubscribed() {
+        return unsubscribed;
+      },
+      subscribe: async (h: (s: Invalidation) => void) => {
+        await subscribed;
+        handlers.add(h);
+        return async () => {
+          unsubscribed++;
+          handlers.delete(h);
+        };
+      },
+    };
+  }
+
+  test("nothing is cached until the subscription is active, then the cache starts empty", async () => {
+    const bus = asyncBus();
+    const { router, calls } = setup({ subscribe: bus.subscribe });
+    await router.route(inbound("15550000001"));
+    await router.route(inbound("15550000001"));
+    expect(calls.findNumber).toBe(2);
+    bus.resolveSub();
+    await router.ready;
+    expect(bus.handlers.size).toBe(1);
+    await router.route(inbound("15550000001"));
+    await router.route(inbound("15550000001"));
+    expect(calls.findNumber).toBe(3);
+  });
+
+  test("a lookup in flight when the subscription becomes active is not cached", async () => {
+    const bus = asyncBus();
+    const config = createMemoryConfig(world());
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let n = 0;
+    const router = createAccessRouter({
+      config: {
+        findNumber: async (d) => {
+          n++;
+          const answer = await config.findNumber(d);
+          if (n === 1) await gate;
+          return answer;
+        },
+        findAccessCode: config.findAccessCode,
+      },
+      subscribe: bus.subscribe,
+    });
+    const pending = router.route(inbound("15550000001"));
+    bus.resolveSub();
+    await router.ready;
+    release();
+    await pending;
+    await router.route(inbound("15550000001"));
+    expect(n).toBe(2);
+  });
+
+  test("a failed subscription leaves the router working without a cache", async () => {
+    const bus = asyncBus();
+    const { router, calls } = setup({ subscribe: bus.subscribe });
+    bus.rejectSub(new Error("redis down"));
+    await expect(router.ready).rejects.toThrow("redis down");
+    for (let i = 0; i < 3; i++) expect((await router.route(inbound("15550000001"))).kind).toBe("prompt");
+    expect(calls.findNumber).toBe(3);
+  });
+
+  test("closing before the subscription is active unsubscribes once it is", async () => {
+    const bus = asyncBus();
+    const { router } = setup({ subscribe: bus.subscribe });
+    router.close();
+    bus.resolveSub();
+    await router.ready;
+    expect(bus.unsubscribed).toBe(1);
+  });
+
+  test("without subscribe the router is ready at once", async () => {
+    const { router } = setup();
+    await router.ready;
+  });
+});

@@ -29,13 +29,20 @@ export interface AccessRouterOptions {
   readonly cacheMaxEntries?: number;
   /**
    * Subscribes to config invalidations (the app wires it to the session store's `Bus`
-   * on `invalidationChannel`); returns the unsubscribe function, called by `close()`.
-   * Payloads are checked: an unreadable one drops everything.
+   * on `invalidationChannel`) and returns the unsubscribe function, called by
+   * `close()`, or a promise of it (as `Bus.subscribe` does). While that promise is
+   * pending nothing is cached, and when it resolves the cache starts empty, so no
+   * lookup is cached that an invalidation could have missed; if it rejects, the router
+   * keeps working uncached and `ready` rejects. Payloads are checked: an unreadable
+   * one drops everything.
    */
-  readonly subscribe?: (handler: (scope: Invalidation) => void) => () => void;
+  readonly subscribe?: (handler: (scope: Invalidation) => void) => Unsubscribe | Promise<Unsubscribe>;
   /** Clock in milliseconds (tests); default `Date.now`. */
   readonly now?: () => number;
 }
+
+/** Ends a subscription; its result is awaited by nobody. */
+export type Unsubscribe = () => unknown;
 
 /** From an inbound call to a decision. See {@link createAccessRouter}. */
 export interface AccessRouter {
@@ -52,6 +59,11 @@ export interface AccessRouter {
   admit(context: PromptContext, code: string): Promise<AdmitDecision>;
   /** Drops cached lookups affected by a config change. */
   invalidate(scope: Invalidation): void;
+  /**
+   * Resolves once invalidations are subscribed (at once without `subscribe`); rejects
+   * with the subscription's error, the router then working without a cache.
+   */
+  readonly ready: Promise<void>;
   /** Stops listening for invalidations. Idempotent; routing keeps working. */
   close(): void;
 }
@@ -91,6 +103,9 @@ export function createAccessRouter(options: AccessRouterOptions): AccessRouter {
   // Bumped by every invalidation; a lookup started under an older generation may have
   // read config from before the change, so its answer is not cached.
   let generation = 0;
+  // Off while a subscription is being set up (or failed): a cached answer then could
+  // outlive a change whose invalidation nobody heard.
+  let caching = true;
 
   async function cached<V>(
     key: string,
@@ -105,7 +120,7 @@ export function createAccessRouter(options: AccessRouterOptions): AccessRouter {
     const startedAt = generation;
     const p = load().then(
       (value) => {
-        if (generation === startedAt) cache.set(key, value);
+        if (caching && generation === startedAt) cache.set(key, value);
         return value;
       },
     ).finally(() => {
@@ -237,15 +252,36 @@ export function createAccessRouter(options: AccessRouterOptions): AccessRouter {
     } satisfies JoinDecision;
   }
 
-  let unsubscribe: (() => void) | null = options.subscribe
-    ? options.subscribe((scope) => invalidate(parseInvalidation(scope)))
-    : null;
+  let closed = false;
+  let unsubscribe: Unsubscribe | null = null;
+  let ready: Promise<void> = Promise.resolve();
+  if (options.subscribe) {
+    const sub = options.subscribe((scope) => invalidate(parseInvalidation(scope)));
+    if (typeof sub === "function") {
+      unsubscribe = sub;
+    } else {
+      caching = false;
+      ready = sub.then((u) => {
+        if (closed) {
+          u();
+          return;
+        }
+        unsubscribe = u;
+        caching = true;
+        invalidate({ kind: "all" });
+      });
+      // The failure is reported through `ready`; nobody has to await it.
+      ready.catch(() => {});
+    }
+  }
 
   return {
     route,
     admit,
     invalidate,
+    ready,
     close() {
+      closed = true;
       const u = unsubscribe;
       unsubscribe = null;
       u?.();
