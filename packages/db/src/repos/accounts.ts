@@ -1,0 +1,223 @@
+import { type AttributeOverrides, DEFAULT_CALL_FLOW_SID } from "@conf/call-flow";
+import { and, asc, count, eq, type SQL } from "drizzle-orm";
+import type { Db } from "../client.ts";
+import { accounts } from "../schema/accounts.ts";
+import {
+  type AttributesPatch,
+  checkAttributes,
+  checkAttributesPatch,
+  checkString,
+  type DbResult,
+  type FieldError,
+  type FieldMap,
+  invalid,
+  isUuid,
+  iso,
+  type ListOptions,
+  mergeAttributesSql,
+  type NestedObjects,
+  notFound,
+  ok,
+  type Page,
+  sortedAttributes,
+} from "./common.ts";
+import { checkCallFlowRef } from "./refs.ts";
+
+/** An Account object in the reference's JSON shape (the password is never part of it). */
+export interface AccountObject {
+  account_sid: string;
+  attributes: AttributeOverrides;
+  call_flow_sid: string | null;
+  date_created: string;
+  login: string;
+  name: string;
+}
+
+/** Filterable and sortable fields of accounts. */
+export const accountFields = {
+  account_sid: accounts.accountSid,
+  attributes: accounts.attributes,
+  call_flow_sid: accounts.callFlowSid,
+  date_created: accounts.dateCreated,
+  login: accounts.login,
+  name: accounts.name,
+} as const satisfies FieldMap;
+
+/** PATCH body of an account: only the given fields change. */
+export interface AccountPatch {
+  name?: string;
+  call_flow_sid?: string | null;
+  /** Merged by the reference's rules (null removes a key) unless `nestedObjects` is `replace`. */
+  attributes?: AttributesPatch;
+  /** New password; stored as an argon2id hash. */
+  password?: string;
+}
+
+/** PUT body of an account: updatable fields left out go back to their defaults (password: unchanged). */
+export interface AccountReplace {
+  name?: string;
+  call_flow_sid?: string | null;
+  attributes?: AttributeOverrides;
+  password?: string;
+}
+
+/** Defaults a PUT applies to fields it leaves out. */
+export const ACCOUNT_DEFAULTS = { name: "N/A", call_flow_sid: DEFAULT_CALL_FLOW_SID } as const;
+
+/** Shortest password accepted on update. */
+export const PASSWORD_MIN_LENGTH = 8;
+
+export const accountColumns = {
+  accountSid: accounts.accountSid,
+  attributes: accounts.attributes,
+  callFlowSid: accounts.callFlowSid,
+  dateCreated: accounts.dateCreated,
+  login: accounts.login,
+  name: accounts.name,
+} as const;
+
+export function accountToApi(row: {
+  accountSid: string;
+  attributes: AttributeOverrides;
+  callFlowSid: string | null;
+  dateCreated: Date;
+  login: string;
+  name: string;
+}): AccountObject {
+  return {
+    account_sid: row.accountSid,
+    attributes: sortedAttributes(row.attributes),
+    call_flow_sid: row.callFlowSid,
+    date_created: iso(row.dateCreated),
+    login: row.login,
+    name: row.name,
+  };
+}
+
+/** Hashes a password with argon2id (OWASP's minimum cost: 19 MiB, 2 passes). */
+export function hashPassword(password: string): Promise<string> {
+  return Bun.password.hash(password, { algorithm: "argon2id", memoryCost: 19_456, timeCost: 2 });
+}
+
+function checkPassword(value: unknown): FieldError | null {
+  const e = checkString("password", value, { max: 128 });
+  if (e) return e;
+  return (value as string).length < PASSWORD_MIN_LENGTH
+    ? { field: "password", message: `must be at least ${PASSWORD_MIN_LENGTH} characters` }
+    : null;
+}
+
+export interface AccountsRepo {
+  readonly fields: typeof accountFields;
+  get(accountSid: string): Promise<DbResult<AccountObject>>;
+  /** An account sees only itself: the list holds at most its own object. */
+  list(options: ListOptions): Promise<Page<AccountObject>>;
+  update(accountSid: string, patch: AccountPatch, options?: { nestedObjects?: NestedObjects }): Promise<DbResult<AccountObject>>;
+  replace(accountSid: string, body: AccountReplace): Promise<DbResult<AccountObject>>;
+  /** The account whose login and password these are, else null (argon2id verification). */
+  verifyLogin(login: string, password: string): Promise<AccountObject | null>;
+}
+
+// Verified against when the login does not exist, so a wrong login costs as much time
+// as a wrong password and does not reveal which logins exist.
+let dummyHash: Promise<string> | undefined;
+
+/**
+ * Accounts of conference endpoints (created with their endpoint, see `endpointsRepo`).
+ * @example const r = await accountsRepo(db).update(sid, { name: "John W. Smith" });
+ */
+export function accountsRepo(db: Db): AccountsRepo {
+  async function get(sid: string): Promise<DbResult<AccountObject>> {
+    if (!isUuid(sid)) return notFound("account");
+    const [row] = await db.select(accountColumns).from(accounts).where(eq(accounts.accountSid, sid));
+    return row ? ok(accountToApi(row)) : notFound("account");
+  }
+
+  async function write(
+    sid: string,
+    body: { name?: unknown; call_flow_sid?: unknown; password?: unknown },
+    attributes: SQL | AttributeOverrides | undefined,
+  ): Promise<DbResult<AccountObject>> {
+    if (!isUuid(sid)) return notFound("account");
+    const errors: FieldError[] = [];
+    if (body.name !== undefined) {
+      const e = checkString("name", body.name);
+      if (e) errors.push(e);
+    }
+    if (body.password !== undefined) {
+      const e = checkPassword(body.password);
+      if (e) errors.push(e);
+    }
+    const cf = await checkCallFlowRef(db, body.call_flow_sid);
+    if (cf) errors.push(cf);
+    if (errors.length) return invalid(errors);
+    const set: Partial<typeof accounts.$inferInsert> = {};
+    if (body.name !== undefined) set.name = body.name as string;
+    if (body.call_flow_sid !== undefined) set.callFlowSid = body.call_flow_sid as string | null;
+    if (attributes !== undefined) set.attributes = attributes as AttributeOverrides;
+    if (body.password !== undefined) set.passwordHash = await hashPassword(body.password as string);
+    if (Object.keys(set).length === 0) return get(sid);
+    const [row] = await db.update(accounts).set(set).where(eq(accounts.accountSid, sid)).returning(accountColumns);
+    return row ? ok(accountToApi(row)) : notFound("account");
+  }
+
+  return {
+    fields: accountFields,
+    get,
+    async list({ accountSid, where, orderBy, limit, offset }) {
+      if (!isUuid(accountSid)) return { items: [], total: 0 };
+      const scope = and(eq(accounts.accountSid, accountSid), where);
+      const rows = await db
+        .select(accountColumns)
+        .from(accounts)
+        .where(scope)
+        .orderBy(...(orderBy ?? []), asc(accounts.dateCreated), asc(accounts.accountSid))
+        .limit(limit)
+        .offset(offset);
+      const [c] = await db.select({ n: count() }).from(accounts).where(scope);
+      return { items: rows.map(accountToApi), total: c?.n ?? 0 };
+    },
+    async update(sid, patch, options = {}) {
+      let attributes: SQL | AttributeOverrides | undefined;
+      if (patch.attributes !== undefined) {
+        if (options.nestedObjects === "replace") {
+          const a = checkAttributes(patch.attributes);
+          if (!a.ok) return a;
+          attributes = a.value;
+        } else {
+          const a = checkAttributesPatch(patch.attributes);
+          if (!a.ok) return a;
+          attributes = mergeAttributesSql(accounts.attributes, a.value);
+        }
+      }
+      return write(sid, patch, attributes);
+    },
+    async replace(sid, body) {
+      const a = checkAttributes(body.attributes ?? {});
+      if (!a.ok) return a;
+      return write(
+        sid,
+        {
+          name: body.name ?? ACCOUNT_DEFAULTS.name,
+          call_flow_sid: body.call_flow_sid === undefined ? ACCOUNT_DEFAULTS.call_flow_sid : body.call_flow_sid,
+          password: body.password,
+        },
+        a.value,
+      );
+    },
+    async verifyLogin(login, password) {
+      if (typeof login !== "string" || typeof password !== "string") return null;
+      const [row] = await db
+        .select({ ...accountColumns, passwordHash: accounts.passwordHash })
+        .from(accounts)
+        .where(eq(accounts.login, login));
+      if (!row) {
+        dummyHash ??= hashPassword(crypto.randomUUID());
+        await Bun.password.verify(password, await dummyHash).catch(() => false);
+        return null;
+      }
+      const good = await Bun.password.verify(password, row.passwordHash).catch(() => false);
+      return good ? accountToApi(row) : null;
+    },
+  };
+}

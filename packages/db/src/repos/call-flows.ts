@@ -1,0 +1,56 @@
+import type { Attributes } from "@conf/call-flow";
+import { asc, count, eq } from "drizzle-orm";
+import type { Db } from "../client.ts";
+import { callFlows } from "../schema/call-flows.ts";
+import { type DbResult, type FieldMap, isUuid, notFound, ok, type Page, sortedAttributes, type UnscopedListOptions } from "./common.ts";
+
+/** A Call Flow object in the reference's JSON shape. */
+export interface CallFlowObject {
+  attributes: Attributes;
+  call_flow_sid: string;
+  name: string;
+}
+
+/** Filterable and sortable fields of call flows. */
+export const callFlowFields = {
+  attributes: callFlows.attributes,
+  call_flow_sid: callFlows.callFlowSid,
+  name: callFlows.name,
+} as const satisfies FieldMap;
+
+function toApi(row: typeof callFlows.$inferSelect): CallFlowObject {
+  return { attributes: sortedAttributes(row.attributes), call_flow_sid: row.callFlowSid, name: row.name };
+}
+
+/** Call flows are global (the built-ins): every account sees all of them; `accountSid` is ignored. */
+export interface CallFlowsRepo {
+  readonly fields: typeof callFlowFields;
+  get(callFlowSid: string): Promise<DbResult<CallFlowObject>>;
+  list(options: UnscopedListOptions): Promise<Page<CallFlowObject>>;
+}
+
+/**
+ * Read access to the seeded call flows.
+ * @example const flows = callFlowsRepo(database.db); await flows.get(DEFAULT_CALL_FLOW_SID);
+ */
+export function callFlowsRepo(db: Db): CallFlowsRepo {
+  return {
+    fields: callFlowFields,
+    async get(sid) {
+      if (!isUuid(sid)) return notFound("call flow");
+      const [row] = await db.select().from(callFlows).where(eq(callFlows.callFlowSid, sid));
+      return row ? ok(toApi(row)) : notFound("call flow");
+    },
+    async list({ where, orderBy, limit, offset }) {
+      const rows = await db
+        .select()
+        .from(callFlows)
+        .where(where)
+        .orderBy(...(orderBy?.length ? orderBy : []), asc(callFlows.name))
+        .limit(limit)
+        .offset(offset);
+      const [c] = await db.select({ n: count() }).from(callFlows).where(where);
+      return { items: rows.map(toApi), total: c?.n ?? 0 };
+    },
+  };
+}

@@ -1,0 +1,189 @@
+import type { AttributeOverrides } from "@conf/call-flow";
+import { and, asc, count, eq, type SQL } from "drizzle-orm";
+import type { Db } from "../client.ts";
+import { didGroups } from "../schema/did-groups.ts";
+import {
+  type AttributesPatch,
+  checkAttributes,
+  checkAttributesPatch,
+  checkString,
+  type DbResult,
+  type FieldError,
+  type FieldMap,
+  invalid,
+  isUuid,
+  type ListOptions,
+  mergeAttributesSql,
+  type NestedObjects,
+  notFound,
+  ok,
+  type Page,
+  sortedAttributes,
+} from "./common.ts";
+import { checkCallFlowRef } from "./refs.ts";
+
+/** A DID Group object in the reference's JSON shape. */
+export interface DidGroupObject {
+  account_sid: string;
+  attributes: AttributeOverrides;
+  call_flow_sid: string | null;
+  did_group_sid: string;
+  name: string;
+}
+
+/** Filterable and sortable fields of DID groups. */
+export const didGroupFields = {
+  account_sid: didGroups.accountSid,
+  attributes: didGroups.attributes,
+  call_flow_sid: didGroups.callFlowSid,
+  did_group_sid: didGroups.didGroupSid,
+  name: didGroups.name,
+} as const satisfies FieldMap;
+
+/** POST and PUT body (PUT: fields left out go back to these defaults: name `N/A`, no call flow, no attributes). */
+export interface DidGroupInput {
+  name?: string;
+  call_flow_sid?: string | null;
+  attributes?: AttributeOverrides;
+}
+
+/** PATCH body: only the given fields change; attributes merge unless `nestedObjects` is `replace`. */
+export interface DidGroupPatch {
+  name?: string;
+  call_flow_sid?: string | null;
+  attributes?: AttributesPatch;
+}
+
+export const DID_GROUP_DEFAULTS = { name: "N/A", call_flow_sid: null, attributes: {} } as const;
+
+function toApi(row: typeof didGroups.$inferSelect): DidGroupObject {
+  return {
+    account_sid: row.accountSid,
+    attributes: sortedAttributes(row.attributes),
+    call_flow_sid: row.callFlowSid,
+    did_group_sid: row.didGroupSid,
+    name: row.name,
+  };
+}
+
+export interface DidGroupsRepo {
+  readonly fields: typeof didGroupFields;
+  create(accountSid: string, input: DidGroupInput): Promise<DbResult<DidGroupObject>>;
+  get(accountSid: string, didGroupSid: string): Promise<DbResult<DidGroupObject>>;
+  list(options: ListOptions): Promise<Page<DidGroupObject>>;
+  update(accountSid: string, didGroupSid: string, patch: DidGroupPatch, options?: { nestedObjects?: NestedObjects }): Promise<DbResult<DidGroupObject>>;
+  replace(accountSid: string, didGroupSid: string, body: DidGroupInput): Promise<DbResult<DidGroupObject>>;
+  /** Deletes the group; its DIDs and meeting rooms keep existing with `did_group_sid` null. */
+  delete(accountSid: string, didGroupSid: string): Promise<DbResult<void>>;
+}
+
+/**
+ * DID groups of an account. Every operation is scoped: another account's group is
+ * `not_found`, exactly as a missing one.
+ * @example await didGroupsRepo(db).create(accountSid, { name: "New DID group" });
+ */
+export function didGroupsRepo(db: Db): DidGroupsRepo {
+  const scoped = (accountSid: string, sid: string) => and(eq(didGroups.accountSid, accountSid), eq(didGroups.didGroupSid, sid));
+
+  async function checkPlain(body: { name?: unknown; call_flow_sid?: unknown }): Promise<FieldError[]> {
+    const errors: FieldError[] = [];
+    if (body.name !== undefined) {
+      const e = checkString("name", body.name);
+      if (e) errors.push(e);
+    }
+    const cf = await checkCallFlowRef(db, body.call_flow_sid);
+    if (cf) errors.push(cf);
+    return errors;
+  }
+
+  async function get(accountSid: string, sid: string): Promise<DbResult<DidGroupObject>> {
+    if (!isUuid(accountSid) || !isUuid(sid)) return notFound("did group");
+    const [row] = await db.select().from(didGroups).where(scoped(accountSid, sid));
+    return row ? ok(toApi(row)) : notFound("did group");
+  }
+
+  async function write(
+    accountSid: string,
+    sid: string,
+    body: { name?: string; call_flow_sid?: string | null },
+    attributes: SQL | AttributeOverrides | undefined,
+  ): Promise<DbResult<DidGroupObject>> {
+    if (!isUuid(accountSid) || !isUuid(sid)) return notFound("did group");
+    const errors = await checkPlain(body);
+    if (errors.length) return invalid(errors);
+    const set: Partial<typeof didGroups.$inferInsert> = {};
+    if (body.name !== undefined) set.name = body.name;
+    if (body.call_flow_sid !== undefined) set.callFlowSid = body.call_flow_sid;
+    if (attributes !== undefined) set.attributes = attributes as AttributeOverrides;
+    if (Object.keys(set).length === 0) return get(accountSid, sid);
+    const [row] = await db.update(didGroups).set(set).where(scoped(accountSid, sid)).returning();
+    return row ? ok(toApi(row)) : notFound("did group");
+  }
+
+  return {
+    fields: didGroupFields,
+    get,
+    async create(accountSid, input) {
+      if (!isUuid(accountSid)) return notFound("account");
+      const a = checkAttributes(input.attributes);
+      const errors = [...(await checkPlain(input)), ...(a.ok ? [] : (a.error.errors ?? []))];
+      if (errors.length || !a.ok) return invalid(errors);
+      const [row] = await db
+        .insert(didGroups)
+        .values({
+          accountSid,
+          name: input.name ?? DID_GROUP_DEFAULTS.name,
+          callFlowSid: input.call_flow_sid ?? null,
+          attributes: a.value,
+        })
+        .returning();
+      return ok(toApi(row!));
+    },
+    async list({ accountSid, where, orderBy, limit, offset }) {
+      if (!isUuid(accountSid)) return { items: [], total: 0 };
+      const scope = and(eq(didGroups.accountSid, accountSid), where);
+      const rows = await db
+        .select()
+        .from(didGroups)
+        .where(scope)
+        .orderBy(...(orderBy ?? []), asc(didGroups.dateCreated), asc(didGroups.didGroupSid))
+        .limit(limit)
+        .offset(offset);
+      const [c] = await db.select({ n: count() }).from(didGroups).where(scope);
+      return { items: rows.map(toApi), total: c?.n ?? 0 };
+    },
+    async update(accountSid, sid, patch, options = {}) {
+      let attributes: SQL | AttributeOverrides | undefined;
+      if (patch.attributes !== undefined) {
+        if (options.nestedObjects === "replace") {
+          const a = checkAttributes(patch.attributes);
+          if (!a.ok) return a;
+          attributes = a.value;
+        } else {
+          const a = checkAttributesPatch(patch.attributes);
+          if (!a.ok) return a;
+          attributes = mergeAttributesSql(didGroups.attributes, a.value);
+        }
+      }
+      return write(accountSid, sid, patch, attributes);
+    },
+    async replace(accountSid, sid, body) {
+      const a = checkAttributes(body.attributes ?? DID_GROUP_DEFAULTS.attributes);
+      if (!a.ok) return a;
+      return write(
+        accountSid,
+        sid,
+        {
+          name: body.name ?? DID_GROUP_DEFAULTS.name,
+          call_flow_sid: body.call_flow_sid === undefined ? DID_GROUP_DEFAULTS.call_flow_sid : body.call_flow_sid,
+        },
+        a.value,
+      );
+    },
+    async delete(accountSid, sid) {
+      if (!isUuid(accountSid) || !isUuid(sid)) return notFound("did group");
+      const rows = await db.delete(didGroups).where(scoped(accountSid, sid)).returning({ sid: didGroups.didGroupSid });
+      return rows.length ? ok(undefined) : notFound("did group");
+    },
+  };
+}

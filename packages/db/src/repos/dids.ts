@@ -1,0 +1,236 @@
+import type { AttributeOverrides } from "@conf/call-flow";
+import { and, asc, count, eq, type SQL } from "drizzle-orm";
+import type { Db } from "../client.ts";
+import { formatPhoneNumber, normalizePhoneNumber } from "../phone.ts";
+import { dids } from "../schema/dids.ts";
+import {
+  type AttributesPatch,
+  checkAttributes,
+  checkAttributesPatch,
+  conflict,
+  type DbResult,
+  type FieldError,
+  type FieldMap,
+  invalid,
+  isUniqueViolation,
+  isUuid,
+  type ListOptions,
+  mergeAttributesSql,
+  type NestedObjects,
+  notFound,
+  ok,
+  type Page,
+  pgErrorOf,
+  sortedAttributes,
+  type UnscopedListOptions,
+} from "./common.ts";
+import { checkCallFlowRef, checkDidGroupRef, resolveOwner } from "./refs.ts";
+
+/** A DID object in the reference's JSON shape. */
+export interface DidObject {
+  account_sid: string;
+  attributes: AttributeOverrides;
+  call_flow_sid: string | null;
+  country_code: string | null;
+  did_group_sid: string | null;
+  did_sid: string;
+  in_country_format: string;
+  international_format: string;
+  phonenumber: string;
+}
+
+/** Filterable and sortable fields of DIDs. */
+export const didFields = {
+  account_sid: dids.accountSid,
+  attributes: dids.attributes,
+  call_flow_sid: dids.callFlowSid,
+  country_code: dids.countryCode,
+  did_group_sid: dids.didGroupSid,
+  did_sid: dids.didSid,
+  in_country_format: dids.inCountryFormat,
+  international_format: dids.internationalFormat,
+  phonenumber: dids.phonenumber,
+} as const satisfies FieldMap;
+
+/** Operator input: the number and whose it is (`endpoint_sid`, or `account_sid`). */
+export interface AssignDidInput {
+  phonenumber: string;
+  endpoint_sid?: string;
+  account_sid?: string;
+}
+
+/** PUT body (fields left out go back to null / `{}`). */
+export interface DidInput {
+  call_flow_sid?: string | null;
+  did_group_sid?: string | null;
+  attributes?: AttributeOverrides;
+}
+
+/** PATCH body: only the given fields change; attributes merge unless `nestedObjects` is `replace`. */
+export interface DidPatch {
+  call_flow_sid?: string | null;
+  did_group_sid?: string | null;
+  attributes?: AttributesPatch;
+}
+
+function toApi(row: typeof dids.$inferSelect): DidObject {
+  return {
+    account_sid: row.accountSid,
+    attributes: sortedAttributes(row.attributes),
+    call_flow_sid: row.callFlowSid,
+    country_code: row.countryCode,
+    did_group_sid: row.didGroupSid,
+    did_sid: row.didSid,
+    in_country_format: row.inCountryFormat,
+    international_format: row.internationalFormat,
+    phonenumber: row.phonenumber,
+  };
+}
+
+export interface DidsRepo {
+  readonly fields: typeof didFields;
+  /** Operator: assigns a number to an account. A number already assigned is a `conflict`. */
+  assign(input: AssignDidInput): Promise<DbResult<DidObject>>;
+  /** Operator: removes a number from whichever account has it. */
+  unassign(didSid: string): Promise<DbResult<void>>;
+  /** Operator: a DID by SID, whatever its account. */
+  find(didSid: string): Promise<DbResult<DidObject>>;
+  /** Operator: DIDs of all accounts, or of `accountSid` when given. */
+  listAll(options: UnscopedListOptions): Promise<Page<DidObject>>;
+  get(accountSid: string, didSid: string): Promise<DbResult<DidObject>>;
+  list(options: ListOptions): Promise<Page<DidObject>>;
+  update(accountSid: string, didSid: string, patch: DidPatch, options?: { nestedObjects?: NestedObjects }): Promise<DbResult<DidObject>>;
+  replace(accountSid: string, didSid: string, body: DidInput): Promise<DbResult<DidObject>>;
+}
+
+/**
+ * DIDs: assigned by the operator, configured by their account.
+ * @example await didsRepo(db).assign({ phonenumber: "15162065919", endpoint_sid });
+ */
+export function didsRepo(db: Db): DidsRepo {
+  const scoped = (accountSid: string, sid: string) => and(eq(dids.accountSid, accountSid), eq(dids.didSid, sid));
+
+  async function get(accountSid: string, sid: string): Promise<DbResult<DidObject>> {
+    if (!isUuid(accountSid) || !isUuid(sid)) return notFound("did");
+    const [row] = await db.select().from(dids).where(scoped(accountSid, sid));
+    return row ? ok(toApi(row)) : notFound("did");
+  }
+
+  async function page(scope: SQL | undefined, orderBy: SQL[] | undefined, limit: number, offset: number): Promise<Page<DidObject>> {
+    const rows = await db
+      .select()
+      .from(dids)
+      .where(scope)
+      .orderBy(...(orderBy ?? []), asc(dids.dateCreated), asc(dids.didSid))
+      .limit(limit)
+      .offset(offset);
+    const [c] = await db.select({ n: count() }).from(dids).where(scope);
+    return { items: rows.map(toApi), total: c?.n ?? 0 };
+  }
+
+  async function write(
+    accountSid: string,
+    sid: string,
+    body: { call_flow_sid?: string | null; did_group_sid?: string | null },
+    attributes: SQL | AttributeOverrides | undefined,
+  ): Promise<DbResult<DidObject>> {
+    if (!isUuid(accountSid) || !isUuid(sid)) return notFound("did");
+    const errors: FieldError[] = [];
+    const cf = await checkCallFlowRef(db, body.call_flow_sid);
+    if (cf) errors.push(cf);
+    const dg = await checkDidGroupRef(db, accountSid, body.did_group_sid);
+    if (dg) errors.push(dg);
+    if (errors.length) return invalid(errors);
+    const set: Partial<typeof dids.$inferInsert> = {};
+    if (body.call_flow_sid !== undefined) set.callFlowSid = body.call_flow_sid;
+    if (body.did_group_sid !== undefined) set.didGroupSid = body.did_group_sid;
+    if (attributes !== undefined) set.attributes = attributes as AttributeOverrides;
+    if (Object.keys(set).length === 0) return get(accountSid, sid);
+    try {
+      const [row] = await db.update(dids).set(set).where(scoped(accountSid, sid)).returning();
+      return row ? ok(toApi(row)) : notFound("did");
+    } catch (e) {
+      // The group or flow vanished between the check and the write.
+      if (pgErrorOf(e)?.code === "23503") {
+        const field = pgErrorOf(e)?.constraint === "dids_did_group_fk" ? "did_group_sid" : "call_flow_sid";
+        return invalid([{ field, message: `${field === "did_group_sid" ? "DID group" : "call flow"} not found` }]);
+      }
+      throw e;
+    }
+  }
+
+  return {
+    fields: didFields,
+    get,
+    async assign(input) {
+      const errors: FieldError[] = [];
+      const digits = typeof input.phonenumber === "string" ? normalizePhoneNumber(input.phonenumber) : null;
+      if (!digits) errors.push({ field: "phonenumber", message: "must be a phone number of 1 to 15 digits" });
+      const owner = await resolveOwner(db, input);
+      if (!owner.ok) errors.push(owner.error);
+      if (!digits || !owner.ok) return invalid(errors);
+      const f = formatPhoneNumber(digits);
+      try {
+        const [row] = await db
+          .insert(dids)
+          .values({
+            accountSid: owner.accountSid,
+            phonenumber: digits,
+            countryCode: f.countryCode,
+            inCountryFormat: f.inCountryFormat,
+            internationalFormat: f.internationalFormat,
+          })
+          .returning();
+        return ok(toApi(row!));
+      } catch (e) {
+        if (isUniqueViolation(e, "dids_phonenumber_unique")) {
+          return conflict([{ field: "phonenumber", message: `phone number ${digits} is already assigned` }]);
+        }
+        throw e;
+      }
+    },
+    async unassign(sid) {
+      if (!isUuid(sid)) return notFound("did");
+      const rows = await db.delete(dids).where(eq(dids.didSid, sid)).returning({ sid: dids.didSid });
+      return rows.length ? ok(undefined) : notFound("did");
+    },
+    async find(sid) {
+      if (!isUuid(sid)) return notFound("did");
+      const [row] = await db.select().from(dids).where(eq(dids.didSid, sid));
+      return row ? ok(toApi(row)) : notFound("did");
+    },
+    async listAll({ accountSid, where, orderBy, limit, offset }) {
+      if (accountSid !== undefined && !isUuid(accountSid)) return { items: [], total: 0 };
+      return page(and(accountSid === undefined ? undefined : eq(dids.accountSid, accountSid), where), orderBy, limit, offset);
+    },
+    async list({ accountSid, where, orderBy, limit, offset }) {
+      if (!isUuid(accountSid)) return { items: [], total: 0 };
+      return page(and(eq(dids.accountSid, accountSid), where), orderBy, limit, offset);
+    },
+    async update(accountSid, sid, patch, options = {}) {
+      let attributes: SQL | AttributeOverrides | undefined;
+      if (patch.attributes !== undefined) {
+        if (options.nestedObjects === "replace") {
+          const a = checkAttributes(patch.attributes);
+          if (!a.ok) return a;
+          attributes = a.value;
+        } else {
+          const a = checkAttributesPatch(patch.attributes);
+          if (!a.ok) return a;
+          attributes = mergeAttributesSql(dids.attributes, a.value);
+        }
+      }
+      return write(accountSid, sid, patch, attributes);
+    },
+    async replace(accountSid, sid, body) {
+      const a = checkAttributes(body.attributes ?? {});
+      if (!a.ok) return a;
+      return write(
+        accountSid,
+        sid,
+        { call_flow_sid: body.call_flow_sid ?? null, did_group_sid: body.did_group_sid ?? null },
+        a.value,
+      );
+    },
+  };
+}

@@ -1,0 +1,341 @@
+import { type AttributeOverrides, ROLES, type Role } from "@conf/call-flow";
+import { and, asc, count, eq, inArray, ne, type SQL } from "drizzle-orm";
+import type { Db, DbOrTx } from "../client.ts";
+import { accessCodes, meetingRooms } from "../schema/meeting-rooms.ts";
+import {
+  type AttributesPatch,
+  checkAttributes,
+  checkAttributesPatch,
+  checkString,
+  conflict,
+  type DbResult,
+  type FieldError,
+  type FieldMap,
+  invalid,
+  isUniqueViolation,
+  isUuid,
+  type ListOptions,
+  mergeAttributesSql,
+  type NestedObjects,
+  notFound,
+  ok,
+  type Page,
+  pgErrorOf,
+  sortedAttributes,
+} from "./common.ts";
+import { checkDidGroupRef } from "./refs.ts";
+
+/** A Meeting Key object: an access code and the role it grants. */
+export interface AccessCodeObject {
+  access_code: string;
+  role: Role;
+}
+
+/** A Meeting Room object in the reference's JSON shape. */
+export interface MeetingRoomObject {
+  access_codes: AccessCodeObject[];
+  account_sid: string;
+  attributes: AttributeOverrides;
+  did_group_sid: string | null;
+  meeting_room_sid: string;
+  name: string;
+}
+
+/** Filterable and sortable fields of meeting rooms. */
+export const meetingRoomFields = {
+  account_sid: meetingRooms.accountSid,
+  attributes: meetingRooms.attributes,
+  did_group_sid: meetingRooms.didGroupSid,
+  meeting_room_sid: meetingRooms.meetingRoomSid,
+  name: meetingRooms.name,
+} as const satisfies FieldMap;
+
+/** POST and PUT body (PUT: fields left out go back to name `N/A`, no DID group, `{}`, `[]`). */
+export interface MeetingRoomInput {
+  name?: string;
+  did_group_sid?: string | null;
+  attributes?: AttributeOverrides;
+  access_codes?: readonly AccessCodeObject[];
+}
+
+/** PATCH body: only given fields change; `access_codes` is replaced whole, attributes merge unless `nestedObjects` is `replace`. */
+export interface MeetingRoomPatch {
+  name?: string;
+  did_group_sid?: string | null;
+  attributes?: AttributesPatch;
+  access_codes?: readonly AccessCodeObject[];
+}
+
+export const MEETING_ROOM_DEFAULTS = { name: "N/A", did_group_sid: null, attributes: {}, access_codes: [] } as const;
+
+/** What an access code may be: keypad characters, `#` excluded (it ends the entry). */
+export const ACCESS_CODE_RE = /^[0-9*]{1,32}$/;
+
+/** Validates an `access_codes` array: shape, code format, roles, and no code twice in it. */
+export function checkAccessCodes(input: unknown): DbResult<AccessCodeObject[]> {
+  const field = "access_codes";
+  if (!Array.isArray(input)) return invalid([{ field, message: "must be an array" }]);
+  const errors: FieldError[] = [];
+  const out: AccessCodeObject[] = [];
+  const seen = new Set<string>();
+  input.forEach((item: unknown, i) => {
+    if (typeof item !== "object" || item === null || Array.isArray(item)) {
+      errors.push({ field, message: `item ${i} must be an object with access_code and role` });
+      return;
+    }
+    const { access_code, role, ...rest } = item as Record<string, unknown>;
+    const extra = Object.keys(rest);
+    if (extra.length) errors.push({ field, message: `item ${i}: unknown field ${extra[0]}` });
+    if (typeof access_code !== "string" || !ACCESS_CODE_RE.test(access_code)) {
+      errors.push({ field, message: `item ${i}: access_code must be 1 to 32 keypad characters of 0-9 and *` });
+      return;
+    }
+    if (typeof role !== "string" || !(ROLES as readonly string[]).includes(role)) {
+      errors.push({ field, message: `item ${i}: role must be one of ${ROLES.join(", ")}` });
+      return;
+    }
+    if (seen.has(access_code)) {
+      errors.push({ field, message: `access code ${access_code} appears more than once` });
+      return;
+    }
+    seen.add(access_code);
+    out.push({ access_code, role: role as Role });
+  });
+  return errors.length ? invalid(errors) : { ok: true, value: out };
+}
+
+/** The constraint that makes access codes unique within an account. */
+export const ACCESS_CODE_UNIQUE = "access_codes_account_sid_access_code_unique";
+
+export interface MeetingRoomsRepo {
+  readonly fields: typeof meetingRoomFields;
+  create(accountSid: string, input: MeetingRoomInput): Promise<DbResult<MeetingRoomObject>>;
+  get(accountSid: string, meetingRoomSid: string): Promise<DbResult<MeetingRoomObject>>;
+  list(options: ListOptions): Promise<Page<MeetingRoomObject>>;
+  update(accountSid: string, meetingRoomSid: string, patch: MeetingRoomPatch, options?: { nestedObjects?: NestedObjects }): Promise<DbResult<MeetingRoomObject>>;
+  replace(accountSid: string, meetingRoomSid: string, body: MeetingRoomInput): Promise<DbResult<MeetingRoomObject>>;
+  delete(accountSid: string, meetingRoomSid: string): Promise<DbResult<void>>;
+}
+
+type RoomRow = typeof meetingRooms.$inferSelect;
+
+function toApi(row: RoomRow, codes: AccessCodeObject[]): MeetingRoomObject {
+  return {
+    access_codes: codes,
+    account_sid: row.accountSid,
+    attributes: sortedAttributes(row.attributes),
+    did_group_sid: row.didGroupSid,
+    meeting_room_sid: row.meetingRoomSid,
+    name: row.name,
+  };
+}
+
+async function codesOf(db: DbOrTx, roomSids: string[]): Promise<Map<string, AccessCodeObject[]>> {
+  const byRoom = new Map<string, AccessCodeObject[]>(roomSids.map((s) => [s, []]));
+  if (roomSids.length === 0) return byRoom;
+  const rows = await db
+    .select()
+    .from(accessCodes)
+    .where(inArray(accessCodes.meetingRoomSid, roomSids))
+    .orderBy(asc(accessCodes.meetingRoomSid), asc(accessCodes.position));
+  for (const r of rows) byRoom.get(r.meetingRoomSid)?.push({ access_code: r.accessCode, role: r.role });
+  return byRoom;
+}
+
+// Thrown inside a transaction to roll it back when the room is not the account's.
+class RoomNotFound extends Error {}
+
+/**
+ * Meeting rooms of an account with their access codes. Codes are unique within the
+ * account across all its rooms, enforced by the database (UNIQUE(account_sid,
+ * access_code)); a clash is a `conflict` naming the code and the room that has it.
+ * @example
+ * await meetingRoomsRepo(db).create(accountSid, { name: "My meeting room", access_codes: [{ access_code: "890671", role: "host" }] });
+ */
+export function meetingRoomsRepo(db: Db): MeetingRoomsRepo {
+  const scoped = (accountSid: string, sid: string) =>
+    and(eq(meetingRooms.accountSid, accountSid), eq(meetingRooms.meetingRoomSid, sid));
+
+  async function get(accountSid: string, sid: string): Promise<DbResult<MeetingRoomObject>> {
+    if (!isUuid(accountSid) || !isUuid(sid)) return notFound("meeting room");
+    const [row] = await db.select().from(meetingRooms).where(scoped(accountSid, sid));
+    if (!row) return notFound("meeting room");
+    return ok(toApi(row, (await codesOf(db, [sid])).get(sid) ?? []));
+  }
+
+  /** The 409 for codes another room of the account already has (found after the rollback). */
+  async function codeConflict(accountSid: string, roomSid: string | null, codes: AccessCodeObject[]) {
+    const taken = await db
+      .select({ code: accessCodes.accessCode, room: accessCodes.meetingRoomSid })
+      .from(accessCodes)
+      .where(
+        and(
+          eq(accessCodes.accountSid, accountSid),
+          inArray(accessCodes.accessCode, codes.map((c) => c.access_code)),
+          roomSid ? ne(accessCodes.meetingRoomSid, roomSid) : undefined,
+        ),
+      );
+    const errors: FieldError[] = taken.length
+      ? taken.map((t) => ({ field: "access_codes", message: `access code ${t.code} is already used by another meeting room`, referenceSid: t.room }))
+      : [{ field: "access_codes", message: "an access code is already used by another meeting room" }];
+    return conflict(errors);
+  }
+
+  async function insertCodes(tx: DbOrTx, accountSid: string, roomSid: string, codes: AccessCodeObject[]) {
+    if (codes.length === 0) return;
+    await tx.insert(accessCodes).values(
+      codes.map((c, position) => ({ meetingRoomSid: roomSid, accountSid, accessCode: c.access_code, role: c.role, position })),
+    );
+  }
+
+  /** Validates the plain fields and the codes of a create/update/replace, all errors at once. */
+  async function check(
+    accountSid: string,
+    body: { name?: unknown; did_group_sid?: unknown; access_codes?: unknown },
+    attributeErrors: readonly FieldError[],
+  ): Promise<DbResult<AccessCodeObject[] | undefined>> {
+    const errors: FieldError[] = [];
+    if (body.name !== undefined) {
+      const e = checkString("name", body.name);
+      if (e) errors.push(e);
+    }
+    errors.push(...attributeErrors);
+    const dg = await checkDidGroupRef(db, accountSid, body.did_group_sid);
+    if (dg) errors.push(dg);
+    let codes: AccessCodeObject[] | undefined;
+    if (body.access_codes !== undefined) {
+      const c = checkAccessCodes(body.access_codes);
+      if (c.ok) codes = c.value;
+      else errors.push(...(c.error.errors ?? []));
+    }
+    return errors.length ? invalid(errors) : ok(codes);
+  }
+
+  function mapWriteError(e: unknown, accountSid: string, roomSid: string | null, codes: AccessCodeObject[] | undefined) {
+    if (isUniqueViolation(e, ACCESS_CODE_UNIQUE)) return codeConflict(accountSid, roomSid, codes ?? []);
+    if (pgErrorOf(e)?.code === "23503" && pgErrorOf(e)?.constraint === "meeting_rooms_did_group_fk") {
+      return Promise.resolve(invalid([{ field: "did_group_sid", message: "DID group not found" }]));
+    }
+    return undefined;
+  }
+
+  async function write(
+    accountSid: string,
+    sid: string,
+    body: { name?: string; did_group_sid?: string | null; access_codes?: unknown },
+    attributes: SQL | AttributeOverrides | undefined,
+    attributeErrors: readonly FieldError[],
+  ): Promise<DbResult<MeetingRoomObject>> {
+    if (!isUuid(accountSid) || !isUuid(sid)) return notFound("meeting room");
+    const checked = await check(accountSid, body, attributeErrors);
+    if (!checked.ok) return checked;
+    const codes = checked.value;
+    const set: Partial<typeof meetingRooms.$inferInsert> = {};
+    if (body.name !== undefined) set.name = body.name;
+    if (body.did_group_sid !== undefined) set.didGroupSid = body.did_group_sid;
+    if (attributes !== undefined) set.attributes = attributes as AttributeOverrides;
+    try {
+      const row = await db.transaction(async (tx) => {
+        // Locks the row even when no column changes, so concurrent code replacements serialize.
+        const [r] =
+          Object.keys(set).length > 0
+            ? await tx.update(meetingRooms).set(set).where(scoped(accountSid, sid)).returning()
+            : await tx.select().from(meetingRooms).where(scoped(accountSid, sid)).for("update");
+        if (!r) throw new RoomNotFound();
+        if (codes !== undefined) {
+          await tx.delete(accessCodes).where(eq(accessCodes.meetingRoomSid, sid));
+          await insertCodes(tx, accountSid, sid, codes);
+        }
+        return r;
+      });
+      return ok(toApi(row, (await codesOf(db, [sid])).get(sid) ?? []));
+    } catch (e) {
+      if (e instanceof RoomNotFound) return notFound("meeting room");
+      const mapped = mapWriteError(e, accountSid, sid, codes);
+      if (mapped) return mapped;
+      throw e;
+    }
+  }
+
+  return {
+    fields: meetingRoomFields,
+    get,
+    async create(accountSid, input) {
+      if (!isUuid(accountSid)) return notFound("account");
+      const a = checkAttributes(input.attributes);
+      const checked = await check(accountSid, input, a.ok ? [] : (a.error.errors ?? []));
+      if (!checked.ok) return checked;
+      if (!a.ok) return a;
+      const codes = checked.value ?? [];
+      try {
+        const row = await db.transaction(async (tx) => {
+          const [r] = await tx
+            .insert(meetingRooms)
+            .values({
+              accountSid,
+              name: input.name ?? MEETING_ROOM_DEFAULTS.name,
+              didGroupSid: input.did_group_sid ?? null,
+              attributes: a.value,
+            })
+            .returning();
+          await insertCodes(tx, accountSid, r!.meetingRoomSid, codes);
+          return r!;
+        });
+        return ok(toApi(row, codes));
+      } catch (e) {
+        const mapped = mapWriteError(e, accountSid, null, codes);
+        if (mapped) return mapped;
+        throw e;
+      }
+    },
+    async list({ accountSid, where, orderBy, limit, offset }) {
+      if (!isUuid(accountSid)) return { items: [], total: 0 };
+      const scope = and(eq(meetingRooms.accountSid, accountSid), where);
+      const rows = await db
+        .select()
+        .from(meetingRooms)
+        .where(scope)
+        .orderBy(...(orderBy ?? []), asc(meetingRooms.dateCreated), asc(meetingRooms.meetingRoomSid))
+        .limit(limit)
+        .offset(offset);
+      const [c] = await db.select({ n: count() }).from(meetingRooms).where(scope);
+      const codes = await codesOf(db, rows.map((r) => r.meetingRoomSid));
+      return { items: rows.map((r) => toApi(r, codes.get(r.meetingRoomSid) ?? [])), total: c?.n ?? 0 };
+    },
+    async update(accountSid, sid, patch, options = {}) {
+      let attributes: SQL | AttributeOverrides | undefined;
+      let attributeErrors: readonly FieldError[] = [];
+      if (patch.attributes !== undefined) {
+        if (options.nestedObjects === "replace") {
+          const a = checkAttributes(patch.attributes);
+          if (a.ok) attributes = a.value;
+          else attributeErrors = a.error.errors ?? [];
+        } else {
+          const a = checkAttributesPatch(patch.attributes);
+          if (a.ok) attributes = mergeAttributesSql(meetingRooms.attributes, a.value);
+          else attributeErrors = a.error.errors ?? [];
+        }
+      }
+      return write(accountSid, sid, patch, attributes, attributeErrors);
+    },
+    async replace(accountSid, sid, body) {
+      const a = checkAttributes(body.attributes ?? MEETING_ROOM_DEFAULTS.attributes);
+      return write(
+        accountSid,
+        sid,
+        {
+          name: body.name ?? MEETING_ROOM_DEFAULTS.name,
+          did_group_sid: body.did_group_sid === undefined ? MEETING_ROOM_DEFAULTS.did_group_sid : body.did_group_sid,
+          access_codes: body.access_codes ?? MEETING_ROOM_DEFAULTS.access_codes,
+        },
+        a.ok ? a.value : undefined,
+        a.ok ? [] : (a.error.errors ?? []),
+      );
+    },
+    async delete(accountSid, sid) {
+      if (!isUuid(accountSid) || !isUuid(sid)) return notFound("meeting room");
+      const rows = await db.delete(meetingRooms).where(scoped(accountSid, sid)).returning({ sid: meetingRooms.meetingRoomSid });
+      return rows.length ? ok(undefined) : notFound("meeting room");
+    },
+  };
+}

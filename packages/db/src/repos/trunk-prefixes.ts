@@ -1,0 +1,123 @@
+import { and, asc, count, eq } from "drizzle-orm";
+import type { Db } from "../client.ts";
+import { accounts } from "../schema/accounts.ts";
+import { trunkPrefixes } from "../schema/trunk-prefixes.ts";
+import {
+  conflict,
+  type DbResult,
+  type FieldError,
+  type FieldMap,
+  invalid,
+  isUniqueViolation,
+  isUuid,
+  iso,
+  notFound,
+  ok,
+  type Page,
+  type UnscopedListOptions,
+} from "./common.ts";
+import { resolveOwner } from "./refs.ts";
+
+/** A trunk prefix as the operator routes return it (not in the reference; same conventions). */
+export interface PrefixObject {
+  account_sid: string;
+  date_created: string;
+  endpoint_sid: string;
+  prefix: string;
+  prefix_sid: string;
+}
+
+/** Filterable and sortable fields of trunk prefixes. */
+export const prefixFields = {
+  account_sid: trunkPrefixes.accountSid,
+  date_created: trunkPrefixes.dateCreated,
+  endpoint_sid: accounts.endpointSid,
+  prefix: trunkPrefixes.prefix,
+  prefix_sid: trunkPrefixes.prefixSid,
+} as const satisfies FieldMap;
+
+export interface AddPrefixInput {
+  /** 1 to 15 digits. */
+  prefix: string;
+  endpoint_sid?: string;
+  account_sid?: string;
+}
+
+export interface TrunkPrefixesRepo {
+  readonly fields: typeof prefixFields;
+  /** A prefix already routed (to any account) is a `conflict`. */
+  add(input: AddPrefixInput): Promise<DbResult<PrefixObject>>;
+  remove(prefixSid: string): Promise<DbResult<void>>;
+  get(prefixSid: string): Promise<DbResult<PrefixObject>>;
+  list(options: UnscopedListOptions): Promise<Page<PrefixObject>>;
+}
+
+/**
+ * Operator access to trunk prefixes.
+ * @example await trunkPrefixesRepo(db).add({ prefix: "7777", endpoint_sid });
+ */
+export function trunkPrefixesRepo(db: Db): TrunkPrefixesRepo {
+  const columns = {
+    accountSid: trunkPrefixes.accountSid,
+    dateCreated: trunkPrefixes.dateCreated,
+    endpointSid: accounts.endpointSid,
+    prefix: trunkPrefixes.prefix,
+    prefixSid: trunkPrefixes.prefixSid,
+  };
+  const toApi = (r: { accountSid: string; dateCreated: Date; endpointSid: string; prefix: string; prefixSid: string }): PrefixObject => ({
+    account_sid: r.accountSid,
+    date_created: iso(r.dateCreated),
+    endpoint_sid: r.endpointSid,
+    prefix: r.prefix,
+    prefix_sid: r.prefixSid,
+  });
+  const joined = () => db.select(columns).from(trunkPrefixes).innerJoin(accounts, eq(accounts.accountSid, trunkPrefixes.accountSid));
+
+  return {
+    fields: prefixFields,
+    async add(input) {
+      const errors: FieldError[] = [];
+      const prefix = input.prefix;
+      if (typeof prefix !== "string" || !/^[0-9]{1,15}$/.test(prefix)) {
+        errors.push({ field: "prefix", message: "must be 1 to 15 digits" });
+      }
+      const owner = await resolveOwner(db, input);
+      if (!owner.ok) errors.push(owner.error);
+      if (errors.length || !owner.ok) return invalid(errors);
+      try {
+        const [row] = await db.insert(trunkPrefixes).values({ prefix, accountSid: owner.accountSid }).returning();
+        return ok(toApi({ ...row!, endpointSid: owner.endpointSid }));
+      } catch (e) {
+        if (isUniqueViolation(e, "trunk_prefixes_prefix_unique")) {
+          return conflict([{ field: "prefix", message: `prefix ${prefix} is already routed` }]);
+        }
+        throw e;
+      }
+    },
+    async remove(sid) {
+      if (!isUuid(sid)) return notFound("prefix");
+      const rows = await db.delete(trunkPrefixes).where(eq(trunkPrefixes.prefixSid, sid)).returning({ sid: trunkPrefixes.prefixSid });
+      return rows.length ? ok(undefined) : notFound("prefix");
+    },
+    async get(sid) {
+      if (!isUuid(sid)) return notFound("prefix");
+      const [row] = await joined().where(eq(trunkPrefixes.prefixSid, sid));
+      return row ? ok(toApi(row)) : notFound("prefix");
+    },
+    async list({ accountSid, where, orderBy, limit, offset }) {
+      if (accountSid !== undefined && !isUuid(accountSid)) return { items: [], total: 0 };
+      const scope = and(accountSid === undefined ? undefined : eq(trunkPrefixes.accountSid, accountSid), where);
+      const rows = await joined()
+        .where(scope)
+        .orderBy(...(orderBy ?? []), asc(trunkPrefixes.dateCreated), asc(trunkPrefixes.prefixSid))
+        .limit(limit)
+        .offset(offset);
+      const [c] = await db
+        .select({ n: count() })
+        .from(trunkPrefixes)
+        .innerJoin(accounts, eq(accounts.accountSid, trunkPrefixes.accountSid))
+        .where(scope);
+      return { items: rows.map(toApi), total: c?.n ?? 0 };
+    },
+  };
+}

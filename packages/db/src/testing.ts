@@ -1,0 +1,68 @@
+import postgres from "postgres";
+import { type Database, openDatabase } from "./client.ts";
+
+export interface TestDatabase {
+  readonly database: Database;
+  /** Closes the database and, for Postgres, drops the per-run database. Idempotent. */
+  drop(): Promise<void>;
+}
+
+export interface TestDatabaseOptions {
+  /** `postgres`: a fresh database on the server of `adminUrl`; `pglite`: in memory. */
+  readonly kind: "postgres" | "pglite";
+  /** Admin URL (default TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres). */
+  readonly adminUrl?: string;
+}
+
+/** Admin URL for test databases, from TEST_DATABASE_URL. */
+export function testAdminUrl(): string {
+  return process.env.TEST_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres";
+}
+
+/**
+ * A migrated, seeded database for a test run: a new `conf_test_<random>` database on
+ * the Postgres server, or an in-memory PGlite. Call `drop()` in `afterAll`.
+ * @example
+ * const t = await createTestDatabase({ kind: "pglite" });
+ * afterAll(() => t.drop());
+ */
+export async function createTestDatabase(options: TestDatabaseOptions): Promise<TestDatabase> {
+  if (options.kind === "pglite") {
+    const database = await openDatabase({ dataDir: "memory://" });
+    return { database, drop: () => database.close() };
+  }
+  const adminUrl = options.adminUrl ?? testAdminUrl();
+  const name = `conf_test_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`create database "${name}"`);
+  } finally {
+    await admin.end({ timeout: 5 });
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  let database: Database;
+  try {
+    database = await openDatabase({ url: url.toString(), maxConnections: 4 });
+  } catch (e) {
+    await dropDatabase(adminUrl, name);
+    throw e;
+  }
+  let dropped: Promise<void> | undefined;
+  return {
+    database,
+    drop: () => {
+      dropped ??= database.close().then(() => dropDatabase(adminUrl, name));
+      return dropped;
+    },
+  };
+}
+
+async function dropDatabase(adminUrl: string, name: string): Promise<void> {
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`drop database if exists "${name}" with (force)`);
+  } finally {
+    await admin.end({ timeout: 5 });
+  }
+}
