@@ -1,0 +1,74 @@
+/**
+ * What an adapter implements: the atomic operations on stored records. The store on top
+ * (store.ts) checks inputs, turns records into API objects and publishes events, so both
+ * adapters share that code and differ only in where the records live.
+ */
+import type { CallRecord, MeetingRecord, NormalizedCall } from "./records.ts";
+import type { CallPatch, MeetingPatch, ParticipantMuted } from "./types.ts";
+
+/** A meeting removed together with its calls. */
+export interface Destroyed {
+  meeting: MeetingRecord;
+  calls: CallRecord[];
+}
+
+export interface RawJoinInput {
+  key: string;
+  /** Used only if the join creates the meeting. */
+  newMeetingSid: string;
+  accountSid: string;
+  roomSid: string | null;
+  nodeId: string;
+  now: number;
+  ttlMs: number;
+  participantMuted: ParticipantMuted;
+  onHold: string;
+  call: NormalizedCall;
+}
+
+export type RawJoin =
+  | { status: "ok"; created: boolean; meeting: MeetingRecord; call: CallRecord; reaped: Destroyed | null }
+  | { status: "locked"; meeting: MeetingRecord; reaped: Destroyed | null }
+  | { status: "duplicate" };
+
+export interface RawLeave {
+  call: CallRecord;
+  meeting: MeetingRecord;
+  ended: boolean;
+}
+
+export interface RawList<T> {
+  items: T[];
+  /** Some entries were hidden because their lease ran out: worth a reap. */
+  sawExpired: boolean;
+}
+
+export interface RawUpdate<T> {
+  record: T;
+  /** Fields whose value actually changed. */
+  changed: string[];
+}
+
+/**
+ * Every method is atomic with respect to every other, across all clients of the same
+ * backing state. "Alive" means the meeting's lease runs out after `now`; reads and
+ * updates treat a meeting that is not alive (and its calls) as absent.
+ */
+export interface Backend {
+  join(input: RawJoinInput): Promise<RawJoin>;
+  leave(callSid: string, now: number): Promise<RawLeave | null>;
+  getCall(callSid: string, now: number): Promise<CallRecord | null>;
+  getMeeting(meetingSid: string, now: number): Promise<MeetingRecord | null>;
+  getMeetingByKey(key: string, now: number): Promise<MeetingRecord | null>;
+  listCalls(accountSid: string, now: number): Promise<RawList<CallRecord>>;
+  listMeetings(accountSid: string, now: number): Promise<RawList<MeetingRecord>>;
+  listCallsOfMeeting(meetingSid: string, now: number): Promise<CallRecord[]>;
+  updateCall(callSid: string, patch: CallPatch, now: number): Promise<RawUpdate<CallRecord> | null>;
+  updateMeeting(meetingSid: string, patch: MeetingPatch, now: number): Promise<RawUpdate<MeetingRecord> | null>;
+  endMeeting(meetingSid: string, now: number): Promise<Destroyed | null>;
+  renewLease(nodeId: string, ttlMs: number, now: number): Promise<{ renewed: number; lost: Destroyed[] }>;
+  reapExpired(now: number, limit: number): Promise<Destroyed[]>;
+  /** Publishes `payload` on `channelPrefix + owner` of a live meeting; null when there is none. */
+  publishToOwner(meetingSid: string, now: number, channelPrefix: string, payload: string): Promise<number | null>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,100 @@
+import { Redis } from "ioredis";
+import { defaultErrorSink, type ErrorSink, jsonHandler, MemoryTransport, RedisTransport, type Transport } from "./pubsub.ts";
+import type { Unsubscribe } from "./types.ts";
+
+/**
+ * Publish/subscribe on named channels, values carried as JSON. Used for config-cache
+ * invalidation between the API and every access-router instance.
+ */
+export interface Bus {
+  /**
+   * Sends `message` (anything JSON can carry) to every subscriber of `channel`.
+   * Resolves to the number of subscribers reached (for Redis: subscribed connections).
+   */
+  publish(channel: string, message: unknown): Promise<number>;
+  /**
+   * Calls `handler` with each message published on `channel` from now on (the promise
+   * resolves once the subscription is active). A handler's throw or rejection goes to
+   * the bus's `onError`, never to the publisher.
+   */
+  subscribe<T = unknown>(channel: string, handler: (message: T, channel: string) => unknown): Promise<Unsubscribe>;
+  /** Ends every subscription and closes connections the bus opened. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link createBus}. */
+export interface BusOptions {
+  /** Redis server URL; unset: in-process (everything in this process with the same prefix shares it). */
+  redisUrl?: string;
+  /** An existing ioredis connection to publish on instead of `redisUrl` (not closed by `close()`). */
+  redis?: Redis;
+  /** Prefix of channel names. Default `"conf:"`. */
+  prefix?: string;
+  /** Where handler errors and unreadable messages go. Default: `console.error`. */
+  onError?: ErrorSink;
+}
+
+/** The default prefix of keys and channels. */
+export const DEFAULT_PREFIX = "conf:";
+
+/** Opens an ioredis connection with the settings the store relies on. */
+export function connectRedis(url: string): Redis {
+  // Auto-pipelining batches commands issued in the same tick into one write: it is what
+  // keeps 200 concurrent joins from costing 200 separate socket writes.
+  const r = new Redis(url, { enableAutoPipelining: true });
+  r.on("error", () => {});
+  return r;
+}
+
+class TransportBus implements Bus {
+  #transport: Transport;
+  #prefix: string;
+  #onError: ErrorSink;
+  #owned: Redis | null;
+  #closed = false;
+
+  constructor(transport: Transport, prefix: string, onError: ErrorSink, owned: Redis | null) {
+    this.#transport = transport;
+    this.#prefix = prefix;
+    this.#onError = onError;
+    this.#owned = owned;
+  }
+
+  publish(channel: string, message: unknown): Promise<number> {
+    return this.#transport.publish(`${this.#prefix}bus:${channel}`, JSON.stringify(message));
+  }
+
+  subscribe<T = unknown>(channel: string, handler: (message: T, channel: string) => unknown): Promise<Unsubscribe> {
+    return this.#transport.subscribe(
+      `${this.#prefix}bus:${channel}`,
+      jsonHandler<T>((m) => handler(m, channel), this.#onError),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#transport.close();
+    if (this.#owned) await this.#owned.quit().catch(() => this.#owned?.disconnect());
+  }
+}
+
+/**
+ * Creates a {@link Bus}: Redis pub/sub when `redisUrl` (or `redis`) is given, else the
+ * in-process hub.
+ * @example
+ * const bus = createBus({ redisUrl: process.env.REDIS_URL });
+ * const stop = await bus.subscribe<{ kind: string }>("config:invalidate", (m) => cache.invalidate(m));
+ * await bus.publish("config:invalidate", { kind: "all" });
+ * await stop(); await bus.close();
+ */
+export function createBus(options: BusOptions = {}): Bus {
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  const onError = options.onError ?? defaultErrorSink;
+  if (options.redis) return new TransportBus(new RedisTransport(options.redis), prefix, onError, null);
+  if (options.redisUrl) {
+    const r = connectRedis(options.redisUrl);
+    return new TransportBus(new RedisTransport(r), prefix, onError, r);
+  }
+  return new TransportBus(new MemoryTransport(), prefix, onError, null);
+}

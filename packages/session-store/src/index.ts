@@ -1,0 +1,16 @@
+/**
+ * @conf/session-store: the live plane. Meeting and Call objects in the Conference v2
+ * API's exact JSON shape, atomic join/leave with attendee counts, meeting leases on
+ * mixer nodes, a control channel to the owning node, an event stream, and a generic
+ * pub/sub `Bus`. Redis (ioredis) in production, in-process as the embedded default.
+ */
+export { type Bus, type BusOptions, connectRedis, createBus, DEFAULT_PREFIX } from "./bus.ts";
+export type { ErrorSink } from "./pubsub.ts";
+export {
+  type ControlChannel,
+  createSessionStore,
+  type EventStream,
+  type SessionStore,
+  type SessionStoreOptions,
+} from "./store.ts";
+export * from "./types.ts";

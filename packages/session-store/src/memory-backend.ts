@@ -1,0 +1,266 @@
+/**
+ * The in-process adapter. Each method runs start to finish without an `await`, so on
+ * JavaScript's single thread no two operations interleave: that is the atomicity the
+ * Redis adapter gets from Lua.
+ */
+import type { Backend, Destroyed, RawJoin, RawJoinInput, RawLeave, RawList, RawUpdate } from "./backend.ts";
+import type { Transport } from "./pubsub.ts";
+import { type CallRecord, type MeetingRecord, ROLE_COUNTER } from "./records.ts";
+import type { CallPatch, MeetingPatch } from "./types.ts";
+
+/** The records and indexes behind one prefix. */
+class MemoryState {
+  meetings = new Map<string, MeetingRecord>();
+  calls = new Map<string, CallRecord>();
+  byKey = new Map<string, string>();
+  accountMeetings = new Map<string, Set<string>>();
+  accountCalls = new Map<string, Set<string>>();
+  nodeMeetings = new Map<string, Set<string>>();
+  meetingCalls = new Map<string, Set<string>>();
+  refs = 0;
+}
+
+// Stores with the same prefix in one process share their state, as clients of one Redis
+// server do; the state is dropped when the last of them closes.
+const states = new Map<string, MemoryState>();
+
+function add(index: Map<string, Set<string>>, k: string, v: string): void {
+  let s = index.get(k);
+  if (!s) index.set(k, (s = new Set()));
+  s.add(v);
+}
+
+function remove(index: Map<string, Set<string>>, k: string, v: string): void {
+  const s = index.get(k);
+  if (!s) return;
+  s.delete(v);
+  if (s.size === 0) index.delete(k);
+}
+
+const copyM = (m: MeetingRecord): MeetingRecord => ({ ...m });
+const copyC = (c: CallRecord): CallRecord => ({ ...c });
+
+export class MemoryBackend implements Backend {
+  #prefix: string;
+  #s: MemoryState;
+  #transport: Transport;
+  #closed = false;
+
+  constructor(prefix: string, transport: Transport) {
+    this.#prefix = prefix;
+    let s = states.get(prefix);
+    if (!s) states.set(prefix, (s = new MemoryState()));
+    s.refs++;
+    this.#s = s;
+    this.#transport = transport;
+  }
+
+  #alive(meetingSid: string, now: number): MeetingRecord | null {
+    const m = this.#s.meetings.get(meetingSid);
+    return m && m.lease > now ? m : null;
+  }
+
+  #destroy(meetingSid: string): Destroyed | null {
+    const s = this.#s;
+    const m = s.meetings.get(meetingSid);
+    if (!m) return null;
+    const calls: CallRecord[] = [];
+    for (const cs of s.meetingCalls.get(meetingSid) ?? []) {
+      const c = s.calls.get(cs);
+      if (!c) continue;
+      calls.push(c);
+      s.calls.delete(cs);
+      remove(s.accountCalls, c.account_sid, cs);
+    }
+    s.meetingCalls.delete(meetingSid);
+    s.meetings.delete(meetingSid);
+    if (s.byKey.get(m.key) === meetingSid) s.byKey.delete(m.key);
+    remove(s.accountMeetings, m.account_sid, meetingSid);
+    remove(s.nodeMeetings, m.node, meetingSid);
+    return { meeting: m, calls };
+  }
+
+  async join(i: RawJoinInput): Promise<RawJoin> {
+    const s = this.#s;
+    let reaped: Destroyed | null = null;
+    let msid = s.byKey.get(i.key);
+    if (msid !== undefined && !this.#alive(msid, i.now)) {
+      reaped = this.#destroy(msid);
+      msid = undefined;
+    }
+    if (s.calls.has(i.call.call_sid)) return { status: "duplicate" };
+    let m = msid === undefined ? undefined : s.meetings.get(msid);
+    if (m && m.locked && i.call.role !== "host") return { status: "locked", meeting: copyM(m), reaped };
+    let created = false;
+    if (!m) {
+      created = true;
+      m = {
+        account_sid: i.accountSid,
+        meeting_sid: i.newMeetingSid,
+        meeting_room_sid: i.roomSid,
+        date_created: i.now,
+        locked: false,
+        on_hold: i.onHold,
+        participant_muted: i.participantMuted,
+        recording: false,
+        hosts: 0,
+        participants: 0,
+        listeners: 0,
+        key: i.key,
+        node: i.nodeId,
+        lease: i.now + i.ttlMs,
+      };
+      s.meetings.set(m.meeting_sid, m);
+      s.byKey.set(i.key, m.meeting_sid);
+      add(s.accountMeetings, m.account_sid, m.meeting_sid);
+      add(s.nodeMeetings, m.node, m.meeting_sid);
+    }
+    const c: CallRecord = {
+      ...i.call,
+      // The meeting is the authority on account and room: a call joins what exists.
+      account_sid: m.account_sid,
+      meeting_room_sid: m.meeting_room_sid,
+      meeting_sid: m.meeting_sid,
+      date_joined: i.now,
+      node: i.nodeId,
+    };
+    s.calls.set(c.call_sid, c);
+    add(s.meetingCalls, m.meeting_sid, c.call_sid);
+    add(s.accountCalls, c.account_sid, c.call_sid);
+    m[ROLE_COUNTER[c.role]]++;
+    return { status: "ok", created, meeting: copyM(m), call: copyC(c), reaped };
+  }
+
+  async leave(callSid: string, _now: number): Promise<RawLeave | null> {
+    const s = this.#s;
+    const c = s.calls.get(callSid);
+    if (!c) return null;
+    const m = s.meetings.get(c.meeting_sid);
+    s.calls.delete(callSid);
+    remove(s.meetingCalls, c.meeting_sid, callSid);
+    remove(s.accountCalls, c.account_sid, callSid);
+    if (!m) throw new Error(`session-store: call ${callSid} belongs to no meeting`);
+    m[ROLE_COUNTER[c.role]]--;
+    if (!s.meetingCalls.has(m.meeting_sid)) {
+      this.#destroy(m.meeting_sid);
+      return { call: c, meeting: m, ended: true };
+    }
+    return { call: c, meeting: copyM(m), ended: false };
+  }
+
+  async getCall(callSid: string, now: number): Promise<CallRecord | null> {
+    const c = this.#s.calls.get(callSid);
+    return c && this.#alive(c.meeting_sid, now) ? copyC(c) : null;
+  }
+
+  async getMeeting(meetingSid: string, now: number): Promise<MeetingRecord | null> {
+    const m = this.#alive(meetingSid, now);
+    return m ? copyM(m) : null;
+  }
+
+  async getMeetingByKey(key: string, now: number): Promise<MeetingRecord | null> {
+    const msid = this.#s.byKey.get(key);
+    return msid === undefined ? null : this.getMeeting(msid, now);
+  }
+
+  async listCalls(accountSid: string, now: number): Promise<RawList<CallRecord>> {
+    const items: CallRecord[] = [];
+    let sawExpired = false;
+    for (const cs of this.#s.accountCalls.get(accountSid) ?? []) {
+      const c = this.#s.calls.get(cs);
+      if (!c) continue;
+      if (this.#alive(c.meeting_sid, now)) items.push(copyC(c));
+      else sawExpired = true;
+    }
+    return { items, sawExpired };
+  }
+
+  async listMeetings(accountSid: string, now: number): Promise<RawList<MeetingRecord>> {
+    const items: MeetingRecord[] = [];
+    let sawExpired = false;
+    for (const ms of this.#s.accountMeetings.get(accountSid) ?? []) {
+      const m = this.#alive(ms, now);
+      if (m) items.push(copyM(m));
+      else sawExpired = true;
+    }
+    return { items, sawExpired };
+  }
+
+  async listCallsOfMeeting(meetingSid: string, now: number): Promise<CallRecord[]> {
+    if (!this.#alive(meetingSid, now)) return [];
+    const out: CallRecord[] = [];
+    for (const cs of this.#s.meetingCalls.get(meetingSid) ?? []) {
+      const c = this.#s.calls.get(cs);
+      if (c) out.push(copyC(c));
+    }
+    return out;
+  }
+
+  async updateCall(callSid: string, patch: CallPatch, now: number): Promise<RawUpdate<CallRecord> | null> {
+    const c = this.#s.calls.get(callSid);
+    if (!c || !this.#alive(c.meeting_sid, now)) return null;
+    const changed: string[] = [];
+    for (const [k, v] of Object.entries(patch) as [keyof CallPatch, CallPatch[keyof CallPatch]][]) {
+      if (v === undefined || c[k] === v) continue;
+      (c as unknown as Record<string, unknown>)[k] = v;
+      changed.push(k);
+    }
+    return { record: copyC(c), changed };
+  }
+
+  async updateMeeting(meetingSid: string, patch: MeetingPatch, now: number): Promise<RawUpdate<MeetingRecord> | null> {
+    const m = this.#alive(meetingSid, now);
+    if (!m) return null;
+    const changed: string[] = [];
+    for (const [k, v] of Object.entries(patch) as [keyof MeetingPatch, MeetingPatch[keyof MeetingPatch]][]) {
+      if (v === undefined || m[k] === v) continue;
+      (m as unknown as Record<string, unknown>)[k] = v;
+      changed.push(k);
+    }
+    return { record: copyM(m), changed };
+  }
+
+  async endMeeting(meetingSid: string, now: number): Promise<Destroyed | null> {
+    return this.#alive(meetingSid, now) ? this.#destroy(meetingSid) : null;
+  }
+
+  async renewLease(nodeId: string, ttlMs: number, now: number): Promise<{ renewed: number; lost: Destroyed[] }> {
+    let renewed = 0;
+    const lost: Destroyed[] = [];
+    for (const ms of [...(this.#s.nodeMeetings.get(nodeId) ?? [])]) {
+      const m = this.#alive(ms, now);
+      if (m) {
+        m.lease = now + ttlMs;
+        renewed++;
+      } else {
+        // Its lease ran out before this renewal: others may already have replaced it
+        // under the same key, so it is not revived.
+        const d = this.#destroy(ms);
+        if (d) lost.push(d);
+      }
+    }
+    return { renewed, lost };
+  }
+
+  async reapExpired(now: number, limit: number): Promise<Destroyed[]> {
+    const out: Destroyed[] = [];
+    for (const [ms, m] of this.#s.meetings) {
+      if (out.length >= limit) break;
+      if (m.lease > now) continue;
+      const d = this.#destroy(ms);
+      if (d) out.push(d);
+    }
+    return out;
+  }
+
+  async publishToOwner(meetingSid: string, now: number, channelPrefix: string, payload: string): Promise<number | null> {
+    const m = this.#alive(meetingSid, now);
+    return m ? this.#transport.publish(channelPrefix + m.node, payload) : null;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (--this.#s.refs === 0 && states.get(this.#prefix) === this.#s) states.delete(this.#prefix);
+  }
+}

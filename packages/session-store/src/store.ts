@@ -1,0 +1,406 @@
+import type { Redis } from "ioredis";
+import type { Backend, Destroyed } from "./backend.ts";
+import { connectRedis, DEFAULT_PREFIX } from "./bus.ts";
+import { MemoryBackend } from "./memory-backend.ts";
+import {
+  defaultErrorSink,
+  type ErrorSink,
+  jsonHandler,
+  MemoryTransport,
+  RedisTransport,
+  type Transport,
+} from "./pubsub.ts";
+import {
+  iso,
+  normalizeCallInput,
+  normalizeCallPatch,
+  normalizeInitialMeeting,
+  normalizeMeetingPatch,
+  toCall,
+  toCallInfo,
+  toMeeting,
+  toMeetingInfo,
+} from "./records.ts";
+import { RedisBackend } from "./redis-backend.ts";
+import {
+  type Call,
+  type CallInfo,
+  type CallPatch,
+  CONTROL_MESSAGE_TYPES,
+  type ControlMessage,
+  type EndMeetingResult,
+  type JoinInput,
+  type JoinResult,
+  type LeaveResult,
+  type Meeting,
+  type MeetingEndReason,
+  type MeetingInfo,
+  type MeetingPatch,
+  type RenewResult,
+  SESSION_EVENT_TYPES,
+  type SessionEvent,
+  type Unsubscribe,
+} from "./types.ts";
+
+/**
+ * Commands to the mixer node that owns a meeting. Delivery is at most once and only to
+ * nodes subscribed at that moment (pub/sub): the store already holds the new state, the
+ * message only tells the node to apply it to the running mix.
+ */
+export interface ControlChannel {
+  /** Sends `message` to `nodeId`; resolves to the number of subscribers reached (0: node not listening). */
+  send(nodeId: string, message: ControlMessage): Promise<number>;
+  /**
+   * Sends `message` to the node owning `message.meetingSid`, looked up and published in
+   * one step; resolves to the subscribers reached, or null when the meeting does not exist.
+   */
+  sendToOwner(message: ControlMessage): Promise<number | null>;
+  /** Delivers every message for `nodeId` to `handler` from now on (resolves once active). */
+  subscribe(nodeId: string, handler: (message: ControlMessage) => unknown): Promise<Unsubscribe>;
+}
+
+/**
+ * What happens in the live plane, for observers. The store publishes every event of
+ * {@link SessionEvent} itself after the operation that caused it.
+ */
+export interface EventStream {
+  /** Publishes an event to every subscriber; resolves to the number reached. */
+  publish(event: SessionEvent): Promise<number>;
+  /** Delivers every event, of every account, to `handler` from now on (resolves once active). */
+  subscribe(handler: (event: SessionEvent) => unknown): Promise<Unsubscribe>;
+}
+
+/**
+ * The live plane: Meeting and Call objects with atomic join/leave, leases of meetings on
+ * mixer nodes, a control channel to those nodes and an event stream. All operations are
+ * atomic across every client of the same backing store (Redis server and prefix, or
+ * process and prefix). Meetings whose lease ran out, and their calls, are invisible to
+ * every read and update even before they are reaped.
+ */
+export interface SessionStore {
+  /** Which adapter is in use. */
+  readonly kind: "redis" | "memory";
+  /**
+   * Adds a call to the meeting of `meetingKey`, creating the meeting (owned by `nodeId`,
+   * leased for the store's `leaseTtlMs`) when there is none. Concurrent joins of one key
+   * make one meeting. A non-host is refused while the meeting is locked.
+   * @throws RangeError on malformed input; Error when `call.call_sid` is already in use.
+   */
+  join(input: JoinInput): Promise<JoinResult>;
+  /** Removes a call; the last call leaving deletes the meeting. Null when the call does not exist. */
+  leave(callSid: string): Promise<LeaveResult | null>;
+  getCall(callSid: string): Promise<Call | null>;
+  /** A call with the node carrying it. */
+  getCallInfo(callSid: string): Promise<CallInfo | null>;
+  getMeeting(meetingSid: string): Promise<Meeting | null>;
+  /** A meeting with its key, owning node and lease. */
+  getMeetingInfo(meetingSid: string): Promise<MeetingInfo | null>;
+  getMeetingByKey(meetingKey: string): Promise<Meeting | null>;
+  /** Every call of an account, in no particular order (the API sorts, filters and pages). */
+  listCalls(accountSid: string): Promise<Call[]>;
+  /** Every meeting of an account, in no particular order. */
+  listMeetings(accountSid: string): Promise<Meeting[]>;
+  /** The calls of a meeting; empty when the meeting does not exist. */
+  listCallsOfMeeting(meetingSid: string): Promise<Call[]>;
+  /** Applies `patch`; null when the call does not exist. @throws RangeError on a bad value. */
+  updateCall(callSid: string, patch: CallPatch): Promise<Call | null>;
+  /** Applies `patch`; null when the meeting does not exist. @throws RangeError on a bad value. */
+  updateMeeting(meetingSid: string, patch: MeetingPatch): Promise<Meeting | null>;
+  /** Deletes the meeting and all its calls; null when it does not exist. */
+  endMeeting(meetingSid: string): Promise<EndMeetingResult | null>;
+  /**
+   * Extends the lease of every meeting `nodeId` owns to now + `ttlMs` (default: the
+   * store's `leaseTtlMs`). Meetings of the node whose lease had already run out are
+   * removed and reported in `lost`, not revived.
+   */
+  renewLease(nodeId: string, ttlMs?: number): Promise<RenewResult>;
+  /** Removes meetings (and their calls) whose lease ran out; resolves to those meetings. */
+  reapExpired(): Promise<Meeting[]>;
+  readonly control: ControlChannel;
+  readonly events: EventStream;
+  /** Stops subscriptions and timers, waits for a running reap, quits connections it opened. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link createSessionStore}. */
+export interface SessionStoreOptions {
+  /** Redis server URL; unset (and no `redis`): the in-process adapter. */
+  redisUrl?: string;
+  /** An existing ioredis connection to use instead of `redisUrl`; not quit by `close()`. */
+  redis?: Redis;
+  /** Prefix of every key and channel. Default `"conf:"`. */
+  prefix?: string;
+  /** Current time in ms since the epoch. Default `Date.now`. Drives durations and leases. */
+  clock?: () => number;
+  /** Lease given to a meeting when created and by `renewLease` without a ttl, in ms. Default 30000. */
+  leaseTtlMs?: number;
+  /** Reap expired meetings every this many ms (0: only lazily, when a list meets one). Default 0. */
+  reapIntervalMs?: number;
+  /** Where handler errors and failed background work go. Default: `console.error`. */
+  onError?: ErrorSink;
+}
+
+/** Reaps stop after this many meetings per call, so one call never blocks Redis for long. */
+const REAP_BATCH = 500;
+
+const isControl = (v: unknown): v is ControlMessage =>
+  typeof v === "object" &&
+  v !== null &&
+  (CONTROL_MESSAGE_TYPES as readonly unknown[]).includes((v as { type?: unknown }).type) &&
+  typeof (v as { meetingSid?: unknown }).meetingSid === "string";
+
+const isEvent = (v: unknown): v is SessionEvent =>
+  typeof v === "object" && v !== null && (SESSION_EVENT_TYPES as readonly unknown[]).includes((v as { type?: unknown }).type);
+
+class Store implements SessionStore {
+  readonly kind: "redis" | "memory";
+  readonly control: ControlChannel;
+  readonly events: EventStream;
+  #backend: Backend;
+  #transport: Transport;
+  #clock: () => number;
+  #ttl: number;
+  #onError: ErrorSink;
+  #reaping: Promise<unknown> | null = null;
+  #timer: ReturnType<typeof setInterval> | null = null;
+  #closed = false;
+
+  constructor(
+    kind: "redis" | "memory",
+    backend: Backend,
+    transport: Transport,
+    prefix: string,
+    options: SessionStoreOptions,
+  ) {
+    this.kind = kind;
+    this.#backend = backend;
+    this.#transport = transport;
+    this.#clock = options.clock ?? Date.now;
+    this.#ttl = options.leaseTtlMs ?? 30_000;
+    this.#onError = options.onError ?? defaultErrorSink;
+    const controlPrefix = `${prefix}control:`;
+    const eventsChannel = `${prefix}events`;
+    this.control = {
+      send: (nodeId, message) => transport.publish(controlPrefix + nodeId, JSON.stringify(message)),
+      sendToOwner: (message) =>
+        backend.publishToOwner(message.meetingSid, this.#clock(), controlPrefix, JSON.stringify(message)),
+      subscribe: (nodeId, handler) =>
+        transport.subscribe(controlPrefix + nodeId, jsonHandler(handler, this.#onError, isControl)),
+    };
+    this.events = {
+      publish: (event) => transport.publish(eventsChannel, JSON.stringify(event)),
+      subscribe: (handler) => transport.subscribe(eventsChannel, jsonHandler(handler, this.#onError, isEvent)),
+    };
+    if (options.reapIntervalMs && options.reapIntervalMs > 0) {
+      this.#timer = setInterval(() => this.#reapInBackground(), options.reapIntervalMs);
+      this.#timer.unref?.();
+    }
+  }
+
+  /** Publishes without waiting: the operation's result does not depend on observers. */
+  #emit(event: SessionEvent): void {
+    if (this.#closed) return;
+    this.events.publish(event).catch(this.#onError);
+  }
+
+  #emitEnded(d: Destroyed, reason: MeetingEndReason, now: number): Meeting {
+    const meeting = toMeeting(d.meeting, now);
+    this.#emit({
+      type: "meeting_ended",
+      account_sid: meeting.account_sid,
+      at: iso(now),
+      meeting,
+      reason,
+      call_sids: d.calls.map((c) => c.call_sid),
+    });
+    return meeting;
+  }
+
+  #reapInBackground(): void {
+    if (this.#reaping || this.#closed) return;
+    this.#reaping = this.reapExpired()
+      .catch(this.#onError)
+      .finally(() => {
+        this.#reaping = null;
+      });
+  }
+
+  async join(input: JoinInput): Promise<JoinResult> {
+    const now = this.#clock();
+    const call = normalizeCallInput(input.call, now);
+    const initial = normalizeInitialMeeting(input.initialMeeting);
+    const r = await this.#backend.join({
+      key: input.meetingKey,
+      newMeetingSid: crypto.randomUUID(),
+      accountSid: input.accountSid,
+      roomSid: input.meetingRoomSid,
+      nodeId: input.nodeId,
+      now,
+      ttlMs: this.#ttl,
+      participantMuted: initial.participant_muted,
+      onHold: initial.on_hold,
+      call,
+    });
+    if (r.status === "duplicate") throw new Error(`session-store: call_sid ${call.call_sid} is already in use`);
+    if (r.reaped) this.#emitEnded(r.reaped, "lease_expired", now);
+    const meeting = toMeeting(r.meeting, now);
+    if (r.status === "locked") return { ok: false, reason: "locked", meeting };
+    const c = toCall(r.call, now);
+    const at = iso(now);
+    if (r.created) {
+      // Observers see the meeting as it started: empty, before this call's join.
+      const started = { ...meeting, attendees: { hosts: 0, listeners: 0, participants: 0 } };
+      this.#emit({ type: "meeting_started", account_sid: meeting.account_sid, at, meeting: started });
+    }
+    this.#emit({ type: "call_joined", account_sid: c.account_sid, at, call: c, meeting });
+    return { ok: true, meeting, call: c, created: r.created, ownerNodeId: r.meeting.node };
+  }
+
+  async leave(callSid: string): Promise<LeaveResult | null> {
+    const now = this.#clock();
+    const r = await this.#backend.leave(callSid, now);
+    if (!r) return null;
+    const call = toCall(r.call, now);
+    const meeting = toMeeting(r.meeting, now);
+    this.#emit({ type: "call_left", account_sid: call.account_sid, at: iso(now), call, meeting });
+    if (r.ended) this.#emitEnded({ meeting: r.meeting, calls: [] }, "last_left", now);
+    return { call, meeting, ended: r.ended };
+  }
+
+  async getCall(callSid: string): Promise<Call | null> {
+    const now = this.#clock();
+    const r = await this.#backend.getCall(callSid, now);
+    return r ? toCall(r, now) : null;
+  }
+
+  async getCallInfo(callSid: string): Promise<CallInfo | null> {
+    const now = this.#clock();
+    const r = await this.#backend.getCall(callSid, now);
+    return r ? toCallInfo(r, now) : null;
+  }
+
+  async getMeeting(meetingSid: string): Promise<Meeting | null> {
+    const now = this.#clock();
+    const r = await this.#backend.getMeeting(meetingSid, now);
+    return r ? toMeeting(r, now) : null;
+  }
+
+  async getMeetingInfo(meetingSid: string): Promise<MeetingInfo | null> {
+    const now = this.#clock();
+    const r = await this.#backend.getMeeting(meetingSid, now);
+    return r ? toMeetingInfo(r, now) : null;
+  }
+
+  async getMeetingByKey(meetingKey: string): Promise<Meeting | null> {
+    const now = this.#clock();
+    const r = await this.#backend.getMeetingByKey(meetingKey, now);
+    return r ? toMeeting(r, now) : null;
+  }
+
+  async listCalls(accountSid: string): Promise<Call[]> {
+    const now = this.#clock();
+    const r = await this.#backend.listCalls(accountSid, now);
+    if (r.sawExpired) this.#reapInBackground();
+    return r.items.map((c) => toCall(c, now));
+  }
+
+  async listMeetings(accountSid: string): Promise<Meeting[]> {
+    const now = this.#clock();
+    const r = await this.#backend.listMeetings(accountSid, now);
+    if (r.sawExpired) this.#reapInBackground();
+    return r.items.map((m) => toMeeting(m, now));
+  }
+
+  async listCallsOfMeeting(meetingSid: string): Promise<Call[]> {
+    const now = this.#clock();
+    return (await this.#backend.listCallsOfMeeting(meetingSid, now)).map((c) => toCall(c, now));
+  }
+
+  async updateCall(callSid: string, patch: CallPatch): Promise<Call | null> {
+    const p = normalizeCallPatch(patch);
+    const now = this.#clock();
+    const r = await this.#backend.updateCall(callSid, p, now);
+    if (!r) return null;
+    const call = toCall(r.record, now);
+    if (r.changed.length > 0) {
+      const changes = Object.fromEntries(r.changed.map((k) => [k, call[k as keyof CallPatch]])) as CallPatch;
+      this.#emit({ type: "call_updated", account_sid: call.account_sid, at: iso(now), call, changes });
+    }
+    return call;
+  }
+
+  async updateMeeting(meetingSid: string, patch: MeetingPatch): Promise<Meeting | null> {
+    const p = normalizeMeetingPatch(patch);
+    const now = this.#clock();
+    const r = await this.#backend.updateMeeting(meetingSid, p, now);
+    if (!r) return null;
+    const meeting = toMeeting(r.record, now);
+    if (r.changed.length > 0) {
+      const changes = Object.fromEntries(r.changed.map((k) => [k, meeting[k as keyof MeetingPatch]])) as MeetingPatch;
+      this.#emit({ type: "meeting_updated", account_sid: meeting.account_sid, at: iso(now), meeting, changes });
+    }
+    return meeting;
+  }
+
+  async endMeeting(meetingSid: string): Promise<EndMeetingResult | null> {
+    const now = this.#clock();
+    const d = await this.#backend.endMeeting(meetingSid, now);
+    if (!d) return null;
+    const meeting = this.#emitEnded(d, "ended", now);
+    return { meeting, calls: d.calls.map((c) => toCall(c, now)), nodeId: d.meeting.node };
+  }
+
+  async renewLease(nodeId: string, ttlMs: number = this.#ttl): Promise<RenewResult> {
+    if (!(ttlMs > 0)) throw new RangeError("ttlMs: must be a positive number of milliseconds");
+    const now = this.#clock();
+    const r = await this.#backend.renewLease(nodeId, ttlMs, now);
+    for (const d of r.lost) this.#emitEnded(d, "lease_expired", now);
+    return { renewed: r.renewed, lost: r.lost.map((d) => d.meeting.meeting_sid) };
+  }
+
+  async reapExpired(): Promise<Meeting[]> {
+    const out: Meeting[] = [];
+    // Bounded batches: a backlog (a node died with many meetings) is cleared in several
+    // short scripts rather than one long one.
+    for (let round = 0; round < 100; round++) {
+      const now = this.#clock();
+      const batch = await this.#backend.reapExpired(now, REAP_BATCH);
+      for (const d of batch) out.push(this.#emitEnded(d, "lease_expired", now));
+      if (batch.length < REAP_BATCH) break;
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer) clearInterval(this.#timer);
+    if (this.#reaping) await this.#reaping;
+    await this.#transport.close();
+    await this.#backend.close();
+  }
+}
+
+/**
+ * Creates the session store: the Redis adapter when `redisUrl` (or `redis`) is given,
+ * else the in-process adapter (stores with the same prefix in one process share state).
+ * @example
+ * const store = createSessionStore({ redisUrl: process.env.REDIS_URL, prefix: "conf:" });
+ * const r = await store.join({
+ *   meetingKey: `${accountSid}:room:${roomSid}`, accountSid, meetingRoomSid: roomSid, nodeId: "mixer-1",
+ *   call: { access_code: "890671", codecs: "PCMU", number_src: from, number_dst: to, name: "",
+ *           direction: "In", role: "host" },
+ * });
+ * if (r.ok) console.log(r.meeting.attendees); else console.log("refused:", r.reason);
+ * await store.close();
+ */
+export function createSessionStore(options: SessionStoreOptions = {}): SessionStore {
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  if (options.redis || options.redisUrl) {
+    const owned = !options.redis;
+    const redis = options.redis ?? connectRedis(options.redisUrl as string);
+    return new Store("redis", new RedisBackend(redis, prefix, owned), new RedisTransport(redis), prefix, options);
+  }
+  const transport = new MemoryTransport();
+  return new Store("memory", new MemoryBackend(prefix, transport), transport, prefix, options);
+}

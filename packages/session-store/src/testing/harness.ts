@@ -1,0 +1,96 @@
+/**
+ * Test support (not exported from the package): adapters to run the contract suite
+ * against, each with a random prefix per run whose keys are deleted afterwards.
+ */
+import { Redis } from "ioredis";
+import { createSessionStore, type SessionStore, type SessionStoreOptions } from "../store.ts";
+
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+
+export interface Harness {
+  readonly name: "memory" | "redis";
+  /**
+   * A new store client on the backing state of `space` (one per test): clients of the
+   * same space see the same meetings, each over its own connections.
+   */
+  open(space: string, options?: Omit<SessionStoreOptions, "redisUrl" | "redis" | "prefix">): SessionStore;
+  /** The prefix of a space (for direct Redis inspection). */
+  prefixOf(space: string): string;
+  /** Closes every client opened and deletes every key written. */
+  cleanup(): Promise<void>;
+}
+
+const runId = () => `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+
+export function memoryHarness(): Harness {
+  const base = `memtest:${runId()}:`;
+  const opened: SessionStore[] = [];
+  return {
+    name: "memory",
+    open(space, options = {}) {
+      const s = createSessionStore({ ...options, prefix: `${base}${space}:` });
+      opened.push(s);
+      return s;
+    },
+    prefixOf: (space) => `${base}${space}:`,
+    async cleanup() {
+      await Promise.all(opened.map((s) => s.close()));
+    },
+  };
+}
+
+/** Deletes every key starting with `prefix` (SCAN is fine here: tests only). */
+export async function deleteKeys(redis: Redis, prefix: string): Promise<number> {
+  let cursor = "0";
+  let n = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+    cursor = next;
+    if (keys.length > 0) n += await redis.del(...keys);
+  } while (cursor !== "0");
+  return n;
+}
+
+/** Keys starting with `prefix`. */
+export async function listKeys(redis: Redis, prefix: string): Promise<string[]> {
+  const out: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+    cursor = next;
+    out.push(...keys);
+  } while (cursor !== "0");
+  return out;
+}
+
+export function redisHarness(url = TEST_REDIS_URL): Harness {
+  const base = `test:ss:${runId()}:`;
+  const opened: SessionStore[] = [];
+  return {
+    name: "redis",
+    open(space, options = {}) {
+      const s = createSessionStore({ ...options, redisUrl: url, prefix: `${base}${space}:` });
+      opened.push(s);
+      return s;
+    },
+    prefixOf: (space) => `${base}${space}:`,
+    async cleanup() {
+      await Promise.all(opened.map((s) => s.close()));
+      const r = new Redis(url);
+      try {
+        await deleteKeys(r, base);
+      } finally {
+        await r.quit();
+      }
+    },
+  };
+}
+
+/** Polls `check` until it returns true (every 5 ms, at most `timeoutMs`). */
+export async function waitFor(check: () => boolean, timeoutMs = 2000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > until) throw new Error("waitFor: timed out");
+    await Bun.sleep(5);
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * The live objects (Meeting, Call) in the reference's exact JSON shape, the inputs and
+ * results of store operations, control messages and observer events.
+ */
+import type { Role } from "@conf/call-flow";
+
+/** Values of a meeting's `participant_muted`, in the reference's spelling (strings, not booleans). */
+export const PARTICIPANT_MUTED_VALUES = ["false", "relaxed", "true"] as const;
+export type ParticipantMuted = (typeof PARTICIPANT_MUTED_VALUES)[number];
+
+/** Values of a call's `direction`. */
+export const DIRECTIONS = ["In", "Out"] as const;
+export type Direction = (typeof DIRECTIONS)[number];
+
+/** Attendee counts per role, as in the reference's Meeting sample. */
+export interface Attendees {
+  hosts: number;
+  listeners: number;
+  participants: number;
+}
+
+/**
+ * A Meeting exactly as the API returns it. `duration` is computed when read (whole
+ * seconds since `date_created`). `meeting_room_sid` is null for ad-hoc meetings (an
+ * `open` call flow's code that belongs to no room, or a `direct_*` number).
+ */
+export interface Meeting {
+  account_sid: string;
+  attendees: Attendees;
+  date_created: string;
+  duration: number;
+  locked: boolean;
+  meeting_room_sid: string | null;
+  meeting_sid: string;
+  on_hold: string;
+  participant_muted: ParticipantMuted;
+  recording: boolean;
+}
+
+/**
+ * A Call exactly as the API returns it. `duration` is computed when read (whole seconds
+ * since `date_created`, the moment the call was placed).
+ */
+export interface Call {
+  access_code: string;
+  account_sid: string;
+  call_sid: string;
+  codecs: string;
+  date_created: string;
+  date_joined: string;
+  direction: Direction;
+  duration: number;
+  gain_level: number;
+  meeting_room_sid: string | null;
+  meeting_sid: string;
+  muted: boolean;
+  name: string;
+  number_dst: string;
+  number_src: string;
+  on_hold: boolean;
+  role: Role;
+}
+
+/** A meeting with what the store keeps beside the public object. */
+export interface MeetingInfo {
+  meeting: Meeting;
+  /** The key the meeting was created for (room or ad-hoc code, chosen by the router). */
+  meetingKey: string;
+  /** The mixer node that owns (mixes) the meeting. */
+  nodeId: string;
+  /** When the owner's lease runs out unless renewed, ms since the epoch. */
+  leaseExpiresAt: number;
+}
+
+/** A call with what the store keeps beside the public object. */
+export interface CallInfo {
+  call: Call;
+  /** The mixer node that carries the call's media (may differ from the meeting owner during a hand-over). */
+  nodeId: string;
+}
+
+/** A point in time: a Date, ms since the epoch, or an ISO 8601 string. */
+export type TimeInput = Date | number | string;
+
+/** The caller's side of a join: what the mixer knows about the call. */
+export interface CallInput {
+  /** Defaults to a new random UUID. */
+  call_sid?: string;
+  access_code: string;
+  codecs: string;
+  number_src: string;
+  number_dst: string;
+  name: string;
+  direction: Direction;
+  role: Role;
+  /** When the call was placed (INVITE received); defaults to now. */
+  date_created?: TimeInput;
+  /** Initial own mute; default false. */
+  muted?: boolean;
+  /** Initial own hold; default false. */
+  on_hold?: boolean;
+  /** Default 0. */
+  gain_level?: number;
+}
+
+/** Meeting state applied only when the join creates the meeting. */
+export interface InitialMeeting {
+  /** Default `"false"`. */
+  participant_muted?: ParticipantMuted;
+  /** Role set (`hpl` letters); default `""`. */
+  on_hold?: string;
+}
+
+/** Input of {@link SessionStore.join}. */
+export interface JoinInput {
+  /**
+   * Identifies the meeting: all joins with the same key share one meeting while it
+   * runs. Global within the store's prefix, so it should include the account (the
+   * access router builds it).
+   */
+  meetingKey: string;
+  accountSid: string;
+  meetingRoomSid: string | null;
+  /** The mixer node performing the join; becomes the owner when the join creates the meeting. */
+  nodeId: string;
+  call: CallInput;
+  initialMeeting?: InitialMeeting;
+}
+
+/** Why a join was refused. */
+export const JOIN_REFUSALS = ["locked"] as const;
+export type JoinRefusal = (typeof JOIN_REFUSALS)[number];
+
+/** Result of {@link SessionStore.join}. */
+export type JoinResult =
+  | {
+      ok: true;
+      meeting: Meeting;
+      call: Call;
+      /** Whether this join created the meeting. */
+      created: boolean;
+      /** The node that owns the meeting: not the joining node when another node created it. */
+      ownerNodeId: string;
+    }
+  | { ok: false; reason: JoinRefusal; meeting: Meeting };
+
+/** Result of {@link SessionStore.leave}. */
+export interface LeaveResult {
+  /** The call as it was when it left. */
+  call: Call;
+  /** The meeting after the leave (zero attendees when it ended). */
+  meeting: Meeting;
+  /** Whether this was the last call, so the meeting is gone. */
+  ended: boolean;
+}
+
+/** Fields of a Call that may change while it runs. */
+export interface CallPatch {
+  muted?: boolean;
+  on_hold?: boolean;
+  name?: string;
+  gain_level?: number;
+}
+
+/** Fields of a Meeting that may change while it runs. */
+export interface MeetingPatch {
+  locked?: boolean;
+  /** Role set of `hpl` letters; stored in canonical `hpl` order. */
+  on_hold?: string;
+  participant_muted?: ParticipantMuted;
+  recording?: boolean;
+}
+
+/** Result of {@link SessionStore.endMeeting}. */
+export interface EndMeetingResult {
+  /** The meeting as it was just before it ended. */
+  meeting: Meeting;
+  /** The calls that were in it (all deleted now). */
+  calls: Call[];
+  /** The node that owned it (to hang the calls up). */
+  nodeId: string;
+}
+
+/** Result of {@link SessionStore.renewLease}. */
+export interface RenewResult {
+  /** How many of the node's meetings were renewed. */
+  renewed: number;
+  /** Meetings of the node whose lease had already run out: removed, the node should drop them. */
+  lost: string[];
+}
+
+/** Why a meeting ended, as told to observers. */
+export const MEETING_END_REASONS = ["last_left", "ended", "lease_expired"] as const;
+export type MeetingEndReason = (typeof MEETING_END_REASONS)[number];
+
+/**
+ * What happened, for observers (typed union, discriminated by `type`). Every event has
+ * `account_sid` and `at` (ISO 8601). The store publishes them itself after each
+ * operation; do not publish them again.
+ */
+export type SessionEvent =
+  | { type: "meeting_started"; account_sid: string; at: string; meeting: Meeting }
+  | { type: "meeting_updated"; account_sid: string; at: string; meeting: Meeting; changes: MeetingPatch }
+  | {
+      type: "meeting_ended";
+      account_sid: string;
+      at: string;
+      meeting: Meeting;
+      reason: MeetingEndReason;
+      /** Calls removed with the meeting (empty when the last one left on its own). */
+      call_sids: string[];
+    }
+  | { type: "call_joined"; account_sid: string; at: string; call: Call; meeting: Meeting }
+  | { type: "call_updated"; account_sid: string; at: string; call: Call; changes: CallPatch }
+  | { type: "call_left"; account_sid: string; at: string; call: Call; meeting: Meeting };
+
+export type SessionEventType = SessionEvent["type"];
+
+/**
+ * A command from the API (or any node) to the mixer node owning a meeting (typed
+ * union, discriminated by `type`). Each carries the new value, already stored; the
+ * node applies it to the running mix.
+ */
+export type ControlMessage =
+  | { type: "call_mute"; meetingSid: string; callSid: string; muted: boolean }
+  | { type: "call_hold"; meetingSid: string; callSid: string; on_hold: boolean }
+  | { type: "call_hangup"; meetingSid: string; callSid: string }
+  | { type: "meeting_participant_muted"; meetingSid: string; participant_muted: ParticipantMuted }
+  | { type: "meeting_on_hold"; meetingSid: string; on_hold: string }
+  | { type: "meeting_lock"; meetingSid: string; locked: boolean }
+  | { type: "meeting_end"; meetingSid: string };
+
+/** Every control message `type`, for validation of received messages. */
+export const CONTROL_MESSAGE_TYPES = [
+  "call_mute",
+  "call_hold",
+  "call_hangup",
+  "meeting_participant_muted",
+  "meeting_on_hold",
+  "meeting_lock",
+  "meeting_end",
+] as const satisfies readonly ControlMessage["type"][];
+
+/** Every event `type`, for validation of received events. */
+export const SESSION_EVENT_TYPES = [
+  "meeting_started",
+  "meeting_updated",
+  "meeting_ended",
+  "call_joined",
+  "call_updated",
+  "call_left",
+] as const satisfies readonly SessionEventType[];
+
+/** Stops a subscription. Idempotent. */
+export type Unsubscribe = () => Promise<void>;
