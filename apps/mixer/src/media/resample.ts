@@ -74,6 +74,7 @@ export function upsample2x(
   hist: Int16Array,
   histOff: number,
 ): void {
+  if (n > MAX_RESAMPLE_INPUT) throw new RangeError(`frame of ${n} samples exceeds MAX_RESAMPLE_INPUT`);
   const H = UP_HISTORY;
   for (let i = 0; i < H; i++) work[i] = hist[histOff + i] as number;
   for (let i = 0; i < n; i++) work[H + i] = src[srcOff + i] as number;
@@ -102,6 +103,7 @@ export function downsample2x(
   hist: Int16Array,
   histOff: number,
 ): void {
+  if (n > MAX_RESAMPLE_INPUT) throw new RangeError(`frame of ${n} samples exceeds MAX_RESAMPLE_INPUT`);
   const H = DOWN_HISTORY;
   for (let i = 0; i < H; i++) work[i] = hist[histOff + i] as number;
   for (let i = 0; i < n; i++) work[H + i] = src[srcOff + i] as number;
