@@ -1,0 +1,545 @@
+/**
+ * One thread's share of the load: a SIP UAC socket, the calls it places, one RTP socket
+ * per call, a paced 20 ms media clock for all of them, and receive statistics.
+ *
+ * Runs in the main thread (small runs, tests) or inside a Bun Worker (see worker.ts), so
+ * several cores' worth of callers can be generated. Everything it reports is plain data.
+ */
+import type { udp } from "bun";
+import { Ticker } from "./clock.ts";
+import { buildOffer, parseAnswer, type SdpAnswer } from "./sdp.ts";
+import { SipUac, type Dialog, type HostPort } from "./sip/uac.ts";
+import { planDtmf, writeDtmfPayload, type DtmfPlan } from "./rtp/dtmf.ts";
+import { ALAW_SILENCE, linearToAlaw, linearToUlaw, ULAW_DECODE, ULAW_SILENCE } from "./rtp/g711.ts";
+import { emptyHeader, readRtpHeader, RTP_HEADER_LEN, writeRtpHeader } from "./rtp/packet.ts";
+import { Histogram, StreamStats, type HistogramData, type StreamCounters } from "./rtp/stats.ts";
+import { isTalking, voiceLoop, SAMPLES_PER_FRAME, type TalkPattern, type VoiceLoop } from "./rtp/talk.ts";
+
+export const ROLES = ["host", "participant", "listener"] as const;
+export type Role = (typeof ROLES)[number];
+
+/** What a caller sends after keying its code. */
+export const SEND_MODES = ["voice", "silence", "none"] as const;
+export type SendMode = (typeof SEND_MODES)[number];
+
+/** One call to place. */
+export interface CallSpec {
+  /** Global index (unique across workers). */
+  index: number;
+  /** Caller number (From user part); distinct per call. */
+  fromUser: string;
+  /** Dialed number (Request-URI user part). */
+  toUser: string;
+  /** Digits to key after answer, e.g. "1234#"; empty for none. */
+  digits: string;
+  role: Role;
+  send: SendMode;
+  /** Talker number for `voice` callers (selects the voice). */
+  talker: number;
+}
+
+export interface GeneratorConfig {
+  sip: HostPort;
+  /** Local address for SIP and RTP sockets. */
+  localHost: string;
+  rtpPortMin: number;
+  rtpPortMax: number;
+  /** Sub-ticks per 20 ms over which callers are spread (default 4). */
+  phases: number;
+  /** Wait after the 200 OK before keying digits, ms. */
+  codeDelayMs: number;
+  talk: TalkPattern;
+  /** Inter-arrival gap counted as late, ms (default 25). */
+  lateMs: number;
+  /** SIP T1 in ms (default 500). */
+  t1Ms?: number;
+  /** Decode every Nth received frame to tell voice from silence (0 = never). */
+  energyEvery: number;
+}
+
+/** Per-call outcome kept for the report. */
+export interface CallRecord {
+  index: number;
+  fromUser: string;
+  role: Role;
+  status: number;
+  reason: string;
+  /** Epoch ms (performance.timeOrigin based) of events; null if not reached. */
+  inviteAt: number | null;
+  answeredAt: number | null;
+  codeDoneAt: number | null;
+  firstRtpAt: number | null;
+  remoteByeAt: number | null;
+  byeStatus: number | null;
+  inviteTo200Ms: number | null;
+  inviteTo100Ms: number | null;
+  retransmissions: number;
+}
+
+/** Aggregated receive side of many streams. */
+export interface RxSummary {
+  streams: number;
+  counters: StreamCounters;
+  lost: number;
+  /** Streams with at least one lost packet. */
+  streamsWithLoss: number;
+  worstStreamLossPct: number;
+  /** Distribution over streams of the final RFC 3550 jitter (ms). */
+  jitter: HistogramData;
+  /** |inter-arrival - packet spacing| of consecutive packets, ms. */
+  deviation: HistogramData;
+  /** Frames decoded for energy, and those with voice energy, per role. */
+  energy: Record<Role, { checked: number; voiced: number }>;
+}
+
+export interface GeneratorReport {
+  calls: CallRecord[];
+  rx: RxSummary;
+  tx: { packets: number; dtmfPackets: number; sendFailures: number };
+  /** How late the generator's own media ticks ran (its noise floor). */
+  lag: HistogramData;
+  skippedTicks: number;
+  sip: SipUac["counters"];
+  windowMs: number;
+}
+
+/** Epoch ms with sub-ms resolution, comparable across workers and with API dates. */
+export function nowEpoch(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+const VOICE_ENERGY_THRESHOLD = 300;
+
+interface CallState {
+  spec: CallSpec;
+  rec: CallRecord;
+  socket: udp.Socket<"buffer"> | null;
+  port: number;
+  dialog: Dialog | null;
+  answer: SdpAnswer | null;
+  stats: StreamStats;
+  phase: number;
+  ssrc: number;
+  seq: number;
+  ts0: number;
+  tick: number;
+  /** Tick at which DTMF starts (relative to the call's own ticks), or -1. */
+  dtmfStart: number;
+  dtmf: DtmfPlan | null;
+  dtmfDone: boolean;
+  audio: Uint8Array;
+  events: Uint8Array[];
+  voice: VoiceLoop | null;
+  silence: number;
+  media: boolean;
+  markNext: boolean;
+  rxCount: number;
+  ended: boolean;
+}
+
+/** The calls and media of one thread. */
+export class Generator {
+  private readonly cfg: GeneratorConfig;
+  private uac!: SipUac;
+  private readonly calls: CallState[] = [];
+  private readonly byPhase: CallState[][];
+  private readonly ticker: Ticker;
+  private readonly deviation = new Histogram(0.1, 1000);
+  private readonly voices = new Map<string, VoiceLoop>();
+  private nextPort: number;
+  private readonly tx = { packets: 0, dtmfPackets: 0, sendFailures: 0 };
+  private readonly energy: RxSummary["energy"] = {
+    host: { checked: 0, voiced: 0 },
+    participant: { checked: 0, voiced: 0 },
+    listener: { checked: 0, voiced: 0 },
+  };
+  private windowStart = performance.now();
+  private readonly hdr = emptyHeader();
+
+  private constructor(cfg: GeneratorConfig) {
+    this.cfg = cfg;
+    this.nextPort = cfg.rtpPortMin;
+    this.byPhase = Array.from({ length: Math.max(1, cfg.phases) }, () => []);
+    this.ticker = new Ticker({
+      periodMs: 20,
+      phases: Math.max(1, cfg.phases),
+      onTick: (_t, phase) => this.onTick(phase),
+    });
+  }
+
+  static async create(cfg: GeneratorConfig): Promise<Generator> {
+    const g = new Generator(cfg);
+    g.uac = await SipUac.create({ hostname: cfg.localHost, t1Ms: cfg.t1Ms });
+    g.ticker.startAt();
+    return g;
+  }
+
+  /** Calls answered and not ended. */
+  get liveCalls(): number {
+    let n = 0;
+    for (const c of this.calls) if (c.dialog && !c.ended) n++;
+    return n;
+  }
+
+  /**
+   * Place `specs` at `ratePerSec` (0 = all at once). Resolves when every INVITE has a final
+   * outcome (answered or failed).
+   */
+  async place(specs: CallSpec[], ratePerSec: number): Promise<void> {
+    const started = performance.now();
+    const pending: Promise<void>[] = [];
+    for (let i = 0; i < specs.length; i++) {
+      if (ratePerSec > 0) {
+        const due = started + (i * 1000) / ratePerSec;
+        const wait = due - performance.now();
+        if (wait > 1) await Bun.sleep(wait);
+      }
+      pending.push(this.placeOne(specs[i]!));
+    }
+    await Promise.all(pending);
+  }
+
+  private async bindRtp(state: CallState): Promise<boolean> {
+    const span = this.cfg.rtpPortMax - this.cfg.rtpPortMin + 1;
+    for (let attempt = 0; attempt < span; attempt++) {
+      const port = this.nextPort;
+      this.nextPort = port + 1 > this.cfg.rtpPortMax ? this.cfg.rtpPortMin : port + 1;
+      try {
+        state.socket = await Bun.udpSocket({
+          hostname: this.cfg.localHost,
+          port,
+          socket: { data: (_s, data, _port, _addr) => this.onRtp(state, data) },
+        });
+        state.port = port;
+        return true;
+      } catch {
+        // Port in use (another caller or process): try the next one.
+      }
+    }
+    return false;
+  }
+
+  private async placeOne(spec: CallSpec): Promise<void> {
+    const rec: CallRecord = {
+      index: spec.index,
+      fromUser: spec.fromUser,
+      role: spec.role,
+      status: 0,
+      reason: "",
+      inviteAt: null,
+      answeredAt: null,
+      codeDoneAt: null,
+      firstRtpAt: null,
+      remoteByeAt: null,
+      byeStatus: null,
+      inviteTo200Ms: null,
+      inviteTo100Ms: null,
+      retransmissions: 0,
+    };
+    const state: CallState = {
+      spec,
+      rec,
+      socket: null,
+      port: 0,
+      dialog: null,
+      answer: null,
+      stats: new StreamStats({ lateMs: this.cfg.lateMs, deviation: this.deviation }),
+      phase: spec.index % this.byPhase.length,
+      ssrc: (Math.random() * 0x100000000) >>> 0,
+      seq: (Math.random() * 0x10000) & 0xffff,
+      ts0: (Math.random() * 0x100000000) >>> 0,
+      tick: 0,
+      dtmfStart: -1,
+      dtmf: null,
+      dtmfDone: spec.digits.length === 0,
+      audio: new Uint8Array(RTP_HEADER_LEN + SAMPLES_PER_FRAME),
+      events: [new Uint8Array(16), new Uint8Array(16), new Uint8Array(16)],
+      voice: null,
+      silence: ULAW_SILENCE,
+      media: false,
+      markNext: true,
+      rxCount: 0,
+      ended: false,
+    };
+    this.calls.push(state);
+    if (!(await this.bindRtp(state))) {
+      rec.status = -1;
+      rec.reason = "no free local RTP port";
+      state.ended = true;
+      return;
+    }
+    const sdp = buildOffer({ address: this.cfg.localHost, port: state.port, sessionId: spec.index + 1 });
+    rec.inviteAt = nowEpoch();
+    const outcome = await this.uac.invite({ target: this.cfg.sip, toUser: spec.toUser, fromUser: spec.fromUser, sdp });
+    rec.status = outcome.status;
+    rec.retransmissions = outcome.timings.retransmissions;
+    rec.inviteTo100Ms = outcome.timings.firstProvisionalMs;
+    if (!outcome.ok) {
+      rec.reason = outcome.reason;
+      this.endMedia(state);
+      return;
+    }
+    rec.inviteTo200Ms = outcome.timings.finalMs;
+    rec.answeredAt = nowEpoch();
+    state.dialog = outcome.dialog;
+    outcome.dialog.onBye = () => {
+      rec.remoteByeAt = nowEpoch();
+      this.endMedia(state);
+    };
+    const answer = parseAnswer(outcome.answerSdp);
+    if (!answer.ok) {
+      rec.reason = answer.error;
+      rec.status = -2;
+      await this.hangupOne(state);
+      return;
+    }
+    state.answer = answer.value;
+    if (answer.value.audioPt === 8) state.silence = ALAW_SILENCE;
+    if (spec.send === "voice") state.voice = this.voiceFor(spec.talker, answer.value.audioPt);
+    state.audio.fill(state.silence, RTP_HEADER_LEN);
+    if (spec.digits.length > 0) {
+      if (answer.value.eventPt === null) {
+        rec.reason = "answer has no telephone-event";
+        rec.status = -3;
+        await this.hangupOne(state);
+        return;
+      }
+      const plan = planDtmf(spec.digits);
+      if (!plan.ok) {
+        rec.reason = plan.error;
+        rec.status = -4;
+        await this.hangupOne(state);
+        return;
+      }
+      state.dtmf = plan.plan;
+      state.dtmfStart = Math.ceil(this.cfg.codeDelayMs / 20);
+    }
+    state.tick = 0;
+    state.media = true;
+    this.byPhase[state.phase]!.push(state);
+  }
+
+  private voiceFor(talker: number, pt: number): VoiceLoop {
+    const key = `${talker}/${pt}`;
+    let v = this.voices.get(key);
+    if (!v) {
+      v = voiceLoop(talker, 2, pt === 8 ? linearToAlaw : linearToUlaw);
+      this.voices.set(key, v);
+    }
+    return v;
+  }
+
+  private onTick(phase: number): void {
+    const list = this.byPhase[phase];
+    if (!list) return;
+    for (let i = 0; i < list.length; i++) this.sendTick(list[i]!);
+  }
+
+  private sendTick(s: CallState): void {
+    if (!s.media || !s.socket || !s.answer) return;
+    const k = s.tick++;
+    const ts = (s.ts0 + k * SAMPLES_PER_FRAME) >>> 0;
+    const a = s.answer;
+    if (s.dtmf && k >= s.dtmfStart) {
+      const step = k - s.dtmfStart;
+      if (step < s.dtmf.length) {
+        const packets = s.dtmf[step];
+        if (packets) {
+          const out: Uint8Array[] = [];
+          for (let j = 0; j < packets.length && j < s.events.length; j++) {
+            const p = packets[j]!;
+            const buf = s.events[j]!;
+            const evTs = (s.ts0 + (s.dtmfStart + p.startTick) * SAMPLES_PER_FRAME) >>> 0;
+            writeRtpHeader(buf, p.marker, a.eventPt ?? 101, s.seq, evTs, s.ssrc);
+            s.seq = (s.seq + 1) & 0xffff;
+            writeDtmfPayload(buf, RTP_HEADER_LEN, p);
+            out.push(buf);
+          }
+          this.sendPackets(s, out);
+          this.tx.dtmfPackets += out.length;
+          s.markNext = true;
+          return;
+        }
+      } else if (!s.dtmfDone) {
+        s.dtmfDone = true;
+        s.rec.codeDoneAt = nowEpoch();
+      }
+    }
+    // Audio: before and between digits every caller sends (silence); after the code,
+    // per its mode.
+    const mode = s.dtmfDone ? s.spec.send : "silence";
+    if (mode === "none") return;
+    const buf = s.audio;
+    let talking = false;
+    if (mode === "voice" && s.voice) {
+      talking = isTalking(this.cfg.talk, s.spec.talker, k);
+      if (talking) {
+        const frame = s.voice.frames[k % s.voice.frames.length]!;
+        buf.set(frame, RTP_HEADER_LEN);
+      } else {
+        buf.fill(s.silence, RTP_HEADER_LEN);
+      }
+    }
+    writeRtpHeader(buf, s.markNext, a.audioPt, s.seq, ts, s.ssrc);
+    s.markNext = false;
+    s.seq = (s.seq + 1) & 0xffff;
+    if (!s.socket.send(buf, a.port, a.address)) this.tx.sendFailures++;
+    this.tx.packets++;
+  }
+
+  private sendPackets(s: CallState, out: Uint8Array[]): void {
+    if (!s.socket || !s.answer) return;
+    if (out.length === 1) {
+      if (!s.socket.send(out[0]!, s.answer.port, s.answer.address)) this.tx.sendFailures++;
+      this.tx.packets++;
+      return;
+    }
+    // Batched: one syscall for the redundant end packets.
+    const many: (Uint8Array | number | string)[] = [];
+    for (const b of out) many.push(b, s.answer.port, s.answer.address);
+    const sent = s.socket.sendMany(many);
+    this.tx.packets += out.length;
+    if (sent < out.length) this.tx.sendFailures += out.length - sent;
+  }
+
+  private onRtp(s: CallState, data: Buffer): void {
+    const now = performance.now();
+    const h = this.hdr;
+    if (!readRtpHeader(data, h)) return;
+    if (!s.answer || h.payloadType !== s.answer.audioPt) return;
+    if (s.rxCount++ === 0) s.rec.firstRtpAt = nowEpoch();
+    s.stats.onPacket(h.seq, h.timestamp, h.ssrc, h.marker, now, data.length);
+    const every = this.cfg.energyEvery;
+    if (every > 0 && s.dtmfDone && s.rxCount % every === 0 && h.payloadType === 0) {
+      let sum = 0;
+      const end = h.payloadOffset + h.payloadLength;
+      for (let i = h.payloadOffset; i < end; i++) {
+        const v = ULAW_DECODE[data[i]!]!;
+        sum += v < 0 ? -v : v;
+      }
+      const e = this.energy[s.spec.role];
+      e.checked++;
+      if (sum / Math.max(1, h.payloadLength) > VOICE_ENERGY_THRESHOLD) e.voiced++;
+    }
+  }
+
+  private endMedia(s: CallState): void {
+    s.ended = true;
+    if (s.media) {
+      s.media = false;
+      const list = this.byPhase[s.phase]!;
+      const i = list.indexOf(s);
+      if (i >= 0) list.splice(i, 1);
+    }
+    s.socket?.close();
+    s.socket = null;
+  }
+
+  private async hangupOne(s: CallState): Promise<void> {
+    const d = s.dialog;
+    this.endMedia(s);
+    if (!d || d.state === "terminated") return;
+    s.rec.byeStatus = await this.uac.bye(d);
+  }
+
+  /** Hang up every live call at `ratePerSec` (0 = all at once); resolves when all BYEs end. */
+  async hangupAll(ratePerSec: number): Promise<void> {
+    const started = performance.now();
+    const pending: Promise<void>[] = [];
+    let i = 0;
+    for (const s of this.calls) {
+      if (s.ended && !s.dialog) continue;
+      if (ratePerSec > 0) {
+        const wait = started + (i * 1000) / ratePerSec - performance.now();
+        if (wait > 1) await Bun.sleep(wait);
+      }
+      i++;
+      pending.push(this.hangupOne(s));
+    }
+    await Promise.all(pending);
+  }
+
+  /** Start a measurement window: zero receive counters and histograms. */
+  resetWindow(): void {
+    for (const s of this.calls) s.stats.resetCounters();
+    this.deviation.reset();
+    this.ticker.lag.reset();
+    this.ticker.skipped = 0;
+    this.tx.packets = 0;
+    this.tx.dtmfPackets = 0;
+    this.tx.sendFailures = 0;
+    for (const r of ROLES) {
+      this.energy[r].checked = 0;
+      this.energy[r].voiced = 0;
+    }
+    this.windowStart = performance.now();
+  }
+
+  /** Snapshot of everything measured since the last window reset. */
+  report(): GeneratorReport {
+    const counters: StreamCounters = {
+      packets: 0,
+      expected: 0,
+      duplicates: 0,
+      reordered: 0,
+      seqJumps: 0,
+      tsErrors: 0,
+      ssrcChanges: 0,
+      late: 0,
+      jitterMs: 0,
+      maxGapMs: 0,
+      bytes: 0,
+    };
+    const jitter = new Histogram(0.01, 200);
+    let lost = 0;
+    let streams = 0;
+    let withLoss = 0;
+    let worst = 0;
+    for (const s of this.calls) {
+      if (!s.dialog) continue;
+      const c = s.stats.c;
+      streams++;
+      counters.packets += c.packets;
+      counters.expected += c.expected;
+      counters.duplicates += c.duplicates;
+      counters.reordered += c.reordered;
+      counters.seqJumps += c.seqJumps;
+      counters.tsErrors += c.tsErrors;
+      counters.ssrcChanges += c.ssrcChanges;
+      counters.late += c.late;
+      counters.bytes += c.bytes;
+      if (c.maxGapMs > counters.maxGapMs) counters.maxGapMs = c.maxGapMs;
+      if (c.packets > 0) jitter.record(c.jitterMs);
+      const l = s.stats.lost;
+      lost += l;
+      if (l > 0) withLoss++;
+      if (c.expected > 0) worst = Math.max(worst, (100 * l) / c.expected);
+    }
+    counters.jitterMs = jitter.count > 0 ? jitter.sum / jitter.count : 0;
+    return {
+      calls: this.calls.map((s) => ({ ...s.rec })),
+      rx: {
+        streams,
+        counters,
+        lost,
+        streamsWithLoss: withLoss,
+        worstStreamLossPct: worst,
+        jitter: jitter.toData(),
+        deviation: this.deviation.toData(),
+        energy: structuredClone(this.energy),
+      },
+      tx: { ...this.tx },
+      lag: this.ticker.lag.toData(),
+      skippedTicks: this.ticker.skipped,
+      sip: { ...this.uac.counters },
+      windowMs: performance.now() - this.windowStart,
+    };
+  }
+
+  /** Stop the clock and close every socket (after hangupAll). */
+  close(): void {
+    this.ticker.stop();
+    for (const s of this.calls) this.endMedia(s);
+    this.uac.close();
+  }
+}

@@ -1,0 +1,83 @@
+import { parse, write } from "sdp-transform";
+
+/** Payload type we offer for RFC 4733 telephone-event. */
+export const TELEPHONE_EVENT_PT = 101;
+
+/** What the generator needs from the answer to send and receive media. */
+export interface SdpAnswer {
+  /** Where to send RTP (connection address of the audio m-line). */
+  address: string;
+  port: number;
+  /** Audio payload type chosen by the answerer (first listed of PCMU 0 / PCMA 8). */
+  audioPt: number;
+  /** telephone-event payload type of the answer, or null when it refused events. */
+  eventPt: number | null;
+  ptime: number;
+}
+
+/** Build our offer: PCMU, PCMA and telephone-event/8000 (0-16) on `port`. */
+export function buildOffer(opts: { address: string; port: number; sessionId: number }): string {
+  return write({
+    version: 0,
+    origin: {
+      username: "loadgen",
+      sessionId: opts.sessionId,
+      sessionVersion: 1,
+      netType: "IN",
+      ipVer: 4,
+      address: opts.address,
+    },
+    name: "loadgen",
+    connection: { version: 4, ip: opts.address },
+    timing: { start: 0, stop: 0 },
+    media: [
+      {
+        type: "audio",
+        port: opts.port,
+        protocol: "RTP/AVP",
+        payloads: `0 8 ${TELEPHONE_EVENT_PT}`,
+        rtp: [
+          { payload: 0, codec: "PCMU", rate: 8000 },
+          { payload: 8, codec: "PCMA", rate: 8000 },
+          { payload: TELEPHONE_EVENT_PT, codec: "telephone-event", rate: 8000 },
+        ],
+        fmtp: [{ payload: TELEPHONE_EVENT_PT, config: "0-16" }],
+        ptime: 20,
+        direction: "sendrecv",
+      },
+    ],
+  });
+}
+
+export type SdpParseResult = { ok: true; value: SdpAnswer } | { ok: false; error: string };
+
+/** Read the answer's audio destination and payload types. */
+export function parseAnswer(sdp: string): SdpParseResult {
+  let session: ReturnType<typeof parse>;
+  try {
+    session = parse(sdp);
+  } catch (e) {
+    return { ok: false, error: `unparsable SDP: ${String(e)}` };
+  }
+  const audio = session.media.find((m) => m.type === "audio" && m.port > 0);
+  if (!audio) return { ok: false, error: "no active audio m-line" };
+  const address = audio.connection?.ip ?? session.connection?.ip;
+  if (!address) return { ok: false, error: "no connection address" };
+  const pts = String(audio.payloads ?? "")
+    .split(/\s+/)
+    .filter((s) => s.length > 0)
+    .map(Number);
+  const audioPt = pts.find((pt) => pt === 0 || pt === 8);
+  if (audioPt === undefined) return { ok: false, error: `no PCMU/PCMA in answer (${pts.join(" ")})` };
+  const ev = audio.rtp.find((r) => r.codec.toLowerCase() === "telephone-event");
+  return {
+    ok: true,
+    value: {
+      address,
+      port: audio.port,
+      audioPt,
+      eventPt: ev && pts.includes(ev.payload) ? ev.payload : null,
+      ptime: audio.ptime ?? 20,
+    },
+  };
+}

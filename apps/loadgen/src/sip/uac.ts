@@ -1,0 +1,481 @@
+/**
+ * A small SIP user agent client over one Bun UDP socket, multiplexing many calls by Call-ID.
+ *
+ * Hand-written (the project keeps its SIP transaction layer its own). It implements the
+ * client side of RFC 3261 that a load generator needs and no more:
+ * - INVITE client transaction: timer A retransmits until any response, timer B gives up;
+ *   provisional responses stop retransmission; a non-2xx final is ACKed in the transaction
+ *   (same branch); a 2xx is ACKed end to end (new branch, to the Contact, with the To tag)
+ *   and re-ACKed when the 200 is retransmitted.
+ * - BYE as a non-INVITE client transaction (timer E, capped at T2, timer F).
+ * - Server side of the dialog: the peer's BYE gets 200 and the dialog's onBye fires;
+ *   OPTIONS gets 200; anything else in or out of a dialog gets a sensible refusal.
+ */
+import type { udp } from "bun";
+import {
+  buildRequest,
+  buildResponse,
+  cseqOf,
+  header,
+  headerParam,
+  hostPortOf,
+  parseSip,
+  randomToken,
+  uriOf,
+  type SipMessage,
+} from "./message.ts";
+
+/** Destination of a request: host and port. */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** An established dialog (after 2xx to our INVITE). */
+export interface Dialog {
+  callId: string;
+  localTag: string;
+  remoteTag: string;
+  /** From header value we send (with our tag). */
+  localHeader: string;
+  /** To header value of the dialog (with the remote tag). */
+  remoteHeader: string;
+  /** Remote target: the Contact URI of the 2xx. */
+  remoteTarget: string;
+  /** Route set from Record-Route (reversed), as header values. */
+  routeSet: string[];
+  /** Our next CSeq number for in-dialog requests. */
+  localSeq: number;
+  state: "confirmed" | "terminated";
+  /** Called once when the peer hangs up with BYE. */
+  onBye?: () => void;
+}
+
+/** Timings in ms relative to the first INVITE transmission. */
+export interface InviteTimings {
+  sentAt: number;
+  firstProvisionalMs: number | null;
+  finalMs: number | null;
+  retransmissions: number;
+}
+
+export type InviteOutcome =
+  | { ok: true; dialog: Dialog; status: number; answerSdp: string; timings: InviteTimings }
+  | { ok: false; status: number; reason: string; timings: InviteTimings };
+
+export interface InviteOptions {
+  /** Where to send the INVITE (the service's SIP address). */
+  target: HostPort;
+  /** User part of the Request-URI and To (the dialed number). */
+  toUser: string;
+  /** User part of From and Contact (the caller's number). */
+  fromUser: string;
+  sdp: string;
+  /** Display name in From, optional. */
+  displayName?: string;
+  /** Called on every provisional response. */
+  onProvisional?: (status: number) => void;
+}
+
+export interface UacOptions {
+  /** Local bind address, also advertised in Via/Contact. Default 127.0.0.1. */
+  hostname?: string;
+  /** Local port, default 0 (any). */
+  port?: number;
+  /** RFC 3261 T1 in ms (default 500). Tests shorten it. */
+  t1Ms?: number;
+  /** RFC 3261 T2 in ms (default 4000). */
+  t2Ms?: number;
+}
+
+interface InviteTx {
+  kind: "invite";
+  branch: string;
+  request: string;
+  dest: HostPort;
+  callId: string;
+  cseq: number;
+  fromHeader: string;
+  requestUri: string;
+  timings: InviteTimings;
+  timerA: ReturnType<typeof setTimeout> | null;
+  timerB: ReturnType<typeof setTimeout> | null;
+  intervalA: number;
+  /** ACK sent for a non-2xx final, kept to answer retransmissions of that final. */
+  ack: string | null;
+  onProvisional?: (status: number) => void;
+  resolve: (o: InviteOutcome) => void;
+  done: boolean;
+}
+
+interface NonInviteTx {
+  kind: "non-invite";
+  branch: string;
+  request: string;
+  dest: HostPort;
+  timerE: ReturnType<typeof setTimeout> | null;
+  timerF: ReturnType<typeof setTimeout> | null;
+  intervalE: number;
+  resolve: (status: number) => void;
+  done: boolean;
+}
+
+/** Per Call-ID record of a 2xx we ACKed, so retransmitted 200s are re-ACKed. */
+interface AckRecord {
+  ack: string;
+  dest: HostPort;
+}
+
+/** One SIP UDP socket carrying many calls. */
+export class SipUac {
+  readonly hostname: string;
+  readonly port: number;
+  private readonly socket: udp.Socket<"buffer">;
+  private readonly t1: number;
+  private readonly t2: number;
+  private readonly txs = new Map<string, InviteTx | NonInviteTx>();
+  private readonly dialogs = new Map<string, Dialog>();
+  private readonly acks = new Map<string, AckRecord>();
+  /** Counters useful in reports. */
+  readonly counters = { sent: 0, received: 0, retransmissions: 0, unparsable: 0, strayResponses: 0 };
+
+  private constructor(socket: udp.Socket<"buffer">, hostname: string, t1: number, t2: number) {
+    this.socket = socket;
+    this.hostname = hostname;
+    this.port = socket.port;
+    this.t1 = t1;
+    this.t2 = t2;
+  }
+
+  /** Bind the socket and start receiving. */
+  static async create(opts: UacOptions = {}): Promise<SipUac> {
+    const hostname = opts.hostname ?? "127.0.0.1";
+    let uac: SipUac | null = null;
+    const socket = await Bun.udpSocket({
+      hostname,
+      port: opts.port ?? 0,
+      socket: {
+        data(_s, data, port, address) {
+          uac?.onDatagram(data, port, address);
+        },
+      },
+    });
+    uac = new SipUac(socket, hostname, opts.t1Ms ?? 500, opts.t2Ms ?? 4000);
+    return uac;
+  }
+
+  /** Live dialogs (confirmed, not yet terminated). */
+  get dialogCount(): number {
+    return this.dialogs.size;
+  }
+
+  close(): void {
+    for (const tx of this.txs.values()) this.clearTx(tx);
+    this.txs.clear();
+    this.socket.close();
+  }
+
+  /** Place a call. Resolves on the final response or on timer B. */
+  invite(opts: InviteOptions): Promise<InviteOutcome> {
+    const callId = `${randomToken(10)}@${this.hostname}`;
+    const branch = `z9hG4bK${randomToken(8)}`;
+    const localTag = randomToken(6);
+    const requestUri = `sip:${opts.toUser}@${opts.target.host}:${opts.target.port}`;
+    const display = opts.displayName ? `"${opts.displayName}" ` : "";
+    const fromHeader = `${display}<sip:${opts.fromUser}@${this.hostname}>;tag=${localTag}`;
+    const toHeader = `<${requestUri}>`;
+    const cseq = 1;
+    const request = buildRequest(
+      "INVITE",
+      requestUri,
+      [
+        ["Via", `SIP/2.0/UDP ${this.hostname}:${this.port};branch=${branch};rport`],
+        ["Max-Forwards", "70"],
+        ["From", fromHeader],
+        ["To", toHeader],
+        ["Call-ID", callId],
+        ["CSeq", `${cseq} INVITE`],
+        ["Contact", `<sip:${opts.fromUser}@${this.hostname}:${this.port}>`],
+        ["Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS"],
+        ["User-Agent", "conf-loadgen"],
+        ["Content-Type", "application/sdp"],
+      ],
+      opts.sdp,
+    );
+    return new Promise<InviteOutcome>((resolve) => {
+      const tx: InviteTx = {
+        kind: "invite",
+        branch,
+        request,
+        dest: opts.target,
+        callId,
+        cseq,
+        fromHeader,
+        requestUri,
+        timings: { sentAt: performance.now(), firstProvisionalMs: null, finalMs: null, retransmissions: 0 },
+        timerA: null,
+        timerB: null,
+        intervalA: this.t1,
+        ack: null,
+        onProvisional: opts.onProvisional,
+        resolve,
+        done: false,
+      };
+      this.txs.set(branch, tx);
+      this.send(request, tx.dest);
+      const retransmit = () => {
+        if (tx.done || tx.timings.firstProvisionalMs !== null) return;
+        tx.timings.retransmissions++;
+        this.counters.retransmissions++;
+        this.send(tx.request, tx.dest);
+        tx.intervalA *= 2;
+        tx.timerA = setTimeout(retransmit, tx.intervalA);
+      };
+      tx.timerA = setTimeout(retransmit, tx.intervalA);
+      tx.timerB = setTimeout(() => {
+        if (tx.done) return;
+        tx.done = true;
+        this.clearTx(tx);
+        this.txs.delete(branch);
+        resolve({ ok: false, status: 408, reason: "timer B: no final response", timings: tx.timings });
+      }, 64 * this.t1);
+    });
+  }
+
+  /** Hang up: send BYE in the dialog and resolve with the final status (408 on timer F). */
+  bye(dialog: Dialog): Promise<number> {
+    if (dialog.state === "terminated") return Promise.resolve(481);
+    dialog.state = "terminated";
+    this.dialogs.delete(dialog.callId);
+    this.acks.delete(dialog.callId);
+    return this.request(dialog, "BYE");
+  }
+
+  private request(dialog: Dialog, method: string): Promise<number> {
+    const branch = `z9hG4bK${randomToken(8)}`;
+    const seq = dialog.localSeq++;
+    const { dest, uri, routes } = this.inDialogTarget(dialog);
+    const headers: [string, string][] = [
+      ["Via", `SIP/2.0/UDP ${this.hostname}:${this.port};branch=${branch};rport`],
+      ["Max-Forwards", "70"],
+      ["From", dialog.localHeader],
+      ["To", dialog.remoteHeader],
+      ["Call-ID", dialog.callId],
+      ["CSeq", `${seq} ${method}`],
+    ];
+    for (const r of routes) headers.push(["Route", r]);
+    headers.push(["User-Agent", "conf-loadgen"]);
+    const request = buildRequest(method, uri, headers);
+    return new Promise<number>((resolve) => {
+      const tx: NonInviteTx = {
+        kind: "non-invite",
+        branch,
+        request,
+        dest,
+        timerE: null,
+        timerF: null,
+        intervalE: this.t1,
+        resolve,
+        done: false,
+      };
+      this.txs.set(branch, tx);
+      this.send(request, dest);
+      const retransmit = () => {
+        if (tx.done) return;
+        this.counters.retransmissions++;
+        this.send(tx.request, tx.dest);
+        tx.intervalE = Math.min(tx.intervalE * 2, this.t2);
+        tx.timerE = setTimeout(retransmit, tx.intervalE);
+      };
+      tx.timerE = setTimeout(retransmit, tx.intervalE);
+      tx.timerF = setTimeout(() => {
+        if (tx.done) return;
+        tx.done = true;
+        this.clearTx(tx);
+        this.txs.delete(branch);
+        resolve(408);
+      }, 64 * this.t1);
+    });
+  }
+
+  /** Request-URI, next hop and Route headers for an in-dialog request (RFC 3261 12.2.1.1). */
+  private inDialogTarget(dialog: Dialog): { dest: HostPort; uri: string; routes: string[] } {
+    const first = dialog.routeSet[0];
+    if (first && /;lr\b/i.test(first)) {
+      const hp = hostPortOf(uriOf(first) ?? "");
+      return {
+        dest: hp ?? this.fallbackDest(dialog),
+        uri: dialog.remoteTarget,
+        routes: dialog.routeSet,
+      };
+    }
+    return { dest: this.fallbackDest(dialog), uri: dialog.remoteTarget, routes: [] };
+  }
+
+  private fallbackDest(dialog: Dialog): HostPort {
+    return hostPortOf(dialog.remoteTarget) ?? { host: "127.0.0.1", port: 5060 };
+  }
+
+  private send(text: string, dest: HostPort): void {
+    this.counters.sent++;
+    this.socket.send(text, dest.port, dest.host);
+  }
+
+  private clearTx(tx: InviteTx | NonInviteTx): void {
+    if (tx.kind === "invite") {
+      if (tx.timerA) clearTimeout(tx.timerA);
+      if (tx.timerB) clearTimeout(tx.timerB);
+    } else {
+      if (tx.timerE) clearTimeout(tx.timerE);
+      if (tx.timerF) clearTimeout(tx.timerF);
+    }
+  }
+
+  private onDatagram(data: Buffer, port: number, address: string): void {
+    this.counters.received++;
+    // Keep-alive CRLFs (RFC 5626) are not messages.
+    if (data.length <= 4) return;
+    const msg = parseSip(data);
+    if (!msg) {
+      this.counters.unparsable++;
+      return;
+    }
+    if (msg.kind === "response") this.onResponse(msg);
+    else this.onRequest(msg, { host: address, port });
+  }
+
+  private onResponse(msg: SipMessage): void {
+    const via = header(msg, "via");
+    const branch = headerParam(via, "branch");
+    const cseq = cseqOf(msg);
+    const tx = branch ? this.txs.get(branch) : undefined;
+    if (!tx) {
+      // A 2xx retransmitted after its transaction ended: re-send the ACK.
+      const callId = header(msg, "call-id");
+      const rec = callId ? this.acks.get(callId) : undefined;
+      if (rec && cseq?.method === "INVITE" && msg.status >= 200 && msg.status < 300) {
+        this.send(rec.ack, rec.dest);
+      } else {
+        this.counters.strayResponses++;
+      }
+      return;
+    }
+    if (tx.kind === "non-invite") {
+      if (msg.status < 200 || tx.done) return;
+      tx.done = true;
+      this.clearTx(tx);
+      this.txs.delete(tx.branch);
+      tx.resolve(msg.status);
+      return;
+    }
+    if (cseq?.method !== "INVITE") return;
+    const now = performance.now() - tx.timings.sentAt;
+    if (msg.status < 200) {
+      if (tx.timings.firstProvisionalMs === null) tx.timings.firstProvisionalMs = now;
+      if (tx.timerA) clearTimeout(tx.timerA);
+      tx.timerA = null;
+      tx.onProvisional?.(msg.status);
+      return;
+    }
+    if (msg.status < 300) {
+      this.on2xx(tx, msg, now);
+      return;
+    }
+    // Non-2xx final: ACK within the transaction (same branch, To from the response).
+    if (!tx.ack) {
+      tx.ack = buildRequest("ACK", tx.requestUri, [
+        ["Via", `SIP/2.0/UDP ${this.hostname}:${this.port};branch=${tx.branch};rport`],
+        ["Max-Forwards", "70"],
+        ["From", tx.fromHeader],
+        ["To", header(msg, "to") ?? ""],
+        ["Call-ID", tx.callId],
+        ["CSeq", `${tx.cseq} ACK`],
+      ]);
+    }
+    this.send(tx.ack, tx.dest);
+    if (tx.done) return;
+    tx.done = true;
+    tx.timings.finalMs = now;
+    this.clearTx(tx);
+    // Keep the transaction a while (timer D) to absorb retransmitted finals.
+    setTimeout(() => this.txs.delete(tx.branch), 32 * this.t1).unref?.();
+    tx.resolve({ ok: false, status: msg.status, reason: msg.reason, timings: tx.timings });
+  }
+
+  private on2xx(tx: InviteTx, msg: SipMessage, now: number): void {
+    const to = header(msg, "to") ?? "";
+    const remoteTag = headerParam(to, "tag") ?? "";
+    const contact = uriOf(header(msg, "contact")) ?? tx.requestUri;
+    const routeSet = [...(msg.headers.get("record-route") ?? [])].reverse();
+    let dialog = this.dialogs.get(tx.callId);
+    if (!dialog) {
+      dialog = {
+        callId: tx.callId,
+        localTag: headerParam(tx.fromHeader, "tag") ?? "",
+        remoteTag,
+        localHeader: tx.fromHeader,
+        remoteHeader: to,
+        remoteTarget: contact,
+        routeSet,
+        localSeq: tx.cseq + 1,
+        state: "confirmed",
+      };
+      if (!tx.done) this.dialogs.set(tx.callId, dialog);
+    }
+    const { dest, uri, routes } = this.inDialogTarget(dialog);
+    const headers: [string, string][] = [
+      ["Via", `SIP/2.0/UDP ${this.hostname}:${this.port};branch=z9hG4bK${randomToken(8)};rport`],
+      ["Max-Forwards", "70"],
+      ["From", tx.fromHeader],
+      ["To", to],
+      ["Call-ID", tx.callId],
+      ["CSeq", `${tx.cseq} ACK`],
+    ];
+    for (const r of routes) headers.push(["Route", r]);
+    const ack = buildRequest("ACK", uri, headers);
+    this.acks.set(tx.callId, { ack, dest });
+    this.send(ack, dest);
+    if (tx.done) return;
+    tx.done = true;
+    tx.timings.finalMs = now;
+    this.clearTx(tx);
+    this.txs.delete(tx.branch);
+    tx.resolve({ ok: true, dialog, status: msg.status, answerSdp: msg.body, timings: tx.timings });
+  }
+
+  private onRequest(msg: SipMessage, from: HostPort): void {
+    // Responses go to the Via's sent-by (with rport: where it came from).
+    const reply = (status: number, reason: string, extra: [string, string][] = []) =>
+      this.send(buildResponse(msg, status, reason, extra), from);
+    const callId = header(msg, "call-id") ?? "";
+    switch (msg.method) {
+      case "ACK":
+        return;
+      case "OPTIONS":
+        reply(200, "OK", [["Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS"]]);
+        return;
+      case "BYE": {
+        const dialog = this.dialogs.get(callId);
+        if (!dialog) {
+          reply(481, "Call/Transaction Does Not Exist");
+          return;
+        }
+        reply(200, "OK");
+        dialog.state = "terminated";
+        this.dialogs.delete(callId);
+        this.acks.delete(callId);
+        dialog.onBye?.();
+        return;
+      }
+      case "INVITE":
+        // A re-INVITE from the server: the generator does not renegotiate media.
+        reply(this.dialogs.has(callId) ? 488 : 481, this.dialogs.has(callId) ? "Not Acceptable Here" : "Call/Transaction Does Not Exist");
+        return;
+      case "CANCEL":
+        reply(481, "Call/Transaction Does Not Exist");
+        return;
+      default:
+        reply(this.dialogs.has(callId) ? 200 : 481, this.dialogs.has(callId) ? "OK" : "Call/Transaction Does Not Exist");
+    }
+  }
+}
