@@ -81,7 +81,8 @@ export interface EndpointsRepo {
   delete(endpointSid: string): Promise<DbResult<void>>;
 }
 
-const ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+// Lower case and digits first, so the first 36 make a case-insensitive alphabet.
+const ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
 /** `length` characters drawn uniformly from the first `alphabetSize` of ALNUM. */
 export function randomString(length: number, alphabetSize = ALNUM.length): string {
