@@ -1,0 +1,120 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { Generator, type CallSpec, type GeneratorConfig } from "./generator.ts";
+import { LoadPool } from "./pool.ts";
+import { startReferenceUas, type ReferenceUas } from "./reference-uas.ts";
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+function config(sipPort: number): GeneratorConfig {
+  return {
+    sip: { host: "127.0.0.1", port: sipPort },
+    localHost: "127.0.0.1",
+    ...range(),
+    phases: 2,
+    codeDelayMs: 0,
+    talk: { onMs: 1000, offMs: 0 },
+    lateMs: 25,
+    t1Ms: 100,
+    energyEvery: 1,
+  };
+}
+
+function specs(n: number, sends: CallSpec["send"][]): CallSpec[] {
+  return Array.from({ length: n }, (_, i) => ({
+    index: i,
+    fromUser: `1999000${String(i).padStart(4, "0")}`,
+    toUser: "15550001111",
+    digits: "1234#",
+    role: i === 0 ? "host" : "participant",
+    send: sends[i % sends.length]!,
+    talker: i,
+  }));
+}
+
+async function until(cond: () => boolean, ms: number): Promise<void> {
+  const end = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error("timed out");
+    await Bun.sleep(10);
+  }
+}
+
+/** A random port range in 40000..59000 so parallel runs rarely collide (collisions are skipped). */
+function range(): { rtpPortMin: number; rtpPortMax: number } {
+  const b = 40000 + Math.floor(Math.random() * 95) * 200;
+  return { rtpPortMin: b, rtpPortMax: b + 199 };
+}
+
+describe("Generator against the reference UAS", () => {
+  test("calls connect, key the code by RFC 4733, receive paced audio without loss, hang up both ways", async () => {
+    const uas: ReferenceUas = await startReferenceUas({ ...range(), mediaAfterHash: true });
+    cleanups.push(() => uas.close());
+    const gen = await Generator.create(config(uas.port));
+    cleanups.push(() => gen.close());
+
+    await gen.place(specs(4, ["voice", "silence", "none"]), 0);
+    expect(gen.liveCalls).toBe(4);
+    // Five digits take 5 x 160 ms; wait for every call's code at the UAS.
+    await until(() => uas.calls().every((c) => c.digits === "1234#"), 3000);
+    await until(() => gen.report().calls.every((c) => c.codeDoneAt !== null), 1000);
+    const before = new Map(uas.calls().map((c) => [c.from, c.packetsIn]));
+    gen.resetWindow();
+    await Bun.sleep(500);
+    const r = gen.report();
+
+    expect(r.calls.map((c) => c.status)).toEqual([200, 200, 200, 200]);
+    expect(r.calls.every((c) => c.codeDoneAt !== null && c.inviteTo200Ms !== null)).toBe(true);
+    expect(r.rx.streams).toBe(4);
+    // ~25 packets per call in 500 ms; allow the window edges.
+    expect(r.rx.counters.packets).toBeGreaterThanOrEqual(4 * 22);
+    expect(r.rx.counters.packets).toBeLessThanOrEqual(4 * 27);
+    expect(r.rx.lost).toBe(0);
+    expect(r.rx.counters.seqJumps).toBe(0);
+    expect(r.rx.counters.tsErrors).toBe(0);
+    expect(r.rx.counters.ssrcChanges).toBe(0);
+    // The reference sends silence: nothing heard as voice.
+    expect(r.rx.energy.participant.checked).toBeGreaterThan(0);
+    expect(r.rx.energy.participant.voiced).toBe(0);
+    // Callers 0 and 3 send voice, 1 silence, 2 nothing once the code is in.
+    const after = new Map(uas.calls().map((c) => [c.from, c.packetsIn]));
+    const grew = [...after].map(([from, n]) => ({ from, d: n - (before.get(from) ?? 0) }));
+    const silent = grew.filter((g) => g.d === 0);
+    expect(silent).toHaveLength(1);
+    expect(silent[0]!.from).toContain("19990000002");
+    expect(r.tx.packets).toBeGreaterThanOrEqual(3 * 22);
+
+    // The server hangs one call up; we hang up the rest.
+    const first = uas.calls()[0]!;
+    uas.bye(first.callId);
+    await until(() => gen.liveCalls === 3, 1000);
+    await gen.hangupAll(0);
+    const end = gen.report();
+    expect(end.calls.filter((c) => c.remoteByeAt !== null)).toHaveLength(1);
+    expect(end.calls.filter((c) => c.byeStatus === 200)).toHaveLength(3);
+    expect(uas.calls().every((c) => c.ended)).toBe(true);
+  });
+
+  test("through a worker: loss the UAS injects is measured", async () => {
+    const uas = await startReferenceUas({ ...range(), dropRate: 0.2 });
+    cleanups.push(() => uas.close());
+    const pool = await LoadPool.create(1, config(uas.port));
+    cleanups.push(() => pool.close());
+    await pool.place(specs(3, ["silence"]).map((s) => ({ ...s, digits: "" })), 0);
+    await Bun.sleep(100);
+    await pool.resetWindow();
+    await Bun.sleep(800);
+    const [r] = await pool.reports();
+    await pool.hangupAll(0);
+    const { sent, dropped } = uas.counters();
+    expect(r!.rx.streams).toBe(3);
+    const lossPct = (100 * r!.rx.lost) / r!.rx.counters.expected;
+    // 20% dropped at random; 120 packets: stay well inside the binomial spread.
+    expect(lossPct).toBeGreaterThan(8);
+    expect(lossPct).toBeLessThan(35);
+    expect(r!.rx.counters.seqJumps).toBeGreaterThan(0);
+    expect(dropped / (sent + dropped)).toBeGreaterThan(0.08);
+  });
+});
