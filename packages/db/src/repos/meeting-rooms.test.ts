@@ -1,0 +1,194 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { sql } from "drizzle-orm";
+import { accessCodes } from "../schema/index.ts";
+import { createTestDatabase, type TestDatabase } from "../testing.ts";
+import { fieldExpression } from "./common.ts";
+import { must, newAccount } from "./fixtures.test-helper.ts";
+import { createRepositories, type Repositories } from "./index.ts";
+import type { AccessCodeObject } from "./meeting-rooms.ts";
+
+const SAMPLE_CODES: AccessCodeObject[] = [
+  { access_code: "890671", role: "host" },
+  { access_code: "265423", role: "listener" },
+  { access_code: "143623", role: "participant" },
+];
+
+for (const kind of ["postgres", "pglite"] as const) {
+  describe(`meeting rooms (${kind})`, () => {
+    let t: TestDatabase;
+    let repos: Repositories;
+    beforeAll(async () => {
+      t = await createTestDatabase({ kind });
+      repos = createRepositories(t.database);
+    });
+    afterAll(() => t.drop());
+
+    test("create the reference's sample; codes keep their order; exact shape", async () => {
+      const { accountSid } = await newAccount(repos);
+      const r = must(await repos.meetingRooms.create(accountSid, { name: "My meeting room", access_codes: SAMPLE_CODES }));
+      expect(Object.keys(r)).toEqual(["access_codes", "account_sid", "attributes", "did_group_sid", "meeting_room_sid", "name"]);
+      expect(r).toMatchObject({ access_codes: SAMPLE_CODES, account_sid: accountSid, attributes: {}, did_group_sid: null, name: "My meeting room" });
+      for (const c of r.access_codes) expect(Object.keys(c)).toEqual(["access_code", "role"]);
+      expect(must(await repos.meetingRooms.get(accountSid, r.meeting_room_sid))).toEqual(r);
+      const empty = must(await repos.meetingRooms.create(accountSid, {}));
+      expect(empty).toMatchObject({ access_codes: [], name: "N/A", attributes: {}, did_group_sid: null });
+    });
+
+    test("a code used by another room of the account is a conflict naming the room", async () => {
+      const { accountSid } = await newAccount(repos);
+      const first = must(await repos.meetingRooms.create(accountSid, { access_codes: [{ access_code: "1234", role: "host" }] }));
+      const r = await repos.meetingRooms.create(accountSid, {
+        name: "second",
+        access_codes: [{ access_code: "5555", role: "host" }, { access_code: "1234", role: "participant" }],
+      });
+      expect(!r.ok && r.error).toMatchObject({ kind: "conflict", field: "access_codes" });
+      expect(!r.ok && r.error.errors?.[0]?.referenceSid).toBe(first.meeting_room_sid);
+      expect(!r.ok && r.error.message).toContain("1234");
+      // Nothing of the failed create is left behind.
+      const l = await repos.meetingRooms.list({ accountSid, limit: 10, offset: 0 });
+      expect(l.total).toBe(1);
+      // The same code in another account is fine.
+      const other = await newAccount(repos);
+      expect((await repos.meetingRooms.create(other.accountSid, { access_codes: [{ access_code: "1234", role: "host" }] })).ok).toBe(true);
+    });
+
+    test("a code repeated within one request is invalid, bad codes and roles too", async () => {
+      const { accountSid } = await newAccount(repos);
+      const dup = await repos.meetingRooms.create(accountSid, {
+        access_codes: [{ access_code: "42", role: "host" }, { access_code: "42", role: "listener" }],
+      });
+      expect(!dup.ok && dup.error).toMatchObject({ kind: "invalid", field: "access_codes" });
+      const cases: unknown[] = [
+        "nope",
+        [{ access_code: "", role: "host" }],
+        [{ access_code: "12#", role: "host" }],
+        [{ access_code: "12", role: "admin" }],
+        [{ access_code: 12, role: "host" }],
+        [{ access_code: "12", role: "host", extra: 1 }],
+        [null],
+      ];
+      for (const access_codes of cases) {
+        const r = await repos.meetingRooms.create(accountSid, { access_codes: access_codes as AccessCodeObject[] });
+        expect(!r.ok && r.error.kind).toBe("invalid");
+        expect(!r.ok && r.error.field).toBe("access_codes");
+      }
+    });
+
+    test("the database enforces unique codes per account even bypassing the repository", async () => {
+      const { accountSid } = await newAccount(repos);
+      const a = must(await repos.meetingRooms.create(accountSid, { access_codes: [{ access_code: "777", role: "host" }] }));
+      const b = must(await repos.meetingRooms.create(accountSid, {}));
+      const insert = (room: string, code: string, account = accountSid) => async () =>
+        await t.database.db.insert(accessCodes).values({ meetingRoomSid: room, accountSid: account, accessCode: code, role: "host", position: 5 });
+      await expect(insert(b.meeting_room_sid, "777")()).rejects.toThrow();
+      // account_sid must be the room's own account: no sneaking the code in under another account.
+      const other = await newAccount(repos);
+      await expect(insert(a.meeting_room_sid, "999", other.accountSid)()).rejects.toThrow();
+      // roles are checked too
+      await expect(
+        (async () => await t.database.db.execute(sql`insert into access_codes values (${b.meeting_room_sid}, ${accountSid}, '1', 'boss', 0)`))(),
+      ).rejects.toThrow();
+      await insert(b.meeting_room_sid, "778")();
+      expect(must(await repos.meetingRooms.get(accountSid, b.meeting_room_sid)).access_codes).toEqual([{ access_code: "778", role: "host" }]);
+    });
+
+    test("update replaces access codes whole in one transaction; a conflict changes nothing", async () => {
+      const { accountSid } = await newAccount(repos);
+      const a = must(await repos.meetingRooms.create(accountSid, { name: "a", access_codes: SAMPLE_CODES }));
+      const b = must(await repos.meetingRooms.create(accountSid, { name: "b", access_codes: [{ access_code: "1", role: "host" }] }));
+      // Moving a code from a room to itself is fine (the old set is deleted first).
+      const same = must(await repos.meetingRooms.update(accountSid, a.meeting_room_sid, { access_codes: [...SAMPLE_CODES].reverse() }));
+      expect(same.access_codes).toEqual([...SAMPLE_CODES].reverse());
+      const clash = await repos.meetingRooms.update(accountSid, b.meeting_room_sid, {
+        name: "renamed",
+        access_codes: [{ access_code: "2", role: "host" }, { access_code: "890671", role: "participant" }],
+      });
+      expect(!clash.ok && clash.error).toMatchObject({ kind: "conflict", field: "access_codes" });
+      expect(!clash.ok && clash.error.errors?.[0]?.referenceSid).toBe(a.meeting_room_sid);
+      expect(must(await repos.meetingRooms.get(accountSid, b.meeting_room_sid))).toEqual(b);
+      const renamed = must(await repos.meetingRooms.update(accountSid, b.meeting_room_sid, { name: "Updated meeting room" }));
+      expect(renamed).toEqual({ ...b, name: "Updated meeting room" });
+      const cleared = must(await repos.meetingRooms.update(accountSid, b.meeting_room_sid, { access_codes: [] }));
+      expect(cleared.access_codes).toEqual([]);
+      // Freed codes can be reused by another room.
+      must(await repos.meetingRooms.update(accountSid, a.meeting_room_sid, { access_codes: [] }));
+      const reuse = must(await repos.meetingRooms.update(accountSid, b.meeting_room_sid, { access_codes: SAMPLE_CODES }));
+      expect(reuse.access_codes).toEqual(SAMPLE_CODES);
+    });
+
+    test("attributes: PATCH merge rules, replace mode, PUT defaults, validation", async () => {
+      const { accountSid } = await newAccount(repos);
+      const g = must(await repos.didGroups.create(accountSid, {}));
+      const r = must(
+        await repos.meetingRooms.create(accountSid, {
+          did_group_sid: g.did_group_sid,
+          attributes: { conference_start_how: "moderator" },
+          access_codes: [{ access_code: "31", role: "host" }],
+        }),
+      );
+      let u = must(await repos.meetingRooms.update(accountSid, r.meeting_room_sid, { attributes: { conference_stop_how: "last" } }));
+      expect(u.attributes).toEqual({ conference_start_how: "moderator", conference_stop_how: "last" });
+      u = must(await repos.meetingRooms.update(accountSid, r.meeting_room_sid, { attributes: { conference_start_how: null } }));
+      expect(u.attributes).toEqual({ conference_stop_how: "last" });
+      u = must(await repos.meetingRooms.update(accountSid, r.meeting_room_sid, { attributes: { conference_moh: "beep" } }, { nestedObjects: "replace" }));
+      expect(u.attributes).toEqual({ conference_moh: "beep" });
+      const bad = await repos.meetingRooms.update(accountSid, r.meeting_room_sid, { name: 5 as unknown as string, attributes: { conference_moh: "" } });
+      expect(!bad.ok && bad.error.errors?.map((e) => e.field)).toEqual(["name", "attributes.conference_moh"]);
+      const put = must(await repos.meetingRooms.replace(accountSid, r.meeting_room_sid, { name: "only name" }));
+      expect(put).toMatchObject({ name: "only name", attributes: {}, did_group_sid: null, access_codes: [] });
+    });
+
+    test("DID group references: own group only; deleting the group nulls it", async () => {
+      const mine = await newAccount(repos);
+      const theirs = await newAccount(repos);
+      const myGroup = must(await repos.didGroups.create(mine.accountSid, {}));
+      const theirGroup = must(await repos.didGroups.create(theirs.accountSid, {}));
+      const cross = await repos.meetingRooms.create(mine.accountSid, { did_group_sid: theirGroup.did_group_sid });
+      expect(!cross.ok && cross.error).toMatchObject({ kind: "invalid", field: "did_group_sid" });
+      const r = must(await repos.meetingRooms.create(mine.accountSid, { did_group_sid: myGroup.did_group_sid }));
+      await expect(
+        (async () =>
+          await t.database.db.execute(sql`update meeting_rooms set did_group_sid = ${theirGroup.did_group_sid} where meeting_room_sid = ${r.meeting_room_sid}`))(),
+      ).rejects.toThrow();
+      must(await repos.didGroups.delete(mine.accountSid, myGroup.did_group_sid));
+      expect(must(await repos.meetingRooms.get(mine.accountSid, r.meeting_room_sid)).did_group_sid).toBeNull();
+    });
+
+    test("list: scoped, filters on fields and attributes, paging; delete cascades codes; isolation", async () => {
+      const { accountSid } = await newAccount(repos);
+      const other = await newAccount(repos);
+      must(await repos.meetingRooms.create(other.accountSid, { name: "theirs" }));
+      const x = must(await repos.meetingRooms.create(accountSid, { name: "x", attributes: { conference_language: "DE" }, access_codes: [{ access_code: "10", role: "host" }] }));
+      const y = must(await repos.meetingRooms.create(accountSid, { name: "y", access_codes: [{ access_code: "20", role: "listener" }] }));
+      const f = repos.meetingRooms.fields;
+      const all = await repos.meetingRooms.list({ accountSid, orderBy: [sql`${f.name} desc`], limit: 10, offset: 0 });
+      expect(all).toEqual({ items: [y, x], total: 2 });
+      const de = await repos.meetingRooms.list({
+        accountSid,
+        where: sql`${fieldExpression(f, "attributes.conference_language")} = ${"DE"}`,
+        limit: 10,
+        offset: 0,
+      });
+      expect(de).toEqual({ items: [x], total: 1 });
+      expect(await repos.meetingRooms.list({ accountSid, limit: 1, offset: 1, orderBy: [sql`${f.name}`] })).toEqual({ items: [y], total: 2 });
+      expect(fieldExpression(f, "nope")).toBeUndefined();
+      expect((await repos.meetingRooms.get(other.accountSid, x.meeting_room_sid)).ok).toBe(false);
+      expect((await repos.meetingRooms.delete(other.accountSid, x.meeting_room_sid)).ok).toBe(false);
+      expect((await repos.meetingRooms.update(other.accountSid, x.meeting_room_sid, { name: "stolen" })).ok).toBe(false);
+      expect((await repos.meetingRooms.delete(accountSid, x.meeting_room_sid)).ok).toBe(true);
+      const left = await t.database.db.select().from(accessCodes).where(sql`${accessCodes.meetingRoomSid} = ${x.meeting_room_sid}`);
+      expect(left).toEqual([]);
+      // The deleted room's code is free again.
+      expect((await repos.meetingRooms.update(accountSid, y.meeting_room_sid, { access_codes: [{ access_code: "10", role: "host" }] })).ok).toBe(true);
+    });
+
+    test("concurrent creates with the same code: exactly one wins", async () => {
+      const { accountSid } = await newAccount(repos);
+      const results = await Promise.all(
+        Array.from({ length: 4 }, (_, i) => repos.meetingRooms.create(accountSid, { name: `r${i}`, access_codes: [{ access_code: "4242", role: "host" }] })),
+      );
+      expect(results.filter((r) => r.ok).length).toBe(1);
+      for (const r of results.filter((r) => !r.ok)) expect(!r.ok && r.error.kind).toBe("conflict");
+    });
+  });
+}
