@@ -1,0 +1,86 @@
+import { describe, expect, test } from "bun:test";
+import { G722Decoder, G722Encoder } from "./g722.ts";
+import { goertzelAmplitude } from "./goertzel.ts";
+
+function tones(n: number, parts: [number, number][]): Int16Array {
+  const out = new Int16Array(n);
+  for (let i = 0; i < n; i++) {
+    let v = 0;
+    for (const [f, a] of parts) v += a * Math.sin((2 * Math.PI * f * i) / 16000);
+    out[i] = Math.round(v);
+  }
+  return out;
+}
+
+/** Encodes and decodes frame by frame (20 ms = 320 samples = 160 bytes). */
+function roundTrip(pcm: Int16Array): { bytes: Uint8Array; out: Int16Array } {
+  const enc = new G722Encoder();
+  const dec = new G722Decoder();
+  const bytes = new Uint8Array(pcm.length / 2);
+  const out = new Int16Array(pcm.length);
+  for (let off = 0; off + 320 <= pcm.length; off += 320) {
+    expect(enc.encode(pcm, off, 320, bytes, off / 2)).toBe(160);
+    expect(dec.decode(bytes, off / 2, 160, out, off)).toBe(320);
+  }
+  return { bytes, out };
+}
+
+/** Best SNR over small delays (the QMF pair delays the signal by 22 samples). */
+function snrDb(ref: Int16Array, out: Int16Array): number {
+  let best = -Infinity;
+  for (let lag = 0; lag < 40; lag++) {
+    let sig = 0;
+    let noise = 0;
+    for (let i = 1600; i + lag < ref.length; i++) {
+      const r = ref[i] as number;
+      const e = r - (out[i + lag] as number);
+      sig += r * r;
+      noise += e * e;
+    }
+    best = Math.max(best, 10 * Math.log10(sig / Math.max(noise, 1)));
+  }
+  return best;
+}
+
+describe("G.722 64 kbit/s", () => {
+  test.each([
+    ["speech band", [[440, 8000], [1800, 3000]]],
+    ["wideband content above 4 kHz", [[5000, 6000], [300, 4000]]],
+    ["a quiet tone", [[1000, 300]]],
+  ] as [string, [number, number][]][])("round trip keeps %s (SNR > 20 dB)", (_n, parts) => {
+    const pcm = tones(16000, parts);
+    const { out } = roundTrip(pcm);
+    expect(snrDb(pcm, out)).toBeGreaterThan(20);
+  });
+  test("6 kHz survives (it would not through an 8 kHz codec)", () => {
+    const pcm = tones(16000, [[6000, 8000]]);
+    const { out } = roundTrip(pcm);
+    expect(goertzelAmplitude(out, 3200, 9600, 6000, 16000)).toBeGreaterThan(7000);
+  });
+  test("silence decodes to near-silence", () => {
+    const { out } = roundTrip(new Int16Array(3200));
+    for (const v of out) expect(Math.abs(v)).toBeLessThan(8);
+  });
+  test("full-scale square wave neither throws nor wraps", () => {
+    const pcm = new Int16Array(3200).map((_, i) => (i % 40 < 20 ? 32767 : -32768));
+    const { out } = roundTrip(pcm);
+    expect(snrDb(pcm, out)).toBeGreaterThan(8);
+  });
+  test("decoder survives random bytes", () => {
+    const dec = new G722Decoder();
+    const junk = new Uint8Array(1600).map(() => Math.floor(Math.random() * 256));
+    const out = new Int16Array(3200);
+    dec.decode(junk, 0, 1600, out, 0);
+    for (const v of out) expect(v >= -32768 && v <= 32767).toBe(true);
+  });
+  test("reset restores the initial state", () => {
+    const pcm = tones(640, [[700, 5000]]);
+    const enc = new G722Encoder();
+    const a = new Uint8Array(320);
+    const b = new Uint8Array(320);
+    enc.encode(pcm, 0, 640, a, 0);
+    enc.reset();
+    enc.encode(pcm, 0, 640, b, 0);
+    expect(Array.from(b)).toEqual(Array.from(a));
+  });
+});
