@@ -84,3 +84,49 @@ describe("G.722 64 kbit/s", () => {
     expect(Array.from(b)).toEqual(Array.from(a));
   });
 });
+
+// Bit-exact cross-check against spandsp's G.722 (libspandsp2, a dependency of
+// baresip, which the end-to-end tests install). Skipped where the library is absent.
+const SPANDSP = "/lib/x86_64-linux-gnu/libspandsp.so.2";
+const haveSpandsp = await Bun.file(SPANDSP).exists();
+describe.skipIf(!haveSpandsp)("G.722 matches spandsp bit for bit", () => {
+  test("encoder bytes and decoder samples are identical", async () => {
+    const { dlopen, FFIType, ptr } = await import("bun:ffi");
+    const lib = dlopen(SPANDSP, {
+      g722_encode_init: { args: [FFIType.ptr, FFIType.i32, FFIType.i32], returns: FFIType.ptr },
+      g722_encode: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+      g722_decode_init: { args: [FFIType.ptr, FFIType.i32, FFIType.i32], returns: FFIType.ptr },
+      g722_decode: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+    });
+    try {
+      // Speech-like test signal: a sweep plus harmonics plus noise, loud and quiet parts.
+      const n = 32000;
+      const pcm = new Int16Array(n);
+      let seed = 3;
+      for (let i = 0; i < n; i++) {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        const t = i / 16000;
+        const f = 100 + 7000 * (i / n);
+        const env = i < n / 2 ? 1 : 0.05;
+        pcm[i] = Math.round(env * (9000 * Math.sin(2 * Math.PI * f * t) + 4000 * Math.sin(2 * Math.PI * 3 * f * t)) + ((seed / 0x7fffffff) - 0.5) * 800);
+      }
+      const encState = lib.symbols.g722_encode_init(null, 64000, 0);
+      const theirs = new Uint8Array(n / 2);
+      expect(lib.symbols.g722_encode(encState, ptr(theirs), ptr(pcm), n)).toBe(n / 2);
+      const ours = new Uint8Array(n / 2);
+      const enc = new G722Encoder();
+      for (let off = 0; off < n; off += 320) enc.encode(pcm, off, 320, ours, off / 2);
+      expect(Array.from(ours)).toEqual(Array.from(theirs));
+
+      const decState = lib.symbols.g722_decode_init(null, 64000, 0);
+      const theirPcm = new Int16Array(n);
+      expect(lib.symbols.g722_decode(decState, ptr(theirPcm), ptr(theirs), n / 2)).toBe(n);
+      const ourPcm = new Int16Array(n);
+      const dec = new G722Decoder();
+      for (let off = 0; off < n / 2; off += 160) dec.decode(theirs, off, 160, ourPcm, off * 2);
+      expect(Array.from(ourPcm)).toEqual(Array.from(theirPcm));
+    } finally {
+      lib.close();
+    }
+  });
+});
