@@ -1,0 +1,71 @@
+/**
+ * The mixer's SIP-over-UDP stack (hand-written; see `ua.ts` for why).
+ *
+ * @example
+ * import { SipUa } from "./sip/index.ts";
+ * const ua = await SipUa.listen({ host: env.SIP_HOST, port: env.SIP_PORT, handlers: {
+ *   onInvite: (call) => call.accept(answerFor(call.sdp)),
+ *   onInfoDtmf: (dialog, digit) => keypad(dialog.id, digit),
+ *   onBye: (dialog) => leave(dialog.id),
+ * }});
+ */
+export {
+  type AckInfo,
+  INCOMING_CALL_STATES,
+  IncomingCall,
+  type IncomingCallState,
+  type IncomingInvite,
+  type InviteResult,
+  KNOWN_UNSUPPORTED_METHODS,
+  type OutgoingCall,
+  type OutgoingInviteOptions,
+  type ReinviteAnswer,
+  type ReinviteOffer,
+  type SdpDirection,
+  SipUa,
+  type SipUaHandlers,
+  type SipUaOptions,
+  SUPPORTED_METHODS,
+} from "./ua.ts";
+export {
+  type ByeResult,
+  DIALOG_FAILURE_REASONS,
+  DIALOG_STATES,
+  Dialog,
+  type DialogFailureReason,
+  type DialogState,
+  inDialogTarget,
+} from "./dialog.ts";
+export { DTMF_INFO_TYPES, type DtmfInfo, type DtmfInfoType, parseDtmfInfo } from "./dtmf-info.ts";
+export {
+  type Destination,
+  resolveTimers,
+  type SipTimerOptions,
+  type SipTimers,
+} from "./transaction.ts";
+export {
+  bodyText,
+  type CSeq,
+  isSipUri,
+  type MessageParseResult,
+  type NameAddr,
+  type OutgoingHeader,
+  type Params,
+  type ParseResult,
+  parseCSeq,
+  parseMessage,
+  parseNameAddr,
+  parseUri,
+  parseVia,
+  type SipMessage,
+  type SipRequest,
+  type SipResponse,
+  type SipUri,
+  serializeRequest,
+  serializeResponse,
+  type TelUri,
+  type Uri,
+  unescapeUriPart,
+  uriUser,
+  type Via,
+} from "./message.ts";
