@@ -4,14 +4,19 @@
  * one round trip.
  *
  * Key layout under the prefix P (ARGV[1] of every script):
- *   P m:<meeting_sid>   hash  meeting fields + key, node, lease (ms)
- *   P c:<call_sid>      hash  call fields + node
- *   P k:<meeting key>   string -> meeting_sid
- *   P mc:<meeting_sid>  set   call sids of the meeting
- *   P am:<account_sid>  set   meeting sids of the account
- *   P ac:<account_sid>  set   call sids of the account
- *   P nm:<node_id>      set   meeting sids owned by the node
- *   P leases            zset  meeting_sid scored by lease expiry (ms)
+ *   P m:<meeting_sid>   string  MeetingRecord as JSON (records.ts), incl. key, node, lease
+ *   P c:<call_sid>      string  CallRecord as JSON, incl. node
+ *   P k:<meeting key>   string  -> meeting_sid
+ *   P mc:<meeting_sid>  set     call sids of the meeting
+ *   P am:<account_sid>  set     meeting sids of the account
+ *   P ac:<account_sid>  set     call sids of the account
+ *   P nm:<node_id>      set     meeting sids owned by the node
+ *   P leases            zset    meeting_sid scored by lease expiry (ms); equal to the record's `lease`
+ * Records are JSON rather than hashes because listing is the hot read: MGET of a few
+ * thousand strings costs Redis well under a millisecond, where an HGETALL per call in a
+ * script cost tens. Scripts that change a record decode and re-encode it with cjson.
+ * cjson prints numbers with 14 significant digits: ms timestamps have 13 until 2286.
+ *
  * Scripts derive key names from their arguments, which a standalone server allows; on
  * Redis Cluster, put a hash tag in the prefix (e.g. `{conf}:`) so all keys share a slot.
  *
@@ -26,203 +31,196 @@ local P = ARGV[1]
 local NOW = tonumber(ARGV[2])
 local LEASES = P .. 'leases'
 local COUNTER = { host = 'hosts', participant = 'participants', listener = 'listeners' }
+local CHUNK = 500
 local function mk(s) return P .. 'm:' .. s end
 local function ck(s) return P .. 'c:' .. s end
 local function alive(msid)
   local l = redis.call('ZSCORE', LEASES, msid)
   return l ~= false and tonumber(l) > NOW
 end
--- Removes a meeting, its calls and every index entry; returns { meeting, { call, ... } }.
+local function getm(msid)
+  local s = redis.call('GET', mk(msid))
+  if s then return cjson.decode(s) end
+  return nil
+end
+-- GET of many keys, in chunks (unpack has a stack limit); missing keys are skipped.
+local function mget(keys, out)
+  for i = 1, #keys, CHUNK do
+    local vals = redis.call('MGET', unpack(keys, i, math.min(i + CHUNK - 1, #keys)))
+    for j = 1, #vals do
+      if vals[j] then out[#out + 1] = vals[j] end
+    end
+  end
+  return out
+end
+local function callsOf(msid)
+  local sids = redis.call('SMEMBERS', P .. 'mc:' .. msid)
+  for i = 1, #sids do sids[i] = ck(sids[i]) end
+  return mget(sids, {})
+end
+-- Removes a meeting, its calls and every index entry; returns { meeting, { call, ... } } as JSON.
 local function destroy(msid)
-  local k = mk(msid)
-  local m = redis.call('HGETALL', k)
-  if #m == 0 then
+  local s = redis.call('GET', mk(msid))
+  if not s then
     redis.call('ZREM', LEASES, msid)
     return false
   end
-  local acct = redis.call('HGET', k, 'account_sid')
-  local key = redis.call('HGET', k, 'key')
-  local node = redis.call('HGET', k, 'node')
+  local m = cjson.decode(s)
   local mc = P .. 'mc:' .. msid
   local sids = redis.call('SMEMBERS', mc)
   local calls = {}
   for i = 1, #sids do
     local c = ck(sids[i])
-    local h = redis.call('HGETALL', c)
-    if #h > 0 then calls[#calls + 1] = h end
+    local cs = redis.call('GET', c)
+    if cs then calls[#calls + 1] = cs end
     redis.call('DEL', c)
-    redis.call('SREM', P .. 'ac:' .. acct, sids[i])
+    redis.call('SREM', P .. 'ac:' .. m.account_sid, sids[i])
   end
-  redis.call('DEL', k, mc)
-  if redis.call('GET', P .. 'k:' .. key) == msid then redis.call('DEL', P .. 'k:' .. key) end
-  redis.call('SREM', P .. 'am:' .. acct, msid)
-  redis.call('SREM', P .. 'nm:' .. node, msid)
+  redis.call('DEL', mk(msid), mc)
+  local kk = P .. 'k:' .. m.key
+  if redis.call('GET', kk) == msid then redis.call('DEL', kk) end
+  redis.call('SREM', P .. 'am:' .. m.account_sid, msid)
+  redis.call('SREM', P .. 'nm:' .. m.node, msid)
   redis.call('ZREM', LEASES, msid)
-  return { m, calls }
+  return { s, calls }
 end
 `;
 
 const SCRIPTS = {
   /**
-   * ARGV: 3 lease, 4 key, 5 new meeting sid, 6 account, 7 room ('' = none), 8 node,
-   * 9 participant_muted, 10 on_hold, 11 call sid, 12 role, 13 access_code, 14 codecs,
-   * 15 number_src, 16 number_dst, 17 name, 18 direction, 19 date_created, 20 muted,
-   * 21 on_hold (call), 22 gain_level.
+   * ARGV: 3 meeting key, 4 new MeetingRecord JSON (used if none is alive for the key),
+   * 5 CallRecord JSON (account_sid, meeting_room_sid, meeting_sid filled in here).
    * -> { 'ok', created, meeting, call, reaped|nil } | { 'locked', meeting, reaped|nil } | { 'duplicate' }
    */
   join: `
-local kk = P .. 'k:' .. ARGV[4]
+local kk = P .. 'k:' .. ARGV[3]
 local msid = redis.call('GET', kk)
 local reaped = false
 if msid and not alive(msid) then
   reaped = destroy(msid)
   msid = false
 end
-local callSid = ARGV[11]
-if redis.call('EXISTS', ck(callSid)) == 1 then return { 'duplicate' } end
-local role = ARGV[12]
+local c = cjson.decode(ARGV[5])
+if redis.call('EXISTS', ck(c.call_sid)) == 1 then return { 'duplicate' } end
+local m
 local created = 0
 if msid then
-  if role ~= 'host' and redis.call('HGET', mk(msid), 'locked') == '1' then
-    return { 'locked', redis.call('HGETALL', mk(msid)), reaped }
-  end
+  m = getm(msid)
+  if c.role ~= 'host' and m.locked then return { 'locked', cjson.encode(m), reaped } end
 else
   created = 1
-  msid = ARGV[5]
-  redis.call('HSET', mk(msid), 'account_sid', ARGV[6], 'meeting_sid', msid, 'date_created', ARGV[2],
-    'locked', '0', 'on_hold', ARGV[10], 'participant_muted', ARGV[9], 'recording', '0',
-    'hosts', '0', 'participants', '0', 'listeners', '0', 'key', ARGV[4], 'node', ARGV[8], 'lease', ARGV[3])
-  if ARGV[7] ~= '' then redis.call('HSET', mk(msid), 'meeting_room_sid', ARGV[7]) end
+  m = cjson.decode(ARGV[4])
+  msid = m.meeting_sid
   redis.call('SET', kk, msid)
-  redis.call('SADD', P .. 'am:' .. ARGV[6], msid)
-  redis.call('SADD', P .. 'nm:' .. ARGV[8], msid)
-  redis.call('ZADD', LEASES, ARGV[3], msid)
+  redis.call('SADD', P .. 'am:' .. m.account_sid, msid)
+  redis.call('SADD', P .. 'nm:' .. m.node, msid)
+  redis.call('ZADD', LEASES, m.lease, msid)
 end
-local m = mk(msid)
-local acct = redis.call('HGET', m, 'account_sid')
-local room = redis.call('HGET', m, 'meeting_room_sid')
-local c = ck(callSid)
-redis.call('HSET', c, 'access_code', ARGV[13], 'account_sid', acct, 'call_sid', callSid, 'codecs', ARGV[14],
-  'date_created', ARGV[19], 'date_joined', ARGV[2], 'direction', ARGV[18], 'gain_level', ARGV[22],
-  'meeting_sid', msid, 'muted', ARGV[20], 'name', ARGV[17], 'number_dst', ARGV[16], 'number_src', ARGV[15],
-  'on_hold', ARGV[21], 'role', role, 'node', ARGV[8])
-if room then redis.call('HSET', c, 'meeting_room_sid', room) end
-redis.call('SADD', P .. 'mc:' .. msid, callSid)
-redis.call('SADD', P .. 'ac:' .. acct, callSid)
-redis.call('HINCRBY', m, COUNTER[role], 1)
-return { 'ok', created, redis.call('HGETALL', m), redis.call('HGETALL', c), reaped }
+c.account_sid = m.account_sid
+c.meeting_room_sid = m.meeting_room_sid
+c.meeting_sid = msid
+local f = COUNTER[c.role]
+m[f] = m[f] + 1
+local ms = cjson.encode(m)
+local cs = cjson.encode(c)
+redis.call('SET', mk(msid), ms)
+redis.call('SET', ck(c.call_sid), cs)
+redis.call('SADD', P .. 'mc:' .. msid, c.call_sid)
+redis.call('SADD', P .. 'ac:' .. m.account_sid, c.call_sid)
+return { 'ok', created, ms, cs, reaped }
 `,
   /** ARGV: 3 call sid. -> nil | { call, meeting|nil, ended } */
   leave: `
-local c = ck(ARGV[3])
-local call = redis.call('HGETALL', c)
-if #call == 0 then return false end
-local msid = redis.call('HGET', c, 'meeting_sid')
-local role = redis.call('HGET', c, 'role')
-local acct = redis.call('HGET', c, 'account_sid')
-redis.call('DEL', c)
-redis.call('SREM', P .. 'mc:' .. msid, ARGV[3])
-redis.call('SREM', P .. 'ac:' .. acct, ARGV[3])
-local m = mk(msid)
-if redis.call('EXISTS', m) == 0 then return { call, false, 1 } end
-redis.call('HINCRBY', m, COUNTER[role], -1)
-if redis.call('SCARD', P .. 'mc:' .. msid) == 0 then
-  local d = destroy(msid)
-  return { call, d[1], 1 }
+local cs = redis.call('GET', ck(ARGV[3]))
+if not cs then return false end
+local c = cjson.decode(cs)
+redis.call('DEL', ck(ARGV[3]))
+redis.call('SREM', P .. 'mc:' .. c.meeting_sid, ARGV[3])
+redis.call('SREM', P .. 'ac:' .. c.account_sid, ARGV[3])
+local m = getm(c.meeting_sid)
+if not m then return { cs, false, 1 } end
+local f = COUNTER[c.role]
+m[f] = m[f] - 1
+local ms = cjson.encode(m)
+redis.call('SET', mk(c.meeting_sid), ms)
+if redis.call('SCARD', P .. 'mc:' .. c.meeting_sid) == 0 then
+  destroy(c.meeting_sid)
+  return { cs, ms, 1 }
 end
-return { call, redis.call('HGETALL', m), 0 }
+return { cs, ms, 0 }
 `,
-  /** ARGV: 3 call sid. -> nil | call */
+  /** ARGV: 3 call sid. -> nil | { call, lease of its meeting|nil } */
   getCall: `
-local c = ck(ARGV[3])
-local msid = redis.call('HGET', c, 'meeting_sid')
-if not msid or not alive(msid) then return false end
-return redis.call('HGETALL', c)
-`,
-  /** ARGV: 3 meeting sid. -> nil | meeting */
-  getMeeting: `
-if not alive(ARGV[3]) then return false end
-return redis.call('HGETALL', mk(ARGV[3]))
+local cs = redis.call('GET', ck(ARGV[3]))
+if not cs then return false end
+return { cs, redis.call('ZSCORE', LEASES, cjson.decode(cs).meeting_sid) }
 `,
   /** ARGV: 3 meeting key. -> nil | meeting */
   getMeetingByKey: `
 local msid = redis.call('GET', P .. 'k:' .. ARGV[3])
-if not msid or not alive(msid) then return false end
-return redis.call('HGETALL', mk(msid))
+if not msid then return false end
+return redis.call('GET', mk(msid))
 `,
-  /** ARGV: 3 account. -> { sawExpired, { call, ... } } */
+  /** ARGV: 3 account. -> { { call, ... }, { meeting sid, ... }, { lease|nil, ... } } */
   listCalls: `
 local sids = redis.call('SMEMBERS', P .. 'ac:' .. ARGV[3])
-local seen = {}
-local out = {}
-local expired = 0
-for i = 1, #sids do
-  local c = ck(sids[i])
-  local msid = redis.call('HGET', c, 'meeting_sid')
-  if msid then
-    local a = seen[msid]
-    if a == nil then
-      a = alive(msid)
-      seen[msid] = a
-    end
-    if a then out[#out + 1] = redis.call('HGETALL', c) else expired = 1 end
-  end
+for i = 1, #sids do sids[i] = ck(sids[i]) end
+local calls = mget(sids, {})
+local msids = redis.call('SMEMBERS', P .. 'am:' .. ARGV[3])
+local leases = {}
+for i = 1, #msids, CHUNK do
+  local part = redis.call('ZMSCORE', LEASES, unpack(msids, i, math.min(i + CHUNK - 1, #msids)))
+  for j = 1, #part do leases[#leases + 1] = part[j] end
 end
-return { expired, out }
+return { calls, msids, leases }
 `,
-  /** ARGV: 3 account. -> { sawExpired, { meeting, ... } } */
+  /** ARGV: 3 account. -> { meeting, ... } */
   listMeetings: `
 local sids = redis.call('SMEMBERS', P .. 'am:' .. ARGV[3])
-local out = {}
-local expired = 0
-for i = 1, #sids do
-  if alive(sids[i]) then
-    local h = redis.call('HGETALL', mk(sids[i]))
-    if #h > 0 then out[#out + 1] = h end
-  else
-    expired = 1
-  end
-end
-return { expired, out }
+for i = 1, #sids do sids[i] = mk(sids[i]) end
+return mget(sids, {})
 `,
-  /** ARGV: 3 meeting sid. -> { call, ... } */
+  /** ARGV: 3 meeting sid. -> { meeting|nil, { call, ... } } */
   listCallsOfMeeting: `
-local out = {}
-if not alive(ARGV[3]) then return out end
-local sids = redis.call('SMEMBERS', P .. 'mc:' .. ARGV[3])
-for i = 1, #sids do
-  local h = redis.call('HGETALL', ck(sids[i]))
-  if #h > 0 then out[#out + 1] = h end
-end
-return out
+local ms = redis.call('GET', mk(ARGV[3]))
+if not ms then return { false, {} } end
+return { ms, callsOf(ARGV[3]) }
 `,
-  /** ARGV: 3 call sid, then field, value pairs. -> nil | { call, { changed field, ... } } */
+  /** ARGV: 3 call sid, 4 patch JSON. -> nil | { call, { changed field, ... } } */
   updateCall: `
-local c = ck(ARGV[3])
-local msid = redis.call('HGET', c, 'meeting_sid')
-if not msid or not alive(msid) then return false end
+local cs = redis.call('GET', ck(ARGV[3]))
+if not cs then return false end
+local c = cjson.decode(cs)
+if not alive(c.meeting_sid) then return false end
 local changed = {}
-for i = 4, #ARGV, 2 do
-  if redis.call('HGET', c, ARGV[i]) ~= ARGV[i + 1] then
-    redis.call('HSET', c, ARGV[i], ARGV[i + 1])
-    changed[#changed + 1] = ARGV[i]
+for k, v in pairs(cjson.decode(ARGV[4])) do
+  if c[k] ~= v then
+    c[k] = v
+    changed[#changed + 1] = k
   end
 end
-return { redis.call('HGETALL', c), changed }
+if #changed > 0 then
+  cs = cjson.encode(c)
+  redis.call('SET', ck(ARGV[3]), cs)
+end
+return { cs, changed }
 `,
-  /** ARGV: 3 meeting sid, then field, value pairs. -> nil | { meeting, { changed field, ... } } */
+  /** ARGV: 3 meeting sid, 4 patch JSON. -> nil | { meeting, { changed field, ... } } */
   updateMeeting: `
 if not alive(ARGV[3]) then return false end
-local m = mk(ARGV[3])
-if redis.call('EXISTS', m) == 0 then return false end
+local m = getm(ARGV[3])
+if not m then return false end
+local ms
 local changed = {}
-for i = 4, #ARGV, 2 do
-  if redis.call('HGET', m, ARGV[i]) ~= ARGV[i + 1] then
-    redis.call('HSET', m, ARGV[i], ARGV[i + 1])
-    changed[#changed + 1] = ARGV[i]
+for k, v in pairs(cjson.decode(ARGV[4])) do
+  if m[k] ~= v then
+    m[k] = v
+    changed[#changed + 1] = k
   end
 end
-return { redis.call('HGETALL', m), changed }
+ms = cjson.encode(m)
+if #changed > 0 then redis.call('SET', mk(ARGV[3]), ms) end
+return { ms, changed }
 `,
   /** ARGV: 3 meeting sid. -> nil | destroyed */
   endMeeting: `
@@ -232,12 +230,15 @@ return destroy(ARGV[3])
   /** ARGV: 3 node, 4 new lease. -> { renewed, { destroyed, ... } } */
   renewLease: `
 local nm = P .. 'nm:' .. ARGV[3]
+local lease = tonumber(ARGV[4])
 local ms = redis.call('SMEMBERS', nm)
 local renewed = 0
 local lost = {}
 for i = 1, #ms do
-  if alive(ms[i]) then
-    redis.call('HSET', mk(ms[i]), 'lease', ARGV[4])
+  local m = alive(ms[i]) and getm(ms[i])
+  if m then
+    m.lease = lease
+    redis.call('SET', mk(ms[i]), cjson.encode(m))
     redis.call('ZADD', LEASES, ARGV[4], ms[i])
     renewed = renewed + 1
   else
@@ -260,9 +261,9 @@ return out
   /** ARGV: 3 meeting sid, 4 channel prefix, 5 payload. -> nil | receivers */
   publishToOwner: `
 if not alive(ARGV[3]) then return false end
-local node = redis.call('HGET', mk(ARGV[3]), 'node')
-if not node then return false end
-return redis.call('PUBLISH', ARGV[4] .. node, ARGV[5])
+local m = getm(ARGV[3])
+if not m then return false end
+return redis.call('PUBLISH', ARGV[4] .. m.node, ARGV[5])
 `,
 } as const;
 

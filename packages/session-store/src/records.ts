@@ -121,73 +121,10 @@ export function toCallInfo(r: CallRecord, now: number): CallInfo {
   return { call: toCall(r, now), nodeId: r.node };
 }
 
-// ---- Redis hash encoding: strings, booleans as "1"/"0", a null room as an absent field.
+// ---- The Redis adapter stores records as JSON (see lua.ts), written by us only.
 
-/** Flat `[field, value, ...]` (HGETALL's reply) to an object. */
-export function pairs(flat: readonly string[]): Record<string, string> {
-  const o: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) o[flat[i] as string] = flat[i + 1] as string;
-  return o;
-}
-
-function str(h: Record<string, string>, f: string): string {
-  const v = h[f];
-  if (v === undefined) throw new Error(`session-store: stored record lacks ${f}`);
-  return v;
-}
-const num = (h: Record<string, string>, f: string) => Number(str(h, f));
-const bool = (h: Record<string, string>, f: string) => str(h, f) === "1";
-
-export function meetingFromHash(h: Record<string, string>): MeetingRecord {
-  return {
-    account_sid: str(h, "account_sid"),
-    meeting_sid: str(h, "meeting_sid"),
-    meeting_room_sid: h.meeting_room_sid ?? null,
-    date_created: num(h, "date_created"),
-    locked: bool(h, "locked"),
-    on_hold: str(h, "on_hold"),
-    participant_muted: str(h, "participant_muted") as ParticipantMuted,
-    recording: bool(h, "recording"),
-    hosts: num(h, "hosts"),
-    participants: num(h, "participants"),
-    listeners: num(h, "listeners"),
-    key: str(h, "key"),
-    node: str(h, "node"),
-    lease: num(h, "lease"),
-  };
-}
-
-export function callFromHash(h: Record<string, string>): CallRecord {
-  return {
-    access_code: str(h, "access_code"),
-    account_sid: str(h, "account_sid"),
-    call_sid: str(h, "call_sid"),
-    codecs: str(h, "codecs"),
-    date_created: num(h, "date_created"),
-    date_joined: num(h, "date_joined"),
-    direction: str(h, "direction") as Call["direction"],
-    gain_level: num(h, "gain_level"),
-    meeting_room_sid: h.meeting_room_sid ?? null,
-    meeting_sid: str(h, "meeting_sid"),
-    muted: bool(h, "muted"),
-    name: str(h, "name"),
-    number_dst: str(h, "number_dst"),
-    number_src: str(h, "number_src"),
-    on_hold: bool(h, "on_hold"),
-    role: str(h, "role") as Role,
-    node: str(h, "node"),
-  };
-}
-
-/** A patch's values in hash encoding, as `[field, value, ...]`. */
-export function patchToFlat(patch: CallPatch | MeetingPatch): string[] {
-  const out: string[] = [];
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === undefined) continue;
-    out.push(k, typeof v === "boolean" ? (v ? "1" : "0") : String(v));
-  }
-  return out;
-}
+export const parseMeeting = (json: string): MeetingRecord => JSON.parse(json) as MeetingRecord;
+export const parseCall = (json: string): CallRecord => JSON.parse(json) as CallRecord;
 
 // ---- Input checks. Callers (API, mixer) validate user input first; these guard the
 // store's invariants, so a violation is a programming error and throws.

@@ -1,23 +1,19 @@
-/** The Redis adapter: every operation is one Lua script (see lua.ts), so one round trip. */
+/** The Redis adapter: every operation is one command, a Lua script where it must be atomic (lua.ts). */
 import type { Redis } from "ioredis";
 import type { Backend, Destroyed, RawJoin, RawJoinInput, RawLeave, RawList, RawUpdate } from "./backend.ts";
-import { runScript } from "./lua.ts";
-import { type CallRecord, callFromHash, type MeetingRecord, meetingFromHash, pairs, patchToFlat } from "./records.ts";
+import { runScript, type ScriptName } from "./lua.ts";
+import { type CallRecord, type MeetingRecord, parseCall, parseMeeting } from "./records.ts";
 import type { CallPatch, MeetingPatch } from "./types.ts";
-
-type Flat = string[];
-
-const meeting = (flat: unknown): MeetingRecord => meetingFromHash(pairs(flat as Flat));
-const call = (flat: unknown): CallRecord => callFromHash(pairs(flat as Flat));
-const present = (flat: unknown): boolean => Array.isArray(flat) && flat.length > 0;
 
 function destroyed(reply: unknown): Destroyed | null {
   if (!Array.isArray(reply)) return null;
-  const [m, calls] = reply as [Flat, Flat[]];
-  return { meeting: meeting(m), calls: calls.map(call) };
+  const [m, calls] = reply as [string, string[]];
+  return { meeting: parseMeeting(m), calls: calls.map(parseCall) };
 }
 
-const bool = (b: boolean) => (b ? "1" : "0");
+function destroyedList(reply: unknown): Destroyed[] {
+  return (reply as unknown[]).map(destroyed).filter((d): d is Destroyed => d !== null);
+}
 
 export class RedisBackend implements Backend {
   #r: Redis;
@@ -32,47 +28,48 @@ export class RedisBackend implements Backend {
     this.#owned = owned;
   }
 
-  #run(name: Parameters<typeof runScript>[1], now: number, ...args: (string | number)[]): Promise<unknown> {
+  #run(name: ScriptName, now: number, ...args: (string | number)[]): Promise<unknown> {
     return runScript(this.#r, name, [this.#prefix, now, ...args]);
   }
 
   async join(i: RawJoinInput): Promise<RawJoin> {
-    const c = i.call;
-    const reply = (await this.#run(
-      "join",
-      i.now,
-      i.now + i.ttlMs,
-      i.key,
-      i.newMeetingSid,
-      i.accountSid,
-      i.roomSid ?? "",
-      i.nodeId,
-      i.participantMuted,
-      i.onHold,
-      c.call_sid,
-      c.role,
-      c.access_code,
-      c.codecs,
-      c.number_src,
-      c.number_dst,
-      c.name,
-      c.direction,
-      c.date_created,
-      bool(c.muted),
-      bool(c.on_hold),
-      c.gain_level,
-    )) as unknown[];
+    const meeting: MeetingRecord = {
+      account_sid: i.accountSid,
+      meeting_sid: i.newMeetingSid,
+      meeting_room_sid: i.roomSid,
+      date_created: i.now,
+      locked: false,
+      on_hold: i.onHold,
+      participant_muted: i.participantMuted,
+      recording: false,
+      hosts: 0,
+      participants: 0,
+      listeners: 0,
+      key: i.key,
+      node: i.nodeId,
+      lease: i.now + i.ttlMs,
+    };
+    // account_sid, meeting_room_sid and meeting_sid come from the meeting the script finds.
+    const call: CallRecord = {
+      ...i.call,
+      account_sid: i.accountSid,
+      meeting_room_sid: null,
+      meeting_sid: "",
+      date_joined: i.now,
+      node: i.nodeId,
+    };
+    const reply = (await this.#run("join", i.now, i.key, JSON.stringify(meeting), JSON.stringify(call))) as unknown[];
     switch (reply[0]) {
       case "ok":
         return {
           status: "ok",
           created: reply[1] === 1,
-          meeting: meeting(reply[2]),
-          call: call(reply[3]),
+          meeting: parseMeeting(reply[2] as string),
+          call: parseCall(reply[3] as string),
           reaped: destroyed(reply[4]),
         };
       case "locked":
-        return { status: "locked", meeting: meeting(reply[1]), reaped: destroyed(reply[2]) };
+        return { status: "locked", meeting: parseMeeting(reply[1] as string), reaped: destroyed(reply[2]) };
       case "duplicate":
         return { status: "duplicate" };
       default:
@@ -81,50 +78,71 @@ export class RedisBackend implements Backend {
   }
 
   async leave(callSid: string, now: number): Promise<RawLeave | null> {
-    const reply = (await this.#run("leave", now, callSid)) as [Flat, Flat | null, number] | null;
+    const reply = (await this.#run("leave", now, callSid)) as [string, string | null, number] | null;
     if (!reply) return null;
     const [c, m, ended] = reply;
     if (!m) throw new Error(`session-store: call ${callSid} belongs to no meeting`);
-    return { call: call(c), meeting: meeting(m), ended: ended === 1 };
+    return { call: parseCall(c), meeting: parseMeeting(m), ended: ended === 1 };
   }
 
   async getCall(callSid: string, now: number): Promise<CallRecord | null> {
-    const reply = await this.#run("getCall", now, callSid);
-    return present(reply) ? call(reply) : null;
+    const reply = (await this.#run("getCall", now, callSid)) as [string, string | null] | null;
+    return reply && reply[1] !== null && Number(reply[1]) > now ? parseCall(reply[0]) : null;
   }
 
   async getMeeting(meetingSid: string, now: number): Promise<MeetingRecord | null> {
-    const reply = await this.#run("getMeeting", now, meetingSid);
-    return present(reply) ? meeting(reply) : null;
+    // A plain GET: the record carries its lease, so no script is needed to check it.
+    const json = await this.#r.get(`${this.#prefix}m:${meetingSid}`);
+    const m = json === null ? null : parseMeeting(json);
+    return m && m.lease > now ? m : null;
   }
 
   async getMeetingByKey(key: string, now: number): Promise<MeetingRecord | null> {
-    const reply = await this.#run("getMeetingByKey", now, key);
-    return present(reply) ? meeting(reply) : null;
+    const json = (await this.#run("getMeetingByKey", now, key)) as string | null;
+    const m = json === null ? null : parseMeeting(json);
+    return m && m.lease > now ? m : null;
   }
 
   async listCalls(accountSid: string, now: number): Promise<RawList<CallRecord>> {
-    const [expired, items] = (await this.#run("listCalls", now, accountSid)) as [number, Flat[]];
-    return { items: items.map(call), sawExpired: expired === 1 };
+    const [calls, msids, leases] = (await this.#run("listCalls", now, accountSid)) as [
+      string[],
+      string[],
+      (string | null)[],
+    ];
+    const live = new Set<string>();
+    let sawExpired = false;
+    msids.forEach((sid, i) => {
+      const l = leases[i];
+      if (l != null && Number(l) > now) live.add(sid);
+      else sawExpired = true;
+    });
+    const items: CallRecord[] = [];
+    for (const json of calls) {
+      const c = parseCall(json);
+      if (live.has(c.meeting_sid)) items.push(c);
+    }
+    return { items, sawExpired };
   }
 
   async listMeetings(accountSid: string, now: number): Promise<RawList<MeetingRecord>> {
-    const [expired, items] = (await this.#run("listMeetings", now, accountSid)) as [number, Flat[]];
-    return { items: items.map(meeting), sawExpired: expired === 1 };
+    const all = ((await this.#run("listMeetings", now, accountSid)) as string[]).map(parseMeeting);
+    const items = all.filter((m) => m.lease > now);
+    return { items, sawExpired: items.length < all.length };
   }
 
   async listCallsOfMeeting(meetingSid: string, now: number): Promise<CallRecord[]> {
-    return ((await this.#run("listCallsOfMeeting", now, meetingSid)) as Flat[]).map(call);
+    const [m, calls] = (await this.#run("listCallsOfMeeting", now, meetingSid)) as [string | null, string[]];
+    return m !== null && parseMeeting(m).lease > now ? calls.map(parseCall) : [];
   }
 
   async updateCall(callSid: string, patch: CallPatch, now: number): Promise<RawUpdate<CallRecord> | null> {
-    const reply = (await this.#run("updateCall", now, callSid, ...patchToFlat(patch))) as [Flat, string[]] | null;
-    return reply ? { record: call(reply[0]), changed: reply[1] } : null;
+    const reply = (await this.#run("updateCall", now, callSid, JSON.stringify(patch))) as [string, string[]] | null;
+    return reply ? { record: parseCall(reply[0]), changed: reply[1] } : null;
   }
 
   async updateMeeting(meetingSid: string, patch: MeetingPatch, now: number): Promise<RawUpdate<MeetingRecord> | null> {
-    const reply = (await this.#run("updateMeeting", now, meetingSid, ...patchToFlat(patch))) as [Flat, string[]] | null;
-    return reply ? { record: meeting(reply[0]), changed: reply[1] } : null;
+    const reply = (await this.#run("updateMeeting", now, meetingSid, JSON.stringify(patch))) as [string, string[]] | null;
+    return reply ? { record: parseMeeting(reply[0]), changed: reply[1] } : null;
   }
 
   async endMeeting(meetingSid: string, now: number): Promise<Destroyed | null> {
@@ -133,12 +151,11 @@ export class RedisBackend implements Backend {
 
   async renewLease(nodeId: string, ttlMs: number, now: number): Promise<{ renewed: number; lost: Destroyed[] }> {
     const [renewed, lost] = (await this.#run("renewLease", now, nodeId, now + ttlMs)) as [number, unknown[]];
-    return { renewed, lost: lost.map((d) => destroyed(d)).filter((d): d is Destroyed => d !== null) };
+    return { renewed, lost: destroyedList(lost) };
   }
 
   async reapExpired(now: number, limit: number): Promise<Destroyed[]> {
-    const reply = (await this.#run("reapExpired", now, limit)) as unknown[];
-    return reply.map((d) => destroyed(d)).filter((d): d is Destroyed => d !== null);
+    return destroyedList(await this.#run("reapExpired", now, limit));
   }
 
   async publishToOwner(meetingSid: string, now: number, channelPrefix: string, payload: string): Promise<number | null> {

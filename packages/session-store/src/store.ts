@@ -162,6 +162,8 @@ class Store implements SessionStore {
   #ttl: number;
   #onError: ErrorSink;
   #reaping: Promise<unknown> | null = null;
+  /** Event publishes not yet acknowledged; close() waits for them so none is cut off. */
+  #inflight = new Set<Promise<unknown>>();
   #timer: ReturnType<typeof setInterval> | null = null;
   #closed = false;
 
@@ -200,7 +202,11 @@ class Store implements SessionStore {
   /** Publishes without waiting: the operation's result does not depend on observers. */
   #emit(event: SessionEvent): void {
     if (this.#closed) return;
-    this.events.publish(event).catch(this.#onError);
+    const p = this.events
+      .publish(event)
+      .catch(this.#onError)
+      .finally(() => this.#inflight.delete(p));
+    this.#inflight.add(p);
   }
 
   #emitEnded(d: Destroyed, reason: MeetingEndReason, now: number): Meeting {
@@ -376,6 +382,7 @@ class Store implements SessionStore {
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
     if (this.#reaping) await this.#reaping;
+    await Promise.all(this.#inflight);
     await this.#transport.close();
     await this.#backend.close();
   }

@@ -380,6 +380,28 @@ export function sessionStoreContract(makeHarness: () => Harness): void {
       expect((await s.listCalls(ACCOUNT)).map((c) => c.call_sid)).toEqual([r.call.call_sid]);
     });
 
+    test("leases: a list that meets an expired meeting reaps it in the background", async () => {
+      const clock = manualClock();
+      const sp = space();
+      const s = h.open(sp, { clock: clock.now, leaseTtlMs: 1000 });
+      const watcher = h.open(sp);
+      const ended: SessionEvent[] = [];
+      await watcher.events.subscribe((e) => {
+        if (e.type === "meeting_ended") ended.push(e);
+      });
+      const r = await joined(s, joinInput("lazy", "host"));
+      clock.advance(1000);
+      expect(await s.listCalls(ACCOUNT)).toEqual([]);
+      await waitFor(() => ended.length === 1);
+      const e = ended[0];
+      expect(e?.type === "meeting_ended" && [e.reason, e.meeting.meeting_sid, e.call_sids]).toEqual([
+        "lease_expired",
+        r.meeting.meeting_sid,
+        [r.call.call_sid],
+      ]);
+      expect(await s.reapExpired()).toEqual([]);
+    });
+
     test("leases with a real clock: a node that stops renewing loses its meetings", async () => {
       const sp = space();
       const s = h.open(sp, { leaseTtlMs: 150, reapIntervalMs: 50 });
