@@ -84,3 +84,26 @@ describe("openDatabase errors", () => {
     await expect(openDatabase({ url: "postgres://postgres@127.0.0.1:1/none" })).rejects.toThrow();
   });
 });
+
+describe("openDatabase (postgres, concurrent starters)", () => {
+  test("three processes' worth of openDatabase on an empty database migrate once, without errors", async () => {
+    const { testAdminUrl } = await import("./testing.ts");
+    const postgres = (await import("postgres")).default;
+    const adminUrl = testAdminUrl();
+    const name = `conf_test_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+    const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database "${name}"`);
+    try {
+      const url = new URL(adminUrl);
+      url.pathname = `/${name}`;
+      const dbs = await Promise.all([1, 2, 3].map(() => openDatabase({ url: url.toString(), maxConnections: 1 })));
+      const rows = (await dbs[0]!.db.execute(sql`select count(*)::int as n from drizzle.__drizzle_migrations`)) as unknown as { n: number }[];
+      expect(rows[0]?.n).toBe(1);
+      expect((await dbs[0]!.db.select().from(callFlows)).length).toBe(4);
+      for (const d of dbs) await d.close();
+    } finally {
+      await admin.unsafe(`drop database if exists "${name}" with (force)`);
+      await admin.end({ timeout: 5 });
+    }
+  });
+});
