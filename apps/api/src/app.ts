@@ -1,0 +1,161 @@
+/**
+ * The HTTP API: `/conference/v2/*` (the CarrierX Conference v2 reference, HTTP Basic of
+ * an account) and `/core/v2/*` (operator provisioning, bearer token). Built without side
+ * effects so tests drive it in-process with `app.request()`.
+ */
+import { type Invalidation, invalidationChannel } from "@conf/access-router";
+import { createRepositories, type Database } from "@conf/db";
+import type { SessionStore } from "@conf/session-store";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { Scalar } from "@scalar/hono-api-reference";
+import type { Context } from "hono";
+import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
+import { basicAuth, bearerAuth, type CredentialCache, createCredentialCache } from "./lib/auth.ts";
+import { jsonBody, validationHook } from "./lib/body.ts";
+import type { AppEnv, Repos, Services } from "./lib/context.ts";
+import { ApiError, badJson, internalError, item, unsupportedMediaType } from "./lib/errors.ts";
+import { accountsRoutes } from "./routes/accounts/index.ts";
+import { callFlowsRoutes } from "./routes/call-flows/index.ts";
+import { coreRoutes } from "./routes/core/index.ts";
+import { didGroupsRoutes } from "./routes/did-groups/index.ts";
+import { didsRoutes } from "./routes/dids/index.ts";
+import { meetingRoomsRoutes } from "./routes/meeting-rooms/index.ts";
+
+/** Publishes on a channel; structurally the session store's `Bus`. */
+export interface Publisher {
+  publish(channel: string, message: unknown): Promise<number>;
+}
+
+/** What the app is built from. */
+export interface AppDeps {
+  /** The open config database (`openDatabase` of `@conf/db`). */
+  readonly database: Database;
+  /** Bearer token of `/core/v2`. */
+  readonly adminToken: string;
+  /** The live plane (calls and meetings); without it /calls and /meetings answer 404. */
+  readonly sessionStore?: SessionStore;
+  /** Where config invalidations go (the session store's `Bus`); none: not published. */
+  readonly bus?: Publisher;
+  /** Origin (and path prefix) of absolute links (PUBLIC_URL); default the request's origin. */
+  readonly publicUrl?: string;
+  /** The verified-credential cache; a fresh one (60 s TTL) by default. Pass one to share it with a bus subscriber. */
+  readonly authCache?: CredentialCache;
+  /** Repositories to use instead of the ones built over `database` (tests). */
+  readonly repos?: Repos;
+  /** Where unexpected errors are reported (default `console.error`). */
+  readonly onUnexpectedError?: (error: unknown, c: Context) => void;
+}
+
+/** CORS as the reference's sample response headers show. */
+export const CORS_EXPOSE_HEADERS = [
+  "Access-Control-Allow-Origin",
+  "Access-Control-Allow-Methods",
+  "Access-Control-Allow-Credentials",
+  "Content-Disposition",
+  "Access-Control-Allow-Headers",
+] as const;
+
+const OPENAPI_PATH = "/conference/v2/openapi.json";
+
+/**
+ * Builds the app.
+ * @example
+ * const app = createApp({ database: await openDatabase({ dataDir: "memory://" }), adminToken: "secret-token-1234" });
+ * const res = await app.request("/conference/v2/accounts/whoami", { headers: { Authorization: "Basic ..." } });
+ */
+export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
+  const repos = deps.repos ?? createRepositories(deps.database);
+  const authCache = deps.authCache ?? createCredentialCache();
+  const report = deps.onUnexpectedError ?? ((e: unknown) => console.error("api: unexpected error", e));
+  const bus = deps.bus;
+  const services: Services = {
+    repos,
+    authCache,
+    publicUrl: deps.publicUrl,
+    sessionStore: deps.sessionStore,
+    async publish(scope: Invalidation) {
+      // A change the routers miss would route calls by stale config; their caches also
+      // expire on their own, so a failed publish is reported, not fatal to the request.
+      if (scope.kind === "account") authCache.dropAccount(scope.accountSid);
+      else authCache.clear();
+      if (!bus) return;
+      try {
+        await bus.publish(invalidationChannel, scope);
+      } catch (e) {
+        console.error("api: could not publish a config invalidation", e);
+      }
+    },
+  };
+
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+  app.use(
+    "*",
+    cors({
+      origin: "*",
+      allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+      allowHeaders: ["Authorization", "Content-Type"],
+      exposeHeaders: [...CORS_EXPOSE_HEADERS],
+      maxAge: 86_400,
+    }),
+  );
+  app.use("*", async function servicesMiddleware(c, next) {
+    c.set("services", services);
+    await next();
+  });
+
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return c.json(err.body as object, err.status);
+    if (err instanceof HTTPException) {
+      // Raised by the validators of @hono/zod-openapi before our own checks could run.
+      if (err.status === 415) return c.json(unsupportedMediaType().body as object, 415);
+      if (err.status === 400) return c.json(badJson().body as object, 400);
+      return c.json({ message: err.message, errors: [item(null, err.message)] }, err.status);
+    }
+    report(err, c);
+    return c.json(internalError().body as object, 500);
+  });
+  app.notFound((c) =>
+    c.json({ message: "no item error", errors: [item(null, `cannot find route ${c.req.method} ${c.req.path}`)] }, 404),
+  );
+
+  // The document and the reference page are public, and registered before the
+  // authenticated sub-apps so their middleware never sees these paths.
+  app.doc31(OPENAPI_PATH, (c) => ({
+    openapi: "3.1.0",
+    info: {
+      title: "Conference v2 API",
+      version: "2.0.0",
+      description:
+        "The CarrierX Conference v2 REST API (accounts, call flows, DIDs, DID groups, meeting rooms, calls, meetings) plus the operator routes under /core/v2.",
+    },
+    servers: [{ url: deps.publicUrl ?? new URL(c.req.url).origin }],
+  }));
+  app.openAPIRegistry.registerComponent("securitySchemes", "basicAuth", { type: "http", scheme: "basic" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer" });
+  app.get("/docs", Scalar({ url: OPENAPI_PATH, pageTitle: "Conference v2 API" }));
+
+  const conference = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  conference.use("*", basicAuth({ cache: authCache, verify: (login, password) => verifyLogin(repos, login, password) }));
+  conference.use("*", jsonBody());
+  conference.route("/", accountsRoutes());
+  conference.route("/", callFlowsRoutes());
+  conference.route("/", didsRoutes());
+  conference.route("/", didGroupsRoutes());
+  conference.route("/", meetingRoomsRoutes());
+  app.route("/conference/v2", conference);
+
+  const core = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  core.use("*", bearerAuth({ token: deps.adminToken }));
+  core.use("*", jsonBody());
+  core.route("/", coreRoutes());
+  app.route("/core/v2", core);
+
+  return app;
+}
+
+async function verifyLogin(repos: Repos, login: string, password: string) {
+  const account = await repos.accounts.verifyLogin(login, password);
+  return account ? { accountSid: account.account_sid, login: account.login } : null;
+}

@@ -1,0 +1,26 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../../lib/context.ts";
+import { unwrap } from "../../lib/errors.ts";
+import { selectOne } from "../../lib/listing.ts";
+import { errors, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
+import { ACCOUNT_FIELDS, AccountParams, AccountSchema } from "./schema.ts";
+import { ownAccountSid } from "./own.ts";
+
+const route = createRoute({
+  method: "get",
+  path: "/accounts/{account_sid}",
+  tags: ["Accounts"],
+  summary: "Get account by SID",
+  description: "Returns an account, targeted by secure ID.",
+  security: [{ basicAuth: [] }],
+  request: { params: AccountParams, query: ObjectQuerySchema },
+  responses: { 200: ok(AccountSchema, "The Account object"), ...errors(400, 401, 404) },
+});
+
+export function registerGet(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const sid = ownAccountSid(c, c.req.valid("param").account_sid);
+    const account = unwrap(await c.var.services.repos.accounts.get(sid));
+    return c.json(selectOne(c, account, ACCOUNT_FIELDS), 200);
+  });
+}

@@ -1,0 +1,33 @@
+import type { AccountReplace } from "@conf/db";
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../../lib/context.ts";
+import { unwrap } from "../../lib/errors.ts";
+import { selectOne } from "../../lib/listing.ts";
+import { errors, jsonBodyOf, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
+import { checkReadOnly, pickUpdatable } from "../../lib/patch.ts";
+import { ownAccountSid } from "./own.ts";
+import { ACCOUNT_FIELDS, ACCOUNT_READ_ONLY, ACCOUNT_UPDATABLE, AccountInputSchema, AccountParams, AccountSchema } from "./schema.ts";
+
+const route = createRoute({
+  method: "put",
+  path: "/accounts/{account_sid}",
+  tags: ["Accounts"],
+  summary: "Update account (PUT)",
+  description:
+    "Replaces the account's updatable fields: those left out go back to their defaults (name `N/A`, the default call flow, no attributes); the password stays unless sent.",
+  security: [{ basicAuth: [] }],
+  request: { params: AccountParams, query: ObjectQuerySchema, body: jsonBodyOf(AccountInputSchema, "The whole object") },
+  responses: { 200: ok(AccountSchema, "The updated Account object"), ...errors(400, 401, 404, 415, 422) },
+});
+
+export function registerReplace(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const sid = ownAccountSid(c, c.req.valid("param").account_sid);
+    const body = c.req.valid("json");
+    const { repos } = c.var.services;
+    checkReadOnly(body, unwrap(await repos.accounts.get(sid)), ACCOUNT_READ_ONLY);
+    const account = unwrap(await repos.accounts.replace(sid, pickUpdatable(body, ACCOUNT_UPDATABLE, true) as AccountReplace));
+    await c.var.services.publish({ kind: "account", accountSid: sid });
+    return c.json(selectOne(c, account, ACCOUNT_FIELDS), 200);
+  });
+}

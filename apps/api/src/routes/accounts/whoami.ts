@@ -1,0 +1,24 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../../lib/context.ts";
+import { unwrap } from "../../lib/errors.ts";
+import { selectOne } from "../../lib/listing.ts";
+import { errors, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
+import { ACCOUNT_FIELDS, AccountSchema } from "./schema.ts";
+
+const route = createRoute({
+  method: "get",
+  path: "/accounts/whoami",
+  tags: ["Accounts"],
+  summary: "Get current account",
+  description: "Returns the currently logged-in account.",
+  security: [{ basicAuth: [] }],
+  request: { query: ObjectQuerySchema },
+  responses: { 200: ok(AccountSchema, "The Account object"), ...errors(400, 401) },
+});
+
+export function registerWhoami(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const account = unwrap(await c.var.services.repos.accounts.get(c.var.principal.accountSid));
+    return c.json(selectOne(c, account, ACCOUNT_FIELDS), 200);
+  });
+}

@@ -1,0 +1,24 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../../lib/context.ts";
+import { unwrap } from "../../lib/errors.ts";
+import { selectOne } from "../../lib/listing.ts";
+import { errors, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
+import { DID_FIELDS, DidParams, DidSchema } from "./schema.ts";
+
+const route = createRoute({
+  method: "get",
+  path: "/dids/{did_sid}",
+  tags: ["DIDs"],
+  summary: "Get DID by SID",
+  description: "Returns a DID, targeted by secure ID.",
+  security: [{ basicAuth: [] }],
+  request: { params: DidParams, query: ObjectQuerySchema },
+  responses: { 200: ok(DidSchema, "The DID object"), ...errors(400, 401, 404) },
+});
+
+export function registerGet(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const did = unwrap(await c.var.services.repos.dids.get(c.var.principal.accountSid, c.req.valid("param").did_sid));
+    return c.json(selectOne(c, did, DID_FIELDS), 200);
+  });
+}

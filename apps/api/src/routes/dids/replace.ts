@@ -1,0 +1,33 @@
+import type { DidInput } from "@conf/db";
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../../lib/context.ts";
+import { unwrap } from "../../lib/errors.ts";
+import { selectOne } from "../../lib/listing.ts";
+import { errors, jsonBodyOf, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
+import { checkReadOnly, pickUpdatable } from "../../lib/patch.ts";
+import { DID_FIELDS, DID_READ_ONLY, DID_UPDATABLE, DidInputSchema, DidParams, DidSchema } from "./schema.ts";
+
+const route = createRoute({
+  method: "put",
+  path: "/dids/{did_sid}",
+  tags: ["DIDs"],
+  summary: "Update DID (PUT)",
+  description:
+    "Replaces the DID's updatable fields: those left out go back to their defaults (no call flow, no DID group, no attributes).",
+  security: [{ basicAuth: [] }],
+  request: { params: DidParams, query: ObjectQuerySchema, body: jsonBodyOf(DidInputSchema, "The whole object") },
+  responses: { 200: ok(DidSchema, "The updated DID object"), ...errors(400, 401, 404, 415, 422) },
+});
+
+export function registerReplace(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const { accountSid } = c.var.principal;
+    const sid = c.req.valid("param").did_sid;
+    const body = c.req.valid("json");
+    const { repos } = c.var.services;
+    checkReadOnly(body, unwrap(await repos.dids.get(accountSid, sid)), DID_READ_ONLY);
+    const did = unwrap(await repos.dids.replace(accountSid, sid, pickUpdatable(body, DID_UPDATABLE, true) as DidInput));
+    await c.var.services.publish({ kind: "account", accountSid });
+    return c.json(selectOne(c, did, DID_FIELDS), 200);
+  });
+}

@@ -1,0 +1,20 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../../lib/context.ts";
+import { listConfig } from "../../lib/listing.ts";
+import { errors, ListQuerySchema, ok } from "../../lib/openapi.ts";
+import { MEETING_ROOM_FIELDS, MeetingRoomPageSchema } from "./schema.ts";
+
+const route = createRoute({
+  method: "get",
+  path: "/meeting_rooms",
+  tags: ["Meeting Rooms"],
+  summary: "Get meeting rooms",
+  description: "Returns meeting rooms matching the criteria in the request URL.",
+  security: [{ basicAuth: [] }],
+  request: { query: ListQuerySchema },
+  responses: { 200: ok(MeetingRoomPageSchema, "A list of Meeting Room objects"), ...errors(400, 401) },
+});
+
+export function registerList(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => c.json(await listConfig(c, c.var.services.repos.meetingRooms, MEETING_ROOM_FIELDS), 200));
+}

@@ -1,0 +1,41 @@
+import type { MeetingRoomInput } from "@conf/db";
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../../lib/context.ts";
+import { unwrap } from "../../lib/errors.ts";
+import { selectOne } from "../../lib/listing.ts";
+import { errors, jsonBodyOf, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
+import { checkReadOnly, pickUpdatable } from "../../lib/patch.ts";
+import {
+  MEETING_ROOM_FIELDS,
+  MEETING_ROOM_READ_ONLY,
+  MEETING_ROOM_UPDATABLE,
+  MeetingRoomInputSchema,
+  MeetingRoomParams,
+  MeetingRoomSchema,
+} from "./schema.ts";
+
+const route = createRoute({
+  method: "put",
+  path: "/meeting_rooms/{meeting_room_sid}",
+  tags: ["Meeting Rooms"],
+  summary: "Update meeting room (PUT)",
+  description:
+    "Replaces the meeting room's updatable fields: those left out go back to their defaults (name `N/A`, no DID group, no attributes, no access codes).",
+  security: [{ basicAuth: [] }],
+  request: { params: MeetingRoomParams, query: ObjectQuerySchema, body: jsonBodyOf(MeetingRoomInputSchema, "The whole object") },
+  responses: { 200: ok(MeetingRoomSchema, "The updated Meeting Room object"), ...errors(400, 401, 404, 409, 415, 422) },
+});
+
+export function registerReplace(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const { accountSid } = c.var.principal;
+    const sid = c.req.valid("param").meeting_room_sid;
+    const body = c.req.valid("json");
+    const { repos } = c.var.services;
+    checkReadOnly(body, unwrap(await repos.meetingRooms.get(accountSid, sid)), MEETING_ROOM_READ_ONLY);
+    const input = pickUpdatable(body, MEETING_ROOM_UPDATABLE, true) as MeetingRoomInput;
+    const room = unwrap(await repos.meetingRooms.replace(accountSid, sid, input));
+    await c.var.services.publish({ kind: "account", accountSid });
+    return c.json(selectOne(c, room, MEETING_ROOM_FIELDS), 200);
+  });
+}

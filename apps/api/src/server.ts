@@ -1,0 +1,79 @@
+/**
+ * Starting the API as a server: open the database, the bus and the live store (or take
+ * them from the caller, e.g. a one-process start that also runs the mixer), build the
+ * app, listen. `main.ts` calls this with the parsed environment.
+ */
+import { invalidationChannel, parseInvalidation } from "@conf/access-router";
+import { type Database, openDatabase } from "@conf/db";
+import { type Bus, createBus, createSessionStore, type SessionStore } from "@conf/session-store";
+import { createApp } from "./app.ts";
+import { createCredentialCache } from "./lib/auth.ts";
+import type { Env } from "./lib/env.ts";
+
+export interface StartApiOptions {
+  readonly env: Env;
+  /** An open database to use (not closed by `close()`); default: opened from the environment. */
+  readonly database?: Database;
+  /** A bus to use (not closed by `close()`); default: created from REDIS_URL. */
+  readonly bus?: Bus;
+  /** A live store to use (not closed by `close()`); default: created from REDIS_URL. */
+  readonly sessionStore?: SessionStore;
+}
+
+export interface RunningApi {
+  /** `http://host:port` the server listens on. */
+  readonly url: string;
+  /** The operator's bearer token (generated when ADMIN_TOKEN is unset). */
+  readonly adminToken: string;
+  readonly adminTokenGenerated: boolean;
+  /** Stops listening and closes what `startApi` opened. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** A random operator token: 32 bytes, base64url. */
+export function generateAdminToken(): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
+}
+
+/**
+ * Starts the API server.
+ * @example const api = await startApi({ env: loadEnv() }); console.log(api.url);
+ */
+export async function startApi(options: StartApiOptions): Promise<RunningApi> {
+  const { env } = options;
+  const owned: (() => Promise<unknown>)[] = [];
+  const database = options.database ?? (await openDatabase({ url: env.DATABASE_URL, dataDir: env.PGLITE_DIR }));
+  if (!options.database) owned.push(() => database.close());
+  const bus = options.bus ?? createBus({ redisUrl: env.REDIS_URL });
+  if (!options.bus) owned.push(() => bus.close());
+  const sessionStore = options.sessionStore ?? createSessionStore({ redisUrl: env.REDIS_URL });
+  if (!options.sessionStore) owned.push(() => sessionStore.close());
+
+  // Config changes made through another API instance drop our cached credentials too.
+  const authCache = createCredentialCache();
+  const unsubscribe = await bus.subscribe(invalidationChannel, (message) => {
+    const scope = parseInvalidation(message);
+    if (scope.kind === "account") authCache.dropAccount(scope.accountSid);
+    else authCache.clear();
+  });
+
+  const adminToken = env.ADMIN_TOKEN ?? generateAdminToken();
+  const app = createApp({ database, adminToken, bus, sessionStore, authCache, publicUrl: env.PUBLIC_URL });
+  const server = Bun.serve({ port: env.API_PORT, hostname: env.API_HOST, fetch: app.fetch });
+  const host = env.API_HOST === "0.0.0.0" ? "127.0.0.1" : env.API_HOST;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${server.port}`,
+    adminToken,
+    adminTokenGenerated: env.ADMIN_TOKEN === undefined,
+    close() {
+      closing ??= (async () => {
+        await server.stop();
+        await unsubscribe();
+        for (const close of owned.reverse()) await close().catch((e) => console.error("api: close failed", e));
+      })();
+      return closing;
+    },
+  };
+}
