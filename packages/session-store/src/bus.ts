@@ -5,6 +5,9 @@ import type { Unsubscribe } from "./types.ts";
 /**
  * Publish/subscribe on named channels, values carried as JSON. Used for config-cache
  * invalidation between the API and every access-router instance.
+ * @example
+ * await bus.subscribe("config:invalidate", (m) => cache.invalidate(m));
+ * await bus.publish("config:invalidate", { kind: "account", accountSid });
  */
 export interface Bus {
   /**

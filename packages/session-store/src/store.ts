@@ -46,6 +46,9 @@ import {
  * Commands to the mixer node that owns a meeting. Delivery is at most once and only to
  * nodes subscribed at that moment (pub/sub): the store already holds the new state, the
  * message only tells the node to apply it to the running mix.
+ * @example
+ * await store.control.subscribe("mixer-1", (m) => m.type === "call_mute" && mix.setMuted(m.callSid, m.muted));
+ * await store.control.sendToOwner({ type: "meeting_lock", meetingSid, locked: true });
  */
 export interface ControlChannel {
   /** Sends `message` to `nodeId`; resolves to the number of subscribers reached (0: node not listening). */
@@ -62,6 +65,8 @@ export interface ControlChannel {
 /**
  * What happens in the live plane, for observers. The store publishes every event of
  * {@link SessionEvent} itself after the operation that caused it.
+ * @example
+ * const stop = await store.events.subscribe((e) => { if (e.type === "call_joined") log(e.call.call_sid); });
  */
 export interface EventStream {
   /** Publishes an event to every subscriber; resolves to the number reached. */
@@ -76,6 +81,12 @@ export interface EventStream {
  * atomic across every client of the same backing store (Redis server and prefix, or
  * process and prefix). Meetings whose lease ran out, and their calls, are invisible to
  * every read and update even before they are reaped.
+ * @example
+ * const store = createSessionStore({});
+ * const r = await store.join({ meetingKey: "acct:adhoc:1234", accountSid: "acct", meetingRoomSid: null,
+ *   nodeId: "mixer-1", call: { access_code: "1234", codecs: "PCMU", number_src: "<sip:1@h>",
+ *   number_dst: "<sip:2@h>", name: "", direction: "In", role: "participant" } });
+ * if (r.ok) await store.leave(r.call.call_sid); // { ended: true }: the meeting is gone
  */
 export interface SessionStore {
   /** Which adapter is in use. */
@@ -166,6 +177,7 @@ class Store implements SessionStore {
   #inflight = new Set<Promise<unknown>>();
   #timer: ReturnType<typeof setInterval> | null = null;
   #closed = false;
+  #closing: Promise<void> | null = null;
 
   constructor(
     kind: "redis" | "memory",
@@ -222,8 +234,14 @@ class Store implements SessionStore {
     return meeting;
   }
 
+  /** The time for an operation; operations after close() are a programming error. */
+  #now(): number {
+    if (this.#closed) throw new Error("session-store: used after close()");
+    return this.#clock();
+  }
+
   #reapInBackground(): void {
-    if (this.#reaping || this.#closed) return;
+    if (this.#reaping || this.#closing) return;
     this.#reaping = this.reapExpired()
       .catch(this.#onError)
       .finally(() => {
@@ -232,7 +250,7 @@ class Store implements SessionStore {
   }
 
   async join(input: JoinInput): Promise<JoinResult> {
-    const now = this.#clock();
+    const now = this.#now();
     const call = normalizeCallInput(input.call, now);
     const initial = normalizeInitialMeeting(input.initialMeeting);
     const r = await this.#backend.join({
@@ -263,7 +281,7 @@ class Store implements SessionStore {
   }
 
   async leave(callSid: string): Promise<LeaveResult | null> {
-    const now = this.#clock();
+    const now = this.#now();
     const r = await this.#backend.leave(callSid, now);
     if (!r) return null;
     const call = toCall(r.call, now);
@@ -274,57 +292,57 @@ class Store implements SessionStore {
   }
 
   async getCall(callSid: string): Promise<Call | null> {
-    const now = this.#clock();
+    const now = this.#now();
     const r = await this.#backend.getCall(callSid, now);
     return r ? toCall(r, now) : null;
   }
 
   async getCallInfo(callSid: string): Promise<CallInfo | null> {
-    const now = this.#clock();
+    const now = this.#now();
     const r = await this.#backend.getCall(callSid, now);
     return r ? toCallInfo(r, now) : null;
   }
 
   async getMeeting(meetingSid: string): Promise<Meeting | null> {
-    const now = this.#clock();
+    const now = this.#now();
     const r = await this.#backend.getMeeting(meetingSid, now);
     return r ? toMeeting(r, now) : null;
   }
 
   async getMeetingInfo(meetingSid: string): Promise<MeetingInfo | null> {
-    const now = this.#clock();
+    const now = this.#now();
     const r = await this.#backend.getMeeting(meetingSid, now);
     return r ? toMeetingInfo(r, now) : null;
   }
 
   async getMeetingByKey(meetingKey: string): Promise<Meeting | null> {
-    const now = this.#clock();
+    const now = this.#now();
     const r = await this.#backend.getMeetingByKey(meetingKey, now);
     return r ? toMeeting(r, now) : null;
   }
 
   async listCalls(accountSid: string): Promise<Call[]> {
-    const now = this.#clock();
+    const now = this.#now();
     const r = await this.#backend.listCalls(accountSid, now);
     if (r.sawExpired) this.#reapInBackground();
     return r.items.map((c) => toCall(c, now));
   }
 
   async listMeetings(accountSid: string): Promise<Meeting[]> {
-    const now = this.#clock();
+    const now = this.#now();
     const r = await this.#backend.listMeetings(accountSid, now);
     if (r.sawExpired) this.#reapInBackground();
     return r.items.map((m) => toMeeting(m, now));
   }
 
   async listCallsOfMeeting(meetingSid: string): Promise<Call[]> {
-    const now = this.#clock();
+    const now = this.#now();
     return (await this.#backend.listCallsOfMeeting(meetingSid, now)).map((c) => toCall(c, now));
   }
 
   async updateCall(callSid: string, patch: CallPatch): Promise<Call | null> {
     const p = normalizeCallPatch(patch);
-    const now = this.#clock();
+    const now = this.#now();
     const r = await this.#backend.updateCall(callSid, p, now);
     if (!r) return null;
     const call = toCall(r.record, now);
@@ -337,7 +355,7 @@ class Store implements SessionStore {
 
   async updateMeeting(meetingSid: string, patch: MeetingPatch): Promise<Meeting | null> {
     const p = normalizeMeetingPatch(patch);
-    const now = this.#clock();
+    const now = this.#now();
     const r = await this.#backend.updateMeeting(meetingSid, p, now);
     if (!r) return null;
     const meeting = toMeeting(r.record, now);
@@ -349,7 +367,7 @@ class Store implements SessionStore {
   }
 
   async endMeeting(meetingSid: string): Promise<EndMeetingResult | null> {
-    const now = this.#clock();
+    const now = this.#now();
     const d = await this.#backend.endMeeting(meetingSid, now);
     if (!d) return null;
     const meeting = this.#emitEnded(d, "ended", now);
@@ -358,7 +376,7 @@ class Store implements SessionStore {
 
   async renewLease(nodeId: string, ttlMs: number = this.#ttl): Promise<RenewResult> {
     if (!(ttlMs > 0)) throw new RangeError("ttlMs: must be a positive number of milliseconds");
-    const now = this.#clock();
+    const now = this.#now();
     const r = await this.#backend.renewLease(nodeId, ttlMs, now);
     for (const d of r.lost) this.#emitEnded(d, "lease_expired", now);
     return { renewed: r.renewed, lost: r.lost.map((d) => d.meeting.meeting_sid) };
@@ -369,7 +387,7 @@ class Store implements SessionStore {
     // Bounded batches: a backlog (a node died with many meetings) is cleared in several
     // short scripts rather than one long one.
     for (let round = 0; round < 100; round++) {
-      const now = this.#clock();
+      const now = this.#now();
       const batch = await this.#backend.reapExpired(now, REAP_BATCH);
       for (const d of batch) out.push(this.#emitEnded(d, "lease_expired", now));
       if (batch.length < REAP_BATCH) break;
@@ -378,13 +396,16 @@ class Store implements SessionStore {
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#timer) clearInterval(this.#timer);
-    if (this.#reaping) await this.#reaping;
-    await Promise.all(this.#inflight);
-    await this.#transport.close();
-    await this.#backend.close();
+    if (this.#closing) return this.#closing;
+    this.#closing = (async () => {
+      if (this.#timer) clearInterval(this.#timer);
+      if (this.#reaping) await this.#reaping;
+      this.#closed = true;
+      await Promise.all(this.#inflight);
+      await this.#transport.close();
+      await this.#backend.close();
+    })();
+    return this.#closing;
   }
 }
 

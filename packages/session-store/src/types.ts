@@ -20,7 +20,7 @@ export interface Attendees {
 }
 
 /**
- * A Meeting exactly as the API returns it. `duration` is computed when read (whole
+ * A Meeting exactly as the API returns it (JSON-ready: `c.json(meeting)`). `duration` is computed when read (whole
  * seconds since `date_created`). `meeting_room_sid` is null for ad-hoc meetings (an
  * `open` call flow's code that belongs to no room, or a `direct_*` number).
  */

@@ -283,7 +283,7 @@ export function sessionStoreContract(makeHarness: () => Harness): void {
       expect(await s.getCall(r.call.call_sid)).toEqual(c as NonNullable<typeof c>);
       expect((await s.updateCall(r.call.call_sid, {}))?.name).toBe("Bob");
       expect(await s.updateCall("nope", { muted: true })).toBeNull();
-      expect(() => s.updateCall(r.call.call_sid, { gain_level: 1.5 })).toThrow(RangeError);
+      await expect(s.updateCall(r.call.call_sid, { gain_level: 1.5 })).rejects.toThrow(RangeError);
 
       const sid = r.meeting.meeting_sid;
       const m = await s.updateMeeting(sid, { on_hold: "lph", participant_muted: "true", recording: true });
@@ -291,8 +291,8 @@ export function sessionStoreContract(makeHarness: () => Harness): void {
       expect(await s.getMeeting(sid)).toEqual(m as NonNullable<typeof m>);
       expect((await s.updateMeeting(sid, { on_hold: "" }))?.on_hold).toBe("");
       expect(await s.updateMeeting("nope", { locked: true })).toBeNull();
-      expect(() => s.updateMeeting(sid, { on_hold: "x" })).toThrow(RangeError);
-      expect(() => s.updateMeeting(sid, { participant_muted: "yes" as never })).toThrow(RangeError);
+      await expect(s.updateMeeting(sid, { on_hold: "x" })).rejects.toThrow(RangeError);
+      await expect(s.updateMeeting(sid, { participant_muted: "yes" as never })).rejects.toThrow(RangeError);
     });
 
     test("endMeeting deletes the meeting and all its calls and returns them", async () => {
@@ -317,10 +317,10 @@ export function sessionStoreContract(makeHarness: () => Harness): void {
 
     test("bad input throws naming the field; a reused call_sid is refused", async () => {
       const s = h.open(space());
-      expect(() => s.join(joinInput("bad", "boss" as Role))).toThrow(/call\.role/);
-      expect(() => s.join(joinInput("bad", "host", {}, { direction: "Up" as never }))).toThrow(/call\.direction/);
-      expect(() => s.join(joinInput("bad", "host", {}, { date_created: "yesterday" }))).toThrow(/date_created/);
-      expect(() => s.join(joinInput("bad", "host", { initialMeeting: { on_hold: "hx" } }))).toThrow(/on_hold/);
+      await expect(s.join(joinInput("bad", "boss" as Role))).rejects.toThrow(/call\.role/);
+      await expect(s.join(joinInput("bad", "host", {}, { direction: "Up" as never }))).rejects.toThrow(/call\.direction/);
+      await expect(s.join(joinInput("bad", "host", {}, { date_created: "yesterday" }))).rejects.toThrow(/date_created/);
+      await expect(s.join(joinInput("bad", "host", { initialMeeting: { on_hold: "hx" } }))).rejects.toThrow(/on_hold/);
       await joined(s, joinInput("dup", "host", {}, { call_sid: "same" }));
       await expect(s.join(joinInput("dup", "host", {}, { call_sid: "same" }))).rejects.toThrow(/already in use/);
       expect((await s.getMeetingByKey("dup"))?.attendees.hosts).toBe(1);
@@ -362,7 +362,7 @@ export function sessionStoreContract(makeHarness: () => Harness): void {
       expect(r).toEqual({ renewed: 0, lost: [live.meeting.meeting_sid] });
       expect(await s.getCall(live.call.call_sid)).toBeNull();
       expect(await s.renewLease("node-live")).toEqual({ renewed: 0, lost: [] });
-      expect(() => s.renewLease("node-live", 0)).toThrow(RangeError);
+      await expect(s.renewLease("node-live", 0)).rejects.toThrow(RangeError);
     });
 
     test("leases: a join to the key of an expired, unreaped meeting replaces it at once", async () => {
@@ -596,8 +596,10 @@ export function sessionStoreContract(makeHarness: () => Harness): void {
       const s = h.open(space());
       await s.events.subscribe(() => {});
       await s.control.subscribe("n", () => {});
+      await Promise.all([s.close(), s.close()]);
       await s.close();
-      await s.close();
+      await expect(s.getMeeting("x")).rejects.toThrow(/after close/);
+      await expect(s.join(joinInput("closed", "host"))).rejects.toThrow(/after close/);
     });
   });
 }
