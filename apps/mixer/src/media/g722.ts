@@ -66,6 +66,21 @@ class Band {
     this.det = det;
   }
 
+  copyFrom(o: Band): void {
+    this.s = o.s;
+    this.sp = o.sp;
+    this.sz = o.sz;
+    this.nb = o.nb;
+    this.det = o.det;
+    this.r.set(o.r);
+    this.a.set(o.a);
+    this.ap.set(o.ap);
+    this.p.set(o.p);
+    this.d.set(o.d);
+    this.b.set(o.b);
+    this.bp.set(o.bp);
+  }
+
   reset(det: number): void {
     this.s = this.sp = this.sz = this.nb = 0;
     this.det = det;
@@ -168,6 +183,17 @@ export class G722Encoder {
     this.x.fill(0);
     this.low.reset(32);
     this.high.reset(8);
+  }
+
+  /**
+   * Takes over another encoder's state, so a receiver whose decoder followed that
+   * encoder's stream stays in step when we switch it to this one (the mixer does this
+   * when a listener starts talking and gets its own N-1 stream).
+   */
+  copyFrom(other: G722Encoder): void {
+    this.x.set(other.x);
+    this.low.copyFrom(other.low);
+    this.high.copyFrom(other.high);
   }
 
   /** Encodes `n` (even) 16 kHz samples into `n/2` bytes at `dst[dstOff..]`; returns the byte count. */

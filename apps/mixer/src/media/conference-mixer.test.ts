@@ -1,0 +1,354 @@
+import { describe, expect, test } from "bun:test";
+import { CODEC_G722, CODEC_PCMA, CODEC_PCMU, type CodecName, codecId } from "./codec.ts";
+import {
+  ConferenceMixer,
+  type ConferenceMixerOptions,
+  MIXER_EVENT_DIGIT,
+  MIXER_EVENT_PROMPT_DONE,
+  type SlotOptions,
+} from "./conference-mixer.ts";
+import { dtmfKey } from "./dtmf.ts";
+import { ALAW_DECODE, ULAW_DECODE, encodeAlaw, encodeUlaw } from "./g711.ts";
+import { G722Decoder, G722Encoder } from "./g722.ts";
+import { goertzelAmplitude } from "./goertzel.ts";
+import { JitterBuffer } from "./jitter-buffer.ts";
+import { ENTRY_TONE, LoopSource, synthTone } from "./tones.ts";
+
+const MOH = new Map([["default", new LoopSource("default", synthTone([300], 1000, 6000, 0))]]);
+MOH.set("beep", new LoopSource("beep", synthTone([2500], 1000, 6000, 0)));
+
+/** A simulated phone: sends a tone through RTP into a jitter buffer, decodes what it receives. */
+class Phone {
+  readonly jb = new JitterBuffer();
+  readonly codec: number;
+  slot = -1;
+  private seq = 1000;
+  private ts = 0;
+  private phase = 0;
+  private readonly enc = new G722Encoder();
+  private readonly dec = new G722Decoder();
+  /** Everything heard, at the codec's audio rate. */
+  heard: number[] = [];
+  /** Payload offsets seen in the last tick. */
+  lastOffset = -1;
+
+  constructor(
+    codec: CodecName,
+    public freq: number,
+    public amp = 8000,
+  ) {
+    this.codec = codecId(codec);
+  }
+
+  get rate(): number {
+    return this.codec === CODEC_G722 ? 16000 : 8000;
+  }
+
+  send(nowMs: number): void {
+    const n = this.rate / 50;
+    const pcm = new Int16Array(n);
+    for (let i = 0; i < n; i++) {
+      pcm[i] = this.freq > 0 ? Math.round(this.amp * Math.sin(this.phase)) : 0;
+      this.phase += (2 * Math.PI * this.freq) / this.rate;
+    }
+    const payload = new Uint8Array(160);
+    if (this.codec === CODEC_PCMU) encodeUlaw(pcm, 0, payload, 0, 160);
+    else if (this.codec === CODEC_PCMA) encodeAlaw(pcm, 0, payload, 0, 160);
+    else this.enc.encode(pcm, 0, 320, payload, 0);
+    this.jb.put(this.seq++ & 0xffff, this.ts, 77, payload, 0, 160, nowMs);
+    this.ts += 160;
+  }
+
+  receive(mixer: ConferenceMixer): void {
+    const len = mixer.outLength[this.slot] as number;
+    const off = mixer.outOffset[this.slot] as number;
+    this.lastOffset = len > 0 ? off : -1;
+    if (len === 0) {
+      for (let i = 0; i < this.rate / 50; i++) this.heard.push(0);
+      return;
+    }
+    if (this.codec === CODEC_G722) {
+      const out = new Int16Array(320);
+      this.dec.decode(mixer.arena, off, len, out, 0);
+      for (const v of out) this.heard.push(v);
+    } else {
+      const table = this.codec === CODEC_PCMU ? ULAW_DECODE : ALAW_DECODE;
+      for (let i = 0; i < len; i++) this.heard.push(table[mixer.arena[off + i] as number] as number);
+    }
+  }
+
+  /** Amplitude of `freq` in the last `ms` of what this phone heard. */
+  level(freq: number, ms = 600): number {
+    const n = Math.round((ms * this.rate) / 1000);
+    return goertzelAmplitude(this.heard, this.heard.length - n, n, freq, this.rate);
+  }
+}
+
+function meeting(options: ConferenceMixerOptions = {}) {
+  const mixer = new ConferenceMixer({ mohSources: MOH, ...options });
+  const phones: Phone[] = [];
+  const add = (phone: Phone, slot: Omit<SlotOptions, "codec">) => {
+    phone.slot = mixer.addSlot({ codec: phone.codec, input: phone.jb, ...slot });
+    expect(phone.slot).toBeGreaterThanOrEqual(0);
+    phones.push(phone);
+    return phone;
+  };
+  let t = 0;
+  const run = (ticks: number) => {
+    for (let k = 0; k < ticks; k++, t += 20) {
+      for (const p of phones) if (mixer.canBeHeard(p.slot) || p.freq > 0) p.send(t);
+      mixer.tick();
+      for (const p of phones) p.receive(mixer);
+    }
+  };
+  return { mixer, add, run };
+}
+
+const HEARD = 2000; // an 8000-peak tone arrives at ~8000; leakage and noise stay far below
+const NOT_HEARD = 150;
+
+describe("ConferenceMixer: who hears whom", () => {
+  test("host, participant, listener: talkers not themselves, nobody the listener", () => {
+    const { mixer, add, run } = meeting();
+    const host = add(new Phone("PCMU", 440), { role: "host" });
+    const part = add(new Phone("PCMU", 1000), { role: "participant" });
+    const listener = add(new Phone("PCMU", 1500), { role: "listener" });
+    const taps: number[] = [];
+    mixer.recordTap = (mix) => {
+      for (const v of mix) taps.push(v);
+    };
+    run(60);
+    expect(host.level(1000)).toBeGreaterThan(HEARD);
+    expect(host.level(440)).toBeLessThan(NOT_HEARD);
+    expect(host.level(1500)).toBeLessThan(NOT_HEARD);
+    expect(part.level(440)).toBeGreaterThan(HEARD);
+    expect(part.level(1000)).toBeLessThan(NOT_HEARD);
+    expect(part.level(1500)).toBeLessThan(NOT_HEARD);
+    expect(listener.level(440)).toBeGreaterThan(HEARD);
+    expect(listener.level(1000)).toBeGreaterThan(HEARD);
+    expect(listener.level(1500)).toBeLessThan(NOT_HEARD);
+    expect(mixer.talkerCount).toBe(2);
+    expect(mixer.isTalking(host.slot) && mixer.isTalking(part.slot)).toBe(true);
+    const recorded = (f: number) => goertzelAmplitude(taps, taps.length - 9600, 9600, f, 16000);
+    expect(recorded(440)).toBeGreaterThan(HEARD);
+    expect(recorded(1000)).toBeGreaterThan(HEARD);
+    expect(recorded(1500)).toBeLessThan(NOT_HEARD);
+  });
+
+  test("a muted participant is not heard; unmuting brings them back", () => {
+    const { mixer, add, run } = meeting();
+    const host = add(new Phone("PCMU", 440), { role: "host" });
+    const part = add(new Phone("PCMU", 1000), { role: "participant", muted: true });
+    const listener = add(new Phone("PCMU", 0), { role: "listener" });
+    run(50);
+    expect(host.level(1000)).toBeLessThan(NOT_HEARD);
+    expect(listener.level(1000)).toBeLessThan(NOT_HEARD);
+    expect(listener.level(440)).toBeGreaterThan(HEARD);
+    expect(part.level(440)).toBeGreaterThan(HEARD);
+    mixer.setMuted(part.slot, false);
+    run(40);
+    expect(host.level(1000)).toBeGreaterThan(HEARD);
+    expect(listener.level(1000)).toBeGreaterThan(HEARD);
+  });
+
+  test("a held caller hears music on hold and is not heard", () => {
+    const { mixer, add, run } = meeting();
+    const host = add(new Phone("PCMU", 440), { role: "host" });
+    const part = add(new Phone("PCMU", 1000), { role: "participant" });
+    const held = add(new Phone("PCMU", 1500), { role: "participant", held: true });
+    const held2 = add(new Phone("PCMA", 0), { role: "listener", held: true, moh: "beep" });
+    run(50);
+    expect(held.level(300)).toBeGreaterThan(HEARD); // the "default" test source
+    expect(held.level(440)).toBeLessThan(NOT_HEARD);
+    expect(held.level(1000)).toBeLessThan(NOT_HEARD);
+    expect(held2.level(2500)).toBeGreaterThan(HEARD);
+    expect(host.level(1500)).toBeLessThan(NOT_HEARD);
+    expect(part.level(1500)).toBeLessThan(NOT_HEARD);
+    mixer.setHeld(held.slot, false);
+    run(40);
+    expect(held.level(440)).toBeGreaterThan(HEARD);
+    expect(host.level(1500)).toBeGreaterThan(HEARD);
+  });
+
+  test("a caller alone hears music when enabled, silence when not", () => {
+    const { mixer, add, run } = meeting();
+    const solo = add(new Phone("PCMU", 440), { role: "host" });
+    run(30);
+    expect(solo.level(300)).toBeGreaterThan(HEARD);
+    mixer.mohEnabled = false;
+    run(30);
+    expect(solo.level(300, 400)).toBeLessThan(NOT_HEARD);
+    expect(solo.level(440, 400)).toBeLessThan(NOT_HEARD);
+  });
+
+  test("waiting callers hear music; IVR callers hear only their prompt, then silence", () => {
+    const { mixer, add, run } = meeting();
+    const host = add(new Phone("PCMU", 440), { role: "host" });
+    add(new Phone("PCMU", 1000), { role: "participant" });
+    const waiting = add(new Phone("PCMU", 0), { role: "participant", waiting: true });
+    const ivr = add(new Phone("PCMU", 1500), { role: "participant", member: false });
+    mixer.prompt(ivr.slot).enqueue(synthTone([700], 600, 8000, 0));
+    run(20);
+    expect(ivr.level(700, 300)).toBeGreaterThan(HEARD);
+    expect(ivr.level(440, 300)).toBeLessThan(NOT_HEARD);
+    run(30);
+    expect(mixer.members).toBe(3);
+    expect(waiting.level(300)).toBeGreaterThan(HEARD);
+    expect(ivr.level(700, 300)).toBeLessThan(NOT_HEARD);
+    expect(ivr.level(440, 300)).toBeLessThan(NOT_HEARD);
+    expect(host.level(1500)).toBeLessThan(NOT_HEARD);
+  });
+
+  test("a prompt replaces the mix for that caller only and reports when it ends", () => {
+    const { mixer, add, run } = meeting();
+    const host = add(new Phone("PCMU", 440), { role: "host" });
+    const part = add(new Phone("PCMU", 1000), { role: "participant" });
+    run(20);
+    mixer.prompt(part.slot).enqueue(synthTone([700], 400, 8000, 0));
+    let done = -1;
+    for (let k = 0; k < 25; k++) {
+      run(1);
+      for (let i = 0; i < mixer.eventCount; i++)
+        if (mixer.eventKind[i] === MIXER_EVENT_PROMPT_DONE) done = mixer.eventSlot[i] as number;
+      if (k === 15) {
+        expect(part.level(700, 200)).toBeGreaterThan(HEARD);
+        expect(part.level(440, 200)).toBeLessThan(NOT_HEARD);
+      }
+    }
+    expect(done).toBe(part.slot);
+    run(20);
+    expect(part.level(440, 300)).toBeGreaterThan(HEARD);
+    expect(host.level(1000, 300)).toBeGreaterThan(HEARD); // still heard while hearing a prompt
+  });
+
+  test("entry tone goes to every member, talkers included", () => {
+    const { mixer, add, run } = meeting();
+    const host = add(new Phone("PCMU", 440), { role: "host" });
+    const listener = add(new Phone("PCMA", 0), { role: "listener" });
+    add(new Phone("PCMU", 1000), { role: "participant" });
+    run(20);
+    mixer.playToMeeting(ENTRY_TONE);
+    run(14);
+    expect(host.level(880, 160)).toBeGreaterThan(2000);
+    expect(listener.level(880, 160)).toBeGreaterThan(2000);
+  });
+
+  test("non-talkers share one payload per codec; talkers get their own", () => {
+    const { mixer, add, run } = meeting();
+    const host = add(new Phone("PCMU", 440), { role: "host" });
+    const part = add(new Phone("PCMU", 0), { role: "participant" });
+    const l1 = add(new Phone("PCMU", 0), { role: "listener" });
+    const l2 = add(new Phone("PCMU", 0), { role: "listener" });
+    const a1 = add(new Phone("PCMA", 0), { role: "listener" });
+    const a2 = add(new Phone("PCMA", 0), { role: "participant" });
+    run(30);
+    expect(part.lastOffset).toBe(l1.lastOffset);
+    expect(l1.lastOffset).toBe(l2.lastOffset);
+    expect(a1.lastOffset).toBe(a2.lastOffset);
+    expect(a1.lastOffset).not.toBe(l1.lastOffset);
+    expect(host.lastOffset).not.toBe(l1.lastOffset);
+    expect(a1.level(440)).toBeGreaterThan(HEARD);
+  });
+
+  test("G.722 callers talk and listen in wideband alongside G.711", () => {
+    const { add, run } = meeting();
+    const wide = add(new Phone("G722", 6000), { role: "host" });
+    const wide2 = add(new Phone("G722", 0), { role: "listener" });
+    const narrow = add(new Phone("PCMU", 1000), { role: "participant" });
+    run(60);
+    expect(wide.level(1000)).toBeGreaterThan(HEARD);
+    expect(wide2.level(1000)).toBeGreaterThan(HEARD);
+    expect(wide2.level(6000)).toBeGreaterThan(HEARD); // 6 kHz only survives a wideband path
+    expect(wide.level(6000)).toBeLessThan(NOT_HEARD * 2);
+    expect(narrow.level(6000)).toBeLessThan(NOT_HEARD);
+  });
+
+  test("at most maxTalkers are summed, the loudest", () => {
+    const { mixer, add, run } = meeting({ maxTalkers: 2 });
+    const loud1 = add(new Phone("PCMU", 500, 9000), { role: "host" });
+    add(new Phone("PCMU", 700, 8000), { role: "participant" });
+    add(new Phone("PCMU", 1100, 1500), { role: "participant" });
+    const listener = add(new Phone("PCMU", 0), { role: "listener" });
+    run(40);
+    expect(mixer.talkerCount).toBe(2);
+    expect(listener.level(500)).toBeGreaterThan(HEARD);
+    expect(listener.level(700)).toBeGreaterThan(HEARD);
+    expect(listener.level(1100)).toBeLessThan(NOT_HEARD);
+    expect(loud1.level(700)).toBeGreaterThan(HEARD);
+  });
+
+  test("quiet background below the threshold is not mixed", () => {
+    const { mixer, add, run } = meeting();
+    add(new Phone("PCMU", 440, 100), { role: "host" });
+    const listener = add(new Phone("PCMU", 0), { role: "listener" });
+    run(30);
+    expect(mixer.talkerCount).toBe(0);
+    expect(listener.level(440)).toBeLessThan(20);
+  });
+
+  test("per-slot gain scales what others hear", () => {
+    const { mixer, add, run } = meeting();
+    const a = add(new Phone("PCMU", 440, 4000), { role: "host" });
+    const listener = add(new Phone("PCMU", 0), { role: "listener" });
+    run(30);
+    const before = listener.level(440);
+    mixer.setGain(a.slot, 0.5);
+    run(30);
+    expect(listener.level(440) / before).toBeCloseTo(0.5, 1);
+  });
+
+  test("in-band DTMF from a caller becomes an event", () => {
+    const { mixer, add, run } = meeting();
+    const phone = add(new Phone("PCMU", 0), { role: "participant", member: false, inbandDtmf: true });
+    const keys: string[] = [];
+    // Key 5: 770 + 1336 Hz; a Phone sends one tone, so feed the pair by hand.
+    let seq = 1;
+    let ts = 0;
+    let t = 0;
+    for (let k = 0; k < 30; k++, t += 20) {
+      const pcm = new Int16Array(160);
+      if (k >= 5 && k < 10)
+        for (let i = 0; i < 160; i++) {
+          const x = (k * 160 + i) / 8000;
+          pcm[i] = Math.round(5000 * Math.sin(2 * Math.PI * 770 * x) + 5000 * Math.sin(2 * Math.PI * 1336 * x));
+        }
+      const payload = new Uint8Array(160);
+      encodeUlaw(pcm, 0, payload, 0, 160);
+      phone.jb.put(seq++, ts, 9, payload, 0, 160, t);
+      ts += 160;
+      mixer.tick();
+      for (let i = 0; i < mixer.eventCount; i++)
+        if (mixer.eventKind[i] === MIXER_EVENT_DIGIT) keys.push(dtmfKey(mixer.eventValue[i] as number));
+    }
+    expect(keys).toEqual(["5"]);
+    run(1);
+  });
+
+  test("slots are reused after removal and capacity grows on demand", () => {
+    const mixer = new ConferenceMixer({ mohSources: MOH, initialCapacity: 2, maxCapacity: 4 });
+    const a = mixer.addSlot({ codec: "PCMU" });
+    const b = mixer.addSlot({ codec: "PCMA" });
+    const c = mixer.addSlot({ codec: "G722" });
+    const d = mixer.addSlot({ codec: "PCMU" });
+    expect([a, b, c, d]).toEqual([0, 1, 2, 3]);
+    expect(mixer.addSlot({ codec: "PCMU" })).toBe(-1);
+    expect(mixer.addSlot({ codec: "OPUS" as CodecName })).toBe(-1);
+    mixer.removeSlot(b);
+    mixer.removeSlot(b);
+    expect(mixer.activeCount).toBe(3);
+    expect(mixer.members).toBe(3);
+    expect(mixer.addSlot({ codec: "PCMU" })).toBe(b);
+    mixer.tick();
+    for (let i = 0; i < mixer.activeCount; i++) expect(mixer.outLength[mixer.activeList[i] as number]).toBe(160);
+  });
+
+  test("send disabled produces no payload", () => {
+    const mixer = new ConferenceMixer({ mohSources: MOH });
+    const s = mixer.addSlot({ codec: "PCMU", send: false });
+    mixer.tick();
+    expect(mixer.outLength[s]).toBe(0);
+    mixer.setSend(s, true);
+    mixer.tick();
+    expect(mixer.outLength[s]).toBe(160);
+  });
+});
