@@ -102,10 +102,14 @@ if msid and not alive(msid) then
 end
 local c = cjson.decode(ARGV[5])
 if redis.call('EXISTS', ck(c.call_sid)) == 1 then return { 'duplicate' } end
-local m
+local m = msid and getm(msid)
+if msid and not m then
+  -- An index entry without its record (only if someone deleted keys by hand): start afresh.
+  destroy(msid)
+  msid = false
+end
 local created = 0
 if msid then
-  m = getm(msid)
   if c.role ~= 'host' and m.locked then return { 'locked', cjson.encode(m), reaped } end
 else
   created = 1
