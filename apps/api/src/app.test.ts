@@ -1,0 +1,190 @@
+import { expect, test } from "bun:test";
+import { ADMIN_TOKEN, basicHeader, forEachDatabase } from "./testing.ts";
+
+const UNAUTHORIZED = {
+  message: "authentication required",
+  errors: [{ field: "cause", message: "authentication required", reference_sid: null }],
+};
+const FORBIDDEN = {
+  message: "permission denied",
+  errors: [{ field: "cause", message: "permission denied", reference_sid: null }],
+};
+const BAD_JSON = { body: { message: "cannot parse json. Check json for validity", errors: null }, status: 400 };
+
+forEachDatabase((h) => {
+  test("401 without credentials, with the reference's body", async () => {
+    const r = await h().json("GET", "/conference/v2/accounts", { auth: null });
+    expect(r.status).toBe(401);
+    expect(r.body).toEqual(UNAUTHORIZED);
+  });
+
+  test("401 for a wrong password, an unknown login, a malformed header and a bearer token", async () => {
+    const { a } = h();
+    for (const auth of [
+      basicHeader(a.login, `${a.password}x`),
+      basicHeader("nobody_here", a.password),
+      "Basic !!!notbase64",
+      `Basic ${Buffer.from("no-colon").toString("base64")}`,
+      `Bearer ${ADMIN_TOKEN}`,
+    ]) {
+      const r = await h().json("GET", "/conference/v2/accounts/whoami", { auth });
+      expect(r.status).toBe(401);
+      expect(r.body).toEqual(UNAUTHORIZED);
+    }
+  });
+
+  test("operator routes: 401 without or with a wrong token, 403 with an account's credentials", async () => {
+    expect((await h().json("GET", "/core/v2/endpoints", { auth: null })).body).toEqual(UNAUTHORIZED);
+    const wrong = await h().json("GET", "/core/v2/endpoints", { auth: "Bearer wrong-token-000000000000" });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body).toEqual(UNAUTHORIZED);
+    const basic = await h().json("GET", "/core/v2/endpoints", { auth: h().a.auth });
+    expect(basic.status).toBe(403);
+    expect(basic.body).toEqual(FORBIDDEN);
+  });
+
+  test("400 for unparsable JSON, exactly as the reference", async () => {
+    for (const body of ["{bad", "", "{\"name\":", "nul"]) {
+      const r = await h().json("POST", "/conference/v2/did_groups", { body, headers: { "Content-Type": "application/json" } });
+      expect(r.status).toBe(400);
+      expect(r.body).toEqual(BAD_JSON);
+    }
+  });
+
+  test("415 for a body that is not declared as JSON", async () => {
+    for (const headers of [{ "Content-Type": "text/plain" }, { "Content-Type": "application/x-www-form-urlencoded" }]) {
+      const r = await h().json("POST", "/conference/v2/did_groups", { body: "{}", headers });
+      expect(r.status).toBe(415);
+      expect(r.body.message).toBe("unsupported media type");
+      expect(r.body.errors[0].field).toBe("Content-Type");
+    }
+    // A body without any Content-Type is not JSON either.
+    const res = await h().app.request("http://api.test/conference/v2/did_groups", {
+      method: "POST",
+      headers: { Authorization: h().a.auth },
+      body: new Blob(['{"name":"x"}']).stream(),
+    });
+    expect(res.status).toBe(415);
+  });
+
+  test("an empty body without Content-Type is an empty object; application/*+json and charset are JSON", async () => {
+    const empty = await h().json("POST", "/conference/v2/did_groups");
+    expect(empty.status).toBe(200);
+    expect(empty.body.name).toBe("N/A");
+    const charset = await h().json("POST", "/conference/v2/did_groups", {
+      body: '{"name":"utf"}',
+      headers: { "Content-Type": "application/json; charset=utf-8" },
+    });
+    expect(charset.status).toBe(200);
+    expect(charset.body.name).toBe("utf");
+    const vendor = await h().json("POST", "/conference/v2/did_groups", {
+      body: '{"name":"vnd"}',
+      headers: { "Content-Type": "application/vnd.api+json" },
+    });
+    expect(vendor.status).toBe(200);
+  });
+
+  test("422 for a body that is JSON but not an object", async () => {
+    for (const body of ["[]", '"text"', "42", "null"]) {
+      const r = await h().json("POST", "/conference/v2/did_groups", { body });
+      expect(r.status).toBe(422);
+      expect(r.body).toEqual({
+        message: "object validation error",
+        errors: [{ field: null, message: "the body must be a JSON object", reference_sid: null }],
+      });
+    }
+  });
+
+  test("404 for an unknown route, with the reference's envelope", async () => {
+    const r = await h().json("GET", "/conference/v2/nothing_here");
+    expect(r.status).toBe(404);
+    expect(r.body.message).toBe("no item error");
+    expect(r.body.errors[0].field).toBeNull();
+    const root = await h().json("GET", "/unknown", { auth: null });
+    expect(root.status).toBe(404);
+    expect(root.body.message).toBe("no item error");
+    // A method the object does not have is an unknown route too.
+    expect((await h().json("DELETE", "/conference/v2/accounts/whoami")).status).toBe(404);
+  });
+
+  test("CORS headers as the reference's sample, on success and on errors", async () => {
+    const expose =
+      "Access-Control-Allow-Origin,Access-Control-Allow-Methods,Access-Control-Allow-Credentials,Content-Disposition,Access-Control-Allow-Headers";
+    for (const auth of [h().a.auth, null]) {
+      const res = await h().request("GET", "/conference/v2/accounts", { auth, headers: { Origin: "https://example.org" } });
+      expect(res.headers.get("access-control-allow-origin")).toBe("*");
+      expect(res.headers.get("access-control-expose-headers")).toBe(expose);
+      expect(res.headers.get("content-type")).toStartWith("application/json");
+    }
+  });
+
+  test("CORS preflight answers 204 without credentials", async () => {
+    const res = await h().request("OPTIONS", "/conference/v2/meeting_rooms", {
+      auth: null,
+      headers: {
+        Origin: "https://example.org",
+        "Access-Control-Request-Method": "PATCH",
+        "Access-Control-Request-Headers": "authorization,content-type",
+      },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
+    expect(res.headers.get("access-control-allow-methods")).toContain("PATCH");
+    expect(res.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("authorization");
+    expect(await res.text()).toBe("");
+  });
+
+  test("the OpenAPI document lists every route and the docs page is served", async () => {
+    const doc = await h().json("GET", "/conference/v2/openapi.json", { auth: null });
+    expect(doc.status).toBe(200);
+    expect(doc.body.openapi).toBe("3.1.0");
+    const paths = Object.keys(doc.body.paths).sort();
+    for (const p of [
+      "/conference/v2/accounts",
+      "/conference/v2/accounts/whoami",
+      "/conference/v2/accounts/{account_sid}",
+      "/conference/v2/call_flows",
+      "/conference/v2/call_flows/{call_flow_sid}",
+      "/conference/v2/dids",
+      "/conference/v2/dids/{did_sid}",
+      "/conference/v2/did_groups",
+      "/conference/v2/did_groups/{did_group_sid}",
+      "/conference/v2/meeting_rooms",
+      "/conference/v2/meeting_rooms/{meeting_room_sid}",
+      "/conference/v2/meeting_rooms/{meeting_room_sid}/resolved_attributes",
+      "/core/v2/endpoints",
+      "/core/v2/endpoints/{endpoint_sid}",
+      "/core/v2/dids",
+      "/core/v2/dids/{did_sid}",
+      "/core/v2/prefixes",
+      "/core/v2/prefixes/{prefix_sid}",
+    ]) {
+      expect(paths).toContain(p);
+    }
+    expect(Object.keys(doc.body.paths["/conference/v2/meeting_rooms/{meeting_room_sid}"]).sort()).toEqual([
+      "delete",
+      "get",
+      "patch",
+      "put",
+    ]);
+    expect(doc.body.components.schemas.MeetingRoom).toBeDefined();
+    expect(doc.body.components.schemas.AttributesInput.properties.conference_language).toBeDefined();
+    const page = await h().request("GET", "/docs", { auth: null });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("/conference/v2/openapi.json");
+  });
+
+  test("per-request auth is cached: far below a millisecond once verified", async () => {
+    const { a } = h();
+    await h().request("GET", "/conference/v2/accounts/whoami", { auth: a.auth });
+    const n = 50;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      const res = await h().request("GET", "/conference/v2/call_flows/00000000-0000-4000-8000-000000000000", { auth: a.auth });
+      expect(res.status).toBe(404);
+    }
+    const perRequest = (performance.now() - t0) / n;
+    // An argon2id verification alone takes several ms; a whole cached request must not.
+    expect(perRequest).toBeLessThan(5);
+  });
+});
