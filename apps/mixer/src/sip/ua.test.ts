@@ -514,6 +514,38 @@ describe("out-of-dialog requests and errors", () => {
     expect(ok.to.tag).not.toBeNull();
   });
 
+  test("a retransmitted non-INVITE request gets the cached response", async () => {
+    await start();
+    const text = request({ method: "OPTIONS", uaPort: ua.address.port, peerPort: peer.port, callId: "opt-2", cseq: 1, branch: branch() });
+    peer.send(text, ua.address.port);
+    const first = await peer.waitResponse(200, "OPTIONS", "opt-2");
+    peer.send(text, ua.address.port);
+    await waitUntil(() => peer.count((m) => m.kind === "response" && m.callId === "opt-2") === 2);
+    const raws = peer.received.filter((r) => r.msg.callId === "opt-2").map((r) => r.raw);
+    expect(raws[1]).toBe(raws[0] as string);
+    expect(first.to.tag).not.toBeNull();
+  });
+
+  test("an in-dialog request with a lower CSeq gets 500", async () => {
+    await start({
+      onInvite: (c) => {
+        calls.push(c);
+      },
+    });
+    const { toTag } = await establish("cseq-1");
+    peer.send(
+      request({ method: "INFO", uaPort: ua.address.port, peerPort: peer.port, callId: "cseq-1", cseq: 5, toTag }),
+      ua.address.port,
+    );
+    await peer.waitResponse(200, "INFO", "cseq-1");
+    peer.send(
+      request({ method: "INFO", uaPort: ua.address.port, peerPort: peer.port, callId: "cseq-1", cseq: 4, toTag }),
+      ua.address.port,
+    );
+    const r = await peer.waitResponse(500, "INFO", "cseq-1");
+    expect(r.reason).toBe("CSeq Out of Order");
+  });
+
   test("unknown method 501, known-but-unsupported 405 with Allow", async () => {
     await start();
     peer.send(request({ method: "FOO", uaPort: ua.address.port, peerPort: peer.port, callId: "m-1", cseq: 1 }), ua.address.port);
