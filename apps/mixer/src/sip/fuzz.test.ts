@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { RawPeer } from "./test-peer.ts";
+import { SipUa } from "./ua.ts";
 import fc from "fast-check";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -89,5 +91,47 @@ describe("parser fuzz", () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe("UA fuzz", () => {
+  test("mutated and recombined datagrams never make the UA core throw or stop answering", async () => {
+    const sink = await RawPeer.open();
+    const errors: unknown[] = [];
+    const ua = await SipUa.listen({
+      host: "127.0.0.1",
+      port: 0,
+      forceRport: true,
+      timers: { t1: 5 },
+      answerTimeoutMs: 50,
+      handlers: {
+        onError: (e) => void errors.push(e),
+        onInvite: (c) => {
+          if (c.callId.length % 2 === 0) c.accept("v=0\r\n");
+          else c.ringing();
+        },
+        onReinvite: () => ({ status: 488 }),
+      },
+    });
+    try {
+      const src = { address: "127.0.0.1", port: sink.port };
+      fc.assert(
+        fc.property(fc.oneof(mutated, spliced.map((t) => new TextEncoder().encode(t))), (b) => {
+          ua.receive(b, src);
+        }),
+        { numRuns: 1500 },
+      );
+      expect(errors).toEqual([]);
+      ua.receive(
+        new TextEncoder().encode(
+          `OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${sink.port};branch=z9hG4bKfuzzok\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:x@h>\r\nCall-ID: fuzz-alive\r\nCSeq: 1 OPTIONS\r\n\r\n`,
+        ),
+        src,
+      );
+      await sink.waitResponse(200, "OPTIONS", "fuzz-alive");
+    } finally {
+      ua.close();
+      sink.close();
+    }
   });
 });
