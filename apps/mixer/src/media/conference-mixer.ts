@@ -69,12 +69,16 @@ export const MIXER_EVENT_PROMPT_DONE = 2;
 export const MIXER_EVENT_OVERLAY_DONE = 3;
 
 /**
- * What the mixer reads a caller's audio from, once per tick: a `JitterBuffer` or
- * anything with the same contract.
+ * What the mixer reads a caller's audio from, once per tick, without copying: a
+ * `JitterBuffer` or anything with the same contract.
  */
 export interface FrameSource {
-  /** Writes this tick's payload at `dst[off..]` and returns its length; 0 nothing, -1 lost. */
-  read(dst: Uint8Array, off: number): number;
+  /** Takes this tick's frame: its length (bytes at `frameData[frameOffset..]`), 0 nothing, -1 lost. */
+  readFrame(): number;
+  /** Where the frame's bytes are. */
+  readonly frameData: Uint8Array;
+  /** Offset of the frame's bytes in `frameData`. */
+  readonly frameOffset: number;
   /** Consecutive missing frames (for concealment). */
   readonly lossRun: number;
 }
@@ -237,7 +241,6 @@ export class ConferenceMixer {
   private g722Enc: (G722Encoder | null)[] = [];
 
   // Per-tick scratch and shared streams.
-  private readonly pay = new Uint8Array(MAX_PAYLOAD);
   private readonly mix32 = new Int32Array(F16);
   private readonly mix16 = new Int16Array(F16);
   private readonly tmp16 = new Int16Array(F16);
@@ -593,7 +596,6 @@ export class ConferenceMixer {
     this.eventCount = 0;
     const list = this.activeList;
     const count = this.activeCount;
-    const pay = this.pay;
     const pcmIn = this.pcmIn;
     const codec = this.codec;
     const talkable = this.talkable;
@@ -612,7 +614,9 @@ export class ConferenceMixer {
       const s = list[a] as number;
       const src = this.inputs[s] ?? null;
       if (src === null) continue;
-      const n = src.read(pay, 0);
+      const n = src.readFrame();
+      const data = src.frameData;
+      const fo = src.frameOffset;
       const c = codec[s] as number;
       const talk = talkable[s] === 1;
       const base = s * F16;
@@ -620,7 +624,7 @@ export class ConferenceMixer {
       if (n > 0) {
         if (c === CODEC_G722) {
           // Stateful decoder: every frame must go through it.
-          (this.g722Dec[s] as G722Decoder).decode(pay, 0, n < F8 ? n : F8, pcmIn, base);
+          (this.g722Dec[s] as G722Decoder).decode(data, fo, n < F8 ? n : F8, pcmIn, base);
           decodedTick[s] = tick;
           if (talk) {
             let acc = 0;
@@ -634,7 +638,7 @@ export class ConferenceMixer {
           const len = n < F8 ? n : F8;
           const det = this.detectors[s] ?? null;
           if (det !== null) {
-            this.decodeG711(c, len, base);
+            this.decodeG711(c, data, fo, len, base);
             decodedTick[s] = tick;
             const ev = det.process(pcmIn, base, F8);
             if (ev >= 0) this.pushEvent(s, MIXER_EVENT_DIGIT, ev);
@@ -642,7 +646,7 @@ export class ConferenceMixer {
           if (talk) {
             const sq = c === CODEC_PCMU ? ULAW_SQ : ALAW_SQ;
             let acc = 0;
-            for (let i = 0; i < len; i++) acc += sq[pay[i] as number] as number;
+            for (let i = 0; i < len; i++) acc += sq[data[fo + i] as number] as number;
             e = acc / F8;
           }
         }
@@ -682,7 +686,7 @@ export class ConferenceMixer {
       candSlot[idx] = s;
       candScore[idx] = score;
       if (decodedTick[s] !== tick) {
-        this.decodeG711(c, n < F8 ? n : F8, base);
+        this.decodeG711(c, data, fo, n < F8 ? n : F8, base);
         decodedTick[s] = tick;
       }
     }
@@ -781,11 +785,10 @@ export class ConferenceMixer {
     }
   }
 
-  private decodeG711(c: number, len: number, base: number): void {
-    const pay = this.pay;
+  private decodeG711(c: number, data: Uint8Array, fo: number, len: number, base: number): void {
     const pcmIn = this.pcmIn;
     const table = c === CODEC_PCMU ? ULAW_DECODE : ALAW_DECODE;
-    for (let i = 0; i < len; i++) pcmIn[base + i] = table[pay[i] as number] as number;
+    for (let i = 0; i < len; i++) pcmIn[base + i] = table[data[fo + i] as number] as number;
     for (let i = len; i < F8; i++) pcmIn[base + i] = 0;
   }
 

@@ -60,7 +60,10 @@ export class JitterBuffer {
   readonly idleAfterFrames: number;
 
   private readonly mask: number;
-  private readonly data: Uint8Array;
+  /** Storage of the ring; `readFrame()` points into it. */
+  readonly frameData: Uint8Array;
+  /** Offset in `frameData` of the frame `readFrame()` returned. */
+  frameOffset = 0;
   private readonly lens: Int32Array;
   private readonly seqs: Int32Array;
   private readonly kinds: Uint8Array;
@@ -102,7 +105,7 @@ export class JitterBuffer {
     this.minDelayMs = options.minDelayMs ?? 40;
     this.maxDelayMs = Math.min(options.maxDelayMs ?? 200, (capacity - 2) * this.frameMs);
     this.idleAfterFrames = options.idleAfterFrames ?? 5;
-    this.data = new Uint8Array(capacity * this.maxPayload);
+    this.frameData = new Uint8Array(capacity * this.maxPayload);
     this.lens = new Int32Array(capacity);
     this.seqs = new Int32Array(capacity).fill(EMPTY);
     this.kinds = new Uint8Array(capacity);
@@ -154,7 +157,7 @@ export class JitterBuffer {
     const ext = this.admit(sequence, ssrc);
     if (ext < 0) return false;
     const idx = ext & this.mask;
-    const data = this.data;
+    const data = this.frameData;
     const base = idx * this.maxPayload;
     for (let i = 0; i < len; i++) data[base + i] = payload[off + i] as number;
     this.lens[idx] = len;
@@ -247,6 +250,20 @@ export class JitterBuffer {
    * length, or returns `JB_IDLE` (0) or `JB_LOST` (-1).
    */
   read(dst: Uint8Array, dstOff: number): number {
+    const len = this.readFrame();
+    if (len > 0) {
+      const data = this.frameData;
+      const from = this.frameOffset;
+      for (let i = 0; i < len; i++) dst[dstOff + i] = data[from + i] as number;
+    }
+    return len;
+  }
+
+  /**
+   * Takes this tick's frame without copying: returns its length, its bytes being
+   * `frameData[frameOffset ..]` (valid until the next `put`), or `JB_IDLE` / `JB_LOST`.
+   */
+  readFrame(): number {
     if (!this.active) return JB_IDLE;
     const mask = this.mask;
     if (!this.playing) {
@@ -264,9 +281,7 @@ export class JitterBuffer {
     }
     if (this.seqs[idx] === this.nextPlay) {
       const len = this.lens[idx] as number;
-      const from = idx * this.maxPayload;
-      const data = this.data;
-      for (let i = 0; i < len; i++) dst[dstOff + i] = data[from + i] as number;
+      this.frameOffset = idx * this.maxPayload;
       this.seqs[idx] = EMPTY;
       this.nextPlay++;
       this.lossRun = 0;
