@@ -1,0 +1,135 @@
+/**
+ * One caller on this node: SIP dialog, RTP socket and streams, and where it is in its
+ * life (IVR, meeting). The per-packet receive path lives here and allocates nothing.
+ */
+import type { JoinDecision, PromptContext } from "@conf/access-router";
+import type { Role } from "@conf/call-flow";
+import {
+  createRtpHeader,
+  DtmfReceiver,
+  dtmfKey,
+  JitterBuffer,
+  parseRtp,
+  type RtpHeader,
+  RtpLatch,
+  RtpSender,
+} from "./media/index.ts";
+import type { MixGroup } from "./meeting.ts";
+import type { MeetingRuntime } from "./meeting.ts";
+import type { RtpSocket } from "./rtp-socket.ts";
+import type { Dialog, IncomingCall } from "./sip/index.ts";
+
+export const CALL_STATES = ["ivr", "joining", "meeting", "leaving", "ended"] as const;
+export type CallState = (typeof CALL_STATES)[number];
+
+/** Negotiated media of a call. */
+export interface CallMedia {
+  codec: "PCMU" | "PCMA" | "G722";
+  payloadType: number;
+  telephoneEventPt: number | null;
+  remoteAddress: string;
+  remotePort: number;
+  /** We send audio (false when the caller put us on hold with `inactive`/`recvonly`). */
+  send: boolean;
+}
+
+const PACKET_BYTES = 12 + 320;
+/** Shared by every call: parsing finishes before the next packet is handled. */
+const rxHeader: RtpHeader = createRtpHeader();
+
+export class CallSession {
+  state: CallState = "ivr";
+  dialog: Dialog | null = null;
+  readonly sender: RtpSender;
+  readonly latch: RtpLatch;
+  readonly jitter = new JitterBuffer();
+  private readonly dtmf = new DtmfReceiver();
+  /** Outgoing packet, reused every tick. */
+  readonly packet = new Uint8Array(PACKET_BYTES);
+  /** The packet of a 160-byte payload (every 20 ms G.711/G.722 frame), viewed once. */
+  private readonly packet160 = this.packet.subarray(0, 12 + 160);
+  /** Node clock (ms) of the last valid RTP packet. */
+  lastRtpAt: number;
+  /** Where the call's audio is mixed now (lobby or meeting) and its slot there. */
+  group: MixGroup | null = null;
+  slot = -1;
+  meeting: MeetingRuntime | null = null;
+
+  // IVR
+  prompt: PromptContext | null = null;
+  join: JoinDecision | null = null;
+  digits = "";
+  attempts = 0;
+  /** What to do when the caller's prompt queue finishes. */
+  afterPrompt: "none" | "collect" | "hangup" = "none";
+  /** Node clock (ms) when the code prompt finished; for the no-input timeout. */
+  waitingSince = 0;
+  /** Node clock (ms) before which digits are not checked (slowed guessing). */
+  checkNotBefore = 0;
+
+  // Meeting state mirrored from the store
+  callSid: string;
+  role: Role = "participant";
+  muted = false;
+  onHold = false;
+  accessCode = "";
+
+  constructor(
+    readonly incoming: IncomingCall,
+    readonly rtp: RtpSocket,
+    readonly media: CallMedia,
+    readonly dateCreated: Date,
+    now: number,
+    private readonly onDigit: (call: CallSession, key: string) => void,
+  ) {
+    this.callSid = crypto.randomUUID();
+    this.sender = new RtpSender({ payloadType: media.payloadType });
+    this.latch = new RtpLatch(media.remoteAddress, media.remotePort);
+    this.lastRtpAt = now;
+  }
+
+  /** Handles one datagram from the call's RTP socket: the per-packet receive path. */
+  receive(buf: Uint8Array, port: number, address: string, now: number): void {
+    if (this.state === "ended") return;
+    if (!parseRtp(buf, 0, buf.length, rxHeader)) return;
+    const pt = rxHeader.payloadType;
+    const isAudio = pt === this.media.payloadType;
+    const isEvent = pt === this.media.telephoneEventPt;
+    if (!isAudio && !isEvent) return;
+    if (!this.latch.accept(address, port)) return;
+    this.lastRtpAt = now;
+    if (isAudio) {
+      this.jitter.put(
+        rxHeader.sequence,
+        rxHeader.timestamp,
+        rxHeader.ssrc,
+        buf,
+        rxHeader.payloadOffset,
+        rxHeader.payloadLength,
+        now,
+      );
+      return;
+    }
+    this.jitter.skip(rxHeader.sequence, rxHeader.ssrc);
+    const ev = this.dtmf.receive(buf, rxHeader.payloadOffset, rxHeader.payloadLength, rxHeader.timestamp);
+    if (ev >= 0) this.onDigit(this, dtmfKey(ev));
+  }
+
+  /** Sends this tick's payload from `arena`, or lets RTP time pass when there is none. */
+  sendFrame(arena: Uint8Array, offset: number, length: number): void {
+    if (length <= 0 || !this.media.send) {
+      this.sender.skip();
+      return;
+    }
+    const p = this.packet;
+    this.sender.writeHeader(p, 0);
+    // A plain loop: `set(arena.subarray(...))` would allocate a view per packet.
+    for (let i = 0; i < length; i++) p[12 + i] = arena[offset + i] as number;
+    this.rtp.send(length === 160 ? this.packet160 : p.subarray(0, 12 + length), this.latch.port, this.latch.address);
+  }
+}
+
+/** The From/To header value without its tag, as the reference's number_src/number_dst show it. */
+export function withoutTag(header: string): string {
+  return header.replace(/;\s*tag=[^;>\s]*/i, "").trim();
+}

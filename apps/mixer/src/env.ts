@@ -1,0 +1,39 @@
+import { z } from "zod";
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+/** The mixer's environment, parsed once at start-up. */
+export const mixerEnvSchema = z.object({
+  SIP_PORT: port.default(5060),
+  SIP_HOST: z.string().min(1).default("127.0.0.1"),
+  RTP_PORT_MIN: port.default(20000),
+  RTP_PORT_MAX: port.default(29999),
+  DATABASE_URL: z.string().url().optional(),
+  REDIS_URL: z.string().url().optional(),
+  REDIS_PREFIX: z.string().default("conf:"),
+  /** Names this node in meeting leases; defaults to host:port. */
+  NODE_ID: z.string().optional(),
+  /** Where `local` recordings are written. */
+  RECORDING_DIR: z.string().default(".data/recordings"),
+  /** Wrong access codes from one caller number before it is slowed down, then refused. */
+  CODE_GUESS_LIMIT: z.coerce.number().int().min(1).default(10),
+  /** How long a caller number stays refused after passing the limit, in seconds. */
+  CODE_GUESS_BAN_SECONDS: z.coerce.number().int().min(1).default(600),
+  /** Seconds without RTP from a joined caller before it is hung up. */
+  RTP_TIMEOUT_SECONDS: z.coerce.number().min(1).default(30),
+});
+export type MixerEnv = z.infer<typeof mixerEnvSchema>;
+
+/** Parses the environment or exits naming the bad variable. */
+export function readMixerEnv(env: Record<string, string | undefined> = process.env): MixerEnv {
+  const r = mixerEnvSchema.safeParse(env);
+  if (!r.success) {
+    for (const issue of r.error.issues) console.error(`mixer: bad ${issue.path.join(".")}: ${issue.message}`);
+    process.exit(1);
+  }
+  if (r.data.RTP_PORT_MIN > r.data.RTP_PORT_MAX) {
+    console.error("mixer: bad RTP_PORT_MIN: must not exceed RTP_PORT_MAX");
+    process.exit(1);
+  }
+  return r.data;
+}

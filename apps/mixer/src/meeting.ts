@@ -1,0 +1,90 @@
+/**
+ * A running meeting on this node: its mixer, which call sits in which slot, and the
+ * meeting-level state the mixer needs (participant_muted, on_hold, tones).
+ */
+import type { Attributes, Role } from "@conf/call-flow";
+import { ROLE_LETTER } from "@conf/call-flow";
+import type { Meeting, ParticipantMuted } from "@conf/session-store";
+import { ConferenceMixer } from "./media/index.ts";
+import type { LoopSource } from "./media/index.ts";
+import type { CallSession } from "./call.ts";
+
+/** One mixer and the calls in its slots; the lobby (IVR) is one too, with no meeting. */
+export class MixGroup {
+  readonly mixer: ConferenceMixer;
+  /** Call in each slot (index = slot). */
+  slotCalls: (CallSession | null)[] = [];
+
+  constructor(mixer: ConferenceMixer) {
+    this.mixer = mixer;
+  }
+
+  add(call: CallSession, slot: number): void {
+    while (this.slotCalls.length <= slot) this.slotCalls.push(null);
+    this.slotCalls[slot] = call;
+  }
+
+  remove(slot: number): void {
+    if (slot >= 0 && slot < this.slotCalls.length) this.slotCalls[slot] = null;
+    this.mixer.removeSlot(slot);
+  }
+}
+
+export class MeetingRuntime extends MixGroup {
+  readonly calls = new Set<CallSession>();
+  participantMuted: ParticipantMuted;
+  onHold: string;
+  entryTones: boolean;
+  exitTones: boolean;
+  ended = false;
+
+  constructor(
+    readonly meetingSid: string,
+    readonly accountSid: string,
+    readonly attributes: Attributes,
+    meeting: Meeting,
+    mohSources: ReadonlyMap<string, LoopSource>,
+  ) {
+    super(
+      new ConferenceMixer({
+        mohSources,
+        defaultMoh: attributes.conference_moh,
+        mohEnabled: attributes.conference_moh_enabled === "on",
+      }),
+    );
+    this.participantMuted = meeting.participant_muted;
+    this.onHold = meeting.on_hold;
+    this.entryTones = attributes.conference_entrytones === "on";
+    this.exitTones = attributes.conference_exittones === "on";
+  }
+
+  /** Whether the meeting's state mutes a caller of `role` (hosts never; listeners always). */
+  mutedByMeeting(role: Role): boolean {
+    if (role === "host") return false;
+    if (role === "listener") return true;
+    return this.participantMuted !== "false";
+  }
+
+  heldByMeeting(role: Role): boolean {
+    return this.onHold.includes(ROLE_LETTER[role]);
+  }
+
+  /** Re-applies mute and hold of one call to its slot. */
+  apply(call: CallSession): void {
+    if (call.slot < 0) return;
+    this.mixer.setMuted(call.slot, call.muted);
+    this.mixer.setHeld(call.slot, call.onHold || this.heldByMeeting(call.role));
+  }
+
+  countByRole(): { hosts: number; participants: number; listeners: number } {
+    let hosts = 0;
+    let participants = 0;
+    let listeners = 0;
+    for (const c of this.calls) {
+      if (c.role === "host") hosts++;
+      else if (c.role === "participant") participants++;
+      else listeners++;
+    }
+    return { hosts, participants, listeners };
+  }
+}

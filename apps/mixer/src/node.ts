@@ -1,0 +1,585 @@
+/**
+ * A mixer node: takes SIP calls, runs the IVR that admits them, mixes every meeting it
+ * owns on one 20 ms clock, and applies control messages from the API.
+ */
+import {
+  type AccessRouter,
+  type JoinDecision,
+  refusalResponse,
+  type RefusalReason,
+} from "@conf/access-router";
+import { roleIn } from "@conf/call-flow";
+import type { ControlMessage, SessionStore, Unsubscribe } from "@conf/session-store";
+import { CallSession, type CallMedia, withoutTag } from "./call.ts";
+import { GuessLimiter } from "./guess-limiter.ts";
+import { MeetingRuntime, MixGroup } from "./meeting.ts";
+import {
+  ConferenceMixer,
+  createMohSources,
+  dtmfKey,
+  ENTRY_TONE,
+  EXIT_TONE,
+  type LoopSource,
+  MIXER_EVENT_DIGIT,
+  MIXER_EVENT_PROMPT_DONE,
+  numberClips,
+  type PromptLibrary,
+  type PromptName,
+} from "./media/index.ts";
+import { negotiateAnswer } from "./media/sdp.ts";
+import { RtpPortPool } from "./rtp-socket.ts";
+import { type Dialog, type IncomingCall, SipUa, type SipTimerOptions } from "./sip/index.ts";
+
+export interface MixerNodeOptions {
+  router: AccessRouter;
+  store: SessionStore;
+  prompts: PromptLibrary;
+  nodeId: string;
+  sipHost: string;
+  sipPort: number;
+  rtpPortMin: number;
+  rtpPortMax: number;
+  /** Wrong codes from one number before it is refused for `codeGuessBanSeconds`. */
+  codeGuessLimit?: number;
+  codeGuessBanSeconds?: number;
+  /** A joined caller sending no RTP this long is hung up, seconds. */
+  rtpTimeoutSeconds?: number;
+  /** Seconds a caller may stay silent at the code prompt before it is repeated. */
+  codeTimeoutSeconds?: number;
+  /** Lease of this node's meetings in the store, ms (renewed every third of it). */
+  leaseTtlMs?: number;
+  sipTimers?: SipTimerOptions;
+  log?: (line: string) => void;
+}
+
+const FRAME_MS = 20;
+const MAX_CODE_ATTEMPTS = 3;
+const MAX_CODE_LENGTH = 32;
+
+export class MixerNode {
+  readonly lobby: MixGroup;
+  readonly meetings = new Map<string, MeetingRuntime>();
+  readonly calls = new Map<string, CallSession>();
+  private readonly byDialog = new Map<string, CallSession>();
+  private readonly ports: RtpPortPool;
+  private readonly guesses: GuessLimiter;
+  private readonly moh: ReadonlyMap<string, LoopSource>;
+  private readonly log: (line: string) => void;
+  private ua: SipUa | null = null;
+  private clock: ReturnType<typeof setTimeout> | null = null;
+  private housekeeping: ReturnType<typeof setInterval> | null = null;
+  private leaseTimer: ReturnType<typeof setInterval> | null = null;
+  private unsubscribe: Unsubscribe | null = null;
+  private nextTick = 0;
+  /** Node clock in ms, read once per tick and per packet batch. */
+  now = performance.now();
+  /** Ticks that started more than 5 ms late, for the benchmarks. */
+  lateTicks = 0;
+  ticks = 0;
+  private stopped = false;
+
+  constructor(private readonly opts: MixerNodeOptions) {
+    this.ports = new RtpPortPool(opts.rtpPortMin, opts.rtpPortMax);
+    this.guesses = new GuessLimiter({
+      limit: opts.codeGuessLimit ?? 10,
+      banMs: (opts.codeGuessBanSeconds ?? 600) * 1000,
+    });
+    this.moh = createMohSources();
+    this.lobby = new MixGroup(new ConferenceMixer({ mohSources: this.moh, mohEnabled: false }));
+    this.log = opts.log ?? ((l) => console.log(`mixer: ${l}`));
+  }
+
+  get sipPort(): number {
+    return this.ua?.address.port ?? 0;
+  }
+
+  async start(): Promise<void> {
+    this.ua = await SipUa.listen({
+      host: this.opts.sipHost,
+      port: this.opts.sipPort,
+      timers: this.opts.sipTimers,
+      forceRport: true,
+      handlers: {
+        onInvite: (call) => this.onInvite(call),
+        onCancel: (call) => this.onCancel(call),
+        onBye: (dialog) => this.onRemoteHangup(dialog),
+        onDialogFailed: (dialog) => this.onRemoteHangup(dialog),
+        onInfoDtmf: (dialog, digit) => {
+          const c = this.byDialog.get(dialog.id);
+          if (c) this.onDigit(c, digit);
+        },
+        onReinvite: (dialog, offer) => this.onReinvite(dialog, offer.sdp),
+        onError: (err, ctx) => this.log(`sip error (${ctx}): ${String(err)}`),
+      },
+    });
+    this.unsubscribe = await this.opts.store.control.subscribe(this.opts.nodeId, (m) => this.onControl(m));
+    this.nextTick = performance.now() + FRAME_MS;
+    this.scheduleTick();
+    this.housekeeping = setInterval(() => this.checkTimeouts(), 1000);
+    const ttl = this.opts.leaseTtlMs ?? 30_000;
+    this.leaseTimer = setInterval(() => void this.renewLeases(ttl), Math.max(1000, Math.floor(ttl / 3)));
+    this.log(`SIP on udp ${this.opts.sipHost}:${this.sipPort}, RTP ${this.opts.rtpPortMin}-${this.opts.rtpPortMax}`);
+  }
+
+  /** Hangs every call up with BYE, then stops. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await Promise.all([...this.calls.values()].map((c) => this.hangup(c, "shutdown")));
+    if (this.clock) clearTimeout(this.clock);
+    if (this.housekeeping) clearInterval(this.housekeeping);
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
+    await this.unsubscribe?.();
+    this.ua?.close();
+  }
+
+  // ---- the clock -------------------------------------------------------------------
+
+  /** Drift-corrected 20 ms clock: ticks are scheduled against absolute times. */
+  private scheduleTick(): void {
+    const delay = Math.max(0, this.nextTick - performance.now());
+    this.clock = setTimeout(() => {
+      if (this.stopped) return;
+      const t = performance.now();
+      if (t - this.nextTick > 5) this.lateTicks++;
+      // After a long stall (GC, debugger), do not burst: resume from now.
+      if (t - this.nextTick > 200) this.nextTick = t;
+      while (this.nextTick <= t) {
+        this.tickAll();
+        this.nextTick += FRAME_MS;
+      }
+      this.scheduleTick();
+    }, delay);
+  }
+
+  private tickAll(): void {
+    this.now = performance.now();
+    this.ticks++;
+    this.tickGroup(this.lobby);
+    for (const m of this.meetings.values()) this.tickGroup(m);
+  }
+
+  private tickGroup(group: MixGroup): void {
+    const mixer = group.mixer;
+    if (mixer.activeCount === 0) return;
+    mixer.tick();
+    const arena = mixer.arena;
+    const list = mixer.activeList;
+    const calls = group.slotCalls;
+    for (let i = 0; i < mixer.activeCount; i++) {
+      const s = list[i] as number;
+      const call = calls[s];
+      if (call) call.sendFrame(arena, mixer.outOffset[s] as number, mixer.outLength[s] as number);
+    }
+    for (let e = 0; e < mixer.eventCount; e++) {
+      const call = calls[mixer.eventSlot[e] as number];
+      if (!call) continue;
+      const kind = mixer.eventKind[e];
+      if (kind === MIXER_EVENT_DIGIT) this.onDigit(call, dtmfKey(mixer.eventValue[e] as number));
+      else if (kind === MIXER_EVENT_PROMPT_DONE) this.onPromptDone(call);
+    }
+  }
+
+  // ---- SIP -------------------------------------------------------------------------
+
+  private async onInvite(invite: IncomingCall): Promise<void> {
+    const dateCreated = new Date();
+    const dialed = invite.dialedNumber ?? "";
+    const decision = await this.opts.router.route({
+      dialed,
+      caller: invite.callerNumber ?? "",
+      transport: "udp",
+    });
+    if (decision.kind === "refuse") {
+      const r = refusalResponse(decision.reason);
+      this.log(`refused ${dialed}: ${decision.reason}`);
+      invite.reject(r.sipStatus, r.sipReason);
+      return;
+    }
+    if (!invite.sdp) {
+      // We answer offers; an offerless INVITE would need our offer in the 200.
+      invite.reject(488, "Not Acceptable Here");
+      return;
+    }
+    let call: CallSession | null = null;
+    let socket: Awaited<ReturnType<RtpPortPool["open"]>>;
+    try {
+      socket = await this.ports.open(this.opts.sipHost, (buf, port, address) => {
+        call?.receive(buf, port, address, this.now);
+      });
+    } catch (err) {
+      this.log(`no RTP port: ${String(err)}`);
+      invite.reject(503, "Service Unavailable");
+      return;
+    }
+    const neg = negotiateAnswer(invite.sdp, { address: this.opts.sipHost, port: socket.port });
+    if (!neg.ok) {
+      socket.close();
+      invite.reject(488, "Not Acceptable Here");
+      return;
+    }
+    if (invite.state !== "offered" && invite.state !== "early") {
+      socket.close(); // cancelled while we looked things up
+      return;
+    }
+    const media: CallMedia = {
+      codec: neg.value.codec,
+      payloadType: neg.value.payloadType,
+      telephoneEventPt: neg.value.telephoneEventPt,
+      remoteAddress: neg.value.remoteAddress,
+      remotePort: neg.value.remotePort,
+      send: neg.value.direction === "sendrecv" || neg.value.direction === "sendonly",
+    };
+    call = new CallSession(invite, socket, media, dateCreated, this.now, (c, k) => this.onDigit(c, k));
+    const dialog = invite.accept(neg.value.answer);
+    if (!dialog) {
+      socket.close();
+      return;
+    }
+    call.dialog = dialog;
+    this.calls.set(call.callSid, call);
+    this.byDialog.set(dialog.id, call);
+    this.enterLobby(call);
+    if (decision.kind === "join") {
+      await this.joinMeeting(call, decision);
+      return;
+    }
+    call.prompt = decision.context;
+    const clips: PromptName[] = [];
+    if (decision.context.attributes.conference_greeting_enabled === "on") clips.push("welcome");
+    clips.push("enter-code");
+    this.say(call, clips, "collect");
+  }
+
+  private onCancel(invite: IncomingCall): void {
+    for (const c of this.calls.values()) if (c.incoming === invite) void this.hangup(c, "cancelled");
+  }
+
+  private onRemoteHangup(dialog: Dialog): void {
+    const c = this.byDialog.get(dialog.id);
+    if (c) void this.hangup(c, "remote");
+  }
+
+  private onReinvite(dialog: Dialog, sdp: string | null): { sdp: string } | { status: number } {
+    const c = this.byDialog.get(dialog.id);
+    if (!c || !sdp) return { status: 488 };
+    const neg = negotiateAnswer(sdp, { address: this.opts.sipHost, port: c.rtp.port }, c.media.codec);
+    if (!neg.ok) return { status: 488 };
+    const moved = neg.value.remoteAddress !== c.media.remoteAddress || neg.value.remotePort !== c.media.remotePort;
+    c.media.send = neg.value.direction === "sendrecv" || neg.value.direction === "sendonly";
+    if (moved && neg.value.remoteAddress !== "0.0.0.0") {
+      c.media.remoteAddress = neg.value.remoteAddress;
+      c.media.remotePort = neg.value.remotePort;
+      c.latch.reset(neg.value.remoteAddress, neg.value.remotePort);
+    }
+    return { sdp: neg.value.answer };
+  }
+
+  // ---- IVR -------------------------------------------------------------------------
+
+  private enterLobby(call: CallSession): void {
+    const slot = this.lobby.mixer.addSlot({
+      codec: call.media.codec,
+      member: false,
+      input: call.jitter,
+      inbandDtmf: call.media.telephoneEventPt === null,
+      send: call.media.send,
+    });
+    if (slot < 0) throw new Error("lobby is full");
+    call.group = this.lobby;
+    call.slot = slot;
+    this.lobby.add(call, slot);
+  }
+
+  /** Queues prompts for one caller; `then` says what happens when they finish. */
+  private say(call: CallSession, clips: readonly PromptName[], then: CallSession["afterPrompt"] = "none"): void {
+    if (!call.group || call.slot < 0) return;
+    const player = call.group.mixer.prompt(call.slot);
+    for (const name of clips) player.enqueue(this.opts.prompts.get(name));
+    call.afterPrompt = then;
+  }
+
+  private onPromptDone(call: CallSession): void {
+    const then = call.afterPrompt;
+    call.afterPrompt = "none";
+    if (then === "hangup") void this.hangup(call, "ivr");
+    else if (then === "collect") call.waitingSince = this.now;
+  }
+
+  private onDigit(call: CallSession, key: string): void {
+    if (call.state === "ivr" && call.prompt) {
+      if (call.afterPrompt === "hangup") return;
+      if (key === "#") {
+        const code = call.digits;
+        call.digits = "";
+        void this.submitCode(call, code);
+        return;
+      }
+      if (key === "*") {
+        call.digits = ""; // start over
+        return;
+      }
+      if (call.digits.length < MAX_CODE_LENGTH) call.digits += key;
+      // Typing over the prompt: stop it, the caller knows what to do.
+      if (call.group && call.slot >= 0) call.group.mixer.prompt(call.slot).clear();
+      call.waitingSince = this.now;
+      return;
+    }
+    if (call.state === "meeting") this.onKeypad(call, key);
+  }
+
+  private async submitCode(call: CallSession, code: string): Promise<void> {
+    const context = call.prompt;
+    if (!context) return;
+    const caller = call.incoming.callerNumber ?? call.incoming.source.address;
+    const verdict = this.guesses.check(caller);
+    if (verdict.kind === "refuse") {
+      this.log(`refused code entry from ${caller}: too many wrong codes (retry in ${Math.ceil(verdict.retryAfterMs / 1000)} s)`);
+      this.say(call, ["try-later", "goodbye"], "hangup");
+      return;
+    }
+    if (verdict.delayMs > 0) await Bun.sleep(verdict.delayMs);
+    if (call.state !== "ivr") return;
+    const admitted = code ? await this.opts.router.admit(context, code) : null;
+    if (call.state !== "ivr") return;
+    if (!admitted || admitted.kind === "refuse") {
+      call.attempts++;
+      const banned = this.guesses.wrong(caller);
+      if (banned) this.log(`caller ${caller} reached the wrong-code limit; refused for a while`);
+      if (banned || call.attempts >= MAX_CODE_ATTEMPTS) this.say(call, ["wrong-code", "too-many-tries", "goodbye"], "hangup");
+      else this.say(call, ["wrong-code", "enter-code"], "collect");
+      return;
+    }
+    this.guesses.right(caller);
+    await this.joinMeeting(call, admitted);
+  }
+
+  private refuse(call: CallSession, reason: RefusalReason): void {
+    const prompt = refusalResponse(reason).prompt as PromptName;
+    this.say(call, [prompt, "goodbye"], "hangup");
+  }
+
+  // ---- meetings --------------------------------------------------------------------
+
+  private async joinMeeting(call: CallSession, decision: JoinDecision): Promise<void> {
+    call.state = "joining";
+    call.join = decision;
+    call.role = decision.role;
+    call.accessCode = decision.accessCode ?? "";
+    const result = await this.opts.store.join({
+      meetingKey: decision.meetingKey,
+      accountSid: decision.accountSid,
+      meetingRoomSid: decision.meetingRoomSid,
+      nodeId: this.opts.nodeId,
+      call: {
+        call_sid: call.callSid,
+        access_code: call.accessCode,
+        codecs: call.media.codec,
+        number_src: withoutTag(call.incoming.from),
+        number_dst: withoutTag(call.incoming.to),
+        name: call.incoming.fromAddr.displayName ?? "",
+        direction: "In",
+        role: call.role,
+        date_created: call.dateCreated,
+        muted: call.role === "listener",
+      },
+    });
+    if (call.state !== "joining") {
+      // Hung up while joining: undo.
+      if (result.ok) await this.opts.store.leave(call.callSid);
+      return;
+    }
+    if (!result.ok) {
+      call.state = "ivr";
+      call.prompt = null; // no more codes: a locked meeting is final
+      this.refuse(call, result.reason);
+      return;
+    }
+    if (result.ownerNodeId !== this.opts.nodeId) {
+      this.log(`meeting ${result.meeting.meeting_sid} is owned by ${result.ownerNodeId}; mixing here too`);
+    }
+    call.muted = result.call.muted;
+    call.onHold = result.call.on_hold;
+    if (call.role === "participant" && result.meeting.participant_muted !== "false" && !call.muted) {
+      // The meeting mutes participants (relaxed or true): so does their Call object.
+      call.muted = true;
+      await this.opts.store.updateCall(call.callSid, { muted: true });
+    }
+    let runtime = this.meetings.get(result.meeting.meeting_sid);
+    if (!runtime) {
+      runtime = new MeetingRuntime(
+        result.meeting.meeting_sid,
+        decision.accountSid,
+        decision.attributes,
+        result.meeting,
+        this.moh,
+      );
+      this.meetings.set(runtime.meetingSid, runtime);
+    }
+    // Move the caller from the lobby into the meeting's mix; its RTP clock carries on.
+    this.lobby.remove(call.slot);
+    const slot = runtime.mixer.addSlot({
+      codec: call.media.codec,
+      role: call.role,
+      muted: call.muted,
+      held: call.onHold || runtime.heldByMeeting(call.role),
+      member: true,
+      input: call.jitter,
+      inbandDtmf: call.media.telephoneEventPt === null,
+      send: call.media.send,
+    });
+    if (slot < 0) {
+      this.log(`meeting ${runtime.meetingSid} is full`);
+      call.group = null;
+      call.slot = -1;
+      await this.hangup(call, "full");
+      return;
+    }
+    call.state = "meeting";
+    call.group = runtime;
+    call.slot = slot;
+    call.meeting = runtime;
+    runtime.add(call, slot);
+    runtime.calls.add(call);
+    const others = runtime.calls.size - 1;
+    const attrs = decision.attributes;
+    const clips: PromptName[] = [];
+    if (others === 0) {
+      if (attrs.conference_singlemember === "on") clips.push("only-one");
+      else clips.push("first-one");
+    } else if (roleIn(attrs.call_announceparticipantcount, call.role)) {
+      clips.push(others === 1 ? "there-is" : "there-are", ...numberClips(others), others === 1 ? "other-person" : "other-people");
+    }
+    if (clips.length) this.say(call, clips);
+    if (others > 0 && runtime.entryTones) runtime.mixer.playToMeeting(ENTRY_TONE);
+    this.log(`call ${call.callSid} joined meeting ${runtime.meetingSid} as ${call.role}`);
+  }
+
+  /** Keypad commands inside a meeting (the full set comes with the meeting controls). */
+  private onKeypad(_call: CallSession, _key: string): void {}
+
+  /** Ends a call from our side or after the peer's BYE: out of the mix, the store and SIP. */
+  async hangup(call: CallSession, why: string): Promise<void> {
+    if (call.state === "ended" || call.state === "leaving") return;
+    const wasIn = call.state;
+    call.state = "leaving";
+    if (call.group && call.slot >= 0) call.group.remove(call.slot);
+    call.group = null;
+    call.slot = -1;
+    const runtime = call.meeting;
+    if (runtime) runtime.calls.delete(call);
+    if (why !== "remote" && why !== "cancelled" && call.dialog) void call.dialog.bye();
+    call.rtp.close();
+    this.calls.delete(call.callSid);
+    if (call.dialog) this.byDialog.delete(call.dialog.id);
+    call.state = "ended";
+    if (wasIn === "meeting" || wasIn === "joining") {
+      const left = await this.opts.store.leave(call.callSid);
+      if (runtime && !runtime.ended) {
+        if (left?.ended || runtime.calls.size === 0) this.disposeMeeting(runtime);
+        else if (runtime.exitTones) runtime.mixer.playToMeeting(EXIT_TONE);
+      }
+    }
+    this.log(`call ${call.callSid} ended (${why})`);
+  }
+
+  private disposeMeeting(runtime: MeetingRuntime): void {
+    runtime.ended = true;
+    this.meetings.delete(runtime.meetingSid);
+  }
+
+  /** Ends a whole meeting: every caller is hung up with BYE, then the objects are gone. */
+  async endMeeting(meetingSid: string, why: string): Promise<void> {
+    const runtime = this.meetings.get(meetingSid);
+    if (runtime) {
+      this.disposeMeeting(runtime);
+      await Promise.all([...runtime.calls].map((c) => this.hangup(c, why)));
+    }
+    await this.opts.store.endMeeting(meetingSid);
+  }
+
+  // ---- control from the API --------------------------------------------------------
+
+  private onControl(m: ControlMessage): void {
+    const runtime = this.meetings.get(m.meetingSid);
+    if (!runtime) return;
+    const callOf = (sid: string) => [...runtime.calls].find((c) => c.callSid === sid);
+    switch (m.type) {
+      case "call_mute": {
+        const c = callOf(m.callSid);
+        if (c) {
+          c.muted = m.muted;
+          runtime.apply(c);
+        }
+        break;
+      }
+      case "call_hold": {
+        const c = callOf(m.callSid);
+        if (c) {
+          c.onHold = m.on_hold;
+          runtime.apply(c);
+        }
+        break;
+      }
+      case "call_hangup": {
+        const c = callOf(m.callSid);
+        if (c) void this.hangup(c, "api");
+        break;
+      }
+      case "meeting_participant_muted": {
+        runtime.participantMuted = m.participant_muted;
+        for (const c of runtime.calls) {
+          if (c.role !== "participant") continue;
+          c.muted = runtime.mutedByMeeting("participant");
+          runtime.apply(c);
+          void this.opts.store.updateCall(c.callSid, { muted: c.muted });
+        }
+        break;
+      }
+      case "meeting_on_hold":
+        runtime.onHold = m.on_hold;
+        for (const c of runtime.calls) runtime.apply(c);
+        break;
+      case "meeting_lock":
+        break; // the store refuses new non-hosts; nothing changes in the mix
+      case "meeting_end":
+        void this.endMeeting(m.meetingSid, "api");
+        break;
+    }
+  }
+
+  // ---- housekeeping ----------------------------------------------------------------
+
+  private checkTimeouts(): void {
+    const now = performance.now();
+    const rtpTimeout = (this.opts.rtpTimeoutSeconds ?? 30) * 1000;
+    const codeTimeout = (this.opts.codeTimeoutSeconds ?? 10) * 1000;
+    for (const c of this.calls.values()) {
+      if (now - c.lastRtpAt > rtpTimeout) {
+        this.log(`call ${c.callSid}: no RTP for ${Math.round((now - c.lastRtpAt) / 1000)} s`);
+        void this.hangup(c, "rtp-timeout");
+        continue;
+      }
+      if (c.state === "ivr" && c.prompt && c.afterPrompt === "none" && c.waitingSince > 0 && c.digits === "") {
+        if (now - c.waitingSince > codeTimeout) {
+          c.waitingSince = 0;
+          c.attempts++;
+          if (c.attempts >= MAX_CODE_ATTEMPTS) this.say(c, ["goodbye"], "hangup");
+          else this.say(c, ["enter-code"], "collect");
+        }
+      }
+    }
+  }
+
+  private async renewLeases(ttlMs: number): Promise<void> {
+    try {
+      const r = await this.opts.store.renewLease(this.opts.nodeId, ttlMs);
+      for (const sid of r.lost) {
+        this.log(`lost the lease of meeting ${sid}`);
+        await this.endMeeting(sid, "lease-lost");
+      }
+    } catch (err) {
+      this.log(`lease renewal failed: ${String(err)}`);
+    }
+  }
+}

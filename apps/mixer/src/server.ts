@@ -1,0 +1,79 @@
+/**
+ * Starting a mixer node: open (or take) the config database, the live store and the
+ * bus, build the access router over them, load the prompts, and listen for SIP.
+ */
+import { createAccessRouter, invalidationChannel, parseInvalidation } from "@conf/access-router";
+import { createConfigReader, type Database, openDatabase } from "@conf/db";
+import { type Bus, createBus, createSessionStore, type SessionStore } from "@conf/session-store";
+import type { MixerEnv } from "./env.ts";
+import { loadPrompts } from "./media/index.ts";
+import { MixerNode } from "./node.ts";
+
+export interface StartMixerOptions {
+  readonly env: MixerEnv;
+  /** An open database to use (not closed by `close()`); default: opened from the environment. */
+  readonly database?: Database;
+  /** A bus to use (not closed by `close()`); default: created from REDIS_URL. */
+  readonly bus?: Bus;
+  /** A live store to use (not closed by `close()`); default: created from REDIS_URL. */
+  readonly sessionStore?: SessionStore;
+  readonly log?: (line: string) => void;
+}
+
+export interface RunningMixer {
+  readonly node: MixerNode;
+  readonly sipPort: number;
+  /** Hangs up every call, stops, and closes what `startMixer` opened. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a mixer node.
+ * @example const mixer = await startMixer({ env: readMixerEnv() });
+ */
+export async function startMixer(options: StartMixerOptions): Promise<RunningMixer> {
+  const { env } = options;
+  const owned: (() => Promise<unknown>)[] = [];
+  const database = options.database ?? (await openDatabase({ url: env.DATABASE_URL }));
+  if (!options.database) owned.push(() => database.close());
+  const bus = options.bus ?? createBus({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX });
+  if (!options.bus) owned.push(() => bus.close());
+  const store = options.sessionStore ?? createSessionStore({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX });
+  if (!options.sessionStore) owned.push(() => store.close());
+
+  const prompts = loadPrompts();
+  if (!prompts.ok) throw new Error(`mixer: cannot load prompts: ${prompts.error}`);
+  const router = createAccessRouter({
+    config: createConfigReader(database),
+    subscribe: (handler) => bus.subscribe(invalidationChannel, (m: unknown) => handler(parseInvalidation(m))),
+  });
+  await router.ready;
+  const node = new MixerNode({
+    router,
+    store,
+    prompts: prompts.library,
+    nodeId: env.NODE_ID ?? `mixer-${env.SIP_HOST}:${env.SIP_PORT}-${process.pid}`,
+    sipHost: env.SIP_HOST,
+    sipPort: env.SIP_PORT,
+    rtpPortMin: env.RTP_PORT_MIN,
+    rtpPortMax: env.RTP_PORT_MAX,
+    codeGuessLimit: env.CODE_GUESS_LIMIT,
+    codeGuessBanSeconds: env.CODE_GUESS_BAN_SECONDS,
+    rtpTimeoutSeconds: env.RTP_TIMEOUT_SECONDS,
+    log: options.log,
+  });
+  await node.start();
+  let closing: Promise<void> | undefined;
+  return {
+    node,
+    sipPort: node.sipPort,
+    close() {
+      closing ??= (async () => {
+        await node.stop();
+        router.close();
+        for (const close of owned.reverse()) await close().catch((e) => console.error("mixer: close failed", e));
+      })();
+      return closing;
+    },
+  };
+}

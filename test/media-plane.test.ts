@@ -1,0 +1,153 @@
+/**
+ * End to end: real service (API + mixer, Postgres, Redis) and real SIP callers
+ * (baresip). Three callers key their codes by RFC 4733 and each sends its own tone;
+ * each recording must hold exactly the others it should hear.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Baresip } from "./lib/baresip.ts";
+import { eventually, freePort, type Provisioned, provision, type Service, startService } from "./lib/service.ts";
+import { levelsAtEnd } from "./lib/spectrum.ts";
+
+const NUMBER = "15162065919";
+const HOST_HZ = 440;
+const PART_HZ = 1000;
+const LIST_HZ = 1500;
+/** A tone counts as heard above this level (the callers send at -12 dBFS). */
+const HEARD_DB = -35;
+/** And as absent below this one. */
+const ABSENT_DB = -50;
+
+let svc: Service;
+let acct: Provisioned;
+const callers: Baresip[] = [];
+let rtpBase = 0;
+
+async function caller(toneHz: number, user: string): Promise<Baresip> {
+  const c = new Baresip({ sipPort: await freePort(), rtpPortBase: rtpBase, toneHz, user });
+  rtpBase += 10;
+  callers.push(c);
+  return c;
+}
+
+beforeAll(async () => {
+  rtpBase = 41000 + Math.floor(Math.random() * 100) * 40;
+  svc = await startService({ rtpPortMin: rtpBase + 2000, rtpPortMax: rtpBase + 2999 });
+  acct = await provision(svc, NUMBER);
+  // Quiet meeting: no tones, music or count announcements that would blur the spectra.
+  await acct.account.req("PATCH", `/conference/v2/accounts/${acct.accountSid}`, {
+    attributes: {
+      conference_entrytones: "off",
+      conference_exittones: "off",
+      conference_moh_enabled: "off",
+      call_announceparticipantcount: "",
+      conference_greeting_enabled: "off",
+    },
+  });
+  const room = await acct.account.req("POST", "/conference/v2/meeting_rooms", {
+    name: "e2e",
+    access_codes: [
+      { access_code: "1111", role: "host" },
+      { access_code: "2222", role: "participant" },
+      { access_code: "3333", role: "listener" },
+    ],
+  });
+  expect(room.status).toBe(200);
+}, 60_000);
+
+afterAll(async () => {
+  for (const c of callers) await c.stop();
+  await svc?.stop();
+  for (const c of callers) c.cleanup();
+}, 30_000);
+
+type Call = { call_sid: string; role: string; access_code: string; codecs: string; meeting_sid: string; number_dst: string; number_src: string; muted: boolean };
+type Meeting = { meeting_sid: string; attendees: { hosts: number; participants: number; listeners: number } };
+
+describe("three callers in one meeting", () => {
+  test("each hears exactly whom it should, the API shows them, DELETE hangs them up", async () => {
+    const host = await caller(HOST_HZ, "1001");
+    const part = await caller(PART_HZ, "1002");
+    const list = await caller(LIST_HZ, "1003");
+    const uri = `sip:${NUMBER}@127.0.0.1:${svc.sipPort}`;
+    for (const [c, code] of [
+      [host, "1111#"],
+      [part, "2222#"],
+      [list, "3333#"],
+    ] as const) {
+      c.dial(uri, 60);
+      await c.waitFor(/Call established/, 10_000);
+      c.sendDigits(code);
+    }
+    const calls = await eventually(async () => {
+      const r = await acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls?limit=10");
+      return r.body.items.length === 3 ? r.body.items : null;
+    }, 15_000, "three calls in the API");
+    const byRole = Object.fromEntries(calls.map((c) => [c.role, c]));
+    expect(byRole.host?.access_code).toBe("1111");
+    expect(byRole.participant?.access_code).toBe("2222");
+    expect(byRole.listener?.access_code).toBe("3333");
+    for (const c of calls) {
+      expect(c.codecs).toBe("PCMU");
+      expect(c.number_dst).toContain(NUMBER);
+      expect(c.meeting_sid).toBe(calls[0]!.meeting_sid);
+    }
+    expect(byRole.listener?.muted).toBe(true);
+    expect(byRole.host?.muted).toBe(false);
+
+    const meetings = await acct.account.req<{ items: Meeting[]; total: null }>("GET", "/conference/v2/meetings");
+    expect(meetings.body.total).toBeNull();
+    expect(meetings.body.items).toHaveLength(1);
+    expect(meetings.body.items[0]!.attendees).toEqual({ hosts: 1, participants: 1, listeners: 1 });
+
+    // Let the mix run, then end the meeting: everyone is hung up with BYE.
+    await Bun.sleep(3000);
+    const del = await acct.account.req("DELETE", `/conference/v2/meetings/${calls[0]!.meeting_sid}`);
+    expect(del.status).toBe(204);
+    for (const c of [host, part, list]) await c.waitFor(/terminated|closed/i, 10_000);
+    await eventually(async () => {
+      const r = await acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls");
+      return r.body.items.length === 0;
+    }, 5000, "calls gone");
+    for (const c of [host, part, list]) await c.stop();
+
+    const freqs = [HOST_HZ, PART_HZ, LIST_HZ];
+    const heardByHost = levelsAtEnd(host.recording(), freqs, 1.5);
+    const heardByPart = levelsAtEnd(part.recording(), freqs, 1.5);
+    const heardByList = levelsAtEnd(list.recording(), freqs, 1.5);
+    const report = JSON.stringify({ heardByHost, heardByPart, heardByList });
+    // Talkers hear the others, never themselves; nobody hears the listener.
+    expect(heardByHost[PART_HZ]!, report).toBeGreaterThan(HEARD_DB);
+    expect(heardByHost[HOST_HZ]!, report).toBeLessThan(ABSENT_DB);
+    expect(heardByHost[LIST_HZ]!, report).toBeLessThan(ABSENT_DB);
+    expect(heardByPart[HOST_HZ]!, report).toBeGreaterThan(HEARD_DB);
+    expect(heardByPart[PART_HZ]!, report).toBeLessThan(ABSENT_DB);
+    expect(heardByPart[LIST_HZ]!, report).toBeLessThan(ABSENT_DB);
+    expect(heardByList[HOST_HZ]!, report).toBeGreaterThan(HEARD_DB);
+    expect(heardByList[PART_HZ]!, report).toBeGreaterThan(HEARD_DB);
+    expect(heardByList[LIST_HZ]!, report).toBeLessThan(ABSENT_DB);
+  }, 90_000);
+});
+
+describe("refusals", () => {
+  test("an unknown number gets 404", async () => {
+    const c = await caller(0, "1004");
+    c.dial(`sip:19995550000@127.0.0.1:${svc.sipPort}`, 15);
+    await c.waitFor(/404/, 10_000);
+    await c.stop();
+  }, 20_000);
+
+  test("wrong codes are re-prompted three times, then the caller is hung up", async () => {
+    const c = await caller(0, "1005");
+    c.dial(`sip:${NUMBER}@127.0.0.1:${svc.sipPort}`, 60);
+    await c.waitFor(/Call established/, 10_000);
+    for (let i = 0; i < 3; i++) {
+      c.sendDigits("9999#");
+      await Bun.sleep(3500);
+    }
+    await c.waitFor(/terminated|closed/i, 20_000);
+    const r = await acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls");
+    expect(r.body.items).toHaveLength(0);
+    await c.stop();
+  }, 40_000);
+});
+
