@@ -1,6 +1,5 @@
-import { describe, expect, test } from "bun:test";
+import { afterEach, beforeEach, describe, expect, jest, test } from "bun:test";
 import { parseMessage, type SipRequest, type SipResponse } from "./message.ts";
-import { sleep } from "./test-peer.ts";
 import {
   InviteClientTransaction,
   InviteServerTransaction,
@@ -30,11 +29,31 @@ function res(status: number, method = "INVITE"): SipResponse {
   return r.value;
 }
 
-function recorder(timers: SipTimerOptions) {
+/*
+ * Timer tests run on fake timers with the RFC default values, advanced one
+ * millisecond at a time, so intervals are checked exactly and a loaded machine
+ * cannot make them flaky.
+ */
+let now = 0;
+beforeEach(() => {
+  now = 0;
+  jest.useFakeTimers();
+});
+afterEach(() => {
+  jest.useRealTimers();
+});
+
+function advance(ms: number): void {
+  for (let i = 0; i < ms; i++) {
+    now += 1;
+    jest.advanceTimersByTime(1);
+  }
+}
+
+function recorder(timers: SipTimerOptions = {}) {
   const sent: { at: number; data: string }[] = [];
-  const t0 = performance.now();
-  const layer = new TransactionLayer((d) => sent.push({ at: performance.now() - t0, data: new TextDecoder().decode(d) }), resolveTimers(timers));
-  return { sent, layer, gaps: () => sent.slice(1).map((s, i) => s.at - (sent[i] as { at: number }).at) };
+  const layer = new TransactionLayer((d) => sent.push({ at: now, data: new TextDecoder().decode(d) }), resolveTimers(timers));
+  return { sent, layer, times: () => sent.map((x) => x.at) };
 }
 
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -75,88 +94,97 @@ describe("server transaction keys", () => {
 });
 
 describe("INVITE server transaction", () => {
-  test("2xx: timer G doubles up to T2 until the ACK; timer H reports a missing ACK", async () => {
-    const { layer, sent, gaps } = recorder({ t1: 10, t2: 40, timerH: 400 });
+  test("2xx: retransmitted at T1 doubling up to T2; timer H (64*T1) reports the missing ACK", () => {
+    const { layer, times } = recorder();
     let timedOut = 0;
     const tx = new InviteServerTransaction(layer, "k", req("INVITE"), DEST, { onAckTimeout: () => void timedOut++ });
     layer.addServer(tx);
     tx.respond(bytes("200"), 200);
     expect(tx.state).toBe("accepted");
-    await sleep(250);
-    const g = gaps();
-    expect(g.length).toBeGreaterThanOrEqual(5);
-    expect(g[0]).toBeLessThan(25);
-    expect(g[1]).toBeGreaterThan(15);
-    for (const x of g.slice(3)) expect(x).toBeGreaterThan(30);
-    for (const x of g) expect(x).toBeLessThan(75); // capped at T2 = 40 (80 would mean no cap)
-    await sleep(250);
+    advance(31999);
+    expect(timedOut).toBe(0);
+    expect(times()).toEqual([0, 500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500]);
+    advance(1);
     expect(timedOut).toBe(1);
-    const n = sent.length;
-    await sleep(80);
-    expect(sent.length).toBe(n);
-    layer.close();
+    advance(10000);
+    expect(times().length).toBe(11);
+    expect(tx.state).toBe("terminated");
+    expect(layer.server.size).toBe(0);
   });
 
-  test("2xx: the ACK stops retransmissions; INVITE retransmissions still get the 2xx", async () => {
-    const { layer, sent } = recorder({ t1: 10, t2: 40 });
+  test("2xx: the ACK stops retransmissions; a retransmitted INVITE still gets the 2xx", () => {
+    const { layer, sent } = recorder();
     let timedOut = 0;
     const tx = new InviteServerTransaction(layer, "k", req("INVITE"), DEST, { onAckTimeout: () => void timedOut++ });
     layer.addServer(tx);
     tx.respond(bytes("200"), 200);
-    await sleep(35);
+    advance(700);
     expect(tx.receiveAck()).toBe("2xx");
     expect(tx.receiveAck()).toBe("ignored");
-    const n = sent.length;
-    await sleep(120);
-    expect(sent.length).toBe(n);
+    advance(5000);
+    expect(sent.length).toBe(2);
     tx.receiveRetransmission();
-    expect(sent.length).toBe(n + 1);
+    expect(sent.length).toBe(3);
+    advance(40000);
     expect(timedOut).toBe(0);
-    layer.close();
   });
 
-  test("non-2xx: retransmitted until ACK, then Confirmed and terminated after timer I", async () => {
-    const { layer, sent } = recorder({ t1: 10, t2: 40, t4: 50 });
+  test("non-2xx: retransmitted until ACK, then Confirmed and terminated after timer I (T4)", () => {
+    const { layer, sent, times } = recorder();
     const tx = new InviteServerTransaction(layer, "k", req("INVITE"), DEST);
     layer.addServer(tx);
     tx.respond(bytes("100"), 100);
     tx.receiveRetransmission();
-    expect(sent.map((s) => s.data)).toEqual(["100", "100"]);
+    expect(sent.map((x) => x.data)).toEqual(["100", "100"]);
     tx.respond(bytes("486"), 486);
     expect(tx.respond(bytes("200"), 200)).toBe(false);
-    await sleep(40);
-    expect(sent.length).toBeGreaterThanOrEqual(4);
+    advance(1600);
+    expect(times()).toEqual([0, 0, 0, 500, 1500]);
     expect(tx.receiveAck()).toBe("non-2xx");
     expect(tx.state).toBe("confirmed");
-    const n = sent.length;
     tx.receiveRetransmission();
-    await sleep(100);
-    expect(sent.length).toBe(n);
+    advance(4999);
+    expect(sent.length).toBe(5);
+    expect(tx.state).toBe("confirmed");
+    advance(1);
     expect(tx.state).toBe("terminated");
     expect(layer.server.size).toBe(0);
+  });
+
+  test("non-2xx without ACK ends after timer H", () => {
+    const { layer } = recorder();
+    let noAck = 0;
+    const tx = new InviteServerTransaction(layer, "k", req("INVITE"), DEST, { onNon2xxAckTimeout: () => void noAck++ });
+    layer.addServer(tx);
+    tx.respond(bytes("480"), 480);
+    advance(32000);
+    expect(noAck).toBe(1);
+    expect(tx.state).toBe("terminated");
   });
 });
 
 describe("non-INVITE server transaction", () => {
-  test("absorbs retransmissions while Trying, then replays the cached response until timer J", async () => {
-    const { layer, sent } = recorder({ t1: 5 });
+  test("absorbs retransmissions while Trying, then replays the cached response until timer J", () => {
+    const { layer, sent } = recorder();
     const tx = new NonInviteServerTransaction(layer, "k", req("BYE"), DEST);
     layer.addServer(tx);
     tx.receiveRetransmission();
     expect(sent.length).toBe(0);
     tx.respond(bytes("200"), 200);
     tx.receiveRetransmission();
-    expect(sent.map((s) => s.data)).toEqual(["200", "200"]);
+    expect(sent.map((x) => x.data)).toEqual(["200", "200"]);
     expect(tx.respond(bytes("500"), 500)).toBe(false);
-    await sleep(400);
+    advance(31999);
+    expect(tx.state).toBe("completed");
+    advance(1);
     expect(tx.state).toBe("terminated");
     expect(layer.server.size).toBe(0);
   });
 });
 
 describe("client transactions", () => {
-  test("non-INVITE: timer E doubles to T2, stays at T2 after a provisional, timer F times out", async () => {
-    const { layer, gaps } = recorder({ t1: 10, t2: 40, timerF: 300 });
+  test("non-INVITE: timer E doubles while Trying, is T2 in Proceeding, timer F times out", () => {
+    const { layer, times } = recorder();
     let timeouts = 0;
     const responses: number[] = [];
     const tx = new NonInviteClientTransaction(layer, "z9hG4bKt1", "BYE", bytes("BYE"), DEST, {
@@ -165,22 +193,31 @@ describe("client transactions", () => {
     });
     layer.addClient(tx);
     tx.start();
-    await sleep(120);
+    advance(1000);
     tx.receiveResponse(res(100, "BYE"));
-    await sleep(250);
+    advance(31000);
     expect(timeouts).toBe(1);
     expect(responses).toEqual([100]);
-    const g = gaps();
-    expect(g[0]).toBeLessThan(25);
-    for (const x of g.slice(3)) {
-      expect(x).toBeGreaterThan(30);
-      expect(x).toBeLessThan(75);
-    }
+    // 0 and 500 while Trying; the 100 came at 1000, so E fires at 1500 in Proceeding and is reset to T2 (17.1.2.2).
+    expect(times()).toEqual([0, 500, 1500, 5500, 9500, 13500, 17500, 21500, 25500, 29500]);
     expect(tx.state).toBe("terminated");
   });
 
-  test("non-INVITE: a final response completes it; retransmitted finals are absorbed", async () => {
-    const { layer, sent } = recorder({ t1: 10, t4: 30 });
+  test("non-INVITE: without any response timer E doubles up to T2", () => {
+    const { layer, times } = recorder();
+    const tx = new NonInviteClientTransaction(layer, "z9hG4bKt1", "BYE", bytes("BYE"), DEST, {
+      onResponse: () => {},
+      onTimeout: () => {},
+    });
+    layer.addClient(tx);
+    tx.start();
+    advance(32000);
+    expect(times()).toEqual([0, 500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500]);
+    expect(tx.state).toBe("terminated");
+  });
+
+  test("non-INVITE: a final response completes it; retransmitted finals are absorbed; timer K ends it", () => {
+    const { layer, sent } = recorder();
     const responses: number[] = [];
     const tx = new NonInviteClientTransaction(layer, "z9hG4bKt1", "BYE", bytes("BYE"), DEST, {
       onResponse: (r) => void responses.push(r.status),
@@ -191,13 +228,15 @@ describe("client transactions", () => {
     tx.receiveResponse(res(200, "BYE"));
     tx.receiveResponse(res(200, "BYE"));
     expect(responses).toEqual([200]);
-    await sleep(60);
+    advance(4999);
     expect(sent.length).toBe(1);
+    expect(tx.state).toBe("completed");
+    advance(1);
     expect(tx.state).toBe("terminated");
   });
 
-  test("INVITE: timer A doubles without the T2 cap until timer B", async () => {
-    const { layer, gaps } = recorder({ t1: 5, t2: 10 });
+  test("INVITE: timer A doubles without the T2 cap until timer B", () => {
+    const { layer, times } = recorder();
     let timeouts = 0;
     const tx = new InviteClientTransaction(
       layer,
@@ -209,15 +248,13 @@ describe("client transactions", () => {
     );
     layer.addClient(tx);
     tx.start();
-    await sleep(400);
+    advance(32000);
     expect(timeouts).toBe(1);
-    const g = gaps();
-    expect(g.length).toBeGreaterThanOrEqual(5);
-    expect(g[g.length - 1]).toBeGreaterThan(60); // 80 ms gap: beyond T2
+    expect(times()).toEqual([0, 500, 1500, 3500, 7500, 15500, 31500]);
   });
 
-  test("INVITE: a failure is ACKed once per retransmission and reported once", async () => {
-    const { layer, sent } = recorder({ t1: 10, timerD: 50 });
+  test("INVITE: a provisional stops timer A; a failure is ACKed on each retransmission and reported once", () => {
+    const { layer, sent } = recorder();
     const responses: number[] = [];
     const tx = new InviteClientTransaction(
       layer,
@@ -230,16 +267,39 @@ describe("client transactions", () => {
     layer.addClient(tx);
     tx.start();
     tx.receiveResponse(res(180));
+    advance(10000);
+    expect(sent.map((x) => x.data)).toEqual(["INVITE"]);
     tx.receiveResponse(res(486));
     tx.receiveResponse(res(486));
     expect(responses).toEqual([180, 486]);
-    expect(sent.map((s) => s.data)).toEqual(["INVITE", "ACK", "ACK"]);
-    await sleep(100);
+    expect(sent.map((x) => x.data)).toEqual(["INVITE", "ACK", "ACK"]);
+    advance(32000);
     expect(tx.state).toBe("terminated");
   });
 
-  test("layer.close() stops every timer", async () => {
-    const { layer, sent } = recorder({ t1: 5 });
+  test("INVITE: 2xx and its retransmissions reach the TU (RFC 6026 Accepted) until timer M", () => {
+    const { layer } = recorder();
+    const responses: number[] = [];
+    const tx = new InviteClientTransaction(
+      layer,
+      "z9hG4bKt1",
+      bytes("INVITE"),
+      DEST,
+      { onResponse: (r) => void responses.push(r.status), onTimeout: () => {} },
+      () => bytes("ACK"),
+    );
+    layer.addClient(tx);
+    tx.start();
+    tx.receiveResponse(res(200));
+    tx.receiveResponse(res(200));
+    expect(responses).toEqual([200, 200]);
+    expect(tx.state).toBe("accepted");
+    advance(32000);
+    expect(tx.state).toBe("terminated");
+  });
+
+  test("layer.close() stops every timer and is idempotent", () => {
+    const { layer, sent } = recorder();
     const tx = new NonInviteClientTransaction(layer, "z9hG4bKt1", "BYE", bytes("BYE"), DEST, {
       onResponse: () => {},
       onTimeout: () => {
@@ -250,7 +310,7 @@ describe("client transactions", () => {
     tx.start();
     layer.close();
     layer.close();
-    await sleep(60);
+    advance(40000);
     expect(sent.length).toBe(1);
     expect(layer.client.size).toBe(0);
   });

@@ -110,10 +110,10 @@ describe("UAC INVITE", () => {
     try {
       const out = quick.invite({ target: target(), sdp: sdp(1) });
       expect(await out.result).toEqual({ ok: false, status: 408, reason: "Request Timeout" });
-      // 64*T1 = 320 ms with A doubling from 5 ms: about 7 copies.
+      // A doubling from 5 ms within 64*T1 = 320 ms: 7 copies, the last 5 ms before B (exact timing: transaction.test.ts).
       const n = uas.count((m) => m.kind === "request" && m.method === "INVITE");
-      expect(n).toBeGreaterThanOrEqual(6);
-      expect(n).toBeLessThanOrEqual(8);
+      expect(n).toBeGreaterThanOrEqual(5);
+      expect(n).toBeLessThanOrEqual(7);
     } finally {
       quick.close();
     }
