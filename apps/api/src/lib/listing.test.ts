@@ -153,7 +153,7 @@ forEachDatabase((h) => {
     let url: string | undefined = "/conference/v2/meeting_rooms?order=name+desc&limit=5";
     let pages = 0;
     while (url && pages < 10) {
-      const r = await h().json("GET", url.replace("http://api.test", ""));
+      const r: { body: { items: Room[]; pagination: { next?: string } } } = await h().json("GET", url.replace("http://api.test", ""));
       seen.push(...names(r.body.items));
       url = r.body.pagination.next;
       pages++;
