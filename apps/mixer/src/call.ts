@@ -14,6 +14,7 @@ import {
   RtpLatch,
   RtpSender,
 } from "./media/index.ts";
+import type { KeypadMatcher } from "./keypad.ts";
 import type { MixGroup } from "./meeting.ts";
 import type { MeetingRuntime } from "./meeting.ts";
 import type { RtpSocket } from "./rtp-socket.ts";
@@ -61,11 +62,16 @@ export class CallSession {
   digits = "";
   attempts = 0;
   /** What to do when the caller's prompt queue finishes. */
-  afterPrompt: "none" | "collect" | "hangup" = "none";
+  afterPrompt: "none" | "collect" | "hangup" | "end-meeting" = "none";
   /** Node clock (ms) when the code prompt finished; for the no-input timeout. */
   waitingSince = 0;
   /** Node clock (ms) before which digits are not checked (slowed guessing). */
   checkNotBefore = 0;
+
+  /** Keypad commands in the meeting (bindings from this call's attributes). */
+  keypad: KeypadMatcher | null = null;
+  /** Start-wait timer while a non-host waits for a host. */
+  waitTimer: ReturnType<typeof setTimeout> | null = null;
 
   // Meeting state mirrored from the store
   callSid: string;

@@ -36,7 +36,18 @@ export class MeetingRuntime extends MixGroup {
   onHold: string;
   entryTones: boolean;
   exitTones: boolean;
+  locked = false;
   ended = false;
+  /** Raised hands, oldest first (question queue). */
+  hands: CallSession[] = [];
+  /** The participant the host let speak from the queue. */
+  handSpeaking: CallSession | null = null;
+  /** Whether a host has joined (for `conference_start_how` `moderator`). */
+  started: boolean;
+  /** Pending `conference_stop_how` `moderator` end, after the last host left. */
+  stopTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The running recording, if any. */
+  recorder: { stop(): Promise<unknown> } | null = null;
 
   constructor(
     readonly meetingSid: string,
@@ -54,6 +65,8 @@ export class MeetingRuntime extends MixGroup {
     );
     this.participantMuted = meeting.participant_muted;
     this.onHold = meeting.on_hold;
+    this.locked = meeting.locked;
+    this.started = attributes.conference_start_how !== "moderator";
     this.entryTones = attributes.conference_entrytones === "on";
     this.exitTones = attributes.conference_exittones === "on";
   }
@@ -69,11 +82,18 @@ export class MeetingRuntime extends MixGroup {
     return this.onHold.includes(ROLE_LETTER[role]);
   }
 
-  /** Re-applies mute and hold of one call to its slot. */
+  /** Re-applies mute, hold and waiting of one call to its slot. */
   apply(call: CallSession): void {
     if (call.slot < 0) return;
     this.mixer.setMuted(call.slot, call.muted);
     this.mixer.setHeld(call.slot, call.onHold || this.heldByMeeting(call.role));
+    this.mixer.setWaiting(call.slot, !this.started && call.role !== "host");
+  }
+
+  hosts(): number {
+    let n = 0;
+    for (const c of this.calls) if (c.role === "host") n++;
+    return n;
   }
 
   countByRole(): { hosts: number; participants: number; listeners: number } {

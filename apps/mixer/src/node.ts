@@ -8,10 +8,12 @@ import {
   refusalResponse,
   type RefusalReason,
 } from "@conf/access-router";
+import { type ParticipantMuted } from "@conf/session-store";
 import { roleIn } from "@conf/call-flow";
 import type { ControlMessage, SessionStore, Unsubscribe } from "@conf/session-store";
 import { CallSession, type CallMedia, withoutTag } from "./call.ts";
 import { GuessLimiter } from "./guess-limiter.ts";
+import { commandsFor, type KeypadCommand, KeypadMatcher, mayUse } from "./keypad.ts";
 import { MeetingRuntime, MixGroup } from "./meeting.ts";
 import {
   ConferenceMixer,
@@ -19,6 +21,7 @@ import {
   dtmfKey,
   ENTRY_TONE,
   EXIT_TONE,
+  keyClips,
   type LoopSource,
   MIXER_EVENT_DIGIT,
   MIXER_EVENT_PROMPT_DONE,
@@ -53,6 +56,21 @@ export interface MixerNodeOptions {
 }
 
 const FRAME_MS = 20;
+
+/** The prompt that names each keypad command in the instructions. */
+const INSTRUCTION_CLIP: Record<KeypadCommand, PromptName> = {
+  self_mute: "instr-mute",
+  meeting_mute: "instr-meeting-mute",
+  qa: "instr-raise-hand",
+  lock: "instr-lock",
+  hold: "instr-hold",
+  tones: "instr-tones",
+  count: "instr-count",
+  instructions: "instr-instructions",
+  moh_next: "instr-moh",
+  recording: "instr-recording",
+  drop: "instr-drop",
+};
 const MAX_CODE_ATTEMPTS = 3;
 const MAX_CODE_LENGTH = 32;
 
@@ -69,6 +87,7 @@ export class MixerNode {
   private clock: ReturnType<typeof setTimeout> | null = null;
   private housekeeping: ReturnType<typeof setInterval> | null = null;
   private leaseTimer: ReturnType<typeof setInterval> | null = null;
+  private keypadTimer: ReturnType<typeof setInterval> | null = null;
   private unsubscribe: Unsubscribe | null = null;
   private nextTick = 0;
   /** Node clock in ms, read once per tick and per packet batch. */
@@ -116,6 +135,7 @@ export class MixerNode {
     this.nextTick = performance.now() + FRAME_MS;
     this.scheduleTick();
     this.housekeeping = setInterval(() => this.checkTimeouts(), 1000);
+    this.keypadTimer = setInterval(() => this.pollKeypads(), 200);
     const ttl = this.opts.leaseTtlMs ?? 30_000;
     this.leaseTimer = setInterval(() => void this.renewLeases(ttl), Math.max(1000, Math.floor(ttl / 3)));
     this.log(`SIP on udp ${this.opts.sipHost}:${this.sipPort}, RTP ${this.opts.rtpPortMin}-${this.opts.rtpPortMax}`);
@@ -129,6 +149,7 @@ export class MixerNode {
     if (this.clock) clearTimeout(this.clock);
     if (this.housekeeping) clearInterval(this.housekeeping);
     if (this.leaseTimer) clearInterval(this.leaseTimer);
+    if (this.keypadTimer) clearInterval(this.keypadTimer);
     await this.unsubscribe?.();
     this.ua?.close();
   }
@@ -303,6 +324,7 @@ export class MixerNode {
     const then = call.afterPrompt;
     call.afterPrompt = "none";
     if (then === "hangup") void this.hangup(call, "ivr");
+    else if (then === "end-meeting" && call.meeting) void this.endMeeting(call.meeting.meetingSid, "keypad");
     else if (then === "collect") call.waitingSince = this.now;
   }
 
@@ -441,10 +463,29 @@ export class MixerNode {
     call.meeting = runtime;
     runtime.add(call, slot);
     runtime.calls.add(call);
+    runtime.locked = result.meeting.locked;
+    call.keypad = new KeypadMatcher(decision.attributes);
+    if (call.role === "host") {
+      if (runtime.stopTimer) {
+        clearTimeout(runtime.stopTimer);
+        runtime.stopTimer = null;
+        runtime.mixer.overlay.clear();
+      }
+      if (!runtime.started) this.startMeeting(runtime);
+    }
     const others = runtime.calls.size - 1;
     const attrs = decision.attributes;
     const clips: PromptName[] = [];
-    if (others === 0) {
+    if (!runtime.started) {
+      // conference_start_how moderator: wait with music for a host, for a while.
+      runtime.apply(call);
+      this.say(call, ["wait-for-host"]);
+      const wait = Number(attrs.conference_start_wait) * 1000;
+      call.waitTimer = setTimeout(() => {
+        call.waitTimer = null;
+        if (call.state === "meeting" && call.meeting && !call.meeting.started) this.say(call, ["goodbye"], "hangup");
+      }, wait);
+    } else if (others === 0) {
       if (attrs.conference_singlemember === "on") clips.push("only-one");
       else clips.push("first-one");
     } else if (roleIn(attrs.call_announceparticipantcount, call.role)) {
@@ -455,8 +496,179 @@ export class MixerNode {
     this.log(`call ${call.callSid} joined meeting ${runtime.meetingSid} as ${call.role}`);
   }
 
-  /** Keypad commands inside a meeting (the full set comes with the meeting controls). */
-  private onKeypad(_call: CallSession, _key: string): void {}
+  private onKeypad(call: CallSession, key: string): void {
+    const r = call.keypad?.feed(key, performance.now());
+    if (r?.kind === "command") void this.runCommand(call, r.command);
+  }
+
+  private pollKeypads(): void {
+    const now = performance.now();
+    for (const c of this.calls.values()) {
+      if (c.state !== "meeting" || !c.keypad) continue;
+      const r = c.keypad.poll(now);
+      if (r.kind === "command") void this.runCommand(c, r.command);
+    }
+  }
+
+  /** A keypad command: checked against the caller's role, then the shared meeting rules. */
+  private async runCommand(call: CallSession, command: KeypadCommand): Promise<void> {
+    const runtime = call.meeting;
+    if (!runtime || runtime.ended) return;
+    if (!mayUse(command, call.role)) {
+      this.say(call, [command === "self_mute" && call.role === "listener" ? "listener-only" : "host-only"]);
+      return;
+    }
+    const store = this.opts.store;
+    switch (command) {
+      case "self_mute": {
+        const unmute = call.muted;
+        if (unmute && call.role === "participant" && runtime.participantMuted === "true" && runtime.handSpeaking !== call) {
+          this.say(call, ["cannot-unmute"]);
+          return;
+        }
+        await store.updateCall(call.callSid, { muted: !call.muted });
+        this.applyCallMute(call, !call.muted);
+        return;
+      }
+      case "meeting_mute": {
+        const next: ParticipantMuted = runtime.participantMuted === "false" ? "true" : "false";
+        await store.updateMeeting(runtime.meetingSid, { participant_muted: next });
+        await this.applyParticipantMuted(runtime, next);
+        this.say(call, [next === "false" ? "meeting-unmuted" : "meeting-muted"]);
+        return;
+      }
+      case "qa": {
+        if (call.role === "host") {
+          const prev = runtime.handSpeaking;
+          if (prev && prev.state === "meeting" && runtime.participantMuted !== "false") {
+            await store.updateCall(prev.callSid, { muted: true });
+            this.applyCallMute(prev, true);
+          }
+          runtime.handSpeaking = null;
+          const next = runtime.hands.shift();
+          if (!next) {
+            this.say(call, ["no-hands"]);
+            return;
+          }
+          runtime.handSpeaking = next;
+          await store.updateCall(next.callSid, { muted: false });
+          next.muted = false;
+          runtime.apply(next);
+          this.say(next, ["your-turn"]);
+          return;
+        }
+        const i = runtime.hands.indexOf(call);
+        if (i >= 0) {
+          runtime.hands.splice(i, 1);
+          this.say(call, ["hand-lowered"]);
+        } else {
+          runtime.hands.push(call);
+          this.say(call, ["hand-raised"]);
+        }
+        return;
+      }
+      case "lock": {
+        const locked = !runtime.locked;
+        await store.updateMeeting(runtime.meetingSid, { locked });
+        runtime.locked = locked;
+        this.say(call, [locked ? "meeting-locked" : "meeting-unlocked"]);
+        return;
+      }
+      case "hold": {
+        const onHold = runtime.onHold.includes("p") || runtime.onHold.includes("l") ? "" : "pl";
+        await store.updateMeeting(runtime.meetingSid, { on_hold: onHold });
+        this.applyMeetingHold(runtime, onHold);
+        this.say(call, [onHold ? "hold-on" : "hold-off"]);
+        return;
+      }
+      case "tones": {
+        const on = !(runtime.entryTones || runtime.exitTones);
+        runtime.entryTones = on;
+        runtime.exitTones = on;
+        this.say(call, [on ? "tones-on" : "tones-off"]);
+        return;
+      }
+      case "count": {
+        const others = runtime.calls.size - 1;
+        this.say(call, [others === 1 ? "there-is" : "there-are", ...numberClips(others), others === 1 ? "other-person" : "other-people"]);
+        return;
+      }
+      case "instructions": {
+        const clips: PromptName[] = ["instructions"];
+        for (const { command: c, keys } of commandsFor(runtime.attributes, call.role)) {
+          clips.push(c === "qa" && call.role === "host" ? "instr-next-hand" : INSTRUCTION_CLIP[c], ...keyClips(keys));
+        }
+        this.say(call, clips);
+        return;
+      }
+      case "moh_next": {
+        const list = runtime.attributes.call_moh_list.split(",").filter((n) => this.moh.has(n));
+        if (list.length === 0 || call.slot < 0) return;
+        const cur = runtime.mixer.mohOf(call.slot);
+        const next = list[(list.indexOf(cur) + 1) % list.length] as string;
+        runtime.mixer.setMoh(call.slot, next);
+        return;
+      }
+      case "recording":
+        await this.toggleRecording(runtime, call);
+        return;
+      case "drop": {
+        for (const c of runtime.calls) if (c !== call) this.say(c, ["meeting-ended", "goodbye"]);
+        this.say(call, ["meeting-ended", "goodbye"], "end-meeting");
+        return;
+      }
+    }
+  }
+
+  // ---- the meeting rules, shared by the keypad and the API ----------------------------
+
+  /** A call's own mute changed (by its keypad, a host or the API): mix and prompt follow. */
+  private applyCallMute(call: CallSession, muted: boolean): void {
+    const runtime = call.meeting;
+    call.muted = muted;
+    if (!runtime) return;
+    runtime.apply(call);
+    this.say(call, [muted ? "muted" : "unmuted"]);
+  }
+
+  /** The meeting's participant_muted changed: every participant follows and is told. */
+  private async applyParticipantMuted(runtime: MeetingRuntime, value: ParticipantMuted): Promise<void> {
+    runtime.participantMuted = value;
+    const muted = value !== "false";
+    const writes: Promise<unknown>[] = [];
+    for (const c of runtime.calls) {
+      if (c.role !== "participant") continue;
+      if (c.muted !== muted) writes.push(this.opts.store.updateCall(c.callSid, { muted }));
+      c.muted = muted;
+      runtime.apply(c);
+      this.say(c, [muted ? "meeting-muted" : "meeting-unmuted"]);
+    }
+    if (!muted) {
+      runtime.hands = [];
+      runtime.handSpeaking = null;
+    }
+    await Promise.all(writes);
+  }
+
+  private applyMeetingHold(runtime: MeetingRuntime, onHold: string): void {
+    runtime.onHold = onHold;
+    for (const c of runtime.calls) runtime.apply(c);
+  }
+
+  /** A host arrived for a `moderator`-start meeting: everyone waiting is let in. */
+  private startMeeting(runtime: MeetingRuntime): void {
+    runtime.started = true;
+    for (const c of runtime.calls) {
+      if (c.waitTimer) clearTimeout(c.waitTimer);
+      c.waitTimer = null;
+      runtime.apply(c);
+    }
+  }
+
+  private async toggleRecording(runtime: MeetingRuntime, call: CallSession): Promise<void> {
+    void runtime;
+    void call;
+  }
 
   /** Ends a call from our side or after the peer's BYE: out of the mix, the store and SIP. */
   async hangup(call: CallSession, why: string): Promise<void> {
@@ -467,7 +679,14 @@ export class MixerNode {
     call.group = null;
     call.slot = -1;
     const runtime = call.meeting;
-    if (runtime) runtime.calls.delete(call);
+    if (call.waitTimer) clearTimeout(call.waitTimer);
+    call.waitTimer = null;
+    if (runtime) {
+      runtime.calls.delete(call);
+      const h = runtime.hands.indexOf(call);
+      if (h >= 0) runtime.hands.splice(h, 1);
+      if (runtime.handSpeaking === call) runtime.handSpeaking = null;
+    }
     if (why !== "remote" && why !== "cancelled" && call.dialog) void call.dialog.bye();
     call.rtp.close();
     this.calls.delete(call.callSid);
@@ -477,15 +696,47 @@ export class MixerNode {
       const left = await this.opts.store.leave(call.callSid);
       if (runtime && !runtime.ended) {
         if (left?.ended || runtime.calls.size === 0) this.disposeMeeting(runtime);
-        else if (runtime.exitTones) runtime.mixer.playToMeeting(EXIT_TONE);
+        else {
+          if (runtime.exitTones) runtime.mixer.playToMeeting(EXIT_TONE);
+          if (call.role === "host" && runtime.hosts() === 0) this.lastHostLeft(runtime);
+        }
       }
     }
     this.log(`call ${call.callSid} ended (${why})`);
   }
 
+  /** `conference_stop_how` `moderator`: the others are told, then dropped after the wait. */
+  private lastHostLeft(runtime: MeetingRuntime): void {
+    const a = runtime.attributes;
+    if (a.recording_stop_how === "moderator") void this.stopRecording(runtime);
+    if (a.conference_stop_how !== "moderator" || runtime.stopTimer) return;
+    const wait = Number(a.conference_stop_wait);
+    const p = this.opts.prompts;
+    for (const name of ["host-left", "meeting-ending", ...numberClips(wait), "seconds"] as PromptName[]) {
+      runtime.mixer.playToMeeting(p.get(name));
+    }
+    runtime.stopTimer = setTimeout(() => {
+      runtime.stopTimer = null;
+      if (runtime.ended || runtime.hosts() > 0) return;
+      for (const c of runtime.calls) this.say(c, ["meeting-ended", "goodbye"], "end-meeting");
+    }, wait * 1000);
+  }
+
   private disposeMeeting(runtime: MeetingRuntime): void {
     runtime.ended = true;
+    if (runtime.stopTimer) clearTimeout(runtime.stopTimer);
+    runtime.stopTimer = null;
+    void this.stopRecording(runtime);
     this.meetings.delete(runtime.meetingSid);
+  }
+
+  private async stopRecording(runtime: MeetingRuntime): Promise<void> {
+    const rec = runtime.recorder;
+    if (!rec) return;
+    runtime.recorder = null;
+    runtime.mixer.recordTap = null;
+    await rec.stop();
+    if (!runtime.ended) await this.opts.store.updateMeeting(runtime.meetingSid, { recording: false });
   }
 
   /** Ends a whole meeting: every caller is hung up with BYE, then the objects are gone. */
@@ -507,10 +758,7 @@ export class MixerNode {
     switch (m.type) {
       case "call_mute": {
         const c = callOf(m.callSid);
-        if (c) {
-          c.muted = m.muted;
-          runtime.apply(c);
-        }
+        if (c && c.muted !== m.muted) this.applyCallMute(c, m.muted);
         break;
       }
       case "call_hold": {
@@ -526,22 +774,15 @@ export class MixerNode {
         if (c) void this.hangup(c, "api");
         break;
       }
-      case "meeting_participant_muted": {
-        runtime.participantMuted = m.participant_muted;
-        for (const c of runtime.calls) {
-          if (c.role !== "participant") continue;
-          c.muted = runtime.mutedByMeeting("participant");
-          runtime.apply(c);
-          void this.opts.store.updateCall(c.callSid, { muted: c.muted });
-        }
+      case "meeting_participant_muted":
+        void this.applyParticipantMuted(runtime, m.participant_muted);
         break;
-      }
       case "meeting_on_hold":
-        runtime.onHold = m.on_hold;
-        for (const c of runtime.calls) runtime.apply(c);
+        this.applyMeetingHold(runtime, m.on_hold);
         break;
       case "meeting_lock":
-        break; // the store refuses new non-hosts; nothing changes in the mix
+        runtime.locked = m.locked; // the store refuses new non-hosts; the mix is unchanged
+        break;
       case "meeting_end":
         void this.endMeeting(m.meetingSid, "api");
         break;
