@@ -15,6 +15,7 @@
 import { heapStats } from "bun:jsc";
 import { ConferenceMixer } from "./conference-mixer.ts";
 import { ALAW_ENCODE, ULAW_ENCODE, encodeUlaw, linearToUlaw } from "./g711.ts";
+import { G722Encoder } from "./g722.ts";
 import { JitterBuffer } from "./jitter-buffer.ts";
 import { RtpSender } from "./rtp.ts";
 
@@ -64,7 +65,7 @@ interface Setup {
   packets: Uint8Array;
 }
 
-function setup(talkers: number): Setup {
+function setup(talkers: number, g722 = false): Setup {
   const mixer = new ConferenceMixer({ initialCapacity: 1024, maxCapacity: 4096 });
   const jbs: JitterBuffer[] = [];
   const senders: RtpSender[] = [];
@@ -72,36 +73,46 @@ function setup(talkers: number): Setup {
   const codecs = new Uint8Array(ATTENDEES);
   for (let i = 0; i < ATTENDEES; i++) {
     const jb = new JitterBuffer({ maxPayload: 160 });
-    const codec = i % 10 === 9 ? 1 : 0;
+    const codec = g722 ? 2 : i % 10 === 9 ? 1 : 0;
     const isTalker = i < talkers;
     const role = i === 0 ? "host" : isTalker || i % 2 === 0 ? "participant" : "listener";
     const slot = mixer.addSlot({ codec, role, input: jb });
     if (slot !== i) throw new Error("unexpected slot numbering");
     jbs.push(jb);
-    senders.push(new RtpSender({ payloadType: codec === 0 ? 0 : 8 }));
+    senders.push(new RtpSender({ payloadType: [0, 8, 9][codec] as number }));
     talker[i] = isTalker ? 1 : 0;
     codecs[i] = codec;
   }
   return { mixer, jbs, senders, talker, codecs, packets: new Uint8Array(ATTENDEES * 172) };
 }
 
-/** 50 frames (1 s) of a distinct tone per talker and codec, and a silence frame per codec. */
+/**
+ * 50 frames (1 s) of a distinct tone per talker, per codec (bytes 0-159 PCMU,
+ * 160-319 PCMA, 320-479 G.722), and a silence frame per codec.
+ */
 function payloads(talkers: number): { tone: Uint8Array[][]; silence: Uint8Array[] } {
   const tone: Uint8Array[][] = [];
   for (let t = 0; t < talkers; t++) {
     const frames: Uint8Array[] = [];
+    const enc = new G722Encoder();
+    const pcm16 = new Int16Array(320);
     for (let f = 0; f < 50; f++) {
-      const bytes = new Uint8Array(320);
+      const bytes = new Uint8Array(480);
       for (let i = 0; i < 160; i++) {
         const v = Math.round(6000 * Math.sin((2 * Math.PI * (300 + 37 * t) * (f * 160 + i)) / 8000));
         bytes[i] = ULAW_ENCODE[v + 32768] as number;
         bytes[160 + i] = ALAW_ENCODE[v + 32768] as number;
       }
+      for (let i = 0; i < 320; i++) pcm16[i] = Math.round(6000 * Math.sin((2 * Math.PI * (300 + 37 * t) * (f * 320 + i)) / 16000));
+      enc.encode(pcm16, 0, 320, bytes, 320);
       frames.push(bytes);
     }
     tone.push(frames);
   }
-  return { tone, silence: [new Uint8Array(160).fill(0xff), new Uint8Array(160).fill(0xd5)] };
+  const g722Silence = new Uint8Array(160);
+  const enc = new G722Encoder();
+  for (let i = 0; i < 5; i++) enc.encode(new Int16Array(320), 0, 320, g722Silence, 0);
+  return { tone, silence: [new Uint8Array(160).fill(0xff), new Uint8Array(160).fill(0xd5), g722Silence] };
 }
 
 function run(s: Setup, talkers: number, ticks: number, record: boolean) {
@@ -161,10 +172,16 @@ function run(s: Setup, talkers: number, ticks: number, record: boolean) {
 console.log(`bun ${Bun.version}, ${ATTENDEES} attendees, ${TICKS} ticks per run (after 500 warm-up ticks)`);
 benchG711();
 for (const talkers of TALKER_SETS) {
-  console.log(`\n${talkers} talkers (at most 8 mixed):`);
+  console.log(`\n${talkers} talkers (at most 8 mixed), G.711:`);
   const s = setup(talkers);
   run(s, talkers, 500, false);
   run(s, talkers, TICKS, true);
+}
+{
+  console.log(`\n10 talkers, everyone on G.722 (silent callers tracked, not decoded):`);
+  const s = setup(10, true);
+  run(s, 10, 500, false);
+  run(s, 10, Math.min(TICKS, 1000), true);
 }
 
 {

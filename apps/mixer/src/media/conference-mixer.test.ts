@@ -352,3 +352,53 @@ describe("ConferenceMixer: who hears whom", () => {
     expect(mixer.outLength[s]).toBe(160);
   });
 });
+
+describe("ConferenceMixer: no allocation per frame", () => {
+  test("receive, mix and send paths keep the heap flat over 3,000 ticks of 20 callers", async () => {
+    const { heapStats } = await import("bun:jsc");
+    const { RtpSender, createRtpHeader, parseRtp } = await import("./rtp.ts");
+    const mixer = new ConferenceMixer({ mohSources: MOH, initialCapacity: 64 });
+    const n = 20;
+    const jbs: JitterBuffer[] = [];
+    const txs: InstanceType<typeof RtpSender>[] = [];
+    for (let i = 0; i < n; i++) {
+      const jb = new JitterBuffer();
+      const codec = i % 3;
+      const role = i < 4 ? "participant" : i % 2 ? "listener" : "participant";
+      mixer.addSlot({ codec, role, input: jb, held: i === 7, inbandDtmf: i === 9 && codec !== 2 });
+      jbs.push(jb);
+      txs.push(new RtpSender({ payloadType: [0, 8, 9][codec] as number }));
+    }
+    mixer.prompt(5).enqueue(synthTone([700], 100_000, 6000));
+    const packet = new Uint8Array(12 + 160);
+    const header = createRtpHeader();
+    const tone = new Uint8Array(160);
+    for (let i = 0; i < 160; i++) tone[i] = (i * 37) & 0xff;
+    const silent = new Uint8Array(160).fill(0xff);
+    let k = 0;
+    const run = (ticks: number) => {
+      for (let t = 0; t < ticks; t++, k++) {
+        for (let i = 0; i < n; i++) {
+          // Receive path: an RTP packet is parsed and queued.
+          const tx = txs[i] as InstanceType<typeof RtpSender>;
+          tx.writeHeader(packet, 0);
+          const src = i < 4 ? tone : silent;
+          for (let j = 0; j < 160; j++) packet[12 + j] = src[j] as number;
+          if (parseRtp(packet, 0, packet.length, header))
+            (jbs[i] as JitterBuffer).put(header.sequence, header.timestamp, header.ssrc, packet, header.payloadOffset, header.payloadLength, k * 20);
+        }
+        if (k % 500 === 0) mixer.playToMeeting(ENTRY_TONE);
+        mixer.tick();
+      }
+    };
+    run(2000);
+    Bun.gc(true);
+    const before = heapStats().objectCount;
+    run(3000);
+    Bun.gc(true);
+    const after = heapStats().objectCount;
+    // Anything allocated per frame would show as tens of thousands of objects here.
+    expect(after - before).toBeLessThan(1000);
+    expect(mixer.talkerCount).toBeGreaterThan(0);
+  });
+});

@@ -82,8 +82,14 @@ class Band {
   }
 
   reset(det: number): void {
-    this.s = this.sp = this.sz = this.nb = 0;
+    this.nb = 0;
     this.det = det;
+    this.resetPredictor();
+  }
+
+  /** Forgets the signal history and predictor, keeping the adaptive scale. */
+  resetPredictor(): void {
+    this.s = this.sp = this.sz = 0;
     this.r.fill(0);
     this.a.fill(0);
     this.ap.fill(0);
@@ -218,8 +224,17 @@ export class G722Encoder {
       // Low band: QUANTL, INVQAL, LOGSCL, SCALEL.
       const el = sat16(xlow - lb.s);
       let wd = el >= 0 ? el : -(el + 1);
-      let i = 1;
-      for (; i < 30; i++) if (wd < (((Q6[i] as number) * lb.det) >> 12)) break;
+      // First i in 1..29 with wd < Q6[i]*det >> 12 (30 if none): the thresholds grow
+      // with i, so a binary search finds the same level as the reference's linear scan.
+      const det = lb.det;
+      let lo = 1;
+      let hi = 30;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (wd < (((Q6[mid] as number) * det) >> 12)) hi = mid;
+        else lo = mid + 1;
+      }
+      const i = lo;
       const ilow = el < 0 ? (ILN[i] as number) : (ILP[i] as number);
       const ril = ilow >> 2;
       const dlow = (lb.det * (QM4[ril] as number)) >> 15;
@@ -253,16 +268,52 @@ export class G722Decoder {
   private readonly x = new Int32Array(24);
   private readonly low = new Band(32);
   private readonly high = new Band(8);
+  private stale = false;
 
   /** Back to the initial state (a new stream). */
   reset(): void {
     this.x.fill(0);
     this.low.reset(32);
     this.high.reset(8);
+    this.stale = false;
+  }
+
+  /**
+   * Follows only the adaptive step sizes of `n` bytes (two table lookups a byte instead
+   * of a full decode) and returns a level: the larger of the low band's step size and
+   * twice the high band's, about 56 for silence and above ~90 for anything audible.
+   * The predictor state goes stale; the next `decode()` restarts it from silence while
+   * keeping the tracked step sizes, and it re-adapts within 100-200 ms. The mixer uses
+   * this to avoid decoding callers who are silent.
+   */
+  trackLevel(src: Uint8Array, srcOff: number, n: number): number {
+    const lb = this.low;
+    const hb = this.high;
+    let nbl = lb.nb;
+    let nbh = hb.nb;
+    for (let j = 0; j < n; j++) {
+      const code = src[srcOff + j] as number;
+      nbl = ((nbl * 127) >> 7) + (WL[RL42[(code & 0x3f) >> 2] as number] as number);
+      nbl = nbl < 0 ? 0 : nbl > 18432 ? 18432 : nbl;
+      nbh = ((nbh * 127) >> 7) + (WH[RH2[(code >> 6) & 3] as number] as number);
+      nbh = nbh < 0 ? 0 : nbh > 22528 ? 22528 : nbh;
+    }
+    lb.nb = nbl;
+    hb.nb = nbh;
+    lb.scale(8);
+    hb.scale(10);
+    this.stale = true;
+    return lb.det > 2 * hb.det ? lb.det : 2 * hb.det;
   }
 
   /** Decodes `n` bytes into `2n` 16 kHz samples at `dst[dstOff..]`; returns the sample count. */
   decode(src: Uint8Array, srcOff: number, n: number, dst: Int16Array, dstOff: number): number {
+    if (this.stale) {
+      this.stale = false;
+      this.x.fill(0);
+      this.low.resetPredictor();
+      this.high.resetPredictor();
+    }
     const x = this.x;
     const lb = this.low;
     const hb = this.high;
