@@ -5,8 +5,9 @@
  * 65,536-entry Uint8Array indexed by `sample + 32768`. Both tables are built once
  * at module load from the classic segment algorithms (kept exported as
  * `linearToUlaw`/`linearToAlaw` for tests and the benchmark). Measured on the
- * project machine by `bench-mixer.ts`: the 64 KiB table is about 2x faster than the
- * segment search per sample and stays hot in L2, so it is the default.
+ * project machine by `bench-mixer.ts` (Bun 1.4.5): a 160-sample frame takes ~150-250 ns
+ * with the 64 KiB table against ~260-350 ns with the segment search, so the table is
+ * the default (it is touched once per codec per tick, so it stays cached).
  *
  * Frame functions take offsets instead of subarrays so the per-packet path
  * allocates nothing.

@@ -12,6 +12,7 @@ import {
   PromptPlayer,
   decodeWav,
   keyClips,
+  loadMohSources,
   loadPrompts,
   loadWavFile,
   numberClips,
@@ -126,5 +127,30 @@ describe("PromptPlayer", () => {
     p.clear();
     expect(p.playing).toBe(false);
     expect(p.enqueueAll([c, c])).toBe(true);
+  });
+});
+
+describe("loadMohSources", () => {
+  test("adds custom from a WAV file when it exists, and says why when it cannot", async () => {
+    const n = 16000;
+    const s = new Int16Array(n);
+    for (let i = 0; i < n; i++) s[i] = Math.round(5000 * Math.sin((2 * Math.PI * 523 * i) / 16000));
+    const wav = new WaveFile();
+    wav.fromScratch(1, 16000, "16", s);
+    const path = `/tmp/moh-custom-${process.pid}-${Date.now()}.wav`;
+    await Bun.write(path, wav.toBuffer());
+    try {
+      const ok = loadMohSources(path);
+      expect(ok.warning).toBeNull();
+      expect([...ok.sources.keys()]).toEqual(["default", "legacy", "beep", "custom"]);
+      const custom = ok.sources.get("custom")?.samples as Int16Array;
+      expect(goertzelAmplitude(custom, 0, 16000, 523, 16000)).toBeGreaterThan(4900);
+    } finally {
+      await Bun.file(path).delete();
+    }
+    const missing = loadMohSources("/nonexistent/custom.wav");
+    expect(missing.warning).toContain("cannot read");
+    expect(missing.sources.has("custom")).toBe(false);
+    expect(loadMohSources().sources.size).toBe(3);
   });
 });

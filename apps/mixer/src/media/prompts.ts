@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { WaveFile } from "wavefile";
 import { Upsampler2x } from "./resample.ts";
-import { MIX_FRAME, MIX_RATE } from "./tones.ts";
+import { type LoopSource, MIX_FRAME, MIX_RATE, createMohSources } from "./tones.ts";
 
 /** Every prompt the IVR and the keypad commands use (file `<name>.wav`). */
 export const PROMPT_NAMES = [
@@ -86,6 +86,19 @@ export function loadWavFile(path: string): { ok: true; samples: Int16Array } | W
   }
   const r = decodeWav(bytes);
   return r.ok ? r : { ok: false, error: `${path}: ${r.error}` };
+}
+
+/**
+ * The music-on-hold sources: the synthesised `default`, `legacy` and `beep`, plus
+ * `custom` from `customWavPath` when that file exists and decodes. `warning` says why
+ * a given custom file was not used.
+ * @example const { sources, warning } = loadMohSources(env.MOH_CUSTOM_WAV);
+ */
+export function loadMohSources(customWavPath?: string): { sources: Map<string, LoopSource>; warning: string | null } {
+  if (!customWavPath) return { sources: createMohSources(), warning: null };
+  const r = loadWavFile(customWavPath);
+  if (!r.ok) return { sources: createMohSources(), warning: r.error };
+  return { sources: createMohSources(r.samples), warning: null };
 }
 
 /** The loaded prompt clips, 16 kHz mono Int16. */
