@@ -57,10 +57,10 @@ export async function listConfig<T extends object>(
   c: Context<AppEnv>,
   repo: ListableRepo<T>,
   objectFields: readonly string[],
-  options: { unscoped?: boolean; fieldOptions?: SqlFieldOptions } = {},
+  options: { unscoped?: boolean; fieldOptions?: SqlFieldOptions; defaultLimit?: number } = {},
 ): Promise<Page<T>> {
   const query = c.req.query();
-  const page = parsePageQuery(query);
+  const page = parsePageQuery(query, options.defaultLimit);
   const selection = parseFieldSelection(query, objectFields);
   const fieldOptions = options.fieldOptions ?? CONFIG_FIELD_OPTIONS;
   const ast = parseFilterParam(query.filter);

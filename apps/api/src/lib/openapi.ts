@@ -80,12 +80,19 @@ export const ObjectQuerySchema = z.object({
   exclude_fields: fieldsParam("exclude_fields"),
 });
 
-/** Query of a list: pagination, result filtering and field filtering. */
-export const ListQuerySchema = z.object({
-  limit: z
+const limitParam = (defaultLimit: number) =>
+  z
     .string()
     .optional()
-    .openapi({ param: { name: "limit", in: "query" }, description: "Items per page, 0 to 1000 (default 10)", example: "10" }),
+    .openapi({
+      param: { name: "limit", in: "query" },
+      description: `Items per page, 0 to 1000 (default ${defaultLimit})`,
+      example: String(defaultLimit),
+    });
+
+/** Query of a list: pagination, result filtering and field filtering. */
+export const ListQuerySchema = z.object({
+  limit: limitParam(10),
   offset: z
     .string()
     .optional()
@@ -104,6 +111,9 @@ export const ListQuerySchema = z.object({
   include_fields: fieldsParam("include_fields"),
   exclude_fields: fieldsParam("exclude_fields"),
 });
+
+/** Query of an operator list (`/core/v2`): as ListQuerySchema, `limit` defaulting to 1000 as the Core samples show. */
+export const CoreListQuerySchema = ListQuerySchema.extend({ limit: limitParam(1000) });
 
 /** The query of a PATCH: `nested_objects=replace` replaces nested objects whole (rule 4). */
 export const PatchQuerySchema = ObjectQuerySchema.extend({

@@ -18,6 +18,8 @@ import {
 
 /** Default and maximum page size of the reference. */
 export const DEFAULT_LIMIT = 10;
+/** The Core API samples of the reference list without `limit` and answer `"limit": 1000`. */
+export const CORE_DEFAULT_LIMIT = 1000;
 export const MAX_LIMIT = 1000;
 
 export const ORDER_DIRECTIONS = ["asc", "desc"] as const;
@@ -66,8 +68,8 @@ export function parseOrder(raw: string): Result<OrderSpec> {
  * Reads `limit`, `offset` and `order` from the query, answering 400 (thrown `ApiError`)
  * for a value that is not a whole number, a limit over 1000 or a malformed order.
  */
-export function parsePageQuery(query: Readonly<Record<string, string | undefined>>): PageQuery {
-  const limit = integerParam("limit", query.limit, DEFAULT_LIMIT, MAX_LIMIT);
+export function parsePageQuery(query: Readonly<Record<string, string | undefined>>, defaultLimit = DEFAULT_LIMIT): PageQuery {
+  const limit = integerParam("limit", query.limit, defaultLimit, MAX_LIMIT);
   const offset = integerParam("offset", query.offset, 0);
   let order: OrderSpec | null = null;
   if (query.order !== undefined && query.order !== "") {

@@ -1,8 +1,9 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../lib/context.ts";
 import { unwrap } from "../../lib/errors.ts";
+import { CORE_DEFAULT_LIMIT } from "../../lib/pagination.ts";
 import { listConfig } from "../../lib/listing.ts";
-import { errors, jsonBodyOf, ListQuerySchema, ok } from "../../lib/openapi.ts";
+import { errors, jsonBodyOf, CoreListQuerySchema, ok } from "../../lib/openapi.ts";
 import { DID_FIELDS, DidPageSchema, DidSchema } from "../dids/schema.ts";
 import { AssignDidSchema, DidParams } from "./schema.ts";
 
@@ -27,7 +28,7 @@ const list = createRoute({
   tags,
   security,
   summary: "Get the DIDs of every account",
-  request: { query: ListQuerySchema },
+  request: { query: CoreListQuerySchema },
   responses: { 200: ok(DidPageSchema, "A list of DID objects"), ...errors(400, 401, 403) },
 });
 
@@ -52,7 +53,7 @@ export function registerDids(app: OpenAPIHono<AppEnv>): void {
   app.openapi(list, async (c) => {
     const repo = c.var.services.repos.dids;
     const all = { fields: repo.fields, list: repo.listAll };
-    return c.json(await listConfig(c, all, DID_FIELDS, { unscoped: true }), 200);
+    return c.json(await listConfig(c, all, DID_FIELDS, { unscoped: true, defaultLimit: CORE_DEFAULT_LIMIT }), 200);
   });
   app.openapi(unassign, async (c) => {
     const { repos } = c.var.services;

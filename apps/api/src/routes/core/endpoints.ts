@@ -3,8 +3,9 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { type AppEnv, baseUrlOf } from "../../lib/context.ts";
 import { unwrap } from "../../lib/errors.ts";
+import { CORE_DEFAULT_LIMIT } from "../../lib/pagination.ts";
 import { listConfig, selectOne } from "../../lib/listing.ts";
-import { errors, jsonBodyOf, ListQuerySchema, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
+import { errors, jsonBodyOf, CoreListQuerySchema, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
 import { ENDPOINT_FIELDS, EndpointInputSchema, EndpointPageSchema, EndpointParams, EndpointSchema } from "./schema.ts";
 
 const tags = ["Operator: endpoints"];
@@ -34,7 +35,7 @@ const list = createRoute({
   tags,
   security,
   summary: "Get endpoints",
-  request: { query: ListQuerySchema },
+  request: { query: CoreListQuerySchema },
   responses: { 200: ok(EndpointPageSchema, "A list of endpoints"), ...errors(400, 401, 403) },
 });
 
@@ -68,7 +69,7 @@ export function registerEndpoints(app: OpenAPIHono<AppEnv>): void {
   });
   app.openapi(list, async (c) => {
     const repo = c.var.services.repos.endpoints;
-    const page = await listConfig(c, repo, ENDPOINT_FIELDS, { unscoped: true, fieldOptions: {} });
+    const page = await listConfig(c, repo, ENDPOINT_FIELDS, { unscoped: true, fieldOptions: {}, defaultLimit: CORE_DEFAULT_LIMIT });
     return c.json({ ...page, items: page.items.map((e) => withApiUrl(c, e)) }, 200);
   });
   app.openapi(get, async (c) => {

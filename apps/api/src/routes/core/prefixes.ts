@@ -1,8 +1,9 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../lib/context.ts";
 import { unwrap } from "../../lib/errors.ts";
+import { CORE_DEFAULT_LIMIT } from "../../lib/pagination.ts";
 import { listConfig, selectOne } from "../../lib/listing.ts";
-import { errors, jsonBodyOf, ListQuerySchema, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
+import { errors, jsonBodyOf, CoreListQuerySchema, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
 import { AddPrefixSchema, PREFIX_FIELDS, PrefixPageSchema, PrefixParams, PrefixSchema } from "./schema.ts";
 
 const tags = ["Operator: trunk prefixes"];
@@ -26,7 +27,7 @@ const list = createRoute({
   tags,
   security,
   summary: "Get trunk prefixes",
-  request: { query: ListQuerySchema },
+  request: { query: CoreListQuerySchema },
   responses: { 200: ok(PrefixPageSchema, "A list of prefixes"), ...errors(400, 401, 403) },
 });
 
@@ -58,7 +59,7 @@ export function registerPrefixes(app: OpenAPIHono<AppEnv>): void {
     return c.json(prefix, 200);
   });
   app.openapi(list, async (c) =>
-    c.json(await listConfig(c, c.var.services.repos.trunkPrefixes, PREFIX_FIELDS, { unscoped: true }), 200),
+    c.json(await listConfig(c, c.var.services.repos.trunkPrefixes, PREFIX_FIELDS, { unscoped: true, defaultLimit: CORE_DEFAULT_LIMIT }), 200),
   );
   app.openapi(get, async (c) => {
     const prefix = unwrap(await c.var.services.repos.trunkPrefixes.get(c.req.valid("param").prefix_sid));
