@@ -73,6 +73,10 @@ export class CallSession {
   /** Start-wait timer while a non-host waits for a host. */
   waitTimer: ReturnType<typeof setTimeout> | null = null;
 
+  /** o= of our SDP: later answers in the dialog keep the id and raise the version. */
+  sdpSessionId = 0;
+  sdpVersion = 1;
+
   // Meeting state mirrored from the store
   callSid: string;
   role: Role = "participant";

@@ -25,11 +25,11 @@ import {
   type LoopSource,
   MIXER_EVENT_DIGIT,
   MIXER_EVENT_PROMPT_DONE,
+  negotiateAnswer,
   numberClips,
   type PromptLibrary,
   type PromptName,
 } from "./media/index.ts";
-import { negotiateAnswer } from "./media/sdp.ts";
 import { RtpPortPool } from "./rtp-socket.ts";
 import { type Dialog, type IncomingCall, SipUa, type SipTimerOptions } from "./sip/index.ts";
 
@@ -233,7 +233,8 @@ export class MixerNode {
       invite.reject(503, "Service Unavailable");
       return;
     }
-    const neg = negotiateAnswer(invite.sdp, { address: this.opts.sipHost, port: socket.port });
+    const sessionId = Math.floor(Math.random() * 2 ** 31);
+    const neg = negotiateAnswer(invite.sdp, { address: this.opts.sipHost, port: socket.port, sessionId });
     if (!neg.ok) {
       socket.close();
       invite.reject(488, "Not Acceptable Here");
@@ -252,6 +253,7 @@ export class MixerNode {
       send: neg.value.direction === "sendrecv" || neg.value.direction === "sendonly",
     };
     call = new CallSession(invite, socket, media, dateCreated, this.now, (c, k) => this.onDigit(c, k));
+    call.sdpSessionId = sessionId;
     const dialog = invite.accept(neg.value.answer);
     if (!dialog) {
       socket.close();
@@ -284,7 +286,12 @@ export class MixerNode {
   private onReinvite(dialog: Dialog, sdp: string | null): { sdp: string } | { status: number } {
     const c = this.byDialog.get(dialog.id);
     if (!c || !sdp) return { status: 488 };
-    const neg = negotiateAnswer(sdp, { address: this.opts.sipHost, port: c.rtp.port }, c.media.codec);
+    c.sdpVersion++;
+    const neg = negotiateAnswer(
+      sdp,
+      { address: this.opts.sipHost, port: c.rtp.port, sessionId: c.sdpSessionId, sessionVersion: c.sdpVersion },
+      c.media.codec,
+    );
     if (!neg.ok) return { status: 488 };
     const moved = neg.value.remoteAddress !== c.media.remoteAddress || neg.value.remotePort !== c.media.remotePort;
     c.media.send = neg.value.direction === "sendrecv" || neg.value.direction === "sendonly";
