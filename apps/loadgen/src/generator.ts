@@ -36,6 +36,8 @@ export interface CallSpec {
   send: SendMode;
   /** Talker number for `voice` callers (selects the voice). */
   talker: number;
+  /** Hang up by itself this long after the answer (ms); absent = stay until hangupAll. */
+  holdMs?: number;
 }
 
 export interface GeneratorConfig {
@@ -67,7 +69,12 @@ export interface CallRecord {
   /** Epoch ms (performance.timeOrigin based) of events; null if not reached. */
   inviteAt: number | null;
   answeredAt: number | null;
+  /** When the last digit's end packets went out. */
+  codeSentAt: number | null;
+  /** When the digit sequence (with its trailing gap) finished and the caller's own audio began. */
   codeDoneAt: number | null;
+  /** When we hung up (BYE sent), or null. */
+  hangupAt: number | null;
   firstRtpAt: number | null;
   remoteByeAt: number | null;
   byeStatus: number | null;
@@ -95,7 +102,7 @@ export interface RxSummary {
 export interface GeneratorReport {
   calls: CallRecord[];
   rx: RxSummary;
-  tx: { packets: number; dtmfPackets: number; sendFailures: number };
+  tx: { packets: number; dtmfPackets: number; sendFailures: number; socketErrors: number };
   /** How late the generator's own media ticks ran (its noise floor). */
   lag: HistogramData;
   skippedTicks: number;
@@ -126,6 +133,8 @@ interface CallState {
   /** Tick at which DTMF starts (relative to the call's own ticks), or -1. */
   dtmfStart: number;
   dtmf: DtmfPlan | null;
+  /** Plan index of the last tick carrying event packets. */
+  dtmfLastTick: number;
   dtmfDone: boolean;
   audio: Uint8Array;
   events: Uint8Array[];
@@ -147,13 +156,14 @@ export class Generator {
   private readonly deviation = new Histogram(0.1, 1000);
   private readonly voices = new Map<string, VoiceLoop>();
   private nextPort: number;
-  private readonly tx = { packets: 0, dtmfPackets: 0, sendFailures: 0 };
+  private readonly tx = { packets: 0, dtmfPackets: 0, sendFailures: 0, socketErrors: 0 };
   private readonly energy: RxSummary["energy"] = {
     host: { checked: 0, voiced: 0 },
     participant: { checked: 0, voiced: 0 },
     listener: { checked: 0, voiced: 0 },
   };
   private windowStart = performance.now();
+  private readonly holds = new Set<ReturnType<typeof setTimeout>>();
   private readonly hdr = emptyHeader();
 
   private constructor(cfg: GeneratorConfig) {
@@ -208,7 +218,13 @@ export class Generator {
         state.socket = await Bun.udpSocket({
           hostname: this.cfg.localHost,
           port,
-          socket: { data: (_s, data, _port, _addr) => this.onRtp(state, data) },
+          socket: {
+            data: (_s, data, _port, _addr) => this.onRtp(state, data),
+            // ICMP port unreachable when the far end closed its port: counted, not fatal.
+            error: () => {
+              this.tx.socketErrors++;
+            },
+          },
         });
         state.port = port;
         return true;
@@ -228,7 +244,9 @@ export class Generator {
       reason: "",
       inviteAt: null,
       answeredAt: null,
+      codeSentAt: null,
       codeDoneAt: null,
+      hangupAt: null,
       firstRtpAt: null,
       remoteByeAt: null,
       byeStatus: null,
@@ -251,6 +269,7 @@ export class Generator {
       tick: 0,
       dtmfStart: -1,
       dtmf: null,
+      dtmfLastTick: -1,
       dtmfDone: spec.digits.length === 0,
       audio: new Uint8Array(RTP_HEADER_LEN + SAMPLES_PER_FRAME),
       events: [new Uint8Array(16), new Uint8Array(16), new Uint8Array(16)],
@@ -312,11 +331,17 @@ export class Generator {
         return;
       }
       state.dtmf = plan.plan;
+      state.dtmfLastTick = plan.plan.reduce((last, t, i) => (t ? i : last), -1);
       state.dtmfStart = Math.ceil(this.cfg.codeDelayMs / 20);
     }
     state.tick = 0;
     state.media = true;
     this.byPhase[state.phase]!.push(state);
+    if (spec.holdMs !== undefined) {
+      const t = setTimeout(() => void this.hangupOne(state), spec.holdMs);
+      this.holds.add(t);
+      setTimeout(() => this.holds.delete(t), spec.holdMs + 1);
+    }
   }
 
   private voiceFor(talker: number, pt: number): VoiceLoop {
@@ -357,6 +382,7 @@ export class Generator {
           }
           this.sendPackets(s, out);
           this.tx.dtmfPackets += out.length;
+          if (step === s.dtmfLastTick) s.rec.codeSentAt = nowEpoch();
           s.markNext = true;
           return;
         }
@@ -439,11 +465,14 @@ export class Generator {
     const d = s.dialog;
     this.endMedia(s);
     if (!d || d.state === "terminated") return;
+    s.rec.hangupAt = nowEpoch();
     s.rec.byeStatus = await this.uac.bye(d);
   }
 
   /** Hang up every live call at `ratePerSec` (0 = all at once); resolves when all BYEs end. */
   async hangupAll(ratePerSec: number): Promise<void> {
+    for (const t of this.holds) clearTimeout(t);
+    this.holds.clear();
     const started = performance.now();
     const pending: Promise<void>[] = [];
     let i = 0;
@@ -468,6 +497,7 @@ export class Generator {
     this.tx.packets = 0;
     this.tx.dtmfPackets = 0;
     this.tx.sendFailures = 0;
+    this.tx.socketErrors = 0;
     for (const r of ROLES) {
       this.energy[r].checked = 0;
       this.energy[r].voiced = 0;

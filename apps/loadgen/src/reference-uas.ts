@@ -66,6 +66,7 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
         if (!msg || msg.kind !== "request") return;
         void onRequest(msg, { port, address });
       },
+      error() {},
     },
   });
 
@@ -95,6 +96,7 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
                 c.lastEvent = { ts: hdr.timestamp, ended: end };
               }
             },
+            error() {},
           },
         });
       } catch {
@@ -237,3 +239,19 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
 }
 
 export type ReferenceUas = Awaited<ReturnType<typeof startReferenceUas>>;
+
+if (import.meta.main) {
+  // CLI for `bench.ts --calibrate`: bun run reference-uas.ts SIP_PORT RTP_MIN RTP_MAX
+  const [sipPort, min, max] = process.argv.slice(2).map(Number);
+  const uas = await startReferenceUas({
+    sipPort: sipPort ?? 5060,
+    rtpPortMin: min ?? 20000,
+    rtpPortMax: max ?? 29999,
+    mediaAfterHash: true,
+  });
+  console.log(`reference UAS on udp ${uas.port}`);
+  process.on("SIGTERM", () => {
+    uas.close();
+    process.exit(0);
+  });
+}

@@ -137,7 +137,7 @@ export class SipUac {
   private readonly dialogs = new Map<string, Dialog>();
   private readonly acks = new Map<string, AckRecord>();
   /** Counters useful in reports. */
-  readonly counters = { sent: 0, received: 0, retransmissions: 0, unparsable: 0, strayResponses: 0 };
+  readonly counters = { sent: 0, received: 0, retransmissions: 0, unparsable: 0, strayResponses: 0, socketErrors: 0 };
 
   private constructor(socket: udp.Socket<"buffer">, hostname: string, t1: number, t2: number) {
     this.socket = socket;
@@ -157,6 +157,10 @@ export class SipUac {
       socket: {
         data(_s, data, port, address) {
           uac?.onDatagram(data, port, address);
+        },
+        // ICMP errors (e.g. port unreachable) surface here; timers handle the lost request.
+        error() {
+          if (uac) uac.counters.socketErrors++;
         },
       },
     });

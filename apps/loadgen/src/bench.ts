@@ -1,0 +1,616 @@
+/**
+ * `bun run bench`: start the service, provision a room over the API, drive real SIP calls
+ * with RTP at it, and print one table of what the callers measured.
+ *
+ *   bun run apps/loadgen/src/bench.ts            quick run (50 attendees x 10 s, small setup and API runs)
+ *   bun run apps/loadgen/src/bench.ts --full     1000 attendees x 60 s, 200 calls/s x 30 s, API load
+ *   bun run apps/loadgen/src/bench.ts --calibrate  generator against its reference UAS (no service)
+ *
+ * See BENCHMARKS.md for every option and what each figure means.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { ApiClient, basicAuth, numberOf, type Provisioned } from "./api-client.ts";
+import { CpuSampler, cmdline, processTree, type CpuSummary } from "./cpu.ts";
+import type { CallSpec, GeneratorConfig, SendMode } from "./generator.ts";
+import { runHttpLoadProcess, runWrk, wrkPath, type HttpLoadResult } from "./http-load.ts";
+import { LoadPool } from "./pool.ts";
+import { fmt, median, mergeMedia, setupFigures, table, type JoinTimes, type MediaFigures, type SetupFigures } from "./report.ts";
+import { randomToken } from "./sip/message.ts";
+import { canPin, freePort, sipAlive, startService, waitReady, type ServiceProcess } from "./service.ts";
+
+const ROOT = resolve(import.meta.dir, "../../..");
+
+const { values: args } = parseArgs({
+  options: {
+    full: { type: "boolean", default: false },
+    calibrate: { type: "boolean", default: false },
+    scenarios: { type: "string" },
+    attendees: { type: "string" },
+    talkers: { type: "string" },
+    listeners: { type: "string" },
+    "listener-send": { type: "string" },
+    meetings: { type: "string" },
+    duration: { type: "string" },
+    runs: { type: "string" },
+    workers: { type: "string" },
+    phases: { type: "string" },
+    "join-rate": { type: "string" },
+    "setup-rate": { type: "string" },
+    "setup-duration": { type: "string" },
+    "setup-hold": { type: "string" },
+    "api-duration": { type: "string" },
+    "api-rate": { type: "string" },
+    "api-concurrency": { type: "string" },
+    "code-delay": { type: "string" },
+    "no-pin": { type: "boolean", default: false },
+    "no-service": { type: "boolean", default: false },
+    json: { type: "string" },
+  },
+  allowPositionals: false,
+});
+
+const env = process.env;
+const num = (v: string | undefined, d: number) => (v !== undefined && v !== "" && Number.isFinite(Number(v)) ? Number(v) : d);
+const full = args.full || env.BENCH_FULL === "1";
+const calibrate = args.calibrate || env.BENCH_CALIBRATE === "1";
+
+const opts = {
+  scenarios: (args.scenarios ?? env.BENCH_SCENARIOS ?? (calibrate ? "media" : "media,setup,api")).split(",").map((s) => s.trim()),
+  attendees: num(args.attendees ?? env.BENCH_ATTENDEES, full ? 1000 : 50),
+  talkers: num(args.talkers ?? env.BENCH_TALKERS, full ? 10 : 5),
+  listeners: num(args.listeners ?? env.BENCH_LISTENERS, full ? 500 : 20),
+  listenerSend: (args["listener-send"] ?? env.BENCH_LISTENER_SEND ?? "silence") as SendMode,
+  meetings: num(args.meetings ?? env.BENCH_MEETINGS, 1),
+  durationS: num(args.duration ?? env.BENCH_DURATION, full ? 60 : 10),
+  runs: num(args.runs ?? env.BENCH_RUNS, 1),
+  workers: args.workers ?? env.BENCH_WORKERS,
+  phases: num(args.phases ?? env.BENCH_PHASES, 4),
+  joinRate: num(args["join-rate"] ?? env.BENCH_JOIN_RATE, full ? 100 : 50),
+  setupRate: num(args["setup-rate"] ?? env.BENCH_SETUP_RATE, full ? 200 : 20),
+  setupDurationS: num(args["setup-duration"] ?? env.BENCH_SETUP_DURATION, full ? 30 : 5),
+  setupHoldS: num(args["setup-hold"] ?? env.BENCH_SETUP_HOLD, full ? 5 : 3),
+  apiDurationS: num(args["api-duration"] ?? env.BENCH_API_DURATION, full ? 15 : 5),
+  apiRate: num(args["api-rate"] ?? env.BENCH_API_RATE, 1000),
+  apiConcurrency: num(args["api-concurrency"] ?? env.BENCH_API_CONCURRENCY, 32),
+  codeDelayMs: num(args["code-delay"] ?? env.BENCH_CODE_DELAY_MS, 500),
+  pin: !args["no-pin"] && env.BENCH_NO_PIN !== "1",
+  external: args["no-service"] || env.BENCH_NO_SERVICE === "1",
+  serviceCmd: env.BENCH_SERVICE_CMD ?? "bun run scripts/start.ts",
+  serviceCpus: env.BENCH_SERVICE_CPUS ?? "0",
+  genCpus: env.BENCH_GEN_CPUS ?? "1",
+  genRtpMin: num(env.BENCH_RTP_PORT_MIN, 40000),
+  genRtpMax: num(env.BENCH_RTP_PORT_MAX, 49999),
+  json: args.json ?? env.BENCH_JSON,
+};
+
+const log = (...a: unknown[]) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
+
+// Pin the generator to its own core(s) by re-executing under taskset, so the service
+// (pinned to BENCH_SERVICE_CPUS) has its core to itself.
+/** Whether the service and generator are pinned (decided once, before the re-exec). */
+const pinned = env.BENCH_PINNED === "1" || (opts.pin && canPin());
+if (pinned && env.BENCH_PINNED !== "1") {
+  const child = Bun.spawn(["taskset", "-c", opts.genCpus, process.execPath, ...process.argv.slice(1)], {
+    env: { ...env, BENCH_PINNED: "1" },
+    stdio: ["inherit", "inherit", "inherit"],
+  });
+  process.on("SIGINT", () => child.kill("SIGINT"));
+  process.exit(await child.exited);
+}
+
+interface Target {
+  apiUrl: string;
+  adminToken: string;
+  sipHost: string;
+  sipPort: number;
+  service: ServiceProcess | null;
+  /** Pids whose CPU counts as "the mixer". */
+  mixerPids: () => number[];
+  mixerDesc: string;
+}
+
+async function startTarget(): Promise<Target> {
+  if (opts.external) {
+    const apiUrl = env.BENCH_API_URL ?? `http://127.0.0.1:${env.API_PORT ?? 3000}`;
+    const pid = num(env.BENCH_MIXER_PID, 0);
+    return {
+      apiUrl,
+      adminToken: env.ADMIN_TOKEN ?? "",
+      sipHost: env.SIP_HOST ?? "127.0.0.1",
+      sipPort: num(env.SIP_PORT, 5060),
+      service: null,
+      mixerPids: () => (pid > 0 ? processTree(pid) : []),
+      mixerDesc: pid > 0 ? `pid ${pid} and children` : "not measured (set BENCH_MIXER_PID)",
+    };
+  }
+  const apiPort = await freePort("tcp");
+  const sipPort = await freePort("udp");
+  const adminToken = `bench-${randomToken(12)}`;
+  const serviceEnv: Record<string, string> = {
+    API_PORT: String(apiPort),
+    SIP_PORT: String(sipPort),
+    SIP_HOST: "127.0.0.1",
+    RTP_PORT_MIN: env.BENCH_SERVICE_RTP_MIN ?? "20000",
+    RTP_PORT_MAX: env.BENCH_SERVICE_RTP_MAX ?? "29999",
+    ADMIN_TOKEN: adminToken,
+  };
+  for (const k of ["DATABASE_URL", "REDIS_URL"]) if (env[k]) serviceEnv[k] = env[k]!;
+  const command = calibrate
+    ? `bun run apps/loadgen/src/reference-uas.ts ${sipPort} ${serviceEnv.RTP_PORT_MIN} ${serviceEnv.RTP_PORT_MAX}`
+    : opts.serviceCmd;
+  const core = pinned ? opts.serviceCpus : null;
+  log(`starting service: ${core !== null ? `taskset -c ${core} ` : ""}${command} (API ${apiPort}, SIP ${sipPort})`);
+  const service = startService({ command, cwd: ROOT, env: serviceEnv, core, logDir: join(ROOT, ".data", "bench") });
+  const api = new ApiClient(`http://127.0.0.1:${apiPort}`, adminToken);
+  const ready = await waitReady(
+    async () => (calibrate || (await api.reachable())) && (await sipAlive("127.0.0.1", sipPort, 500)),
+    service,
+    num(env.BENCH_START_TIMEOUT_MS, 90_000),
+  );
+  if (!ready.ok) {
+    await service.stop();
+    throw new Error(`service did not come up: ${ready.reason}`);
+  }
+  log(`service up (pid ${service.pid}, log ${service.logPath})`);
+  // The mixer is the process whose command line names it, if the service runs it apart;
+  // else the whole service tree (embedded mode runs API and mixer in one process).
+  const mixerPids = () => {
+    const tree = processTree(service.pid);
+    const mixer = tree.filter((p) => /mixer/i.test(cmdline(p)));
+    return mixer.length > 0 ? mixer.flatMap((p) => processTree(p)) : tree;
+  };
+  const sample = processTree(service.pid).filter((p) => /mixer/i.test(cmdline(p)));
+  return {
+    apiUrl: api.baseUrl,
+    adminToken,
+    sipHost: "127.0.0.1",
+    sipPort,
+    service,
+    mixerPids,
+    mixerDesc: sample.length > 0 ? "mixer process" : "whole service process tree (API + mixer)",
+  };
+}
+
+function genConfig(t: Target): GeneratorConfig {
+  return {
+    sip: { host: t.sipHost, port: t.sipPort },
+    localHost: "127.0.0.1",
+    rtpPortMin: opts.genRtpMin,
+    rtpPortMax: opts.genRtpMax,
+    phases: opts.phases,
+    codeDelayMs: opts.codeDelayMs,
+    talk: { onMs: 2400, offMs: 600 },
+    lateMs: 25,
+    energyEvery: 10,
+  };
+}
+
+const runTag = String(Math.floor(Math.random() * 9000) + 1000);
+let callSeq = 0;
+/** A distinct caller number per call across the whole run. */
+const nextNumber = () => `2${runTag}${String(callSeq++).padStart(6, "0")}`;
+const code6 = () => String(Math.floor(Math.random() * 900000) + 100000);
+
+async function provision(api: ApiClient | null, name: string): Promise<Provisioned | null> {
+  if (!api) return null;
+  const codes = { host: code6(), participant: code6(), listener: code6() };
+  while (new Set(Object.values(codes)).size < 3) codes.listener = code6();
+  const phonenumber = `1555${String(Math.floor(Math.random() * 1e7)).padStart(7, "0")}`;
+  return api.provision({ name: `${name}-${runTag}-${randomToken(2)}`, phonenumber, codes });
+}
+
+/** Poll the API's live calls, recording when each of our numbers was first seen joined. */
+function joinWatcher(api: ApiClient | null, p: Provisioned | null, intervalMs: number) {
+  const joins: JoinTimes = new Map();
+  let stopped = false;
+  let errors = 0;
+  let lastCount = 0;
+  let lastError = "";
+  const loop = (async () => {
+    if (!api || !p) return;
+    while (!stopped) {
+      const t0 = Date.now();
+      try {
+        const calls = await api.listCalls(p);
+        lastCount = calls.length;
+        for (const c of calls) {
+          if (!c.meeting_sid) continue;
+          const n = numberOf(c.number_src);
+          if (joins.has(n)) continue;
+          const dj = c.date_joined ? Date.parse(c.date_joined) : NaN;
+          joins.set(n, Number.isFinite(dj) ? dj : t0);
+        }
+      } catch (e) {
+        errors++;
+        lastError = String(e);
+      }
+      await Bun.sleep(Math.max(0, intervalMs - (Date.now() - t0)));
+    }
+  })();
+  return {
+    joins,
+    get errors() {
+      return errors;
+    },
+    get lastError() {
+      return lastError;
+    },
+    get lastCount() {
+      return lastCount;
+    },
+    async stop() {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
+async function apiCounts(api: ApiClient | null, p: Provisioned | null): Promise<{ calls: number; attendees: number; meetings: number } | null> {
+  if (!api || !p) return null;
+  try {
+    const [calls, meetings] = await Promise.all([api.listCalls(p), api.listMeetings(p)]);
+    const attendees = meetings.reduce((a, m) => a + (m.attendees ? m.attendees.hosts + m.attendees.participants + m.attendees.listeners : 0), 0);
+    return { calls: calls.length, attendees, meetings: meetings.length };
+  } catch (e) {
+    log(`API count failed: ${String(e)}`);
+    return null;
+  }
+}
+
+async function waitApiEmpty(api: ApiClient | null, p: Provisioned | null, timeoutMs: number) {
+  let last = await apiCounts(api, p);
+  const end = performance.now() + timeoutMs;
+  while (last && (last.calls > 0 || last.meetings > 0) && performance.now() < end) {
+    await Bun.sleep(500);
+    last = await apiCounts(api, p);
+  }
+  return last;
+}
+
+interface MediaRow {
+  kind: "media";
+  label: string;
+  attendees: number;
+  talkers: number;
+  cpu: CpuSummary;
+  media: MediaFigures;
+  setup: SetupFigures;
+  apiDuring: { calls: number; attendees: number; meetings: number } | null;
+  apiAfter: { calls: number; attendees: number; meetings: number } | null;
+}
+
+interface SetupRow {
+  kind: "setup";
+  label: string;
+  setup: SetupFigures;
+  cpu: CpuSummary;
+  apiAfter: { calls: number; attendees: number; meetings: number } | null;
+  pollErrors: number;
+}
+
+interface ApiRow {
+  label: string;
+  closed: HttpLoadResult | null;
+  open: HttpLoadResult | null;
+}
+
+function buildSpecs(p: Provisioned | null, count: number, talkers: number, listeners: number, phonenumber: string): CallSpec[] {
+  const specs: CallSpec[] = [];
+  for (let i = 0; i < count; i++) {
+    const talker = i < talkers;
+    const listener = !talker && i >= count - listeners;
+    const role = i === 0 ? "host" : listener ? "listener" : "participant";
+    const code = p ? p.codes[role] : "1234";
+    specs.push({
+      index: callSeq,
+      fromUser: nextNumber(),
+      toUser: phonenumber,
+      digits: `${code}#`,
+      role,
+      send: talker ? "voice" : listener ? opts.listenerSend : "silence",
+      talker: i,
+    });
+  }
+  return specs;
+}
+
+async function mediaScenario(t: Target, api: ApiClient | null, run: number): Promise<MediaRow> {
+  const perMeeting = opts.attendees;
+  const meetings = Math.max(1, opts.meetings);
+  const total = perMeeting * meetings;
+  const rooms: (Provisioned | null)[] = [];
+  for (let m = 0; m < meetings; m++) rooms.push(await provision(api, "bench-media"));
+  const specs = rooms.flatMap((p) => buildSpecs(p, perMeeting, opts.talkers, opts.listeners, p?.phonenumber ?? "15550000000"));
+  const workers = opts.workers !== undefined ? Number(opts.workers) : Math.max(1, Math.ceil(total / 500));
+  const pool = await LoadPool.create(workers, genConfig(t));
+  const watchers = rooms.map((p) => joinWatcher(api, p, 500));
+  log(`media run ${run}: placing ${total} calls at ${opts.joinRate}/s over ${pool.size} generator(s)`);
+  try {
+    await pool.place(specs, opts.joinRate);
+    // Wait for the codes to be keyed and the joins to show in the API.
+    const deadline = performance.now() + 20_000 + (opts.codeDelayMs + 1500);
+    const joinedCount = () => watchers.reduce((a, w) => a + w.joins.size, 0);
+    while (api && joinedCount() < total && performance.now() < deadline) await Bun.sleep(250);
+    if (!api) await Bun.sleep(opts.codeDelayMs + 2000);
+    await Promise.all(watchers.map((w) => w.stop()));
+    const joins: JoinTimes = new Map(watchers.flatMap((w) => [...w.joins]));
+    await Bun.sleep(2000);
+    await pool.resetWindow();
+    const cpu = new CpuSampler(t.mixerPids, 1000);
+    cpu.start();
+    log(`measuring ${opts.durationS} s (${joinedCount()} of ${total} seen joined in the API)`);
+    await Bun.sleep(opts.durationS * 1000);
+    const reports = await pool.reports();
+    const cpuSum = cpu.stop();
+    const apiDuring = rooms[0] ? await apiCounts(api, rooms[0]) : null;
+    await pool.hangupAll(200);
+    const setup = setupFigures(reports.flatMap((r) => r.calls), api ? joins : null);
+    const apiAfter = rooms[0] ? await waitApiEmpty(api, rooms[0], 15_000) : null;
+    return {
+      kind: "media",
+      label: `media${meetings > 1 ? ` x${meetings} meetings` : ""} #${run}`,
+      attendees: total,
+      talkers: opts.talkers * meetings,
+      cpu: cpuSum,
+      media: mergeMedia(reports),
+      setup,
+      apiDuring,
+      apiAfter,
+    };
+  } finally {
+    await pool.close();
+    for (const p of rooms) if (api && p) await api.deprovision(p);
+  }
+}
+
+async function setupScenario(t: Target, api: ApiClient | null): Promise<SetupRow> {
+  const p = await provision(api, "bench-setup");
+  const count = Math.round(opts.setupRate * opts.setupDurationS);
+  const specs: CallSpec[] = Array.from({ length: count }, () => ({
+    index: callSeq,
+    fromUser: nextNumber(),
+    toUser: p?.phonenumber ?? "15550000000",
+    digits: `${p?.codes.listener ?? "1234"}#`,
+    role: "listener" as const,
+    send: "none" as const,
+    talker: 0,
+    holdMs: opts.setupHoldS * 1000,
+  }));
+  const workers = opts.workers !== undefined ? Number(opts.workers) : Math.max(1, Math.ceil((opts.setupRate * opts.setupHoldS) / 500));
+  const pool = await LoadPool.create(workers, genConfig(t));
+  const watcher = joinWatcher(api, p, 1000);
+  const cpu = new CpuSampler(t.mixerPids, 1000);
+  log(`setup: ${count} calls at ${opts.setupRate}/s, each held ${opts.setupHoldS} s`);
+  try {
+    cpu.start();
+    await pool.place(specs, opts.setupRate);
+    await Bun.sleep((opts.setupHoldS + 2) * 1000);
+    const cpuSum = cpu.stop();
+    await watcher.stop();
+    await pool.hangupAll(200);
+    const reports = await pool.reports();
+    const apiAfter = await waitApiEmpty(api, p, 15_000);
+    if (watcher.errors > 0) log(`join polling errors: ${watcher.errors} (last: ${watcher.lastError})`);
+    return {
+      kind: "setup",
+      label: "call setup",
+      setup: setupFigures(reports.flatMap((r) => r.calls), api ? watcher.joins : null),
+      cpu: cpuSum,
+      apiAfter,
+      pollErrors: watcher.errors,
+    };
+  } finally {
+    await pool.close();
+    if (api && p) await api.deprovision(p);
+  }
+}
+
+async function apiScenario(t: Target, api: ApiClient): Promise<ApiRow[]> {
+  const p = await provision(api, "bench-api");
+  if (!p) return [];
+  // A few live calls so /calls has something to list.
+  const pool = await LoadPool.create(0, genConfig(t));
+  const calls = buildSpecs(p, 20, 0, 20, p.phonenumber).map((s) => ({ ...s, send: "none" as const }));
+  await pool.place(calls, 50);
+  await Bun.sleep(opts.codeDelayMs + 1500);
+  const genCore = pinned ? Number(opts.genCpus.split(/[,-]/)[0]) : null;
+  const serviceCore = pinned ? opts.serviceCpus : null;
+  const ceilingPort = await freePort("tcp");
+  const ceilingCmd = ["bun", "run", join(import.meta.dir, "hono-ceiling.ts"), String(ceilingPort)];
+  const ceiling = Bun.spawn(serviceCore !== null ? ["taskset", "-c", serviceCore, ...ceilingCmd] : ceilingCmd, { stdout: "pipe", stderr: "inherit" });
+  const rows: ApiRow[] = [];
+  try {
+    const reader = ceiling.stdout.getReader();
+    const first = await reader.read();
+    reader.releaseLock();
+    if (!new TextDecoder().decode(first.value).includes("listening")) throw new Error("ceiling server did not start");
+    const auth = { authorization: basicAuth(p.login, p.password) };
+    const targets = [
+      { label: "GET /conference/v2/meeting_rooms?limit=10", url: `${t.apiUrl}/conference/v2/meeting_rooms?limit=10`, headers: auth },
+      { label: "GET /conference/v2/calls?limit=10", url: `${t.apiUrl}/conference/v2/calls?limit=10`, headers: auth },
+      { label: "bare Hono route, fixed JSON (ceiling)", url: `http://127.0.0.1:${ceilingPort}/ceiling`, headers: {} },
+    ];
+    for (const tg of targets) {
+      log(`api: ${tg.label}`);
+      const base = { url: tg.url, headers: tg.headers, durationS: opts.apiDurationS, concurrency: opts.apiConcurrency, core: genCore };
+      const closed = (await runWrk(base)) ?? (await runHttpLoadProcess(base));
+      await Bun.sleep(500);
+      const open = await runHttpLoadProcess({ ...base, rate: opts.apiRate, concurrency: 256 });
+      rows.push({ label: tg.label, closed, open });
+    }
+  } finally {
+    ceiling.kill();
+    await pool.hangupAll(100);
+    await pool.close();
+    await api.deprovision(p);
+  }
+  return rows;
+}
+
+function machine(): string {
+  let model = "unknown CPU";
+  try {
+    const info = readFileSync("/proc/cpuinfo", "utf8");
+    model = /model name\s*:\s*(.+)/.exec(info)?.[1]?.trim() ?? model;
+  } catch {
+    // not Linux
+  }
+  return `${cpus().length} CPUs (${model}), Bun ${Bun.version}, ${process.platform}`;
+}
+
+function failuresText(f: Record<string, number>): string {
+  const parts = Object.entries(f).map(([k, v]) => `${v} ${k}`);
+  return parts.length ? parts.join(", ") : "0";
+}
+
+function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: ApiRow[]): string {
+  const out: string[] = [];
+  out.push(`machine: ${machine()}; service ${pinned ? `pinned to CPU ${opts.serviceCpus}, generator to CPU ${opts.genCpus}` : "not pinned"}; CPU measured: ${t.mixerDesc}`);
+  const headers = [
+    "scenario",
+    "attendees",
+    "talkers",
+    "mixer CPU % core (avg/max)",
+    "loss rx %",
+    "rx pps/caller",
+    "inter-arrival dev p50/p99/p99.9/max ms",
+    "RFC3550 jitter mean ms",
+    "late ticks/caller (>25ms)",
+    "seq/ts/ssrc errs",
+    "gen lag p99 ms",
+    "setup calls/s",
+    "INVITE->200 p50/p99 ms",
+    "code->joined p50/p99 ms",
+    "failures",
+  ];
+  const rows: string[][] = [];
+  for (const r of media) {
+    const m = r.media;
+    rows.push([
+      r.label,
+      String(r.attendees),
+      String(r.talkers),
+      `${fmt(r.cpu.avgPct)}/${fmt(r.cpu.maxPct)}`,
+      fmt(m.lossRxPct, 3),
+      fmt(m.ppsPerStream, 1),
+      `${fmt(m.devP50, 1)}/${fmt(m.devP99, 1)}/${fmt(m.devP999, 1)}/${fmt(m.devMax, 1)}`,
+      fmt(m.jitterMean, 2),
+      fmt(m.lateTicksPerStream, 2),
+      `${m.seqJumps}/${m.tsErrors}/${m.ssrcChanges}`,
+      fmt(m.genLagP99, 1),
+      fmt(r.setup.offeredRate, 0),
+      `${fmt(r.setup.inviteTo200P50, 1)}/${fmt(r.setup.inviteTo200P99, 1)}`,
+      `${fmt(r.setup.codeToJoinP50, 0)}/${fmt(r.setup.codeToJoinP99, 0)}`,
+      failuresText(r.setup.failures),
+    ]);
+  }
+  if (media.length > 1) {
+    const med = (f: (r: MediaRow) => number, d = 1) => fmt(median(media.map(f)), d);
+    rows.push([
+      `media median of ${media.length}`,
+      String(media[0]!.attendees),
+      String(media[0]!.talkers),
+      `${med((r) => r.cpu.avgPct)}/${med((r) => r.cpu.maxPct)}`,
+      med((r) => r.media.lossRxPct, 3),
+      med((r) => r.media.ppsPerStream),
+      `${med((r) => r.media.devP50)}/${med((r) => r.media.devP99)}/${med((r) => r.media.devP999)}/${med((r) => r.media.devMax)}`,
+      med((r) => r.media.jitterMean, 2),
+      med((r) => r.media.lateTicksPerStream, 2),
+      "",
+      med((r) => r.media.genLagP99),
+      med((r) => r.setup.offeredRate, 0),
+      `${med((r) => r.setup.inviteTo200P50)}/${med((r) => r.setup.inviteTo200P99)}`,
+      `${med((r) => r.setup.codeToJoinP50 ?? NaN, 0)}/${med((r) => r.setup.codeToJoinP99 ?? NaN, 0)}`,
+      String(media.reduce((a, r) => a + r.setup.failed, 0)),
+    ]);
+  }
+  for (const r of setup) {
+    const s = r.setup;
+    rows.push([
+      r.label,
+      `${s.attempted} (${s.joined} joined)`,
+      "0",
+      `${fmt(r.cpu.avgPct)}/${fmt(r.cpu.maxPct)}`,
+      "",
+      "",
+      "",
+      "",
+      "",
+      "",
+      "",
+      `${fmt(s.offeredRate, 0)} (joined ${fmt(s.joinedRate, 0)})`,
+      `${fmt(s.inviteTo200P50, 1)}/${fmt(s.inviteTo200P99, 1)}`,
+      `${fmt(s.codeToJoinP50, 0)}/${fmt(s.codeToJoinP99, 0)}`,
+      failuresText(s.failures),
+    ]);
+  }
+  out.push(table(headers, rows));
+  for (const r of media) {
+    const v = Object.entries(r.media.voicedPct).map(([k, x]) => `${k} ${fmt(x, 0)}%`).join(", ");
+    out.push(
+      `${r.label}: ${r.media.streams} streams, rx ${r.media.packetsRx} pkts (${r.media.lostRx} lost, ${r.media.streamsWithLoss} streams with loss, worst ${fmt(r.media.worstStreamLossPct, 2)}%), tx ${fmt(r.media.txPps, 0)} pkt/s (${r.media.sendFailures} send failures), generator lag max ${fmt(r.media.genLagMax, 1)} ms, skipped ticks ${r.media.skippedTicks}; frames heard with voice energy: ${v}; API during: ${JSON.stringify(r.apiDuring)}, after hang-up: ${JSON.stringify(r.apiAfter)}`,
+    );
+  }
+  for (const r of setup) out.push(`${r.label}: API after hang-up: ${JSON.stringify(r.apiAfter)}; INVITE retransmissions ${r.setup.retransmissions}; join-poll errors ${r.pollErrors}`);
+  if (apiRows.length) {
+    out.push("");
+    out.push(
+      table(
+        ["API target", "closed loop tool", "req/s", "p50 ms", "p99 ms", "errors", `open loop ${opts.apiRate} req/s: achieved`, "p50 ms", "p99 ms", "errors"],
+        apiRows.map((r) => [
+          r.label,
+          r.closed ? `${r.closed.tool} c=${opts.apiConcurrency}` : "-",
+          fmt(r.closed?.rps, 0),
+          fmt(r.closed?.p50Ms, 2),
+          fmt(r.closed?.p99Ms, 2),
+          String(r.closed?.errors ?? "-"),
+          fmt(r.open?.rps, 0),
+          fmt(r.open?.p50Ms, 2),
+          fmt(r.open?.p99Ms, 2),
+          String(r.open?.errors ?? "-"),
+        ]),
+      ),
+    );
+    if (!wrkPath()) out.push("(wrk not installed: closed-loop figures from a Bun fetch client in a second process; `apt-get install wrk` for a lighter client)");
+  }
+  return out.join("\n");
+}
+
+async function main(): Promise<number> {
+  const t = await startTarget();
+  const api = calibrate ? null : new ApiClient(t.apiUrl, t.adminToken);
+  const media: MediaRow[] = [];
+  const setup: SetupRow[] = [];
+  let apiRows: ApiRow[] = [];
+  let code = 0;
+  try {
+    for (const s of opts.scenarios) {
+      try {
+        if (s === "media") for (let r = 1; r <= opts.runs; r++) media.push(await mediaScenario(t, api, r));
+        else if (s === "setup") setup.push(await setupScenario(t, api));
+        else if (s === "api") {
+          if (api) apiRows = await apiScenario(t, api);
+        } else log(`unknown scenario ${s}`);
+      } catch (e) {
+        code = 1;
+        log(`scenario ${s} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+        if (t.service?.exited() !== null && t.service) break;
+      }
+    }
+  } finally {
+    await t.service?.stop();
+  }
+  const text = printResults(t, media, setup, apiRows);
+  console.log(text);
+  if (opts.json) {
+    mkdirSync(resolve(opts.json, ".."), { recursive: true });
+    writeFileSync(opts.json, JSON.stringify({ opts, machine: machine(), media, setup, api: apiRows }, null, 2));
+    log(`results written to ${opts.json}`);
+  }
+  return code;
+}
+
+process.exit(await main());
