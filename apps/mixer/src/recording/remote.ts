@@ -142,7 +142,7 @@ class SipRemoteRecorder implements RemoteRecorder {
     const timer = setTimeout(() => {
       if (this.state !== "calling") return;
       call.cancel();
-      this.fail(`no answer within ${Math.round(timeoutMs / 1000)} s`);
+      this.fail(`no answer within ${timeoutMs} ms`);
     }, timeoutMs);
     const r = await call.result;
     clearTimeout(timer);
