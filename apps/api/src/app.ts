@@ -17,10 +17,12 @@ import type { AppEnv, Repos, Services } from "./lib/context.ts";
 import { ApiError, badJson, internalError, item, unsupportedMediaType } from "./lib/errors.ts";
 import { accountsRoutes } from "./routes/accounts/index.ts";
 import { callFlowsRoutes } from "./routes/call-flows/index.ts";
+import { callsRoutes } from "./routes/calls/index.ts";
 import { coreRoutes } from "./routes/core/index.ts";
 import { didGroupsRoutes } from "./routes/did-groups/index.ts";
 import { didsRoutes } from "./routes/dids/index.ts";
 import { meetingRoomsRoutes } from "./routes/meeting-rooms/index.ts";
+import { meetingsRoutes } from "./routes/meetings/index.ts";
 
 /** Publishes on a channel; structurally the session store's `Bus`. */
 export interface Publisher {
@@ -33,7 +35,7 @@ export interface AppDeps {
   readonly database: Database;
   /** Bearer token of `/core/v2`. */
   readonly adminToken: string;
-  /** The live plane (calls and meetings); without it /calls and /meetings answer 404. */
+  /** The live plane (calls and meetings); without it nothing is live: empty lists, 404 by SID. */
   readonly sessionStore?: SessionStore;
   /** Where config invalidations go (the session store's `Bus`); none: not published. */
   readonly bus?: Publisher;
@@ -144,6 +146,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   conference.route("/", didsRoutes());
   conference.route("/", didGroupsRoutes());
   conference.route("/", meetingRoomsRoutes());
+  conference.route("/", callsRoutes());
+  conference.route("/", meetingsRoutes());
   app.route("/conference/v2", conference);
 
   const core = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });

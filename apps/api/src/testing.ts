@@ -4,8 +4,10 @@
  * two tenants (conference endpoints with their accounts) and a request helper.
  */
 import { afterAll, beforeAll, describe } from "bun:test";
-import { createTestDatabase, type TestDatabase } from "@conf/db";
-import type { SessionStore } from "@conf/session-store";
+import { createAccessRouter } from "@conf/access-router";
+import { createConfigReader, createTestDatabase, type TestDatabase } from "@conf/db";
+import { type Call, type ControlMessage, createSessionStore, type Meeting, type SessionStore } from "@conf/session-store";
+import { Redis } from "ioredis";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createApp, type Publisher } from "./app.ts";
 import type { AppEnv } from "./lib/context.ts";
@@ -150,4 +152,117 @@ export async function assignDid(h: Harness, tenant: Tenant, phonenumber: string)
   });
   if (r.status !== 200) throw new Error(`assigning DID failed: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body;
+}
+
+// ---------------------------------------------------------------------------
+// The live plane: a session store (in-process or Redis), the access router over the
+// test database, and a stand-in for the mixer node that records control messages.
+
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL || "redis://127.0.0.1:6379";
+export const LIVE_PLANES = [
+  { db: "pglite", store: "memory" },
+  { db: "postgres", store: "redis" },
+] as const;
+export type LivePlane = (typeof LIVE_PLANES)[number];
+
+/** The node ID the stand-in mixer joins calls as. */
+export const NODE_ID = "node-test-1";
+
+export interface LiveHarness extends Harness {
+  readonly store: SessionStore;
+  /** Control messages received by the stand-in mixer node, in order. */
+  readonly control: ControlMessage[];
+  /**
+   * Dials `dialed` and enters `code`, as the mixer does: route, admit, join. Returns the
+   * store's answer.
+   */
+  dialIn(dialed: string, code: string | null, call?: { name?: string; number_src?: string }): Promise<{ call: Call; meeting: Meeting }>;
+}
+
+export async function createLiveHarness(plane: LivePlane): Promise<{ live: LiveHarness; cleanup(): Promise<void> }> {
+  const prefix = `apitest:${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}:`;
+  const store = createSessionStore({ redisUrl: plane.store === "redis" ? TEST_REDIS_URL : undefined, prefix });
+  const h = await createHarness(plane.db, { sessionStore: store });
+  const router = createAccessRouter({ config: createConfigReader(h.testDb.database), cacheTtlMs: 0 });
+  const control: ControlMessage[] = [];
+  const unsubscribe = await store.control.subscribe(NODE_ID, (m) => {
+    control.push(m);
+  });
+
+  async function dialIn(dialed: string, code: string | null, call: { name?: string; number_src?: string } = {}) {
+    const inbound = { dialed, caller: call.number_src ?? "17605692222", transport: "udp" as const };
+    const routed = await router.route(inbound);
+    const decision = routed.kind === "prompt" && code !== null ? await router.admit(routed.context, code) : routed;
+    if (decision.kind !== "join") throw new Error(`call refused: ${JSON.stringify(decision)}`);
+    const joined = await store.join({
+      meetingKey: decision.meetingKey,
+      accountSid: decision.accountSid,
+      meetingRoomSid: decision.meetingRoomSid,
+      nodeId: NODE_ID,
+      call: {
+        access_code: decision.accessCode ?? "",
+        codecs: "PCMU",
+        number_src: `<sip:+${inbound.caller}@55.66.77.88`,
+        number_dst: `"${dialed}" <sip:${dialed}@11.22.33.44>`,
+        name: call.name ?? "",
+        direction: "In",
+        role: decision.role,
+      },
+    });
+    if (!joined.ok) throw new Error(`join refused: ${joined.reason}`);
+    return { call: joined.call, meeting: joined.meeting };
+  }
+
+  return {
+    live: { ...h, store, control, dialIn },
+    async cleanup() {
+      for (const account of [h.a, h.b]) {
+        for (const m of await store.listMeetings(account.accountSid)) await store.endMeeting(m.meeting_sid);
+      }
+      await unsubscribe();
+      await store.close();
+      await h.testDb.drop();
+      if (plane.store === "redis") {
+        const redis = new Redis(TEST_REDIS_URL);
+        try {
+          let cursor = "0";
+          do {
+            const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+            cursor = next;
+            if (keys.length) await redis.del(...keys);
+          } while (cursor !== "0");
+        } finally {
+          redis.disconnect();
+        }
+      }
+    },
+  };
+}
+
+/** Runs `body` once per live plane (PGlite + in-process store, Postgres + Redis). */
+export function forEachLivePlane(body: (h: () => LiveHarness) => void): void {
+  for (const plane of LIVE_PLANES) {
+    describe(`${plane.db}+${plane.store}`, () => {
+      let ctx: { live: LiveHarness; cleanup(): Promise<void> } | undefined;
+      beforeAll(async () => {
+        ctx = await createLiveHarness(plane);
+      }, 60_000);
+      afterAll(async () => {
+        await ctx?.cleanup();
+      });
+      body(() => {
+        if (!ctx) throw new Error("harness not ready");
+        return ctx.live;
+      });
+    });
+  }
+}
+
+/** Waits (bounded) until `check` holds; pub/sub delivery is asynchronous. */
+export async function eventually(check: () => boolean, timeoutMs = 3000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await Bun.sleep(10);
+  }
 }

@@ -1,0 +1,25 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../../lib/context.ts";
+import { listLive } from "../../lib/listing.ts";
+import { liveStore } from "../../lib/live.ts";
+import { errors, ListQuerySchema, ok } from "../../lib/openapi.ts";
+import { CALL_FIELDS, CALL_FILTER_FIELDS, CallPageSchema } from "./schema.ts";
+
+const route = createRoute({
+  method: "get",
+  path: "/calls",
+  tags: ["Calls"],
+  summary: "Get calls",
+  description: "Returns the account's current calls matching the criteria in the request URL.",
+  security: [{ basicAuth: [] }],
+  request: { query: ListQuerySchema },
+  responses: { 200: ok(CallPageSchema, "A list of Call objects"), ...errors(400, 401) },
+});
+
+export function registerList(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const store = liveStore(c);
+    const calls = store ? await store.listCalls(c.var.principal.accountSid) : [];
+    return c.json(listLive(c, calls, CALL_FILTER_FIELDS, CALL_FIELDS, { countable: true }), 200);
+  });
+}

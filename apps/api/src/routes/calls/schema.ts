@@ -1,0 +1,120 @@
+import { ROLES } from "@conf/call-flow";
+import { z } from "@hono/zod-openapi";
+import type { MemoryFieldMap } from "../../lib/filter.ts";
+import { pageSchema, sidParam } from "../../lib/openapi.ts";
+
+const EXAMPLE = {
+  access_code: "890671",
+  account_sid: "a1f38bf7-5879-49c1-be72-50ffa7f249a6",
+  call_sid: "69057c3e-bb90-4ed3-9c53-000000000563",
+  codecs: "PCMU",
+  date_created: "2021-09-03T14:11:55.000Z",
+  date_joined: "2021-09-03T14:11:55.000Z",
+  direction: "In",
+  duration: 28,
+  gain_level: 0,
+  meeting_room_sid: "d54061ef-8a16-459c-b055-6c0c297f46af",
+  meeting_sid: "aaa07454-fa93-3d2d-b7b4-c5da9f2f87fd",
+  muted: false,
+  name: "",
+  number_dst: '"15162065515" <sip:15162065515@11.22.33.44>',
+  number_src: "<sip:+17605692222@55.66.77.88",
+  on_hold: false,
+  role: "host",
+};
+
+/** The Call object of the reference (live: exists while the caller is in a meeting). */
+export const CallSchema = z
+  .object({
+    access_code: z.string().openapi({ description: "The code the caller entered" }),
+    account_sid: z.string(),
+    call_sid: z.string(),
+    codecs: z.string().openapi({ description: "Semicolon-separated audio codecs of the call" }),
+    date_created: z.string().openapi({ description: "When the call was placed" }),
+    date_joined: z.string().openapi({ description: "When the caller joined the meeting" }),
+    direction: z.enum(["In", "Out"]),
+    duration: z.number().int().openapi({ description: "Seconds since the call was placed" }),
+    gain_level: z.number().int(),
+    meeting_room_sid: z.string().nullable(),
+    meeting_sid: z.string(),
+    muted: z.boolean().openapi({ description: "Whether the call is muted (update)" }),
+    name: z.string().openapi({ description: "The caller's name as the client sent it (update)" }),
+    number_dst: z.string().openapi({ description: "The number dialed" }),
+    number_src: z.string().openapi({ description: "The caller" }),
+    on_hold: z.boolean().openapi({ description: "Whether the call is on hold (update)" }),
+    role: z.enum(ROLES),
+  })
+  .openapi("Call", { example: EXAMPLE });
+
+export const CallPageSchema = pageSchema(CallSchema, "CallPage");
+export const CALL_FIELDS = Object.keys(CallSchema.shape);
+/** Read-only fields compared with the current value on PATCH (`duration` changes every second, so any number passes). */
+export const CALL_READ_ONLY = [
+  "access_code",
+  "account_sid",
+  "call_sid",
+  "codecs",
+  "date_created",
+  "date_joined",
+  "direction",
+  "gain_level",
+  "meeting_room_sid",
+  "meeting_sid",
+  "number_dst",
+  "number_src",
+  "role",
+] as const;
+
+/** Filter and sort kinds of the Call object's fields. */
+export const CALL_FILTER_FIELDS: MemoryFieldMap = {
+  access_code: "string",
+  account_sid: "uuid",
+  call_sid: "uuid",
+  codecs: "string",
+  date_created: "date",
+  date_joined: "date",
+  direction: "string",
+  duration: "number",
+  gain_level: "number",
+  meeting_room_sid: "uuid",
+  meeting_sid: "uuid",
+  muted: "boolean",
+  name: "string",
+  number_dst: "string",
+  number_src: "string",
+  on_hold: "boolean",
+  role: "string",
+};
+
+const readOnly = () => z.unknown().optional().openapi({ readOnly: true, description: "read only" });
+
+const flag = (description: string) =>
+  z
+    .union([z.boolean(), z.enum(["true", "false"])], { error: "must be true or false" })
+    .optional()
+    .openapi({ description: `${description} (a boolean, or the string "true" or "false")` });
+
+/** PATCH body: muted, on_hold, name; read-only fields only with their current value. */
+export const CallPatchSchema = z
+  .strictObject({
+    muted: flag("Mute or unmute the call"),
+    on_hold: flag("Put the call on hold or take it off"),
+    name: z.string().max(255).optional(),
+    duration: readOnly(),
+    access_code: readOnly(),
+    account_sid: readOnly(),
+    call_sid: readOnly(),
+    codecs: readOnly(),
+    date_created: readOnly(),
+    date_joined: readOnly(),
+    direction: readOnly(),
+    gain_level: readOnly(),
+    meeting_room_sid: readOnly(),
+    meeting_sid: readOnly(),
+    number_dst: readOnly(),
+    number_src: readOnly(),
+    role: readOnly(),
+  })
+  .openapi("CallPatch", { example: { muted: "true" } });
+
+export const CallParams = sidParam("call_sid", EXAMPLE.call_sid);

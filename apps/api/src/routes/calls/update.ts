@@ -1,0 +1,44 @@
+import type { CallPatch, ControlMessage } from "@conf/session-store";
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../../lib/context.ts";
+import { notFound } from "../../lib/errors.ts";
+import { selectOne } from "../../lib/listing.ts";
+import { isOwn, liveStore, toBoolean } from "../../lib/live.ts";
+import { errors, jsonBodyOf, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
+import { checkReadOnly } from "../../lib/patch.ts";
+import { CALL_FIELDS, CALL_READ_ONLY, CallParams, CallPatchSchema, CallSchema } from "./schema.ts";
+
+const route = createRoute({
+  method: "patch",
+  path: "/calls/{call_sid}",
+  tags: ["Calls"],
+  summary: "Update call",
+  description:
+    "Mutes or unmutes, holds or releases, or renames a call. The change is stored and sent to the mixer node that owns the meeting.",
+  security: [{ basicAuth: [] }],
+  request: { params: CallParams, query: ObjectQuerySchema, body: jsonBodyOf(CallPatchSchema, "The fields to change") },
+  responses: { 200: ok(CallSchema, "The updated Call object"), ...errors(400, 401, 404, 415, 422) },
+});
+
+export function registerUpdate(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const store = liveStore(c);
+    const sid = c.req.valid("param").call_sid;
+    const current = (await store?.getCall(sid)) ?? null;
+    if (!store || !current || !isOwn(c, current)) throw notFound("call");
+    const body = c.req.valid("json");
+    checkReadOnly(body, current, CALL_READ_ONLY);
+    const patch: CallPatch = {};
+    if (body.muted !== undefined) patch.muted = toBoolean(body.muted);
+    if (body.on_hold !== undefined) patch.on_hold = toBoolean(body.on_hold);
+    if (body.name !== undefined) patch.name = body.name;
+    const call = await store.updateCall(sid, patch);
+    // The caller may have hung up between the read and the write.
+    if (!call) throw notFound("call");
+    const messages: ControlMessage[] = [];
+    if (patch.muted !== undefined) messages.push({ type: "call_mute", meetingSid: call.meeting_sid, callSid: sid, muted: call.muted });
+    if (patch.on_hold !== undefined) messages.push({ type: "call_hold", meetingSid: call.meeting_sid, callSid: sid, on_hold: call.on_hold });
+    for (const m of messages) await store.control.sendToOwner(m);
+    return c.json(selectOne(c, call, CALL_FIELDS), 200);
+  });
+}

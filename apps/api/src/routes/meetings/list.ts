@@ -1,0 +1,25 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../../lib/context.ts";
+import { listLive } from "../../lib/listing.ts";
+import { liveStore } from "../../lib/live.ts";
+import { errors, ListQuerySchema, ok } from "../../lib/openapi.ts";
+import { MEETING_FIELDS, MEETING_FILTER_FIELDS, MeetingPageSchema } from "./schema.ts";
+
+const route = createRoute({
+  method: "get",
+  path: "/meetings",
+  tags: ["Meetings"],
+  summary: "Get meetings",
+  description: "Returns the account's running meetings matching the criteria in the request URL. `total` is null, as in the reference.",
+  security: [{ basicAuth: [] }],
+  request: { query: ListQuerySchema },
+  responses: { 200: ok(MeetingPageSchema, "A list of Meeting objects"), ...errors(400, 401) },
+});
+
+export function registerList(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const store = liveStore(c);
+    const meetings = store ? await store.listMeetings(c.var.principal.accountSid) : [];
+    return c.json(listLive(c, meetings, MEETING_FILTER_FIELDS, MEETING_FIELDS, { countable: false }), 200);
+  });
+}
