@@ -182,6 +182,25 @@ describe("local recording", () => {
     expect(await rec.stop()).toBe(r);
   });
 
+  test("a write error mid-recording ends it by itself: done settles with the error, the sidecar says so", async () => {
+    const rec = startLocalRecording({ ...base, dir, startedAt: new Date() });
+    feedSine((f) => rec.write(f), 1, 440);
+    expect(await rec.ready).toEqual({ ok: true });
+    while ((await readFile(join(dir, (await readdir(dir)).find((f) => f.endsWith(".wav")) ?? ""))).length < 44 + 32000) await Bun.sleep(5);
+    // Fault injection: the file descriptor goes away under the recorder, as on a failed disk.
+    await (rec as unknown as { fh: { close(): Promise<void> } }).fh.close();
+    feedSine((f) => rec.write(f), 1, 440);
+    const r = await rec.done;
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error).toStartWith("write failed");
+    expect(r.durationSeconds).toBe(1);
+    expect(await rec.stop()).toBe(r);
+    const side = JSON.parse(await readFile(r.metadataPath ?? "", "utf8")) as RecordingSidecar;
+    expect(side.error).toStartWith("write failed");
+    expect(side.duration_s).toBe(1);
+  });
+
   test("when the disk falls behind by more than maxBufferedSeconds, frames are dropped and counted", async () => {
     const rec = startLocalRecording({ ...base, dir, startedAt: new Date(), chunkSeconds: 0.5, maxBufferedSeconds: 1 });
     // Written synchronously before the file is even open: only 1 s can wait.
