@@ -152,6 +152,10 @@ forEachDatabase((h) => {
       "/conference/v2/meeting_rooms",
       "/conference/v2/meeting_rooms/{meeting_room_sid}",
       "/conference/v2/meeting_rooms/{meeting_room_sid}/resolved_attributes",
+      "/conference/v2/calls",
+      "/conference/v2/calls/{call_sid}",
+      "/conference/v2/meetings",
+      "/conference/v2/meetings/{meeting_sid}",
       "/core/v2/endpoints",
       "/core/v2/endpoints/{endpoint_sid}",
       "/core/v2/dids",
@@ -172,6 +176,38 @@ forEachDatabase((h) => {
     const page = await h().request("GET", "/docs", { auth: null });
     expect(page.status).toBe(200);
     expect(await page.text()).toContain("/conference/v2/openapi.json");
+  });
+
+  test("every config write publishes one invalidation for its account; reads publish none", async () => {
+    const { a, bus } = h();
+    const inv = { channel: "config:invalidate", message: { kind: "account", accountSid: a.accountSid } };
+    const group = (await h().json("POST", "/conference/v2/did_groups", { body: {} })).body;
+    const room = (await h().json("POST", "/conference/v2/meeting_rooms", { body: {} })).body;
+    const did = (await h().json("POST", "/core/v2/dids", { auth: `Bearer ${ADMIN_TOKEN}`, body: { phonenumber: "15550001111", endpoint_sid: a.endpointSid } })).body;
+    const writes: [string, string, unknown?][] = [
+      ["PATCH", `/conference/v2/accounts/${a.accountSid}`, { name: "x" }],
+      ["PUT", `/conference/v2/accounts/${a.accountSid}`, {}],
+      ["PATCH", `/conference/v2/dids/${did.did_sid}`, { call_flow_sid: null }],
+      ["PUT", `/conference/v2/dids/${did.did_sid}`, {}],
+      ["PATCH", `/conference/v2/did_groups/${group.did_group_sid}`, { name: "y" }],
+      ["PUT", `/conference/v2/did_groups/${group.did_group_sid}`, {}],
+      ["PATCH", `/conference/v2/meeting_rooms/${room.meeting_room_sid}`, { name: "z" }],
+      ["PUT", `/conference/v2/meeting_rooms/${room.meeting_room_sid}`, {}],
+      ["DELETE", `/conference/v2/meeting_rooms/${room.meeting_room_sid}`],
+      ["DELETE", `/conference/v2/did_groups/${group.did_group_sid}`],
+    ];
+    for (const [method, path, body] of writes) {
+      bus.messages.length = 0;
+      const r = await h().request(method, path, body === undefined ? {} : { body });
+      expect(r.status).toBeLessThan(300);
+      expect(bus.messages).toEqual([inv]);
+    }
+    bus.messages.length = 0;
+    await h().request("GET", "/conference/v2/meeting_rooms");
+    await h().request("GET", `/conference/v2/dids/${did.did_sid}`);
+    // A refused write changes nothing and publishes nothing.
+    await h().request("PATCH", `/conference/v2/dids/${did.did_sid}`, { body: { call_flow_sid: 5 } });
+    expect(bus.messages).toEqual([]);
   });
 
   test("per-request auth is cached: far below a millisecond once verified", async () => {
