@@ -8,6 +8,7 @@ import type { Meeting, ParticipantMuted } from "@conf/session-store";
 import { ConferenceMixer } from "./media/index.ts";
 import type { LoopSource } from "./media/index.ts";
 import type { CallSession } from "./call.ts";
+import type { Recorder } from "./recording/index.ts";
 
 /** One mixer and the calls in its slots; the lobby (IVR) is one too, with no meeting. */
 export class MixGroup {
@@ -47,11 +48,12 @@ export class MeetingRuntime extends MixGroup {
   /** Pending `conference_stop_how` `moderator` end, after the last host left. */
   stopTimer: ReturnType<typeof setTimeout> | null = null;
   /** The running recording, if any. */
-  recorder: { stop(): Promise<unknown> } | null = null;
+  recorder: Recorder | null = null;
 
   constructor(
     readonly meetingSid: string,
     readonly accountSid: string,
+    readonly meetingRoomSid: string | null,
     readonly attributes: Attributes,
     meeting: Meeting,
     mohSources: ReadonlyMap<string, LoopSource>,

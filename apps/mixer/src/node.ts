@@ -30,6 +30,7 @@ import {
   type PromptLibrary,
   type PromptName,
 } from "./media/index.ts";
+import { type Recorder, startLocalRecording, startRemoteRecording } from "./recording/index.ts";
 import { RtpPortPool } from "./rtp-socket.ts";
 import { type Dialog, type IncomingCall, SipUa, type SipTimerOptions } from "./sip/index.ts";
 
@@ -52,6 +53,8 @@ export interface MixerNodeOptions {
   /** Lease of this node's meetings in the store, ms (renewed every third of it). */
   leaseTtlMs?: number;
   sipTimers?: SipTimerOptions;
+  /** Where `local` recordings are written. Default `.data/recordings`. */
+  recordingDir?: string;
   log?: (line: string) => void;
 }
 
@@ -439,6 +442,7 @@ export class MixerNode {
       runtime = new MeetingRuntime(
         result.meeting.meeting_sid,
         decision.accountSid,
+        decision.meetingRoomSid,
         decision.attributes,
         result.meeting,
         this.moh,
@@ -672,9 +676,55 @@ export class MixerNode {
     }
   }
 
+  /** Starts or stops recording the meeting's mix, by `recording_method`. */
   private async toggleRecording(runtime: MeetingRuntime, call: CallSession): Promise<void> {
-    void runtime;
-    void call;
+    if (runtime.recorder) {
+      await this.stopRecording(runtime);
+      this.say(call, ["recording-stopped"]);
+      return;
+    }
+    const rec = this.startRecording(runtime);
+    if (!rec) return;
+    const ready = await rec.ready;
+    if (!ready.ok) {
+      this.log(`recording of ${runtime.meetingSid} failed: ${ready.error}`);
+      if (runtime.recorder === rec) await this.stopRecording(runtime);
+      this.say(call, ["recording-stopped"]);
+      return;
+    }
+    this.say(call, ["recording-started"]);
+  }
+
+  private startRecording(runtime: MeetingRuntime): Recorder | null {
+    const a = runtime.attributes;
+    const ua = this.ua;
+    if (!ua) return null;
+    const rec: Recorder =
+      a.recording_method === "local"
+        ? startLocalRecording({
+            dir: this.opts.recordingDir ?? ".data/recordings",
+            meetingSid: runtime.meetingSid,
+            accountSid: runtime.accountSid,
+            meetingRoomSid: runtime.meetingRoomSid,
+            startedAt: new Date(),
+            metadata: a.recording_metadata,
+          })
+        : startRemoteRecording({
+            ua,
+            ports: this.ports,
+            host: this.opts.sipHost,
+            target: a.recording_addr,
+            meetingSid: runtime.meetingSid,
+            metadata: a.recording_metadata,
+          });
+    runtime.recorder = rec;
+    runtime.mixer.recordTap = (mix) => rec.write(mix);
+    void this.opts.store.updateMeeting(runtime.meetingSid, { recording: true });
+    // A recording can end on its own (the recorder hung up, the disk failed).
+    void rec.done.then(() => {
+      if (runtime.recorder === rec) void this.stopRecording(runtime);
+    });
+    return rec;
   }
 
   /** Ends a call from our side or after the peer's BYE: out of the mix, the store and SIP. */

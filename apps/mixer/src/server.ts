@@ -60,6 +60,7 @@ export async function startMixer(options: StartMixerOptions): Promise<RunningMix
     codeGuessLimit: env.CODE_GUESS_LIMIT,
     codeGuessBanSeconds: env.CODE_GUESS_BAN_SECONDS,
     rtpTimeoutSeconds: env.RTP_TIMEOUT_SECONDS,
+    recordingDir: env.RECORDING_DIR,
     log: options.log,
   });
   await node.start();
