@@ -44,9 +44,9 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   const owned: (() => Promise<unknown>)[] = [];
   const database = options.database ?? (await openDatabase({ url: env.DATABASE_URL, dataDir: env.PGLITE_DIR }));
   if (!options.database) owned.push(() => database.close());
-  const bus = options.bus ?? createBus({ redisUrl: env.REDIS_URL });
+  const bus = options.bus ?? createBus({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX });
   if (!options.bus) owned.push(() => bus.close());
-  const sessionStore = options.sessionStore ?? createSessionStore({ redisUrl: env.REDIS_URL });
+  const sessionStore = options.sessionStore ?? createSessionStore({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX });
   if (!options.sessionStore) owned.push(() => sessionStore.close());
 
   // Config changes made through another API instance drop our cached credentials too.

@@ -4,7 +4,7 @@ import { parseEnv } from "./env.ts";
 describe("parseEnv", () => {
   test("defaults", () => {
     const r = parseEnv({});
-    expect(r.ok && r.value).toMatchObject({ API_PORT: 3000, API_HOST: "0.0.0.0" });
+    expect(r.ok && r.value).toMatchObject({ API_PORT: 3000, API_HOST: "0.0.0.0", REDIS_PREFIX: "conf:" });
     expect(r.ok && r.value.DATABASE_URL).toBeUndefined();
     expect(r.ok && r.value.ADMIN_TOKEN).toBeUndefined();
   });

@@ -35,6 +35,8 @@ export const EnvSchema = z.object({
       .regex(/^rediss?:\/\//, "must be a redis:// URL")
       .optional(),
   ),
+  /** Prefix of Redis keys and channels, shared with the mixer (default `conf:`). */
+  REDIS_PREFIX: optionalString.transform((v) => v ?? "conf:"),
   /** Bearer token of the operator routes; generated and printed when unset. */
   ADMIN_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   /** Origin (and path prefix) of absolute pagination links; from the request when unset. */
