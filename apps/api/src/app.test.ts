@@ -224,3 +224,28 @@ forEachDatabase((h) => {
     expect(perRequest).toBeLessThan(5);
   });
 });
+
+forEachDatabase((h) => {
+  test("every documented route: 401 without credentials; operator routes 403 with an account's", async () => {
+    const doc = (await h().json("GET", "/conference/v2/openapi.json", { auth: null })).body;
+    let checked = 0;
+    for (const [template, ops] of Object.entries(doc.paths as Record<string, Record<string, unknown>>)) {
+      const path = template.replace(/\{[^}]+\}/g, "00000000-0000-4000-8000-000000000001");
+      for (const method of Object.keys(ops)) {
+        const body = ["post", "put", "patch"].includes(method) ? {} : undefined;
+        const anon = await h().json(method.toUpperCase(), path, { auth: null, body });
+        expect([template, method, anon.status]).toEqual([template, method, 401]);
+        expect(anon.body).toEqual(UNAUTHORIZED);
+        if (template.startsWith("/core/")) {
+          const basic = await h().json(method.toUpperCase(), path, { auth: h().a.auth, body });
+          expect([template, method, basic.status]).toEqual([template, method, 403]);
+        } else {
+          const bearer = await h().json(method.toUpperCase(), path, { auth: `Bearer ${ADMIN_TOKEN}`, body });
+          expect([template, method, bearer.status]).toEqual([template, method, 401]);
+        }
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(40);
+  });
+});
