@@ -47,3 +47,6 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.exit(0);
   });
 }
+
+// A bug in one call's background work must not take every other call down with it.
+process.on("unhandledRejection", (err) => console.error("unhandled rejection:", err));

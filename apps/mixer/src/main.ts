@@ -11,3 +11,6 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     );
   });
 }
+
+// A bug in one call's background work must not take every other call down with it.
+process.on("unhandledRejection", (err) => console.error("unhandled rejection:", err));

@@ -60,6 +60,15 @@ export interface MixerNodeOptions {
 
 const FRAME_MS = 20;
 
+/** What an answered caller hears when refused, before goodbye. */
+const REFUSAL_CLIP: Record<RefusalReason, PromptName> = {
+  unknown_number: "wrong-code",
+  no_call_flow: "try-later",
+  unknown_code: "wrong-code",
+  room_not_reachable: "wrong-code",
+  locked: "locked",
+};
+
 /** The prompt that names each keypad command in the instructions. */
 const INSTRUCTION_CLIP: Record<KeypadCommand, PromptName> = {
   self_mute: "instr-mute",
@@ -140,7 +149,7 @@ export class MixerNode {
     this.housekeeping = setInterval(() => this.checkTimeouts(), 1000);
     this.keypadTimer = setInterval(() => this.pollKeypads(), 200);
     const ttl = this.opts.leaseTtlMs ?? 30_000;
-    this.leaseTimer = setInterval(() => void this.renewLeases(ttl), Math.max(1000, Math.floor(ttl / 3)));
+    this.leaseTimer = setInterval(() => this.bg(this.renewLeases(ttl)), Math.max(1000, Math.floor(ttl / 3)));
     this.log(`SIP on udp ${this.opts.sipHost}:${this.sipPort}, RTP ${this.opts.rtpPortMin}-${this.opts.rtpPortMax}`);
   }
 
@@ -278,12 +287,12 @@ export class MixerNode {
   }
 
   private onCancel(invite: IncomingCall): void {
-    for (const c of this.calls.values()) if (c.incoming === invite) void this.hangup(c, "cancelled");
+    for (const c of this.calls.values()) if (c.incoming === invite) this.bg(this.hangup(c, "cancelled"));
   }
 
   private onRemoteHangup(dialog: Dialog): void {
     const c = this.byDialog.get(dialog.id);
-    if (c) void this.hangup(c, "remote");
+    if (c) this.bg(this.hangup(c, "remote"));
   }
 
   private onReinvite(dialog: Dialog, sdp: string | null): { sdp: string } | { status: number } {
@@ -333,8 +342,8 @@ export class MixerNode {
   private onPromptDone(call: CallSession): void {
     const then = call.afterPrompt;
     call.afterPrompt = "none";
-    if (then === "hangup") void this.hangup(call, "ivr");
-    else if (then === "end-meeting" && call.meeting) void this.endMeeting(call.meeting.meetingSid, "keypad");
+    if (then === "hangup") this.bg(this.hangup(call, "ivr"));
+    else if (then === "end-meeting" && call.meeting) this.bg(this.endMeeting(call.meeting.meetingSid, "keypad"));
     else if (then === "collect") call.waitingSince = this.now;
   }
 
@@ -344,7 +353,7 @@ export class MixerNode {
       if (key === "#") {
         const code = call.digits;
         call.digits = "";
-        void this.submitCode(call, code);
+        this.bg(this.submitCode(call, code));
         return;
       }
       if (key === "*") {
@@ -387,8 +396,7 @@ export class MixerNode {
   }
 
   private refuse(call: CallSession, reason: RefusalReason): void {
-    const prompt = refusalResponse(reason).prompt as PromptName;
-    this.say(call, [prompt, "goodbye"], "hangup");
+    this.say(call, [REFUSAL_CLIP[reason], "goodbye"], "hangup");
   }
 
   // ---- meetings --------------------------------------------------------------------
@@ -509,7 +517,7 @@ export class MixerNode {
 
   private onKeypad(call: CallSession, key: string): void {
     const r = call.keypad?.feed(key, performance.now());
-    if (r?.kind === "command") void this.runCommand(call, r.command);
+    if (r?.kind === "command") this.bg(this.runCommand(call, r.command));
   }
 
   private pollKeypads(): void {
@@ -517,7 +525,7 @@ export class MixerNode {
     for (const c of this.calls.values()) {
       if (c.state !== "meeting" || !c.keypad) continue;
       const r = c.keypad.poll(now);
-      if (r.kind === "command") void this.runCommand(c, r.command);
+      if (r.kind === "command") this.bg(this.runCommand(c, r.command));
     }
   }
 
@@ -719,10 +727,10 @@ export class MixerNode {
           });
     runtime.recorder = rec;
     runtime.mixer.recordTap = (mix) => rec.write(mix);
-    void this.opts.store.updateMeeting(runtime.meetingSid, { recording: true });
+    this.bg(this.opts.store.updateMeeting(runtime.meetingSid, { recording: true }));
     // A recording can end on its own (the recorder hung up, the disk failed).
     void rec.done.then(() => {
-      if (runtime.recorder === rec) void this.stopRecording(runtime);
+      if (runtime.recorder === rec) this.bg(this.stopRecording(runtime));
     });
     return rec;
   }
@@ -744,7 +752,7 @@ export class MixerNode {
       if (h >= 0) runtime.hands.splice(h, 1);
       if (runtime.handSpeaking === call) runtime.handSpeaking = null;
     }
-    if (why !== "remote" && why !== "cancelled" && call.dialog) void call.dialog.bye();
+    if (why !== "remote" && why !== "cancelled" && call.dialog) this.bg(call.dialog.bye());
     call.rtp.close();
     this.calls.delete(call.callSid);
     if (call.dialog) this.byDialog.delete(call.dialog.id);
@@ -765,7 +773,7 @@ export class MixerNode {
   /** `conference_stop_how` `moderator`: the others are told, then dropped after the wait. */
   private lastHostLeft(runtime: MeetingRuntime): void {
     const a = runtime.attributes;
-    if (a.recording_stop_how === "moderator") void this.stopRecording(runtime);
+    if (a.recording_stop_how === "moderator") this.bg(this.stopRecording(runtime));
     if (a.conference_stop_how !== "moderator" || runtime.stopTimer) return;
     const wait = Number(a.conference_stop_wait);
     const p = this.opts.prompts;
@@ -779,11 +787,16 @@ export class MixerNode {
     }, wait * 1000);
   }
 
+  /** Runs a promise in the background: a failure is logged, never an unhandled rejection. */
+  private bg(p: Promise<unknown>): void {
+    p.catch((err) => this.log(`background task failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`));
+  }
+
   private disposeMeeting(runtime: MeetingRuntime): void {
     runtime.ended = true;
     if (runtime.stopTimer) clearTimeout(runtime.stopTimer);
     runtime.stopTimer = null;
-    void this.stopRecording(runtime);
+    this.bg(this.stopRecording(runtime));
     this.meetings.delete(runtime.meetingSid);
   }
 
@@ -828,11 +841,11 @@ export class MixerNode {
       }
       case "call_hangup": {
         const c = callOf(m.callSid);
-        if (c) void this.hangup(c, "api");
+        if (c) this.bg(this.hangup(c, "api"));
         break;
       }
       case "meeting_participant_muted":
-        void this.applyParticipantMuted(runtime, m.participant_muted);
+        this.bg(this.applyParticipantMuted(runtime, m.participant_muted));
         break;
       case "meeting_on_hold":
         this.applyMeetingHold(runtime, m.on_hold);
@@ -841,7 +854,7 @@ export class MixerNode {
         runtime.locked = m.locked; // the store refuses new non-hosts; the mix is unchanged
         break;
       case "meeting_end":
-        void this.endMeeting(m.meetingSid, "api");
+        this.bg(this.endMeeting(m.meetingSid, "api"));
         break;
     }
   }
@@ -855,7 +868,7 @@ export class MixerNode {
     for (const c of this.calls.values()) {
       if (now - c.lastRtpAt > rtpTimeout) {
         this.log(`call ${c.callSid}: no RTP for ${Math.round((now - c.lastRtpAt) / 1000)} s`);
-        void this.hangup(c, "rtp-timeout");
+        this.bg(this.hangup(c, "rtp-timeout"));
         continue;
       }
       if (c.state === "ivr" && c.prompt && c.afterPrompt === "none" && c.waitingSince > 0 && c.digits === "") {
