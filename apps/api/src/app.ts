@@ -13,7 +13,7 @@ import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { basicAuth, bearerAuth, type CredentialCache, createCredentialCache } from "./lib/auth.ts";
 import { jsonBody, validationHook } from "./lib/body.ts";
-import type { AppEnv, Repos, Services } from "./lib/context.ts";
+import type { ApiInvalidation, AppEnv, Repos, Services } from "./lib/context.ts";
 import { ApiError, badJson, internalError, item, unsupportedMediaType } from "./lib/errors.ts";
 import { accountsRoutes } from "./routes/accounts/index.ts";
 import { callFlowsRoutes } from "./routes/call-flows/index.ts";
@@ -76,14 +76,20 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     authCache,
     publicUrl: deps.publicUrl,
     sessionStore: deps.sessionStore,
-    async publish(scope: Invalidation) {
+    async publish(scope: Invalidation, options = {}) {
+      // Cached logins go only when credentials change: other writes must not make the
+      // next request pay for an argon2id verification.
+      const credentials = options.credentials === true || scope.kind === "all";
+      if (credentials) {
+        if (scope.kind === "account") authCache.dropAccount(scope.accountSid);
+        else authCache.clear();
+      }
+      if (!bus) return;
+      const message: ApiInvalidation = credentials && scope.kind === "account" ? { ...scope, credentials: true } : scope;
       // A change the routers miss would route calls by stale config; their caches also
       // expire on their own, so a failed publish is reported, not fatal to the request.
-      if (scope.kind === "account") authCache.dropAccount(scope.accountSid);
-      else authCache.clear();
-      if (!bus) return;
       try {
-        await bus.publish(invalidationChannel, scope);
+        await bus.publish(invalidationChannel, message);
       } catch (e) {
         console.error("api: could not publish a config invalidation", e);
       }

@@ -44,9 +44,21 @@ test("serves over real HTTP with a generated admin token", async () => {
   const repo = accountsRepo(testDb.database.db);
   await repo.update(ep.properties.account_sid, { password: "changed-elsewhere-1" });
   expect((await fetch(`${api.url}/conference/v2/accounts/whoami`, { headers: { Authorization: auth } })).status).toBe(200);
+  // An ordinary config change keeps cached logins (no argon2id cost after every write)...
   await bus.publish(invalidationChannel, { kind: "account", accountSid: ep.properties.account_sid });
   await Bun.sleep(20);
+  expect((await fetch(`${api.url}/conference/v2/accounts/whoami`, { headers: { Authorization: auth } })).status).toBe(200);
+  // ...a credential change drops them.
+  await bus.publish(invalidationChannel, { kind: "account", accountSid: ep.properties.account_sid, credentials: true });
+  await Bun.sleep(20);
   expect((await fetch(`${api.url}/conference/v2/accounts/whoami`, { headers: { Authorization: auth } })).status).toBe(401);
+  const fresh = `Basic ${btoa(`${ep.properties.login}:changed-elsewhere-1`)}`;
+  expect((await fetch(`${api.url}/conference/v2/accounts/whoami`, { headers: { Authorization: fresh } })).status).toBe(200);
+  // An unreadable message or `all` drops everything.
+  await bus.publish(invalidationChannel, { kind: "all" });
+  await Bun.sleep(20);
+  await repo.update(ep.properties.account_sid, { password: "changed-again-22" });
+  expect((await fetch(`${api.url}/conference/v2/accounts/whoami`, { headers: { Authorization: fresh } })).status).toBe(401);
 });
 
 test("close() is idempotent", async () => {

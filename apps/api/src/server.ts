@@ -3,11 +3,12 @@
  * them from the caller, e.g. a one-process start that also runs the mixer), build the
  * app, listen. `main.ts` calls this with the parsed environment.
  */
-import { invalidationChannel, parseInvalidation } from "@conf/access-router";
+import { invalidationChannel } from "@conf/access-router";
 import { type Database, openDatabase } from "@conf/db";
 import { type Bus, createBus, createSessionStore, type SessionStore } from "@conf/session-store";
 import { createApp } from "./app.ts";
 import { createCredentialCache } from "./lib/auth.ts";
+import { credentialScope } from "./lib/context.ts";
 import type { Env } from "./lib/env.ts";
 
 export interface StartApiOptions {
@@ -49,11 +50,13 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   const sessionStore = options.sessionStore ?? createSessionStore({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX });
   if (!options.sessionStore) owned.push(() => sessionStore.close());
 
-  // Config changes made through another API instance drop our cached credentials too.
+  // A password changed (or an account deleted) through another API instance drops our
+  // cached logins of that account too.
   const authCache = createCredentialCache();
   const unsubscribe = await bus.subscribe(invalidationChannel, (message) => {
-    const scope = parseInvalidation(message);
-    if (scope.kind === "account") authCache.dropAccount(scope.accountSid);
+    const scope = credentialScope(message);
+    if (!scope.drop) return;
+    if (scope.accountSid) authCache.dropAccount(scope.accountSid);
     else authCache.clear();
   });
 

@@ -20,12 +20,34 @@ export interface Services {
   readonly publicUrl: string | undefined;
   /** The live plane of calls and meetings, when the app has one. */
   readonly sessionStore: SessionStore | undefined;
-  /** Tells every access router (and API instance) that config of an account changed. */
-  publish(scope: Invalidation): Promise<void>;
+  /**
+   * Tells every access router (and API instance) that config of an account changed.
+   * `credentials`: its password changed or it is gone, so cached logins must be dropped
+   * (here, and on other instances through the flag on the message).
+   */
+  publish(scope: Invalidation, options?: { credentials?: boolean }): Promise<void>;
 }
 
 export interface AppVariables extends AuthVariables, BodyVariables {
   services: Services;
+}
+
+/**
+ * The message published on `invalidationChannel`: the access router's `Invalidation`,
+ * plus `credentials: true` when cached logins of the account must go. Routers read it
+ * with `parseInvalidation`, which ignores the extra member.
+ */
+export type ApiInvalidation = Invalidation | (Invalidation & { readonly credentials: true });
+
+/** Whether a received invalidation asks to drop cached logins, and of which account (null: all). */
+export function credentialScope(message: unknown): { drop: false } | { drop: true; accountSid: string | null } {
+  if (typeof message !== "object" || message === null) return { drop: true, accountSid: null };
+  const m = message as { kind?: unknown; accountSid?: unknown; credentials?: unknown };
+  if (m.kind === "account" && typeof m.accountSid === "string") {
+    return m.credentials === true ? { drop: true, accountSid: m.accountSid } : { drop: false };
+  }
+  // `all`, or a message we cannot read: drop everything, as the routers do.
+  return { drop: true, accountSid: null };
 }
 
 /** The Hono environment of the app. */

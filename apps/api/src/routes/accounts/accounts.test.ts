@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
 import { DEFAULT_CALL_FLOW_SID } from "@conf/call-flow";
+import { accountsRepo } from "@conf/db";
 import { basicHeader, forEachDatabase } from "../../testing.ts";
 
 const OPEN_FLOW = "fb2b69b1-6998-4cdc-b04c-a267c585f767";
@@ -169,6 +170,18 @@ forEachDatabase((h) => {
     expect(ro.body.errors[0].field).toBe("login");
   });
 
+  test("ordinary writes keep cached logins (no argon2id cost after every write)", async () => {
+    const t = await h().tenant("cache_tenant");
+    expect((await h().json("GET", "/conference/v2/accounts/whoami", { auth: t.auth })).status).toBe(200);
+    // Change the password behind the API's back: only the cache still knows the old one.
+    await accountsRepo(h().testDb.database.db).update(t.accountSid, { password: "behind-the-back-1" });
+    const r = await h().json("PATCH", `/conference/v2/accounts/${t.accountSid}`, { auth: t.auth, body: { name: "still cached" } });
+    expect(r.status).toBe(200);
+    expect(h().bus.messages.at(-1)?.message).toEqual({ kind: "account", accountSid: t.accountSid });
+    expect((await h().json("POST", "/conference/v2/meeting_rooms", { auth: t.auth, body: {} })).status).toBe(200);
+    expect((await h().json("GET", "/conference/v2/accounts/whoami", { auth: t.auth })).status).toBe(200);
+  });
+
   test("password change: the old password stops working at once, the new one works", async () => {
     const t = await h().tenant("pw_tenant");
     // Warm the credential cache with the old password.
@@ -182,6 +195,10 @@ forEachDatabase((h) => {
     });
     expect(r.status).toBe(200);
     expect(r.body.password).toBeUndefined();
+    expect(h().bus.messages.at(-1)).toEqual({
+      channel: "config:invalidate",
+      message: { kind: "account", accountSid: t.accountSid, credentials: true },
+    });
     expect((await h().json("GET", "/conference/v2/accounts/whoami", { auth: t.auth })).status).toBe(401);
     const fresh = basicHeader(t.login, "a-new-password-123");
     expect((await h().json("GET", "/conference/v2/accounts/whoami", { auth: fresh })).status).toBe(200);

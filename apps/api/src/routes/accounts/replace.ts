@@ -26,8 +26,9 @@ export function registerReplace(app: OpenAPIHono<AppEnv>): void {
     const body = c.req.valid("json");
     const { repos } = c.var.services;
     checkReadOnly(body, unwrap(await repos.accounts.get(sid)), ACCOUNT_READ_ONLY);
-    const account = unwrap(await repos.accounts.replace(sid, pickUpdatable(body, ACCOUNT_UPDATABLE, true) as AccountReplace));
-    await c.var.services.publish({ kind: "account", accountSid: sid });
+    const input = pickUpdatable(body, ACCOUNT_UPDATABLE, true) as AccountReplace;
+    const account = unwrap(await repos.accounts.replace(sid, input));
+    await c.var.services.publish({ kind: "account", accountSid: sid }, { credentials: input.password !== undefined });
     return c.json(selectOne(c, account, ACCOUNT_FIELDS), 200);
   });
 }

@@ -33,7 +33,7 @@ export function registerUpdate(app: OpenAPIHono<AppEnv>): void {
     checkReadOnly(body, unwrap(await repos.accounts.get(sid)), ACCOUNT_READ_ONLY);
     const patch = pickUpdatable(body, ACCOUNT_UPDATABLE, mode === "replace") as AccountPatch;
     const account = unwrap(await repos.accounts.update(sid, patch, { nestedObjects: mode }));
-    await c.var.services.publish({ kind: "account", accountSid: sid });
+    await c.var.services.publish({ kind: "account", accountSid: sid }, { credentials: patch.password !== undefined });
     return c.json(selectOne(c, account, ACCOUNT_FIELDS), 200);
   });
 }

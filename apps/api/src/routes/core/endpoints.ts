@@ -80,7 +80,7 @@ export function registerEndpoints(app: OpenAPIHono<AppEnv>): void {
     const { repos } = c.var.services;
     const endpoint = unwrap(await repos.endpoints.get(c.req.valid("param").endpoint_sid));
     unwrap(await repos.endpoints.delete(endpoint.endpoint_sid));
-    await c.var.services.publish({ kind: "account", accountSid: endpoint.properties.account_sid });
+    await c.var.services.publish({ kind: "account", accountSid: endpoint.properties.account_sid }, { credentials: true });
     return c.body(null, 204);
   });
 }
