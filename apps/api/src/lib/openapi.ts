@@ -3,7 +3,7 @@
  * error bodies, the list envelope, the query parameters, and the call-flow attributes
  * (driven by the attribute table of `@conf/call-flow`, so docs and validation agree).
  */
-import { ATTRIBUTE_KEYS, ATTRIBUTES, type AttributeKey } from "@conf/call-flow";
+import { ATTRIBUTE_KEYS, ATTRIBUTES, type AttributeKey, checkValue } from "@conf/call-flow";
 import { z } from "@hono/zod-openapi";
 
 export const ErrorItemSchema = z
@@ -160,9 +160,24 @@ export const AttributeOverridesSchema = z
   .object(attributeShape(() => z.string().optional()))
   .openapi("AttributeOverrides", { description: "Call-flow attributes overridden at this level (only the keys set)" });
 
-/** Attributes in a request body: known keys only; `null` removes a key in a PATCH. Values are checked per key. */
+/**
+ * Attributes in a request body: known keys only, each value checked by the attribute
+ * table (so every bad field of a body is reported in one 422); `null` removes a key in
+ * a PATCH.
+ */
 export const AttributesInputSchema = z
-  .strictObject(attributeShape(() => z.string({ error: "must be a string (or null to remove the key)" }).nullable().optional()))
+  .strictObject(
+    attributeShape((key) =>
+      z
+        .string({ error: "must be a string (or null to remove the key)" })
+        .superRefine((value, ctx) => {
+          const why = checkValue(ATTRIBUTES[key], value);
+          if (why) ctx.addIssue({ code: "custom", message: why });
+        })
+        .nullable()
+        .optional(),
+    ),
+  )
   .openapi("AttributesInput");
 
 /** A SID path parameter (any string: an unknown SID is a 404, not a validation error). */

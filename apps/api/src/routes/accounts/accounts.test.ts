@@ -131,11 +131,15 @@ forEachDatabase((h) => {
     expect(r.body.errors).toEqual([{ field: "call_flow_sid", message: "must be a string or null", reference_sid: null }]);
   });
 
-  test("unknown fields and wrong types are 422s naming each field", async () => {
-    const r = await h().json("PATCH", path(), { body: { name: 42, nickname: "x" } });
+  test("unknown fields, wrong types and bad attribute values: one 422 naming each field", async () => {
+    const r = await h().json("PATCH", path(), {
+      body: { name: 42, nickname: "x", attributes: { conference_entrytones: "loud", conference_start_wait: "soon" } },
+    });
     expect(r.status).toBe(422);
     expect(r.body.errors).toEqual([
       { field: "name", message: "must be a string", reference_sid: null },
+      { field: "attributes.conference_entrytones", message: "must be on or off", reference_sid: null },
+      { field: "attributes.conference_start_wait", message: "must be a whole number of seconds", reference_sid: null },
       { field: "nickname", message: "unknown field", reference_sid: null },
     ]);
   });
