@@ -8,7 +8,7 @@
  *
  * See BENCHMARKS.md for every option and what each figure means.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -107,6 +107,8 @@ interface Target {
   sipHost: string;
   sipPort: number;
   service: ServiceProcess | null;
+  /** Remove what the run left on disk (after the service stopped). */
+  cleanup?: () => void;
   /** Pids whose CPU counts as "the mixer". */
   mixerPids: () => number[];
   mixerDesc: string;
@@ -138,6 +140,10 @@ async function startTarget(): Promise<Target> {
     ADMIN_TOKEN: adminToken,
   };
   for (const k of ["DATABASE_URL", "REDIS_URL"]) if (env[k]) serviceEnv[k] = env[k]!;
+  // A fresh embedded database per run, and a key prefix of our own on a shared Redis.
+  const pgliteDir = join(ROOT, ".data", "bench", `pglite-${Date.now()}`);
+  if (!env.DATABASE_URL) serviceEnv.PGLITE_DIR = pgliteDir;
+  serviceEnv.REDIS_PREFIX = env.REDIS_PREFIX ?? `bench-${randomToken(4)}:`;
   const command = calibrate
     ? `bun run apps/loadgen/src/reference-uas.ts ${sipPort} ${serviceEnv.RTP_PORT_MIN} ${serviceEnv.RTP_PORT_MAX}`
     : opts.serviceCmd;
@@ -169,9 +175,24 @@ async function startTarget(): Promise<Target> {
     sipHost: "127.0.0.1",
     sipPort,
     service,
+    cleanup: () => rmSync(pgliteDir, { recursive: true, force: true }),
     mixerPids,
     mixerDesc: sample.length > 0 ? "mixer process" : "whole service process tree (API + mixer)",
   };
+}
+
+/**
+ * One generator thread per CPU the generator may use: more threads than cores only add
+ * switching, while one thread per core lets the receive path of each run undisturbed.
+ */
+function defaultWorkers(): number {
+  if (!pinned) return Math.max(1, cpus().length - 1);
+  let n = 0;
+  for (const part of opts.genCpus.split(",")) {
+    const [a, b] = part.split("-").map(Number);
+    n += b !== undefined && Number.isFinite(b) && Number.isFinite(a) ? b - a! + 1 : 1;
+  }
+  return Math.max(1, n);
 }
 
 function genConfig(t: Target): GeneratorConfig {
@@ -276,6 +297,8 @@ interface MediaRow {
   attendees: number;
   talkers: number;
   cpu: CpuSummary;
+  /** This process (all generator threads). */
+  genCpu: CpuSummary;
   media: MediaFigures;
   setup: SetupFigures;
   apiDuring: { calls: number; attendees: number; meetings: number } | null;
@@ -324,7 +347,7 @@ async function mediaScenario(t: Target, api: ApiClient | null, run: number): Pro
   const rooms: (Provisioned | null)[] = [];
   for (let m = 0; m < meetings; m++) rooms.push(await provision(api, "bench-media"));
   const specs = rooms.flatMap((p) => buildSpecs(p, perMeeting, opts.talkers, opts.listeners, p?.phonenumber ?? "15550000000"));
-  const workers = opts.workers !== undefined ? Number(opts.workers) : Math.max(1, Math.ceil(total / 500));
+  const workers = opts.workers !== undefined ? Number(opts.workers) : defaultWorkers();
   const pool = await LoadPool.create(workers, genConfig(t));
   const watchers = rooms.map((p) => joinWatcher(api, p, 500));
   log(`media run ${run}: placing ${total} calls at ${opts.joinRate}/s over ${pool.size} generator(s)`);
@@ -340,13 +363,18 @@ async function mediaScenario(t: Target, api: ApiClient | null, run: number): Pro
     await Bun.sleep(2000);
     await pool.resetWindow();
     const cpu = new CpuSampler(t.mixerPids, 1000);
+    const genCpu = new CpuSampler(() => [process.pid], 1000);
     cpu.start();
+    genCpu.start();
     log(`measuring ${opts.durationS} s (${joinedCount()} of ${total} seen joined in the API)`);
     await Bun.sleep(opts.durationS * 1000);
     const reports = await pool.reports();
     const cpuSum = cpu.stop();
+    const genSum = genCpu.stop();
     const apiDuring = rooms[0] ? await apiCounts(api, rooms[0]) : null;
+    log("hanging up");
     await pool.hangupAll(200);
+    log("hung up");
     const setup = setupFigures(reports.flatMap((r) => r.calls), api ? joins : null);
     const apiAfter = rooms[0] ? await waitApiEmpty(api, rooms[0], 15_000) : null;
     return {
@@ -355,6 +383,7 @@ async function mediaScenario(t: Target, api: ApiClient | null, run: number): Pro
       attendees: total,
       talkers: opts.talkers * meetings,
       cpu: cpuSum,
+      genCpu: genSum,
       media: mergeMedia(reports),
       setup,
       apiDuring,
@@ -379,7 +408,7 @@ async function setupScenario(t: Target, api: ApiClient | null): Promise<SetupRow
     talker: 0,
     holdMs: opts.setupHoldS * 1000,
   }));
-  const workers = opts.workers !== undefined ? Number(opts.workers) : Math.max(1, Math.ceil((opts.setupRate * opts.setupHoldS) / 500));
+  const workers = opts.workers !== undefined ? Number(opts.workers) : defaultWorkers();
   const pool = await LoadPool.create(workers, genConfig(t));
   const watcher = joinWatcher(api, p, 1000);
   const cpu = new CpuSampler(t.mixerPids, 1000);
@@ -480,7 +509,7 @@ function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: 
     "RFC3550 jitter mean ms",
     "late ticks/caller (>25ms)",
     "seq/ts/ssrc errs",
-    "gen lag p99 ms",
+    "gen CPU % / lag p99 ms",
     "setup calls/s",
     "INVITE->200 p50/p99 ms",
     "code->joined p50/p99 ms",
@@ -500,7 +529,7 @@ function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: 
       fmt(m.jitterMean, 2),
       fmt(m.lateTicksPerStream, 2),
       `${m.seqJumps}/${m.tsErrors}/${m.ssrcChanges}`,
-      fmt(m.genLagP99, 1),
+      `${fmt(r.genCpu.avgPct, 0)}/${fmt(m.genLagP99, 1)}${r.genCpu.avgPct > 85 || m.genLagP99 > 5 || m.skippedTicks > 0 ? " (!)" : ""}`,
       fmt(r.setup.offeredRate, 0),
       `${fmt(r.setup.inviteTo200P50, 1)}/${fmt(r.setup.inviteTo200P99, 1)}`,
       `${fmt(r.setup.codeToJoinP50, 0)}/${fmt(r.setup.codeToJoinP99, 0)}`,
@@ -520,7 +549,7 @@ function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: 
       med((r) => r.media.jitterMean, 2),
       med((r) => r.media.lateTicksPerStream, 2),
       "",
-      med((r) => r.media.genLagP99),
+      `${med((r) => r.genCpu.avgPct, 0)}/${med((r) => r.media.genLagP99)}`,
       med((r) => r.setup.offeredRate, 0),
       `${med((r) => r.setup.inviteTo200P50)}/${med((r) => r.setup.inviteTo200P99)}`,
       `${med((r) => r.setup.codeToJoinP50 ?? NaN, 0)}/${med((r) => r.setup.codeToJoinP99 ?? NaN, 0)}`,
@@ -548,6 +577,9 @@ function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: 
     ]);
   }
   out.push(table(headers, rows));
+  if (media.some((r) => r.genCpu.avgPct > 85 || r.media.genLagP99 > 5 || r.media.skippedTicks > 0)) {
+    out.push("(!) the generator itself was saturated or late (CPU > 85%, its tick lag p99 > 5 ms, or skipped ticks): timing figures of that row are bounded by the generator, not the service.");
+  }
   for (const r of media) {
     const v = Object.entries(r.media.voicedPct).map(([k, x]) => `${k} ${fmt(x, 0)}%`).join(", ");
     out.push(
@@ -602,6 +634,7 @@ async function main(): Promise<number> {
     }
   } finally {
     await t.service?.stop();
+    t.cleanup?.();
   }
   const text = printResults(t, media, setup, apiRows);
   console.log(text);

@@ -20,6 +20,9 @@ export interface TickerOptions {
 export class Ticker {
   readonly lag = new Histogram(0.1, 1000);
   skipped = 0;
+  /** Ticks whose handler threw. */
+  errors = 0;
+  lastError: unknown = null;
   private readonly sub: number;
   private readonly phases: number;
   private readonly maxCatchUp: number;
@@ -70,7 +73,13 @@ export class Ticker {
         this.skipped++;
       } else {
         this.lag.record(late);
-        this.onTick(Math.floor(this.n / this.phases), this.n % this.phases, late);
+        try {
+          this.onTick(Math.floor(this.n / this.phases), this.n % this.phases, late);
+        } catch (e) {
+          // One bad tick must not stop the clock for every other call.
+          this.errors++;
+          this.lastError = e;
+        }
       }
       this.n++;
       if (!this.running) return;

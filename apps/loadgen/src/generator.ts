@@ -409,23 +409,31 @@ export class Generator {
     writeRtpHeader(buf, s.markNext, a.audioPt, s.seq, ts, s.ssrc);
     s.markNext = false;
     s.seq = (s.seq + 1) & 0xffff;
-    if (!s.socket.send(buf, a.port, a.address)) this.tx.sendFailures++;
     this.tx.packets++;
+    try {
+      if (!s.socket.send(buf, a.port, a.address)) this.tx.sendFailures++;
+    } catch {
+      // e.g. ECONNREFUSED after the far end closed its port: a failed send, not a crash.
+      this.tx.sendFailures++;
+    }
   }
 
   private sendPackets(s: CallState, out: Uint8Array[]): void {
     if (!s.socket || !s.answer) return;
-    if (out.length === 1) {
-      if (!s.socket.send(out[0]!, s.answer.port, s.answer.address)) this.tx.sendFailures++;
-      this.tx.packets++;
-      return;
-    }
-    // Batched: one syscall for the redundant end packets.
-    const many: (Uint8Array | number | string)[] = [];
-    for (const b of out) many.push(b, s.answer.port, s.answer.address);
-    const sent = s.socket.sendMany(many);
     this.tx.packets += out.length;
-    if (sent < out.length) this.tx.sendFailures += out.length - sent;
+    try {
+      if (out.length === 1) {
+        if (!s.socket.send(out[0]!, s.answer.port, s.answer.address)) this.tx.sendFailures++;
+        return;
+      }
+      // Batched: one syscall for the redundant end packets.
+      const many: (Uint8Array | number | string)[] = [];
+      for (const b of out) many.push(b, s.answer.port, s.answer.address);
+      const sent = s.socket.sendMany(many);
+      if (sent < out.length) this.tx.sendFailures += out.length - sent;
+    } catch {
+      this.tx.sendFailures += out.length;
+    }
   }
 
   private onRtp(s: CallState, data: Buffer): void {

@@ -192,8 +192,12 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
           dropped++;
           continue;
         }
-        c.socket.send(frame, c.peer.port, c.peer.address);
-        sent++;
+        try {
+          c.socket.send(frame, c.peer.port, c.peer.address);
+          sent++;
+        } catch {
+          // The caller's port is gone (ICMP unreachable reported on this socket).
+        }
       }
     },
   });

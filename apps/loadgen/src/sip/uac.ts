@@ -322,7 +322,12 @@ export class SipUac {
 
   private send(text: string, dest: HostPort): void {
     this.counters.sent++;
-    this.socket.send(text, dest.port, dest.host);
+    try {
+      this.socket.send(text, dest.port, dest.host);
+    } catch {
+      // ECONNREFUSED from an earlier ICMP error: the retransmission timers cover it.
+      this.counters.socketErrors++;
+    }
   }
 
   private clearTx(tx: InviteTx | NonInviteTx): void {
