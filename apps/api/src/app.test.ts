@@ -103,8 +103,10 @@ forEachDatabase((h) => {
     const root = await h().json("GET", "/unknown", { auth: null });
     expect(root.status).toBe(404);
     expect(root.body.message).toBe("no item error");
-    // A method the object does not have is an unknown route too.
+    // A method the object does not have is an unknown route too, whatever the body.
     expect((await h().json("DELETE", "/conference/v2/accounts/whoami")).status).toBe(404);
+    expect((await h().json("POST", "/conference/v2/accounts", { body: "{bad" })).status).toBe(404);
+    expect((await h().json("PUT", "/conference/v2/nothing", { body: "x", headers: { "Content-Type": "text/plain" } })).status).toBe(404);
   });
 
   test("CORS headers as the reference's sample, on success and on errors", async () => {

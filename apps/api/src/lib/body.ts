@@ -4,6 +4,7 @@
  * schemas become the reference's 422, one entry per field.
  */
 import type { MiddlewareHandler } from "hono";
+import { matchedRoutes } from "hono/route";
 import type { ZodError } from "zod";
 import { badJson, badRequest, type ErrorItem, invalid, item, type ApiError, unsupportedMediaType } from "./errors.ts";
 
@@ -30,6 +31,8 @@ export function jsonBody(): MiddlewareHandler<{ Variables: BodyVariables }> {
   return async function jsonBodyMiddleware(c, next) {
     const method = c.req.method;
     if (method !== "POST" && method !== "PUT" && method !== "PATCH") return next();
+    // No route takes this method and path: let it be the 404 it is, whatever the body.
+    if (!matchedRoutes(c).some((r) => r.method !== "ALL")) return next();
     const type = c.req.header("content-type");
     const text = await c.req.text();
     if (type === undefined || type.trim() === "") {
