@@ -212,18 +212,19 @@ forEachDatabase((h) => {
     expect(bus.messages).toEqual([]);
   });
 
-  test("per-request auth is cached: far below a millisecond once verified", async () => {
-    const { a } = h();
-    await h().request("GET", "/conference/v2/accounts/whoami", { auth: a.auth });
-    const n = 50;
+  test("per-request auth is cached: after the first request no argon2id verification is paid", async () => {
+    const t = await h().tenant("timing");
+    const path = "/conference/v2/call_flows/00000000-0000-4000-8000-000000000000";
     const t0 = performance.now();
-    for (let i = 0; i < n; i++) {
-      const res = await h().request("GET", "/conference/v2/call_flows/00000000-0000-4000-8000-000000000000", { auth: a.auth });
-      expect(res.status).toBe(404);
-    }
-    const perRequest = (performance.now() - t0) / n;
-    // An argon2id verification alone takes several ms; a whole cached request must not.
-    expect(perRequest).toBeLessThan(5);
+    expect((await h().request("GET", path, { auth: t.auth })).status).toBe(404);
+    const first = performance.now() - t0;
+    const n = 20;
+    const t1 = performance.now();
+    for (let i = 0; i < n; i++) expect((await h().request("GET", path, { auth: t.auth })).status).toBe(404);
+    const cached = (performance.now() - t1) / n;
+    // The first request verifies argon2id (tens of ms by design); the cached ones are
+    // the same request without it. The cache's own cost is measured in auth.test.ts.
+    expect(cached * 3).toBeLessThan(first);
   });
 });
 
