@@ -31,7 +31,11 @@ async function caller(toneHz: number, user: string): Promise<Baresip> {
 
 beforeAll(async () => {
   rtpBase = 41000 + Math.floor(Math.random() * 100) * 40;
-  svc = await startService({ rtpPortMin: rtpBase + 2000, rtpPortMax: rtpBase + 2999 });
+  svc = await startService({
+    rtpPortMin: rtpBase + 2000,
+    rtpPortMax: rtpBase + 2999,
+    env: { RTP_TIMEOUT_SECONDS: "3" },
+  });
   acct = await provision(svc, NUMBER);
   // Quiet meeting: no tones, music or count announcements that would blur the spectra.
   await acct.account.req("PATCH", `/conference/v2/accounts/${acct.accountSid}`, {
@@ -103,7 +107,7 @@ describe("three callers in one meeting", () => {
     await Bun.sleep(3000);
     const del = await acct.account.req("DELETE", `/conference/v2/meetings/${calls[0]!.meeting_sid}`);
     expect(del.status).toBe(204);
-    for (const c of [host, part, list]) await c.waitFor(/terminated|closed/i, 10_000);
+    for (const c of [host, part, list]) await c.waitFor(/terminat|closed/i, 10_000);
     await eventually(async () => {
       const r = await acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls");
       return r.body.items.length === 0;
@@ -144,10 +148,40 @@ describe("refusals", () => {
       c.sendDigits("9999#");
       await Bun.sleep(3500);
     }
-    await c.waitFor(/terminated|closed/i, 20_000);
+    await c.waitFor(/terminat|closed/i, 20_000);
     const r = await acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls");
     expect(r.body.items).toHaveLength(0);
     await c.stop();
   }, 40_000);
+});
+
+describe("callers that leave badly", () => {
+  test("hanging up during the prompt leaves nothing behind", async () => {
+    const c = await caller(0, "1006");
+    c.dial(`sip:${NUMBER}@127.0.0.1:${svc.sipPort}`, 30);
+    await c.waitFor(/Call established/, 10_000);
+    c.command("/hangup");
+    await c.waitFor(/terminat|closed/i, 5000);
+    await c.stop();
+    const r = await acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls");
+    expect(r.body.items).toHaveLength(0);
+  }, 20_000);
+
+  test("a caller that vanishes without BYE is removed after the RTP timeout", async () => {
+    const c = await caller(HOST_HZ, "1007");
+    c.dial(`sip:${NUMBER}@127.0.0.1:${svc.sipPort}`, 60);
+    await c.waitFor(/Call established/, 10_000);
+    c.sendDigits("1111#");
+    await eventually(async () => {
+      const r = await acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls");
+      return r.body.items.length === 1;
+    }, 10_000, "the call joined");
+    c.kill();
+    await eventually(async () => {
+      const r = await acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls");
+      const m = await acct.account.req<{ items: unknown[] }>("GET", "/conference/v2/meetings");
+      return r.body.items.length === 0 && m.body.items.length === 0;
+    }, 10_000, "the call and its meeting removed");
+  }, 30_000);
 });
 

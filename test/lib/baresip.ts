@@ -133,6 +133,11 @@ export class Baresip {
     return Promise.race([this.proc.exited, timer]);
   }
 
+  /** Kills the caller outright: no BYE, no more RTP (a phone that lost power). */
+  kill(): void {
+    this.proc?.kill("SIGKILL");
+  }
+
   async stop(): Promise<void> {
     if (this.proc && this.proc.exitCode === null) {
       this.command("/quit");

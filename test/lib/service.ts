@@ -86,6 +86,10 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   };
   void pump(proc.stdout);
   void pump(proc.stderr);
+  let stopping = false;
+  void proc.exited.then((code) => {
+    if (!stopping) console.error(`service exited unexpectedly (code ${code}); its output:\n${out.slice(-4000)}`);
+  });
   const deadline = Date.now() + 20_000;
   while (!out.includes("conference: ready")) {
     if (proc.exitCode !== null || Date.now() > deadline) {
@@ -101,6 +105,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     adminToken,
     output: () => out,
     async stop() {
+      stopping = true;
       proc.kill("SIGTERM");
       const t = setTimeout(() => proc.kill("SIGKILL"), 5000);
       await proc.exited;

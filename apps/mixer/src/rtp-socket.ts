@@ -40,6 +40,9 @@ export class RtpPortPool {
           hostname: host,
           port,
           socket: {
+            // A peer that vanished makes the kernel report ICMP port-unreachable on a
+            // later send; that is the RTP timeout's business, not a crash.
+            error() {},
             data(_s, buf, rport, raddr) {
               try {
                 onPacket(buf, rport, raddr);
@@ -70,7 +73,12 @@ export class RtpSocket {
   ) {}
 
   send(data: Uint8Array, port: number, address: string): void {
-    if (!this.closed) this.socket.send(data, port, address);
+    if (this.closed) return;
+    try {
+      this.socket.send(data, port, address);
+    } catch {
+      // Same as above: an unreachable peer is not an error of ours.
+    }
   }
 
   /** Idempotent. */
