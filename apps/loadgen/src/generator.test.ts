@@ -67,6 +67,8 @@ describe("Generator against the reference UAS", () => {
 
     expect(r.calls.map((c) => c.status)).toEqual([200, 200, 200, 200]);
     expect(r.calls.every((c) => c.codeDoneAt !== null && c.inviteTo200Ms !== null)).toBe(true);
+    // '#' is pressed (its first packet) before the sequence with its end packets and gap is over.
+    expect(r.calls.every((c) => c.codeSentAt !== null && c.codeSentAt < c.codeDoneAt! - 100)).toBe(true);
     expect(r.rx.streams).toBe(4);
     // ~25 packets per call in 500 ms; allow the window edges.
     expect(r.rx.counters.packets).toBeGreaterThanOrEqual(4 * 22);

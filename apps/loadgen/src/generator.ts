@@ -36,7 +36,7 @@ export interface CallSpec {
   send: SendMode;
   /** Talker number for `voice` callers (selects the voice). */
   talker: number;
-  /** Hang up by itself this long after the answer (ms); absent = stay until hangupAll. */
+  /** Hang up by itself this long after the code is keyed (or the answer, without a code), ms; absent = stay until hangupAll. */
   holdMs?: number;
 }
 
@@ -57,6 +57,11 @@ export interface GeneratorConfig {
   t1Ms?: number;
   /** Decode every Nth received frame to tell voice from silence (0 = never). */
   energyEvery: number;
+  /**
+   * Keep our RTP port open this long after we hang up, so packets the far end sends before
+   * it processes the BYE do not come back as ICMP port-unreachable (default 0).
+   */
+  rtpLingerMs?: number;
 }
 
 /** Per-call outcome kept for the report. */
@@ -69,7 +74,7 @@ export interface CallRecord {
   /** Epoch ms (performance.timeOrigin based) of events; null if not reached. */
   inviteAt: number | null;
   answeredAt: number | null;
-  /** When the last digit's end packets went out. */
+  /** When the last key (normally '#') was pressed: the first packet of its event went out. */
   codeSentAt: number | null;
   /** When the digit sequence (with its trailing gap) finished and the caller's own audio began. */
   codeDoneAt: number | null;
@@ -133,7 +138,7 @@ interface CallState {
   /** Tick at which DTMF starts (relative to the call's own ticks), or -1. */
   dtmfStart: number;
   dtmf: DtmfPlan | null;
-  /** Plan index of the last tick carrying event packets. */
+  /** Plan index of the first tick of the last key's event. */
   dtmfLastTick: number;
   dtmfDone: boolean;
   audio: Uint8Array;
@@ -164,6 +169,7 @@ export class Generator {
   };
   private windowStart = performance.now();
   private readonly holds = new Set<ReturnType<typeof setTimeout>>();
+  private readonly lingering = new Set<udp.Socket<"buffer">>();
   private readonly hdr = emptyHeader();
 
   private constructor(cfg: GeneratorConfig) {
@@ -331,16 +337,19 @@ export class Generator {
         return;
       }
       state.dtmf = plan.plan;
-      state.dtmfLastTick = plan.plan.reduce((last, t, i) => (t ? i : last), -1);
+      state.dtmfLastTick = plan.plan.reduce((last, t) => (t ? Math.max(last, t[0]!.startTick) : last), -1);
       state.dtmfStart = Math.ceil(this.cfg.codeDelayMs / 20);
     }
     state.tick = 0;
     state.media = true;
     this.byPhase[state.phase]!.push(state);
     if (spec.holdMs !== undefined) {
-      const t = setTimeout(() => void this.hangupOne(state), spec.holdMs);
+      const after = spec.holdMs + (state.dtmf ? (state.dtmfStart + state.dtmf.length) * 20 : 0);
+      const t = setTimeout(() => {
+        this.holds.delete(t);
+        void this.hangupOne(state);
+      }, after);
       this.holds.add(t);
-      setTimeout(() => this.holds.delete(t), spec.holdMs + 1);
     }
   }
 
@@ -440,7 +449,7 @@ export class Generator {
     const now = performance.now();
     const h = this.hdr;
     if (!readRtpHeader(data, h)) return;
-    if (!s.answer || h.payloadType !== s.answer.audioPt) return;
+    if (s.ended || !s.answer || h.payloadType !== s.answer.audioPt) return;
     if (s.rxCount++ === 0) s.rec.firstRtpAt = nowEpoch();
     s.stats.onPacket(h.seq, h.timestamp, h.ssrc, h.marker, now, data.length);
     const every = this.cfg.energyEvery;
@@ -457,7 +466,7 @@ export class Generator {
     }
   }
 
-  private endMedia(s: CallState): void {
+  private endMedia(s: CallState, lingerMs = 0): void {
     s.ended = true;
     if (s.media) {
       s.media = false;
@@ -465,13 +474,24 @@ export class Generator {
       const i = list.indexOf(s);
       if (i >= 0) list.splice(i, 1);
     }
-    s.socket?.close();
+    const sock = s.socket;
     s.socket = null;
+    if (!sock) return;
+    if (lingerMs > 0) {
+      // Still bound, but onRtp ignores it: s.answer stays, s.ended is set.
+      this.lingering.add(sock);
+      setTimeout(() => {
+        this.lingering.delete(sock);
+        sock.close();
+      }, lingerMs);
+    } else {
+      sock.close();
+    }
   }
 
   private async hangupOne(s: CallState): Promise<void> {
     const d = s.dialog;
-    this.endMedia(s);
+    this.endMedia(s, this.cfg.rtpLingerMs ?? 0);
     if (!d || d.state === "terminated") return;
     s.rec.hangupAt = nowEpoch();
     s.rec.byeStatus = await this.uac.bye(d);
@@ -578,6 +598,8 @@ export class Generator {
   close(): void {
     this.ticker.stop();
     for (const s of this.calls) this.endMedia(s);
+    for (const sock of this.lingering) sock.close();
+    this.lingering.clear();
     this.uac.close();
   }
 }

@@ -131,7 +131,7 @@ export interface SetupFigures {
   failed: number;
   inviteTo200P50: number;
   inviteTo200P99: number;
-  /** From the last '#' end packet to date_joined (or first sight in the API). */
+  /** From the press of the last key ('#': first packet of its event) to date_joined in the API. */
   codeToJoinP50: number | null;
   codeToJoinP99: number | null;
   /** INVITE sent to joined. */
@@ -151,8 +151,9 @@ export type JoinTimes = Map<string, number>;
 
 export function setupFigures(calls: CallRecord[], joins: JoinTimes | null): SetupFigures {
   const i2o = new Histogram(0.1, 40000);
-  const c2j = new Histogram(0.1, 60000);
-  const i2j = new Histogram(0.1, 60000);
+  // Signed, exact: a service could admit before the last key's packet is sent.
+  const c2j: number[] = [];
+  const i2j: number[] = [];
   const failures: Record<string, number> = {};
   let answered = 0;
   let joined = 0;
@@ -187,8 +188,8 @@ export function setupFigures(calls: CallRecord[], joins: JoinTimes | null): Setu
       if (j !== undefined) {
         joined++;
         lastJoin = Math.max(lastJoin, j);
-        if (c.codeSentAt !== null) c2j.record(Math.max(0, j - c.codeSentAt));
-        if (c.inviteAt !== null) i2j.record(Math.max(0, j - c.inviteAt));
+        if (c.codeSentAt !== null) c2j.push(j - c.codeSentAt);
+        if (c.inviteAt !== null) i2j.push(j - c.inviteAt);
       } else if (c.codeSentAt !== null || c.answeredAt !== null) {
         failures["not joined"] = (failures["not joined"] ?? 0) + 1;
       }
@@ -206,10 +207,10 @@ export function setupFigures(calls: CallRecord[], joins: JoinTimes | null): Setu
     failed,
     inviteTo200P50: i2o.quantile(0.5),
     inviteTo200P99: i2o.quantile(0.99),
-    codeToJoinP50: joins && c2j.count ? c2j.quantile(0.5) : null,
-    codeToJoinP99: joins && c2j.count ? c2j.quantile(0.99) : null,
-    inviteToJoinP50: joins && i2j.count ? i2j.quantile(0.5) : null,
-    inviteToJoinP99: joins && i2j.count ? i2j.quantile(0.99) : null,
+    codeToJoinP50: joins && c2j.length ? quantile(c2j, 0.5) : null,
+    codeToJoinP99: joins && c2j.length ? quantile(c2j, 0.99) : null,
+    inviteToJoinP50: joins && i2j.length ? quantile(i2j, 0.5) : null,
+    inviteToJoinP99: joins && i2j.length ? quantile(i2j, 0.99) : null,
     offeredRate: spanS > 0 ? (calls.length - 1) / spanS : 0,
     joinedRate: joins && joined > 1 && lastJoin > firstInvite ? joined / ((lastJoin - firstInvite) / 1000) : null,
     retransmissions: retrans,
@@ -229,6 +230,13 @@ export function table(headers: string[], rows: string[][]): string {
 export function fmt(v: number | null | undefined, digits = 1): string {
   if (v === null || v === undefined || Number.isNaN(v)) return "-";
   return v.toFixed(digits);
+}
+
+/** Exact quantile (nearest rank) of a list of numbers. */
+export function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
 }
 
 /** Median of numbers (for repeated runs). */
