@@ -139,7 +139,7 @@ export interface SetupFigures {
   inviteToJoinP99: number | null;
   /** Achieved rate of INVITEs, calls/s. */
   offeredRate: number;
-  /** Joined calls per second over the span from first INVITE to last join. */
+  /** Joined calls per second, from the first join to the last. */
   joinedRate: number | null;
   retransmissions: number;
   remoteByes: number;
@@ -163,6 +163,7 @@ export function setupFigures(calls: CallRecord[], joins: JoinTimes | null): Setu
   let firstInvite = Infinity;
   let lastInvite = -Infinity;
   let lastJoin = -Infinity;
+  let firstJoin = Infinity;
   for (const c of calls) {
     retrans += c.retransmissions;
     if (c.inviteAt !== null) {
@@ -188,6 +189,7 @@ export function setupFigures(calls: CallRecord[], joins: JoinTimes | null): Setu
       if (j !== undefined) {
         joined++;
         lastJoin = Math.max(lastJoin, j);
+        firstJoin = Math.min(firstJoin, j);
         if (c.codeSentAt !== null) c2j.push(j - c.codeSentAt);
         if (c.inviteAt !== null) i2j.push(j - c.inviteAt);
       } else if (c.codeSentAt !== null || c.answeredAt !== null) {
@@ -212,7 +214,7 @@ export function setupFigures(calls: CallRecord[], joins: JoinTimes | null): Setu
     inviteToJoinP50: joins && i2j.length ? quantile(i2j, 0.5) : null,
     inviteToJoinP99: joins && i2j.length ? quantile(i2j, 0.99) : null,
     offeredRate: spanS > 0 ? (calls.length - 1) / spanS : 0,
-    joinedRate: joins && joined > 1 && lastJoin > firstInvite ? joined / ((lastJoin - firstInvite) / 1000) : null,
+    joinedRate: joins && joined > 1 && lastJoin > firstJoin ? (joined - 1) / ((lastJoin - firstJoin) / 1000) : null,
     retransmissions: retrans,
     remoteByes,
     byeFailures,
