@@ -45,6 +45,7 @@ const { values: args } = parseArgs({
     "api-rate": { type: "string" },
     "api-concurrency": { type: "string" },
     "code-delay": { type: "string" },
+    "calls-per-socket": { type: "string" },
     "no-pin": { type: "boolean", default: false },
     "no-service": { type: "boolean", default: false },
     json: { type: "string" },
@@ -76,6 +77,7 @@ const opts = {
   apiRate: num(args["api-rate"] ?? env.BENCH_API_RATE, 1000),
   apiConcurrency: num(args["api-concurrency"] ?? env.BENCH_API_CONCURRENCY, 32),
   codeDelayMs: num(args["code-delay"] ?? env.BENCH_CODE_DELAY_MS, 500),
+  callsPerSocket: num(args["calls-per-socket"] ?? env.BENCH_CALLS_PER_SOCKET, 1),
   pin: !args["no-pin"] && env.BENCH_NO_PIN !== "1",
   external: args["no-service"] || env.BENCH_NO_SERVICE === "1",
   serviceCmd: env.BENCH_SERVICE_CMD ?? "bun run scripts/start.ts",
@@ -207,6 +209,7 @@ function genConfig(t: Target): GeneratorConfig {
     lateMs: 25,
     energyEvery: 10,
     rtpLingerMs: num(env.BENCH_RTP_LINGER_MS, 1000),
+    callsPerSocket: opts.callsPerSocket,
   };
 }
 

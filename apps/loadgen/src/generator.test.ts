@@ -99,6 +99,29 @@ describe("Generator against the reference UAS", () => {
     expect(uas.calls().every((c) => c.ended)).toBe(true);
   });
 
+  test("calls sharing RTP sockets are told apart by the far end's port", async () => {
+    const uas = await startReferenceUas({ ...range(), mediaAfterHash: true });
+    cleanups.push(() => uas.close());
+    const gen = await Generator.create({ ...config(uas.port), callsPerSocket: 3 });
+    cleanups.push(() => gen.close());
+    await gen.place(specs(5, ["silence"]), 0);
+    await until(() => uas.calls().every((c) => c.digits === "1234#"), 3000);
+    // Five calls on two local sockets (3 + 2): the UAS latched two distinct local ports.
+    const localPorts = new Set(uas.calls().map((c) => c.peer!.port));
+    expect(localPorts.size).toBe(2);
+    gen.resetWindow();
+    await Bun.sleep(400);
+    const r = gen.report();
+    expect(r.rx.streams).toBe(5);
+    expect(r.rx.counters.packets).toBeGreaterThanOrEqual(5 * 17);
+    expect(r.rx.lost).toBe(0);
+    // Every stream got its own packets (one SSRC each, continuous).
+    expect(r.rx.counters.ssrcChanges).toBe(0);
+    expect(r.rx.counters.seqJumps).toBe(0);
+    await gen.hangupAll(0);
+    expect(gen.report().calls.every((c) => c.byeStatus === 200)).toBe(true);
+  });
+
   test("through a worker: loss the UAS injects is measured", async () => {
     const uas = await startReferenceUas({ ...range(), dropRate: 0.2 });
     cleanups.push(() => uas.close());

@@ -1,6 +1,7 @@
 /**
- * One thread's share of the load: a SIP UAC socket, the calls it places, one RTP socket
- * per call, a paced 20 ms media clock for all of them, and receive statistics.
+ * One thread's share of the load: a SIP UAC socket, the calls it places, their RTP sockets
+ * (one per call, or one per group of calls), a paced 20 ms media clock for all of them, and
+ * receive statistics.
  *
  * Runs in the main thread (small runs, tests) or inside a Bun Worker (see worker.ts), so
  * several cores' worth of callers can be generated. Everything it reports is plain data.
@@ -57,6 +58,14 @@ export interface GeneratorConfig {
   t1Ms?: number;
   /** Decode every Nth received frame to tell voice from silence (0 = never). */
   energyEvery: number;
+  /**
+   * Calls sharing one local RTP socket (default 1: a socket per call, like phones). A
+   * group socket is advertised in every member's SDP; the far end's per-call port (it
+   * answers from the port of its SDP) tells the streams apart. Sends of a group go out in
+   * one `sendMany` per tick phase and receives are drained in batches, which costs the
+   * generator about a third of what a socket per call does (see BENCHMARKS.md).
+   */
+  callsPerSocket?: number;
   /**
    * Keep our RTP port open this long after we hang up, so packets the far end sends before
    * it processes the BYE do not come back as ICMP port-unreachable (default 0).
@@ -122,11 +131,25 @@ export function nowEpoch(): number {
 
 const VOICE_ENERGY_THRESHOLD = 300;
 
+/** A local RTP socket and the calls on it, demultiplexed by the far end's port. */
+interface RtpPort {
+  socket: udp.Socket<"buffer">;
+  port: number;
+  /** Calls keyed by the remote RTP port of their answer. */
+  byRemotePort: Map<number, CallState>;
+  /** Calls placed on this socket and not yet ended (including unanswered ones). */
+  members: number;
+  /** Calls ever placed on it; a full socket takes no more. */
+  placed: number;
+  /** Pending packets for one sendMany: [data, port, address, ...]. */
+  batch: (Uint8Array | number | string)[];
+  closed: boolean;
+}
+
 interface CallState {
   spec: CallSpec;
   rec: CallRecord;
-  socket: udp.Socket<"buffer"> | null;
-  port: number;
+  rtp: RtpPort | null;
   dialog: Dialog | null;
   answer: SdpAnswer | null;
   stats: StreamStats;
@@ -169,7 +192,11 @@ export class Generator {
   };
   private windowStart = performance.now();
   private readonly holds = new Set<ReturnType<typeof setTimeout>>();
-  private readonly lingering = new Set<udp.Socket<"buffer">>();
+  private readonly lingering = new Set<RtpPort>();
+  private openRtp: RtpPort | null = null;
+  private rtpAlloc: Promise<unknown> = Promise.resolve();
+  /** Sockets with queued packets in the current sub-tick. */
+  private readonly dirty: RtpPort[] = [];
   private readonly hdr = emptyHeader();
 
   private constructor(cfg: GeneratorConfig) {
@@ -215,30 +242,82 @@ export class Generator {
     await Promise.all(pending);
   }
 
-  private async bindRtp(state: CallState): Promise<boolean> {
+  /** A socket with room for one more call (allocations are serialized so groups fill up). */
+  private rtpPortFor(): Promise<RtpPort | null> {
+    const next = this.rtpAlloc.then(() => this.allocRtp());
+    this.rtpAlloc = next.catch(() => null);
+    return next;
+  }
+
+  /** The open group if it has room, or a newly bound socket. */
+  private async allocRtp(): Promise<RtpPort | null> {
+    const per = Math.max(1, Math.floor(this.cfg.callsPerSocket ?? 1));
+    const open = this.openRtp;
+    if (open && !open.closed && open.placed < per) {
+      open.placed++;
+      open.members++;
+      return open;
+    }
     const span = this.cfg.rtpPortMax - this.cfg.rtpPortMin + 1;
     for (let attempt = 0; attempt < span; attempt++) {
       const port = this.nextPort;
       this.nextPort = port + 1 > this.cfg.rtpPortMax ? this.cfg.rtpPortMin : port + 1;
       try {
-        state.socket = await Bun.udpSocket({
+        const rtp: RtpPort = {
+          socket: null as unknown as udp.Socket<"buffer">,
+          port,
+          byRemotePort: new Map(),
+          members: 1,
+          placed: 1,
+          batch: [],
+          closed: false,
+        };
+        rtp.socket = await Bun.udpSocket({
           hostname: this.cfg.localHost,
           port,
           socket: {
-            data: (_s, data, _port, _addr) => this.onRtp(state, data),
+            data: (_s, data, rport) => {
+              const call = rtp.byRemotePort.get(rport);
+              if (call) this.onRtp(call, data);
+            },
             // ICMP port unreachable when the far end closed its port: counted, not fatal.
             error: () => {
               this.tx.socketErrors++;
             },
           },
         });
-        state.port = port;
-        return true;
+        this.openRtp = rtp;
+        return rtp;
       } catch {
         // Port in use (another caller or process): try the next one.
       }
     }
-    return false;
+    return null;
+  }
+
+  /** Take a call off its socket; close the socket (after `lingerMs`) when none is left. */
+  private releaseRtp(s: CallState, lingerMs: number): void {
+    const rtp = s.rtp;
+    if (!rtp) return;
+    s.rtp = null;
+    // Keep the demux entry while lingering so late packets are absorbed, not counted.
+    rtp.members--;
+    const per = Math.max(1, Math.floor(this.cfg.callsPerSocket ?? 1));
+    if (rtp.members > 0 || (rtp === this.openRtp && rtp.placed < per)) {
+      if (s.answer) setTimeout(() => rtp.byRemotePort.get(s.answer!.port) === s && rtp.byRemotePort.delete(s.answer!.port), lingerMs);
+      return;
+    }
+    rtp.closed = true;
+    if (rtp === this.openRtp) this.openRtp = null;
+    if (lingerMs > 0) {
+      this.lingering.add(rtp);
+      setTimeout(() => {
+        this.lingering.delete(rtp);
+        rtp.socket.close();
+      }, lingerMs);
+    } else {
+      rtp.socket.close();
+    }
   }
 
   private async placeOne(spec: CallSpec): Promise<void> {
@@ -263,8 +342,7 @@ export class Generator {
     const state: CallState = {
       spec,
       rec,
-      socket: null,
-      port: 0,
+      rtp: null,
       dialog: null,
       answer: null,
       stats: new StreamStats({ lateMs: this.cfg.lateMs, deviation: this.deviation }),
@@ -287,13 +365,14 @@ export class Generator {
       ended: false,
     };
     this.calls.push(state);
-    if (!(await this.bindRtp(state))) {
+    state.rtp = await this.rtpPortFor();
+    if (!state.rtp) {
       rec.status = -1;
       rec.reason = "no free local RTP port";
       state.ended = true;
       return;
     }
-    const sdp = buildOffer({ address: this.cfg.localHost, port: state.port, sessionId: spec.index + 1 });
+    const sdp = buildOffer({ address: this.cfg.localHost, port: state.rtp.port, sessionId: spec.index + 1 });
     rec.inviteAt = nowEpoch();
     const outcome = await this.uac.invite({ target: this.cfg.sip, toUser: spec.toUser, fromUser: spec.fromUser, sdp });
     rec.status = outcome.status;
@@ -319,6 +398,16 @@ export class Generator {
       return;
     }
     state.answer = answer.value;
+    if (state.rtp) {
+      if (state.rtp.byRemotePort.has(answer.value.port)) {
+        // Two calls on one socket answered from the same far port cannot be told apart.
+        rec.reason = `far end reused RTP port ${answer.value.port} on a shared socket`;
+        rec.status = -5;
+        await this.hangupOne(state);
+        return;
+      }
+      state.rtp.byRemotePort.set(answer.value.port, state);
+    }
     if (answer.value.audioPt === 8) state.silence = ALAW_SILENCE;
     if (spec.send === "voice") state.voice = this.voiceFor(spec.talker, answer.value.audioPt);
     state.audio.fill(state.silence, RTP_HEADER_LEN);
@@ -366,11 +455,43 @@ export class Generator {
   private onTick(phase: number): void {
     const list = this.byPhase[phase];
     if (!list) return;
+    const dirty = this.dirty;
     for (let i = 0; i < list.length; i++) this.sendTick(list[i]!);
+    for (let i = 0; i < dirty.length; i++) this.flush(dirty[i]!);
+    dirty.length = 0;
+  }
+
+  /** Queue one packet on the call's socket; sent when the tick's calls are done. */
+  private queue(s: CallState, buf: Uint8Array): void {
+    const rtp = s.rtp!;
+    const a = s.answer!;
+    if (rtp.batch.length === 0) this.dirty.push(rtp);
+    rtp.batch.push(buf, a.port, a.address);
+    this.tx.packets++;
+  }
+
+  private flush(rtp: RtpPort): void {
+    const b = rtp.batch;
+    const n = b.length / 3;
+    try {
+      if (rtp.closed) {
+        this.tx.sendFailures += n;
+      } else if (n === 1) {
+        if (!rtp.socket.send(b[0] as Uint8Array, b[1] as number, b[2] as string)) this.tx.sendFailures++;
+      } else {
+        // One syscall for the group (and for a digit's redundant end packets).
+        const sent = rtp.socket.sendMany(b);
+        if (sent < n) this.tx.sendFailures += n - sent;
+      }
+    } catch {
+      // e.g. ECONNREFUSED after the far end closed its port: failed sends, not a crash.
+      this.tx.sendFailures += n;
+    }
+    b.length = 0;
   }
 
   private sendTick(s: CallState): void {
-    if (!s.media || !s.socket || !s.answer) return;
+    if (!s.media || !s.rtp || !s.answer) return;
     const k = s.tick++;
     const ts = (s.ts0 + k * SAMPLES_PER_FRAME) >>> 0;
     const a = s.answer;
@@ -379,7 +500,6 @@ export class Generator {
       if (step < s.dtmf.length) {
         const packets = s.dtmf[step];
         if (packets) {
-          const out: Uint8Array[] = [];
           for (let j = 0; j < packets.length && j < s.events.length; j++) {
             const p = packets[j]!;
             const buf = s.events[j]!;
@@ -387,10 +507,9 @@ export class Generator {
             writeRtpHeader(buf, p.marker, a.eventPt ?? 101, s.seq, evTs, s.ssrc);
             s.seq = (s.seq + 1) & 0xffff;
             writeDtmfPayload(buf, RTP_HEADER_LEN, p);
-            out.push(buf);
+            this.queue(s, buf);
+            this.tx.dtmfPackets++;
           }
-          this.sendPackets(s, out);
-          this.tx.dtmfPackets += out.length;
           if (step === s.dtmfLastTick) s.rec.codeSentAt = nowEpoch();
           s.markNext = true;
           return;
@@ -418,31 +537,7 @@ export class Generator {
     writeRtpHeader(buf, s.markNext, a.audioPt, s.seq, ts, s.ssrc);
     s.markNext = false;
     s.seq = (s.seq + 1) & 0xffff;
-    this.tx.packets++;
-    try {
-      if (!s.socket.send(buf, a.port, a.address)) this.tx.sendFailures++;
-    } catch {
-      // e.g. ECONNREFUSED after the far end closed its port: a failed send, not a crash.
-      this.tx.sendFailures++;
-    }
-  }
-
-  private sendPackets(s: CallState, out: Uint8Array[]): void {
-    if (!s.socket || !s.answer) return;
-    this.tx.packets += out.length;
-    try {
-      if (out.length === 1) {
-        if (!s.socket.send(out[0]!, s.answer.port, s.answer.address)) this.tx.sendFailures++;
-        return;
-      }
-      // Batched: one syscall for the redundant end packets.
-      const many: (Uint8Array | number | string)[] = [];
-      for (const b of out) many.push(b, s.answer.port, s.answer.address);
-      const sent = s.socket.sendMany(many);
-      if (sent < out.length) this.tx.sendFailures += out.length - sent;
-    } catch {
-      this.tx.sendFailures += out.length;
-    }
+    this.queue(s, buf);
   }
 
   private onRtp(s: CallState, data: Buffer): void {
@@ -474,19 +569,8 @@ export class Generator {
       const i = list.indexOf(s);
       if (i >= 0) list.splice(i, 1);
     }
-    const sock = s.socket;
-    s.socket = null;
-    if (!sock) return;
-    if (lingerMs > 0) {
-      // Still bound, but onRtp ignores it: s.answer stays, s.ended is set.
-      this.lingering.add(sock);
-      setTimeout(() => {
-        this.lingering.delete(sock);
-        sock.close();
-      }, lingerMs);
-    } else {
-      sock.close();
-    }
+    // Still bound while lingering, but onRtp ignores an ended call.
+    this.releaseRtp(s, lingerMs);
   }
 
   private async hangupOne(s: CallState): Promise<void> {
@@ -598,8 +682,10 @@ export class Generator {
   close(): void {
     this.ticker.stop();
     for (const s of this.calls) this.endMedia(s);
-    for (const sock of this.lingering) sock.close();
+    for (const rtp of this.lingering) rtp.socket.close();
     this.lingering.clear();
+    if (this.openRtp && !this.openRtp.closed) this.openRtp.socket.close();
+    this.openRtp = null;
     this.uac.close();
   }
 }
