@@ -77,7 +77,7 @@ const opts = {
   apiRate: num(args["api-rate"] ?? env.BENCH_API_RATE, 1000),
   apiConcurrency: num(args["api-concurrency"] ?? env.BENCH_API_CONCURRENCY, 32),
   codeDelayMs: num(args["code-delay"] ?? env.BENCH_CODE_DELAY_MS, 500),
-  callsPerSocket: num(args["calls-per-socket"] ?? env.BENCH_CALLS_PER_SOCKET, 1),
+  callsPerSocket: num(args["calls-per-socket"] ?? env.BENCH_CALLS_PER_SOCKET, 25),
   pin: !args["no-pin"] && env.BENCH_NO_PIN !== "1",
   external: args["no-service"] || env.BENCH_NO_SERVICE === "1",
   serviceCmd: env.BENCH_SERVICE_CMD ?? "bun run scripts/start.ts",
