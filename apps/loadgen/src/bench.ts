@@ -48,6 +48,8 @@ const { values: args } = parseArgs({
     "calls-per-socket": { type: "string" },
     "no-pin": { type: "boolean", default: false },
     "no-service": { type: "boolean", default: false },
+    pg: { type: "boolean" },
+    redis: { type: "boolean" },
     json: { type: "string" },
   },
   allowPositionals: false,
@@ -80,6 +82,10 @@ const opts = {
   callsPerSocket: num(args["calls-per-socket"] ?? env.BENCH_CALLS_PER_SOCKET, 25),
   pin: !args["no-pin"] && env.BENCH_NO_PIN !== "1",
   external: args["no-service"] || env.BENCH_NO_SERVICE === "1",
+  /** Fresh PostgreSQL database for the service (default with --full when reachable). */
+  pg: args.pg ?? (env.BENCH_PG !== undefined ? env.BENCH_PG === "1" : full),
+  /** Redis live store for the service (default with --full when reachable). */
+  redis: args.redis ?? (env.BENCH_REDIS !== undefined ? env.BENCH_REDIS === "1" : full),
   serviceCmd: env.BENCH_SERVICE_CMD ?? "bun run scripts/start.ts",
   serviceCpus: env.BENCH_SERVICE_CPUS ?? "0",
   genCpus: env.BENCH_GEN_CPUS ?? "1",
@@ -144,8 +150,9 @@ async function startTarget(): Promise<Target> {
   for (const k of ["DATABASE_URL", "REDIS_URL"]) if (env[k]) serviceEnv[k] = env[k]!;
   // A fresh embedded database per run, and a key prefix of our own on a shared Redis.
   const pgliteDir = join(ROOT, ".data", "bench", `pglite-${Date.now()}`);
-  if (!env.DATABASE_URL) serviceEnv.PGLITE_DIR = pgliteDir;
+  serviceEnv.PGLITE_DIR = pgliteDir;
   serviceEnv.REDIS_PREFIX = env.REDIS_PREFIX ?? `bench-${randomToken(4)}:`;
+  const backing = calibrate ? null : prepareBacking(serviceEnv);
   const command = calibrate
     ? `bun run apps/loadgen/src/reference-uas.ts ${sipPort} ${serviceEnv.RTP_PORT_MIN} ${serviceEnv.RTP_PORT_MAX}`
     : opts.serviceCmd;
@@ -177,7 +184,10 @@ async function startTarget(): Promise<Target> {
     sipHost: "127.0.0.1",
     sipPort,
     service,
-    cleanup: () => rmSync(pgliteDir, { recursive: true, force: true }),
+    cleanup: () => {
+      rmSync(pgliteDir, { recursive: true, force: true });
+      backing?.cleanup();
+    },
     mixerPids,
     mixerDesc: sample.length > 0 ? "mixer process" : "whole service process tree (API + mixer)",
   };
@@ -196,6 +206,49 @@ function defaultWorkers(): number {
   }
   return Math.max(1, n);
 }
+
+/**
+ * With --pg / --redis: a fresh PostgreSQL database (created with psql, dropped after) and
+ * Redis under a key prefix of this run (deleted after), as production runs them.
+ */
+function prepareBacking(serviceEnv: Record<string, string>): { cleanup: () => void; desc: string } {
+  const parts: string[] = [];
+  const undo: (() => void)[] = [];
+  if (opts.pg && !serviceEnv.DATABASE_URL) {
+    const admin = env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+    const name = `conf_bench_${randomToken(4)}`;
+    const r = Bun.spawnSync(["psql", admin, "-Atqc", `create database ${name}`], { stderr: "pipe" });
+    if (r.exitCode === 0) {
+      const u = new URL(admin);
+      u.pathname = `/${name}`;
+      serviceEnv.DATABASE_URL = u.toString();
+      parts.push(`PostgreSQL (${name})`);
+      undo.push(() => void Bun.spawnSync(["psql", admin, "-Atqc", `drop database if exists ${name} with (force)`]));
+    } else {
+      log(`--pg: could not create a database (${r.stderr.toString().trim()}); using the embedded default`);
+    }
+  }
+  if (opts.redis && !serviceEnv.REDIS_URL) {
+    const url = env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+    const ping = Bun.spawnSync(["redis-cli", "-u", url, "ping"], { stderr: "pipe" });
+    if (ping.exitCode === 0 && ping.stdout.toString().includes("PONG")) {
+      serviceEnv.REDIS_URL = url;
+      const prefix = serviceEnv.REDIS_PREFIX!;
+      parts.push(`Redis (prefix ${prefix})`);
+      undo.push(() => {
+        const keys = Bun.spawnSync(["redis-cli", "-u", url, "--scan", "--pattern", `${prefix}*`]).stdout.toString().split("\n").filter(Boolean);
+        for (let i = 0; i < keys.length; i += 500) Bun.spawnSync(["redis-cli", "-u", url, "del", ...keys.slice(i, i + 500)]);
+      });
+    } else {
+      log("--redis: Redis not reachable; using the in-process live store");
+    }
+  }
+  backingDesc = parts.length ? parts.join(" + ") : "embedded (PGlite + in-process live store)";
+  if (serviceEnv.DATABASE_URL && !parts.some((p) => p.startsWith("PostgreSQL"))) backingDesc = "DATABASE_URL/REDIS_URL from the environment";
+  return { cleanup: () => undo.forEach((f) => f()), desc: backingDesc };
+}
+
+let backingDesc = "embedded (PGlite + in-process live store)";
 
 function genConfig(t: Target): GeneratorConfig {
   return {
@@ -501,7 +554,7 @@ function failuresText(f: Record<string, number>): string {
 
 function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: ApiRow[]): string {
   const out: string[] = [];
-  out.push(`machine: ${machine()}; service ${pinned ? `pinned to CPU ${opts.serviceCpus}, generator to CPU ${opts.genCpus}` : "not pinned"}; CPU measured: ${t.mixerDesc}`);
+  out.push(`machine: ${machine()}; service backing: ${calibrate ? "reference UAS (calibration)" : backingDesc}; service ${pinned ? `pinned to CPU ${opts.serviceCpus}, generator to CPU ${opts.genCpus}` : "not pinned"}; CPU measured: ${t.mixerDesc}`);
   const headers = [
     "scenario",
     "attendees",
@@ -584,7 +637,7 @@ function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: 
       failuresText(s.failures),
     ]);
   }
-  out.push(table(headers, rows));
+  if (rows.length) out.push(table(headers, rows));
   if (media.some((r) => r.genCpu.avgPct > 85 || r.media.genLagP99 > 5 || r.media.skippedTicks > 0)) {
     out.push("(!) the generator itself was saturated or late (CPU > 85%, its tick lag p99 > 5 ms, or skipped ticks): timing figures of that row are bounded by the generator, not the service.");
   }
