@@ -261,7 +261,7 @@ function genConfig(t: Target): GeneratorConfig {
     talk: { onMs: 2400, offMs: 600 },
     lateMs: 25,
     energyEvery: 10,
-    rtpLingerMs: num(env.BENCH_RTP_LINGER_MS, 1000),
+    rtpLingerMs: num(env.BENCH_RTP_LINGER_MS, 0),
     callsPerSocket: opts.callsPerSocket,
   };
 }
@@ -336,6 +336,14 @@ async function apiCounts(api: ApiClient | null, p: Provisioned | null): Promise<
     log(`API count failed: ${String(e)}`);
     return null;
   }
+}
+
+type Counts = { calls: number; attendees: number; meetings: number };
+
+/** Sum per-account counts (each meeting room is its own account); null if any is unknown. */
+function sumCounts(list: (Counts | null)[]): Counts | null {
+  if (list.length === 0 || list.some((c) => c === null)) return null;
+  return list.reduce<Counts>((a, c) => ({ calls: a.calls + c!.calls, attendees: a.attendees + c!.attendees, meetings: a.meetings + c!.meetings }), { calls: 0, attendees: 0, meetings: 0 });
 }
 
 async function waitApiEmpty(api: ApiClient | null, p: Provisioned | null, timeoutMs: number) {
@@ -428,12 +436,12 @@ async function mediaScenario(t: Target, api: ApiClient | null, run: number): Pro
     const reports = await pool.reports();
     const cpuSum = cpu.stop();
     const genSum = genCpu.stop();
-    const apiDuring = rooms[0] ? await apiCounts(api, rooms[0]) : null;
+    const apiDuring = sumCounts(await Promise.all(rooms.map((p) => apiCounts(api, p))));
     log("hanging up");
     await pool.hangupAll(200);
     log("hung up");
     const setup = setupFigures(reports.flatMap((r) => r.calls), api ? joins : null);
-    const apiAfter = rooms[0] ? await waitApiEmpty(api, rooms[0], 15_000) : null;
+    const apiAfter = sumCounts(await Promise.all(rooms.map((p) => waitApiEmpty(api, p, 15_000))));
     return {
       kind: "media",
       label: `media${meetings > 1 ? ` x${meetings} meetings` : ""} #${run}`,
