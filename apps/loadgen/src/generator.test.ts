@@ -70,8 +70,8 @@ describe("Generator against the reference UAS", () => {
     // '#' is pressed (its first packet) before the sequence with its end packets and gap is over.
     expect(r.calls.every((c) => c.codeSentAt !== null && c.codeSentAt < c.codeDoneAt! - 100)).toBe(true);
     expect(r.rx.streams).toBe(4);
-    // ~25 packets per call in 500 ms; allow the window edges.
-    expect(r.rx.counters.packets).toBeGreaterThanOrEqual(4 * 22);
+    // ~25 packets per call in 500 ms; allow the window edges and a busy machine.
+    expect(r.rx.counters.packets).toBeGreaterThanOrEqual(4 * 18);
     expect(r.rx.counters.packets).toBeLessThanOrEqual(4 * 27);
     expect(r.rx.lost).toBe(0);
     expect(r.rx.counters.seqJumps).toBe(0);
@@ -86,7 +86,7 @@ describe("Generator against the reference UAS", () => {
     const silent = grew.filter((g) => g.d === 0);
     expect(silent).toHaveLength(1);
     expect(silent[0]!.from).toContain("19990000002");
-    expect(r.tx.packets).toBeGreaterThanOrEqual(3 * 22);
+    expect(r.tx.packets).toBeGreaterThanOrEqual(3 * 18);
 
     // The server hangs one call up; we hang up the rest.
     const first = uas.calls()[0]!;
@@ -136,10 +136,10 @@ describe("Generator against the reference UAS", () => {
     const { sent, dropped } = uas.counters();
     expect(r!.rx.streams).toBe(3);
     const lossPct = (100 * r!.rx.lost) / r!.rx.counters.expected;
-    // 20% dropped at random; 120 packets: stay well inside the binomial spread.
-    expect(lossPct).toBeGreaterThan(8);
-    expect(lossPct).toBeLessThan(35);
+    // 20% dropped at random over ~120 packets (sd ~3.7 points): bounds at ~4 sd.
+    expect(lossPct).toBeGreaterThan(5);
+    expect(lossPct).toBeLessThan(36);
     expect(r!.rx.counters.seqJumps).toBeGreaterThan(0);
-    expect(dropped / (sent + dropped)).toBeGreaterThan(0.08);
+    expect(dropped / (sent + dropped)).toBeGreaterThan(0.05);
   });
 });
