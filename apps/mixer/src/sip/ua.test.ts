@@ -133,8 +133,9 @@ describe("INVITE server transaction", () => {
 
     await waitUntil(() => peer.count(is200Invite) >= 3);
     const gaps = peer.received.filter((r) => is200Invite(r.msg)).map((r) => r.at);
-    // T1 = 20 ms doubling: the second gap is 2*T1 (timers never fire early).
-    expect((gaps[2] as number) - (gaps[1] as number)).toBeGreaterThanOrEqual(38);
+    // T1 = 20 ms doubling: the second gap is 2*T1. Measured at the receiver, so allow
+    // for arrival jitter on a loaded machine; 30 still tells doubling from a fixed T1.
+    expect((gaps[2] as number) - (gaps[1] as number)).toBeGreaterThanOrEqual(30);
 
     ack("inv-1", call.localTag);
     await waitUntil(() => dialog?.state === "confirmed");
