@@ -13,7 +13,7 @@ import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ApiClient, basicAuth, numberOf, type Provisioned } from "./api-client.ts";
-import { CpuSampler, cmdline, processTree, type CpuSummary } from "./cpu.ts";
+import { CpuSampler, ForeignLoad, cmdline, processTree, type CpuSummary } from "./cpu.ts";
 import type { CallSpec, GeneratorConfig, SendMode } from "./generator.ts";
 import { runHttpLoadProcess, runWrk, wrkPath, type HttpLoadResult } from "./http-load.ts";
 import { LoadPool } from "./pool.ts";
@@ -119,6 +119,8 @@ interface Target {
   cleanup?: () => void;
   /** Pids whose CPU counts as "the mixer". */
   mixerPids: () => number[];
+  /** Every pid of the service under test. */
+  servicePids: () => number[];
   mixerDesc: string;
 }
 
@@ -133,6 +135,7 @@ async function startTarget(): Promise<Target> {
       sipPort: num(env.SIP_PORT, 5060),
       service: null,
       mixerPids: () => (pid > 0 ? processTree(pid) : []),
+      servicePids: () => (pid > 0 ? processTree(pid) : []),
       mixerDesc: pid > 0 ? `pid ${pid} and children` : "not measured (set BENCH_MIXER_PID)",
     };
   }
@@ -189,6 +192,7 @@ async function startTarget(): Promise<Target> {
       backing?.cleanup();
     },
     mixerPids,
+    servicePids: () => processTree(service.pid),
     mixerDesc: sample.length > 0 ? "mixer process" : "whole service process tree (API + mixer)",
   };
 }
@@ -364,6 +368,9 @@ interface MediaRow {
   cpu: CpuSummary;
   /** This process (all generator threads). */
   genCpu: CpuSummary;
+  /** CPU used by other processes on the machine during the window, % of one core. */
+  foreignPct: number | null;
+  loadavg: string;
   media: MediaFigures;
   setup: SetupFigures;
   apiDuring: { calls: number; attendees: number; meetings: number } | null;
@@ -429,13 +436,17 @@ async function mediaScenario(t: Target, api: ApiClient | null, run: number): Pro
     await pool.resetWindow();
     const cpu = new CpuSampler(t.mixerPids, 1000);
     const genCpu = new CpuSampler(() => [process.pid], 1000);
+    const foreign = new ForeignLoad(() => [...t.servicePids(), ...processTree(process.pid)]);
     cpu.start();
     genCpu.start();
+    foreign.start();
     log(`measuring ${opts.durationS} s (${joinedCount()} of ${total} seen joined in the API)`);
     await Bun.sleep(opts.durationS * 1000);
     const reports = await pool.reports();
     const cpuSum = cpu.stop();
     const genSum = genCpu.stop();
+    const foreignPct = foreign.stop();
+    const loadavg = readLoadavg();
     const apiDuring = sumCounts(await Promise.all(rooms.map((p) => apiCounts(api, p))));
     log("hanging up");
     await pool.hangupAll(200);
@@ -449,6 +460,8 @@ async function mediaScenario(t: Target, api: ApiClient | null, run: number): Pro
       talkers: opts.talkers * meetings,
       cpu: cpuSum,
       genCpu: genSum,
+      foreignPct,
+      loadavg,
       media: mergeMedia(reports),
       setup,
       apiDuring,
@@ -542,6 +555,14 @@ async function apiScenario(t: Target, api: ApiClient): Promise<ApiRow[]> {
     await api.deprovision(p);
   }
   return rows;
+}
+
+function readLoadavg(): string {
+  try {
+    return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  } catch {
+    return "?";
+  }
 }
 
 function machine(): string {
@@ -646,13 +667,16 @@ function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: 
     ]);
   }
   if (rows.length) out.push(table(headers, rows));
+  if (media.some((r) => (r.foreignPct ?? 0) > 15)) {
+    out.push("(other processes used more than 15% of a core during a media window, see below: the machine was shared, timing figures are noisier than the service alone)");
+  }
   if (media.some((r) => r.genCpu.avgPct > 85 || r.media.genLagP99 > 5 || r.media.skippedTicks > 0)) {
     out.push("(!) the generator itself was saturated or late (CPU > 85%, its tick lag p99 > 5 ms, or skipped ticks): timing figures of that row are bounded by the generator, not the service.");
   }
   for (const r of media) {
     const v = Object.entries(r.media.voicedPct).map(([k, x]) => `${k} ${fmt(x, 0)}%`).join(", ");
     out.push(
-      `${r.label}: ${r.media.streams} streams, rx ${r.media.packetsRx} pkts (${r.media.lostRx} lost, ${r.media.streamsWithLoss} streams with loss, worst ${fmt(r.media.worstStreamLossPct, 2)}%), tx ${fmt(r.media.txPps, 0)} pkt/s (${r.media.sendFailures} send failures), generator lag max ${fmt(r.media.genLagMax, 1)} ms, skipped ticks ${r.media.skippedTicks}; frames heard with voice energy: ${v}; API during: ${JSON.stringify(r.apiDuring)}, after hang-up: ${JSON.stringify(r.apiAfter)}`,
+      `${r.label}: other processes used ${fmt(r.foreignPct, 0)}% of a core during the window (load average ${r.loadavg}); ${r.media.streams} streams, rx ${r.media.packetsRx} pkts (${r.media.lostRx} lost, ${r.media.streamsWithLoss} streams with loss, worst ${fmt(r.media.worstStreamLossPct, 2)}%), tx ${fmt(r.media.txPps, 0)} pkt/s (${r.media.sendFailures} send failures), generator lag max ${fmt(r.media.genLagMax, 1)} ms, skipped ticks ${r.media.skippedTicks}; frames heard with voice energy: ${v}; API during: ${JSON.stringify(r.apiDuring)}, after hang-up: ${JSON.stringify(r.apiAfter)}`,
     );
   }
   for (const r of setup) out.push(`${r.label}: API after hang-up: ${JSON.stringify(r.apiAfter)}; INVITE retransmissions ${r.setup.retransmissions}; join-poll errors ${r.pollErrors}`);

@@ -146,3 +146,53 @@ export class CpuSampler {
     };
   }
 }
+
+/** Busy clock ticks of the whole machine (all CPUs) from /proc/stat, or null. */
+export function readSystemBusy(): number | null {
+  let text: string;
+  try {
+    text = readFileSync("/proc/stat", "utf8");
+  } catch {
+    return null;
+  }
+  const line = text.slice(0, text.indexOf("\n"));
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  if (f.length < 5 || f.some((x) => !Number.isFinite(x))) return null;
+  // user nice system idle iowait irq softirq steal (guest time is already in user)
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  return total - (f[3] ?? 0) - (f[4] ?? 0);
+}
+
+/**
+ * CPU used on the machine by everything except `own` pids over a window, in % of one core:
+ * other sessions' work sharing the cores makes timing figures noisier, so the bench says
+ * how much there was.
+ */
+export class ForeignLoad {
+  private busy0 = 0;
+  private own0 = 0;
+  private t0 = 0;
+
+  constructor(private readonly own: () => number[]) {}
+
+  private ownTicks(): number {
+    let sum = 0;
+    for (const pid of this.own()) sum += readProcStat(pid)?.ticks ?? 0;
+    return sum;
+  }
+
+  start(): void {
+    this.busy0 = readSystemBusy() ?? 0;
+    this.own0 = this.ownTicks();
+    this.t0 = performance.now();
+  }
+
+  /** % of one core used by other processes since start(). */
+  stop(): number | null {
+    const busy = readSystemBusy();
+    if (busy === null) return null;
+    const secs = (performance.now() - this.t0) / 1000;
+    const other = busy - this.busy0 - (this.ownTicks() - this.own0);
+    return secs > 0 ? Math.max(0, (other / CLK_TCK / secs) * 100) : null;
+  }
+}
