@@ -388,6 +388,7 @@ interface SetupRow {
 
 interface ApiRow {
   label: string;
+  run: number;
   closed: HttpLoadResult | null;
   open: HttpLoadResult | null;
 }
@@ -473,7 +474,7 @@ async function mediaScenario(t: Target, api: ApiClient | null, run: number): Pro
   }
 }
 
-async function setupScenario(t: Target, api: ApiClient | null): Promise<SetupRow> {
+async function setupScenario(t: Target, api: ApiClient | null, run: number): Promise<SetupRow> {
   const p = await provision(api, "bench-setup");
   const count = Math.round(opts.setupRate * opts.setupDurationS);
   const specs: CallSpec[] = Array.from({ length: count }, () => ({
@@ -503,7 +504,7 @@ async function setupScenario(t: Target, api: ApiClient | null): Promise<SetupRow
     if (watcher.errors > 0) log(`join polling errors: ${watcher.errors} (last: ${watcher.lastError})`);
     return {
       kind: "setup",
-      label: "call setup",
+      label: `call setup #${run}`,
       setup: setupFigures(reports.flatMap((r) => r.calls), api ? watcher.joins : null),
       cpu: cpuSum,
       apiAfter,
@@ -515,7 +516,7 @@ async function setupScenario(t: Target, api: ApiClient | null): Promise<SetupRow
   }
 }
 
-async function apiScenario(t: Target, api: ApiClient): Promise<ApiRow[]> {
+async function apiScenario(t: Target, api: ApiClient, run: number): Promise<ApiRow[]> {
   const p = await provision(api, "bench-api");
   if (!p) return [];
   // A few live calls so /calls has something to list.
@@ -546,7 +547,7 @@ async function apiScenario(t: Target, api: ApiClient): Promise<ApiRow[]> {
       const closed = (await runWrk(base)) ?? (await runHttpLoadProcess(base));
       await Bun.sleep(500);
       const open = await runHttpLoadProcess({ ...base, rate: opts.apiRate, concurrency: 256 });
-      rows.push({ label: tg.label, closed, open });
+      rows.push({ label: tg.label, run, closed, open });
     }
   } finally {
     ceiling.kill();
@@ -579,6 +580,29 @@ function machine(): string {
 function failuresText(f: Record<string, number>): string {
   const parts = Object.entries(f).map(([k, v]) => `${v} ${k}`);
   return parts.length ? parts.join(", ") : "0";
+}
+
+/** Median per API target over runs (run 0 marks a median row); none for a single run. */
+function apiMedians(rows: ApiRow[]): ApiRow[] {
+  if (opts.runs < 2) return [];
+  const labels = [...new Set(rows.map((r) => r.label))];
+  const med = (xs: (HttpLoadResult | null)[], f: (x: HttpLoadResult) => number) => median(xs.filter((x) => x !== null).map((x) => f(x!)));
+  const one = (xs: (HttpLoadResult | null)[]): HttpLoadResult | null => {
+    const first = xs.find((x) => x !== null);
+    if (!first) return null;
+    return {
+      ...first,
+      rps: med(xs, (x) => x.rps),
+      p50Ms: med(xs, (x) => x.p50Ms),
+      p99Ms: med(xs, (x) => x.p99Ms),
+      maxMs: med(xs, (x) => x.maxMs),
+      errors: xs.reduce((a, x) => a + (x?.errors ?? 0), 0),
+    };
+  };
+  return labels.map((label) => {
+    const of = rows.filter((r) => r.label === label);
+    return { label, run: 0, closed: one(of.map((r) => r.closed)), open: one(of.map((r) => r.open)) };
+  });
 }
 
 function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: ApiRow[]): string {
@@ -666,6 +690,27 @@ function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: 
       failuresText(s.failures),
     ]);
   }
+  if (setup.length > 1) {
+    const med = (f: (r: SetupRow) => number | null, d = 1) => fmt(median(setup.map((r) => f(r) ?? NaN)), d);
+    rows.push([
+      `call setup median of ${setup.length}`,
+      `${setup[0]!.setup.attempted}`,
+      "0",
+      `${med((r) => r.cpu.avgPct)}/${med((r) => r.cpu.maxPct)}`,
+      "",
+      "",
+      "",
+      "",
+      "",
+      "",
+      "",
+      `${med((r) => r.setup.offeredRate, 0)} (joined ${med((r) => r.setup.joinedRate, 0)})`,
+      `${med((r) => r.setup.inviteTo200P50)}/${med((r) => r.setup.inviteTo200P99)}`,
+      `${med((r) => r.setup.inviteToJoinP50, 0)}/${med((r) => r.setup.inviteToJoinP99, 0)}`,
+      `${med((r) => r.setup.codeToJoinP50)}/${med((r) => r.setup.codeToJoinP99)}`,
+      String(setup.reduce((a, r) => a + r.setup.failed, 0)),
+    ]);
+  }
   if (rows.length) out.push(table(headers, rows));
   if (media.some((r) => (r.foreignPct ?? 0) > 15)) {
     out.push("(other processes used more than 15% of a core during a media window, see below: the machine was shared, timing figures are noisier than the service alone)");
@@ -685,8 +730,8 @@ function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: 
     out.push(
       table(
         ["API target", "closed loop tool", "req/s", "p50 ms", "p99 ms", "errors", `open loop ${opts.apiRate} req/s: achieved`, "p50 ms", "p99 ms", "errors"],
-        apiRows.map((r) => [
-          r.label,
+        [...apiRows, ...apiMedians(apiRows)].map((r) => [
+          r.run > 0 && opts.runs > 1 ? `${r.label} #${r.run}` : r.run === 0 ? `${r.label} (median of ${opts.runs})` : r.label,
           r.closed ? `${r.closed.tool} c=${opts.apiConcurrency}` : "-",
           fmt(r.closed?.rps, 0),
           fmt(r.closed?.p50Ms, 2),
@@ -709,15 +754,15 @@ async function main(): Promise<number> {
   const api = calibrate ? null : new ApiClient(t.apiUrl, t.adminToken);
   const media: MediaRow[] = [];
   const setup: SetupRow[] = [];
-  let apiRows: ApiRow[] = [];
+  const apiRows: ApiRow[] = [];
   let code = 0;
   try {
     for (const s of opts.scenarios) {
       try {
         if (s === "media") for (let r = 1; r <= opts.runs; r++) media.push(await mediaScenario(t, api, r));
-        else if (s === "setup") setup.push(await setupScenario(t, api));
+        else if (s === "setup") for (let r = 1; r <= opts.runs; r++) setup.push(await setupScenario(t, api, r));
         else if (s === "api") {
-          if (api) apiRows = await apiScenario(t, api);
+          if (api) for (let r = 1; r <= opts.runs; r++) apiRows.push(...(await apiScenario(t, api, r)));
         } else log(`unknown scenario ${s}`);
       } catch (e) {
         code = 1;
