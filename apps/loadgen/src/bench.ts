@@ -126,8 +126,14 @@ interface Target {
 
 async function startTarget(): Promise<Target> {
   if (opts.external) {
+    backingDesc = "whatever the external service was started with";
     const apiUrl = env.BENCH_API_URL ?? `http://127.0.0.1:${env.API_PORT ?? 3000}`;
     const pid = num(env.BENCH_MIXER_PID, 0);
+    const api = new ApiClient(apiUrl, env.ADMIN_TOKEN ?? "");
+    if (!(await api.reachable())) throw new Error(`--no-service: no HTTP answer at ${apiUrl}`);
+    if (!(await sipAlive(env.SIP_HOST ?? "127.0.0.1", num(env.SIP_PORT, 5060), 2000))) {
+      throw new Error(`--no-service: no SIP answer at ${env.SIP_HOST ?? "127.0.0.1"}:${num(env.SIP_PORT, 5060)}`);
+    }
     return {
       apiUrl,
       adminToken: env.ADMIN_TOKEN ?? "",
@@ -607,7 +613,7 @@ function apiMedians(rows: ApiRow[]): ApiRow[] {
 
 function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: ApiRow[]): string {
   const out: string[] = [];
-  out.push(`machine: ${machine()}; service backing: ${calibrate ? "reference UAS (calibration)" : backingDesc}; service ${pinned ? `pinned to CPU ${opts.serviceCpus}, generator to CPU ${opts.genCpus}` : "not pinned"}; CPU measured: ${t.mixerDesc}`);
+  out.push(`machine: ${machine()}; service backing: ${calibrate ? "reference UAS (calibration)" : backingDesc}; ${opts.external ? `service started elsewhere${pinned ? `, generator pinned to CPU ${opts.genCpus}` : ""}` : `service ${pinned ? `pinned to CPU ${opts.serviceCpus}, generator to CPU ${opts.genCpus}` : "not pinned"}`}; CPU measured: ${t.mixerDesc}`);
   const headers = [
     "scenario",
     "attendees",
