@@ -386,6 +386,12 @@ export class Generator {
     rec.inviteTo200Ms = outcome.timings.finalMs;
     rec.answeredAt = nowEpoch();
     state.dialog = outcome.dialog;
+    if (state.ended) {
+      // Hung up (hangupAll, close) while the INVITE was pending: end the new dialog too.
+      rec.hangupAt = nowEpoch();
+      rec.byeStatus = await this.uac.bye(outcome.dialog);
+      return;
+    }
     outcome.dialog.onBye = () => {
       rec.remoteByeAt = nowEpoch();
       this.endMedia(state);
@@ -589,7 +595,13 @@ export class Generator {
     const pending: Promise<void>[] = [];
     let i = 0;
     for (const s of this.calls) {
-      if (s.ended && !s.dialog) continue;
+      // Already over (failed, hung up by either side), or still ringing: placeOne ends
+      // a pending call itself once it sees `ended`.
+      if (s.ended) continue;
+      if (!s.dialog) {
+        this.endMedia(s);
+        continue;
+      }
       if (ratePerSec > 0) {
         const wait = started + (i * 1000) / ratePerSec - performance.now();
         if (wait > 1) await Bun.sleep(wait);
