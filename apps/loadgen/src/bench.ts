@@ -105,7 +105,7 @@ if (pinned && env.BENCH_PINNED !== "1") {
     env: { ...env, BENCH_PINNED: "1" },
     stdio: ["inherit", "inherit", "inherit"],
   });
-  process.on("SIGINT", () => child.kill("SIGINT"));
+  for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => child.kill(sig));
   process.exit(await child.exited);
 }
 
@@ -757,6 +757,16 @@ function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: 
 
 async function main(): Promise<number> {
   const t = await startTarget();
+  // Ctrl-C or a kill must not leave the service (its own process group) or the database behind.
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.on(sig, () => {
+      log(`${sig}: stopping the service`);
+      void (t.service?.stop() ?? Promise.resolve()).finally(() => {
+        t.cleanup?.();
+        process.exit(130);
+      });
+    });
+  }
   const api = calibrate ? null : new ApiClient(t.apiUrl, t.adminToken);
   const media: MediaRow[] = [];
   const setup: SetupRow[] = [];
