@@ -4,17 +4,16 @@ import type { Db } from "../client.ts";
 import { accounts } from "../schema/accounts.ts";
 import {
   type AttributesPatch,
+  attributesUpdate,
   checkAttributes,
-  checkAttributesPatch,
   checkString,
   type DbResult,
   type FieldError,
   type FieldMap,
   invalid,
-  isUuid,
   iso,
+  isUuid,
   type ListOptions,
-  mergeAttributesSql,
   type NestedObjects,
   notFound,
   ok,
@@ -180,15 +179,9 @@ export function accountsRepo(db: Db): AccountsRepo {
     async update(sid, patch, options = {}) {
       let attributes: SQL | AttributeOverrides | undefined;
       if (patch.attributes !== undefined) {
-        if (options.nestedObjects === "replace") {
-          const a = checkAttributes(patch.attributes);
-          if (!a.ok) return a;
-          attributes = a.value;
-        } else {
-          const a = checkAttributesPatch(patch.attributes);
-          if (!a.ok) return a;
-          attributes = mergeAttributesSql(accounts.attributes, a.value);
-        }
+        const a = attributesUpdate(accounts.attributes, patch.attributes, options.nestedObjects);
+        if (!a.ok) return a;
+        attributes = a.value;
       }
       return write(sid, patch, attributes);
     },

@@ -170,6 +170,20 @@ export function mergeAttributesSql(column: AnyPgColumn, patch: AttributesPatch):
   return sql`jsonb_strip_nulls(${column} || ${JSON.stringify(patch)}::jsonb)`;
 }
 
+/**
+ * What a PATCH of `attributes` writes: the whole validated object with
+ * `nested_objects=replace`, else the SQL that merges it into `column` (rules 1-3).
+ */
+export function attributesUpdate(
+  column: AnyPgColumn,
+  input: unknown,
+  nestedObjects: NestedObjects | undefined,
+): DbResult<SQL | AttributeOverrides> {
+  if (nestedObjects === "replace") return checkAttributes(input);
+  const a = checkAttributesPatch(input);
+  return a.ok ? ok(mergeAttributesSql(column, a.value)) : a;
+}
+
 /** Checks that `value` is a string (or null when `nullable`), for the field's message. */
 export function checkString(
   field: string,

@@ -4,8 +4,8 @@ import type { Db } from "../client.ts";
 import { didGroups } from "../schema/did-groups.ts";
 import {
   type AttributesPatch,
+  attributesUpdate,
   checkAttributes,
-  checkAttributesPatch,
   checkString,
   type DbResult,
   type FieldError,
@@ -13,7 +13,6 @@ import {
   invalid,
   isUuid,
   type ListOptions,
-  mergeAttributesSql,
   type NestedObjects,
   notFound,
   ok,
@@ -155,15 +154,9 @@ export function didGroupsRepo(db: Db): DidGroupsRepo {
     async update(accountSid, sid, patch, options = {}) {
       let attributes: SQL | AttributeOverrides | undefined;
       if (patch.attributes !== undefined) {
-        if (options.nestedObjects === "replace") {
-          const a = checkAttributes(patch.attributes);
-          if (!a.ok) return a;
-          attributes = a.value;
-        } else {
-          const a = checkAttributesPatch(patch.attributes);
-          if (!a.ok) return a;
-          attributes = mergeAttributesSql(didGroups.attributes, a.value);
-        }
+        const a = attributesUpdate(didGroups.attributes, patch.attributes, options.nestedObjects);
+        if (!a.ok) return a;
+        attributes = a.value;
       }
       return write(accountSid, sid, patch, attributes);
     },

@@ -5,8 +5,8 @@ import { formatPhoneNumber, normalizePhoneNumber } from "../phone.ts";
 import { dids } from "../schema/dids.ts";
 import {
   type AttributesPatch,
+  attributesUpdate,
   checkAttributes,
-  checkAttributesPatch,
   conflict,
   type DbResult,
   type FieldError,
@@ -15,7 +15,6 @@ import {
   isUniqueViolation,
   isUuid,
   type ListOptions,
-  mergeAttributesSql,
   type NestedObjects,
   notFound,
   ok,
@@ -210,15 +209,9 @@ export function didsRepo(db: Db): DidsRepo {
     async update(accountSid, sid, patch, options = {}) {
       let attributes: SQL | AttributeOverrides | undefined;
       if (patch.attributes !== undefined) {
-        if (options.nestedObjects === "replace") {
-          const a = checkAttributes(patch.attributes);
-          if (!a.ok) return a;
-          attributes = a.value;
-        } else {
-          const a = checkAttributesPatch(patch.attributes);
-          if (!a.ok) return a;
-          attributes = mergeAttributesSql(dids.attributes, a.value);
-        }
+        const a = attributesUpdate(dids.attributes, patch.attributes, options.nestedObjects);
+        if (!a.ok) return a;
+        attributes = a.value;
       }
       return write(accountSid, sid, patch, attributes);
     },

@@ -4,8 +4,8 @@ import type { Db, DbOrTx } from "../client.ts";
 import { accessCodes, meetingRooms } from "../schema/meeting-rooms.ts";
 import {
   type AttributesPatch,
+  attributesUpdate,
   checkAttributes,
-  checkAttributesPatch,
   checkString,
   conflict,
   type DbResult,
@@ -15,7 +15,6 @@ import {
   isUniqueViolation,
   isUuid,
   type ListOptions,
-  mergeAttributesSql,
   type NestedObjects,
   notFound,
   ok,
@@ -306,15 +305,9 @@ export function meetingRoomsRepo(db: Db): MeetingRoomsRepo {
       let attributes: SQL | AttributeOverrides | undefined;
       let attributeErrors: readonly FieldError[] = [];
       if (patch.attributes !== undefined) {
-        if (options.nestedObjects === "replace") {
-          const a = checkAttributes(patch.attributes);
-          if (a.ok) attributes = a.value;
-          else attributeErrors = a.error.errors ?? [];
-        } else {
-          const a = checkAttributesPatch(patch.attributes);
-          if (a.ok) attributes = mergeAttributesSql(meetingRooms.attributes, a.value);
-          else attributeErrors = a.error.errors ?? [];
-        }
+        const a = attributesUpdate(meetingRooms.attributes, patch.attributes, options.nestedObjects);
+        if (a.ok) attributes = a.value;
+        else attributeErrors = a.error.errors ?? [];
       }
       return write(accountSid, sid, patch, attributes, attributeErrors);
     },
