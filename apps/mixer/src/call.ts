@@ -2,7 +2,7 @@
  * One caller on this node: SIP dialog, RTP socket and streams, and where it is in its
  * life (IVR, meeting). The per-packet receive path lives here and allocates nothing.
  */
-import type { JoinDecision, PromptContext } from "@conf/access-router";
+import type { PromptContext } from "@conf/access-router";
 import type { Role } from "@conf/call-flow";
 import {
   createRtpHeader,
@@ -58,15 +58,12 @@ export class CallSession {
 
   // IVR
   prompt: PromptContext | null = null;
-  join: JoinDecision | null = null;
   digits = "";
   attempts = 0;
   /** What to do when the caller's prompt queue finishes. */
   afterPrompt: "none" | "collect" | "hangup" | "end-meeting" = "none";
   /** Node clock (ms) when the code prompt finished; for the no-input timeout. */
   waitingSince = 0;
-  /** Node clock (ms) before which digits are not checked (slowed guessing). */
-  checkNotBefore = 0;
 
   /** Keypad commands in the meeting (bindings from this call's attributes). */
   keypad: KeypadMatcher | null = null;

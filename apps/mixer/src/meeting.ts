@@ -98,15 +98,4 @@ export class MeetingRuntime extends MixGroup {
     return n;
   }
 
-  countByRole(): { hosts: number; participants: number; listeners: number } {
-    let hosts = 0;
-    let participants = 0;
-    let listeners = 0;
-    for (const c of this.calls) {
-      if (c.role === "host") hosts++;
-      else if (c.role === "participant") participants++;
-      else listeners++;
-    }
-    return { hosts, participants, listeners };
-  }
 }

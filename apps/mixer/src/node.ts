@@ -5,6 +5,7 @@
 import {
   type AccessRouter,
   type JoinDecision,
+  MAX_CODE_ATTEMPTS,
   refusalResponse,
   type RefusalReason,
 } from "@conf/access-router";
@@ -83,7 +84,6 @@ const INSTRUCTION_CLIP: Record<KeypadCommand, PromptName> = {
   recording: "instr-recording",
   drop: "instr-drop",
 };
-const MAX_CODE_ATTEMPTS = 3;
 const MAX_CODE_LENGTH = 32;
 
 export class MixerNode {
@@ -102,11 +102,8 @@ export class MixerNode {
   private keypadTimer: ReturnType<typeof setInterval> | null = null;
   private unsubscribe: Unsubscribe | null = null;
   private nextTick = 0;
-  /** Node clock in ms, read once per tick and per packet batch. */
+  /** Node clock in ms, read once per tick. */
   now = performance.now();
-  /** Ticks that started more than 5 ms late, for the benchmarks. */
-  lateTicks = 0;
-  ticks = 0;
   private stopped = false;
 
   constructor(private readonly opts: MixerNodeOptions) {
@@ -174,7 +171,6 @@ export class MixerNode {
     this.clock = setTimeout(() => {
       if (this.stopped) return;
       const t = performance.now();
-      if (t - this.nextTick > 5) this.lateTicks++;
       // After a long stall (GC, debugger), do not burst: resume from now.
       if (t - this.nextTick > 200) this.nextTick = t;
       while (this.nextTick <= t) {
@@ -187,7 +183,6 @@ export class MixerNode {
 
   private tickAll(): void {
     this.now = performance.now();
-    this.ticks++;
     this.tickGroup(this.lobby);
     for (const m of this.meetings.values()) this.tickGroup(m);
   }
@@ -238,7 +233,7 @@ export class MixerNode {
     let socket: Awaited<ReturnType<RtpPortPool["open"]>>;
     try {
       socket = await this.ports.open(this.opts.sipHost, (buf, port, address) => {
-        call?.receive(buf, port, address, this.now);
+        call?.receive(buf, port, address, performance.now());
       });
     } catch (err) {
       this.log(`no RTP port: ${String(err)}`);
@@ -266,6 +261,7 @@ export class MixerNode {
     };
     call = new CallSession(invite, socket, media, dateCreated, this.now, (c, k) => this.onDigit(c, k));
     call.sdpSessionId = sessionId;
+    invite.appData = call;
     const dialog = invite.accept(neg.value.answer);
     if (!dialog) {
       socket.close();
@@ -287,7 +283,8 @@ export class MixerNode {
   }
 
   private onCancel(invite: IncomingCall): void {
-    for (const c of this.calls.values()) if (c.incoming === invite) this.bg(this.hangup(c, "cancelled"));
+    const c = invite.appData;
+    if (c instanceof CallSession) this.bg(this.hangup(c, "cancelled"));
   }
 
   private onRemoteHangup(dialog: Dialog): void {
@@ -403,7 +400,6 @@ export class MixerNode {
 
   private async joinMeeting(call: CallSession, decision: JoinDecision): Promise<void> {
     call.state = "joining";
-    call.join = decision;
     call.role = decision.role;
     call.accessCode = decision.accessCode ?? "";
     const result = await this.opts.store.join({
@@ -824,7 +820,10 @@ export class MixerNode {
   private onControl(m: ControlMessage): void {
     const runtime = this.meetings.get(m.meetingSid);
     if (!runtime) return;
-    const callOf = (sid: string) => [...runtime.calls].find((c) => c.callSid === sid);
+    const callOf = (sid: string) => {
+      const c = this.calls.get(sid);
+      return c?.meeting === runtime ? c : undefined;
+    };
     switch (m.type) {
       case "call_mute": {
         const c = callOf(m.callSid);
