@@ -13,7 +13,7 @@ import { SipUac, type Dialog, type HostPort } from "./sip/uac.ts";
 import { planDtmf, writeDtmfPayload, type DtmfPlan } from "./rtp/dtmf.ts";
 import { ALAW_SILENCE, linearToAlaw, linearToUlaw, ULAW_DECODE, ULAW_SILENCE } from "./rtp/g711.ts";
 import { emptyHeader, readRtpHeader, RTP_HEADER_LEN, writeRtpHeader } from "./rtp/packet.ts";
-import { Histogram, StreamStats, type HistogramData, type StreamCounters } from "./rtp/stats.ts";
+import { emptyCounters, Histogram, StreamStats, type HistogramData, type StreamCounters } from "./rtp/stats.ts";
 import { isTalking, voiceLoop, SAMPLES_PER_FRAME, type TalkPattern, type VoiceLoop } from "./rtp/talk.ts";
 
 export const ROLES = ["host", "participant", "listener"] as const;
@@ -631,19 +631,7 @@ export class Generator {
 
   /** Snapshot of everything measured since the last window reset. */
   report(): GeneratorReport {
-    const counters: StreamCounters = {
-      packets: 0,
-      expected: 0,
-      duplicates: 0,
-      reordered: 0,
-      seqJumps: 0,
-      tsErrors: 0,
-      ssrcChanges: 0,
-      late: 0,
-      jitterMs: 0,
-      maxGapMs: 0,
-      bytes: 0,
-    };
+    const counters = emptyCounters();
     const jitter = new Histogram(0.01, 200);
     let lost = 0;
     let streams = 0;

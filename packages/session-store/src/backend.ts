@@ -72,3 +72,23 @@ export interface Backend {
   publishToOwner(meetingSid: string, now: number, channelPrefix: string, payload: string): Promise<number | null>;
   close(): Promise<void>;
 }
+
+/** The record of a meeting that a join creates (both backends start from the same one). */
+export function newMeetingRecord(i: RawJoinInput): MeetingRecord {
+  return {
+    account_sid: i.accountSid,
+    meeting_sid: i.newMeetingSid,
+    meeting_room_sid: i.roomSid,
+    date_created: i.now,
+    locked: false,
+    on_hold: i.onHold,
+    participant_muted: i.participantMuted,
+    recording: false,
+    hosts: 0,
+    participants: 0,
+    listeners: 0,
+    key: i.key,
+    node: i.nodeId,
+    lease: i.now + i.ttlMs,
+  };
+}

@@ -3,7 +3,16 @@
  * JavaScript's single thread no two operations interleave: that is the atomicity the
  * Redis adapter gets from Lua.
  */
-import type { Backend, Destroyed, RawJoin, RawJoinInput, RawLeave, RawList, RawUpdate } from "./backend.ts";
+import {
+  type Backend,
+  type Destroyed,
+  newMeetingRecord,
+  type RawJoin,
+  type RawJoinInput,
+  type RawLeave,
+  type RawList,
+  type RawUpdate,
+} from "./backend.ts";
 import type { Transport } from "./pubsub.ts";
 import { type CallRecord, type MeetingRecord, ROLE_COUNTER } from "./records.ts";
 import type { CallPatch, MeetingPatch } from "./types.ts";
@@ -94,22 +103,7 @@ export class MemoryBackend implements Backend {
     let created = false;
     if (!m) {
       created = true;
-      m = {
-        account_sid: i.accountSid,
-        meeting_sid: i.newMeetingSid,
-        meeting_room_sid: i.roomSid,
-        date_created: i.now,
-        locked: false,
-        on_hold: i.onHold,
-        participant_muted: i.participantMuted,
-        recording: false,
-        hosts: 0,
-        participants: 0,
-        listeners: 0,
-        key: i.key,
-        node: i.nodeId,
-        lease: i.now + i.ttlMs,
-      };
+      m = newMeetingRecord(i);
       s.meetings.set(m.meeting_sid, m);
       s.byKey.set(i.key, m.meeting_sid);
       add(s.accountMeetings, m.account_sid, m.meeting_sid);

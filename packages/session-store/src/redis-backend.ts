@@ -1,6 +1,15 @@
 /** The Redis adapter: every operation is one command, a Lua script where it must be atomic (lua.ts). */
 import type { Redis } from "ioredis";
-import type { Backend, Destroyed, RawJoin, RawJoinInput, RawLeave, RawList, RawUpdate } from "./backend.ts";
+import {
+  type Backend,
+  type Destroyed,
+  newMeetingRecord,
+  type RawJoin,
+  type RawJoinInput,
+  type RawLeave,
+  type RawList,
+  type RawUpdate,
+} from "./backend.ts";
 import { runScript, type ScriptName } from "./lua.ts";
 import { type CallRecord, type MeetingRecord, parseCall, parseMeeting } from "./records.ts";
 import type { CallPatch, MeetingPatch } from "./types.ts";
@@ -33,22 +42,7 @@ export class RedisBackend implements Backend {
   }
 
   async join(i: RawJoinInput): Promise<RawJoin> {
-    const meeting: MeetingRecord = {
-      account_sid: i.accountSid,
-      meeting_sid: i.newMeetingSid,
-      meeting_room_sid: i.roomSid,
-      date_created: i.now,
-      locked: false,
-      on_hold: i.onHold,
-      participant_muted: i.participantMuted,
-      recording: false,
-      hosts: 0,
-      participants: 0,
-      listeners: 0,
-      key: i.key,
-      node: i.nodeId,
-      lease: i.now + i.ttlMs,
-    };
+    const meeting = newMeetingRecord(i);
     // account_sid, meeting_room_sid and meeting_sid come from the meeting the script finds.
     const call: CallRecord = {
       ...i.call,

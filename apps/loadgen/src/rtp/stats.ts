@@ -93,6 +93,23 @@ export interface StreamCounters {
   bytes: number;
 }
 
+/** Counters at zero: a new stream, or the sum to add streams into. */
+export function emptyCounters(): StreamCounters {
+  return {
+    packets: 0,
+    expected: 0,
+    duplicates: 0,
+    reordered: 0,
+    seqJumps: 0,
+    tsErrors: 0,
+    ssrcChanges: 0,
+    late: 0,
+    jitterMs: 0,
+    maxGapMs: 0,
+    bytes: 0,
+  };
+}
+
 export interface StreamStatsOptions {
   /** Samples per packet in timestamp units (160 for 20 ms at 8 kHz). */
   samplesPerPacket?: number;
@@ -123,19 +140,7 @@ export class StreamStats {
   private jitterTs = 0;
   /** Bitmap of recently seen extended sequence numbers, to tell duplicates from late arrivals. */
   private readonly seen = new Uint8Array(1024);
-  readonly c: StreamCounters = {
-    packets: 0,
-    expected: 0,
-    duplicates: 0,
-    reordered: 0,
-    seqJumps: 0,
-    tsErrors: 0,
-    ssrcChanges: 0,
-    late: 0,
-    jitterMs: 0,
-    maxGapMs: 0,
-    bytes: 0,
-  };
+  readonly c: StreamCounters = emptyCounters();
 
   constructor(opts: StreamStatsOptions = {}) {
     this.spp = opts.samplesPerPacket ?? 160;
