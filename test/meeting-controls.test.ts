@@ -35,6 +35,17 @@ async function dialIn(c: Baresip, code: string): Promise<void> {
   c.sendDigits(`${code}#`);
 }
 
+/** A host (440 Hz) and a participant (1000 Hz) in the room's meeting, both joined. */
+async function hostAndParticipant(n: number): Promise<{ host: Baresip; part: Baresip; h: Call; p: Call }> {
+  const host = await caller(HOST_HZ, String(2001 + n));
+  const part = await caller(PART_HZ, String(2002 + n));
+  await dialIn(host, "4441");
+  await dialIn(part, "4442");
+  const p = await callOf("participant");
+  const h = await callOf("host");
+  return { host, part, h, p };
+}
+
 async function calls(): Promise<Call[]> {
   const r = await acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls?limit=100");
   return r.body.items;
@@ -82,12 +93,7 @@ afterAll(async () => {
 
 describe("keypad and API controls", () => {
   test("the host mutes itself with *6: the API shows it and the participant stops hearing it", async () => {
-    const host = await caller(HOST_HZ, "2001");
-    const part = await caller(PART_HZ, "2002");
-    await dialIn(host, "4441");
-    await dialIn(part, "4442");
-    await callOf("participant");
-    const h = await callOf("host");
+    const { host, part, h } = await hostAndParticipant(0);
     expect(h.muted).toBe(false);
     await Bun.sleep(1000);
     host.sendDigits("*6");
@@ -101,12 +107,7 @@ describe("keypad and API controls", () => {
   }, 60_000);
 
   test("PATCH /calls mutes a participant in the running mix; a participant's host-only key is refused", async () => {
-    const host = await caller(HOST_HZ, "2003");
-    const part = await caller(PART_HZ, "2004");
-    await dialIn(host, "4441");
-    await dialIn(part, "4442");
-    const p = await callOf("participant");
-    await callOf("host");
+    const { host, part, p } = await hostAndParticipant(2);
     await Bun.sleep(1500);
     const patched = await acct.account.req<Call>("PATCH", `/conference/v2/calls/${p.call_sid}`, { muted: "true" });
     expect(patched.status).toBe(200);
@@ -143,12 +144,7 @@ describe("keypad and API controls", () => {
   }, 60_000);
 
   test("*5 mutes the meeting: participant_muted true, the participant is muted and not heard", async () => {
-    const host = await caller(HOST_HZ, "2007");
-    const part = await caller(PART_HZ, "2008");
-    await dialIn(host, "4441");
-    await dialIn(part, "4442");
-    await callOf("participant");
-    await callOf("host");
+    const { host, part } = await hostAndParticipant(6);
     await Bun.sleep(1000);
     host.sendDigits("*5");
     await eventually(async () => {
@@ -168,12 +164,7 @@ describe("keypad and API controls", () => {
     await acct.account.req("PATCH", `/conference/v2/meeting_rooms/${roomSid}`, {
       attributes: { conference_stop_how: "moderator", conference_stop_wait: "2" },
     });
-    const host = await caller(HOST_HZ, "2009");
-    const part = await caller(PART_HZ, "2010");
-    await dialIn(host, "4441");
-    await dialIn(part, "4442");
-    await callOf("participant");
-    await callOf("host");
+    const { host, part } = await hostAndParticipant(8);
     await Bun.sleep(1000);
     const t0 = Date.now();
     host.command("/hangup");
@@ -189,12 +180,7 @@ describe("keypad and API controls", () => {
   }, 60_000);
 
   test("the participant still hears the host when nothing is muted (control for the tests above)", async () => {
-    const host = await caller(HOST_HZ, "2011");
-    const part = await caller(PART_HZ, "2012");
-    await dialIn(host, "4441");
-    await dialIn(part, "4442");
-    await callOf("participant");
-    await callOf("host");
+    const { host, part } = await hostAndParticipant(10);
     await Bun.sleep(2500);
     await endAll();
     await part.stop();
