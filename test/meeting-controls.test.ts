@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Baresip } from "./lib/baresip.ts";
-import { eventually, freePort, type Provisioned, provision, type Service, startService } from "./lib/service.ts";
+import { eventually, freeSipPort, type Provisioned, provision, type Service, startService } from "./lib/service.ts";
 import { levelsAtEnd } from "./lib/spectrum.ts";
 
 const NUMBER = "15162065920";
@@ -23,7 +23,7 @@ type Call = { call_sid: string; role: string; muted: boolean; meeting_sid: strin
 type Meeting = { meeting_sid: string; locked: boolean; participant_muted: string; attendees: Record<string, number> };
 
 async function caller(toneHz: number, user: string): Promise<Baresip> {
-  const c = new Baresip({ sipPort: await freePort(), rtpPortBase: rtpBase, toneHz, user });
+  const c = new Baresip({ sipPort: await freeSipPort(), rtpPortBase: rtpBase, toneHz, user });
   rtpBase += 10;
   callers.push(c);
   return c;

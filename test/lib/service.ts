@@ -38,6 +38,28 @@ export async function freePort(): Promise<number> {
   return p;
 }
 
+/**
+ * A port free for a SIP user agent: baresip binds UDP and TCP on it and TLS on the next
+ * one, so all three must be free (a UDP-only check collides now and then).
+ */
+export async function freeSipPort(): Promise<number> {
+  for (let tries = 0; tries < 50; tries++) {
+    const port = await freePort();
+    if (port >= 65535) continue;
+    const held: { stop(): void }[] = [];
+    try {
+      held.push(Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } }));
+      held.push(Bun.listen({ hostname: "127.0.0.1", port: port + 1, socket: { data() {} } }));
+      return port;
+    } catch {
+      // taken: try another
+    } finally {
+      for (const h of held) h.stop();
+    }
+  }
+  throw new Error("no free SIP port");
+}
+
 export interface Service {
   api: string;
   sipPort: number;

@@ -47,3 +47,12 @@ export function levelsAtEnd(path: string, freqs: number[], seconds: number, skip
   const from = Math.max(0, to - Math.round(seconds * rate));
   return Object.fromEntries(freqs.map((f) => [f, toneLevelDb(samples, rate, f, from, to)]));
 }
+
+/** The loudest level of `hz` over any `windowSeconds` window (hop of half a window), in dBFS. */
+export function peakLevelDb(path: string, hz: number, windowSeconds = 0.5): number {
+  const { samples, rate } = readWav(path);
+  const w = Math.round(windowSeconds * rate);
+  let best = -120;
+  for (let from = 0; from + w <= samples.length; from += w >> 1) best = Math.max(best, toneLevelDb(samples, rate, hz, from, from + w));
+  return best;
+}

@@ -2,21 +2,24 @@
  * One caller on this node: SIP dialog, RTP socket and streams, and where it is in its
  * life (IVR, meeting). The per-packet receive path lives here and allocates nothing.
  */
-import type { PromptContext } from "@conf/access-router";
+import type { JoinDecision, PromptContext } from "@conf/access-router";
 import type { Role } from "@conf/call-flow";
 import {
   createRtpHeader,
+  decodeAlaw,
+  decodeUlaw,
   DtmfReceiver,
   dtmfKey,
+  G722Decoder,
   JitterBuffer,
   parseRtp,
   type RtpHeader,
   RtpLatch,
   RtpSender,
+  Upsampler2x,
 } from "./media/index.ts";
 import type { KeypadMatcher } from "./keypad.ts";
-import type { MixGroup } from "./meeting.ts";
-import type { MeetingRuntime } from "./meeting.ts";
+import type { MeetingRuntime, MixGroup } from "./meeting.ts";
 import type { RtpSocket } from "./rtp-socket.ts";
 import type { Dialog, IncomingCall } from "./sip/index.ts";
 
@@ -61,7 +64,14 @@ export class CallSession {
   digits = "";
   attempts = 0;
   /** What to do when the caller's prompt queue finishes. */
-  afterPrompt: "none" | "collect" | "hangup" | "end-meeting" = "none";
+  afterPrompt: "none" | "collect" | "hangup" | "end-meeting" | "record-name" = "none";
+  /** Admitted, joining once the name is recorded (roll call). */
+  pendingJoin: JoinDecision | null = null;
+  /** The caller's recorded name at 16 kHz (roll call), once recorded. */
+  name: Int16Array | null = null;
+  private nameCapture: Int16Array | null = null;
+  private nameLength = 0;
+  private nameDecoder: G722Decoder | null = null;
   /** Node clock (ms) when the code prompt finished; for the no-input timeout. */
   waitingSince = 0;
 
@@ -106,6 +116,7 @@ export class CallSession {
     if (!this.latch.accept(address, port)) return;
     this.lastRtpAt = now;
     if (isAudio) {
+      if (this.nameCapture) this.captureName(buf, rxHeader.payloadOffset, rxHeader.payloadLength);
       this.jitter.put(
         rxHeader.sequence,
         rxHeader.timestamp,
@@ -120,6 +131,47 @@ export class CallSession {
     this.jitter.skip(rxHeader.sequence, rxHeader.ssrc);
     const ev = this.dtmf.receive(buf, rxHeader.payloadOffset, rxHeader.payloadLength, rxHeader.timestamp);
     if (ev >= 0) this.onDigit(this, dtmfKey(ev));
+  }
+
+  /**
+   * Starts recording the caller's name (roll call): up to `seconds` of its audio, in
+   * arrival order (a name needs no jitter buffer). The buffer is allocated here, once.
+   */
+  startNameCapture(seconds: number): void {
+    const rate = this.media.codec === "G722" ? 16000 : 8000;
+    this.nameCapture = new Int16Array(Math.round(seconds * rate));
+    this.nameLength = 0;
+    this.nameDecoder = this.media.codec === "G722" ? new G722Decoder() : null;
+  }
+
+  private captureName(buf: Uint8Array, off: number, len: number): void {
+    const dst = this.nameCapture as Int16Array;
+    const codec = this.media.codec;
+    const samples = codec === "G722" ? len * 2 : len;
+    if (this.nameLength + samples > dst.length) return;
+    if (codec === "PCMU") decodeUlaw(buf, off, dst, this.nameLength, len);
+    else if (codec === "PCMA") decodeAlaw(buf, off, dst, this.nameLength, len);
+    else this.nameDecoder?.decode(buf, off, len, dst, this.nameLength);
+    this.nameLength += samples;
+  }
+
+  /** Ends the name recording; the name is kept at the mix rate (16 kHz). */
+  finishNameCapture(): void {
+    const captured = this.nameCapture;
+    this.nameCapture = null;
+    this.nameDecoder = null;
+    if (!captured || this.nameLength === 0) return;
+    if (this.media.codec === "G722") {
+      this.name = captured.slice(0, this.nameLength);
+      return;
+    }
+    const out = new Int16Array(this.nameLength * 2);
+    const up = new Upsampler2x();
+    for (let i = 0; i < this.nameLength; i += 160) {
+      const n = Math.min(160, this.nameLength - i);
+      up.process(captured, i, n, out, i * 2);
+    }
+    this.name = out;
   }
 
   /** Sends this tick's payload from `arena`, or lets RTP time pass when there is none. */

@@ -20,6 +20,7 @@ import {
   ConferenceMixer,
   createMohSources,
   dtmfKey,
+  BEEP,
   ENTRY_TONE,
   EXIT_TONE,
   keyClips,
@@ -60,6 +61,8 @@ export interface MixerNodeOptions {
 }
 
 const FRAME_MS = 20;
+/** How long a caller may say its name for the roll call, seconds. */
+const NAME_SECONDS = 2.5;
 
 /** What an answered caller hears when refused, before goodbye. */
 const REFUSAL_CLIP: Record<RefusalReason, PromptName> = {
@@ -272,7 +275,7 @@ export class MixerNode {
     this.byDialog.set(dialog.id, call);
     this.enterLobby(call);
     if (decision.kind === "join") {
-      await this.joinMeeting(call, decision);
+      await this.admitted(call, decision);
       return;
     }
     call.prompt = decision.context;
@@ -341,6 +344,15 @@ export class MixerNode {
     call.afterPrompt = "none";
     if (then === "hangup") this.bg(this.hangup(call, "ivr"));
     else if (then === "end-meeting" && call.meeting) this.bg(this.endMeeting(call.meeting.meetingSid, "keypad"));
+    else if (then === "record-name") {
+      call.startNameCapture(NAME_SECONDS);
+      setTimeout(() => {
+        call.finishNameCapture();
+        const decision = call.pendingJoin;
+        call.pendingJoin = null;
+        if (decision && call.state === "ivr") this.bg(this.joinMeeting(call, decision));
+      }, NAME_SECONDS * 1000);
+    }
     else if (then === "collect") call.waitingSince = this.now;
   }
 
@@ -389,7 +401,20 @@ export class MixerNode {
       return;
     }
     this.guesses.right(caller);
-    await this.joinMeeting(call, admitted);
+    await this.admitted(call, admitted);
+  }
+
+  /** Admitted: with roll call on, the caller first records its name, then joins. */
+  private async admitted(call: CallSession, decision: JoinDecision): Promise<void> {
+    if (decision.attributes.conference_rollcall !== "on") {
+      await this.joinMeeting(call, decision);
+      return;
+    }
+    call.prompt = null; // no more codes
+    call.pendingJoin = decision;
+    this.say(call, ["name-record"]);
+    call.group?.mixer.prompt(call.slot).enqueue(BEEP);
+    call.afterPrompt = "record-name";
   }
 
   private refuse(call: CallSession, reason: RefusalReason): void {
@@ -508,6 +533,10 @@ export class MixerNode {
     }
     if (clips.length) this.say(call, clips);
     if (others > 0 && runtime.entryTones) runtime.mixer.playToMeeting(ENTRY_TONE);
+    if (others > 0 && call.name && attrs.conference_rollcall_onenter === "on") {
+      runtime.mixer.playToMeeting(call.name);
+      runtime.mixer.playToMeeting(this.opts.prompts.get("has-joined"));
+    }
     this.log(`call ${call.callSid} joined meeting ${runtime.meetingSid} as ${call.role}`);
   }
 
@@ -759,6 +788,10 @@ export class MixerNode {
         if (left?.ended || runtime.calls.size === 0) this.disposeMeeting(runtime);
         else {
           if (runtime.exitTones) runtime.mixer.playToMeeting(EXIT_TONE);
+          if (call.name && runtime.attributes.conference_rollcall_onexit === "on") {
+            runtime.mixer.playToMeeting(call.name);
+            runtime.mixer.playToMeeting(this.opts.prompts.get("has-left"));
+          }
           if (call.role === "host" && runtime.hosts() === 0) this.lastHostLeft(runtime);
         }
       }
