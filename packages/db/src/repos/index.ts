@@ -33,7 +33,7 @@ export interface Repositories {
  * const repos = createRepositories(await openDatabase(), { apiUrl: "http://127.0.0.1:3000/conference/v2" });
  * const rooms = await repos.meetingRooms.list({ accountSid, limit: 10, offset: 0 });
  */
-export function createRepositories(database: Pick<Database, "db">, options: EndpointsOptions = {}): Repositories {
+export function createRepositories(database: Pick<Database, "db" | "rawQuery">, options: EndpointsOptions = {}): Repositories {
   const { db } = database;
   return {
     endpoints: endpointsRepo(db, options),
@@ -42,6 +42,6 @@ export function createRepositories(database: Pick<Database, "db">, options: Endp
     didGroups: didGroupsRepo(db),
     dids: didsRepo(db),
     trunkPrefixes: trunkPrefixesRepo(db),
-    meetingRooms: meetingRoomsRepo(db),
+    meetingRooms: meetingRoomsRepo(db, database.rawQuery),
   };
 }

@@ -182,6 +182,47 @@ for (const kind of ["postgres", "pglite"] as const) {
       expect((await repos.meetingRooms.update(accountSid, y.meeting_room_sid, { access_codes: [{ access_code: "10", role: "host" }] })).ok).toBe(true);
     });
 
+    test("list pages: creation order by default, codes in their order, totals of empty pages, order kept across pages", async () => {
+      const { accountSid } = await newAccount(repos);
+      const rooms: Awaited<ReturnType<typeof repos.meetingRooms.list>>["items"] = [];
+      for (let i = 0; i < 5; i++) {
+        // Rooms created in one millisecond would tie on date_created and fall back to their random SIDs.
+        await Bun.sleep(2);
+        rooms.push(
+          must(
+            await repos.meetingRooms.create(accountSid, {
+              name: `room ${(i * 3) % 5}`,
+              attributes: { conference_moh: "jazz", conference_language: "DE", conference_entrytones: "off" },
+              access_codes: [
+                { access_code: `${900 + i}`, role: "listener" },
+                { access_code: `${800 + i}`, role: "host" },
+              ],
+            }),
+          ),
+        );
+      }
+      const list = (o: { limit: number; offset: number; orderBy?: ReturnType<typeof sql>[] }) => repos.meetingRooms.list({ accountSid, ...o });
+      expect(await list({ limit: 10, offset: 0 })).toEqual({ items: rooms, total: 5 });
+      for (const r of (await list({ limit: 10, offset: 0 })).items) {
+        expect(Object.keys(r.attributes)).toEqual(Object.keys(r.attributes).sort());
+        expect(r.access_codes.map((c) => c.role)).toEqual(["listener", "host"]);
+      }
+      expect(await list({ limit: 2, offset: 2 })).toEqual({ items: rooms.slice(2, 4), total: 5 });
+      expect(await list({ limit: 2, offset: 4 })).toEqual({ items: rooms.slice(4), total: 5 });
+      // Past the end and limit 0: no rows to carry the count, still the exact total.
+      expect(await list({ limit: 10, offset: 5 })).toEqual({ items: [], total: 5 });
+      expect(await list({ limit: 10, offset: 50 })).toEqual({ items: [], total: 5 });
+      expect(await list({ limit: 0, offset: 0 })).toEqual({ items: [], total: 5 });
+      const f = repos.meetingRooms.fields;
+      const byName = [...rooms].sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
+      const pages = [];
+      for (let offset = 0; offset < 5; offset += 2) pages.push(...(await list({ limit: 2, offset, orderBy: [sql`${f.name} desc`] })).items);
+      expect(pages).toEqual(byName);
+      const empty = await newAccount(repos);
+      expect(await repos.meetingRooms.list({ accountSid: empty.accountSid, limit: 10, offset: 0 })).toEqual({ items: [], total: 0 });
+      expect(await repos.meetingRooms.list({ accountSid: empty.accountSid, limit: 10, offset: 10 })).toEqual({ items: [], total: 0 });
+    });
+
     test("concurrent creates with the same code: exactly one wins", async () => {
       const { accountSid } = await newAccount(repos);
       const results = await Promise.all(

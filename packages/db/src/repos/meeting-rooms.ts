@@ -1,6 +1,7 @@
 import { type AttributeOverrides, ROLES, type Role } from "@conf/call-flow";
-import { and, asc, count, eq, inArray, ne, type SQL } from "drizzle-orm";
-import type { Db, DbOrTx } from "../client.ts";
+import { and, asc, count, eq, fillPlaceholders, inArray, ne, type Placeholder, type SQL, sql } from "drizzle-orm";
+import { PgDialect } from "drizzle-orm/pg-core";
+import type { Db, DbOrTx, RawQuery } from "../client.ts";
 import { accessCodes, meetingRooms } from "../schema/meeting-rooms.ts";
 import {
   type AttributesPatch,
@@ -141,6 +142,53 @@ async function codesOf(db: DbOrTx, roomSids: string[]): Promise<Map<string, Acce
   return byRoom;
 }
 
+const dialect = new PgDialect();
+
+/**
+ * One page of rooms in one round trip: the page's rows, how many rows match in all
+ * (`count(*) over ()`, computed before LIMIT) and each room's codes as a JSON array. The
+ * codes' subquery sits outside the paged subquery so it runs for the page's rows only,
+ * not for the rows OFFSET skips; `ord` keeps the inner order, which a subquery alone
+ * does not promise to.
+ */
+function pageSql(scope: SQL | undefined, orderBy: readonly SQL[], limit: number | Placeholder, offset: number | Placeholder): SQL {
+  const ordering = sql.join([...orderBy, asc(meetingRooms.dateCreated), asc(meetingRooms.meetingRoomSid)], sql`, `);
+  return sql`select p.meeting_room_sid, p.account_sid, p.name, p.did_group_sid, p.attributes, p.total,
+  (select coalesce(json_agg(json_build_object('access_code', c.access_code, 'role', c.role) order by c.position), '[]'::json)
+     from ${accessCodes} c where c.meeting_room_sid = p.meeting_room_sid) as access_codes
+from (
+  select ${meetingRooms.meetingRoomSid}, ${meetingRooms.accountSid}, ${meetingRooms.name}, ${meetingRooms.didGroupSid}, ${meetingRooms.attributes},
+    (count(*) over ())::int as total, row_number() over (order by ${ordering}) as ord
+  from ${meetingRooms} where ${scope} order by ${ordering} limit ${limit} offset ${offset}
+) p order by p.ord`;
+}
+
+// The unfiltered, default-ordered page (the common request) compiled once.
+const DEFAULT_PAGE = dialect.sqlToQuery(
+  pageSql(eq(meetingRooms.accountSid, sql.placeholder("accountSid")), [], sql.placeholder("limit"), sql.placeholder("offset")),
+);
+
+interface PageRow {
+  meeting_room_sid: string;
+  account_sid: string;
+  name: string;
+  did_group_sid: string | null;
+  attributes: AttributeOverrides;
+  total: number;
+  access_codes: AccessCodeObject[];
+}
+
+function pageRowToApi(r: PageRow): MeetingRoomObject {
+  return {
+    access_codes: r.access_codes,
+    account_sid: r.account_sid,
+    attributes: sortedAttributes(r.attributes),
+    did_group_sid: r.did_group_sid,
+    meeting_room_sid: r.meeting_room_sid,
+    name: r.name,
+  };
+}
+
 // Thrown inside a transaction to roll it back when the room is not the account's.
 class RoomNotFound extends Error {}
 
@@ -148,10 +196,11 @@ class RoomNotFound extends Error {}
  * Meeting rooms of an account with their access codes. Codes are unique within the
  * account across all its rooms, enforced by the database (UNIQUE(account_sid,
  * access_code)); a clash is a `conflict` naming the code and the room that has it.
+ * `rawQuery` is the database's (`Database.rawQuery`): the list runs through it.
  * @example
- * await meetingRoomsRepo(db).create(accountSid, { name: "My meeting room", access_codes: [{ access_code: "890671", role: "host" }] });
+ * await meetingRoomsRepo(database.db, database.rawQuery).create(accountSid, { name: "My meeting room", access_codes: [{ access_code: "890671", role: "host" }] });
  */
-export function meetingRoomsRepo(db: Db): MeetingRoomsRepo {
+export function meetingRoomsRepo(db: Db, rawQuery: RawQuery): MeetingRoomsRepo {
   const scoped = (accountSid: string, sid: string) =>
     and(eq(meetingRooms.accountSid, accountSid), eq(meetingRooms.meetingRoomSid, sid));
 
@@ -289,17 +338,22 @@ export function meetingRoomsRepo(db: Db): MeetingRoomsRepo {
     },
     async list({ accountSid, where, orderBy, limit, offset }) {
       if (!isUuid(accountSid)) return { items: [], total: 0 };
-      const scope = and(eq(meetingRooms.accountSid, accountSid), where);
-      const rows = await db
-        .select()
-        .from(meetingRooms)
-        .where(scope)
-        .orderBy(...(orderBy ?? []), asc(meetingRooms.dateCreated), asc(meetingRooms.meetingRoomSid))
-        .limit(limit)
-        .offset(offset);
-      const [c] = await db.select({ n: count() }).from(meetingRooms).where(scope);
-      const codes = await codesOf(db, rows.map((r) => r.meetingRoomSid));
-      return { items: rows.map((r) => toApi(r, codes.get(r.meetingRoomSid) ?? [])), total: c?.n ?? 0 };
+      let rows: PageRow[];
+      if (where === undefined && (orderBy ?? []).length === 0) {
+        const params = fillPlaceholders(DEFAULT_PAGE.params, { accountSid, limit, offset });
+        rows = (await rawQuery(DEFAULT_PAGE.sql, params, { prepare: true })) as unknown as PageRow[];
+      } else {
+        // A filter's text is the user's: never prepared (see RawQueryOptions.prepare).
+        const q = dialect.sqlToQuery(pageSql(and(eq(meetingRooms.accountSid, accountSid), where), orderBy ?? [], limit, offset));
+        rows = (await rawQuery(q.sql, q.params, { prepare: where === undefined })) as unknown as PageRow[];
+      }
+      let total = rows[0]?.total ?? 0;
+      // An empty page says nothing about the rows before it (past the end, or limit 0).
+      if (rows.length === 0 && (offset > 0 || limit === 0)) {
+        const [c] = await db.select({ n: count() }).from(meetingRooms).where(and(eq(meetingRooms.accountSid, accountSid), where));
+        total = c?.n ?? 0;
+      }
+      return { items: rows.map(pageRowToApi), total };
     },
     async update(accountSid, sid, patch, options = {}) {
       let attributes: SQL | AttributeOverrides | undefined;
