@@ -8,6 +8,8 @@ export const mixerEnvSchema = z.object({
   SIP_HOST: z.string().min(1).default("127.0.0.1"),
   RTP_PORT_MIN: port.default(20000),
   RTP_PORT_MAX: port.default(29999),
+  /** Shared RTP sockets to spread calls over (batched sends, for carrier/SBC traffic); 0: one per call. */
+  RTP_SHARED_SOCKETS: z.coerce.number().int().min(0).max(256).default(0),
   DATABASE_URL: z.string().url().optional(),
   REDIS_URL: z.string().url().optional(),
   REDIS_PREFIX: z.string().default("conf:"),

@@ -45,6 +45,8 @@ export interface MixerNodeOptions {
   sipPort: number;
   rtpPortMin: number;
   rtpPortMax: number;
+  /** Spread calls over this many shared RTP sockets (batched sends); 0: a socket per call. */
+  rtpSharedSockets?: number;
   /** Wrong codes from one number before it is refused for `codeGuessBanSeconds`. */
   codeGuessLimit?: number;
   codeGuessBanSeconds?: number;
@@ -110,7 +112,7 @@ export class MixerNode {
   private stopped = false;
 
   constructor(private readonly opts: MixerNodeOptions) {
-    this.ports = new RtpPortPool(opts.rtpPortMin, opts.rtpPortMax);
+    this.ports = new RtpPortPool(opts.rtpPortMin, opts.rtpPortMax, opts.rtpSharedSockets ?? 0);
     this.guesses = new GuessLimiter({
       limit: opts.codeGuessLimit ?? 10,
       banMs: (opts.codeGuessBanSeconds ?? 600) * 1000,
@@ -188,6 +190,7 @@ export class MixerNode {
     this.now = performance.now();
     this.tickGroup(this.lobby);
     for (const m of this.meetings.values()) this.tickGroup(m);
+    this.ports.flush();
   }
 
   private tickGroup(group: MixGroup): void {
@@ -254,6 +257,7 @@ export class MixerNode {
       socket.close(); // cancelled while we looked things up
       return;
     }
+    socket.expect(neg.value.remoteAddress, neg.value.remotePort);
     const media: CallMedia = {
       codec: neg.value.codec,
       payloadType: neg.value.payloadType,
@@ -311,6 +315,7 @@ export class MixerNode {
       c.media.remoteAddress = neg.value.remoteAddress;
       c.media.remotePort = neg.value.remotePort;
       c.latch.reset(neg.value.remoteAddress, neg.value.remotePort);
+      c.rtp.expect(neg.value.remoteAddress, neg.value.remotePort);
     }
     return { sdp: neg.value.answer };
   }

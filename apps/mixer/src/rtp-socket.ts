@@ -1,23 +1,51 @@
 /**
- * One UDP socket per call for RTP, bound from the RTP_PORT_MIN..RTP_PORT_MAX range.
- * A socket per call keeps each caller's packets in its own kernel buffer, so a burst
- * on one call cannot overflow a shared receive buffer (Bun cannot enlarge one).
+ * RTP sockets, bound from the RTP_PORT_MIN..RTP_PORT_MAX range, in one of two modes:
+ *
+ * - One UDP socket per call (the default). Each caller's packets sit in their own
+ *   kernel buffer, so a burst on one call cannot overflow a shared receive buffer (Bun
+ *   cannot enlarge one), and a caller behind NAT is latched wherever it sends from.
+ *   The cost: one send() system call per call per 20 ms.
+ * - Shared sockets (`sharedSockets` > 0): calls are spread over a few sockets, each
+ *   call's packets told apart by the caller's address and port, and every socket's
+ *   packets of a tick leave in one `sendMany` (sendmmsg). For large meetings behind a
+ *   carrier or SBC, which send from the address in their SDP (symmetric RTP, RFC
+ *   4961). A packet from an unknown source is given to the socket's only call still
+ *   waiting for its first packet, if there is exactly one; otherwise it is dropped.
  */
 import type { udp } from "bun";
 
 export type RtpPacketHandler = (buf: Buffer, port: number, address: string) => void;
 
+/** One call's RTP endpoint: its local port, and how to send from it. */
+export interface RtpSocket {
+  readonly port: number;
+  send(data: Uint8Array, port: number, address: string): void;
+  /** Where the caller said (in SDP) it sends from, until its first packet arrives. */
+  expect(address: string, port: number): void;
+  /** Idempotent. */
+  close(): void;
+}
+
 /** Hands out RTP ports round-robin so a just-freed port is not reused at once. */
 export class RtpPortPool {
   private next: number;
   private readonly inUse = new Set<number>();
+  private readonly shared: SharedRtpSocket[] = [];
+  private sharedNext = 0;
 
   constructor(
     readonly min: number,
     readonly max: number,
+    /** Shared sockets to spread calls over; 0 for a socket per call. */
+    readonly sharedSockets = 0,
   ) {
     // RTP ports are even by convention (RTCP on the odd one above).
     this.next = min + (min & 1);
+  }
+
+  /** Sends what shared sockets queued this tick (one sendMany each). No-op per call. */
+  flush(): void {
+    for (const s of this.shared) s.flush();
   }
 
   get size(): number {
@@ -28,42 +56,73 @@ export class RtpPortPool {
    * Binds a socket on the next free even port of the range; throws when every port is
    * taken (by us or by another process).
    */
-  async open(host: string, onPacket: RtpPacketHandler): Promise<RtpSocket> {
+  async open(host: string, onPacket: RtpPacketHandler, options: { own?: boolean } = {}): Promise<RtpSocket> {
+    // A stream that receives nothing (a recording leg) would wait on a shared socket
+    // for a first packet for ever, so it gets a socket of its own.
+    if (this.sharedSockets > 0 && !options.own) return this.openShared(host, onPacket);
+    return this.bindFree((port) => bindUdp(host, port, onPacket), (socket, port) => new OwnRtpSocket(socket, port, () => this.inUse.delete(port)));
+  }
+
+  /** Binds `bind` on the next free even port of the range; throws when every port is taken. */
+  private async bindFree<S, T>(bind: (port: number) => Promise<S>, wrap: (socket: S, port: number) => T): Promise<T> {
     const span = Math.floor((this.max - this.min) / 2) + 1;
     for (let tries = 0; tries < span; tries++) {
       const port = this.next;
       this.next += 2;
       if (this.next > this.max) this.next = this.min + (this.min & 1);
       if (this.inUse.has(port)) continue;
+      let socket: S;
       try {
-        const socket = await Bun.udpSocket({
-          hostname: host,
-          port,
-          socket: {
-            // A peer that vanished makes the kernel report ICMP port-unreachable on a
-            // later send; that is the RTP timeout's business, not a crash.
-            error() {},
-            data(_s, buf, rport, raddr) {
-              try {
-                onPacket(buf, rport, raddr);
-              } catch (err) {
-                // A bug in one call's handling must not kill the socket loop.
-                console.error("mixer: rtp handler failed:", err);
-              }
-            },
-          },
-        });
-        this.inUse.add(port);
-        return new RtpSocket(socket, port, () => this.inUse.delete(port));
+        socket = await bind(port);
       } catch {
-        // Taken by another process: try the next one.
+        continue; // taken by another process: try the next one
       }
+      this.inUse.add(port);
+      return wrap(socket, port);
     }
     throw new Error(`no free RTP port in ${this.min}-${this.max}`);
   }
+
+  private async openShared(host: string, onPacket: RtpPacketHandler): Promise<RtpSocket> {
+    if (this.shared.length < this.sharedSockets) {
+      this.shared.push(
+        await this.bindFree(
+          (port) => SharedRtpSocket.bind(host, port),
+          (s) => s,
+        ),
+      );
+    }
+    // The socket with the fewest calls waiting for their first packet, then the fewest calls.
+    let best = this.shared[this.sharedNext++ % this.shared.length] as SharedRtpSocket;
+    for (const s of this.shared) {
+      if (s.pending < best.pending || (s.pending === best.pending && s.calls < best.calls)) best = s;
+    }
+    return best.attach(onPacket);
+  }
 }
 
-export class RtpSocket {
+/** A UDP socket whose packets go to `onPacket`; errors stay inside. */
+function bindUdp(host: string, port: number, onPacket: RtpPacketHandler): Promise<udp.Socket<"buffer">> {
+  return Bun.udpSocket({
+    hostname: host,
+    port,
+    socket: {
+      // A peer that vanished makes the kernel report ICMP port-unreachable on a
+      // later send; that is the RTP timeout's business, not a crash.
+      error() {},
+      data(_s, buf, rport, raddr) {
+        try {
+          onPacket(buf, rport, raddr);
+        } catch (err) {
+          // A bug in one call's handling must not kill the socket loop.
+          console.error("mixer: rtp handler failed:", err);
+        }
+      },
+    },
+  });
+}
+
+class OwnRtpSocket implements RtpSocket {
   private closed = false;
 
   constructor(
@@ -81,6 +140,10 @@ export class RtpSocket {
     }
   }
 
+  expect(): void {
+    // A socket of its own takes the caller's first packet from wherever it comes.
+  }
+
   /** Idempotent. */
   close(): void {
     if (this.closed) return;
@@ -89,3 +152,132 @@ export class RtpSocket {
     this.release();
   }
 }
+
+/** A call on a shared socket. */
+interface Route {
+  handler: RtpPacketHandler;
+  /** Expected (SDP) source until latched, then the latched one. */
+  address: string;
+  port: number;
+  latched: boolean;
+  closed: boolean;
+}
+
+/** Packets queued per tick before the socket flushes early (keeps each sendMany short). */
+const SHARED_BATCH = 256;
+
+class SharedRtpSocket {
+  /** Latched calls by their source port; a port's list is nearly always one call long. */
+  private readonly byPort = new Map<number, Route[]>();
+  private readonly waiting: Route[] = [];
+  /** sendMany arguments of this tick: data, port, address, data, port, address, ... */
+  private readonly batch: (Uint8Array | number | string)[] = [];
+  private queued = 0;
+  calls = 0;
+
+  private constructor(
+    private readonly socket: udp.Socket<"buffer">,
+    readonly port: number,
+  ) {}
+
+  static async bind(host: string, port: number): Promise<SharedRtpSocket> {
+    let self: SharedRtpSocket | null = null;
+    const socket = await bindUdp(host, port, (buf, rport, raddr) => self?.deliver(buf, rport, raddr));
+    self = new SharedRtpSocket(socket, port);
+    return self;
+  }
+
+  get pending(): number {
+    return this.waiting.length;
+  }
+
+  private deliver(buf: Buffer, rport: number, raddr: string): void {
+    const list = this.byPort.get(rport);
+    if (list) {
+      for (let i = 0; i < list.length; i++) {
+        const r = list[i] as Route;
+        if (r.address === raddr) {
+          r.handler(buf, rport, raddr);
+          return;
+        }
+      }
+    }
+    // A first packet: the call that expects this source, or the only one waiting.
+    let match = -1;
+    for (let i = 0; i < this.waiting.length; i++) {
+      const r = this.waiting[i] as Route;
+      if (r.port === rport && r.address === raddr) {
+        match = i;
+        break;
+      }
+    }
+    if (match < 0 && this.waiting.length === 1) match = 0;
+    if (match < 0) return;
+    const r = this.waiting[match] as Route;
+    this.waiting.splice(match, 1);
+    r.address = raddr;
+    r.port = rport;
+    r.latched = true;
+    const l = this.byPort.get(rport);
+    if (l) l.push(r);
+    else this.byPort.set(rport, [r]);
+    r.handler(buf, rport, raddr);
+  }
+
+  attach(handler: RtpPacketHandler): RtpSocket {
+    const route: Route = { handler, address: "", port: 0, latched: false, closed: false };
+    this.waiting.push(route);
+    this.calls++;
+    const owner = this;
+    return {
+      port: this.port,
+      send(data, port, address) {
+        if (!route.closed) owner.queue(data, port, address);
+      },
+      expect(address, port) {
+        if (route.closed) return;
+        owner.unlatch(route);
+        route.address = address;
+        route.port = port;
+      },
+      close() {
+        if (route.closed) return;
+        route.closed = true;
+        owner.unlatch(route);
+        const w = owner.waiting.indexOf(route);
+        if (w >= 0) owner.waiting.splice(w, 1);
+        owner.calls--;
+      },
+    };
+  }
+
+  /** Back to waiting for a first packet (a re-INVITE moved the caller's media). */
+  private unlatch(route: Route): void {
+    if (!route.latched) return;
+    route.latched = false;
+    const l = this.byPort.get(route.port);
+    if (l) {
+      const i = l.indexOf(route);
+      if (i >= 0) l.splice(i, 1);
+      if (l.length === 0) this.byPort.delete(route.port);
+    }
+    if (!route.closed) this.waiting.push(route);
+  }
+
+  private queue(data: Uint8Array, port: number, address: string): void {
+    this.batch.push(data, port, address);
+    if (++this.queued >= SHARED_BATCH) this.flush();
+  }
+
+  flush(): void {
+    if (this.queued === 0) return;
+    try {
+      this.socket.sendMany(this.batch as never);
+    } catch {
+      // An unreachable peer (ICMP) is not an error of ours.
+    }
+    this.batch.length = 0;
+    this.queued = 0;
+  }
+}
+

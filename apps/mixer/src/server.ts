@@ -57,6 +57,7 @@ export async function startMixer(options: StartMixerOptions): Promise<RunningMix
     sipPort: env.SIP_PORT,
     rtpPortMin: env.RTP_PORT_MIN,
     rtpPortMax: env.RTP_PORT_MAX,
+    rtpSharedSockets: env.RTP_SHARED_SOCKETS,
     codeGuessLimit: env.CODE_GUESS_LIMIT,
     codeGuessBanSeconds: env.CODE_GUESS_BAN_SECONDS,
     rtpTimeoutSeconds: env.RTP_TIMEOUT_SECONDS,

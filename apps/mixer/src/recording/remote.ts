@@ -114,7 +114,7 @@ class SipRemoteRecorder implements RemoteRecorder {
     let socket: RtpSocket;
     try {
       // Anything the recorder sends back (echo, RTCP-less keepalives) is ignored.
-      socket = await o.ports.open(o.host, () => {});
+      socket = await o.ports.open(o.host, () => {}, { own: true });
     } catch (err) {
       return this.fail(message(err));
     }

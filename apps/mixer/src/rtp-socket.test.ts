@@ -1,0 +1,112 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import type { udp } from "bun";
+import { RtpPortPool, type RtpSocket } from "./rtp-socket.ts";
+
+const opened: { close(): void }[] = [];
+afterEach(() => {
+  for (const s of opened.splice(0)) s.close();
+});
+
+async function peer(got: string[], name: string): Promise<udp.Socket<"buffer">> {
+  const s = await Bun.udpSocket({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      data(_s, buf) {
+        got.push(`${name}:${buf.toString()}`);
+      },
+    },
+  });
+  opened.push(s);
+  return s;
+}
+
+async function until(ok: () => boolean, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error("timed out");
+    await Bun.sleep(5);
+  }
+}
+
+const base = 38000 + Math.floor(Math.random() * 400) * 4;
+
+describe("RtpPortPool", () => {
+  test("a socket per call: distinct even ports, packets to their own handler", async () => {
+    const pool = new RtpPortPool(base, base + 99);
+    const a: string[] = [];
+    const b: string[] = [];
+    const sa = await pool.open("127.0.0.1", (buf) => a.push(buf.toString()));
+    const sb = await pool.open("127.0.0.1", (buf) => b.push(buf.toString()));
+    opened.push(sa, sb);
+    expect(sa.port % 2).toBe(0);
+    expect(sa.port).not.toBe(sb.port);
+    const got: string[] = [];
+    const p = await peer(got, "p");
+    p.send("x", sa.port, "127.0.0.1");
+    p.send("y", sb.port, "127.0.0.1");
+    await until(() => a.length === 1 && b.length === 1);
+    sa.send(new TextEncoder().encode("back"), p.port, "127.0.0.1");
+    await until(() => got.length === 1);
+    expect(got).toEqual(["p:back"]);
+  });
+
+  test("shared sockets: calls told apart by source, sends leave on flush", async () => {
+    const pool = new RtpPortPool(base + 100, base + 199, 1);
+    const a: string[] = [];
+    const b: string[] = [];
+    const got: string[] = [];
+    const pa = await peer(got, "a");
+    const pb = await peer(got, "b");
+    const sa = await pool.open("127.0.0.1", (buf) => a.push(buf.toString()));
+    const sb = await pool.open("127.0.0.1", (buf) => b.push(buf.toString()));
+    opened.push(sa, sb);
+    expect(sa.port).toBe(sb.port);
+    sa.expect("127.0.0.1", pa.port);
+    sb.expect("127.0.0.1", pb.port);
+    pb.send("1", sb.port, "127.0.0.1");
+    pa.send("2", sa.port, "127.0.0.1");
+    pb.send("3", sb.port, "127.0.0.1");
+    await until(() => a.length + b.length === 3);
+    expect(a).toEqual(["2"]);
+    expect(b).toEqual(["1", "3"]);
+    sa.send(new TextEncoder().encode("to-a"), pa.port, "127.0.0.1");
+    sb.send(new TextEncoder().encode("to-b"), pb.port, "127.0.0.1");
+    await Bun.sleep(30);
+    expect(got).toEqual([]); // queued until the tick's flush
+    pool.flush();
+    await until(() => got.length === 2);
+    expect(got.sort()).toEqual(["a:to-a", "b:to-b"]);
+  });
+
+  test("shared sockets: a stranger goes to the only call waiting, else nowhere; closed calls get nothing", async () => {
+    const pool = new RtpPortPool(base + 200, base + 299, 1);
+    const a: string[] = [];
+    const b: string[] = [];
+    const got: string[] = [];
+    const natted = await peer(got, "n");
+    const other = await peer(got, "o");
+    const sa: RtpSocket = await pool.open("127.0.0.1", (buf) => a.push(buf.toString()));
+    opened.push(sa);
+    sa.expect("127.0.0.1", 9); // says port 9 in its SDP, sends from elsewhere (NAT)
+    natted.send("1", sa.port, "127.0.0.1");
+    await until(() => a.length === 1);
+    // Latched: another source no longer reaches it.
+    other.send("2", sa.port, "127.0.0.1");
+    const sb = await pool.open("127.0.0.1", (buf) => b.push(buf.toString()));
+    const sc = await pool.open("127.0.0.1", () => {});
+    opened.push(sb, sc);
+    sb.expect("127.0.0.1", 11);
+    sc.expect("127.0.0.1", 13);
+    other.send("3", sa.port, "127.0.0.1"); // two calls waiting, neither expects it: dropped
+    natted.send("4", sa.port, "127.0.0.1");
+    await until(() => a.length === 2);
+    await Bun.sleep(30);
+    expect(a).toEqual(["1", "4"]);
+    expect(b).toEqual([]);
+    sa.close();
+    natted.send("5", sa.port, "127.0.0.1");
+    await Bun.sleep(30);
+    expect(a).toEqual(["1", "4"]);
+  });
+});
