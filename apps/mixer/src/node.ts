@@ -235,12 +235,22 @@ export class MixerNode {
       invite.reject(488, "Not Acceptable Here");
       return;
     }
+    // Where the caller's media comes from decides which RTP socket can take it.
+    const offered = negotiateAnswer(invite.sdp, { address: this.opts.sipHost, port: 0 });
+    if (!offered.ok) {
+      invite.reject(488, "Not Acceptable Here");
+      return;
+    }
     let call: CallSession | null = null;
     let socket: Awaited<ReturnType<RtpPortPool["open"]>>;
     try {
-      socket = await this.ports.open(this.opts.sipHost, (buf, port, address) => {
-        call?.receive(buf, port, address, performance.now());
-      });
+      socket = await this.ports.open(
+        this.opts.sipHost,
+        (buf, port, address) => {
+          call?.receive(buf, port, address, performance.now());
+        },
+        { expect: { address: offered.value.remoteAddress, port: offered.value.remotePort } },
+      );
     } catch (err) {
       this.log(`no RTP port: ${String(err)}`);
       invite.reject(503, "Service Unavailable");
@@ -257,7 +267,6 @@ export class MixerNode {
       socket.close(); // cancelled while we looked things up
       return;
     }
-    socket.expect(neg.value.remoteAddress, neg.value.remotePort);
     const media: CallMedia = {
       codec: neg.value.codec,
       payloadType: neg.value.payloadType,

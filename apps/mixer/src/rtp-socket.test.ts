@@ -58,12 +58,10 @@ describe("RtpPortPool", () => {
     const got: string[] = [];
     const pa = await peer(got, "a");
     const pb = await peer(got, "b");
-    const sa = await pool.open("127.0.0.1", (buf) => a.push(buf.toString()));
-    const sb = await pool.open("127.0.0.1", (buf) => b.push(buf.toString()));
+    const sa = await pool.open("127.0.0.1", (buf) => a.push(buf.toString()), { expect: { address: "127.0.0.1", port: pa.port } });
+    const sb = await pool.open("127.0.0.1", (buf) => b.push(buf.toString()), { expect: { address: "127.0.0.1", port: pb.port } });
     opened.push(sa, sb);
     expect(sa.port).toBe(sb.port);
-    sa.expect("127.0.0.1", pa.port);
-    sb.expect("127.0.0.1", pb.port);
     pb.send("1", sb.port, "127.0.0.1");
     pa.send("2", sa.port, "127.0.0.1");
     pb.send("3", sb.port, "127.0.0.1");
@@ -86,18 +84,17 @@ describe("RtpPortPool", () => {
     const got: string[] = [];
     const natted = await peer(got, "n");
     const other = await peer(got, "o");
-    const sa: RtpSocket = await pool.open("127.0.0.1", (buf) => a.push(buf.toString()));
+    // Says port 9 in its SDP, sends from elsewhere (NAT).
+    const sa: RtpSocket = await pool.open("127.0.0.1", (buf) => a.push(buf.toString()), { expect: { address: "127.0.0.1", port: 9 } });
     opened.push(sa);
-    sa.expect("127.0.0.1", 9); // says port 9 in its SDP, sends from elsewhere (NAT)
     natted.send("1", sa.port, "127.0.0.1");
     await until(() => a.length === 1);
     // Latched: another source no longer reaches it.
     other.send("2", sa.port, "127.0.0.1");
-    const sb = await pool.open("127.0.0.1", (buf) => b.push(buf.toString()));
-    const sc = await pool.open("127.0.0.1", () => {});
+    const sb = await pool.open("127.0.0.1", (buf) => b.push(buf.toString()), { expect: { address: "127.0.0.1", port: 11 } });
+    const sc = await pool.open("127.0.0.1", () => {}, { expect: { address: "127.0.0.1", port: 13 } });
     opened.push(sb, sc);
-    sb.expect("127.0.0.1", 11);
-    sc.expect("127.0.0.1", 13);
+    expect(sb.port).toBe(sa.port);
     other.send("3", sa.port, "127.0.0.1"); // two calls waiting, neither expects it: dropped
     natted.send("4", sa.port, "127.0.0.1");
     await until(() => a.length === 2);
@@ -108,5 +105,19 @@ describe("RtpPortPool", () => {
     natted.send("5", sa.port, "127.0.0.1");
     await Bun.sleep(30);
     expect(a).toEqual(["1", "4"]);
+  });
+
+  test("shared sockets: calls from one far-end address and port never share a socket", async () => {
+    const pool = new RtpPortPool(base + 300, base + 399, 2);
+    const from = { address: "127.0.0.1", port: 7000 };
+    const s1 = await pool.open("127.0.0.1", () => {}, { expect: from });
+    const s2 = await pool.open("127.0.0.1", () => {}, { expect: from });
+    const s3 = await pool.open("127.0.0.1", () => {}, { expect: from });
+    const s4 = await pool.open("127.0.0.1", () => {}, { expect: { address: "127.0.0.1", port: 7002 } });
+    opened.push(s1, s2, s3, s4);
+    expect(s1.port).not.toBe(s2.port);
+    // Both shared sockets have a call from there: the third gets a socket of its own.
+    expect([s1.port, s2.port]).not.toContain(s3.port);
+    expect([s1.port, s2.port]).toContain(s4.port);
   });
 });

@@ -7,10 +7,13 @@
  *   The cost: one send() system call per call per 20 ms.
  * - Shared sockets (`sharedSockets` > 0): calls are spread over a few sockets, each
  *   call's packets told apart by the caller's address and port, and every socket's
- *   packets of a tick leave in one `sendMany` (sendmmsg). For large meetings behind a
- *   carrier or SBC, which send from the address in their SDP (symmetric RTP, RFC
- *   4961). A packet from an unknown source is given to the socket's only call still
- *   waiting for its first packet, if there is exactly one; otherwise it is dropped.
+ *   packets of a tick leave in one `sendMany` (sendmmsg): about a third of the CPU of
+ *   one send() per packet. For large meetings behind a carrier or SBC, which send from
+ *   the address in their SDP (symmetric RTP, RFC 4961). Two calls from the same far-end
+ *   address and port never share a socket (a far end that multiplexes gets spread, and
+ *   past the shared sockets gets sockets of its own). A packet from an unknown source
+ *   (a caller behind NAT) is given to the socket's only call still waiting for its
+ *   first packet, if there is exactly one; otherwise it is dropped.
  */
 import type { udp } from "bun";
 
@@ -31,7 +34,6 @@ export class RtpPortPool {
   private next: number;
   private readonly inUse = new Set<number>();
   private readonly shared: SharedRtpSocket[] = [];
-  private sharedNext = 0;
 
   constructor(
     readonly min: number,
@@ -56,10 +58,17 @@ export class RtpPortPool {
    * Binds a socket on the next free even port of the range; throws when every port is
    * taken (by us or by another process).
    */
-  async open(host: string, onPacket: RtpPacketHandler, options: { own?: boolean } = {}): Promise<RtpSocket> {
+  async open(
+    host: string,
+    onPacket: RtpPacketHandler,
+    options: { own?: boolean; expect?: { address: string; port: number } } = {},
+  ): Promise<RtpSocket> {
     // A stream that receives nothing (a recording leg) would wait on a shared socket
     // for a first packet for ever, so it gets a socket of its own.
-    if (this.sharedSockets > 0 && !options.own) return this.openShared(host, onPacket);
+    if (this.sharedSockets > 0 && !options.own && options.expect) {
+      const shared = await this.openShared(host, onPacket, options.expect);
+      if (shared) return shared;
+    }
     return this.bindFree((port) => bindUdp(host, port, onPacket), (socket, port) => new OwnRtpSocket(socket, port, () => this.inUse.delete(port)));
   }
 
@@ -83,21 +92,32 @@ export class RtpPortPool {
     throw new Error(`no free RTP port in ${this.min}-${this.max}`);
   }
 
-  private async openShared(host: string, onPacket: RtpPacketHandler): Promise<RtpSocket> {
-    if (this.shared.length < this.sharedSockets) {
-      this.shared.push(
-        await this.bindFree(
-          (port) => SharedRtpSocket.bind(host, port),
-          (s) => s,
-        ),
-      );
-    }
-    // The socket with the fewest calls waiting for their first packet, then the fewest calls.
-    let best = this.shared[this.sharedNext++ % this.shared.length] as SharedRtpSocket;
+  /**
+   * A place on a shared socket where no other call comes from the same far-end address
+   * and port (so packets can always be told apart), or null when every shared socket
+   * already has a call from there (the caller then gets a socket of its own).
+   */
+  private async openShared(
+    host: string,
+    onPacket: RtpPacketHandler,
+    expect: { address: string; port: number },
+  ): Promise<RtpSocket | null> {
+    let best: SharedRtpSocket | null = null;
     for (const s of this.shared) {
-      if (s.pending < best.pending || (s.pending === best.pending && s.calls < best.calls)) best = s;
+      if (s.has(expect.address, expect.port)) continue;
+      if (!best || s.pending < best.pending || (s.pending === best.pending && s.calls < best.calls)) best = s;
     }
-    return best.attach(onPacket);
+    if ((!best || best.calls > 0) && this.shared.length < this.sharedSockets) {
+      best = await this.bindFree(
+        (port) => SharedRtpSocket.bind(host, port),
+        (s) => s,
+      );
+      this.shared.push(best);
+    }
+    if (!best) return null;
+    const socket = best.attach(onPacket);
+    socket.expect(expect.address, expect.port);
+    return socket;
   }
 }
 
@@ -189,6 +209,13 @@ class SharedRtpSocket {
 
   get pending(): number {
     return this.waiting.length;
+  }
+
+  /** Whether a call here comes (or is expected to come) from this far-end address and port. */
+  has(address: string, port: number): boolean {
+    const list = this.byPort.get(port);
+    if (list?.some((r) => r.address === address)) return true;
+    return this.waiting.some((r) => r.port === port && r.address === address);
   }
 
   private deliver(buf: Buffer, rport: number, raddr: string): void {
