@@ -6,7 +6,7 @@
  *
  * One service serves every test; each test uses its own meeting room (its own codes and
  * attributes) and ends its meeting with DELETE. E2E_KEEP=1 keeps the callers' recordings
- * (baresip-* in the temp directory) for a look after a failure.
+ * (baresip-* in the temp directory) and prints the service's output, for a look after a failure.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -97,7 +97,7 @@ class Phone {
 
   /** What the caller heard (after `stop`). */
   heard(): HeardAudio {
-    this.heardCache ??= new HeardAudio(this.b.recording());
+    this.heardCache ??= HeardAudio.fromFile(this.b.recording());
     return this.heardCache;
   }
 
@@ -218,6 +218,7 @@ afterEach(async () => {
 }, 30_000);
 
 afterAll(async () => {
+  if (process.env.E2E_KEEP) console.log(`service output:\n${svc?.output()}`);
   for (const p of [...live]) await p.stop();
   await svc?.stop();
   if (!process.env.E2E_KEEP) for (const p of allPhones) p.b.cleanup();
@@ -536,6 +537,59 @@ describe("recording, drop", () => {
       const h = p.heard();
       expect(h.sequence(["meeting-ended", "goodbye"]), `${p.user}: ${h.report(["meeting-ended", "goodbye"])}`).not.toBeNull();
     }
+  }, 60_000);
+  // KNOWN BUG (todo until fixed; run with `bun test --todo`): runCommand "drop" queues
+  // "meeting-ended, goodbye" to everyone but only the host's queue carries "end-meeting";
+  // the meeting ends when that prompt finishes (onPromptDone). A host who hangs up first
+  // never finishes it: hangup() removes its slot, then lastHostLeft() starts the
+  // conference_stop_how countdown instead (180 s by default, never with "last"). The others,
+  // told "the meeting has ended, goodbye", then hear "this meeting will end in 180 seconds"
+  // and stay connected.
+  test.todo("drop: the meeting ends even when the host hangs up during its goodbye", async () => {
+    const r = await room("drop-hangup", {});
+    const host = phone(HOST_HZ);
+    const part = phone(PART_HZ);
+    await dialIn(host, r.host);
+    await dialIn(part, r.participant);
+    const sid = part.meetingSid;
+    await Bun.sleep(500);
+    host.keys("92");
+    // A host who has ended the meeting need not listen to the end of "goodbye".
+    await Bun.sleep(600);
+    host.b.command("/hangup");
+    const tHangup = Date.now();
+    await host.b.waitFor(/terminat|closed/i, 5000);
+    await part.b.waitFor(/terminat|closed/i, 8000);
+    const after = (Date.now() - tHangup) / 1000;
+    // The others were told the meeting ended: they are hung up after their goodbye (about 1.8 s).
+    expect(after).toBeLessThan(4);
+    await eventually(async () => (await meeting(sid)) === null, 5000, "the meeting gone");
+    await part.stop();
+    await host.stop();
+    const h = part.heard();
+    expect(h.sequence(["meeting-ended", "goodbye"]), h.report(["meeting-ended", "goodbye", "host-left"])).not.toBeNull();
+  }, 60_000);
+  // KNOWN BUG (todo until fixed; run with `bun test --todo`): "drop" appends
+  // "meeting-ended, goodbye" to each caller's prompt queue and ends the meeting when the
+  // host's queue is done; a caller still hearing a longer prompt (here the instructions)
+  // is hung up before its goodbye is reached.
+  test.todo("drop: a caller in the middle of a prompt still hears goodbye before the hang-up", async () => {
+    const r = await room("drop-busy", {});
+    const host = phone(HOST_HZ);
+    const list = phone(0);
+    await dialIn(host, r.host);
+    await dialIn(list, r.listener);
+    const sid = list.meetingSid;
+    await Bun.sleep(500);
+    list.keys("*4");
+    await Bun.sleep(1500);
+    host.keys("92");
+    for (const p of [host, list]) await p.b.waitFor(/terminat|closed/i, 20_000);
+    await eventually(async () => (await meeting(sid)) === null, 5000, "the meeting gone");
+    for (const p of [host, list]) await p.stop();
+    const h = list.heard();
+    expect(h.find("instructions").score, h.report(["instructions"])).toBeGreaterThan(PROMPT_HEARD_SCORE);
+    expect(h.sequence(["meeting-ended", "goodbye"]), h.report(["meeting-ended", "goodbye"])).not.toBeNull();
   }, 60_000);
 });
 

@@ -156,7 +156,7 @@ export interface ClipMatch {
 /**
  * What one caller heard (a 16-bit WAV of the decoded audio), searched for prompt clips.
  * @example
- * const heard = new HeardAudio(caller.recording());
+ * const heard = HeardAudio.fromFile(caller.recording());
  * expect(heard.find("hand-raised").score).toBeGreaterThan(PROMPT_HEARD_SCORE);
  */
 export class HeardAudio {
@@ -164,10 +164,15 @@ export class HeardAudio {
   readonly rate: number;
   private readonly ncc = new Map<string, Float64Array>();
 
-  constructor(path: string) {
+  constructor(samples: Int16Array, rate: number) {
+    this.samples = samples;
+    this.rate = rate;
+  }
+
+  /** What a caller heard, from its recording (16-bit PCM WAV). */
+  static fromFile(path: string): HeardAudio {
     const w = readWav(path);
-    this.samples = w.samples;
-    this.rate = w.rate;
+    return new HeardAudio(w.samples, w.rate);
   }
 
   get seconds(): number {
@@ -227,23 +232,27 @@ export class HeardAudio {
   }
 
   /**
-   * Whether the prompts were heard one after another in this order (each starting after
-   * the previous one started), beginning within the window; returns the matches, or
-   * null naming nothing when one is missing.
+   * The prompts heard back to back in this order (as one prompt queue plays them), the
+   * first starting within the window: their matches, or null when one is missing.
    */
   sequence(names: readonly string[], fromSeconds = 0, toSeconds = Number.POSITIVE_INFINITY): ClipMatch[] | null {
-    const out: ClipMatch[] = [];
-    let from = fromSeconds;
-    let to = toSeconds;
-    for (const name of names) {
-      const m = this.find(name, from, to);
-      if (m.score < PROMPT_HEARD_SCORE) return null;
-      out.push(m);
-      // The next clip starts right after this one (allow a little slack either way).
-      from = m.atSeconds + m.seconds - 0.1;
-      to = m.atSeconds + m.seconds + 1;
+    const [head, ...rest] = names;
+    if (head === undefined) return [];
+    // The first prompt may have been heard more than once: try each time.
+    for (const at of this.occurrences(head)) {
+      if (at < fromSeconds || at >= toSeconds) continue;
+      const out = [this.find(head, at, at + 1 / this.rate)];
+      for (const name of rest) {
+        const prev = out[out.length - 1]!;
+        // The next clip starts right where the previous one ends (give or take a frame).
+        const end = prev.atSeconds + prev.seconds;
+        const m = this.find(name, end - 0.1, end + 0.3);
+        if (m.score < PROMPT_HEARD_SCORE) break;
+        out.push(m);
+      }
+      if (out.length === names.length) return out;
     }
-    return out;
+    return null;
   }
 
   /** Scores of several prompts over the window, for assertion messages. */
