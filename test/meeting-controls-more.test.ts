@@ -538,14 +538,8 @@ describe("recording, drop", () => {
       expect(h.sequence(["meeting-ended", "goodbye"]), `${p.user}: ${h.report(["meeting-ended", "goodbye"])}`).not.toBeNull();
     }
   }, 60_000);
-  // KNOWN BUG (todo until fixed; run with `bun test --todo`): runCommand "drop" queues
-  // "meeting-ended, goodbye" to everyone but only the host's queue carries "end-meeting";
-  // the meeting ends when that prompt finishes (onPromptDone). A host who hangs up first
-  // never finishes it: hangup() removes its slot, then lastHostLeft() starts the
-  // conference_stop_how countdown instead (180 s by default, never with "last"). The others,
-  // told "the meeting has ended, goodbye", then hear "this meeting will end in 180 seconds"
-  // and stay connected.
-  test.todo("drop: the meeting ends even when the host hangs up during its goodbye", async () => {
+  // Regression: the meeting ended only when the host's own goodbye finished.
+  test("drop: the meeting ends even when the host hangs up during its goodbye", async () => {
     const r = await room("drop-hangup", {});
     const host = phone(HOST_HZ);
     const part = phone(PART_HZ);
@@ -569,11 +563,8 @@ describe("recording, drop", () => {
     const h = part.heard();
     expect(h.sequence(["meeting-ended", "goodbye"]), h.report(["meeting-ended", "goodbye", "host-left"])).not.toBeNull();
   }, 60_000);
-  // KNOWN BUG (todo until fixed; run with `bun test --todo`): "drop" appends
-  // "meeting-ended, goodbye" to each caller's prompt queue and ends the meeting when the
-  // host's queue is done; a caller still hearing a longer prompt (here the instructions)
-  // is hung up before its goodbye is reached.
-  test.todo("drop: a caller in the middle of a prompt still hears goodbye before the hang-up", async () => {
+  // Regression: a prompt already playing delayed the goodbye past the hang-up.
+  test("drop: a caller in the middle of a prompt still hears goodbye before the hang-up", async () => {
     const r = await room("drop-busy", {});
     const host = phone(HOST_HZ);
     const list = phone(0);
@@ -726,12 +717,8 @@ describe("meeting rules", () => {
     expect(levels.list, JSON.stringify(levels)).toBeLessThan(ABSENT_DB);
   }, 60_000);
 
-  // KNOWN BUG (todo until fixed; run with `bun test --todo`): the node builds its music
-  // sources once (`createMohSources()` in MixerNode) and hands the same LoopSource objects
-  // to every meeting's ConferenceMixer; each mixer advances a source once per its own tick
-  // (`mohFrame`), so with N meetings playing one source it advances N frames per 20 ms and
-  // each meeting hears every Nth frame: here beeps 1 s apart instead of 2 s.
-  test.todo("music on hold in two meetings at once plays at its own pace in each", async () => {
+  // Regression: meetings sharing a music source advanced it once each per tick.
+  test("music on hold in two meetings at once plays at its own pace in each", async () => {
     // Every meeting's mixer takes frames from the node's music sources: two meetings
     // listening to the same source must each hear it whole, not every other frame.
     const attrs = { conference_moh_enabled: "on", conference_moh: "beep" };
@@ -756,11 +743,8 @@ describe("meeting rules", () => {
     for (let i = 1; i < beeps.length; i++) expect(beeps[i]! - beeps[i - 1]!, report).toBeCloseTo(2, 0);
   }, 60_000);
 
-  // KNOWN DISCREPANCY (todo until decided; run with `bun test --todo`): the mixer plays
-  // music to every waiting caller (`waiting[s] === 1` in ConferenceMixer.tick) whatever
-  // conference_moh_enabled says; MeetingRuntime passes the attribute only as `mohEnabled`,
-  // which covers callers alone in a meeting, not callers waiting for the start.
-  test.todo("conference_moh_enabled off: a participant waiting for the host hears no music", async () => {
+  // conference_moh_enabled covers waiting for the start too (call-flow-attributes.md).
+  test("conference_moh_enabled off: a participant waiting for the host hears no music", async () => {
     // The attributes doc: conference_moh_enabled is "music on hold while alone or waiting
     // for the start". The account turns it off; this room does not turn it back on.
     const r = await room("wait-quiet", { conference_start_how: "moderator", conference_start_wait: "30" });

@@ -38,6 +38,8 @@ export class MeetingRuntime extends MixGroup {
   entryTones: boolean;
   exitTones: boolean;
   locked = false;
+  /** Goodbyes are playing; the meeting ends when they are done, whoever hangs up. */
+  ending = false;
   ended = false;
   /** Raised hands, oldest first (question queue). */
   hands: CallSession[] = [];

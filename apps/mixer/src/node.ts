@@ -26,6 +26,7 @@ import {
   keyClips,
   type LoopSource,
   MIXER_EVENT_DIGIT,
+  MIX_RATE,
   MIXER_EVENT_PROMPT_DONE,
   negotiateAnswer,
   numberClips,
@@ -65,6 +66,8 @@ export interface MixerNodeOptions {
 const FRAME_MS = 20;
 /** How long a caller may say its name for the roll call, seconds. */
 const NAME_SECONDS = 2.5;
+/** Silence after a goodbye before the BYE, ms. */
+const HANGUP_GRACE_MS = 300;
 
 /** What an answered caller hears when refused, before goodbye. */
 const REFUSAL_CLIP: Record<RefusalReason, PromptName> = {
@@ -350,6 +353,8 @@ export class MixerNode {
     if (!call.group || call.slot < 0) return;
     const player = call.group.mixer.prompt(call.slot);
     for (const name of clips) player.enqueue(this.opts.prompts.get(name));
+    // The BYE must not cut the last words: the caller's jitter buffer still holds them.
+    if (then === "hangup") player.enqueueSilence(HANGUP_GRACE_MS);
     call.afterPrompt = then;
   }
 
@@ -357,7 +362,6 @@ export class MixerNode {
     const then = call.afterPrompt;
     call.afterPrompt = "none";
     if (then === "hangup") this.bg(this.hangup(call, "ivr"));
-    else if (then === "end-meeting" && call.meeting) this.bg(this.endMeeting(call.meeting.meetingSid, "keypad"));
     else if (then === "record-name") {
       call.startNameCapture(NAME_SECONDS);
       setTimeout(() => {
@@ -670,11 +674,9 @@ export class MixerNode {
       case "recording":
         await this.toggleRecording(runtime, call);
         return;
-      case "drop": {
-        for (const c of runtime.calls) if (c !== call) this.say(c, ["meeting-ended", "goodbye"]);
-        this.say(call, ["meeting-ended", "goodbye"], "end-meeting");
+      case "drop":
+        this.endWithGoodbye(runtime, "keypad");
         return;
-      }
     }
   }
 
@@ -815,6 +817,7 @@ export class MixerNode {
 
   /** `conference_stop_how` `moderator`: the others are told, then dropped after the wait. */
   private lastHostLeft(runtime: MeetingRuntime): void {
+    if (runtime.ending) return;
     const a = runtime.attributes;
     if (a.recording_stop_how === "moderator") this.bg(this.stopRecording(runtime));
     if (a.conference_stop_how !== "moderator" || runtime.stopTimer) return;
@@ -826,8 +829,30 @@ export class MixerNode {
     runtime.stopTimer = setTimeout(() => {
       runtime.stopTimer = null;
       if (runtime.ended || runtime.hosts() > 0) return;
-      for (const c of runtime.calls) this.say(c, ["meeting-ended", "goodbye"], "end-meeting");
+      this.endWithGoodbye(runtime, "moderator-stop");
     }, wait * 1000);
+  }
+
+  /**
+   * Ends a meeting for everyone after a goodbye: whatever a caller was hearing stops,
+   * all hear "meeting ended, goodbye", then the meeting ends on a timer, so it ends even
+   * if the caller who asked for it hangs up meanwhile.
+   */
+  private endWithGoodbye(runtime: MeetingRuntime, why: string): void {
+    if (runtime.ending || runtime.ended) return;
+    runtime.ending = true;
+    if (runtime.stopTimer) clearTimeout(runtime.stopTimer);
+    runtime.stopTimer = null;
+    runtime.mixer.overlay.clear();
+    const clips: PromptName[] = ["meeting-ended", "goodbye"];
+    for (const c of runtime.calls) {
+      if (c.slot < 0) continue;
+      runtime.mixer.prompt(c.slot).clear();
+      this.say(c, clips);
+    }
+    const samples = clips.reduce((n, name) => n + this.opts.prompts.get(name).length, 0);
+    const ms = (samples / MIX_RATE) * 1000 + HANGUP_GRACE_MS;
+    setTimeout(() => this.bg(this.endMeeting(runtime.meetingSid, why)), ms);
   }
 
   /** Runs a promise in the background: a failure is logged, never an unhandled rejection. */

@@ -125,7 +125,7 @@ export interface ConferenceMixerOptions {
   mohSources?: ReadonlyMap<string, LoopSource>;
   /** Source for new slots (default "default", else the first). */
   defaultMoh?: string;
-  /** Whether a caller alone in the meeting hears music (`conference_moh_enabled`, default true). */
+  /** Whether a caller alone, or waiting for the start, hears music (`conference_moh_enabled`, default true). Held callers always do. */
   mohEnabled?: boolean;
 }
 
@@ -195,7 +195,7 @@ export class ConferenceMixer {
   recordTap: ((mix: Int16Array) => void) | null = null;
   /** Tones and announcements heard by the whole meeting, mixed into the shared output. */
   readonly overlay = new PromptPlayer();
-  /** Whether a caller alone in the meeting hears music. */
+  /** Whether a caller alone, or waiting for the start, hears music. */
   mohEnabled: boolean;
   /** Ticks so far. */
   tickCount = 0;
@@ -252,6 +252,8 @@ export class ConferenceMixer {
   private readonly talkerPcm: Int32Array;
   private readonly mohFrames: Int16Array;
   private readonly mohTick: Int32Array;
+  /** This mixer's place in each music loop (the sources are shared between meetings). */
+  private readonly mohPos: Int32Array;
   private readonly streamDown8: Int16Array;
   private readonly streamDownTick: Int32Array;
   private readonly streamDownHist: Int16Array;
@@ -285,6 +287,7 @@ export class ConferenceMixer {
     this.streamG722 = new Array<G722Encoder | null>(this.streamCount).fill(null);
     this.mohFrames = new Int16Array(this.mohList.length * F16);
     this.mohTick = new Int32Array(this.mohList.length).fill(-1);
+    this.mohPos = new Int32Array(this.mohList.length);
     this.candSlot = new Int32Array(this.maxTalkers);
     this.candScore = new Float64Array(this.maxTalkers);
     this.talkerPcm = new Int32Array(this.maxTalkers * F16);
@@ -776,11 +779,12 @@ export class ConferenceMixer {
         if (r === PROMPT_FINISHED) this.pushEvent(s, MIXER_EVENT_PROMPT_DONE, 0);
         continue;
       }
-      if (this.held[s] === 1 || this.waiting[s] === 1 || (aloneMoh && this.member[s] === 1)) {
+      if (this.held[s] === 1 || (this.waiting[s] === 1 && this.mohEnabled) || (aloneMoh && this.member[s] === 1)) {
         this.encodeShared(s, 1 + (this.mohIdx[s] as number), c, tick);
         continue;
       }
-      if (this.member[s] === 0) {
+      // Waiting for the start without music (conference_moh_enabled off): silence, not the meeting.
+      if (this.member[s] === 0 || this.waiting[s] === 1) {
         this.encodeShared(s, this.silenceStream, c, tick);
         continue;
       }
@@ -812,7 +816,7 @@ export class ConferenceMixer {
 
   private mohFrame(m: number, tick: number): Int16Array {
     if (this.mohTick[m] !== tick) {
-      (this.mohList[m] as LoopSource).next(this.mohFrames, m * F16);
+      this.mohPos[m] = (this.mohList[m] as LoopSource).frameAt(this.mohPos[m] as number, this.mohFrames, m * F16);
       this.mohTick[m] = tick;
     }
     return this.mohFrames;

@@ -164,9 +164,9 @@ export const MOH_NAMES = ["default", "legacy", "beep", "custom"] as const;
 export type MohName = (typeof MOH_NAMES)[number];
 
 /**
- * An endless source of 20 ms frames cut from a precomputed loop. One instance is
- * shared by everyone listening to it (like a radio), so its frame is encoded once per
- * codec per tick.
+ * An endless source of 20 ms frames cut from a precomputed loop. Within a meeting
+ * everyone listening to it hears the same frame (like a radio), encoded once per codec
+ * per tick; each meeting's mixer keeps its own place in the loop (`frameAt`).
  * @example const src = new LoopSource("beep", samples); src.next(frame, 0);
  */
 export class LoopSource {
@@ -182,14 +182,23 @@ export class LoopSource {
 
   /** Copies the next `MIX_FRAME` samples into `dst[off..]`, wrapping around the loop. */
   next(dst: Int16Array, off: number): void {
+    this.pos = this.frameAt(this.pos, dst, off);
+  }
+
+  /**
+   * Copies the frame starting at `pos` into `dst[off..]` and returns where the next one
+   * starts: for a listener that keeps its own place in the loop (each mixer does, so
+   * meetings sharing one source do not advance it for each other).
+   */
+  frameAt(pos: number, dst: Int16Array, off: number): number {
     const s = this.samples;
     const len = s.length;
-    let p = this.pos;
+    let p = pos;
     for (let i = 0; i < MIX_FRAME; i++) {
       dst[off + i] = s[p] as number;
       if (++p === len) p = 0;
     }
-    this.pos = p;
+    return p;
   }
 
   /** Back to the start of the loop. */
