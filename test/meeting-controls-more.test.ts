@@ -4,17 +4,28 @@
  * cross-correlation against the prompt clips) and by what the API reports. Timers are
  * shortened with room attributes, so nothing sleeps for minutes.
  *
- * One service serves every test; each test uses its own meeting room (its own codes and
- * attributes) and ends its meeting with DELETE. E2E_KEEP=1 keeps the callers' recordings
- * (baresip-* in the temp directory) and prints the service's output, for a look after a failure.
+ * One service serves every test (lib/meeting-harness.ts); each test uses its own meeting
+ * room (its own codes and attributes) and ends its meeting with DELETE. E2E_KEEP=1 keeps the
+ * callers' recordings and prints the service's output, for a look after a failure.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Baresip } from "./lib/baresip.ts";
-import { HeardAudio, PROMPT_HEARD_SCORE } from "./lib/prompt-detect.ts";
-import { eventually, type Provisioned, provision, type Service, startService } from "./lib/service.ts";
+import {
+  ABSENT_DB,
+  BEEP_HZ,
+  type Call,
+  HEARD_DB,
+  HOST_HZ,
+  LIST_HZ,
+  type Meeting,
+  MeetingHarness,
+  PART_HZ,
+  type Phone,
+  type Room,
+} from "./lib/meeting-harness.ts";
+import { PROMPT_HEARD_SCORE } from "./lib/prompt-detect.ts";
+import { eventually, type Provisioned } from "./lib/service.ts";
 import { readWav } from "./lib/spectrum.ts";
 import {
   activeFraction,
@@ -28,201 +39,34 @@ import {
 } from "./lib/tone-track.ts";
 
 const NUMBER = "15162065921";
-const HOST_HZ = 440;
-const PART_HZ = 1000;
-const LIST_HZ = 1500;
-/** The `beep` music on hold: an 800 Hz beep every two seconds. */
-const BEEP_HZ = 800;
 /** Entry tone 587 Hz then 880 Hz; exit tone the other way round (apps/mixer/src/media/tones.ts). */
 const NOTE_LOW = 587;
 const NOTE_HIGH = 880;
-/** A tone counts as heard above this level (callers send at -12 dBFS), absent below the other. */
-const HEARD_DB = -35;
-const ABSENT_DB = -50;
 
-let svc: Service;
+let harness: MeetingHarness;
 let acct: Provisioned;
-/** Next free port of this run's block (below the kernel's ephemeral range, so no outgoing TCP connection holds it). */
-let nextPort = 0;
-let blockEnd = 0;
 let recordingDir = "";
-let users = 0;
-let codes = 0;
-const live = new Set<Phone>();
-const allPhones: Phone[] = [];
-
-type Call = { call_sid: string; role: string; muted: boolean; on_hold: boolean; meeting_sid: string; number_src: string };
-type Meeting = {
-  meeting_sid: string;
-  locked: boolean;
-  participant_muted: string;
-  on_hold: string;
-  recording: boolean;
-  attendees: { hosts: number; participants: number; listeners: number };
-};
-
-/** A baresip caller with its own tone, and the wall clock of its call (to find moments in its recording). */
-class Phone {
-  readonly b: Baresip;
-  readonly user: string;
-  /** Date.now() when the call was established (about where its recording starts). */
-  t0 = 0;
-  callSid = "";
-  meetingSid = "";
-  private heardCache: HeardAudio | null = null;
-
-  constructor(readonly toneHz: number) {
-    this.user = `77${String(++users).padStart(3, "0")}`;
-    // One SIP port and ten RTP ports per caller, from this run's block.
-    if (nextPort + 11 > blockEnd) throw new Error("out of caller ports: widen the block");
-    this.b = new Baresip({ sipPort: nextPort, rtpPortBase: nextPort + 1, toneHz, user: this.user });
-    nextPort += 11;
-    live.add(this);
-    allPhones.push(this);
-  }
-
-  /** Seconds since the call was established: a position in its recording. */
-  at(): number {
-    return (Date.now() - this.t0) / 1000;
-  }
-
-  keys(digits: string): void {
-    this.b.sendDigits(digits);
-  }
-
-  async stop(): Promise<void> {
-    await this.b.stop();
-    live.delete(this);
-  }
-
-  /** What the caller heard (after `stop`). */
-  heard(): HeardAudio {
-    this.heardCache ??= HeardAudio.fromFile(this.b.recording());
-    return this.heardCache;
-  }
-
-  /** Level of a tone (dBFS) in the recording over [from, to) seconds. */
-  level(hz: number, from: number, to: number): number {
-    const h = this.heard();
-    return hannToneDb(h.samples, h.rate, hz, Math.round(from * h.rate), Math.min(h.samples.length, Math.round(to * h.rate)));
-  }
-}
-
-function phone(toneHz: number): Phone {
-  return new Phone(toneHz);
-}
-
-interface Room {
-  sid: string;
-  host: string;
-  participant: string;
-  listener: string;
-}
-
-/** A meeting room of its own codes, with `attributes` set by PATCH (the way an operator would). */
-async function room(name: string, attributes: Record<string, string>): Promise<Room> {
-  const base = 5000 + 10 * ++codes;
-  const r: Omit<Room, "sid"> = { host: `${base + 1}`, participant: `${base + 2}`, listener: `${base + 3}` };
-  const created = await acct.account.req<{ meeting_room_sid: string }>("POST", "/conference/v2/meeting_rooms", {
-    name,
-    access_codes: [
-      { access_code: r.host, role: "host" },
-      { access_code: r.participant, role: "participant" },
-      { access_code: r.listener, role: "listener" },
-    ],
-  });
-  expect(created.status, JSON.stringify(created.body)).toBe(200);
-  const sid = created.body.meeting_room_sid;
-  if (Object.keys(attributes).length) {
-    const patched = await acct.account.req("PATCH", `/conference/v2/meeting_rooms/${sid}`, { attributes });
-    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
-  }
-  return { sid, ...r };
-}
-
-/** Dials in, keys the code and waits until the API lists the call. */
-async function dialIn(p: Phone, code: string): Promise<Call> {
-  p.b.dial(`sip:${NUMBER}@127.0.0.1:${svc.sipPort}`, 60);
-  await p.b.waitFor(/Call established/, 10_000);
-  p.t0 = Date.now();
-  p.keys(`${code}#`);
-  const c = await eventually(
-    async () => (await calls()).find((c) => c.number_src.includes(`sip:${p.user}@`)),
-    10_000,
-    `the call of ${p.user}`,
-  );
-  p.callSid = c.call_sid;
-  p.meetingSid = c.meeting_sid;
-  return c;
-}
-
-async function calls(): Promise<Call[]> {
-  const r = await acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls?limit=100");
-  return r.body.items;
-}
-
-async function callOf(p: Phone): Promise<Call | null> {
-  const r = await acct.account.req<Call>("GET", `/conference/v2/calls/${p.callSid}`);
-  return r.status === 200 ? r.body : null;
-}
-
-async function meeting(sid: string): Promise<Meeting | null> {
-  const r = await acct.account.req<Meeting>("GET", `/conference/v2/meetings/${sid}`);
-  return r.status === 200 ? r.body : null;
-}
-
-/** Waits until the API shows the call with `muted` as given. */
-async function untilMuted(p: Phone, muted: boolean): Promise<void> {
-  await eventually(async () => (await callOf(p))?.muted === muted, 5000, `${p.user} muted=${muted}`);
-}
-
-/** Ends the meeting by DELETE, waits until its calls are gone and stops the callers. */
-async function finish(meetingSid: string, phones: Phone[]): Promise<void> {
-  const del = await acct.account.req("DELETE", `/conference/v2/meetings/${meetingSid}`);
-  expect([204, 404]).toContain(del.status);
-  await eventually(async () => !(await calls()).some((c) => c.meeting_sid === meetingSid), 10_000, "the meeting's calls gone");
-  for (const p of phones) await p.stop();
-}
+const phone = (toneHz: number): Phone => harness.phone(toneHz);
+const room = (name: string, attributes: Record<string, string>): Promise<Room> => harness.room(name, attributes);
+const dialIn = (p: Phone, code: string): Promise<Call> => harness.dialIn(p, code);
+const calls = (): Promise<Call[]> => harness.calls();
+const callOf = (p: Phone): Promise<Call | null> => harness.callOf(p);
+const meeting = (sid: string): Promise<Meeting | null> => harness.meeting(sid);
+const untilMuted = (p: Phone, muted: boolean): Promise<void> => harness.untilMuted(p, muted);
+const finish = (meetingSid: string, phones: Phone[]): Promise<void> => harness.finish(meetingSid, phones);
 
 beforeAll(async () => {
-  // A block of 600 ports below 32768 (the kernel's ephemeral range starts there): callers
-  // take the first 480 (11 each), the service's RTP pool the last 120.
-  const block = 20000 + Math.floor(Math.random() * 20) * 600;
-  nextPort = block;
-  blockEnd = block + 480;
-  recordingDir = mkdtempSync(join(tmpdir(), "e2e-recordings-"));
-  svc = await startService({
-    rtpPortMin: block + 480,
-    rtpPortMax: block + 599,
-    env: { RECORDING_DIR: recordingDir },
-  });
-  acct = await provision(svc, NUMBER);
-  // Quiet by default: no greeting, tones, music or count announcements; each test's room turns on what it tests.
-  const r = await acct.account.req("PATCH", `/conference/v2/accounts/${acct.accountSid}`, {
-    attributes: {
-      conference_entrytones: "off",
-      conference_exittones: "off",
-      conference_moh_enabled: "off",
-      call_announceparticipantcount: "",
-      conference_greeting_enabled: "off",
-    },
-  });
-  expect(r.status).toBe(200);
+  harness = await MeetingHarness.start({ number: NUMBER });
+  acct = harness.acct;
+  recordingDir = harness.recordingDir;
 }, 60_000);
 
 afterEach(async () => {
-  // A failed test may leave callers and meetings behind: clear them for the next one.
-  for (const p of [...live]) await p.stop();
-  const r = await acct.account.req<{ items: Meeting[] }>("GET", "/conference/v2/meetings");
-  for (const m of r.body.items ?? []) await acct.account.req("DELETE", `/conference/v2/meetings/${m.meeting_sid}`);
+  await harness.clear();
 }, 30_000);
 
 afterAll(async () => {
-  if (process.env.E2E_KEEP) console.log(`service output:\n${svc?.output()}`);
-  for (const p of [...live]) await p.stop();
-  await svc?.stop();
-  if (!process.env.E2E_KEEP) for (const p of allPhones) p.b.cleanup();
-  if (recordingDir) rmSync(recordingDir, { recursive: true, force: true });
+  await harness?.stop();
 }, 30_000);
 
 describe("question queue, hold", () => {
