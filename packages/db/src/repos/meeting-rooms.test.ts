@@ -194,7 +194,7 @@ for (const kind of ["postgres", "pglite"] as const) {
               name: `room ${(i * 3) % 5}`,
               attributes: { conference_moh: "jazz", conference_language: "DE", conference_entrytones: "off" },
               access_codes: [
-                { access_code: `${900 + i}`, role: "listener" },
+                { access_code: `*${900 + i}*`, role: "listener" },
                 { access_code: `${800 + i}`, role: "host" },
               ],
             }),
