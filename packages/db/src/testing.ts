@@ -12,6 +12,8 @@ export interface TestDatabaseOptions {
   readonly kind: "postgres" | "pglite";
   /** Admin URL (default TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres). */
   readonly adminUrl?: string;
+  /** postgres.js pool size of the opened database (default 4). */
+  readonly maxConnections?: number;
 }
 
 /** Admin URL for test databases, from TEST_DATABASE_URL. */
@@ -43,7 +45,7 @@ export async function createTestDatabase(options: TestDatabaseOptions): Promise<
   url.pathname = `/${name}`;
   let database: Database;
   try {
-    database = await openDatabase({ url: url.toString(), maxConnections: 4 });
+    database = await openDatabase({ url: url.toString(), maxConnections: options.maxConnections ?? 4 });
   } catch (e) {
     await dropDatabase(adminUrl, name);
     throw e;
