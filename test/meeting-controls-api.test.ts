@@ -242,17 +242,14 @@ describe("meeting rules", () => {
     await moderatorStop(5, {});
   }, 45_000);
 
-  // BUG: with a wait shorter than the warning itself (host-left, meeting-ending, N, seconds:
-  // 3.9 s), the goodbye cuts the warning: node.ts lastHostLeft starts the stop timer together
-  // with the warning, and endWithGoodbye clears the meeting overlay it is playing in.
-  test.todo("conference_stop_how moderator (wait 3 s): the participant hears the whole warning before the goodbye", async () => {
+  // Regression: a wait shorter than the warning itself (3.9 s) let the goodbye cut it.
+  test("conference_stop_how moderator (wait 3 s): the participant hears the whole warning before the goodbye", async () => {
     await moderatorStop(3, {});
   }, 45_000);
 
-  // BUG: the warning is played into the meeting's mix, but a caller left alone hears music
-  // on hold instead of the mix (conference-mixer.ts: aloneMoh), so with
-  // conference_moh_enabled on (the seed's default) the last participant is never told.
-  test.todo("conference_stop_how moderator with music on hold enabled: the participant left alone still hears the warning", async () => {
+  // Regression: the warning was played into the mix, which a caller left alone (hearing
+  // music on hold) never hears.
+  test("conference_stop_how moderator with music on hold enabled: the participant left alone still hears the warning", async () => {
     await moderatorStop(5, { conference_moh_enabled: "on" });
   }, 45_000);
 

@@ -822,15 +822,22 @@ export class MixerNode {
     if (a.recording_stop_how === "moderator") this.bg(this.stopRecording(runtime));
     if (a.conference_stop_how !== "moderator" || runtime.stopTimer) return;
     const wait = Number(a.conference_stop_wait);
-    const p = this.opts.prompts;
-    for (const name of ["host-left", "meeting-ending", ...numberClips(wait), "seconds"] as PromptName[]) {
-      runtime.mixer.playToMeeting(p.get(name));
-    }
+    // Said to each caller, not into the mix: a caller left alone hears music, not the mix.
+    const warning: PromptName[] = ["host-left", "meeting-ending", ...numberClips(wait), "seconds"];
+    for (const c of runtime.calls) this.say(c, warning);
+    // The goodbye clears what is playing, so it waits for the whole warning.
+    const ms = Math.max(wait * 1000, this.clipsMs(warning) + HANGUP_GRACE_MS);
     runtime.stopTimer = setTimeout(() => {
       runtime.stopTimer = null;
       if (runtime.ended || runtime.hosts() > 0) return;
       this.endWithGoodbye(runtime, "moderator-stop");
-    }, wait * 1000);
+    }, ms);
+  }
+
+  /** How long some prompts take to say, ms. */
+  private clipsMs(clips: readonly PromptName[]): number {
+    const samples = clips.reduce((n, name) => n + this.opts.prompts.get(name).length, 0);
+    return (samples / MIX_RATE) * 1000;
   }
 
   /**
@@ -850,9 +857,7 @@ export class MixerNode {
       runtime.mixer.prompt(c.slot).clear();
       this.say(c, clips);
     }
-    const samples = clips.reduce((n, name) => n + this.opts.prompts.get(name).length, 0);
-    const ms = (samples / MIX_RATE) * 1000 + HANGUP_GRACE_MS;
-    setTimeout(() => this.bg(this.endMeeting(runtime.meetingSid, why)), ms);
+    setTimeout(() => this.bg(this.endMeeting(runtime.meetingSid, why)), this.clipsMs(clips) + HANGUP_GRACE_MS);
   }
 
   /** Runs a promise in the background: a failure is logged, never an unhandled rejection. */
