@@ -78,16 +78,15 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const db = await freshDatabase();
   const url = db.url;
   const prefix = `e2e-${crypto.randomUUID().slice(0, 8)}:`;
-  const apiPort = await freePort();
-  const sipPort = await freePort();
   const adminToken = `e2e-token-${crypto.randomUUID()}`;
   const proc: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn(["bun", "run", "scripts/start.ts"], {
     cwd: ROOT,
     env: {
       ...process.env,
-      API_PORT: String(apiPort),
+      // Port 0: the service binds free ports itself and prints them (no race with others).
+      API_PORT: "0",
       API_HOST: "127.0.0.1",
-      SIP_PORT: String(sipPort),
+      SIP_PORT: "0",
       SIP_HOST: "127.0.0.1",
       RTP_PORT_MIN: String(opts.rtpPortMin),
       RTP_PORT_MAX: String(opts.rtpPortMax),
@@ -121,8 +120,11 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     }
     await Bun.sleep(50);
   }
+  const api = out.match(/conference: API on (http:\/\/[^\s]+)/)?.[1];
+  const sipPort = Number(out.match(/conference: SIP on udp [^\s]+:(\d+)/)?.[1]);
+  if (!api || !sipPort) throw new Error(`service printed no API URL or SIP port:\n${out}`);
   return {
-    api: `http://127.0.0.1:${apiPort}`,
+    api,
     sipPort,
     adminToken,
     output: () => out,
