@@ -9,9 +9,9 @@ import type { SessionStore } from "@conf/session-store";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
 import type { Context } from "hono";
-import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { basicAuth, bearerAuth, type CredentialCache, createCredentialCache } from "./lib/auth.ts";
+import { corsAnyOrigin } from "./lib/cors.ts";
 import { jsonBody, validationHook } from "./lib/body.ts";
 import type { ApiInvalidation, AppEnv, Repos, Services } from "./lib/context.ts";
 import { ApiError, badJson, internalError, item, unsupportedMediaType } from "./lib/errors.ts";
@@ -100,11 +100,10 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   app.use(
     "*",
-    cors({
-      origin: "*",
+    corsAnyOrigin({
       allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
       allowHeaders: ["Authorization", "Content-Type"],
-      exposeHeaders: [...CORS_EXPOSE_HEADERS],
+      exposeHeaders: CORS_EXPOSE_HEADERS,
       maxAge: 86_400,
     }),
   );
