@@ -1,3 +1,4 @@
+import { registerListRoute } from "../../lib/list-route.ts";
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../lib/context.ts";
 import { unwrap } from "../../lib/errors.ts";
@@ -50,7 +51,7 @@ export function registerDids(app: OpenAPIHono<AppEnv>): void {
     await c.var.services.publish({ kind: "account", accountSid: did.account_sid });
     return c.json(did, 200);
   });
-  app.openapi(list, async (c) => {
+  registerListRoute(app, list, async (c) => {
     const repo = c.var.services.repos.dids;
     const all = { fields: repo.fields, list: repo.listAll };
     return c.json(await listConfig(c, all, DID_FIELDS, { unscoped: true, defaultLimit: CORE_DEFAULT_LIMIT }), 200);

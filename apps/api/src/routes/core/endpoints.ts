@@ -1,3 +1,4 @@
+import { registerListRoute } from "../../lib/list-route.ts";
 import type { EndpointObject } from "@conf/db";
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
@@ -67,7 +68,7 @@ export function registerEndpoints(app: OpenAPIHono<AppEnv>): void {
     await c.var.services.publish({ kind: "account", accountSid: endpoint.properties.account_sid });
     return c.json(withApiUrl(c, endpoint), 200);
   });
-  app.openapi(list, async (c) => {
+  registerListRoute(app, list, async (c) => {
     const repo = c.var.services.repos.endpoints;
     const page = await listConfig(c, repo, ENDPOINT_FIELDS, { unscoped: true, fieldOptions: {}, defaultLimit: CORE_DEFAULT_LIMIT });
     return c.json({ ...page, items: page.items.map((e) => withApiUrl(c, e)) }, 200);

@@ -1,3 +1,4 @@
+import { registerListRoute } from "../../lib/list-route.ts";
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../lib/context.ts";
 import { unwrap } from "../../lib/errors.ts";
@@ -58,7 +59,7 @@ export function registerPrefixes(app: OpenAPIHono<AppEnv>): void {
     await c.var.services.publish({ kind: "account", accountSid: prefix.account_sid });
     return c.json(prefix, 200);
   });
-  app.openapi(list, async (c) =>
+  registerListRoute(app, list, async (c) =>
     c.json(await listConfig(c, c.var.services.repos.trunkPrefixes, PREFIX_FIELDS, { unscoped: true, defaultLimit: CORE_DEFAULT_LIMIT }), 200),
   );
   app.openapi(get, async (c) => {

@@ -1,5 +1,6 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../lib/context.ts";
+import { registerListRoute } from "../../lib/list-route.ts";
 import { listConfig } from "../../lib/listing.ts";
 import { errors, ListQuerySchema, ok } from "../../lib/openapi.ts";
 import { DID_GROUP_FIELDS, DidGroupPageSchema } from "./schema.ts";
@@ -16,5 +17,5 @@ const route = createRoute({
 });
 
 export function registerList(app: OpenAPIHono<AppEnv>): void {
-  app.openapi(route, async (c) => c.json(await listConfig(c, c.var.services.repos.didGroups, DID_GROUP_FIELDS), 200));
+  registerListRoute(app, route, async (c) => c.json(await listConfig(c, c.var.services.repos.didGroups, DID_GROUP_FIELDS), 200));
 }

@@ -1,5 +1,6 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../lib/context.ts";
+import { registerListRoute } from "../../lib/list-route.ts";
 import { listLive } from "../../lib/listing.ts";
 import { liveStore } from "../../lib/live.ts";
 import { errors, ListQuerySchema, ok } from "../../lib/openapi.ts";
@@ -17,7 +18,7 @@ const route = createRoute({
 });
 
 export function registerList(app: OpenAPIHono<AppEnv>): void {
-  app.openapi(route, async (c) => {
+  registerListRoute(app, route, async (c) => {
     const store = liveStore(c);
     const meetings = store ? await store.listMeetings(c.var.principal.accountSid) : [];
     return c.json(listLive(c, meetings, MEETING_FILTER_FIELDS, MEETING_FIELDS, { countable: false }), 200);
