@@ -76,15 +76,15 @@ export async function listConfig<T extends object>(
   }
   const orderBy = page.order ? sqlOrderBy(page.order, repo.fields, fieldOptions) : [];
   // Operator lists see every account; everything else only the caller's own.
-  const accountSid = options.unscoped ? undefined : c.var.principal.accountSid;
+  const accountSid = options.unscoped ? undefined : c.get("principal").accountSid;
   const { items, total } = await repo.list({ accountSid, where, orderBy, limit: page.limit, offset: page.offset });
-  const services = c.var.services;
+  const services = c.get("services");
   return pageEnvelope({
     items: items.map((i) => selectFields(i, selection)),
     matched: total,
     total,
     page,
-    requestUrl: new URL(c.req.url),
+    requestUrl: c.req.url,
     baseUrl: services.publicUrl,
   });
 }
@@ -117,8 +117,8 @@ export function listLive<T extends object>(
     matched: sorted.length,
     total: options.countable ? sorted.length : null,
     page,
-    requestUrl: new URL(c.req.url),
-    baseUrl: c.var.services.publicUrl,
+    requestUrl: c.req.url,
+    baseUrl: c.get("services").publicUrl,
   });
 }
 

@@ -8,7 +8,7 @@ import type { AppEnv } from "./context.ts";
 
 /** The live store of the app, or null when it runs without one (then nothing is live). */
 export function liveStore(c: Context<AppEnv>): SessionStore | null {
-  return c.var.services.sessionStore ?? null;
+  return c.get("services").sessionStore ?? null;
 }
 
 /** A boolean sent as JSON `true`/`false` or as the strings the reference's own examples use. */
@@ -18,5 +18,5 @@ export function toBoolean(v: boolean | "true" | "false"): boolean {
 
 /** Whether a live object belongs to the caller; another account's object must look missing. */
 export function isOwn(c: Context<AppEnv>, obj: { account_sid: string } | null): boolean {
-  return obj !== null && obj.account_sid === c.var.principal.accountSid;
+  return obj !== null && obj.account_sid === c.get("principal").accountSid;
 }

@@ -135,16 +135,19 @@ export function pageEnvelope<T>(args: {
   matched: number;
   total: number | null;
   page: PageQuery;
-  requestUrl: URL;
+  /** The request's URL; a string is parsed only when a link is needed. */
+  requestUrl: URL | string;
   /** PUBLIC_URL: origin (and path prefix) of absolute links; the request's origin when unset. */
   baseUrl?: string;
 }): Page<T> {
   const { items, matched, page } = args;
   const hasMore = page.offset + items.length < matched;
   const pagination: PaginationLinks = {};
+  let url: URL | undefined;
+  const requestUrl = () => (url ??= typeof args.requestUrl === "string" ? new URL(args.requestUrl) : args.requestUrl);
   // limit=0 pages never advance, so they get no next link.
-  if (hasMore && page.limit > 0) pagination.next = linkWithOffset(args.requestUrl, args.baseUrl, page.offset + page.limit);
-  if (page.offset > 0) pagination.previous = linkWithOffset(args.requestUrl, args.baseUrl, Math.max(0, page.offset - page.limit));
+  if (hasMore && page.limit > 0) pagination.next = linkWithOffset(requestUrl(), args.baseUrl, page.offset + page.limit);
+  if (page.offset > 0) pagination.previous = linkWithOffset(requestUrl(), args.baseUrl, Math.max(0, page.offset - page.limit));
   return {
     count: items.length,
     has_more: hasMore,
