@@ -43,6 +43,11 @@ export interface RawList<T> {
   sawExpired: boolean;
 }
 
+export interface RawPage<T> extends RawList<T> {
+  /** Entries in all pages. */
+  total: number;
+}
+
 export interface RawUpdate<T> {
   record: T;
   /** Fields whose value actually changed. */
@@ -61,6 +66,8 @@ export interface Backend {
   getMeeting(meetingSid: string, now: number): Promise<MeetingRecord | null>;
   getMeetingByKey(key: string, now: number): Promise<MeetingRecord | null>;
   listCalls(accountSid: string, now: number): Promise<RawList<CallRecord>>;
+  /** Entries `offset` to `offset + limit` of what `listCalls` lists, in its order, reading only those. */
+  listCallsPage(accountSid: string, now: number, offset: number, limit: number): Promise<RawPage<CallRecord>>;
   listMeetings(accountSid: string, now: number): Promise<RawList<MeetingRecord>>;
   listCallsOfMeeting(meetingSid: string, now: number): Promise<CallRecord[]>;
   updateCall(callSid: string, patch: CallPatch, now: number): Promise<RawUpdate<CallRecord> | null>;

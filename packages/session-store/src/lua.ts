@@ -178,6 +178,53 @@ for i = 1, #msids, CHUNK do
 end
 return { calls, msids, leases }
 `,
+  /**
+   * ARGV: 3 account, 4 offset, 5 limit. -> { { call, ... }, total, sawExpired (0|1) }
+   * The calls of listCalls in the same order (the account's set, those of live meetings),
+   * but only the page's records are read. When every meeting of the account is alive,
+   * every call of the set counts; otherwise the live meetings' call sets say which do.
+   */
+  listCallsPage: `
+local offset = tonumber(ARGV[4])
+local limit = tonumber(ARGV[5])
+local msids = redis.call('SMEMBERS', P .. 'am:' .. ARGV[3])
+local live = nil
+local expired = 0
+for i = 1, #msids, CHUNK do
+  local part = { unpack(msids, i, math.min(i + CHUNK - 1, #msids)) }
+  local leases = redis.call('ZMSCORE', LEASES, unpack(part))
+  for j = 1, #part do
+    if leases[j] and tonumber(leases[j]) > NOW then
+      if live then live[part[j]] = true end
+    else
+      if not live then
+        -- First dead meeting: the live ones seen so far, then the rest as they come.
+        live = {}
+        for k = 1, i + j - 2 do live[msids[k]] = true end
+      end
+      expired = 1
+    end
+  end
+end
+local liveCalls = nil
+if live then
+  liveCalls = {}
+  for msid in pairs(live) do
+    local cs = redis.call('SMEMBERS', P .. 'mc:' .. msid)
+    for j = 1, #cs do liveCalls[cs[j]] = true end
+  end
+end
+local sids = redis.call('SMEMBERS', P .. 'ac:' .. ARGV[3])
+local keys = {}
+local total = 0
+for i = 1, #sids do
+  if liveCalls == nil or liveCalls[sids[i]] then
+    total = total + 1
+    if total > offset and total <= offset + limit then keys[#keys + 1] = ck(sids[i]) end
+  end
+end
+return { mget(keys, {}), total, expired }
+`,
   /** ARGV: 3 account. -> { meeting, ... } */
   listMeetings: `
 local sids = redis.call('SMEMBERS', P .. 'am:' .. ARGV[3])

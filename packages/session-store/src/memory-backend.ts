@@ -11,6 +11,7 @@ import {
   type RawJoinInput,
   type RawLeave,
   type RawList,
+  type RawPage,
   type RawUpdate,
 } from "./backend.ts";
 import type { Transport } from "./pubsub.ts";
@@ -167,6 +168,23 @@ export class MemoryBackend implements Backend {
       else sawExpired = true;
     }
     return { items, sawExpired };
+  }
+
+  async listCallsPage(accountSid: string, now: number, offset: number, limit: number): Promise<RawPage<CallRecord>> {
+    const items: CallRecord[] = [];
+    let sawExpired = false;
+    let total = 0;
+    for (const cs of this.#s.accountCalls.get(accountSid) ?? []) {
+      const c = this.#s.calls.get(cs);
+      if (!c) continue;
+      if (!this.#alive(c.meeting_sid, now)) {
+        sawExpired = true;
+        continue;
+      }
+      total++;
+      if (total > offset && total <= offset + limit) items.push(copyC(c));
+    }
+    return { items, total, sawExpired };
   }
 
   async listMeetings(accountSid: string, now: number): Promise<RawList<MeetingRecord>> {

@@ -8,6 +8,7 @@ import {
   type RawJoinInput,
   type RawLeave,
   type RawList,
+  type RawPage,
   type RawUpdate,
 } from "./backend.ts";
 import { runScript, type ScriptName } from "./lua.ts";
@@ -116,6 +117,11 @@ export class RedisBackend implements Backend {
       if (live.has(c.meeting_sid)) items.push(c);
     }
     return { items, sawExpired };
+  }
+
+  async listCallsPage(accountSid: string, now: number, offset: number, limit: number): Promise<RawPage<CallRecord>> {
+    const [calls, total, expired] = (await this.#run("listCallsPage", now, accountSid, offset, limit)) as [string[], number, number];
+    return { items: calls.map(parseCall), total, sawExpired: expired === 1 };
   }
 
   async listMeetings(accountSid: string, now: number): Promise<RawList<MeetingRecord>> {

@@ -109,6 +109,12 @@ export interface SessionStore {
   getMeetingByKey(meetingKey: string): Promise<Meeting | null>;
   /** Every call of an account, in no particular order (the API sorts, filters and pages). */
   listCalls(accountSid: string): Promise<Call[]>;
+  /**
+   * Calls `offset` to `offset + limit` of what `listCalls` returns, in the same order
+   * (while the account's calls do not change), and how many calls it returns in all;
+   * only the page's records are read. For the unfiltered, unordered API list.
+   */
+  listCallsPage(accountSid: string, offset: number, limit: number): Promise<{ items: Call[]; total: number }>;
   /** Every meeting of an account, in no particular order. */
   listMeetings(accountSid: string): Promise<Meeting[]>;
   /** The calls of a meeting; empty when the meeting does not exist. */
@@ -326,6 +332,15 @@ class Store implements SessionStore {
     const r = await this.#backend.listCalls(accountSid, now);
     if (r.sawExpired) this.#reapInBackground();
     return r.items.map((c) => toCall(c, now));
+  }
+
+  async listCallsPage(accountSid: string, offset: number, limit: number): Promise<{ items: Call[]; total: number }> {
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError("offset must be a whole number of 0 or more");
+    if (!Number.isSafeInteger(limit) || limit < 0) throw new RangeError("limit must be a whole number of 0 or more");
+    const now = this.#now();
+    const r = await this.#backend.listCallsPage(accountSid, now, offset, limit);
+    if (r.sawExpired) this.#reapInBackground();
+    return { items: r.items.map((c) => toCall(c, now)), total: r.total };
   }
 
   async listMeetings(accountSid: string): Promise<Meeting[]> {

@@ -295,6 +295,51 @@ export function sessionStoreContract(makeHarness: () => Harness): void {
       await expect(s.updateMeeting(sid, { participant_muted: "yes" as never })).rejects.toThrow(RangeError);
     });
 
+    test("listCallsPage: listCalls' order page by page, the exact total, only live meetings' calls", async () => {
+      const clock = manualClock();
+      const s = h.open(space(), { clock: clock.now, leaseTtlMs: 1000 });
+      const dead: string[] = [];
+      for (let i = 0; i < 3; i++) dead.push((await joined(s, joinInput("page-dead", i === 0 ? "host" : "participant", { nodeId: "node-dead" }))).call.call_sid);
+      clock.advance(600);
+      const live: string[] = [];
+      for (let i = 0; i < 7; i++) live.push((await joined(s, joinInput(`page-live-${i % 2}`, i < 2 ? "host" : "listener", { nodeId: "node-live" }))).call.call_sid);
+      await joined(s, { ...joinInput("page-other", "host"), accountSid: OTHER_ACCOUNT });
+      const all = await s.listCalls(ACCOUNT);
+      expect(all.map((c) => c.call_sid).sort()).toEqual([...dead, ...live].sort());
+      for (const limit of [0, 1, 3, 10, 100]) {
+        for (const offset of [0, 1, 4, 9, 10, 11, 50]) {
+          const page = await s.listCallsPage(ACCOUNT, offset, limit);
+          expect(page.total).toBe(10);
+          expect(page.items).toEqual(all.slice(offset, offset + limit));
+        }
+      }
+      // node-dead's meeting runs out: its calls leave the page and the total at once, before
+      // any reap (this first read sees them unreaped, and starts the reap).
+      clock.advance(600);
+      const first = await s.listCallsPage(ACCOUNT, 0, 100);
+      expect(first.total).toBe(7);
+      expect(first.items.map((c) => c.call_sid).sort()).toEqual([...live].sort());
+      // Removing members may reorder a Redis set: compare pages once the reap is done.
+      await s.reapExpired();
+      const after = await s.listCalls(ACCOUNT);
+      expect(after.map((c) => c.call_sid).sort()).toEqual([...live].sort());
+      for (const [offset, limit] of [
+        [0, 10],
+        [0, 3],
+        [3, 3],
+        [6, 3],
+        [7, 1],
+      ] as const) {
+        const page = await s.listCallsPage(ACCOUNT, offset, limit);
+        expect(page.total).toBe(7);
+        expect(page.items).toEqual(after.slice(offset, offset + limit));
+      }
+      expect(await s.listCallsPage("nobody", 0, 10)).toEqual({ items: [], total: 0 });
+      expect((await s.listCallsPage(OTHER_ACCOUNT, 0, 10)).total).toBe(1);
+      await expect(s.listCallsPage(ACCOUNT, -1, 10)).rejects.toThrow(RangeError);
+      await expect(s.listCallsPage(ACCOUNT, 0, 1.5)).rejects.toThrow(RangeError);
+    });
+
     test("endMeeting deletes the meeting and all its calls and returns them", async () => {
       const s = h.open(space());
       const a = await joined(s, joinInput("end", "host", { nodeId: "node-x" }));
