@@ -122,6 +122,34 @@ export function listLive<T extends object>(
   });
 }
 
+/**
+ * As {@link listLive} with `countable: true`, for a store that can read one page: a
+ * request without filter and order asks `fetchPage` for its slice of the order `fetchAll`
+ * returns, and the exact count, instead of reading every object to keep ten; a filter or
+ * an order needs them all.
+ */
+export async function listLivePaged<T extends object>(
+  c: Context<AppEnv>,
+  fetchPage: (offset: number, limit: number) => Promise<{ items: T[]; total: number }>,
+  fetchAll: () => Promise<readonly T[]>,
+  fields: MemoryFieldMap,
+  objectFields: readonly string[],
+): Promise<Page<T>> {
+  const query = c.req.query();
+  const page = parsePageQuery(query);
+  const selection = parseFieldSelection(query, objectFields);
+  if (parseFilterParam(query.filter) || page.order) return listLive(c, await fetchAll(), fields, objectFields, { countable: true });
+  const { items, total } = await fetchPage(page.offset, page.limit);
+  return pageEnvelope({
+    items: items.map((i) => selectFields(i, selection)),
+    matched: total,
+    total,
+    page,
+    requestUrl: c.req.url,
+    baseUrl: c.get("services").publicUrl,
+  });
+}
+
 /** Reads and applies `include_fields` / `exclude_fields` to one object. */
 export function selectOne<T extends object>(c: Context<AppEnv>, obj: T, objectFields: readonly string[]): T {
   return selectFields(obj, parseFieldSelection(c.req.query(), objectFields));

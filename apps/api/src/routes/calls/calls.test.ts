@@ -150,6 +150,33 @@ forEachLivePlane((h) => {
     expect((await h().json("GET", "/conference/v2/calls?limit=1001")).status).toBe(400);
   });
 
+  test("unfiltered pages (read page by page from the store) agree with the filtered list (read whole)", async () => {
+    const extra: string[] = [];
+    for (let i = 0; i < 5; i++) extra.push((await h().dialIn("15162065515", "143623", { number_src: `1760569400${i}` })).call.call_sid);
+    try {
+      const q = async (query: string) => (await h().json("GET", `/conference/v2/calls?${query}`)).body;
+      // A filter every call passes takes the read-everything path, in the store's order.
+      const whole = await q("filter=duration+ge+0&limit=100");
+      expect(whole.total).toBe(7);
+      const paged = [];
+      let url: string | undefined = "/conference/v2/calls?limit=3&include_fields=call_sid,role";
+      while (url) {
+        const r: { total: number; count: number; items: unknown[]; pagination: { next?: string } } = (await h().json("GET", url.replace("http://api.test", ""))).body;
+        expect(r.total).toBe(7);
+        expect(r.count).toBe(r.items.length);
+        paged.push(...r.items);
+        url = r.pagination.next;
+      }
+      expect(paged).toEqual(whole.items.map((c: { call_sid: string; role: string }) => ({ call_sid: c.call_sid, role: c.role })));
+      expect(await q("limit=3&offset=6")).toMatchObject({ count: 1, has_more: false, total: 7 });
+      expect(await q("limit=0")).toMatchObject({ count: 0, has_more: true, total: 7, pagination: {} });
+      expect(await q("offset=7")).toMatchObject({ count: 0, has_more: false, total: 7, items: [] });
+      expect((await h().json("GET", "/conference/v2/calls?limit=1", { auth: h().b.auth })).body).toMatchObject({ count: 1, total: 1 });
+    } finally {
+      for (const sid of extra) await h().store.leave(sid);
+    }
+  });
+
   test("the stand-in node is the owner", async () => {
     const info = await h().store.getMeetingInfo((await h().store.getCall(hostSid))!.meeting_sid);
     expect(info?.nodeId).toBe(NODE_ID);

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../lib/context.ts";
 import { registerListRoute } from "../../lib/list-route.ts";
-import { listLive } from "../../lib/listing.ts";
+import { listLive, listLivePaged } from "../../lib/listing.ts";
 import { liveStore } from "../../lib/live.ts";
 import { errors, ListQuerySchema, ok } from "../../lib/openapi.ts";
 import { CALL_FIELDS, CALL_FILTER_FIELDS, CallPageSchema } from "./schema.ts";
@@ -20,7 +20,15 @@ const route = createRoute({
 export function registerList(app: OpenAPIHono<AppEnv>): void {
   registerListRoute(app, route, async (c) => {
     const store = liveStore(c);
-    const calls = store ? await store.listCalls(c.get("principal").accountSid) : [];
-    return c.json(listLive(c, calls, CALL_FILTER_FIELDS, CALL_FIELDS, { countable: true }), 200);
+    if (!store) return c.json(listLive(c, [], CALL_FILTER_FIELDS, CALL_FIELDS, { countable: true }), 200);
+    const { accountSid } = c.get("principal");
+    const page = await listLivePaged(
+      c,
+      (offset, limit) => store.listCallsPage(accountSid, offset, limit),
+      () => store.listCalls(accountSid),
+      CALL_FILTER_FIELDS,
+      CALL_FIELDS,
+    );
+    return c.json(page, 200);
   });
 }
