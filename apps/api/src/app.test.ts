@@ -180,6 +180,18 @@ forEachDatabase((h) => {
     expect(await page.text()).toContain("/conference/v2/openapi.json");
   });
 
+  test("the OpenAPI document: built once per origin, servers naming the request's origin, as JSON", async () => {
+    const first = await h().request("GET", "/conference/v2/openapi.json", { auth: null });
+    expect(first.headers.get("content-type")).toBe("application/json");
+    const body = await first.text();
+    expect(JSON.parse(body).servers).toEqual([{ url: "http://api.test" }]);
+    expect(await (await h().request("GET", "/conference/v2/openapi.json", { auth: null })).text()).toBe(body);
+    const other = await h().app.request("http://other.example:8080/conference/v2/openapi.json");
+    const otherDoc = (await other.json()) as { servers: unknown };
+    expect(otherDoc.servers).toEqual([{ url: "http://other.example:8080" }]);
+    expect({ ...otherDoc, servers: [] }).toEqual({ ...JSON.parse(body), servers: [] });
+  });
+
   test("every config write publishes one invalidation for its account; reads publish none", async () => {
     const { a, bus } = h();
     const inv = { channel: "config:invalidate", message: { kind: "account", accountSid: a.accountSid } };
