@@ -22,6 +22,13 @@ describe("records", () => {
     expect(() => toMs("soon", "call.date_created")).toThrow("call.date_created: not a valid time");
   });
 
+  test("remembered ISO times stay right past the cache's bound and on repeats", () => {
+    const base = Date.UTC(2024, 1, 29, 23, 59, 59, 999);
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 20_000; i += 7) expect(iso(base + i * 1013)).toBe(new Date(base + i * 1013).toISOString());
+    }
+  });
+
   test("patches keep only the given keys and check values", () => {
     expect(normalizeCallPatch({ muted: true, name: undefined })).toEqual({ muted: true });
     expect(() => normalizeCallPatch({ gain_level: Number.NaN })).toThrow("gain_level: must be an integer");
