@@ -23,6 +23,7 @@ async function req(path: string, init: RequestInit = {}): Promise<Response> {
   return app.request(`http://api.test${path}`, init);
 }
 
+let accountSid = "";
 try {
   const ep = await (
     await req("/core/v2/endpoints", {
@@ -31,7 +32,8 @@ try {
       body: JSON.stringify({ name: "prof", type: "conference" }),
     })
   ).json();
-  const { account_sid: accountSid, login, password } = (ep as any).properties;
+  const { login, password } = (ep as any).properties;
+  accountSid = (ep as any).properties.account_sid;
   const auth = `Basic ${Buffer.from(`${login}:${password}`).toString("base64")}`;
   const rooms = Number(process.env.PROFILE_ROOMS ?? 1);
   for (let i = 0; i < rooms; i++) {
@@ -60,8 +62,6 @@ try {
     if (!j.ok) throw new Error("join failed");
   }
   const headers = { authorization: auth };
-  const repos = (app as any) && undefined;
-  void repos;
 
   const only = process.env.PROFILE_ONLY;
   async function sequential(label: string, fn: () => Promise<unknown>) {
@@ -104,7 +104,7 @@ try {
   await concurrent("app GET /conference/v2/meeting_rooms?limit=10", () => req("/conference/v2/meeting_rooms?limit=10", { headers }).then((r) => r.text()));
   await concurrent("app GET /conference/v2/calls?limit=10", () => req("/conference/v2/calls?limit=10", { headers }).then((r) => r.text()));
 } finally {
-  for (const m of await store.listMeetings((await Promise.resolve(null)) ?? "")) await store.endMeeting(m.meeting_sid);
+  for (const m of await store.listMeetings(accountSid)) await store.endMeeting(m.meeting_sid);
   await store.close();
   await testDb.drop();
   if (storeKind === "redis") {
