@@ -347,7 +347,8 @@ export function meetingRoomsRepo(db: Db, rawQuery: RawQuery): MeetingRoomsRepo {
         const params = fillPlaceholders(DEFAULT_PAGE.params, { accountSid, limit, offset });
         rows = (await rawQuery(DEFAULT_PAGE.sql, params, { prepare: true })) as unknown as PageRow[];
       } else {
-        // A filter's text is the user's: never prepared (see RawQueryOptions.prepare).
+        // An order's text comes from the fields' fixed set and is prepared; a filter's is
+        // the user's and never is (see RawQueryOptions.prepare).
         const q = dialect.sqlToQuery(pageSql(and(eq(meetingRooms.accountSid, accountSid), where), orderBy ?? [], limit, offset));
         rows = (await rawQuery(q.sql, q.params, { prepare: where === undefined })) as unknown as PageRow[];
       }
