@@ -22,6 +22,8 @@ const { values } = parseArgs({
     cmd: { type: "string", default: "bun run apps/api/src/main.ts" },
     targets: { type: "string", default: "rooms,calls" },
     calls: { type: "string", default: "20" },
+    /** Also an open loop at this rate (req/s) with the bench's client (apps/loadgen/src/http-load.ts, run as a CLI). */
+    rate: { type: "string", default: "0" },
   },
 });
 const ROOT = resolve(import.meta.dir, "../..");
@@ -154,8 +156,17 @@ try {
       if (/Non-2xx/.test(out)) console.log(out);
       const per = (t: number) => ((t * 1e6) / TICK / Math.max(1, reqs)).toFixed(1);
       const load = readFileSync("/proc/loadavg", "utf8").split(" ")[0];
+      let open = "";
+      if (Number(values.rate) > 0) {
+        const cli = resolve(ROOT, "apps/loadgen/src/http-load.ts");
+        const args = ["taskset", "-c", "1", "bun", "run", cli, "--url", `${base}${targets[name]}`, "--duration", values.duration, "--rate", values.rate];
+        args.push("--concurrency", "256", "--header", `Authorization: ${auth}`);
+        const p = Bun.spawn(args, { stdout: "pipe", stderr: "inherit" });
+        const r = JSON.parse((await new Response(p.stdout).text()).trim().split("\n").pop() ?? "{}") as { rps: number; p50Ms: number; p99Ms: number; maxMs: number };
+        open = ` open loop ${values.rate}/s: ${r.rps.toFixed(0)} req/s, p50 ${r.p50Ms.toFixed(2)} p99 ${r.p99Ms.toFixed(2)} max ${r.maxMs.toFixed(1)} ms |`;
+      }
       console.log(
-        `| ${name} | ${run} | ${rps.toFixed(0)} | ${p99.toFixed(2)} | ${per(after.svc - before.svc)} | ${per(after.pg - before.pg)} | ${per(after.redis - before.redis)} | ${load} |`,
+        `| ${name} | ${run} | ${rps.toFixed(0)} | ${p99.toFixed(2)} | ${per(after.svc - before.svc)} | ${per(after.pg - before.pg)} | ${per(after.redis - before.redis)} | ${load} |${open}`,
       );
     }
   }
