@@ -228,7 +228,27 @@ export type ControlMessage =
   | { type: "meeting_participant_muted"; meetingSid: string; participant_muted: ParticipantMuted }
   | { type: "meeting_on_hold"; meetingSid: string; on_hold: string }
   | { type: "meeting_lock"; meetingSid: string; locked: boolean }
-  | { type: "meeting_end"; meetingSid: string };
+  | { type: "meeting_end"; meetingSid: string }
+  | HandoverMessage;
+
+/** The steps of handing a call over from the node that answered it to the node that mixes its meeting. */
+export const HANDOVER_STEPS = ["offer", "ready", "refused", "commit", "abort"] as const;
+export type HandoverStep = (typeof HANDOVER_STEPS)[number];
+
+/**
+ * Node to node: one step of a call's hand-over. `body` belongs to the mixer (it
+ * validates it); the store only carries it. `meetingSid` is empty while the meeting
+ * does not exist yet.
+ */
+export interface HandoverMessage {
+  type: "handover";
+  meetingSid: string;
+  step: HandoverStep;
+  handoverId: string;
+  /** The node sending this step, where the reply goes. */
+  fromNodeId: string;
+  body: unknown;
+}
 
 /** Every control message `type`, for validation of received messages. */
 export const CONTROL_MESSAGE_TYPES = [
@@ -239,6 +259,7 @@ export const CONTROL_MESSAGE_TYPES = [
   "meeting_on_hold",
   "meeting_lock",
   "meeting_end",
+  "handover",
 ] as const satisfies readonly ControlMessage["type"][];
 
 /** Every event `type`, for validation of received events. */
