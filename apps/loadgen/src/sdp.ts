@@ -81,3 +81,110 @@ export function parseAnswer(sdp: string): SdpParseResult {
     },
   };
 }
+
+/** Media directions of an SDP m-line (RFC 3264 6.1). */
+export const DIRECTIONS = ["sendrecv", "sendonly", "recvonly", "inactive"] as const;
+export type Direction = (typeof DIRECTIONS)[number];
+
+/** What the generator reads from an offer the far end sends in a re-INVITE. */
+export interface SdpOffer {
+  /** Where the far end wants RTP (connection address and port of the audio m-line). */
+  address: string;
+  port: number;
+  /** Payload types of the audio m-line, in the offer's order. */
+  payloads: number[];
+  /** telephone-event payload type offered, or null. */
+  eventPt: number | null;
+  direction: Direction;
+}
+
+export type SdpOfferResult = { ok: true; value: SdpOffer } | { ok: false; error: string };
+
+/** Read a (re-)offer's audio destination, payload types and direction. */
+export function parseOffer(sdp: string): SdpOfferResult {
+  let session: ReturnType<typeof parse>;
+  try {
+    session = parse(sdp);
+  } catch (e) {
+    return { ok: false, error: `unparsable SDP: ${String(e)}` };
+  }
+  const audio = session.media?.find((m) => m.type === "audio" && m.port > 0);
+  if (!audio) return { ok: false, error: "no active audio m-line" };
+  const address = audio.connection?.ip ?? session.connection?.ip;
+  if (!address) return { ok: false, error: "no connection address" };
+  const payloads = String(audio.payloads ?? "")
+    .split(/\s+/)
+    .filter((s) => s.length > 0)
+    .map(Number)
+    .filter((pt) => Number.isInteger(pt) && pt >= 0 && pt < 128);
+  const ev = (audio.rtp ?? []).find((r) => r.codec.toLowerCase() === "telephone-event" && r.rate === 8000);
+  const dir = (audio.direction ?? (session as { direction?: string }).direction ?? "sendrecv") as Direction;
+  return {
+    ok: true,
+    value: {
+      address,
+      port: audio.port,
+      payloads,
+      eventPt: ev && payloads.includes(ev.payload) ? ev.payload : null,
+      direction: DIRECTIONS.includes(dir) ? dir : "sendrecv",
+    },
+  };
+}
+
+/** Our direction in an answer to `offered` (RFC 3264 6.1: sendonly is answered recvonly and so on). */
+export function answerDirection(offered: Direction): Direction {
+  if (offered === "sendonly") return "recvonly";
+  if (offered === "recvonly") return "sendonly";
+  return offered;
+}
+
+/**
+ * Build an answer with one audio codec (and telephone-event when offered) on `port`.
+ * `sessionVersion` must grow with every SDP we send in the session (RFC 3264 8).
+ *
+ * @example buildAnswer({ address: "127.0.0.1", port: 40000, sessionId: 1, sessionVersion: 2, audioPt: 0, eventPt: 101, direction: "sendrecv" })
+ */
+export function buildAnswer(opts: {
+  address: string;
+  port: number;
+  sessionId: number;
+  sessionVersion: number;
+  audioPt: 0 | 8;
+  eventPt: number | null;
+  direction: Direction;
+}): string {
+  const rtp: { payload: number; codec: string; rate: number }[] = [
+    { payload: opts.audioPt, codec: opts.audioPt === 8 ? "PCMA" : "PCMU", rate: 8000 },
+  ];
+  const fmtp: { payload: number; config: string }[] = [];
+  if (opts.eventPt !== null) {
+    rtp.push({ payload: opts.eventPt, codec: "telephone-event", rate: 8000 });
+    fmtp.push({ payload: opts.eventPt, config: "0-16" });
+  }
+  return write({
+    version: 0,
+    origin: {
+      username: "loadgen",
+      sessionId: opts.sessionId,
+      sessionVersion: opts.sessionVersion,
+      netType: "IN",
+      ipVer: 4,
+      address: opts.address,
+    },
+    name: "loadgen",
+    connection: { version: 4, ip: opts.address },
+    timing: { start: 0, stop: 0 },
+    media: [
+      {
+        type: "audio",
+        port: opts.port,
+        protocol: "RTP/AVP",
+        payloads: opts.eventPt !== null ? `${opts.audioPt} ${opts.eventPt}` : String(opts.audioPt),
+        rtp,
+        fmtp,
+        ptime: 20,
+        direction: opts.direction,
+      },
+    ],
+  });
+}

@@ -55,6 +55,44 @@ describe("StreamStats loss", () => {
     expect(s.lost).toBe(0);
   });
 
+  test("newStream: a moved call's new SSRC and sequence are not loss, jumps, SSRC changes or late", () => {
+    const s = new StreamStats();
+    feed(s, 100, [0, 1, 2, 4]); // one lost before the move
+    s.newStream();
+    // The new node's stream: other SSRC, sequence and timestamps, after a 300 ms gap.
+    s.onPacket(40000, 5_000_000, 9, true, 380, 172);
+    s.onPacket(40001, 5_000_160, 9, false, 400, 172);
+    s.onPacket(40003, 5_000_480, 9, false, 440, 172); // one lost after the move
+    expect(s.c.packets).toBe(7);
+    expect(s.c.expected).toBe(5 + 4);
+    expect(s.lost).toBe(2);
+    expect(s.c.ssrcChanges).toBe(0);
+    expect(s.c.seqJumps).toBe(2);
+    expect(s.c.tsErrors).toBe(0);
+    expect(s.c.late).toBe(0);
+    // Without newStream the same change of source is an error of the stream.
+    s.onPacket(7, 70, 10, false, 460, 172);
+    expect(s.c.ssrcChanges).toBe(1);
+  });
+
+  test("newStream after a window reset, and before any packet", () => {
+    const fresh = new StreamStats();
+    fresh.newStream();
+    fresh.onPacket(5, 0, 1, false, 0, 172);
+    fresh.onPacket(6, 160, 1, false, 20, 172);
+    expect(fresh.c.ssrcChanges).toBe(0);
+    expect(fresh.c.expected).toBe(2);
+    const s = new StreamStats();
+    feed(s, 0, [0, 1, 2]);
+    s.resetCounters();
+    s.newStream();
+    s.onPacket(900, 7, 2, false, 100, 172);
+    s.onPacket(901, 167, 2, false, 120, 172);
+    expect(s.c.expected).toBe(2);
+    expect(s.lost).toBe(0);
+    expect(s.c.ssrcChanges).toBe(0);
+  });
+
   test("window reset counts loss only from the next packet", () => {
     const s = new StreamStats();
     feed(s, 0, [0, 1, 5]);

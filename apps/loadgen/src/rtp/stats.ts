@@ -130,6 +130,8 @@ export class StreamStats {
   private readonly lateMs: number;
   private readonly deviation: Histogram | undefined;
   private started = false;
+  /** The next packet begins a new stream announced by newStream(). */
+  private restart = false;
   private baseExt = 0;
   private maxExt = 0;
   private maxSeq = 0;
@@ -167,6 +169,16 @@ export class StreamStats {
   }
 
   /**
+   * The next packet starts a new stream, as when the far end moves the call to another
+   * node (re-INVITE): its SSRC, sequence and timestamps restart without counting as an
+   * SSRC change, a sequence jump, a timestamp error, loss or a late gap. What the old
+   * stream received and lost stays counted.
+   */
+  newStream(): void {
+    if (this.started) this.restart = true;
+  }
+
+  /**
    * Account one packet. `arrivalMs` is a monotonic clock in ms (performance.now()).
    * Call only for the audio payload type(s) whose timestamps advance at `rate`.
    */
@@ -174,8 +186,9 @@ export class StreamStats {
     const c = this.c;
     c.packets++;
     c.bytes += bytes;
-    if (!this.started || ssrc !== this.ssrc) {
-      if (this.started) c.ssrcChanges++;
+    if (!this.started || this.restart || ssrc !== this.ssrc) {
+      if (this.started && !this.restart) c.ssrcChanges++;
+      this.restart = false;
       const packetsBefore = this.started ? this.maxExt - this.baseExt + 1 : 0;
       this.started = true;
       this.ssrc = ssrc;

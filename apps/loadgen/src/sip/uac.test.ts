@@ -221,6 +221,188 @@ describe("SipUac", () => {
   });
 });
 
+/** A raw UDP socket playing the "second node" a call moves to: collects what it receives. */
+async function startNode(): Promise<{ port: number; received: SipMessage[]; sendTo(port: number, text: string): void; close(): void }> {
+  const received: SipMessage[] = [];
+  const socket = await Bun.udpSocket({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      data(_s, d) {
+        const m = parseSip(d);
+        if (m) received.push(m);
+      },
+    },
+  });
+  return {
+    port: socket.port,
+    received,
+    sendTo: (port, text) => void socket.send(text, port, "127.0.0.1"),
+    close: () => socket.close(),
+  };
+}
+
+const OFFER_2 =
+  "v=0\r\no=mixer 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 30002 RTP/AVP 0 101\r\n" +
+  "a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n";
+
+describe("SipUac re-INVITE and other in-dialog requests", () => {
+  /** A confirmed dialog with a raw-socket UAS, and a second node to move it to. */
+  async function established(t1Ms: number) {
+    const uas = await startUas((u, msg) => {
+      if (msg.method === "INVITE") u.send(ok200(u, msg));
+    });
+    const node = await startNode();
+    const uac = await SipUac.create({ t1Ms, t2Ms: 8 * t1Ms });
+    closers.push(() => uas.close(), () => node.close(), () => uac.close());
+    const out = await uac.invite({ target: { host: "127.0.0.1", port: uas.port }, toUser: "100", fromUser: "200", sdp: "v=0\r\n" });
+    if (!out.ok) throw new Error("no dialog");
+    const invite = uas.received[0]!;
+    await until(() => uas.received.some((m) => m.method === "ACK"));
+    /** An in-dialog request from the server side (From = our To with its tag, To = our From with ours). */
+    const request = (method: string, seq: number, opts: { branch?: string; contact?: string; body?: string; toTag?: string } = {}) =>
+      buildRequest(
+        method,
+        uriOf(header(invite, "contact"))!,
+        [
+          ["Via", `SIP/2.0/UDP 127.0.0.1:${node.port};branch=${opts.branch ?? `z9hG4bK${method}${seq}`};rport`],
+          ["Max-Forwards", "70"],
+          ["From", `<sip:100@127.0.0.1>;tag=uastag1`],
+          ["To", opts.toTag === undefined ? header(invite, "from")! : `<sip:200@127.0.0.1>;tag=${opts.toTag}`],
+          ["Call-ID", header(invite, "call-id")!],
+          ["CSeq", `${seq} ${method}`],
+          ...(opts.contact ? ([["Contact", opts.contact]] as [string, string][]) : []),
+          ...(opts.body ? ([["Content-Type", "application/sdp"]] as [string, string][]) : []),
+        ],
+        opts.body ?? "",
+      );
+    return { uas, node, uac, dialog: out.dialog, invite, request };
+  }
+
+  const responses = (node: { received: SipMessage[] }, seq: number, method = "INVITE") =>
+    node.received.filter((m) => m.kind === "response" && cseqOf(m)?.seq === seq && cseqOf(m)?.method === method);
+
+  test("a re-INVITE is answered 200 with SDP, retransmitted until the ACK, and moves the remote target", async () => {
+    const { uas, node, uac, dialog, invite, request } = await established(20);
+    const offers: string[] = [];
+    dialog.onReinvite = (offer) => {
+      offers.push(offer);
+      return { ok: true, sdp: "v=0\r\nanswer\r\n" };
+    };
+    const reinvite = request("INVITE", 5, { contact: `<sip:mixer2@127.0.0.1:${node.port}>`, body: OFFER_2 });
+    node.sendTo(uac.port, reinvite);
+    await until(() => responses(node, 5).length >= 3, 1000);
+    expect(offers).toEqual([OFFER_2]);
+    const ok = responses(node, 5)[0]!;
+    const req = parseSip(reinvite)!;
+    expect(ok.status).toBe(200);
+    // RFC 3261 8.2.6.2: Via, From, To (already tagged), Call-ID and CSeq copied.
+    expect(ok.headers.get("via")).toEqual(req.headers.get("via")!);
+    expect(header(ok, "from")).toBe(header(req, "from")!);
+    expect(header(ok, "to")).toBe(header(req, "to")!);
+    expect(header(ok, "call-id")).toBe(header(req, "call-id")!);
+    expect(header(ok, "cseq")).toBe("5 INVITE");
+    expect(uriOf(header(ok, "contact"))).toBe(uriOf(header(invite, "contact"))!);
+    expect(header(ok, "content-type")).toBe("application/sdp");
+    expect(ok.body).toBe("v=0\r\nanswer\r\n");
+    // Timer G: the same 200 again, T1 then doubling.
+    expect(responses(node, 5).every((m) => m.status === 200 && m.body === ok.body)).toBe(true);
+    expect(uac.counters.answerRetransmissions).toBeGreaterThanOrEqual(2);
+    // A retransmitted re-INVITE gets the 200 again without asking for a second answer.
+    const before = responses(node, 5).length;
+    node.sendTo(uac.port, reinvite);
+    await until(() => responses(node, 5).length > before, 500);
+    expect(offers).toHaveLength(1);
+    // The ACK stops the retransmissions.
+    node.sendTo(
+      uac.port,
+      buildRequest(`ACK`, uriOf(header(invite, "contact"))!, [
+        ["Via", `SIP/2.0/UDP 127.0.0.1:${node.port};branch=z9hG4bKack5`],
+        ["From", "<sip:100@127.0.0.1>;tag=uastag1"],
+        ["To", header(invite, "from")!],
+        ["Call-ID", header(invite, "call-id")!],
+        ["CSeq", "5 ACK"],
+      ]),
+    );
+    await Bun.sleep(30);
+    const afterAck = responses(node, 5).length;
+    await Bun.sleep(200);
+    expect(responses(node, 5).length).toBe(afterAck);
+    expect(uac.counters.reinvites).toBe(1);
+    expect(uac.counters.answerAckTimeouts).toBe(0);
+    // Our BYE goes to the new node's Contact, with our next CSeq.
+    expect(dialog.remoteTarget).toBe(`sip:mixer2@127.0.0.1:${node.port}`);
+    const bye = uac.bye(dialog);
+    await until(() => node.received.some((m) => m.method === "BYE"), 1000);
+    const b = node.received.find((m) => m.method === "BYE")!;
+    expect(b.uri).toBe(`sip:mixer2@127.0.0.1:${node.port}`);
+    expect(cseqOf(b)).toEqual({ seq: 2, method: "BYE" });
+    expect(uas.received.some((m) => m.method === "BYE")).toBe(false);
+    node.sendTo(uac.port, buildResponse(b, 200, "OK"));
+    expect(await bye).toBe(200);
+  });
+
+  test("without an ACK the 200 is given up after 64*T1; a refused re-INVITE keeps the target", async () => {
+    const { node, uac, dialog, request, uas } = await established(5);
+    let calls = 0;
+    dialog.onReinvite = () => (++calls === 1 ? { ok: true, sdp: "v=0\r\n" } : { ok: false, status: 488, reason: "Not Acceptable Here" });
+    node.sendTo(uac.port, request("INVITE", 3, { contact: `<sip:a@127.0.0.1:${node.port}>`, body: OFFER_2 }));
+    await until(() => uac.counters.answerAckTimeouts === 1, 2000);
+    const n = responses(node, 3).length;
+    // 5, 10, 20, 40, 40, ... ms over 320 ms: about 10 transmissions, then silence.
+    expect(n).toBeGreaterThanOrEqual(6);
+    expect(n).toBeLessThanOrEqual(14);
+    await Bun.sleep(60);
+    expect(responses(node, 3).length).toBe(n);
+    // The call stays up; a second re-INVITE refused by the generator leaves the target alone.
+    expect(dialog.state).toBe("confirmed");
+    node.sendTo(uac.port, request("INVITE", 4, { contact: `<sip:b@127.0.0.1:${uas.port}>`, body: OFFER_2 }));
+    await until(() => responses(node, 4).length > 0, 500);
+    expect(responses(node, 4)[0]!.status).toBe(488);
+    expect(dialog.remoteTarget).toBe(`sip:a@127.0.0.1:${node.port}`);
+    expect(uac.counters.reinvitesRefused).toBe(1);
+  });
+
+  test("out-of-order, foreign, offerless and unhandled re-INVITEs; OPTIONS, INFO, other methods, garbage", async () => {
+    const { node, uac, dialog, request } = await established(20);
+    const statusOf = async (text: string, seq: number, method: string) => {
+      node.sendTo(uac.port, text);
+      await until(() => responses(node, seq, method).length > 0, 500);
+      return responses(node, seq, method)[0]!.status;
+    };
+    // No onReinvite: refused, session unchanged.
+    expect(await statusOf(request("INVITE", 10, { body: OFFER_2 }), 10, "INVITE")).toBe(488);
+    dialog.onReinvite = () => {
+      throw new Error("listener bug");
+    };
+    expect(await statusOf(request("INVITE", 11, { body: OFFER_2 }), 11, "INVITE")).toBe(500);
+    dialog.onReinvite = () => ({ ok: true, sdp: "v=0\r\n" });
+    // Lower CSeq than the peer's last request: out of order (RFC 3261 12.2.2).
+    expect(await statusOf(request("INVITE", 9, { body: OFFER_2, branch: "z9hG4bKold" }), 9, "INVITE")).toBe(500);
+    // Wrong To tag: not this dialog.
+    expect(await statusOf(request("INVITE", 12, { body: OFFER_2, toTag: "nottag" }), 12, "INVITE")).toBe(481);
+    // No offer in the re-INVITE: not supported.
+    expect(await statusOf(request("INVITE", 13), 13, "INVITE")).toBe(488);
+    expect(await statusOf(request("OPTIONS", 14), 14, "OPTIONS")).toBe(200);
+    expect(await statusOf(request("INFO", 15, { body: "Signal=5\r\n" }), 15, "INFO")).toBe(200);
+    expect(await statusOf(request("UPDATE", 16), 16, "UPDATE")).toBe(501);
+    expect(await statusOf(request("MESSAGE", 17), 17, "MESSAGE")).toBe(501);
+    const missing = buildRequest("INFO", "sip:x@127.0.0.1", [["Via", "SIP/2.0/UDP 127.0.0.1:1;branch=z9hG4bKx"], ["CSeq", "18 INFO"]]);
+    expect(await statusOf(missing, 18, "INFO")).toBe(400);
+    const otherCall = request("INFO", 19).replace(/Call-ID: .*/, "Call-ID: nosuchcall");
+    expect(await statusOf(otherCall, 19, "INFO")).toBe(481);
+    // Garbage of all kinds: counted, never thrown.
+    for (const g of ["\r\n\r\n", "garbage", "INVITE\r\n\r\n", "INVITE sip:x SIP/2.0\r\nCSeq: x\r\n\r\n", "SIP/2.0 200 OK\r\n\r\n", "\u0000\u00ff\u0001 \r\n\r\n", "ACK sip:x SIP/2.0\r\nCall-ID: q\r\nCSeq: 1 ACK\r\n\r\n"]) {
+      node.sendTo(uac.port, g);
+    }
+    await Bun.sleep(50);
+    expect(uac.counters.handlerErrors).toBe(0);
+    // Still working: a good re-INVITE after all that.
+    expect(await statusOf(request("INVITE", 20, { body: OFFER_2 }), 20, "INVITE")).toBe(200);
+    expect(dialog.state).toBe("confirmed");
+  });
+});
+
 describe("parseSip", () => {
   test("compact names, folding, multiple Via, body by Content-Length", () => {
     const text =

@@ -9,7 +9,11 @@
  *   and re-ACKed when the 200 is retransmitted.
  * - BYE as a non-INVITE client transaction (timer E, capped at T2, timer F).
  * - Server side of the dialog: the peer's BYE gets 200 and the dialog's onBye fires;
- *   OPTIONS gets 200; anything else in or out of a dialog gets a sensible refusal.
+ *   OPTIONS and INFO get 200; an in-dialog INVITE (re-INVITE, e.g. a multi-process service
+ *   handing the call to another node) is answered by the dialog's onReinvite with a 200 and
+ *   an SDP answer, retransmitted (timer G) until its ACK or 64*T1, and its Contact becomes
+ *   the remote target; a request with a lower CSeq than the peer's last gets 500 (RFC 3261
+ *   12.2.2); any other method gets 501.
  */
 import type { udp } from "bun";
 import {
@@ -46,10 +50,23 @@ export interface Dialog {
   routeSet: string[];
   /** Our next CSeq number for in-dialog requests. */
   localSeq: number;
+  /** Highest CSeq number of the peer's requests in the dialog, null before the first (RFC 3261 12.2.2). */
+  remoteSeq: number | null;
+  /** Our Contact URI, repeated in answers to the peer's requests. */
+  localContact: string;
   state: "confirmed" | "terminated";
   /** Called once when the peer hangs up with BYE. */
   onBye?: () => void;
+  /**
+   * Answers the offer of a re-INVITE (synchronously). Returning ok accepts it: the 200
+   * carries `sdp` and the request's Contact becomes the remote target. Without it,
+   * re-INVITEs are refused with 488 and the session stays as it was.
+   */
+  onReinvite?: (offerSdp: string) => ReinviteAnswer;
 }
+
+/** What a dialog's onReinvite returns. */
+export type ReinviteAnswer = { ok: true; sdp: string } | { ok: false; status: number; reason: string };
 
 /** Timings in ms relative to the first INVITE transmission. */
 export interface InviteTimings {
@@ -97,6 +114,8 @@ interface InviteTx {
   cseq: number;
   fromHeader: string;
   requestUri: string;
+  /** Our Contact URI. */
+  contact: string;
   timings: InviteTimings;
   timerA: ReturnType<typeof setTimeout> | null;
   timerB: ReturnType<typeof setTimeout> | null;
@@ -120,6 +139,23 @@ interface NonInviteTx {
   done: boolean;
 }
 
+/**
+ * A 2xx we sent to the peer's re-INVITE: we are its UAS, so we retransmit it (timer G,
+ * T1 doubling up to T2) until the ACK arrives, for at most 64*T1 (RFC 3261 13.3.1.4).
+ */
+interface AnswerTx {
+  key: string;
+  response: string;
+  dest: HostPort;
+  interval: number;
+  timerG: ReturnType<typeof setTimeout> | null;
+  timerH: ReturnType<typeof setTimeout> | null;
+  acked: boolean;
+}
+
+/** Methods we answer; in Allow of our INVITE and our answers. */
+const ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO";
+
 /** Per Call-ID record of a 2xx we ACKed, so retransmitted 200s are re-ACKed. */
 interface AckRecord {
   ack: string;
@@ -136,8 +172,25 @@ export class SipUac {
   private readonly txs = new Map<string, InviteTx | NonInviteTx>();
   private readonly dialogs = new Map<string, Dialog>();
   private readonly acks = new Map<string, AckRecord>();
+  /** 2xx answers to re-INVITEs awaiting their ACK, by Call-ID and CSeq number. */
+  private readonly answers = new Map<string, AnswerTx>();
   /** Counters useful in reports. */
-  readonly counters = { sent: 0, received: 0, retransmissions: 0, unparsable: 0, strayResponses: 0, socketErrors: 0 };
+  readonly counters = {
+    sent: 0,
+    received: 0,
+    retransmissions: 0,
+    unparsable: 0,
+    strayResponses: 0,
+    socketErrors: 0,
+    /** re-INVITEs accepted (2xx) and refused (any other final). */
+    reinvites: 0,
+    reinvitesRefused: 0,
+    /** 2xx to a re-INVITE retransmitted, and given up on after 64*T1 without an ACK. */
+    answerRetransmissions: 0,
+    answerAckTimeouts: 0,
+    /** Datagrams whose handling threw (a bug or a listener's error), kept from the socket loop. */
+    handlerErrors: 0,
+  };
 
   private constructor(socket: udp.Socket<"buffer">, hostname: string, t1: number, t2: number) {
     this.socket = socket;
@@ -176,6 +229,8 @@ export class SipUac {
   close(): void {
     for (const tx of this.txs.values()) this.clearTx(tx);
     this.txs.clear();
+    for (const a of this.answers.values()) this.clearAnswer(a);
+    this.answers.clear();
     this.socket.close();
   }
 
@@ -188,6 +243,7 @@ export class SipUac {
     const display = opts.displayName ? `"${opts.displayName}" ` : "";
     const fromHeader = `${display}<sip:${opts.fromUser}@${this.hostname}>;tag=${localTag}`;
     const toHeader = `<${requestUri}>`;
+    const contact = `sip:${opts.fromUser}@${this.hostname}:${this.port}`;
     const cseq = 1;
     const request = buildRequest(
       "INVITE",
@@ -199,8 +255,8 @@ export class SipUac {
         ["To", toHeader],
         ["Call-ID", callId],
         ["CSeq", `${cseq} INVITE`],
-        ["Contact", `<sip:${opts.fromUser}@${this.hostname}:${this.port}>`],
-        ["Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS"],
+        ["Contact", `<${contact}>`],
+        ["Allow", ALLOW],
         ["User-Agent", "conf-loadgen"],
         ["Content-Type", "application/sdp"],
       ],
@@ -216,6 +272,7 @@ export class SipUac {
         cseq,
         fromHeader,
         requestUri,
+        contact,
         timings: { sentAt: performance.now(), firstProvisionalMs: null, finalMs: null, retransmissions: 0 },
         timerA: null,
         timerB: null,
@@ -249,9 +306,7 @@ export class SipUac {
   /** Hang up: send BYE in the dialog and resolve with the final status (408 on timer F). */
   bye(dialog: Dialog): Promise<number> {
     if (dialog.state === "terminated") return Promise.resolve(481);
-    dialog.state = "terminated";
-    this.dialogs.delete(dialog.callId);
-    this.acks.delete(dialog.callId);
+    this.terminate(dialog);
     return this.request(dialog, "BYE");
   }
 
@@ -344,13 +399,37 @@ export class SipUac {
     this.counters.received++;
     // Keep-alive CRLFs (RFC 5626) are not messages.
     if (data.length <= 4) return;
-    const msg = parseSip(data);
-    if (!msg) {
-      this.counters.unparsable++;
-      return;
+    // Whatever a datagram holds, it must not take the socket loop (and every call) down.
+    try {
+      const msg = parseSip(data);
+      if (!msg) {
+        this.counters.unparsable++;
+        return;
+      }
+      if (msg.kind === "response") this.onResponse(msg);
+      else this.onRequest(msg, { host: address, port });
+    } catch {
+      this.counters.handlerErrors++;
     }
-    if (msg.kind === "response") this.onResponse(msg);
-    else this.onRequest(msg, { host: address, port });
+  }
+
+  /** End a dialog on our side: no more answers to retransmit, no more re-ACKs. */
+  private terminate(dialog: Dialog): void {
+    dialog.state = "terminated";
+    this.dialogs.delete(dialog.callId);
+    this.acks.delete(dialog.callId);
+    for (const a of this.answers.values()) {
+      if (a.key.startsWith(`${dialog.callId}\n`)) {
+        this.clearAnswer(a);
+        this.answers.delete(a.key);
+      }
+    }
+  }
+
+  private clearAnswer(a: AnswerTx): void {
+    if (a.timerG) clearTimeout(a.timerG);
+    if (a.timerH) clearTimeout(a.timerH);
+    a.timerG = a.timerH = null;
   }
 
   private onResponse(msg: SipMessage): void {
@@ -427,6 +506,8 @@ export class SipUac {
         remoteTarget: contact,
         routeSet,
         localSeq: tx.cseq + 1,
+        remoteSeq: null,
+        localContact: tx.contact,
         state: "confirmed",
       };
       if (!tx.done) this.dialogs.set(tx.callId, dialog);
@@ -453,38 +534,145 @@ export class SipUac {
   }
 
   private onRequest(msg: SipMessage, from: HostPort): void {
-    // Responses go to the Via's sent-by (with rport: where it came from).
-    const reply = (status: number, reason: string, extra: [string, string][] = []) =>
-      this.send(buildResponse(msg, status, reason, extra), from);
-    const callId = header(msg, "call-id") ?? "";
+    // Responses go to where the request came from (rport style): the peer may send from a
+    // port other than its Contact's, e.g. the node a call moved to.
+    const reply = (status: number, reason: string, extra: [string, string][] = [], body = "") =>
+      this.send(buildResponse(msg, status, reason, extra, body), from);
+    const callId = header(msg, "call-id");
+    const cseq = cseqOf(msg);
+    if (msg.method === "ACK") {
+      if (callId && cseq) this.onAck(callId, cseq.seq);
+      return;
+    }
+    if (!callId || !cseq || cseq.method !== msg.method || !msg.headers.has("via")) {
+      reply(400, "Bad Request");
+      return;
+    }
+    const dialog = this.dialogs.get(callId);
     switch (msg.method) {
-      case "ACK":
-        return;
       case "OPTIONS":
-        reply(200, "OK", [["Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS"]]);
+        reply(200, "OK", [["Allow", ALLOW]]);
         return;
       case "BYE": {
-        const dialog = this.dialogs.get(callId);
+        // Matched by Call-ID alone (tags unchecked): a lenient match keeps counting the
+        // service's hang-ups even if it gets a tag wrong.
         if (!dialog) {
           reply(481, "Call/Transaction Does Not Exist");
           return;
         }
         reply(200, "OK");
-        dialog.state = "terminated";
-        this.dialogs.delete(callId);
-        this.acks.delete(callId);
+        this.terminate(dialog);
         dialog.onBye?.();
         return;
       }
       case "INVITE":
-        // A re-INVITE from the server: the generator does not renegotiate media.
-        reply(this.dialogs.has(callId) ? 488 : 481, this.dialogs.has(callId) ? "Not Acceptable Here" : "Call/Transaction Does Not Exist");
+        this.onReinvite(msg, dialog, cseq.seq, from, reply);
         return;
       case "CANCEL":
+        // We never hold an INVITE unanswered, so there is nothing to cancel.
         reply(481, "Call/Transaction Does Not Exist");
         return;
+      case "INFO":
+        if (!dialog) {
+          reply(481, "Call/Transaction Does Not Exist");
+          return;
+        }
+        if (dialog.remoteSeq === null || cseq.seq > dialog.remoteSeq) dialog.remoteSeq = cseq.seq;
+        reply(200, "OK");
+        return;
       default:
-        reply(this.dialogs.has(callId) ? 200 : 481, this.dialogs.has(callId) ? "OK" : "Call/Transaction Does Not Exist");
+        reply(501, "Not Implemented", [["Allow", ALLOW]]);
     }
+  }
+
+  /**
+   * A re-INVITE: the dialog's onReinvite answers the offer. A retransmission (same CSeq as
+   * an answer still awaiting its ACK) gets that answer again without asking twice.
+   */
+  private onReinvite(
+    msg: SipMessage,
+    dialog: Dialog | undefined,
+    seq: number,
+    from: HostPort,
+    reply: (status: number, reason: string, extra?: [string, string][], body?: string) => void,
+  ): void {
+    const toTag = headerParam(header(msg, "to"), "tag");
+    const fromTag = headerParam(header(msg, "from"), "tag");
+    // A re-INVITE names both our tags; anything else is a new call, which we do not take.
+    if (!dialog || toTag !== dialog.localTag || fromTag !== dialog.remoteTag) {
+      reply(481, "Call/Transaction Does Not Exist");
+      return;
+    }
+    const key = `${dialog.callId}\n${seq}`;
+    const pending = this.answers.get(key);
+    if (pending) {
+      if (!pending.acked) this.send(pending.response, pending.dest);
+      return;
+    }
+    if (dialog.remoteSeq !== null && seq <= dialog.remoteSeq) {
+      reply(500, "Server Internal Error");
+      return;
+    }
+    dialog.remoteSeq = seq;
+    if (msg.body.length === 0) {
+      // An offerless re-INVITE would want our offer in the 200 and the answer in the ACK;
+      // the service always offers, so this is refused rather than half-implemented.
+      this.counters.reinvitesRefused++;
+      reply(488, "Not Acceptable Here", [["Warning", '399 loadgen "re-INVITE without an offer not supported"']]);
+      return;
+    }
+    let answer: ReinviteAnswer;
+    try {
+      answer = dialog.onReinvite ? dialog.onReinvite(msg.body) : { ok: false, status: 488, reason: "Not Acceptable Here" };
+    } catch {
+      answer = { ok: false, status: 500, reason: "Server Internal Error" };
+    }
+    if (!answer.ok) {
+      // A refused re-INVITE leaves the session and the remote target as they were (RFC 3261 14.2).
+      this.counters.reinvitesRefused++;
+      reply(answer.status, answer.reason);
+      return;
+    }
+    this.counters.reinvites++;
+    const contact = uriOf(header(msg, "contact"));
+    if (contact) dialog.remoteTarget = contact;
+    const response = buildResponse(
+      msg,
+      200,
+      "OK",
+      [
+        ["Contact", `<${dialog.localContact}>`],
+        ["Allow", ALLOW],
+        ["Content-Type", "application/sdp"],
+      ],
+      answer.sdp,
+    );
+    const a: AnswerTx = { key, response, dest: from, interval: this.t1, timerG: null, timerH: null, acked: false };
+    this.answers.set(key, a);
+    this.send(response, a.dest);
+    const retransmit = () => {
+      if (a.acked) return;
+      this.counters.answerRetransmissions++;
+      this.send(a.response, a.dest);
+      a.interval = Math.min(a.interval * 2, this.t2);
+      a.timerG = setTimeout(retransmit, a.interval);
+    };
+    a.timerG = setTimeout(retransmit, a.interval);
+    a.timerH = setTimeout(() => {
+      // No ACK in 64*T1. RFC 3261 13.3.1.4 would have us end the dialog; the generator
+      // keeps the call (media already follows the answer) and reports the miss instead.
+      this.clearAnswer(a);
+      if (!a.acked) this.counters.answerAckTimeouts++;
+      this.answers.delete(key);
+    }, 64 * this.t1);
+  }
+
+  private onAck(callId: string, seq: number): void {
+    const a = this.answers.get(`${callId}\n${seq}`);
+    if (!a || a.acked) return;
+    a.acked = true;
+    if (a.timerG) clearTimeout(a.timerG);
+    a.timerG = null;
+    // Kept (timer H still runs) so a late retransmission of the INVITE is absorbed.
   }
 }
