@@ -122,6 +122,48 @@ describe("Generator against the reference UAS", () => {
     expect(gen.report().calls.every((c) => c.byeStatus === 200)).toBe(true);
   });
 
+  test("calls moved to a second node by re-INVITE: no loss or stream errors, BYEs reach the new node", async () => {
+    // The first node sends media for 200 ms before the move: both streams reach the caller.
+    const uas = await startReferenceUas({ ...range(), mediaAfterHash: true, moveAfterHash: true, moveDelayMs: 200, t1Ms: 100 });
+    cleanups.push(() => uas.close());
+    // Shared sockets too: the demux must follow each call's new far port.
+    const gen = await Generator.create({ ...config(uas.port), callsPerSocket: 2 });
+    cleanups.push(() => gen.close());
+    await gen.place(specs(4, ["voice", "silence"]), 0);
+    await until(() => uas.calls().every((c) => c.moved), 4000);
+    const rtpBefore = new Map(uas.calls().map((c) => [c.callId, c.rtpPort]));
+    await Bun.sleep(400);
+    const r = gen.report();
+    // Counted from the first packet: the old node's stream and the new one.
+    expect(r.rx.streams).toBe(4);
+    expect(r.rx.counters.packets).toBeGreaterThanOrEqual(4 * 15);
+    expect(r.rx.lost).toBe(0);
+    expect(r.rx.counters.seqJumps).toBe(0);
+    expect(r.rx.counters.tsErrors).toBe(0);
+    expect(r.rx.counters.ssrcChanges).toBe(0);
+    expect(r.calls.every((c) => c.moves === 1)).toBe(true);
+    expect(r.sip.reinvites).toBe(4);
+    expect(uas.calls().every((c) => c.moveStatus === 200)).toBe(true);
+    // Our media follows: the new node's socket receives our packets.
+    const during = new Map(uas.calls().map((c) => [c.callId, c.packetsIn]));
+    await Bun.sleep(200);
+    for (const c of uas.calls()) expect(c.packetsIn).toBeGreaterThan(during.get(c.callId)! + 5);
+    expect(uas.calls().every((c) => c.rtpPort === rtpBefore.get(c.callId))).toBe(true);
+    // The new node hangs one call up; we hang up the rest, to the new node's SIP port.
+    uas.bye(uas.calls()[0]!.callId);
+    await until(() => gen.liveCalls === 3, 1000);
+    await gen.hangupAll(0);
+    const end = gen.report();
+    expect(end.calls.filter((c) => c.remoteByeAt !== null)).toHaveLength(1);
+    expect(end.calls.filter((c) => c.byeStatus === 200)).toHaveLength(3);
+    const byes = uas.calls().filter((c) => c.byePort !== null);
+    expect(byes).toHaveLength(3);
+    expect(byes.every((c) => c.byePort === uas.movePort)).toBe(true);
+    expect(end.sip.answerAckTimeouts).toBe(0);
+    // A gap of about a packet time across the move, not a lost stretch.
+    expect(end.calls.every((c) => c.moveGapMs !== null && c.moveGapMs < 100)).toBe(true);
+  });
+
   test("through a worker: loss the UAS injects is measured", async () => {
     const uas = await startReferenceUas({ ...range(), dropRate: 0.2 });
     cleanups.push(() => uas.close());

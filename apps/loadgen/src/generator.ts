@@ -5,11 +5,18 @@
  *
  * Runs in the main thread (small runs, tests) or inside a Bun Worker (see worker.ts), so
  * several cores' worth of callers can be generated. Everything it reports is plain data.
+ *
+ * A call may be moved by the far end (a multi-process service handing it to another
+ * mixer): the re-INVITE's offer is answered with the same codec and our same RTP port,
+ * our packets go to the offer's address from the next tick on (sequence numbers and
+ * timestamps continue), and the stream from the new port is taken as a new stream: its
+ * SSRC and sequence restart without counting as loss, a sequence jump or an SSRC change.
+ * Packets still arriving from the old port are ignored from the moment we answer.
  */
 import type { udp } from "bun";
 import { Ticker } from "./clock.ts";
-import { buildOffer, parseAnswer, type SdpAnswer } from "./sdp.ts";
-import { SipUac, type Dialog, type HostPort } from "./sip/uac.ts";
+import { answerDirection, buildAnswer, buildOffer, parseAnswer, parseOffer, type SdpAnswer } from "./sdp.ts";
+import { SipUac, type Dialog, type HostPort, type ReinviteAnswer } from "./sip/uac.ts";
 import { planDtmf, writeDtmfPayload, type DtmfPlan } from "./rtp/dtmf.ts";
 import { ALAW_SILENCE, linearToAlaw, linearToUlaw, ULAW_DECODE, ULAW_SILENCE } from "./rtp/g711.ts";
 import { emptyHeader, readRtpHeader, RTP_HEADER_LEN, writeRtpHeader } from "./rtp/packet.ts";
@@ -95,6 +102,10 @@ export interface CallRecord {
   inviteTo200Ms: number | null;
   inviteTo100Ms: number | null;
   retransmissions: number;
+  /** re-INVITEs that moved the call's media to another address or port. */
+  moves: number;
+  /** Longest silence across a move: last packet from the old port to the first from the new one, ms. */
+  moveGapMs: number | null;
 }
 
 /** Aggregated receive side of many streams. */
@@ -158,6 +169,14 @@ interface CallState {
   seq: number;
   ts0: number;
   tick: number;
+  /** Version of the last SDP we sent (o= line), grows with each answer to a re-INVITE. */
+  sdpVersion: number;
+  /** We answered recvonly or inactive: ticks pass (timestamps advance) but nothing is sent. */
+  hold: boolean;
+  /** Arrival (performance.now) of the last packet received, for the gap across a move. */
+  lastRxAt: number;
+  /** Arrival of the last packet before a move whose new stream has not started yet, or -1. */
+  moveFrom: number;
   /** Tick at which DTMF starts (relative to the call's own ticks), or -1. */
   dtmfStart: number;
   dtmf: DtmfPlan | null;
@@ -338,6 +357,8 @@ export class Generator {
       inviteTo200Ms: null,
       inviteTo100Ms: null,
       retransmissions: 0,
+      moves: 0,
+      moveGapMs: null,
     };
     const state: CallState = {
       spec,
@@ -351,6 +372,10 @@ export class Generator {
       seq: (Math.random() * 0x10000) & 0xffff,
       ts0: (Math.random() * 0x100000000) >>> 0,
       tick: 0,
+      sdpVersion: 1,
+      hold: false,
+      lastRxAt: 0,
+      moveFrom: -1,
       dtmfStart: -1,
       dtmf: null,
       dtmfLastTick: -1,
@@ -396,6 +421,7 @@ export class Generator {
       rec.remoteByeAt = nowEpoch();
       this.endMedia(state);
     };
+    outcome.dialog.onReinvite = (offer) => this.onReoffer(state, offer);
     const answer = parseAnswer(outcome.answerSdp);
     if (!answer.ok) {
       rec.reason = answer.error;
@@ -446,6 +472,48 @@ export class Generator {
       }, after);
       this.holds.add(t);
     }
+  }
+
+  /**
+   * Answer a re-INVITE's offer: same codec, our same RTP port. When the offer names another
+   * address or port the call moves there: sends go to it from the next packet on, the demux
+   * follows the new far port, and receive statistics start a new stream.
+   */
+  private onReoffer(s: CallState, offerSdp: string): ReinviteAnswer {
+    const a = s.answer;
+    const rtp = s.rtp;
+    if (s.ended || !a || !rtp) return { ok: false, status: 481, reason: "Call/Transaction Does Not Exist" };
+    const parsed = parseOffer(offerSdp);
+    if (!parsed.ok) return { ok: false, status: 488, reason: "Not Acceptable Here" };
+    const offer = parsed.value;
+    // Our voice frames and silence are encoded for the codec we have: keep it or refuse.
+    if (!offer.payloads.includes(a.audioPt)) return { ok: false, status: 488, reason: "Not Acceptable Here" };
+    const moved = offer.address !== a.address || offer.port !== a.port;
+    if (moved) {
+      const other = rtp.byRemotePort.get(offer.port);
+      // On a shared socket two calls with one far port could not be told apart.
+      if (other && other !== s) return { ok: false, status: 488, reason: "Not Acceptable Here" };
+      if (rtp.byRemotePort.get(a.port) === s) rtp.byRemotePort.delete(a.port);
+      rtp.byRemotePort.set(offer.port, s);
+      s.stats.newStream();
+      if (s.rxCount > 0 && s.moveFrom < 0) s.moveFrom = s.lastRxAt;
+      s.rec.moves++;
+    }
+    const direction = answerDirection(offer.direction);
+    s.hold = direction === "recvonly" || direction === "inactive" || offer.address === "0.0.0.0";
+    s.answer = { ...a, address: offer.address, port: offer.port, eventPt: offer.eventPt };
+    return {
+      ok: true,
+      sdp: buildAnswer({
+        address: this.cfg.localHost,
+        port: rtp.port,
+        sessionId: s.spec.index + 1,
+        sessionVersion: ++s.sdpVersion,
+        audioPt: a.audioPt === 8 ? 8 : 0,
+        eventPt: offer.eventPt,
+        direction,
+      }),
+    };
   }
 
   private voiceFor(talker: number, pt: number): VoiceLoop {
@@ -499,6 +567,7 @@ export class Generator {
   private sendTick(s: CallState): void {
     if (!s.media || !s.rtp || !s.answer) return;
     const k = s.tick++;
+    if (s.hold) return;
     const ts = (s.ts0 + k * SAMPLES_PER_FRAME) >>> 0;
     const a = s.answer;
     if (s.dtmf && k >= s.dtmfStart) {
@@ -552,6 +621,12 @@ export class Generator {
     if (!readRtpHeader(data, h)) return;
     if (s.ended || !s.answer || h.payloadType !== s.answer.audioPt) return;
     if (s.rxCount++ === 0) s.rec.firstRtpAt = nowEpoch();
+    if (s.moveFrom >= 0) {
+      const gap = now - s.moveFrom;
+      if (s.rec.moveGapMs === null || gap > s.rec.moveGapMs) s.rec.moveGapMs = gap;
+      s.moveFrom = -1;
+    }
+    s.lastRxAt = now;
     s.stats.onPacket(h.seq, h.timestamp, h.ssrc, h.marker, now, data.length);
     const every = this.cfg.energyEvery;
     if (every > 0 && s.dtmfDone && s.rxCount % every === 0 && h.payloadType === 0) {

@@ -5,10 +5,16 @@
  * caller 20 ms PCMU frames from its own drift-free clock (symmetric RTP: to where the
  * caller's packets come from). It does no mixing: running the generator against it
  * measures the generator's own cost and timing noise (`bench.ts --calibrate`).
+ *
+ * With `moveAfterHash` it also plays a multi-process service: once a call's '#' is in, it
+ * hands the call to a "second node" (a second SIP socket and a new RTP socket with a new
+ * SSRC, sequence and timestamp base) by a re-INVITE sent from that socket, whose Contact
+ * and SDP name the new ports.
  */
 import type { udp } from "bun";
 import { Ticker } from "./clock.ts";
-import { buildRequest, buildResponse, header, parseSip, randomToken, type SipMessage } from "./sip/message.ts";
+import { parseAnswer } from "./sdp.ts";
+import { buildRequest, buildResponse, cseqOf, header, hostPortOf, parseSip, randomToken, uriOf, type SipMessage } from "./sip/message.ts";
 import { emptyHeader, readRtpHeader, RTP_HEADER_LEN, writeRtpHeader } from "./rtp/packet.ts";
 import { ULAW_SILENCE } from "./rtp/g711.ts";
 
@@ -23,17 +29,32 @@ export interface RefCall {
   packetsIn: number;
   peer: { port: number; address: string } | null;
   ended: boolean;
+  /** The call was moved to the second node (its re-INVITE got a 200 and was ACKed). */
+  moved: boolean;
+  /** Final status of the move's re-INVITE, or null while none was answered. */
+  moveStatus: number | null;
+  /** Local SIP port at which the caller's BYE arrived, or null. */
+  byePort: number | null;
 }
+
+type Addr = { port: number; address: string };
 
 interface RefCallState extends RefCall {
   socket: udp.Socket<"buffer">;
   invite: SipMessage;
-  sipFrom: { port: number; address: string };
+  sipFrom: Addr;
+  /** The SIP socket the call lives on now (the second node's after a move). */
+  sip: udp.Socket<"buffer">;
   lastEvent: { ts: number; ended: boolean } | null;
   seq: number;
   ts: number;
   ssrc: number;
+  markNext: boolean;
   localTag: string;
+  /** Our CSeq for requests we send in the dialog. */
+  localSeq: number;
+  /** The move under way: its re-INVITE, the new RTP socket and the retransmission timer. */
+  move: { request: string; seq: number; socket: udp.Socket<"buffer">; timer: ReturnType<typeof setTimeout> | null } | null;
 }
 
 export interface ReferenceUasOptions {
@@ -45,6 +66,12 @@ export interface ReferenceUasOptions {
   mediaAfterHash?: boolean;
   /** Drop this fraction of outgoing packets (to test loss accounting). Default 0. */
   dropRate?: number;
+  /** Move each call to a second SIP socket and a new RTP port by re-INVITE once its '#' is in. Default false. */
+  moveAfterHash?: boolean;
+  /** Wait after the '#' before moving, ms, while the first node sends media. Default 0. */
+  moveDelayMs?: number;
+  /** SIP T1 for the re-INVITE's retransmissions, ms. Default 500. */
+  t1Ms?: number;
 }
 
 /** Start a reference UAS. */
@@ -57,20 +84,32 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
   let dropped = 0;
   const hdr = emptyHeader();
 
-  const sip = await Bun.udpSocket({
-    hostname: host,
-    port: opts.sipPort ?? 0,
-    socket: {
-      data(_s, data, port, address) {
-        const msg = parseSip(data);
-        if (!msg || msg.kind !== "request") return;
-        void onRequest(msg, { port, address });
+  const t1 = opts.t1Ms ?? 500;
+  const openSip = (port: number) =>
+    Bun.udpSocket({
+      hostname: host,
+      port,
+      socket: {
+        data(s, data, rport, address) {
+          const msg = parseSip(data);
+          if (!msg) return;
+          if (msg.kind === "request") void onRequest(msg, { port: rport, address }, s);
+          else onResponse(msg, { port: rport, address });
+        },
+        error() {},
       },
-      error() {},
-    },
-  });
+    });
+  const sip = await openSip(opts.sipPort ?? 0);
+  // The "second node" calls move to: another SIP port on the same host.
+  const sip2 = opts.moveAfterHash ? await openSip(0) : null;
 
-  const reply = (text: string, to: { port: number; address: string }) => sip.send(text, to.port, to.address);
+  const reply = (text: string, to: Addr, via: udp.Socket<"buffer"> = sip) => {
+    try {
+      via.send(text, to.port, to.address);
+    } catch {
+      // The caller's port is gone; nothing to do in a reference UAS.
+    }
+  };
 
   async function bindRtp(state: () => RefCallState | undefined): Promise<udp.Socket<"buffer">> {
     for (let i = 0; i <= opts.rtpPortMax - opts.rtpPortMin; i++) {
@@ -92,7 +131,13 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
                 const end = (data[hdr.payloadOffset + 1]! & 0x80) !== 0;
                 // Count an event once: on its first end packet.
                 const last = c.lastEvent;
-                if (end && !(last && last.ts === hdr.timestamp && last.ended)) c.digits += KEYS[ev] ?? "?";
+                if (end && !(last && last.ts === hdr.timestamp && last.ended)) {
+                  c.digits += KEYS[ev] ?? "?";
+                  if (ev === 11 && sip2 && !c.moved && !c.move) {
+                    const node = sip2;
+                    setTimeout(() => void startMove(c, node), opts.moveDelayMs ?? 0);
+                  }
+                }
                 c.lastEvent = { ts: hdr.timestamp, ended: end };
               }
             },
@@ -106,12 +151,13 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
     throw new Error("reference UAS: no free RTP port");
   }
 
-  async function onRequest(msg: SipMessage, from: { port: number; address: string }): Promise<void> {
+  async function onRequest(msg: SipMessage, from: Addr, via: udp.Socket<"buffer">): Promise<void> {
     const callId = header(msg, "call-id") ?? "";
     if (msg.method === "INVITE") {
       const existing = calls.get(callId);
       if (existing) {
-        reply(answer(existing), from);
+        // A retransmission of the first INVITE (we send no re-INVITE the caller could answer with one).
+        reply(answer(existing), from, via);
         return;
       }
       reply(buildResponse(msg, 100, "Trying"), from);
@@ -131,14 +177,21 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
         packetsIn: 0,
         peer: null,
         ended: false,
+        moved: false,
+        moveStatus: null,
+        byePort: null,
         socket,
         invite: msg,
         sipFrom: from,
+        sip,
         lastEvent: null,
         seq: 0,
         ts: 0,
         ssrc: (Math.random() * 2 ** 32) >>> 0,
+        markNext: true,
         localTag: randomToken(4),
+        localSeq: 1,
+        move: null,
       };
       calls.set(callId, state);
       reply(answer(state), from);
@@ -146,12 +199,112 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
     }
     if (msg.method === "BYE") {
       const c = calls.get(callId);
-      reply(buildResponse(msg, c ? 200 : 481, c ? "OK" : "Call/Transaction Does Not Exist"), from);
-      if (c) end(c);
+      reply(buildResponse(msg, c ? 200 : 481, c ? "OK" : "Call/Transaction Does Not Exist"), from, via);
+      if (c && !c.ended) {
+        c.byePort = via.port;
+        end(c);
+      }
       return;
     }
     if (msg.method === "ACK") return;
-    reply(buildResponse(msg, 200, "OK"), from);
+    reply(buildResponse(msg, 200, "OK"), from, via);
+  }
+
+  /** Hand the call to the second node: re-INVITE from its socket, new RTP port in the offer. */
+  async function startMove(c: RefCallState, node: udp.Socket<"buffer">): Promise<void> {
+    if (c.ended || c.moved || c.move) return;
+    let socket: udp.Socket<"buffer">;
+    try {
+      socket = await bindRtp(() => (c.ended ? undefined : c));
+    } catch {
+      return;
+    }
+    const inv = c.invite;
+    const target = uriOf(header(inv, "contact")) ?? inv.uri;
+    const seq = c.localSeq++;
+    const sdp =
+      `v=0\r\no=ref 1 2 IN IP4 ${host}\r\ns=ref\r\nc=IN IP4 ${host}\r\nt=0 0\r\n` +
+      `m=audio ${socket.port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n` +
+      `a=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n`;
+    const request = buildRequest(
+      "INVITE",
+      target,
+      [
+        ["Via", `SIP/2.0/UDP ${host}:${node.port};branch=z9hG4bK${randomToken(6)};rport`],
+        ["Max-Forwards", "70"],
+        ["From", `${header(inv, "to") ?? ""};tag=${c.localTag}`],
+        ["To", header(inv, "from") ?? ""],
+        ["Call-ID", c.callId],
+        ["CSeq", `${seq} INVITE`],
+        ["Contact", `<sip:ref@${host}:${node.port}>`],
+        ["Content-Type", "application/sdp"],
+      ],
+      sdp,
+    );
+    const move: NonNullable<RefCallState["move"]> = { request, seq, socket, timer: null };
+    c.move = move;
+    c.sip = node;
+    const dest = hostPortOf(target);
+    const to: Addr = dest ? { port: dest.port, address: dest.host } : c.sipFrom;
+    let interval = t1;
+    const send = () => {
+      if (c.move !== move || c.ended) return;
+      reply(request, to, node);
+      interval *= 2;
+      // Timer A until any response; give up (timer B) after 64*T1.
+      if (interval <= 32 * t1) move.timer = setTimeout(send, interval);
+    };
+    send();
+  }
+
+  function onResponse(msg: SipMessage, from: Addr): void {
+    const c = calls.get(header(msg, "call-id") ?? "");
+    const cseq = cseqOf(msg);
+    const move = c?.move;
+    if (!c || !move || cseq?.method !== "INVITE" || cseq.seq !== move.seq) return;
+    if (move.timer) clearTimeout(move.timer);
+    move.timer = null;
+    if (msg.status < 200) return;
+    c.moveStatus = msg.status;
+    c.move = null;
+    if (msg.status >= 300) {
+      // Refused: the call stays where it was (the ACK of a non-2xx is hop-by-hop; omitted here).
+      c.sip = sip;
+      move.socket.close();
+      return;
+    }
+    const inv = c.invite;
+    const target = uriOf(header(msg, "contact")) ?? uriOf(header(inv, "contact")) ?? inv.uri;
+    reply(
+      buildRequest("ACK", target, [
+        ["Via", `SIP/2.0/UDP ${host}:${c.sip.port};branch=z9hG4bK${randomToken(6)};rport`],
+        ["Max-Forwards", "70"],
+        ["From", `${header(inv, "to") ?? ""};tag=${c.localTag}`],
+        ["To", header(msg, "to") ?? ""],
+        ["Call-ID", c.callId],
+        ["CSeq", `${move.seq} ACK`],
+      ]),
+      from,
+      c.sip,
+    );
+    if (c.ended) {
+      move.socket.close();
+      return;
+    }
+    // The second node's stream: its own socket, SSRC, sequence and timestamps.
+    const old = c.socket;
+    const ans = parseAnswer(msg.body);
+    c.socket = move.socket;
+    c.rtpPort = move.socket.port;
+    c.ssrc = (Math.random() * 2 ** 32) >>> 0;
+    c.seq = (Math.random() * 0x10000) >>> 0;
+    c.ts = (Math.random() * 2 ** 32) >>> 0;
+    c.markNext = true;
+    if (ans.ok) c.peer = { port: ans.value.port, address: ans.value.address };
+    c.moved = true;
+    // Keep the old port a moment so the caller's packets already on their way are not
+    // answered with ICMP port-unreachable.
+    setTimeout(() => old.close(), 200);
   }
 
   function answer(c: RefCallState): string {
@@ -176,6 +329,11 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
     if (c.ended) return;
     c.ended = true;
     c.socket.close();
+    if (c.move) {
+      if (c.move.timer) clearTimeout(c.move.timer);
+      c.move.socket.close();
+      c.move = null;
+    }
   }
 
   const dropRate = opts.dropRate ?? 0;
@@ -185,7 +343,8 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
       for (const c of calls.values()) {
         if (c.ended || !c.peer) continue;
         if (opts.mediaAfterHash && !c.digits.includes("#")) continue;
-        writeRtpHeader(frame, c.seq === 0, 0, c.seq & 0xffff, c.ts >>> 0, c.ssrc);
+        writeRtpHeader(frame, c.markNext, 0, c.seq & 0xffff, c.ts >>> 0, c.ssrc);
+        c.markNext = false;
         c.seq++;
         c.ts += 160;
         if (dropRate > 0 && Math.random() < dropRate) {
@@ -205,8 +364,10 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
 
   return {
     port: sip.port,
+    /** SIP port of the second node calls move to (moveAfterHash), or null. */
+    movePort: sip2?.port ?? null,
     calls: (): RefCall[] =>
-      [...calls.values()].map(({ callId, from, digits, rtpPort, packetsIn, peer, ended }) => ({
+      [...calls.values()].map(({ callId, from, digits, rtpPort, packetsIn, peer, ended, moved, moveStatus, byePort }) => ({
         callId,
         from,
         digits,
@@ -214,6 +375,9 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
         packetsIn,
         peer,
         ended,
+        moved,
+        moveStatus,
+        byePort,
       })),
     counters: () => ({ sent, dropped }),
     /** Hang up one call from the server side. */
@@ -222,15 +386,17 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
       if (!c || c.ended) return;
       const inv = c.invite;
       const contact = /<([^>]+)>/.exec(header(inv, "contact") ?? "")?.[1] ?? inv.uri;
+      // From the node the call lives on, with our next CSeq.
       reply(
         buildRequest("BYE", contact, [
-          ["Via", `SIP/2.0/UDP ${host}:${sip.port};branch=z9hG4bK${randomToken(6)}`],
+          ["Via", `SIP/2.0/UDP ${host}:${c.sip.port};branch=z9hG4bK${randomToken(6)}`],
           ["From", `${header(inv, "to") ?? ""};tag=${c.localTag}`],
           ["To", header(inv, "from") ?? ""],
           ["Call-ID", c.callId],
-          ["CSeq", "1 BYE"],
+          ["CSeq", `${c.localSeq++} BYE`],
         ]),
         c.sipFrom,
+        c.sip,
       );
       end(c);
     },
@@ -238,6 +404,7 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
       ticker.stop();
       for (const c of calls.values()) end(c);
       sip.close();
+      sip2?.close();
     },
   };
 }
@@ -245,15 +412,16 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
 export type ReferenceUas = Awaited<ReturnType<typeof startReferenceUas>>;
 
 if (import.meta.main) {
-  // CLI for `bench.ts --calibrate`: bun run reference-uas.ts SIP_PORT RTP_MIN RTP_MAX
-  const [sipPort, min, max] = process.argv.slice(2).map(Number);
+  // CLI for `bench.ts --calibrate`: bun run reference-uas.ts SIP_PORT RTP_MIN RTP_MAX [move]
+  const [sipPort, min, max] = process.argv.slice(2, 5).map(Number);
   const uas = await startReferenceUas({
     sipPort: sipPort ?? 5060,
     rtpPortMin: min ?? 20000,
     rtpPortMax: max ?? 29999,
     mediaAfterHash: true,
+    moveAfterHash: process.argv[5] === "move",
   });
-  console.log(`reference UAS on udp ${uas.port}`);
+  console.log(`reference UAS on udp ${uas.port}${uas.movePort !== null ? `, calls move to udp ${uas.movePort}` : ""}`);
   process.on("SIGTERM", () => {
     uas.close();
     process.exit(0);

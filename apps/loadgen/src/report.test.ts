@@ -21,6 +21,8 @@ function call(i: number, over: Partial<CallRecord> = {}): CallRecord {
     inviteTo200Ms: 5,
     inviteTo100Ms: 1,
     retransmissions: 0,
+    moves: 0,
+    moveGapMs: null,
     ...over,
   };
 }

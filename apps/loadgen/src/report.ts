@@ -39,6 +39,13 @@ export interface MediaFigures {
   skippedTicks: number;
   voicedPct: Record<string, number | null>;
   windowS: number;
+  /** Calls the service moved to another node by re-INVITE (whole run, not only the window). */
+  moves: number;
+  /** Longest gap in what a caller received across a move, ms (null: none measured). */
+  moveGapMaxMs: number | null;
+  /** re-INVITEs we refused, and 2xx answers to re-INVITEs never ACKed. */
+  reinvitesRefused: number;
+  reinviteAckTimeouts: number;
 }
 
 export function mergeMedia(reports: GeneratorReport[]): MediaFigures {
@@ -60,6 +67,10 @@ export function mergeMedia(reports: GeneratorReport[]): MediaFigures {
   let sendFailures = 0;
   let skipped = 0;
   let windowMs = 0;
+  let moves = 0;
+  let moveGap: number | null = null;
+  let refused = 0;
+  let ackTimeouts = 0;
   const energy: Record<string, { checked: number; voiced: number }> = {};
   for (const r of reports) {
     dev.merge(r.rx.deviation);
@@ -80,6 +91,12 @@ export function mergeMedia(reports: GeneratorReport[]): MediaFigures {
     sendFailures += r.tx.sendFailures;
     skipped += r.skippedTicks;
     windowMs = Math.max(windowMs, r.windowMs);
+    for (const c of r.calls) {
+      moves += c.moves ?? 0;
+      if (c.moveGapMs != null && (moveGap === null || c.moveGapMs > moveGap)) moveGap = c.moveGapMs;
+    }
+    refused += r.sip.reinvitesRefused ?? 0;
+    ackTimeouts += r.sip.answerAckTimeouts ?? 0;
     for (const [role, e] of Object.entries(r.rx.energy)) {
       const acc = (energy[role] ??= { checked: 0, voiced: 0 });
       acc.checked += e.checked;
@@ -118,6 +135,10 @@ export function mergeMedia(reports: GeneratorReport[]): MediaFigures {
     skippedTicks: skipped,
     voicedPct,
     windowS: secs,
+    moves,
+    moveGapMaxMs: moveGap,
+    reinvitesRefused: refused,
+    reinviteAckTimeouts: ackTimeouts,
   };
 }
 
