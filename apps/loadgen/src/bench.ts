@@ -13,7 +13,7 @@ import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ApiClient, basicAuth, numberOf, type Provisioned } from "./api-client.ts";
-import { CpuSampler, ForeignLoad, cmdline, processTree, type CpuSummary } from "./cpu.ts";
+import { CpuSampler, ForeignLoad, processTree, type CpuSummary } from "./cpu.ts";
 import type { CallSpec, GeneratorConfig, SendMode } from "./generator.ts";
 import { runHttpLoadProcess, runWrk, wrkPath, type HttpLoadResult } from "./http-load.ts";
 import { LoadPool } from "./pool.ts";
@@ -46,6 +46,9 @@ const { values: args } = parseArgs({
     "api-concurrency": { type: "string" },
     "code-delay": { type: "string" },
     "calls-per-socket": { type: "string" },
+    "mixer-workers": { type: "string" },
+    "service-cpus": { type: "string" },
+    "gen-cpus": { type: "string" },
     "no-pin": { type: "boolean", default: false },
     "no-service": { type: "boolean", default: false },
     pg: { type: "boolean" },
@@ -80,6 +83,8 @@ const opts = {
   apiConcurrency: num(args["api-concurrency"] ?? env.BENCH_API_CONCURRENCY, 32),
   codeDelayMs: num(args["code-delay"] ?? env.BENCH_CODE_DELAY_MS, 500),
   callsPerSocket: num(args["calls-per-socket"] ?? env.BENCH_CALLS_PER_SOCKET, 25),
+  /** MIXER_WORKERS for the service: mixing in N child processes (0 = in the service's own process). */
+  mixerWorkers: Math.max(0, Math.floor(num(args["mixer-workers"] ?? env.BENCH_MIXER_WORKERS, 0))),
   pin: !args["no-pin"] && env.BENCH_NO_PIN !== "1",
   external: args["no-service"] || env.BENCH_NO_SERVICE === "1",
   /** Fresh PostgreSQL database for the service (default with --full when reachable). */
@@ -87,8 +92,8 @@ const opts = {
   /** Redis live store for the service (default with --full when reachable). */
   redis: args.redis ?? (env.BENCH_REDIS !== undefined ? env.BENCH_REDIS === "1" : full),
   serviceCmd: env.BENCH_SERVICE_CMD ?? "bun run scripts/start.ts",
-  serviceCpus: env.BENCH_SERVICE_CPUS ?? "0",
-  genCpus: env.BENCH_GEN_CPUS ?? "1",
+  serviceCpus: args["service-cpus"] ?? env.BENCH_SERVICE_CPUS ?? "0",
+  genCpus: args["gen-cpus"] ?? env.BENCH_GEN_CPUS ?? "1",
   genRtpMin: num(env.BENCH_RTP_PORT_MIN, 40000),
   genRtpMax: num(env.BENCH_RTP_PORT_MAX, 49999),
   json: args.json ?? env.BENCH_JSON,
@@ -109,6 +114,14 @@ if (pinned && env.BENCH_PINNED !== "1") {
   process.exit(await child.exited);
 }
 
+// Mixer workers share calls through the Redis live store (and the database with it), so
+// they imply --redis and --pg whatever else was asked.
+if (opts.mixerWorkers > 0 && !calibrate && !opts.external) {
+  if (!opts.redis || !opts.pg) log(`--mixer-workers ${opts.mixerWorkers}: using PostgreSQL and Redis (workers need the Redis live store)`);
+  opts.redis = true;
+  opts.pg = true;
+}
+
 interface Target {
   apiUrl: string;
   adminToken: string;
@@ -117,7 +130,7 @@ interface Target {
   service: ServiceProcess | null;
   /** Remove what the run left on disk (after the service stopped). */
   cleanup?: () => void;
-  /** Pids whose CPU counts as "the mixer". */
+  /** Pids whose CPU counts as "the mixer": the service's whole process tree. */
   mixerPids: () => number[];
   /** Every pid of the service under test. */
   servicePids: () => number[];
@@ -161,7 +174,14 @@ async function startTarget(): Promise<Target> {
   const pgliteDir = join(ROOT, ".data", "bench", `pglite-${Date.now()}`);
   serviceEnv.PGLITE_DIR = pgliteDir;
   serviceEnv.REDIS_PREFIX = env.REDIS_PREFIX ?? `bench-${randomToken(4)}:`;
+  if (opts.mixerWorkers > 0 && !calibrate) serviceEnv.MIXER_WORKERS = String(opts.mixerWorkers);
   const backing = calibrate ? null : prepareBacking(serviceEnv);
+  if (opts.mixerWorkers > 0 && !calibrate && (!serviceEnv.REDIS_URL || !serviceEnv.DATABASE_URL)) {
+    backing?.cleanup();
+    throw new Error(
+      `--mixer-workers ${opts.mixerWorkers} needs Redis and PostgreSQL (the processes share the live store and the database): ${!serviceEnv.REDIS_URL ? "Redis did not answer" : "no PostgreSQL database could be created"}`,
+    );
+  }
   const command = calibrate
     ? `bun run apps/loadgen/src/reference-uas.ts ${sipPort} ${serviceEnv.RTP_PORT_MIN} ${serviceEnv.RTP_PORT_MAX}`
     : opts.serviceCmd;
@@ -179,14 +199,9 @@ async function startTarget(): Promise<Target> {
     throw new Error(`service did not come up: ${ready.reason}`);
   }
   log(`service up (pid ${service.pid}, log ${service.logPath})`);
-  // The mixer is the process whose command line names it, if the service runs it apart;
-  // else the whole service tree (embedded mode runs API and mixer in one process).
-  const mixerPids = () => {
-    const tree = processTree(service.pid);
-    const mixer = tree.filter((p) => /mixer/i.test(cmdline(p)));
-    return mixer.length > 0 ? mixer.flatMap((p) => processTree(p)) : tree;
-  };
-  const sample = processTree(service.pid).filter((p) => /mixer/i.test(cmdline(p)));
+  // The whole tree: with MIXER_WORKERS the front process (SIP, API) and every mixer child
+  // it spawned, found again at each sample; each one's share is in the report.
+  const mixerPids = () => processTree(service.pid);
   return {
     apiUrl: api.baseUrl,
     adminToken,
@@ -199,7 +214,10 @@ async function startTarget(): Promise<Target> {
     },
     mixerPids,
     servicePids: () => processTree(service.pid),
-    mixerDesc: sample.length > 0 ? "mixer process" : "whole service process tree (API + mixer)",
+    mixerDesc:
+      opts.mixerWorkers > 0 && !calibrate
+        ? `whole service process tree (front + MIXER_WORKERS=${opts.mixerWorkers} mixer processes)`
+        : "whole service process tree (API + mixer)",
   };
 }
 
@@ -397,6 +415,10 @@ interface ApiRow {
   run: number;
   closed: HttpLoadResult | null;
   open: HttpLoadResult | null;
+  /** For list targets (/calls): items per page while measured. */
+  page?: PageWatch;
+  /** Live calls the service hung up during the scenario (list targets only). */
+  droppedCalls?: number;
 }
 
 function buildSpecs(p: Provisioned | null, count: number, talkers: number, listeners: number, phonenumber: string): CallSpec[] {
@@ -522,12 +544,66 @@ async function setupScenario(t: Target, api: ApiClient | null, run: number): Pro
   }
 }
 
+/** Items on one page of `url` while a target is measured, polled about once a second. */
+interface PageWatch {
+  samples: number;
+  /** Samples whose page was answered with no items. */
+  empty: number;
+  /** Samples that failed (error status, timeout: the server under load), not counted in min/max. */
+  failed: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * Poll `url` (its `items` array) every `intervalMs` until stopped: the figure of a list
+ * endpoint means something only if the list was not empty while it was measured. One
+ * request a second is noise next to the load itself.
+ */
+function watchPage(url: string, headers: Record<string, string>, intervalMs = 1000) {
+  const w: PageWatch = { samples: 0, empty: 0, failed: 0, min: Infinity, max: 0 };
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      let n: number | null = null;
+      try {
+        const res = await fetch(url, { headers, signal: AbortSignal.timeout(5000) });
+        const body = (await res.json()) as { items?: unknown[] };
+        if (res.ok && Array.isArray(body.items)) n = body.items.length;
+      } catch {
+        n = null;
+      }
+      w.samples++;
+      if (n === null) w.failed++;
+      else {
+        if (n === 0) w.empty++;
+        w.min = Math.min(w.min, n);
+        w.max = Math.max(w.max, n);
+      }
+      const until = performance.now() + intervalMs;
+      while (!stopped && performance.now() < until) await Bun.sleep(50);
+    }
+  })();
+  return {
+    async stop(): Promise<PageWatch> {
+      stopped = true;
+      await loop;
+      return { ...w, min: Number.isFinite(w.min) ? w.min : 0 };
+    },
+  };
+}
+
+/** Live calls of the API scenario: enough for a full /calls?limit=10 page. */
+const API_LIVE_CALLS = 20;
+
 async function apiScenario(t: Target, api: ApiClient, run: number): Promise<ApiRow[]> {
   const p = await provision(api, "bench-api");
   if (!p) return [];
-  // A few live calls so /calls has something to list.
+  // Live calls so /calls has a page to list. They send silence all along, like a muted
+  // phone: a call that sends nothing is hung up by the service's RTP timeout (30 s) long
+  // before the three targets are measured, and /calls would be timed as an empty list.
   const pool = await LoadPool.create(0, genConfig(t));
-  const calls = buildSpecs(p, 20, 0, 20, p.phonenumber).map((s) => ({ ...s, send: "none" as const }));
+  const calls = buildSpecs(p, API_LIVE_CALLS, 0, API_LIVE_CALLS, p.phonenumber).map((s) => ({ ...s, send: "silence" as const }));
   await pool.place(calls, 50);
   await Bun.sleep(opts.codeDelayMs + 1500);
   const genCore = pinned ? Number(opts.genCpus.split(/[,-]/)[0]) : null;
@@ -550,11 +626,19 @@ async function apiScenario(t: Target, api: ApiClient, run: number): Promise<ApiR
     for (const tg of targets) {
       log(`api: ${tg.label}`);
       const base = { url: tg.url, headers: tg.headers, durationS: opts.apiDurationS, concurrency: opts.apiConcurrency, core: genCore };
+      const watch = tg.url.includes("/calls") ? watchPage(tg.url, tg.headers) : null;
       const closed = (await runWrk(base)) ?? (await runHttpLoadProcess(base));
       await Bun.sleep(500);
       const open = await runHttpLoadProcess({ ...base, rate: opts.apiRate, concurrency: 256 });
-      rows.push({ label: tg.label, run, closed, open });
+      const page = watch ? await watch.stop() : undefined;
+      if (page && page.empty > 0) log(`api: ${tg.label} returned an empty page in ${page.empty} of ${page.samples} samples`);
+      else if (page) log(`api: ${tg.label} page had ${page.min}-${page.max} items over ${page.samples} samples (${page.failed} failed)`);
+      rows.push({ label: tg.label, run, closed, open, ...(page ? { page } : {}) });
     }
+    const gen = await pool.reports();
+    const dropped = gen.flatMap((r) => r.calls).filter((c) => c.remoteByeAt !== null).length;
+    if (dropped > 0) log(`api: the service hung up ${dropped} of the ${API_LIVE_CALLS} live calls during the scenario`);
+    for (const r of rows) if (r.page) r.droppedCalls = dropped;
   } finally {
     ceiling.kill();
     await pool.hangupAll(100);
@@ -581,6 +665,13 @@ function machine(): string {
     // not Linux
   }
   return `${cpus().length} CPUs (${model}), Bun ${Bun.version}, ${process.platform}`;
+}
+
+/** The per-process split of a service with several processes (front + mixer workers), or null. */
+function processLine(label: string, cpu: CpuSummary): string | null {
+  if (cpu.processes.length < 2) return null;
+  const parts = cpu.processes.map((p) => `${p.pid} ${p.comm}${p.cmd ? ` (${p.cmd})` : ""} ${fmt(p.pct)}%`);
+  return `${label}: service CPU by process, % of one core (sum ${fmt(cpu.avgPct)}%): ${parts.join(", ")}`;
 }
 
 function failuresText(f: Record<string, number>): string {
@@ -727,10 +818,14 @@ function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: 
   for (const r of media) {
     const v = Object.entries(r.media.voicedPct).map(([k, x]) => `${k} ${fmt(x, 0)}%`).join(", ");
     out.push(
-      `${r.label}: other processes used ${fmt(r.foreignPct, 0)}% of a core during the window (load average ${r.loadavg}); ${r.media.streams} streams, rx ${r.media.packetsRx} pkts (${r.media.lostRx} lost, ${r.media.streamsWithLoss} streams with loss, worst ${fmt(r.media.worstStreamLossPct, 2)}%), tx ${fmt(r.media.txPps, 0)} pkt/s (${r.media.sendFailures} send failures), generator lag max ${fmt(r.media.genLagMax, 1)} ms, skipped ticks ${r.media.skippedTicks}; frames heard with voice energy: ${v}; API during: ${JSON.stringify(r.apiDuring)}, after hang-up: ${JSON.stringify(r.apiAfter)}`,
+      `${r.label}: other processes used ${fmt(r.foreignPct, 0)}% of a core during the window (load average ${r.loadavg}); ${r.media.streams} streams, rx ${r.media.packetsRx} pkts (${r.media.lostRx} lost, ${r.media.streamsWithLoss} streams with loss, worst ${fmt(r.media.worstStreamLossPct, 2)}%), tx ${fmt(r.media.txPps, 0)} pkt/s (${r.media.sendFailures} send failures), generator lag max ${fmt(r.media.genLagMax, 1)} ms, skipped ticks ${r.media.skippedTicks}; frames heard with voice energy: ${v}; API during: ${JSON.stringify(r.apiDuring)}, after hang-up: ${JSON.stringify(r.apiAfter)}${r.media.moves > 0 || r.media.reinvitesRefused > 0 ? `; calls moved by re-INVITE ${r.media.moves} (longest gap across a move ${fmt(r.media.moveGapMaxMs, 1)} ms, re-INVITEs refused ${r.media.reinvitesRefused}, 200s never ACKed ${r.media.reinviteAckTimeouts})` : ""}`,
     );
   }
   for (const r of setup) out.push(`${r.label}: API after hang-up: ${JSON.stringify(r.apiAfter)}; INVITE retransmissions ${r.setup.retransmissions}; join-poll errors ${r.pollErrors}`);
+  for (const r of [...media, ...setup]) {
+    const line = processLine(r.label, r.cpu);
+    if (line) out.push(line);
+  }
   if (apiRows.length) {
     out.push("");
     out.push(
@@ -750,6 +845,17 @@ function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: 
         ]),
       ),
     );
+    for (const r of apiRows) {
+      if (!r.page) continue;
+      const name = `${r.label}${opts.runs > 1 ? ` #${r.run}` : ""}`;
+      const dropped = `${r.droppedCalls ?? 0} of ${API_LIVE_CALLS} live calls hung up by the service`;
+      if (r.page.samples === r.page.failed) out.push(`(!) ${name}: its page could not be sampled while measured (${r.page.failed} failed requests)`);
+      else if (r.page.empty > 0) {
+        out.push(
+          `(!) ${name}: the page was empty in ${r.page.empty} of ${r.page.samples} samples while measured (items min ${r.page.min}, max ${r.page.max}; ${r.page.failed} samples failed; ${dropped}): its figures are partly those of an empty list.`,
+        );
+      } else if (r.droppedCalls) out.push(`(!) ${name}: ${dropped} during the scenario (the page was never empty: items min ${r.page.min}, max ${r.page.max})`);
+    }
     if (!wrkPath()) out.push("(wrk not installed: closed-loop figures from a Bun fetch client in a second process; `apt-get install wrk` for a lighter client)");
   }
   return out.join("\n");
