@@ -29,12 +29,20 @@ export {
 } from "./ua.ts";
 export {
   type ByeResult,
+  DIALOG_END_REASONS,
   DIALOG_FAILURE_REASONS,
   DIALOG_STATES,
   Dialog,
+  type DialogEndReason,
   type DialogFailureReason,
+  type DialogSnapshot,
+  DialogSnapshotError,
   type DialogState,
+  DuplicateDialogError,
   inDialogTarget,
+  parseDialogSnapshot,
+  type ReinviteOptions,
+  type ReinviteResult,
 } from "./dialog.ts";
 export { DTMF_INFO_TYPES, type DtmfInfo, type DtmfInfoType, parseDtmfInfo } from "./dtmf-info.ts";
 export {

@@ -301,6 +301,8 @@ export class InviteClientTransaction extends Transaction {
 
   /**
    * @param buildAck builds the ACK for a non-2xx final response (same branch, RFC 3261 17.1.1.3).
+   * @param timerB overrides the layer's timer B (ms) for this transaction, e.g. a re-INVITE
+   *   the app will not wait 64*T1 for.
    */
   constructor(
     layer: TransactionLayer,
@@ -309,6 +311,7 @@ export class InviteClientTransaction extends Transaction {
     readonly destination: Destination,
     private readonly callbacks: ClientCallbacks,
     private readonly buildAck: (res: SipResponse) => Uint8Array,
+    private readonly timerB?: number,
   ) {
     super(layer, clientTransactionKey(branch, "INVITE"));
   }
@@ -317,7 +320,7 @@ export class InviteClientTransaction extends Transaction {
   start(): void {
     this.layer.send(this.requestBytes, this.destination);
     this.retransmitA(this.layer.timers.t1);
-    this.setTimer("B", this.layer.timers.timerB, () => {
+    this.setTimer("B", this.timerB ?? this.layer.timers.timerB, () => {
       if (this.state === "calling" || this.state === "proceeding") {
         this.callbacks.onTimeout();
         this.terminate();

@@ -18,7 +18,12 @@ import {
   Dialog,
   type DialogFailureReason,
   type DialogHost,
+  type DialogSnapshot,
+  DuplicateDialogError,
   dialogKey,
+  parseDialogSnapshot,
+  type ReinviteOptions,
+  type ReinviteResult,
 } from "./dialog.ts";
 import { DTMF_INFO_TYPES, type DtmfInfoType, parseDtmfInfo } from "./dtmf-info.ts";
 import {
@@ -29,6 +34,7 @@ import {
   type NameAddr,
   type OutgoingHeader,
   parseMessage,
+  parseNameAddr,
   parseUri,
   reasonPhrase,
   type SipRequest,
@@ -107,7 +113,11 @@ export interface SipUaHandlers {
   onCancel?(call: IncomingCall): void;
   /** An ACK for our 2xx arrived; for the initial INVITE this confirms the dialog. */
   onAck?(dialog: Dialog, info: AckInfo): void;
-  /** The peer hung up (BYE answered 200). */
+  /**
+   * The peer hung up (BYE answered 200). Also called for a dialog this UA released to
+   * another UA (`dialog.endReason === "moved"`) when the BYE still comes here: the app
+   * then passes the hang-up on to the dialog's new owner.
+   */
   onBye?(dialog: Dialog): void;
   /** A DTMF digit arrived in an INFO request (already answered 200). `durationMs` is 0 when the body gives none. */
   onInfoDtmf?(dialog: Dialog, digit: string, durationMs: number): void;
@@ -374,6 +384,9 @@ export class SipUa implements DialogHost, CallHost {
   private readonly uacByKey = new Map<string, UacState>();
   private readonly answerTimers = new Map<IncomingCall, ReturnType<typeof setTimeout>>();
   private readonly pendingByes = new Map<Dialog, (r: ByeResult) => void>();
+  private readonly pendingReinvites = new Set<(r: ReinviteResult) => void>();
+  /** Dialogs handed to another UA, kept 64*T1 to answer a late BYE and re-ACK 2xx. */
+  private readonly moved = new Map<string, { dialog: Dialog; timer: ReturnType<typeof setTimeout> }>();
   private readonly byeAfterAck = new Set<Dialog>();
   private readonly userAgent: string;
   private readonly forceRport: boolean;
@@ -447,6 +460,9 @@ export class SipUa implements DialogHost, CallHost {
     this.answerTimers.clear();
     for (const resolve of this.pendingByes.values()) resolve({ ok: false, status: 0, reason: "closed" });
     this.pendingByes.clear();
+    for (const settle of [...this.pendingReinvites]) settle({ ok: false, status: 0, reason: "closed" });
+    for (const m of this.moved.values()) clearTimeout(m.timer);
+    this.moved.clear();
     for (const u of this.uacByKey.values()) {
       if (u.cleanup !== null) clearTimeout(u.cleanup);
       this.settleUac(u, { ok: false, status: 0, reason: "closed" });
@@ -472,6 +488,23 @@ export class SipUa implements DialogHost, CallHost {
   private contactHeader(user: string | null): string {
     const u = user && /^[A-Za-z0-9+*#._-]+$/.test(user) ? `${user}@` : "";
     return `<sip:${u}${this.hostPort()}>`;
+  }
+
+  /**
+   * This UA's Contact header value with the given user part, e.g. for another node to
+   * put in its re-INVITE when it hands a dialog over to this UA. Users with characters
+   * outside `[A-Za-z0-9+*#._-]` are left out.
+   *
+   * @example ua.contact("conf") // "<sip:conf@127.0.0.1:5071>"
+   */
+  contact(user: string | null = null): string {
+    return this.contactHeader(user);
+  }
+
+  /** Our Contact inside a dialog: the user part of our URI in it (the dialed number, or "mixer"). */
+  private dialogContact(dialog: Dialog): string {
+    const local = parseNameAddr(dialog.localHeader);
+    return this.contactHeader(local.ok ? uriUser(local.value.uri) : null);
   }
 
   /** @internal */
@@ -812,6 +845,19 @@ export class SipUa implements DialogHost, CallHost {
     const key = dialogKey(req.callId, req.to.tag ?? "", req.from.tag ?? "");
     const dialog = this.dialogs.get(key);
     if (!dialog || dialog.state === "terminated") {
+      const moved = this.moved.get(key);
+      if (moved) {
+        // The dialog lives on another UA now; a peer that missed the target refresh
+        // may still hang up here. The app forwards that to the new owner.
+        if (req.method !== "BYE") {
+          this.respond(tx, 481);
+          return;
+        }
+        this.respond(tx, 200);
+        this.forgetMoved(key);
+        this.emit("onBye", moved.dialog);
+        return;
+      }
       const early = this.earlyCalls.get(key);
       if (early && req.method === "BYE" && early.tx.state === "proceeding") {
         // RFC 3261 15: a BYE on an early dialog; the INVITE gets 487.
@@ -881,6 +927,11 @@ export class SipUa implements DialogHost, CallHost {
   private async handleReinvite(dialog: Dialog, req: SipRequest, src: Destination, tx: InviteServerTransaction): Promise<void> {
     const ctx = this.inviteContexts.get(tx);
     if (ctx) ctx.dialog = dialog;
+    if (dialog.reinviteOutgoing) {
+      // RFC 3261 14.2: glare with our own re-INVITE; the peer retries after a random wait.
+      this.respond(tx, 491);
+      return;
+    }
     if (dialog.reinvitePending) {
       // RFC 3261 14.2: an INVITE while the previous one has no final response.
       this.respond(tx, 500, { headers: [["Retry-After", String(Math.floor(Math.random() * 10))]] });
@@ -904,7 +955,12 @@ export class SipUa implements DialogHost, CallHost {
     } finally {
       dialog.reinvitePending = false;
     }
-    if (this.closed || dialog.state === "terminated" || tx.state !== "proceeding") return;
+    if (this.closed || tx.state !== "proceeding") return;
+    if (dialog.state === "terminated") {
+      // RFC 3261 15.1.2: pending requests of an ended dialog are answered, 487 recommended.
+      this.respond(tx, 487);
+      return;
+    }
     if ("sdp" in answer) {
       const contact = req.contacts.find((c): c is NameAddr => c !== "*");
       if (contact) dialog.remoteTarget = contact.uri.raw;
@@ -970,6 +1026,153 @@ export class SipUa implements DialogHost, CallHost {
       this.layer.addClient(tx);
       tx.start();
     });
+  }
+
+  /** @internal DialogHost: sends our re-INVITE; `Dialog.reinvite` has checked the dialog's state. */
+  sendReinvite(dialog: Dialog, opts: ReinviteOptions): Promise<ReinviteResult> {
+    if (this.closed) return Promise.resolve({ ok: false, status: 0, reason: "closed" });
+    dialog.reinviteOutgoing = true;
+    dialog.localSeq += 1;
+    const seq = dialog.localSeq;
+    const branch = MAGIC_COOKIE + randomHex(8);
+    const via = this.newVia(branch);
+    const { bytes, target } = buildInDialogRequest(
+      dialog,
+      "INVITE",
+      seq,
+      via,
+      [
+        ["Contact", opts.contact ?? this.dialogContact(dialog)],
+        ["Allow", ALLOW],
+        ["User-Agent", this.userAgent],
+        ["Content-Type", "application/sdp"],
+      ],
+      opts.sdp,
+    );
+    return new Promise<ReinviteResult>((resolve) => {
+      let settled = false;
+      const settle = (r: ReinviteResult) => {
+        if (settled) return;
+        settled = true;
+        dialog.reinviteOutgoing = false;
+        this.pendingReinvites.delete(settle);
+        resolve(r);
+      };
+      this.pendingReinvites.add(settle);
+      void this.destinationOf(target.nextHop).then((dest) => {
+        if (this.closed) return settle({ ok: false, status: 0, reason: "closed" });
+        if (!dest) return settle({ ok: false, status: 503, reason: "next hop not resolvable" });
+        // The ACK of the 2xx, kept for retransmitted 2xx: they reach this transaction
+        // (Accepted state, timer M = 64*T1) even after the dialog was released.
+        let ack: { bytes: Uint8Array; destination: Destination } | "pending" | null = null;
+        const onResponse = (res: SipResponse) => {
+          if (res.status < 200) return;
+          if (res.status >= 300) return settle({ ok: false, status: res.status, reason: res.reason });
+          if (ack === "pending") return;
+          if (ack) return this.send(ack.bytes, ack.destination);
+          ack = "pending";
+          const sdp = res.contentType === "application/sdp" && res.body.length > 0 ? bodyText(res) : null;
+          const contact = res.contacts.find((c): c is NameAddr => c !== "*");
+          // RFC 3261 12.2.1.2: a 2xx to a target refresh replaces the remote target,
+          // and the ACK (13.2.2.4) already goes to the new one.
+          if (contact) dialog.remoteTarget = contact.uri.raw;
+          dialog.localSdp = opts.sdp;
+          if (sdp !== null) dialog.remoteSdp = sdp;
+          const ackBranch = MAGIC_COOKIE + randomHex(8);
+          const built = buildInDialogRequest(dialog, "ACK", seq, this.newVia(ackBranch), [["User-Agent", this.userAgent]]);
+          void this.destinationOf(built.target.nextHop).then((ackDest) => {
+            ack = { bytes: built.bytes, destination: ackDest ?? dest };
+            this.send(ack.bytes, ack.destination);
+            settle({ ok: true, status: res.status, sdp, contact: contact ? contact.raw : null });
+          });
+        };
+        const tx = new InviteClientTransaction(
+          this.layer,
+          branch,
+          bytes,
+          dest,
+          { onResponse, onTimeout: () => settle({ ok: false, status: 408, reason: "Request Timeout" }) },
+          (res) =>
+            // RFC 3261 17.1.1.3: the non-2xx ACK repeats the INVITE's Request-URI, Via and Route.
+            serializeRequest("ACK", target.requestUri, [
+              ["Via", via],
+              ["Max-Forwards", "70"],
+              ["From", `${dialog.localHeader};tag=${dialog.localTag}`],
+              ["To", res.headers.get("to") ?? dialog.remoteHeader],
+              ["Call-ID", dialog.callId],
+              ["CSeq", `${seq} ACK`],
+              ...target.routes.map((r): OutgoingHeader => ["Route", r]),
+            ]),
+          opts.timeoutMs,
+        );
+        this.layer.addClient(tx);
+        tx.start();
+      });
+    });
+  }
+
+  /**
+   * The dialog moved to another UA (which adopted its snapshot): stop handling it here
+   * without a BYE. `dialog.state` becomes "terminated" with endReason "moved". For the
+   * next 64*T1 (timer M if longer) a BYE that still arrives here gets 200 and calls
+   * `onBye(dialog)` (so the app can pass the hang-up on to the new owner), other requests
+   * in the dialog get 481, and a retransmitted 2xx of our last re-INVITE is ACKed again.
+   * A no-op for a dialog that is not live on this UA. A deferred BYE (`bye()` before the
+   * ACK) resolves `{ ok: false, status: 0, reason: "moved" }`.
+   *
+   * @example
+   * const r = await dialog.reinvite({ sdp: offerB, contact: contactB });
+   * if (r.ok) { await sendToNodeB(dialog.snapshot()); ua.releaseDialog(dialog); }
+   */
+  releaseDialog(dialog: Dialog): void {
+    if (this.dialogs.get(dialog.id) !== dialog) return;
+    this.endDialog(dialog, "moved");
+    dialog.endReason = "moved";
+    // Only a BYE deferred until the ACK can still be pending here: started BYEs
+    // already took the dialog out of `dialogs`.
+    const deferred = this.pendingByes.get(dialog);
+    if (deferred) {
+      this.pendingByes.delete(dialog);
+      deferred({ ok: false, status: 0, reason: "moved" });
+    }
+    if (this.closed) return;
+    const t = this.layer.timers;
+    const timer = setTimeout(() => this.moved.delete(dialog.id), Math.max(64 * t.t1, t.timerM));
+    this.forgetMoved(dialog.id);
+    this.moved.set(dialog.id, { dialog, timer });
+  }
+
+  private forgetMoved(id: string): void {
+    const m = this.moved.get(id);
+    if (!m) return;
+    clearTimeout(m.timer);
+    this.moved.delete(id);
+  }
+
+  /**
+   * Takes over a confirmed dialog from another UA (usually another process), given the
+   * snapshot taken there (`dialog.snapshot()`, possibly through JSON). Its in-dialog
+   * requests arriving here (BYE, INFO, re-INVITE, OPTIONS) are handled like those of
+   * dialogs this UA created, with the same handlers; our requests and responses carry
+   * this UA's Via and Contact; `bye()` and `reinvite()` send from this UA's socket with
+   * CSeq numbers above the snapshot's. Throws DialogSnapshotError for a malformed
+   * snapshot and DuplicateDialogError when this UA already has the dialog; adopting a
+   * dialog this UA released before takes it back.
+   *
+   * @example
+   * const dialog = ua.adoptDialog(JSON.parse(body));
+   * dialog.appData = meeting.join(dialog);
+   */
+  adoptDialog(snapshot: DialogSnapshot): Dialog {
+    if (this.closed) throw new Error("SipUa is closed");
+    const snap = parseDialogSnapshot(snapshot);
+    const id = dialogKey(snap.callId, snap.localTag, snap.remoteTag);
+    if (this.dialogs.has(id)) throw new DuplicateDialogError(snap.callId);
+    this.forgetMoved(id);
+    const dialog = new Dialog(this, snap);
+    dialog.state = "confirmed";
+    this.dialogs.set(id, dialog);
+    return dialog;
   }
 
   private destinationOf(uri: SipUri | null): Promise<Destination | null> {
