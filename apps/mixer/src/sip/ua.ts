@@ -848,7 +848,16 @@ export class SipUa implements DialogHost, CallHost {
       const moved = this.moved.get(key);
       if (moved) {
         // The dialog lives on another UA now; a peer that missed the target refresh
-        // may still hang up here. The app forwards that to the new owner.
+        // (Net::SIP is one) may still send here. The app forwards hang-ups and keys
+        // to the new owner; a re-INVITE would need proxying, which we do not do.
+        if (req.method === "INFO") {
+          this.handleInfo(moved.dialog, req, tx);
+          return;
+        }
+        if (req.method === "OPTIONS") {
+          this.respond(tx, 200, { allow: true });
+          return;
+        }
         if (req.method !== "BYE") {
           this.respond(tx, 481);
           return;
@@ -1114,9 +1123,11 @@ export class SipUa implements DialogHost, CallHost {
   /**
    * The dialog moved to another UA (which adopted its snapshot): stop handling it here
    * without a BYE. `dialog.state` becomes "terminated" with endReason "moved". For the
-   * next 64*T1 (timer M if longer) a BYE that still arrives here gets 200 and calls
-   * `onBye(dialog)` (so the app can pass the hang-up on to the new owner), other requests
-   * in the dialog get 481, and a retransmitted 2xx of our last re-INVITE is ACKed again.
+   * next `keepMs` (default 64*T1, or timer M if longer; `forgetReleased` ends it sooner)
+   * a BYE that still arrives here gets 200 and calls `onBye(dialog)` (so the app can pass
+   * the hang-up on to the new owner), an INFO is handled as usual (`onInfoDtmf`), an
+   * OPTIONS gets 200, other requests in the dialog get 481, and a retransmitted 2xx of
+   * our last re-INVITE is ACKed again.
    * A no-op for a dialog that is not live on this UA. A deferred BYE (`bye()` before the
    * ACK) resolves `{ ok: false, status: 0, reason: "moved" }`.
    *
@@ -1124,7 +1135,7 @@ export class SipUa implements DialogHost, CallHost {
    * const r = await dialog.reinvite({ sdp: offerB, contact: contactB });
    * if (r.ok) { await sendToNodeB(dialog.snapshot()); ua.releaseDialog(dialog); }
    */
-  releaseDialog(dialog: Dialog): void {
+  releaseDialog(dialog: Dialog, keepMs?: number): void {
     if (this.dialogs.get(dialog.id) !== dialog) return;
     this.endDialog(dialog, "moved");
     dialog.endReason = "moved";
@@ -1137,9 +1148,14 @@ export class SipUa implements DialogHost, CallHost {
     }
     if (this.closed) return;
     const t = this.layer.timers;
-    const timer = setTimeout(() => this.moved.delete(dialog.id), Math.max(64 * t.t1, t.timerM));
+    const timer = setTimeout(() => this.moved.delete(dialog.id), keepMs ?? Math.max(64 * t.t1, t.timerM));
     this.forgetMoved(dialog.id);
     this.moved.set(dialog.id, { dialog, timer });
+  }
+
+  /** The new owner says a released dialog has ended: requests for it here get 481 from now on. */
+  forgetReleased(dialog: Dialog): void {
+    this.forgetMoved(dialog.id);
   }
 
   private forgetMoved(id: string): void {
