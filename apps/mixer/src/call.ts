@@ -23,6 +23,28 @@ import type { MeetingRuntime, MixGroup } from "./meeting.ts";
 import type { RtpSocket } from "./rtp-socket.ts";
 import type { Dialog, IncomingCall } from "./sip/index.ts";
 
+/** Who called: what the node needs of the INVITE, also when the call was handed over from another node. */
+export interface CallParty {
+  /** From and To header values, with their tags as received. */
+  from: string;
+  to: string;
+  displayName: string;
+  callerNumber: string | null;
+  /** Address the INVITE came from: the code-guess limiter's key when there is no caller number. */
+  sourceAddress: string;
+}
+
+/** The party of an INVITE this node answered. */
+export function partyOf(invite: IncomingCall): CallParty {
+  return {
+    from: invite.from,
+    to: invite.to,
+    displayName: invite.fromAddr.displayName ?? "",
+    callerNumber: invite.callerNumber,
+    sourceAddress: invite.source.address,
+  };
+}
+
 export const CALL_STATES = ["ivr", "joining", "meeting", "leaving", "ended"] as const;
 export type CallState = (typeof CALL_STATES)[number];
 
@@ -80,6 +102,9 @@ export class CallSession {
   /** Start-wait timer while a non-host waits for a host. */
   waitTimer: ReturnType<typeof setTimeout> | null = null;
 
+  /** The node that answered this call and handed it over to us, and the hand-over's id. */
+  handedFrom: { nodeId: string; handoverId: string } | null = null;
+
   /** o= of our SDP: later answers in the dialog keep the id and raise the version. */
   sdpSessionId = 0;
   sdpVersion = 1;
@@ -92,7 +117,7 @@ export class CallSession {
   accessCode = "";
 
   constructor(
-    readonly incoming: IncomingCall,
+    readonly party: CallParty,
     readonly rtp: RtpSocket,
     readonly media: CallMedia,
     readonly dateCreated: Date,

@@ -21,6 +21,16 @@ export const mixerEnvSchema = z.object({
   CODE_GUESS_LIMIT: z.coerce.number().int().min(1).default(10),
   /** How long a caller number stays refused after passing the limit, in seconds. */
   CODE_GUESS_BAN_SECONDS: z.coerce.number().int().min(1).default(600),
+  /**
+   * Child processes that mix the meetings (one per core is the point); this process
+   * answers calls, runs the IVR and hands admitted callers over. 0: mix here.
+   * Needs DATABASE_URL and REDIS_URL.
+   */
+  MIXER_WORKERS: z.coerce.number().int().min(0).max(64).default(0),
+  /** Set by the front for its workers: a worker exits when its parent is gone. */
+  MIXER_PARENT_PID: z.coerce.number().int().optional(),
+  /** Log how late the 20 ms ticks run (p50/p99/p99.9/max) every this many seconds; 0: never. */
+  MIXER_STATS_SECONDS: z.coerce.number().min(0).default(0),
   /** Seconds without RTP from a joined caller before it is hung up. */
   RTP_TIMEOUT_SECONDS: z.coerce.number().min(1).default(30),
 });

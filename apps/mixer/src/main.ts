@@ -2,7 +2,8 @@
 import { readMixerEnv } from "./env.ts";
 import { startMixer } from "./server.ts";
 
-const mixer = await startMixer({ env: readMixerEnv() });
+const env = readMixerEnv();
+const mixer = await startMixer({ env });
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
     mixer.close().then(
@@ -14,3 +15,14 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 
 // A bug in one call's background work must not take every other call down with it.
 process.on("unhandledRejection", (err) => console.error("unhandled rejection:", err));
+
+// A worker of a front that died (even by SIGKILL) must not live on holding its ports.
+if (env.MIXER_PARENT_PID !== undefined) {
+  const parent = env.MIXER_PARENT_PID;
+  setInterval(() => {
+    if (process.ppid !== parent) {
+      console.error("mixer: the front process is gone; stopping");
+      mixer.close().finally(() => process.exit(0));
+    }
+  }, 1000).unref();
+}

@@ -29,6 +29,47 @@ export class MixGroup {
     if (slot >= 0 && slot < this.slotCalls.length) this.slotCalls[slot] = null;
     this.mixer.removeSlot(slot);
   }
+
+  /** This frame's packets: the slots mixed and their calls, sent over the phases. */
+  private sendSlots = new Int32Array(64);
+  private sendCalls: (CallSession | null)[] = new Array<CallSession | null>(64).fill(null);
+  sendCount = 0;
+
+  /** Right after `mixer.tick()`: which calls this frame's packets are for. */
+  takeSendList(): void {
+    const mixer = this.mixer;
+    const n = mixer.activeCount;
+    if (n > this.sendSlots.length) {
+      // Grows with the meeting, by doubling: rare, and never on the per-frame path after.
+      let size = this.sendSlots.length;
+      while (size < n) size *= 2;
+      this.sendSlots = new Int32Array(size);
+      this.sendCalls = new Array<CallSession | null>(size).fill(null);
+    }
+    const list = mixer.activeList;
+    for (let i = 0; i < n; i++) {
+      const s = list[i] as number;
+      this.sendSlots[i] = s;
+      this.sendCalls[i] = this.slotCalls[s] ?? null;
+    }
+    for (let i = n; i < this.sendCount; i++) this.sendCalls[i] = null;
+    this.sendCount = n;
+  }
+
+  /**
+   * Sends the packets of the slots in `phase` (slot mod phases): a call that left, or
+   * whose slot was taken by another since the mix, is skipped.
+   */
+  sendPhase(phase: number, phases: number): void {
+    const mixer = this.mixer;
+    const arena = mixer.arena;
+    for (let i = 0; i < this.sendCount; i++) {
+      const s = this.sendSlots[i] as number;
+      if (s % phases !== phase) continue;
+      const call = this.sendCalls[i];
+      if (call && this.slotCalls[s] === call) call.sendFrame(arena, mixer.outOffset[s] as number, mixer.outLength[s] as number);
+    }
+  }
 }
 
 export class MeetingRuntime extends MixGroup {

@@ -11,9 +11,20 @@ import {
 } from "@conf/access-router";
 import { type ParticipantMuted } from "@conf/session-store";
 import { roleIn } from "@conf/call-flow";
-import type { ControlMessage, SessionStore, Unsubscribe } from "@conf/session-store";
-import { CallSession, type CallMedia, withoutTag } from "./call.ts";
+import type { ControlMessage, HandoverMessage, HandoverStep, SessionStore, Unsubscribe } from "@conf/session-store";
+import { CallSession, type CallMedia, partyOf, withoutTag } from "./call.ts";
 import { GuessLimiter } from "./guess-limiter.ts";
+import { TickStats } from "./tick-stats.ts";
+import {
+  handoverCommitSchema,
+  type HandoverOffer,
+  handoverDigitSchema,
+  handoverOfferSchema,
+  handoverReadySchema,
+  MeetingPlacement,
+  samplesFromBase64,
+  samplesToBase64,
+} from "./handover.ts";
 import { commandsFor, type KeypadCommand, KeypadMatcher, mayUse } from "./keypad.ts";
 import { MeetingRuntime, MixGroup } from "./meeting.ts";
 import {
@@ -28,14 +39,16 @@ import {
   MIXER_EVENT_DIGIT,
   MIX_RATE,
   MIXER_EVENT_PROMPT_DONE,
+  buildOffer,
   negotiateAnswer,
   numberClips,
+  parseAnswer,
   type PromptLibrary,
   type PromptName,
 } from "./media/index.ts";
 import { type Recorder, startLocalRecording, startRemoteRecording } from "./recording/index.ts";
-import { RtpPortPool } from "./rtp-socket.ts";
-import { type Dialog, type IncomingCall, SipUa, type SipTimerOptions } from "./sip/index.ts";
+import { RtpPortPool, type RtpSocket } from "./rtp-socket.ts";
+import { type Dialog, type DialogSnapshot, type IncomingCall, SipUa, type SipTimerOptions } from "./sip/index.ts";
 
 export interface MixerNodeOptions {
   router: AccessRouter;
@@ -60,10 +73,23 @@ export interface MixerNodeOptions {
   sipTimers?: SipTimerOptions;
   /** Where `local` recordings are written. Default `.data/recordings`. */
   recordingDir?: string;
+  /**
+   * Nodes to mix new meetings on (this node's worker processes): admitted callers are
+   * handed over to them. Empty or absent: this node mixes the meetings it creates.
+   */
+  placement?: () => readonly string[];
+  /** Log the tick timing (and calls, meetings) every this many seconds; 0: never. */
+  statsSeconds?: number;
+  /** How long a hand-over step may take before the call stays here, ms. Default 3000. */
+  handoverTimeoutMs?: number;
   log?: (line: string) => void;
 }
 
 const FRAME_MS = 20;
+/** How long the front keeps a handed-over dialog for phones that ignore the target refresh, ms. */
+const MOVED_KEEP_MS = 12 * 3600_000;
+/** Sub-ticks a frame's packets are spread over (see scheduleTick). */
+const SEND_PHASES = 4;
 /** How long a caller may say its name for the roll call, seconds. */
 const NAME_SECONDS = 2.5;
 /** Silence after a goodbye before the BYE, ms. */
@@ -110,6 +136,26 @@ export class MixerNode {
   private keypadTimer: ReturnType<typeof setInterval> | null = null;
   private unsubscribe: Unsubscribe | null = null;
   private nextTick = 0;
+  private phase = 0;
+  private readonly placement: MeetingPlacement | null;
+  /** Our hand-overs waiting for the owner's reply, by hand-over id. */
+  private readonly handoversOut = new Map<string, (m: HandoverMessage | null) => void>();
+  /** Calls offered to us, their RTP socket open, waiting for the phone's yes. */
+  private readonly handoversIn = new Map<
+    string,
+    { offer: HandoverOffer; socket: RtpSocket; sessionId: number; timer: ReturnType<typeof setTimeout> }
+  >();
+  /** Hand-overs offered to us: how the RTP socket's handler finds the call once it exists. */
+  private readonly attachers = new Map<string, (call: CallSession) => void>();
+  /** Dialogs handed over to another node, by dialog id: what still arrives here is passed on. */
+  private readonly moved = new Map<string, { nodeId: string; callSid: string; handoverId: string; dialog: Dialog }>();
+  /** The same, by hand-over id (the owner's `ended` names it). */
+  private readonly movedByHandover = new Map<string, string>();
+  /** Calls handed over to us, by hand-over id (the front's `digit` names it). */
+  private readonly takenOver = new Map<string, CallSession>();
+  /** How late and how long the ticks are; logged every `statsSeconds`. */
+  readonly tickStats = new TickStats();
+  private statsTimer: ReturnType<typeof setInterval> | null = null;
   /** Node clock in ms, read once per tick. */
   now = performance.now();
   private stopped = false;
@@ -123,6 +169,7 @@ export class MixerNode {
     this.moh = createMohSources();
     this.lobby = new MixGroup(new ConferenceMixer({ mohSources: this.moh, mohEnabled: false }));
     this.log = opts.log ?? ((l) => console.log(`mixer: ${l}`));
+    this.placement = opts.placement ? new MeetingPlacement(opts.placement) : null;
   }
 
   get sipPort(): number {
@@ -143,6 +190,8 @@ export class MixerNode {
         onInfoDtmf: (dialog, digit) => {
           const c = this.byDialog.get(dialog.id);
           if (c) this.onDigit(c, digit);
+          const moved = this.moved.get(dialog.id);
+          if (moved) this.bg(this.sendHandover(moved.nodeId, "digit", moved.handoverId, { digit }));
         },
         onReinvite: (dialog, offer) => this.onReinvite(dialog, offer.sdp),
         onError: (err, ctx) => this.log(`sip error (${ctx}): ${String(err)}`),
@@ -155,6 +204,13 @@ export class MixerNode {
     this.keypadTimer = setInterval(() => this.pollKeypads(), 200);
     const ttl = this.opts.leaseTtlMs ?? 30_000;
     this.leaseTimer = setInterval(() => this.bg(this.renewLeases(ttl)), Math.max(1000, Math.floor(ttl / 3)));
+    const statsSeconds = this.opts.statsSeconds ?? 0;
+    if (statsSeconds > 0) {
+      this.tickStats.summary(); // start counting now, not at construction
+      this.statsTimer = setInterval(() => {
+        this.log(`${this.tickStats.summary()}; ${this.calls.size} calls, ${this.meetings.size} meetings`);
+      }, statsSeconds * 1000);
+    }
     this.log(`SIP on udp ${this.opts.sipHost}:${this.sipPort}, RTP ${this.opts.rtpPortMin}-${this.opts.rtpPortMax}`);
   }
 
@@ -167,47 +223,61 @@ export class MixerNode {
     if (this.housekeeping) clearInterval(this.housekeeping);
     if (this.leaseTimer) clearInterval(this.leaseTimer);
     if (this.keypadTimer) clearInterval(this.keypadTimer);
+    if (this.statsTimer) clearInterval(this.statsTimer);
     await this.unsubscribe?.();
     this.ua?.close();
   }
 
   // ---- the clock -------------------------------------------------------------------
 
-  /** Drift-corrected 20 ms clock: ticks are scheduled against absolute times. */
+  /**
+   * Drift-corrected clock of SEND_PHASES sub-ticks per 20 ms frame, scheduled against
+   * absolute times. Phase 0 mixes every group; each phase then sends the packets of a
+   * quarter of the slots. Sending is the expensive part (a system call, and on loopback
+   * the receiver's work too), so one frame's 1000 packets in one go would hold the event
+   * loop for milliseconds while the callers' packets pile up unread; a slot keeps its
+   * phase for its life, so its packets still leave every 20 ms.
+   */
   private scheduleTick(): void {
     const delay = Math.max(0, this.nextTick - performance.now());
     this.clock = setTimeout(() => {
       if (this.stopped) return;
       const t = performance.now();
-      // After a long stall (GC, debugger), do not burst: resume from now.
-      if (t - this.nextTick > 200) this.nextTick = t;
-      while (this.nextTick <= t) {
-        this.tickAll();
-        this.nextTick += FRAME_MS;
+      if (t >= this.nextTick) {
+        this.tickStats.late.add(t - this.nextTick);
+        // After a long stall (GC, debugger), do not burst: resume from now.
+        if (t - this.nextTick > 200) this.nextTick = t;
+        while (this.nextTick <= t) {
+          this.subTick(this.phase);
+          this.phase = this.phase + 1 === SEND_PHASES ? 0 : this.phase + 1;
+          this.nextTick += FRAME_MS / SEND_PHASES;
+        }
+        this.tickStats.work.add(performance.now() - t);
       }
       this.scheduleTick();
     }, delay);
   }
 
-  private tickAll(): void {
-    this.now = performance.now();
-    this.tickGroup(this.lobby);
-    for (const m of this.meetings.values()) this.tickGroup(m);
+  private subTick(phase: number): void {
+    if (phase === 0) {
+      this.now = performance.now();
+      this.mixGroup(this.lobby);
+      for (const m of this.meetings.values()) this.mixGroup(m);
+    }
+    this.lobby.sendPhase(phase, SEND_PHASES);
+    for (const m of this.meetings.values()) m.sendPhase(phase, SEND_PHASES);
     this.ports.flush();
   }
 
-  private tickGroup(group: MixGroup): void {
+  private mixGroup(group: MixGroup): void {
     const mixer = group.mixer;
-    if (mixer.activeCount === 0) return;
-    mixer.tick();
-    const arena = mixer.arena;
-    const list = mixer.activeList;
-    const calls = group.slotCalls;
-    for (let i = 0; i < mixer.activeCount; i++) {
-      const s = list[i] as number;
-      const call = calls[s];
-      if (call) call.sendFrame(arena, mixer.outOffset[s] as number, mixer.outLength[s] as number);
+    if (mixer.activeCount === 0) {
+      group.sendCount = 0;
+      return;
     }
+    mixer.tick();
+    group.takeSendList();
+    const calls = group.slotCalls;
     for (let e = 0; e < mixer.eventCount; e++) {
       const call = calls[mixer.eventSlot[e] as number];
       if (!call) continue;
@@ -278,7 +348,7 @@ export class MixerNode {
       remotePort: neg.value.remotePort,
       send: neg.value.direction === "sendrecv" || neg.value.direction === "sendonly",
     };
-    call = new CallSession(invite, socket, media, dateCreated, this.now, (c, k) => this.onDigit(c, k));
+    call = new CallSession(partyOf(invite), socket, media, dateCreated, this.now, (c, k) => this.onDigit(c, k));
     call.sdpSessionId = sessionId;
     invite.appData = call;
     const dialog = invite.accept(neg.value.answer);
@@ -307,6 +377,13 @@ export class MixerNode {
   }
 
   private onRemoteHangup(dialog: Dialog): void {
+    const moved = this.moved.get(dialog.id);
+    if (moved) {
+      // The phone hung up on its old Contact (us) after the hand-over: tell the new owner.
+      this.forgetMoved(dialog.id);
+      this.bg(this.opts.store.control.send(moved.nodeId, { type: "call_hangup", meetingSid: "", callSid: moved.callSid }));
+      return;
+    }
     const c = this.byDialog.get(dialog.id);
     if (c) this.bg(this.hangup(c, "remote"));
   }
@@ -399,7 +476,7 @@ export class MixerNode {
   private async submitCode(call: CallSession, code: string): Promise<void> {
     const context = call.prompt;
     if (!context) return;
-    const caller = call.incoming.callerNumber ?? call.incoming.source.address;
+    const caller = call.party.callerNumber ?? call.party.sourceAddress;
     const verdict = this.guesses.check(caller);
     if (verdict.kind === "refuse") {
       this.log(`refused code entry from ${caller}: too many wrong codes (retry in ${Math.ceil(verdict.retryAfterMs / 1000)} s)`);
@@ -441,10 +518,20 @@ export class MixerNode {
 
   // ---- meetings --------------------------------------------------------------------
 
-  private async joinMeeting(call: CallSession, decision: JoinDecision): Promise<void> {
+  /** `handedOver`: the call came from another node's IVR, so it is mixed here whatever happens. */
+  private async joinMeeting(call: CallSession, decision: JoinDecision, handedOver = false): Promise<void> {
     call.state = "joining";
     call.role = decision.role;
     call.accessCode = decision.accessCode ?? "";
+    if (!handedOver) {
+      const owner = await this.ownerFor(decision.meetingKey);
+      if (call.state !== "joining") return;
+      if (owner !== null && owner !== this.opts.nodeId) {
+        if (await this.handOver(call, decision, owner)) return;
+        if (call.state !== "joining") return;
+        this.placement?.forget(decision.meetingKey);
+      }
+    }
     const result = await this.opts.store.join({
       meetingKey: decision.meetingKey,
       accountSid: decision.accountSid,
@@ -454,9 +541,9 @@ export class MixerNode {
         call_sid: call.callSid,
         access_code: call.accessCode,
         codecs: call.media.codec,
-        number_src: withoutTag(call.incoming.from),
-        number_dst: withoutTag(call.incoming.to),
-        name: call.incoming.fromAddr.displayName ?? "",
+        number_src: withoutTag(call.party.from),
+        number_dst: withoutTag(call.party.to),
+        name: call.party.displayName,
         direction: "In",
         role: call.role,
         date_created: call.dateCreated,
@@ -794,6 +881,10 @@ export class MixerNode {
       if (runtime.handSpeaking === call) runtime.handSpeaking = null;
     }
     if (why !== "remote" && why !== "cancelled" && call.dialog) this.bg(call.dialog.bye());
+    if (call.handedFrom) {
+      this.takenOver.delete(call.handedFrom.handoverId);
+      this.bg(this.sendHandover(call.handedFrom.nodeId, "ended", call.handedFrom.handoverId, {}));
+    }
     call.rtp.close();
     this.calls.delete(call.callSid);
     if (call.dialog) this.byDialog.delete(call.dialog.id);
@@ -892,9 +983,279 @@ export class MixerNode {
     await this.opts.store.endMeeting(meetingSid);
   }
 
+  // ---- hand-over between nodes -----------------------------------------------------
+
+  /** The node that mixes (or will mix) the meeting, or null to mix it here. */
+  private async ownerFor(meetingKey: string): Promise<string | null> {
+    const meeting = await this.opts.store.getMeetingByKey(meetingKey);
+    if (meeting) {
+      const info = await this.opts.store.getMeetingInfo(meeting.meeting_sid);
+      if (info) return info.nodeId;
+    }
+    return this.placement?.place(meetingKey, performance.now()) ?? null;
+  }
+
+  private sendHandover(nodeId: string, step: HandoverStep, handoverId: string, body: unknown): Promise<number> {
+    return this.opts.store.control.send(nodeId, {
+      type: "handover",
+      meetingSid: "",
+      step,
+      handoverId,
+      fromNodeId: this.opts.nodeId,
+      body,
+    });
+  }
+
+  /** Sends a step and waits for the other node's reply; null when there is none in time. */
+  private handoverRequest(nodeId: string, step: HandoverStep, handoverId: string, body: unknown): Promise<HandoverMessage | null> {
+    return new Promise((resolve) => {
+      const finish = (m: HandoverMessage | null) => {
+        clearTimeout(timer);
+        this.handoversOut.delete(handoverId);
+        resolve(m);
+      };
+      const timer = setTimeout(() => finish(null), this.opts.handoverTimeoutMs ?? 3000);
+      this.handoversOut.set(handoverId, finish);
+      this.sendHandover(nodeId, step, handoverId, body).then(
+        (receivers) => {
+          if (receivers === 0) finish(null); // nobody listens on that node's channel
+        },
+        () => finish(null),
+      );
+    });
+  }
+
+  /**
+   * Moves an admitted caller to the node that mixes its meeting: the owner opens an RTP
+   * socket, we re-INVITE the phone to it with the owner's Contact, and the owner adopts
+   * the dialog. False when the call should be mixed here after all (no owner answered,
+   * the phone refused the re-INVITE); true when it is gone from this node.
+   */
+  private async handOver(call: CallSession, decision: JoinDecision, nodeId: string): Promise<boolean> {
+    const dialog = call.dialog;
+    if (!dialog || !this.ua) return false;
+    const handoverId = crypto.randomUUID();
+    const offer: HandoverOffer = {
+      callSid: call.callSid,
+      dateCreated: call.dateCreated.toISOString(),
+      party: call.party,
+      media: {
+        codec: call.media.codec,
+        telephoneEventPt: call.media.telephoneEventPt,
+        remoteAddress: call.latch.address,
+        remotePort: call.latch.port,
+      },
+      decision: decision as unknown as HandoverOffer["decision"],
+      name: call.name ? samplesToBase64(call.name) : null,
+    };
+    const reply = await this.handoverRequest(nodeId, "offer", handoverId, offer);
+    const ready = reply?.step === "ready" ? handoverReadySchema.safeParse(reply.body) : null;
+    if (!ready?.success) {
+      this.log(`call ${call.callSid}: node ${nodeId} did not take it (${reply ? reply.step : "no answer"}); mixing here`);
+      if (reply) this.bg(this.sendHandover(nodeId, "abort", handoverId, {}));
+      return false;
+    }
+    if (call.state !== "joining") {
+      this.bg(this.sendHandover(nodeId, "abort", handoverId, {}));
+      return true;
+    }
+    const moved = await dialog.reinvite({ sdp: ready.data.sdp, contact: ready.data.contact, timeoutMs: 8000 });
+    if (call.state !== "joining" || !moved.ok || !moved.sdp) {
+      this.bg(this.sendHandover(nodeId, "abort", handoverId, {}));
+      if (call.state !== "joining") return true;
+      this.log(`call ${call.callSid}: the phone refused the move to ${nodeId} (${moved.ok ? "no SDP" : moved.status}); mixing here`);
+      return false;
+    }
+    const snapshot = dialog.snapshot();
+    // Kept until the owner says the call ended (or for a long call's life at most), for
+    // phones that ignore the target refresh and still send BYE and INFO here.
+    this.ua.releaseDialog(dialog, MOVED_KEEP_MS);
+    this.moved.set(dialog.id, { nodeId, callSid: call.callSid, handoverId, dialog });
+    this.movedByHandover.set(handoverId, dialog.id);
+    setTimeout(() => this.forgetMoved(dialog.id), MOVED_KEEP_MS).unref?.();
+    // Gone from here without a BYE or a leave: the owner carries on with the same call.
+    call.state = "ended";
+    if (call.group && call.slot >= 0) call.group.remove(call.slot);
+    call.group = null;
+    call.slot = -1;
+    call.rtp.close();
+    this.calls.delete(call.callSid);
+    this.byDialog.delete(dialog.id);
+    await this.sendHandover(nodeId, "commit", handoverId, { dialog: snapshot, answer: moved.sdp });
+    this.log(`call ${call.callSid} handed over to ${nodeId}`);
+    return true;
+  }
+
+  private forgetMoved(dialogId: string): void {
+    const moved = this.moved.get(dialogId);
+    if (!moved) return;
+    this.moved.delete(dialogId);
+    this.movedByHandover.delete(moved.handoverId);
+    this.ua?.forgetReleased(moved.dialog);
+  }
+
+  private onHandover(m: HandoverMessage): void {
+    switch (m.step) {
+      case "digit": {
+        const c = this.takenOver.get(m.handoverId);
+        const d = handoverDigitSchema.safeParse(m.body);
+        if (c && d.success) this.onDigit(c, d.data.digit);
+        return;
+      }
+      case "ended": {
+        const dialogId = this.movedByHandover.get(m.handoverId);
+        if (dialogId) this.forgetMoved(dialogId);
+        return;
+      }
+      case "ready":
+      case "refused":
+        this.handoversOut.get(m.handoverId)?.(m);
+        return;
+      case "offer":
+        this.bg(this.takeOffer(m));
+        return;
+      case "commit":
+        this.bg(this.takeCommit(m));
+        return;
+      case "abort": {
+        const pending = this.handoversIn.get(m.handoverId);
+        if (!pending) return;
+        clearTimeout(pending.timer);
+        pending.socket.close();
+        this.handoversIn.delete(m.handoverId);
+        this.attachers.delete(m.handoverId);
+        return;
+      }
+    }
+  }
+
+  /** Another node offers us a call of a meeting we mix (or will): open its RTP socket. */
+  private async takeOffer(m: HandoverMessage): Promise<void> {
+    const refuse = (reason: string) => this.sendHandover(m.fromNodeId, "refused", m.handoverId, { reason });
+    const parsed = handoverOfferSchema.safeParse(m.body);
+    if (!parsed.success) {
+      this.log(`bad hand-over offer from ${m.fromNodeId}: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+      await refuse("bad offer");
+      return;
+    }
+    if (this.stopped || !this.ua) {
+      await refuse("stopping");
+      return;
+    }
+    const offer = parsed.data;
+    let call: CallSession | null = null;
+    let socket: RtpSocket;
+    try {
+      socket = await this.ports.open(
+        this.opts.sipHost,
+        (buf, port, address) => {
+          call?.receive(buf, port, address, performance.now());
+        },
+        { expect: { address: offer.media.remoteAddress, port: offer.media.remotePort } },
+      );
+    } catch (err) {
+      this.log(`no RTP port for a hand-over: ${String(err)}`);
+      await refuse("no RTP port");
+      return;
+    }
+    const sessionId = Math.floor(Math.random() * 2 ** 31);
+    const sdp = buildOffer({
+      address: this.opts.sipHost,
+      port: socket.port,
+      sessionId,
+      codecs: [offer.media.codec],
+      telephoneEventPt: offer.media.telephoneEventPt ?? 101,
+    });
+    const pending = {
+      offer,
+      socket,
+      sessionId,
+      // The front gives up on the phone long before this.
+      timer: setTimeout(() => {
+        this.handoversIn.delete(m.handoverId);
+        this.attachers.delete(m.handoverId);
+        socket.close();
+      }, 20_000),
+    };
+    this.handoversIn.set(m.handoverId, pending);
+    const attach = (c: CallSession) => {
+      call = c;
+    };
+    this.attachers.set(m.handoverId, attach);
+    await this.sendHandover(m.fromNodeId, "ready", m.handoverId, {
+      sdp,
+      contact: `<sip:mixer@${this.opts.sipHost}:${this.sipPort}>`,
+    });
+  }
+
+  /** The phone took our SDP and Contact: adopt its dialog and join it to the meeting. */
+  private async takeCommit(m: HandoverMessage): Promise<void> {
+    const pending = this.handoversIn.get(m.handoverId);
+    const attach = this.attachers.get(m.handoverId);
+    this.attachers.delete(m.handoverId);
+    if (!pending || !attach || !this.ua) {
+      this.log(`hand-over ${m.handoverId} committed after it expired here; the call is lost`);
+      return;
+    }
+    clearTimeout(pending.timer);
+    this.handoversIn.delete(m.handoverId);
+    const fail = (why: string) => {
+      this.log(`hand-over of call ${pending.offer.callSid} failed: ${why}`);
+      pending.socket.close();
+    };
+    const parsed = handoverCommitSchema.safeParse(m.body);
+    if (!parsed.success) return fail("bad commit");
+    const answer = parseAnswer(parsed.data.answer, [pending.offer.media.codec]);
+    if (!answer.ok) return fail(`the phone's answer: ${answer.error}`);
+    let dialog: Dialog;
+    try {
+      dialog = this.ua.adoptDialog(parsed.data.dialog as DialogSnapshot);
+    } catch (err) {
+      return fail(String(err));
+    }
+    const a = answer.value;
+    const media: CallMedia = {
+      codec: a.codec,
+      payloadType: a.payloadType,
+      telephoneEventPt: a.telephoneEventPt,
+      remoteAddress: a.remoteAddress,
+      remotePort: a.remotePort,
+      send: a.direction === "sendrecv" || a.direction === "sendonly",
+    };
+    const offer = pending.offer;
+    if (a.remoteAddress !== offer.media.remoteAddress || a.remotePort !== offer.media.remotePort) {
+      pending.socket.expect(a.remoteAddress, a.remotePort);
+    }
+    const call = new CallSession(offer.party, pending.socket, media, new Date(offer.dateCreated), this.now, (c, k) =>
+      this.onDigit(c, k),
+    );
+    call.callSid = offer.callSid;
+    call.handedFrom = { nodeId: m.fromNodeId, handoverId: m.handoverId };
+    this.takenOver.set(m.handoverId, call);
+    call.sdpSessionId = pending.sessionId;
+    call.dialog = dialog;
+    if (offer.name) call.name = samplesFromBase64(offer.name);
+    attach(call);
+    this.calls.set(call.callSid, call);
+    this.byDialog.set(dialog.id, call);
+    this.enterLobby(call);
+    this.log(`call ${call.callSid} taken over from ${m.fromNodeId}`);
+    await this.joinMeeting(call, offer.decision as unknown as JoinDecision, true);
+  }
+
   // ---- control from the API --------------------------------------------------------
 
   private onControl(m: ControlMessage): void {
+    if (m.type === "handover") {
+      this.onHandover(m);
+      return;
+    }
+    if (m.type === "call_hangup" && m.meetingSid === "") {
+      // From a node that handed the call over to us and then heard the phone's BYE.
+      const c = this.calls.get(m.callSid);
+      if (c) this.bg(this.hangup(c, "remote"));
+      return;
+    }
     const runtime = this.meetings.get(m.meetingSid);
     if (!runtime) return;
     const callOf = (sid: string) => {

@@ -8,6 +8,7 @@ import { type Bus, createBus, createSessionStore, type SessionStore } from "@con
 import type { MixerEnv } from "./env.ts";
 import { loadPrompts } from "./media/index.ts";
 import { MixerNode } from "./node.ts";
+import { splitPortRange, startWorkers, type WorkerProcesses, workersUnsupported } from "./workers.ts";
 
 export interface StartMixerOptions {
   readonly env: MixerEnv;
@@ -48,21 +49,36 @@ export async function startMixer(options: StartMixerOptions): Promise<RunningMix
     subscribe: (handler) => bus.subscribe(invalidationChannel, (m: unknown) => handler(parseInvalidation(m))),
   });
   await router.ready;
+  const unsupported = workersUnsupported(env);
+  if (unsupported) throw new Error(`mixer: ${unsupported}`);
+  const nodeId = env.NODE_ID ?? `mixer-${env.SIP_HOST}:${env.SIP_PORT}-${process.pid}`;
+  const log = options.log ?? ((l: string) => console.log(`mixer: ${l}`));
+  let rtp = { min: env.RTP_PORT_MIN, max: env.RTP_PORT_MAX };
+  let workers: WorkerProcesses | null = null;
+  if (env.MIXER_WORKERS > 0) {
+    const [front, ...rest] = splitPortRange(env.RTP_PORT_MIN, env.RTP_PORT_MAX, env.MIXER_WORKERS + 1);
+    rtp = front as { min: number; max: number };
+    workers = await startWorkers({ env, frontNodeId: nodeId, ports: rest, log });
+    owned.push(() => (workers as WorkerProcesses).close());
+    log(`${env.MIXER_WORKERS} worker processes mix the meetings: ${workers.nodeIds().join(", ")}`);
+  }
   const node = new MixerNode({
     router,
     store,
     prompts: prompts.library,
-    nodeId: env.NODE_ID ?? `mixer-${env.SIP_HOST}:${env.SIP_PORT}-${process.pid}`,
+    nodeId,
     sipHost: env.SIP_HOST,
     sipPort: env.SIP_PORT,
-    rtpPortMin: env.RTP_PORT_MIN,
-    rtpPortMax: env.RTP_PORT_MAX,
+    rtpPortMin: rtp.min,
+    rtpPortMax: rtp.max,
+    placement: workers ? () => (workers as WorkerProcesses).nodeIds() : undefined,
     rtpSharedSockets: env.RTP_SHARED_SOCKETS,
     codeGuessLimit: env.CODE_GUESS_LIMIT,
     codeGuessBanSeconds: env.CODE_GUESS_BAN_SECONDS,
     rtpTimeoutSeconds: env.RTP_TIMEOUT_SECONDS,
     recordingDir: env.RECORDING_DIR,
-    log: options.log,
+    statsSeconds: env.MIXER_STATS_SECONDS,
+    log,
   });
   await node.start();
   let closing: Promise<void> | undefined;

@@ -1,0 +1,55 @@
+import { describe, expect, test } from "bun:test";
+import { handoverOfferSchema, MeetingPlacement, samplesFromBase64, samplesToBase64 } from "./handover.ts";
+import { splitPortRange } from "./workers.ts";
+
+describe("MeetingPlacement", () => {
+  test("new meetings go round robin; callers of a meeting being set up follow its first", () => {
+    const p = new MeetingPlacement(() => ["w1", "w2"]);
+    expect(p.place("room:a", 0)).toBe("w1");
+    expect(p.place("room:b", 1)).toBe("w2");
+    expect(p.place("room:a", 2)).toBe("w1");
+    expect(p.place("room:c", 3)).toBe("w1");
+  });
+
+  test("a remembered node that stopped is not used; forget places afresh", () => {
+    let nodes = ["w1", "w2"];
+    const p = new MeetingPlacement(() => nodes);
+    expect(p.place("room:a", 0)).toBe("w1");
+    nodes = ["w2"];
+    expect(p.place("room:a", 1)).toBe("w2");
+    p.forget("room:a");
+    nodes = ["w1", "w2"];
+    expect(["w1", "w2"]).toContain(p.place("room:a", 2) as string);
+  });
+
+  test("no nodes: null (mix here); memory of a meeting ends after the hold time", () => {
+    expect(new MeetingPlacement(() => []).place("room:a", 0)).toBeNull();
+    const p = new MeetingPlacement(() => ["w1", "w2", "w3"], 100);
+    expect(p.place("room:a", 0)).toBe("w1");
+    expect(p.place("room:a", 200)).toBe("w2");
+  });
+});
+
+describe("hand-over bodies", () => {
+  test("roll-call names survive base64 both ways", () => {
+    const name = new Int16Array([0, 1, -1, 32767, -32768, 1234]);
+    expect([...samplesFromBase64(samplesToBase64(name))]).toEqual([...name]);
+    expect(samplesFromBase64("").length).toBe(0);
+  });
+
+  test("an offer from another node is validated at the edge", () => {
+    expect(handoverOfferSchema.safeParse({ callSid: "x" }).success).toBe(false);
+    expect(handoverOfferSchema.safeParse(null).success).toBe(false);
+  });
+});
+
+describe("splitPortRange", () => {
+  test("slices cover the range without overlap; the last takes the rest", () => {
+    expect(splitPortRange(20000, 29999, 3)).toEqual([
+      { min: 20000, max: 23332 },
+      { min: 23333, max: 26665 },
+      { min: 26666, max: 29999 },
+    ]);
+    expect(() => splitPortRange(20000, 20002, 3)).toThrow();
+  });
+});
