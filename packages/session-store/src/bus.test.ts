@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { Redis } from "ioredis";
 import { type Bus, createBus } from "./bus.ts";
 import { TEST_REDIS_URL, waitFor } from "./testing/harness.ts";
 
@@ -72,5 +73,54 @@ for (const kind of ["memory", "redis"] as const) {
       }
       await expect(bus.subscribe("ch", () => {})).rejects.toThrow(/after close/);
     });
+
+    test("health: live once subscribed, down after close, watchers told of each change", async () => {
+      const bus = open("h:");
+      const changes: boolean[] = [];
+      const stop = bus.health.watch((live) => changes.push(live));
+      await bus.subscribe("ch", () => {});
+      await waitFor(() => bus.health.live);
+      await bus.close();
+      expect(bus.health.live).toBe(false);
+      stop();
+      // In-process it is live from the start: nothing can come between publisher and subscriber.
+      expect(changes).toEqual(kind === "memory" ? [false] : [true, false]);
+    });
   });
 }
+
+describe("Bus (redis): health across a lost subscriber connection", () => {
+  test("goes down when the connection drops and live again only once the channels are subscribed again", async () => {
+    // The subscriber connection is a duplicate of this one, so it carries the same name,
+    // which is how the test finds it (and only it) on the shared server.
+    const name = `bustest-${crypto.randomUUID().slice(0, 8)}`;
+    const conn = new Redis(TEST_REDIS_URL, { connectionName: name });
+    const admin = new Redis(TEST_REDIS_URL);
+    const bus = createBus({ redis: conn, prefix: `${run}kill:` });
+    try {
+      const got: unknown[] = [];
+      const changes: boolean[] = [];
+      bus.health.watch((live) => changes.push(live));
+      await bus.subscribe("ch", (m) => {
+        got.push(m);
+      });
+      await waitFor(() => bus.health.live);
+      const clients = (await admin.client("LIST")) as string;
+      const sub = clients.split("\n").find((l) => l.includes(`name=${name}`) && / sub=[1-9]/.test(l));
+      const id = sub?.match(/\bid=(\d+)/)?.[1];
+      expect(id).toBeDefined();
+      await admin.client("KILL", "ID", id as string);
+      await waitFor(() => changes.length >= 2, 5000);
+      expect(changes.slice(0, 2)).toEqual([true, false]);
+      await waitFor(() => bus.health.live, 5000);
+      // Live again means subscribed again: the next message arrives.
+      await bus.publish("ch", "after");
+      await waitFor(() => got.includes("after"));
+      expect(changes).toEqual([true, false, true]);
+    } finally {
+      await bus.close();
+      conn.disconnect();
+      admin.disconnect();
+    }
+  });
+});

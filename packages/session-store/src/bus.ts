@@ -1,5 +1,13 @@
 import { Redis } from "ioredis";
-import { defaultErrorSink, type ErrorSink, jsonHandler, MemoryTransport, RedisTransport, type Transport } from "./pubsub.ts";
+import {
+  defaultErrorSink,
+  type ErrorSink,
+  jsonHandler,
+  MemoryTransport,
+  RedisTransport,
+  type SubscriptionHealth,
+  type Transport,
+} from "./pubsub.ts";
 import type { Unsubscribe } from "./types.ts";
 
 /**
@@ -21,6 +29,11 @@ export interface Bus {
    * the bus's `onError`, never to the publisher.
    */
   subscribe<T = unknown>(channel: string, handler: (message: T, channel: string) => unknown): Promise<Unsubscribe>;
+  /**
+   * Whether this bus's subscriptions are being delivered right now; a message published
+   * while they are not is lost (Redis keeps nothing for an absent subscriber).
+   */
+  readonly health: SubscriptionHealth;
   /** Ends every subscription and closes connections the bus opened. Idempotent. */
   close(): Promise<void>;
 }
@@ -61,6 +74,10 @@ class TransportBus implements Bus {
     this.#prefix = prefix;
     this.#onError = onError;
     this.#owned = owned;
+  }
+
+  get health(): SubscriptionHealth {
+    return this.#transport.health;
   }
 
   publish(channel: string, message: unknown): Promise<number> {

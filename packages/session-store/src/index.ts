@@ -5,7 +5,7 @@
  * pub/sub `Bus`. Redis (ioredis) in production, in-process as the embedded default.
  */
 export { type Bus, type BusOptions, connectRedis, createBus, DEFAULT_PREFIX } from "./bus.ts";
-export type { ErrorSink } from "./pubsub.ts";
+export type { ErrorSink, SubscriptionHealth } from "./pubsub.ts";
 export {
   type ControlChannel,
   createSessionStore,

@@ -23,8 +23,59 @@ export function safeCall(fn: () => unknown, onError: ErrorSink): void {
   }
 }
 
+/**
+ * Whether subscriptions currently receive every message published to them. Pub/sub
+ * keeps nothing for a subscriber that is away: a message published while `live` is
+ * false is lost, so whatever is kept up to date by messages (a cache dropped by
+ * invalidations) cannot be trusted across such a gap.
+ * @example
+ * const stop = bus.health.watch((live) => (live ? cache.resume() : cache.suspend()));
+ */
+export interface SubscriptionHealth {
+  /**
+   * True while subscriptions are delivered: in-process always (until closed); on Redis
+   * while the subscriber connection is up and every channel is confirmed subscribed on
+   * it (after a reconnect, once the channels are subscribed again). False before the
+   * first subscription and after `close()`.
+   */
+  readonly live: boolean;
+  /** Calls `fn` with the new value each time `live` changes; returns the function that stops it. */
+  watch(fn: (live: boolean) => void): () => void;
+}
+
+/** The state behind a {@link SubscriptionHealth}: a flag and its watchers. */
+class Health implements SubscriptionHealth {
+  #live: boolean;
+  #watchers = new Set<(live: boolean) => void>();
+  #onError: ErrorSink;
+
+  constructor(live: boolean, onError: ErrorSink = defaultErrorSink) {
+    this.#live = live;
+    this.#onError = onError;
+  }
+
+  get live(): boolean {
+    return this.#live;
+  }
+
+  set(live: boolean): void {
+    if (live === this.#live) return;
+    this.#live = live;
+    for (const fn of [...this.#watchers]) safeCall(() => fn(live), this.#onError);
+  }
+
+  watch(fn: (live: boolean) => void): () => void {
+    this.#watchers.add(fn);
+    return () => {
+      this.#watchers.delete(fn);
+    };
+  }
+}
+
 /** A raw string pub/sub. */
 export interface Transport {
+  /** Whether this transport's subscriptions are being delivered. */
+  readonly health: SubscriptionHealth;
   /** Resolves to the number of subscribers reached (Redis counts connections). */
   publish(channel: string, payload: string): Promise<number>;
   /** Resolves once the subscription is active, so later publishes reach it. */
@@ -41,6 +92,12 @@ const hub = new Map<string, Set<(payload: string) => void>>();
 export class MemoryTransport implements Transport {
   #mine = new Set<{ channel: string; fn: (payload: string) => void }>();
   #closed = false;
+  // Nothing between publisher and subscriber can fail in one process.
+  readonly #health = new Health(true);
+
+  get health(): SubscriptionHealth {
+    return this.#health;
+  }
 
   async publish(channel: string, payload: string): Promise<number> {
     const subs = hub.get(channel);
@@ -69,6 +126,7 @@ export class MemoryTransport implements Transport {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#health.set(false);
     for (const { channel, fn } of this.#mine) {
       const s = hub.get(channel);
       s?.delete(fn);
@@ -93,9 +151,38 @@ export class RedisTransport implements Transport {
   #sub: Redis | null = null;
   #channels = new Map<string, ChannelSubs>();
   #closed = false;
+  readonly #health = new Health(false);
+  // Bumped each time the subscriber connection closes: a confirmation that was asked for
+  // on an earlier connection says nothing about this one.
+  #connection = 0;
 
   constructor(pub: Redis) {
     this.#pub = pub;
+  }
+
+  get health(): SubscriptionHealth {
+    return this.#health;
+  }
+
+  /**
+   * On every (re)connection: subscribe every channel again and wait for Redis to confirm,
+   * then call the subscriptions live. ioredis re-subscribes by itself after a reconnect
+   * but emits "ready" before it does; our own SUBSCRIBE, answered in order, is the proof
+   * that messages flow again. Subscribing to a channel twice is a no-op in Redis.
+   */
+  #confirm(sub: Redis): void {
+    const connection = this.#connection;
+    const channels = [...this.#channels.keys()];
+    const done = () => {
+      if (!this.#closed && this.#sub === sub && this.#connection === connection) this.#health.set(true);
+    };
+    if (channels.length === 0) {
+      done();
+      return;
+    }
+    sub.subscribe(...channels).then(done, () => {
+      // The connection failed again; its "close" keeps the health down until the next "ready".
+    });
   }
 
   publish(channel: string, payload: string): Promise<number> {
@@ -112,6 +199,11 @@ export class RedisTransport implements Transport {
       });
       // Errors surface as reconnect attempts; without a listener ioredis logs them loudly.
       sub.on("error", () => {});
+      sub.on("ready", () => this.#confirm(sub));
+      sub.on("close", () => {
+        this.#connection++;
+        this.#health.set(false);
+      });
       this.#sub = sub;
     }
     return this.#sub;
@@ -143,6 +235,7 @@ export class RedisTransport implements Transport {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#health.set(false);
     this.#channels.clear();
     const sub = this.#sub;
     this.#sub = null;

@@ -8,6 +8,7 @@ import {
   jsonHandler,
   MemoryTransport,
   RedisTransport,
+  type SubscriptionHealth,
   type Transport,
 } from "./pubsub.ts";
 import {
@@ -73,6 +74,11 @@ export interface EventStream {
   publish(event: SessionEvent): Promise<number>;
   /** Delivers every event, of every account, to `handler` from now on (resolves once active). */
   subscribe(handler: (event: SessionEvent) => unknown): Promise<Unsubscribe>;
+  /**
+   * Whether subscribed events are being delivered right now; an event published while
+   * they are not is lost, so state kept from events must not be trusted across the gap.
+   */
+  readonly health: SubscriptionHealth;
 }
 
 /**
@@ -210,6 +216,7 @@ class Store implements SessionStore {
     this.events = {
       publish: (event) => transport.publish(eventsChannel, JSON.stringify(event)),
       subscribe: (handler) => transport.subscribe(eventsChannel, jsonHandler(handler, this.#onError, isEvent)),
+      health: transport.health,
     };
     if (options.reapIntervalMs && options.reapIntervalMs > 0) {
       this.#timer = setInterval(() => this.#reapInBackground(), options.reapIntervalMs);

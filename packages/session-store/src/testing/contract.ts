@@ -642,7 +642,9 @@ export function sessionStoreContract(makeHarness: () => Harness): void {
       const s = h.open(space());
       await s.events.subscribe(() => {});
       await s.control.subscribe("n", () => {});
+      await waitFor(() => s.events.health.live);
       await Promise.all([s.close(), s.close()]);
+      expect(s.events.health.live).toBe(false);
       await s.close();
       await expect(s.getMeeting("x")).rejects.toThrow(/after close/);
       await expect(s.join(joinInput("closed", "host"))).rejects.toThrow(/after close/);
