@@ -253,6 +253,11 @@ export class MixerNode {
           this.nextTick += FRAME_MS / SEND_PHASES;
         }
         this.tickStats.work.add(performance.now() - t);
+        if (this.calls.size === 0 && this.phase !== 0) {
+          // Nothing to send: an idle node wakes once a frame, not once a phase.
+          this.nextTick += (SEND_PHASES - this.phase) * (FRAME_MS / SEND_PHASES);
+          this.phase = 0;
+        }
       }
       this.scheduleTick();
     }, delay);
