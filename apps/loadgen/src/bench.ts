@@ -8,7 +8,7 @@
  *
  * See BENCHMARKS.md for every option and what each figure means.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -17,6 +17,7 @@ import { CpuSampler, ForeignLoad, processTree, type CpuSummary } from "./cpu.ts"
 import type { CallSpec, GeneratorConfig, SendMode } from "./generator.ts";
 import { runHttpLoadProcess, runWrk, wrkPath, type HttpLoadResult } from "./http-load.ts";
 import { LoadPool } from "./pool.ts";
+import { describeMixerRx, parseMixerRx } from "./mixer-rx.ts";
 import { fmt, median, mergeMedia, setupFigures, table, type JoinTimes, type MediaFigures, type SetupFigures } from "./report.ts";
 import { randomToken } from "./sip/message.ts";
 import { canPin, freePort, sipAlive, startService, waitReady, type ServiceProcess } from "./service.ts";
@@ -896,11 +897,12 @@ async function main(): Promise<number> {
     await t.service?.stop();
     t.cleanup?.();
   }
-  const text = printResults(t, media, setup, apiRows);
+  const rx = t.service && existsSync(t.service.logPath) ? parseMixerRx(readFileSync(t.service.logPath, "utf8")) : null;
+  const text = `${printResults(t, media, setup, apiRows)}${calibrate ? "" : `\n${describeMixerRx(rx)}`}`;
   console.log(text);
   if (opts.json) {
     mkdirSync(resolve(opts.json, ".."), { recursive: true });
-    writeFileSync(opts.json, JSON.stringify({ opts, machine: machine(), media, setup, api: apiRows }, null, 2));
+    writeFileSync(opts.json, JSON.stringify({ opts, machine: machine(), media, setup, api: apiRows, mixerRx: rx }, null, 2));
     log(`results written to ${opts.json}`);
   }
   return code;

@@ -76,6 +76,11 @@ export class CallSession {
   private readonly packet160 = this.packet.subarray(0, 12 + 160);
   /** Node clock (ms) of the last valid RTP packet. */
   lastRtpAt: number;
+  /** RTP packets taken from the caller (audio and events), for loss towards us. */
+  rxPackets = 0;
+  /** First and highest extended sequence number seen; -1: none yet. */
+  private rxFirstSeq = -1;
+  private rxMaxSeq = 0;
   /** Where the call's audio is mixed now (lobby or meeting) and its slot there. */
   group: MixGroup | null = null;
   slot = -1;
@@ -140,6 +145,7 @@ export class CallSession {
     if (!isAudio && !isEvent) return;
     if (!this.latch.accept(address, port)) return;
     this.lastRtpAt = now;
+    this.countReceived(rxHeader.sequence);
     if (isAudio) {
       if (this.nameCapture) this.captureName(buf, rxHeader.payloadOffset, rxHeader.payloadLength);
       this.jitter.put(
@@ -156,6 +162,23 @@ export class CallSession {
     this.jitter.skip(rxHeader.sequence, rxHeader.ssrc);
     const ev = this.dtmf.receive(buf, rxHeader.payloadOffset, rxHeader.payloadLength, rxHeader.timestamp);
     if (ev >= 0) this.onDigit(this, dtmfKey(ev));
+  }
+
+  private countReceived(seq: number): void {
+    this.rxPackets++;
+    if (this.rxFirstSeq < 0) {
+      this.rxFirstSeq = seq;
+      this.rxMaxSeq = seq;
+      return;
+    }
+    // Forward steps of less than half the sequence space advance (wrapping); others are reordered or old.
+    const step = (seq - this.rxMaxSeq) & 0xffff;
+    if (step !== 0 && step < 0x8000) this.rxMaxSeq += step;
+  }
+
+  /** Packets the caller sent us by its sequence numbers (first to highest seen). */
+  get rxExpected(): number {
+    return this.rxFirstSeq < 0 ? 0 : this.rxMaxSeq - this.rxFirstSeq + 1;
   }
 
   /**

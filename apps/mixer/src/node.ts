@@ -156,6 +156,9 @@ export class MixerNode {
   /** How late and how long the ticks are; logged every `statsSeconds`. */
   readonly tickStats = new TickStats();
   private statsTimer: ReturnType<typeof setInterval> | null = null;
+  /** RTP counts of calls that ended here (a handed-over call counts where it ended). */
+  private rxEndedExpected = 0;
+  private rxEndedPackets = 0;
   /** Node clock in ms, read once per tick. */
   now = performance.now();
   private stopped = false;
@@ -208,16 +211,33 @@ export class MixerNode {
     if (statsSeconds > 0) {
       this.tickStats.summary(); // start counting now, not at construction
       this.statsTimer = setInterval(() => {
-        this.log(`${this.tickStats.summary()}; ${this.calls.size} calls, ${this.meetings.size} meetings`);
+        this.log(`${this.tickStats.summary()}; ${this.calls.size} calls, ${this.meetings.size} meetings; ${this.rxSummary()}`);
       }, statsSeconds * 1000);
     }
     this.log(`SIP on udp ${this.opts.sipHost}:${this.sipPort}, RTP ${this.opts.rtpPortMin}-${this.opts.rtpPortMax}`);
+  }
+
+  /**
+   * RTP received from callers since the node started, ended calls included: what the
+   * callers' sequence numbers say they sent against what arrived (loss towards us).
+   */
+  rxSummary(): string {
+    let expected = this.rxEndedExpected;
+    let received = this.rxEndedPackets;
+    for (const c of this.calls.values()) {
+      expected += c.rxExpected;
+      received += c.rxPackets;
+    }
+    const lost = Math.max(0, expected - received);
+    const pct = expected > 0 ? (100 * lost) / expected : 0;
+    return `rx totals: ${received} packets of ${expected} expected, ${lost} lost (${pct.toFixed(3)}%)`;
   }
 
   /** Hangs every call up with BYE, then stops. Idempotent. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.log(this.rxSummary());
     await Promise.all([...this.calls.values()].map((c) => this.hangup(c, "shutdown")));
     if (this.clock) clearTimeout(this.clock);
     if (this.housekeeping) clearInterval(this.housekeeping);
@@ -891,6 +911,8 @@ export class MixerNode {
       this.bg(this.sendHandover(call.handedFrom.nodeId, "ended", call.handedFrom.handoverId, {}));
     }
     call.rtp.close();
+    this.rxEndedExpected += call.rxExpected;
+    this.rxEndedPackets += call.rxPackets;
     this.calls.delete(call.callSid);
     if (call.dialog) this.byDialog.delete(call.dialog.id);
     call.state = "ended";
