@@ -128,6 +128,20 @@ describe("PromptPlayer", () => {
     expect(p.playing).toBe(false);
     expect(p.enqueueAll([c, c])).toBe(true);
   });
+  test("a queue longer than the first ring grows in order, also after the ring wrapped, up to its capacity", () => {
+    const p = new PromptPlayer(64);
+    const clip = (v: number) => new Int16Array(320).fill(v);
+    const f = new Int16Array(320);
+    // Wrap the small ring first: 6 queued, 5 played, then 68 more asked for.
+    for (let v = 1; v <= 6; v++) p.enqueue(clip(v));
+    for (let k = 0; k < 5; k++) p.next(f, 0);
+    const more = Array.from({ length: 63 }, (_, i) => clip(7 + i));
+    expect(p.enqueueAll(more)).toBe(true);
+    expect(p.enqueue(clip(99))).toBe(false);
+    const heard: number[] = [];
+    while (p.next(f, 0) !== PROMPT_IDLE) heard.push(f[0] as number);
+    expect(heard).toEqual(Array.from({ length: 64 }, (_, i) => 6 + i));
+  });
 });
 
 describe("loadMohSources", () => {

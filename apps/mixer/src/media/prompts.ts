@@ -205,23 +205,30 @@ export const PROMPT_FINISHED = 2;
 
 /**
  * Plays a queue of clips (16 kHz Int16) as consecutive 20 ms frames, seamlessly
- * across clip boundaries; the last frame is padded with silence. The queue is a
- * fixed ring, so playing allocates nothing; queueing only stores references.
+ * across clip boundaries; the last frame is padded with silence. The queue is a ring
+ * of up to `capacity` clips (default 64), so playing allocates nothing; queueing
+ * stores references, and grows the ring (by doubling, from 8) the first time a
+ * longer queue is asked for: every mixer slot has a player, and most only ever
+ * queue a few clips.
  * @example
  * const p = new PromptPlayer();
  * p.enqueue(lib.get("welcome")); p.enqueueSilence(300); p.enqueue(lib.get("enter-code"));
  * while (p.next(frame, 0) !== PROMPT_IDLE) send(frame);
  */
 export class PromptPlayer {
-  private readonly ring: (Int16Array | null)[];
-  private readonly lengths: Int32Array;
+  /** Most clips (and pauses) queued at once. */
+  readonly capacity: number;
+  private ring: (Int16Array | null)[];
+  private lengths: Int32Array;
   private head = 0;
   private count = 0;
   private pos = 0;
 
   constructor(capacity = 64) {
-    this.ring = new Array<Int16Array | null>(capacity).fill(null);
-    this.lengths = new Int32Array(capacity);
+    this.capacity = capacity;
+    const initial = Math.min(capacity, 8);
+    this.ring = new Array<Int16Array | null>(initial).fill(null);
+    this.lengths = new Int32Array(initial);
   }
 
   /** True while something is queued. */
@@ -241,19 +248,35 @@ export class PromptPlayer {
 
   /** Queues several clips; false (and nothing queued) when they do not all fit. */
   enqueueAll(clips: readonly Int16Array[]): boolean {
-    if (this.count + clips.length > this.ring.length) return false;
+    if (this.count + clips.length > this.capacity) return false;
     for (const c of clips) this.push(c, c.length);
     return true;
   }
 
   private push(clip: Int16Array | null, length: number): boolean {
-    if (this.count === this.ring.length) return false;
+    if (this.count === this.capacity) return false;
     if (length <= 0) return true;
+    if (this.count === this.ring.length) this.grow();
     const idx = (this.head + this.count) % this.ring.length;
     this.ring[idx] = clip;
     this.lengths[idx] = length;
     this.count++;
     return true;
+  }
+
+  /** Doubles the ring (up to `capacity`), the queue unrolled to start at 0. */
+  private grow(): void {
+    const size = Math.min(this.capacity, this.ring.length * 2);
+    const ring = new Array<Int16Array | null>(size).fill(null);
+    const lengths = new Int32Array(size);
+    for (let i = 0; i < this.count; i++) {
+      const j = (this.head + i) % this.ring.length;
+      ring[i] = this.ring[j] ?? null;
+      lengths[i] = this.lengths[j] as number;
+    }
+    this.ring = ring;
+    this.lengths = lengths;
+    this.head = 0;
   }
 
   /** Stops and empties the queue. */
