@@ -173,14 +173,43 @@ class OwnRtpSocket implements RtpSocket {
   }
 }
 
-/** A call on a shared socket. */
-interface Route {
-  handler: RtpPacketHandler;
+/**
+ * A call on a shared socket: its route (where its packets come from) and its
+ * `RtpSocket`, one object (a call costs no closures).
+ */
+class SharedRoute implements RtpSocket {
   /** Expected (SDP) source until latched, then the latched one. */
-  address: string;
-  port: number;
-  latched: boolean;
-  closed: boolean;
+  remoteAddress = "";
+  remotePort = 0;
+  latched = false;
+  closed = false;
+
+  constructor(
+    private readonly owner: SharedRtpSocket,
+    readonly handler: RtpPacketHandler,
+  ) {}
+
+  get port(): number {
+    return this.owner.port;
+  }
+
+  send(data: Uint8Array, port: number, address: string): void {
+    if (!this.closed) this.owner.queue(data, port, address);
+  }
+
+  expect(address: string, port: number): void {
+    if (this.closed) return;
+    this.owner.unlatch(this);
+    this.remoteAddress = address;
+    this.remotePort = port;
+  }
+
+  /** Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.owner.detach(this);
+  }
 }
 
 /** Packets queued per tick before the socket flushes early (keeps each sendMany short). */
@@ -188,8 +217,8 @@ const SHARED_BATCH = 256;
 
 class SharedRtpSocket {
   /** Latched calls by their source port; a port's list is nearly always one call long. */
-  private readonly byPort = new Map<number, Route[]>();
-  private readonly waiting: Route[] = [];
+  private readonly byPort = new Map<number, SharedRoute[]>();
+  private readonly waiting: SharedRoute[] = [];
   /** sendMany arguments of this tick: data, port, address, data, port, address, ... */
   private readonly batch: (Uint8Array | number | string)[] = [];
   private queued = 0;
@@ -214,16 +243,16 @@ class SharedRtpSocket {
   /** Whether a call here comes (or is expected to come) from this far-end address and port. */
   has(address: string, port: number): boolean {
     const list = this.byPort.get(port);
-    if (list?.some((r) => r.address === address)) return true;
-    return this.waiting.some((r) => r.port === port && r.address === address);
+    if (list?.some((r) => r.remoteAddress === address)) return true;
+    return this.waiting.some((r) => r.remotePort === port && r.remoteAddress === address);
   }
 
   private deliver(buf: Buffer, rport: number, raddr: string): void {
     const list = this.byPort.get(rport);
     if (list) {
       for (let i = 0; i < list.length; i++) {
-        const r = list[i] as Route;
-        if (r.address === raddr) {
+        const r = list[i] as SharedRoute;
+        if (r.remoteAddress === raddr) {
           r.handler(buf, rport, raddr);
           return;
         }
@@ -232,18 +261,18 @@ class SharedRtpSocket {
     // A first packet: the call that expects this source, or the only one waiting.
     let match = -1;
     for (let i = 0; i < this.waiting.length; i++) {
-      const r = this.waiting[i] as Route;
-      if (r.port === rport && r.address === raddr) {
+      const r = this.waiting[i] as SharedRoute;
+      if (r.remotePort === rport && r.remoteAddress === raddr) {
         match = i;
         break;
       }
     }
     if (match < 0 && this.waiting.length === 1) match = 0;
     if (match < 0) return;
-    const r = this.waiting[match] as Route;
+    const r = this.waiting[match] as SharedRoute;
     this.waiting.splice(match, 1);
-    r.address = raddr;
-    r.port = rport;
+    r.remoteAddress = raddr;
+    r.remotePort = rport;
     r.latched = true;
     const l = this.byPort.get(rport);
     if (l) l.push(r);
@@ -252,46 +281,34 @@ class SharedRtpSocket {
   }
 
   attach(handler: RtpPacketHandler): RtpSocket {
-    const route: Route = { handler, address: "", port: 0, latched: false, closed: false };
+    const route = new SharedRoute(this, handler);
     this.waiting.push(route);
     this.calls++;
-    const owner = this;
-    return {
-      port: this.port,
-      send(data, port, address) {
-        if (!route.closed) owner.queue(data, port, address);
-      },
-      expect(address, port) {
-        if (route.closed) return;
-        owner.unlatch(route);
-        route.address = address;
-        route.port = port;
-      },
-      close() {
-        if (route.closed) return;
-        route.closed = true;
-        owner.unlatch(route);
-        const w = owner.waiting.indexOf(route);
-        if (w >= 0) owner.waiting.splice(w, 1);
-        owner.calls--;
-      },
-    };
+    return route;
+  }
+
+  /** A closed route leaves the socket. */
+  detach(route: SharedRoute): void {
+    this.unlatch(route);
+    const w = this.waiting.indexOf(route);
+    if (w >= 0) this.waiting.splice(w, 1);
+    this.calls--;
   }
 
   /** Back to waiting for a first packet (a re-INVITE moved the caller's media). */
-  private unlatch(route: Route): void {
+  unlatch(route: SharedRoute): void {
     if (!route.latched) return;
     route.latched = false;
-    const l = this.byPort.get(route.port);
+    const l = this.byPort.get(route.remotePort);
     if (l) {
       const i = l.indexOf(route);
       if (i >= 0) l.splice(i, 1);
-      if (l.length === 0) this.byPort.delete(route.port);
+      if (l.length === 0) this.byPort.delete(route.remotePort);
     }
     if (!route.closed) this.waiting.push(route);
   }
 
-  private queue(data: Uint8Array, port: number, address: string): void {
+  queue(data: Uint8Array, port: number, address: string): void {
     this.batch.push(data, port, address);
     if (++this.queued >= SHARED_BATCH) this.flush();
   }
