@@ -12,6 +12,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { basicAuth, bearerAuth, type CredentialCache, createCredentialCache } from "./lib/auth.ts";
 import { corsAnyOrigin } from "./lib/cors.ts";
+import { createReadCache, type ReadCache } from "./lib/read-cache.ts";
 import { jsonBody, validationHook } from "./lib/body.ts";
 import type { ApiInvalidation, AppEnv, Repos, Services } from "./lib/context.ts";
 import { ApiError, badJson, internalError, item, unsupportedMediaType } from "./lib/errors.ts";
@@ -43,6 +44,12 @@ export interface AppDeps {
   readonly publicUrl?: string;
   /** The verified-credential cache; a fresh one (60 s TTL) by default. Pass one to share it with a bus subscriber. */
   readonly authCache?: CredentialCache;
+  /**
+   * Cached GET bodies. Serves only what `connectReadCache` keeps current (`startApi` connects
+   * one to the bus and the store's events); default: a fresh cache that is never connected,
+   * so every read goes to the database or the store.
+   */
+  readonly readCache?: ReadCache;
   /** Repositories to use instead of the ones built over `database` (tests). */
   readonly repos?: Repos;
   /** Where unexpected errors are reported (default `console.error`). */
@@ -71,12 +78,17 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const authCache = deps.authCache ?? createCredentialCache();
   const report = deps.onUnexpectedError ?? ((e: unknown) => console.error("api: unexpected error", e));
   const bus = deps.bus;
+  const readCache = deps.readCache ?? createReadCache();
   const services: Services = {
     repos,
     authCache,
+    readCache,
     publicUrl: deps.publicUrl,
     sessionStore: deps.sessionStore,
     async publish(scope: Invalidation, options = {}) {
+      // Before anything else: the write is done, and the writer's next read must see it.
+      if (scope.kind === "account") readCache.drop(scope.accountSid, "config");
+      else readCache.dropAll("config");
       // Cached logins go only when credentials change: other writes must not make the
       // next request pay for an argon2id verification.
       const credentials = options.credentials === true || scope.kind === "all";
@@ -165,6 +177,18 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const conference = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   conference.use("*", basicAuth({ cache: authCache, verify: (login, password) => verifyLogin(repos, login, password) }));
   conference.use("*", jsonBody());
+  // Whatever a write of an account did (even one that failed half-way), its next read
+  // here must not come from the cache: live writes (PATCH of calls and meetings, DELETE
+  // of meetings) are announced by the store's events only after this response, and
+  // config writes drop config in `publish` as well.
+  conference.use("*", async function dropCachedOnWrite(c, next) {
+    const method = c.req.method;
+    if (method === "GET" || method === "HEAD") return next();
+    await next();
+    const { accountSid } = c.get("principal");
+    readCache.drop(accountSid, "config");
+    readCache.drop(accountSid, "live");
+  });
   conference.route("/", accountsRoutes());
   conference.route("/", callFlowsRoutes());
   conference.route("/", didsRoutes());

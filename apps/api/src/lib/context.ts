@@ -8,6 +8,7 @@ import type { Repositories } from "@conf/db";
 import type { SessionStore } from "@conf/session-store";
 import type { AuthVariables, CredentialCache } from "./auth.ts";
 import type { BodyVariables } from "./body.ts";
+import type { ReadCache, ReadTicket } from "./read-cache.ts";
 
 /** The repositories of `@conf/db` the routes use (`createRepositories(database)`). */
 export type Repos = Repositories;
@@ -26,10 +27,14 @@ export interface Services {
    * (here, and on other instances through the flag on the message).
    */
   publish(scope: Invalidation, options?: { credentials?: boolean }): Promise<void>;
+  /** Cached GET bodies (serves nothing unless connected to the bus and the store's events). */
+  readonly readCache: ReadCache;
 }
 
 export interface AppVariables extends AuthVariables, BodyVariables {
   services: Services;
+  /** Set by `readThrough` on a cache miss: the read whose body may be kept (null: not cached). */
+  readTicket?: ReadTicket | null;
 }
 
 /**
