@@ -9,6 +9,7 @@ import { type Bus, createBus, createSessionStore, type SessionStore } from "@con
 import { createApp } from "./app.ts";
 import { createCredentialCache } from "./lib/auth.ts";
 import { credentialScope } from "./lib/context.ts";
+import { connectReadCache, createReadCache } from "./lib/read-cache.ts";
 import type { Env } from "./lib/env.ts";
 
 export interface StartApiOptions {
@@ -60,8 +61,12 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     else authCache.clear();
   });
 
+  // GET bodies kept in memory, as long as the bus and the store's events tell us what changed.
+  const readCache = createReadCache();
+  const disconnectReadCache = await connectReadCache(readCache, { bus, events: sessionStore.events });
+
   const adminToken = env.ADMIN_TOKEN ?? generateAdminToken();
-  const app = createApp({ database, adminToken, bus, sessionStore, authCache, publicUrl: env.PUBLIC_URL });
+  const app = createApp({ database, adminToken, bus, sessionStore, authCache, readCache, publicUrl: env.PUBLIC_URL });
   const server = Bun.serve({ port: env.API_PORT, hostname: env.API_HOST, fetch: app.fetch });
   const host = env.API_HOST === "0.0.0.0" ? "127.0.0.1" : env.API_HOST;
 
@@ -73,6 +78,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     close() {
       closing ??= (async () => {
         await server.stop();
+        await disconnectReadCache();
         await unsubscribe();
         for (const close of owned.reverse()) await close().catch((e) => console.error("api: close failed", e));
       })();

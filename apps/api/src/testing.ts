@@ -6,11 +6,20 @@
 import { afterAll, beforeAll, describe } from "bun:test";
 import { createAccessRouter } from "@conf/access-router";
 import { createConfigReader, createTestDatabase, type TestDatabase } from "@conf/db";
-import { type Call, type ControlMessage, createSessionStore, type Meeting, type SessionStore } from "@conf/session-store";
+import {
+  type Bus,
+  type Call,
+  type ControlMessage,
+  createBus,
+  createSessionStore,
+  type Meeting,
+  type SessionStore,
+} from "@conf/session-store";
 import { Redis } from "ioredis";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createApp, type Publisher } from "./app.ts";
 import type { AppEnv } from "./lib/context.ts";
+import { connectReadCache, createReadCache, type ReadCache, type ReadCacheOptions } from "./lib/read-cache.ts";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
 export const DB_KINDS = ["pglite", "postgres"] as const;
@@ -26,11 +35,16 @@ export interface Tenant {
   readonly auth: string;
 }
 
-/** Records what the app publishes. */
+/** Records what the app publishes, and passes it on to `bus` when given (as a real bus would deliver it). */
 export class RecordingBus implements Publisher {
   readonly messages: { channel: string; message: unknown }[] = [];
+  readonly #bus: Bus | undefined;
+  constructor(bus?: Bus) {
+    this.#bus = bus;
+  }
   async publish(channel: string, message: unknown): Promise<number> {
     this.messages.push({ channel, message: structuredClone(message) });
+    if (this.#bus) await this.#bus.publish(channel, message);
     return 1;
   }
 }
@@ -48,6 +62,13 @@ export interface Harness {
   readonly testDb: TestDatabase;
   readonly app: OpenAPIHono<AppEnv>;
   readonly bus: RecordingBus;
+  /**
+   * The in-process bus the app's invalidations go through, to which its read cache
+   * listens (another instance's writes can be simulated by publishing here).
+   */
+  readonly invalidations: Bus;
+  /** The app's read cache, connected to `invalidations` and to the store's events. */
+  readonly readCache: ReadCache;
   readonly a: Tenant;
   readonly b: Tenant;
   /** Sends a request to the app; JSON bodies get `Content-Type: application/json`. */
@@ -65,16 +86,23 @@ export function basicHeader(login: string, password: string): string {
 export interface HarnessOptions {
   publicUrl?: string;
   sessionStore?: SessionStore;
+  /** Options of the app's read cache (e.g. a clock). */
+  readCache?: ReadCacheOptions;
 }
 
 /** Builds a harness over a fresh database of `kind`. */
 export async function createHarness(kind: DbKind, options: HarnessOptions = {}): Promise<Harness> {
   const testDb = await createTestDatabase({ kind });
-  const bus = new RecordingBus();
+  // Every route test runs with the read cache on, as a started server has it.
+  const invalidations = createBus({ prefix: `apitest-bus:${crypto.randomUUID()}:` });
+  const bus = new RecordingBus(invalidations);
+  const readCache = createReadCache(options.readCache);
+  await connectReadCache(readCache, { bus: invalidations, events: options.sessionStore?.events });
   const app = createApp({
     database: testDb.database,
     adminToken: ADMIN_TOKEN,
     bus,
+    readCache,
     publicUrl: options.publicUrl,
     sessionStore: options.sessionStore,
     onUnexpectedError: (e) => console.error("unexpected error in test app", e),
@@ -119,7 +147,7 @@ export async function createHarness(kind: DbKind, options: HarnessOptions = {}):
   const b = await tenant("tenant_b");
   defaultAuth = a.auth;
   bus.messages.length = 0;
-  return { kind, testDb, app, bus, a, b, request, json, tenant };
+  return { kind, testDb, app, bus, invalidations, readCache, a, b, request, json, tenant };
 }
 
 /**
@@ -134,6 +162,7 @@ export function forEachDatabase(body: (h: () => Harness) => void, options: Harne
         harness = await createHarness(kind, options);
       }, 60_000);
       afterAll(async () => {
+        await harness?.invalidations.close();
         await harness?.testDb.drop();
       });
       body(() => {
@@ -179,10 +208,18 @@ export interface LiveHarness extends Harness {
   dialIn(dialed: string, code: string | null, call?: { name?: string; number_src?: string }): Promise<{ call: Call; meeting: Meeting }>;
 }
 
-export async function createLiveHarness(plane: LivePlane): Promise<{ live: LiveHarness; cleanup(): Promise<void> }> {
+export interface LiveHarnessOptions {
+  /** The clock of the store and of the read cache (ms since the epoch); default `Date.now`. */
+  clock?: () => number;
+}
+
+export async function createLiveHarness(
+  plane: LivePlane,
+  options: LiveHarnessOptions = {},
+): Promise<{ live: LiveHarness; cleanup(): Promise<void> }> {
   const prefix = `apitest:${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}:`;
-  const store = createSessionStore({ redisUrl: plane.store === "redis" ? TEST_REDIS_URL : undefined, prefix });
-  const h = await createHarness(plane.db, { sessionStore: store });
+  const store = createSessionStore({ redisUrl: plane.store === "redis" ? TEST_REDIS_URL : undefined, prefix, clock: options.clock });
+  const h = await createHarness(plane.db, { sessionStore: store, readCache: { now: options.clock } });
   const router = createAccessRouter({ config: createConfigReader(h.testDb.database), cacheTtlMs: 0 });
   const control: ControlMessage[] = [];
   const unsubscribe = await store.control.subscribe(NODE_ID, (m) => {
@@ -221,6 +258,7 @@ export async function createLiveHarness(plane: LivePlane): Promise<{ live: LiveH
       }
       await unsubscribe();
       await store.close();
+      await h.invalidations.close();
       await h.testDb.drop();
       if (plane.store === "redis") {
         const redis = new Redis(TEST_REDIS_URL);
@@ -240,12 +278,12 @@ export async function createLiveHarness(plane: LivePlane): Promise<{ live: LiveH
 }
 
 /** Runs `body` once per live plane (PGlite + in-process store, Postgres + Redis). */
-export function forEachLivePlane(body: (h: () => LiveHarness) => void): void {
+export function forEachLivePlane(body: (h: () => LiveHarness) => void, options: LiveHarnessOptions = {}): void {
   for (const plane of LIVE_PLANES) {
     describe(`${plane.db}+${plane.store}`, () => {
       let ctx: { live: LiveHarness; cleanup(): Promise<void> } | undefined;
       beforeAll(async () => {
-        ctx = await createLiveHarness(plane);
+        ctx = await createLiveHarness(plane, options);
       }, 60_000);
       afterAll(async () => {
         await ctx?.cleanup();

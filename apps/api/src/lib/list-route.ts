@@ -9,15 +9,24 @@
 import type { OpenAPIHono, RouteConfig, RouteHandler, z } from "@hono/zod-openapi";
 import type { Handler, MiddlewareHandler } from "hono";
 import type { AppEnv } from "./context.ts";
+import { type ReadScope, readThrough } from "./read-cache.ts";
 
 type StringQueryRoute = RouteConfig & { request: { query: z.ZodObject } };
 
 /**
  * Registers a list route exactly as `app.openapi(route, handler)` does (same OpenAPI
  * entry, same answers), skipping the query validator when no declared parameter repeats.
- * @example registerListRoute(app, route, async (c) => c.json(await listConfig(c, repo, FIELDS), 200));
+ * `options.cache`: answer from the read cache first (an account's list; the handler
+ * keeps its body with `cachedJson`). A URL answered 200 once passed the query checks, so
+ * the cache may come before them.
+ * @example registerListRoute(app, route, async (c) => cachedJson(c, await listConfig(c, repo, FIELDS)), { cache: "config" });
  */
-export function registerListRoute<R extends StringQueryRoute>(app: OpenAPIHono<AppEnv>, route: R, handler: RouteHandler<R, AppEnv>): void {
+export function registerListRoute<R extends StringQueryRoute>(
+  app: OpenAPIHono<AppEnv>,
+  route: R,
+  handler: RouteHandler<R, AppEnv>,
+  options: { cache?: ReadScope } = {},
+): void {
   const keys = Object.keys(route.request.query.shape);
   const run = handler as unknown as Handler<AppEnv>;
   const fastPath: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -36,5 +45,6 @@ export function registerListRoute<R extends StringQueryRoute>(app: OpenAPIHono<A
     c.req.addValidatedData("query", data);
     return run(c, next) as Promise<Response>;
   };
-  app.openapi({ ...route, middleware: fastPath }, handler as never);
+  const middleware = options.cache ? [readThrough(options.cache), fastPath] : fastPath;
+  app.openapi({ ...route, middleware }, handler as never);
 }

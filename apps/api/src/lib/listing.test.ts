@@ -238,7 +238,10 @@ describe("PUBLIC_URL makes the links absolute on it", () => {
     h = await createHarness("pglite", { publicUrl: "https://conf.example.com" });
     for (let i = 0; i < 3; i++) await h.json("POST", "/conference/v2/did_groups", { body: {} });
   }, 60_000);
-  afterAll(() => h.testDb.drop());
+  afterAll(async () => {
+    await h.invalidations.close();
+    await h.testDb.drop();
+  });
   test("next link", async () => {
     const r = await h.json("GET", "/conference/v2/did_groups?limit=1");
     expect(r.body.pagination).toEqual({ next: "https://conf.example.com/conference/v2/did_groups?limit=1&offset=1" });

@@ -3,6 +3,7 @@ import type { AppEnv } from "../../lib/context.ts";
 import { unwrap } from "../../lib/errors.ts";
 import { selectOne } from "../../lib/listing.ts";
 import { errors, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
+import { cachedJson, readThrough } from "../../lib/read-cache.ts";
 import { ACCOUNT_FIELDS, AccountSchema } from "./schema.ts";
 
 const route = createRoute({
@@ -12,6 +13,7 @@ const route = createRoute({
   summary: "Get current account",
   description: "Returns the currently logged-in account.",
   security: [{ basicAuth: [] }],
+  middleware: [readThrough("config")] as const,
   request: { query: ObjectQuerySchema },
   responses: { 200: ok(AccountSchema, "The Account object"), ...errors(400, 401) },
 });
@@ -19,6 +21,6 @@ const route = createRoute({
 export function registerWhoami(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
     const account = unwrap(await c.var.services.repos.accounts.get(c.var.principal.accountSid));
-    return c.json(selectOne(c, account, ACCOUNT_FIELDS), 200);
+    return cachedJson(c, selectOne(c, account, ACCOUNT_FIELDS));
   });
 }

@@ -3,6 +3,7 @@ import type { AppEnv } from "../../lib/context.ts";
 import { unwrap } from "../../lib/errors.ts";
 import { selectOne } from "../../lib/listing.ts";
 import { errors, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
+import { cachedJson, readThrough } from "../../lib/read-cache.ts";
 import { CALL_FLOW_FIELDS, CallFlowParams, CallFlowSchema } from "./schema.ts";
 
 const route = createRoute({
@@ -12,6 +13,7 @@ const route = createRoute({
   summary: "Get call flow by SID",
   description: "Returns a call flow, targeted by secure ID.",
   security: [{ basicAuth: [] }],
+  middleware: [readThrough("config")] as const,
   request: { params: CallFlowParams, query: ObjectQuerySchema },
   responses: { 200: ok(CallFlowSchema, "The Call Flow object"), ...errors(400, 401, 404) },
 });
@@ -19,6 +21,6 @@ const route = createRoute({
 export function registerGet(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
     const flow = unwrap(await c.var.services.repos.callFlows.get(c.req.valid("param").call_flow_sid));
-    return c.json(selectOne(c, flow, CALL_FLOW_FIELDS), 200);
+    return cachedJson(c, selectOne(c, flow, CALL_FLOW_FIELDS));
   });
 }

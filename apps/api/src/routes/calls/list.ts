@@ -4,6 +4,7 @@ import { registerListRoute } from "../../lib/list-route.ts";
 import { listLive, listLivePaged } from "../../lib/listing.ts";
 import { liveStore } from "../../lib/live.ts";
 import { errors, ListQuerySchema, ok } from "../../lib/openapi.ts";
+import { cachedJson, durationValidUntil } from "../../lib/read-cache.ts";
 import { CALL_FIELDS, CALL_FILTER_FIELDS, CallPageSchema } from "./schema.ts";
 
 const route = createRoute({
@@ -22,13 +23,25 @@ export function registerList(app: OpenAPIHono<AppEnv>): void {
     const store = liveStore(c);
     if (!store) return c.json(listLive(c, [], CALL_FILTER_FIELDS, CALL_FIELDS, { countable: true }), 200);
     const { accountSid } = c.get("principal");
+    // The page's body holds the durations of the calls read (of every call when a filter
+    // or an order needs them all, since either may depend on durations): it stays exact
+    // until the first of them ticks.
+    let validUntil = Number.POSITIVE_INFINITY;
     const page = await listLivePaged(
       c,
-      (offset, limit) => store.listCallsPage(accountSid, offset, limit),
-      () => store.listCalls(accountSid),
+      async (offset, limit) => {
+        const r = await store.listCallsPage(accountSid, offset, limit);
+        validUntil = durationValidUntil(r.items);
+        return r;
+      },
+      async () => {
+        const all = await store.listCalls(accountSid);
+        validUntil = durationValidUntil(all);
+        return all;
+      },
       CALL_FILTER_FIELDS,
       CALL_FIELDS,
     );
-    return c.json(page, 200);
-  });
+    return cachedJson(c, page, validUntil);
+  }, { cache: "live" });
 }

@@ -3,6 +3,7 @@ import type { AppEnv } from "../../lib/context.ts";
 import { unwrap } from "../../lib/errors.ts";
 import { selectOne } from "../../lib/listing.ts";
 import { errors, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
+import { cachedJson, readThrough } from "../../lib/read-cache.ts";
 import { DID_GROUP_FIELDS, DidGroupParams, DidGroupSchema } from "./schema.ts";
 
 const route = createRoute({
@@ -12,6 +13,7 @@ const route = createRoute({
   summary: "Get DID group by SID",
   description: "Returns a DID group, targeted by secure ID.",
   security: [{ basicAuth: [] }],
+  middleware: [readThrough("config")] as const,
   request: { params: DidGroupParams, query: ObjectQuerySchema },
   responses: { 200: ok(DidGroupSchema, "The DID Group object"), ...errors(400, 401, 404) },
 });
@@ -20,6 +22,6 @@ export function registerGet(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
     const sid = c.req.valid("param").did_group_sid;
     const group = unwrap(await c.var.services.repos.didGroups.get(c.var.principal.accountSid, sid));
-    return c.json(selectOne(c, group, DID_GROUP_FIELDS), 200);
+    return cachedJson(c, selectOne(c, group, DID_GROUP_FIELDS));
   });
 }

@@ -3,6 +3,7 @@ import type { AppEnv } from "../../lib/context.ts";
 import { unwrap } from "../../lib/errors.ts";
 import { selectOne } from "../../lib/listing.ts";
 import { errors, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
+import { cachedJson, readThrough } from "../../lib/read-cache.ts";
 import { DID_FIELDS, DidParams, DidSchema } from "./schema.ts";
 
 const route = createRoute({
@@ -12,6 +13,7 @@ const route = createRoute({
   summary: "Get DID by SID",
   description: "Returns a DID, targeted by secure ID.",
   security: [{ basicAuth: [] }],
+  middleware: [readThrough("config")] as const,
   request: { params: DidParams, query: ObjectQuerySchema },
   responses: { 200: ok(DidSchema, "The DID object"), ...errors(400, 401, 404) },
 });
@@ -19,6 +21,6 @@ const route = createRoute({
 export function registerGet(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
     const did = unwrap(await c.var.services.repos.dids.get(c.var.principal.accountSid, c.req.valid("param").did_sid));
-    return c.json(selectOne(c, did, DID_FIELDS), 200);
+    return cachedJson(c, selectOne(c, did, DID_FIELDS));
   });
 }

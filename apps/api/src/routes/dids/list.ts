@@ -3,6 +3,7 @@ import type { AppEnv } from "../../lib/context.ts";
 import { registerListRoute } from "../../lib/list-route.ts";
 import { listConfig } from "../../lib/listing.ts";
 import { errors, ListQuerySchema, ok } from "../../lib/openapi.ts";
+import { cachedJson } from "../../lib/read-cache.ts";
 import { DID_FIELDS, DidPageSchema } from "./schema.ts";
 
 const route = createRoute({
@@ -17,5 +18,5 @@ const route = createRoute({
 });
 
 export function registerList(app: OpenAPIHono<AppEnv>): void {
-  registerListRoute(app, route, async (c) => c.json(await listConfig(c, c.var.services.repos.dids, DID_FIELDS), 200));
+  registerListRoute(app, route, async (c) => cachedJson(c, await listConfig(c, c.var.services.repos.dids, DID_FIELDS)), { cache: "config" });
 }

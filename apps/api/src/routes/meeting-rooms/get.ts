@@ -3,6 +3,7 @@ import type { AppEnv } from "../../lib/context.ts";
 import { unwrap } from "../../lib/errors.ts";
 import { selectOne } from "../../lib/listing.ts";
 import { errors, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
+import { cachedJson, readThrough } from "../../lib/read-cache.ts";
 import { MEETING_ROOM_FIELDS, MeetingRoomParams, MeetingRoomSchema } from "./schema.ts";
 
 const route = createRoute({
@@ -12,6 +13,7 @@ const route = createRoute({
   summary: "Get meeting room by SID",
   description: "Returns a meeting room, targeted by secure ID.",
   security: [{ basicAuth: [] }],
+  middleware: [readThrough("config")] as const,
   request: { params: MeetingRoomParams, query: ObjectQuerySchema },
   responses: { 200: ok(MeetingRoomSchema, "The Meeting Room object"), ...errors(400, 401, 404) },
 });
@@ -20,6 +22,6 @@ export function registerGet(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
     const sid = c.req.valid("param").meeting_room_sid;
     const room = unwrap(await c.var.services.repos.meetingRooms.get(c.var.principal.accountSid, sid));
-    return c.json(selectOne(c, room, MEETING_ROOM_FIELDS), 200);
+    return cachedJson(c, selectOne(c, room, MEETING_ROOM_FIELDS));
   });
 }

@@ -4,6 +4,7 @@ import { registerListRoute } from "../../lib/list-route.ts";
 import { listLive } from "../../lib/listing.ts";
 import { liveStore } from "../../lib/live.ts";
 import { errors, ListQuerySchema, ok } from "../../lib/openapi.ts";
+import { cachedJson, durationValidUntil } from "../../lib/read-cache.ts";
 import { MEETING_FIELDS, MEETING_FILTER_FIELDS, MeetingPageSchema } from "./schema.ts";
 
 const route = createRoute({
@@ -21,6 +22,8 @@ export function registerList(app: OpenAPIHono<AppEnv>): void {
   registerListRoute(app, route, async (c) => {
     const store = liveStore(c);
     const meetings = store ? await store.listMeetings(c.var.principal.accountSid) : [];
-    return c.json(listLive(c, meetings, MEETING_FILTER_FIELDS, MEETING_FIELDS, { countable: false }), 200);
-  });
+    const page = listLive(c, meetings, MEETING_FILTER_FIELDS, MEETING_FIELDS, { countable: false });
+    // Every meeting's duration may show (or decide a filter or an order): exact until the first ticks.
+    return cachedJson(c, page, durationValidUntil(meetings));
+  }, { cache: "live" });
 }
