@@ -32,6 +32,7 @@ import type { Context, MiddlewareHandler, TypedResponse } from "hono";
 import type { JSONParsed } from "hono/utils/types";
 import type { AppEnv } from "./context.ts";
 
+/** The scopes of cached bodies, each dropped by its own messages and served while their subscription is live. */
 export const READ_SCOPES = ["config", "live"] as const;
 /** What a cached body depends on: PostgreSQL config, or the live store. */
 export type ReadScope = (typeof READ_SCOPES)[number];
@@ -50,7 +51,7 @@ export const DEFAULT_LIVE_MAX_AGE_MS = 1000;
 export const DEFAULT_READ_CACHE_MAX_ENTRIES = 4096;
 /** Default bound on the characters of all kept bodies (64 Mi characters). */
 export const DEFAULT_READ_CACHE_MAX_CHARS = 64 * 1024 * 1024;
-/** Default bound on one kept body, in characters (a 1000-item page of rooms is ~1 Mi). */
+/** Default bound on one kept body, in characters (2 Mi; a full 1000-item page of calls is about 0.5 Mi). */
 export const DEFAULT_READ_CACHE_MAX_ENTRY_CHARS = 2 * 1024 * 1024;
 // Drop records are kept per account so a ticket can tell whether its account changed;
 // past this many accounts they are all forgotten at once (and with them every entry).
