@@ -58,6 +58,10 @@ export async function startWorkers(options: {
       env: {
         ...process.env,
         MIXER_WORKERS: "0",
+        // Bun's once-a-second GC timer makes a collection every second in a process
+        // whose only garbage is the datagrams Bun allocates; JSC's own allocation
+        // trigger is enough (apps/mixer/scripts/heap-probe.ts counts them).
+        BUN_GC_TIMER_DISABLE: process.env.BUN_GC_TIMER_DISABLE ?? "1",
         MIXER_PARENT_PID: String(process.pid),
         NODE_ID: id,
         SIP_PORT: "0",
