@@ -182,6 +182,26 @@ describe("JitterBuffer", () => {
     expect(results.slice(2).every((x) => x === 160)).toBe(true);
   });
 
+  test("a payload longer than 20 ms keeps the frames buffered before it, and is kept whole", () => {
+    const jb = new JitterBuffer();
+    const frame = (i: number, len: number) => new Uint8Array(len).map((_, k) => (i * 7 + k) & 0xff);
+    const lens = [160, 160, 160, 320, 160, 240, 160];
+    for (let i = 0; i < lens.length; i++) jb.put(100 + i, i * 160, 9, frame(i, lens[i] as number), 0, lens[i] as number, i * 20);
+    const got: number[][] = [];
+    for (let k = 0; k < 20 && got.length < lens.length; k++) {
+      const n = jb.readFrame();
+      if (n > 0) got.push(Array.from(jb.frameData.subarray(jb.frameOffset, jb.frameOffset + n)));
+    }
+    expect(got).toEqual(lens.map((len, i) => Array.from(frame(i, len))));
+    expect(jb.frameData.length).toBe(64 * 320);
+  });
+
+  test("a caller sending 20 ms frames keeps 20 ms ring slots", () => {
+    const jb = new JitterBuffer();
+    for (let i = 0; i < 100; i++) jb.put(i, i * 160, 1, new Uint8Array(160), 0, 160, i * 20);
+    expect(jb.frameData.length).toBe(64 * 160);
+  });
+
   test("oversized payloads are refused", () => {
     const jb = new JitterBuffer({ maxPayload: 160 });
     expect(jb.put(1, 1, 1, new Uint8Array(200), 0, 200, 0)).toBe(false);

@@ -42,6 +42,8 @@ export const JB_LOST = -1;
 
 const EMPTY = -1;
 const KIND_AUDIO = 1;
+/** Bytes of a 20 ms G.711 or G.722 frame: the ring's slot size until a longer packet comes. */
+const FRAME_20MS = 160;
 const KIND_SKIP = 2;
 
 /**
@@ -60,10 +62,15 @@ export class JitterBuffer {
   readonly idleAfterFrames: number;
 
   private readonly mask: number;
-  /** Storage of the ring; `readFrame()` points into it. */
-  readonly frameData: Uint8Array;
+  /**
+   * Storage of the ring; `readFrame()` points into it. Replaced (once) when the first
+   * payload longer than a 20 ms frame arrives: read it after `readFrame()`.
+   */
+  frameData: Uint8Array;
   /** Offset in `frameData` of the frame `readFrame()` returned. */
   frameOffset = 0;
+  /** Bytes per ring slot: a 20 ms frame, or `maxPayload` once a longer payload came. */
+  private stride: number;
   private readonly lens: Int32Array;
   private readonly seqs: Int32Array;
   private readonly kinds: Uint8Array;
@@ -105,7 +112,10 @@ export class JitterBuffer {
     this.minDelayMs = options.minDelayMs ?? 40;
     this.maxDelayMs = Math.min(options.maxDelayMs ?? 200, (capacity - 2) * this.frameMs);
     this.idleAfterFrames = options.idleAfterFrames ?? 5;
-    this.frameData = new Uint8Array(capacity * this.maxPayload);
+    // Nearly every caller sends 20 ms frames: half the memory of `maxPayload` slots
+    // (10 KB a call instead of 20 KB), widened in `put` for one that sends longer ones.
+    this.stride = Math.min(this.maxPayload, FRAME_20MS);
+    this.frameData = new Uint8Array(capacity * this.stride);
     this.lens = new Int32Array(capacity);
     this.seqs = new Int32Array(capacity).fill(EMPTY);
     this.kinds = new Uint8Array(capacity);
@@ -156,9 +166,10 @@ export class JitterBuffer {
     if (len > this.maxPayload || len < 0) return false;
     const ext = this.admit(sequence, ssrc);
     if (ext < 0) return false;
+    if (len > this.stride) this.widen();
     const idx = ext & this.mask;
     const data = this.frameData;
-    const base = idx * this.maxPayload;
+    const base = idx * this.stride;
     for (let i = 0; i < len; i++) data[base + i] = payload[off + i] as number;
     this.lens[idx] = len;
     this.seqs[idx] = ext;
@@ -167,6 +178,17 @@ export class JitterBuffer {
     this.received++;
     this.updateJitter(timestamp, arrivalMs);
     return true;
+  }
+
+  /** Gives every ring slot `maxPayload` bytes, keeping the frames buffered so far. */
+  private widen(): void {
+    const from = this.stride;
+    const to = this.maxPayload;
+    const old = this.frameData;
+    const data = new Uint8Array(this.capacity * to);
+    for (let idx = 0; idx < this.capacity; idx++) data.set(old.subarray(idx * from, (idx + 1) * from), idx * to);
+    this.frameData = data;
+    this.stride = to;
   }
 
   /** Marks a sequence number as used by a non-audio packet (RFC 4733) of the same stream. */
@@ -281,7 +303,7 @@ export class JitterBuffer {
     }
     if (this.seqs[idx] === this.nextPlay) {
       const len = this.lens[idx] as number;
-      this.frameOffset = idx * this.maxPayload;
+      this.frameOffset = idx * this.stride;
       this.seqs[idx] = EMPTY;
       this.nextPlay++;
       this.lossRun = 0;
