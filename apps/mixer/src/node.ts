@@ -78,6 +78,8 @@ export interface MixerNodeOptions {
    * handed over to them. Empty or absent: this node mixes the meetings it creates.
    */
   placement?: () => readonly string[];
+  /** Sub-ticks each frame's packets are spread over (1-10, default 4). */
+  sendPhases?: number;
   /** Log the tick timing (and calls, meetings) every this many seconds; 0: never. */
   statsSeconds?: number;
   /** How long a hand-over step may take before the call stays here, ms. Default 3000. */
@@ -88,7 +90,7 @@ export interface MixerNodeOptions {
 const FRAME_MS = 20;
 /** How long the front keeps a handed-over dialog for phones that ignore the target refresh, ms. */
 const MOVED_KEEP_MS = 12 * 3600_000;
-/** Sub-ticks a frame's packets are spread over (see scheduleTick). */
+/** Sub-ticks a frame's packets are spread over by default (see scheduleTick). */
 const SEND_PHASES = 4;
 /** How long a caller may say its name for the roll call, seconds. */
 const NAME_SECONDS = 2.5;
@@ -137,6 +139,7 @@ export class MixerNode {
   private unsubscribe: Unsubscribe | null = null;
   private nextTick = 0;
   private phase = 0;
+  private readonly sendPhases: number;
   private readonly placement: MeetingPlacement | null;
   /** Our hand-overs waiting for the owner's reply, by hand-over id. */
   private readonly handoversOut = new Map<string, (m: HandoverMessage | null) => void>();
@@ -173,6 +176,7 @@ export class MixerNode {
     this.lobby = new MixGroup(new ConferenceMixer({ mohSources: this.moh, mohEnabled: false }));
     this.log = opts.log ?? ((l) => console.log(`mixer: ${l}`));
     this.placement = opts.placement ? new MeetingPlacement(opts.placement) : null;
+    this.sendPhases = Math.max(1, Math.min(10, Math.floor(opts.sendPhases ?? SEND_PHASES)));
   }
 
   get sipPort(): number {
@@ -269,13 +273,13 @@ export class MixerNode {
         if (t - this.nextTick > 200) this.nextTick = t;
         while (this.nextTick <= t) {
           this.subTick(this.phase);
-          this.phase = this.phase + 1 === SEND_PHASES ? 0 : this.phase + 1;
-          this.nextTick += FRAME_MS / SEND_PHASES;
+          this.phase = this.phase + 1 === this.sendPhases ? 0 : this.phase + 1;
+          this.nextTick += FRAME_MS / this.sendPhases;
         }
         this.tickStats.work.add(performance.now() - t);
         if (this.calls.size === 0 && this.phase !== 0) {
           // Nothing to send: an idle node wakes once a frame, not once a phase.
-          this.nextTick += (SEND_PHASES - this.phase) * (FRAME_MS / SEND_PHASES);
+          this.nextTick += (this.sendPhases - this.phase) * (FRAME_MS / this.sendPhases);
           this.phase = 0;
         }
       }
@@ -289,8 +293,8 @@ export class MixerNode {
       this.mixGroup(this.lobby);
       for (const m of this.meetings.values()) this.mixGroup(m);
     }
-    this.lobby.sendPhase(phase, SEND_PHASES);
-    for (const m of this.meetings.values()) m.sendPhase(phase, SEND_PHASES);
+    this.lobby.sendPhase(phase, this.sendPhases);
+    for (const m of this.meetings.values()) m.sendPhase(phase, this.sendPhases);
     this.ports.flush();
   }
 

@@ -78,6 +78,7 @@ export async function startMixer(options: StartMixerOptions): Promise<RunningMix
     rtpTimeoutSeconds: env.RTP_TIMEOUT_SECONDS,
     recordingDir: env.RECORDING_DIR,
     statsSeconds: env.MIXER_STATS_SECONDS,
+    sendPhases: env.MIXER_SEND_PHASES,
     log,
   });
   await node.start();
