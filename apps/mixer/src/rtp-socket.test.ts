@@ -120,4 +120,18 @@ describe("RtpPortPool", () => {
     expect([s1.port, s2.port]).not.toContain(s3.port);
     expect([s1.port, s2.port]).toContain(s4.port);
   });
+
+  test("shared sockets: a far end whose call just left gets another socket, not the one it left", async () => {
+    const pool = new RtpPortPool(base + 300, base + 399, 2);
+    const from = { address: "127.0.0.1", port: 7100 };
+    const s1 = await pool.open("127.0.0.1", () => {}, { expect: from });
+    const other = await pool.open("127.0.0.1", () => {}, { expect: { address: "127.0.0.1", port: 7102 } });
+    opened.push(other);
+    const left = s1.port;
+    s1.close();
+    // The far end may still map our port to the old call: the next call from it goes elsewhere.
+    const s2 = await pool.open("127.0.0.1", () => {}, { expect: from });
+    opened.push(s2);
+    expect(s2.port).not.toBe(left);
+  });
 });

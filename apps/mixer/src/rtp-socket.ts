@@ -215,6 +215,11 @@ class SharedRoute implements RtpSocket {
 /** Packets queued per tick before the socket flushes early (keeps each sendMany short). */
 const SHARED_BATCH = 256;
 
+/** How long a shared socket is not given again to a far end whose call just left it, ms. */
+const REUSE_AFTER_MS = 4000;
+/** Above this many remembered far ends per socket the expired ones are swept. */
+const RECENT_LIMIT = 256;
+
 class SharedRtpSocket {
   /** Latched calls by their source port; a port's list is nearly always one call long. */
   private readonly byPort = new Map<number, SharedRoute[]>();
@@ -240,8 +245,23 @@ class SharedRtpSocket {
     return this.waiting.length;
   }
 
-  /** Whether a call here comes (or is expected to come) from this far-end address and port. */
+  /**
+   * Far ends ("address port") whose call left this socket lately, and when: like a
+   * per-call port, a shared socket is not handed to the same source again at once, so
+   * late packets of the old call (or its far end still mapping our port to the old
+   * call, which a media gateway does until it sees the BYE) meet no new call.
+   */
+  private readonly recentlyLeft = new Map<string, number>();
+
+  /** Whether a call here comes (or is expected to come, or lately came) from this far-end address and port. */
   has(address: string, port: number): boolean {
+    if (this.recentlyLeft.size > 0) {
+      const left = this.recentlyLeft.get(`${address} ${port}`);
+      if (left !== undefined) {
+        if (performance.now() - left < REUSE_AFTER_MS) return true;
+        this.recentlyLeft.delete(`${address} ${port}`);
+      }
+    }
     const list = this.byPort.get(port);
     if (list?.some((r) => r.remoteAddress === address)) return true;
     return this.waiting.some((r) => r.remotePort === port && r.remoteAddress === address);
@@ -289,6 +309,13 @@ class SharedRtpSocket {
 
   /** A closed route leaves the socket. */
   detach(route: SharedRoute): void {
+    if (route.remoteAddress !== "") {
+      const now = performance.now();
+      if (this.recentlyLeft.size >= RECENT_LIMIT) {
+        for (const [k, t] of this.recentlyLeft) if (now - t >= REUSE_AFTER_MS) this.recentlyLeft.delete(k);
+      }
+      this.recentlyLeft.set(`${route.remoteAddress} ${route.remotePort}`, now);
+    }
     this.unlatch(route);
     const w = this.waiting.indexOf(route);
     if (w >= 0) this.waiting.splice(w, 1);
