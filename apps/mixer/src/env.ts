@@ -30,7 +30,7 @@ export const mixerEnvSchema = z.object({
   /** Set by the front for its workers: a worker exits when its parent is gone. */
   MIXER_PARENT_PID: z.coerce.number().int().optional(),
   /** Sub-ticks each 20 ms frame's packets are spread over, so sending never holds the event loop long. */
-  MIXER_SEND_PHASES: z.coerce.number().int().min(1).max(10).default(4),
+  MIXER_SEND_PHASES: z.coerce.number().int().min(1).max(10).default(1),
   /** Log how late the 20 ms ticks run (p50/p99/p99.9/max) every this many seconds; 0: never. */
   MIXER_STATS_SECONDS: z.coerce.number().min(0).default(0),
   /** Seconds without RTP from a joined caller before it is hung up. */

@@ -78,7 +78,7 @@ export interface MixerNodeOptions {
    * handed over to them. Empty or absent: this node mixes the meetings it creates.
    */
   placement?: () => readonly string[];
-  /** Sub-ticks each frame's packets are spread over (1-10, default 4). */
+  /** Sub-ticks each frame's packets are spread over (1-10, default 1). */
   sendPhases?: number;
   /** Log the tick timing (and calls, meetings) every this many seconds; 0: never. */
   statsSeconds?: number;
@@ -90,8 +90,12 @@ export interface MixerNodeOptions {
 const FRAME_MS = 20;
 /** How long the front keeps a handed-over dialog for phones that ignore the target refresh, ms. */
 const MOVED_KEEP_MS = 12 * 3600_000;
-/** Sub-ticks a frame's packets are spread over by default (see scheduleTick). */
-const SEND_PHASES = 4;
+/**
+ * Sub-ticks a frame's packets are spread over by default (see scheduleTick). Measured
+ * with 1000 callers (BENCHMARKS.md): 4 phases cost 62% -> 77% of a core with a socket
+ * per call (four times the wake-ups) and did not shorten the tail, so 1.
+ */
+const SEND_PHASES = 1;
 /** How long a caller may say its name for the roll call, seconds. */
 const NAME_SECONDS = 2.5;
 /** Silence after a goodbye before the BYE, ms. */
@@ -255,12 +259,13 @@ export class MixerNode {
   // ---- the clock -------------------------------------------------------------------
 
   /**
-   * Drift-corrected clock of SEND_PHASES sub-ticks per 20 ms frame, scheduled against
-   * absolute times. Phase 0 mixes every group; each phase then sends the packets of a
-   * quarter of the slots. Sending is the expensive part (a system call, and on loopback
-   * the receiver's work too), so one frame's 1000 packets in one go would hold the event
-   * loop for milliseconds while the callers' packets pile up unread; a slot keeps its
-   * phase for its life, so its packets still leave every 20 ms.
+   * Drift-corrected clock of `sendPhases` sub-ticks per 20 ms frame, scheduled against
+   * absolute times. Phase 0 mixes every group; each phase then sends the packets of its
+   * share of the slots (slot mod phases, so a call keeps its phase and its packets still
+   * leave every 20 ms). Sending is the expensive part (a system call, and on loopback
+   * the receiver's work too): one frame's 1000 packets hold the event loop for ~6 ms,
+   * which phases would split; on this machine the extra wake-ups cost more than that
+   * bought, so the default is one phase (MIXER_SEND_PHASES).
    */
   private scheduleTick(): void {
     const delay = Math.max(0, this.nextTick - performance.now());
