@@ -107,6 +107,29 @@ describe("RtpPortPool", () => {
     expect(a).toEqual(["1", "4"]);
   });
 
+  test("shared sockets: packets of a call that just left do not latch the only call waiting", async () => {
+    const pool = new RtpPortPool(base + 100, base + 199, 1);
+    const got: string[] = [];
+    const leaving = await peer(got, "l");
+    const newcomer = await peer(got, "n");
+    const leavingPort = leaving.port;
+    const a: string[] = [];
+    const sa = await pool.open("127.0.0.1", (buf) => a.push(buf.toString()), { expect: { address: "127.0.0.1", port: leavingPort } });
+    leaving.send("1", sa.port, "127.0.0.1");
+    await until(() => a.length === 1);
+    sa.close(); // hung up or moved to another node; its far end still sends a moment longer
+    const b: string[] = [];
+    // The new call's SDP names a private address: it waits for any first packet.
+    const sb = await pool.open("127.0.0.1", (buf) => b.push(buf.toString()), { expect: { address: "10.0.0.9", port: 4000 } });
+    opened.push(sb);
+    expect(sb.port).toBe(sa.port);
+    leaving.send("late", sb.port, "127.0.0.1");
+    await Bun.sleep(30);
+    newcomer.send("mine", sb.port, "127.0.0.1");
+    await until(() => b.length === 1);
+    expect(b).toEqual(["mine"]);
+  });
+
   test("shared sockets: calls from one far-end address and port never share a socket", async () => {
     const pool = new RtpPortPool(base + 300, base + 399, 2);
     const from = { address: "127.0.0.1", port: 7000 };

@@ -253,15 +253,20 @@ class SharedRtpSocket {
    */
   private readonly recentlyLeft = new Map<string, number>();
 
+  /** Whether a call from this far end left this socket less than REUSE_AFTER_MS ago. */
+  private leftLately(address: string, port: number): boolean {
+    if (this.recentlyLeft.size === 0) return false;
+    const key = `${address} ${port}`;
+    const left = this.recentlyLeft.get(key);
+    if (left === undefined) return false;
+    if (performance.now() - left < REUSE_AFTER_MS) return true;
+    this.recentlyLeft.delete(key);
+    return false;
+  }
+
   /** Whether a call here comes (or is expected to come, or lately came) from this far-end address and port. */
   has(address: string, port: number): boolean {
-    if (this.recentlyLeft.size > 0) {
-      const left = this.recentlyLeft.get(`${address} ${port}`);
-      if (left !== undefined) {
-        if (performance.now() - left < REUSE_AFTER_MS) return true;
-        this.recentlyLeft.delete(`${address} ${port}`);
-      }
-    }
+    if (this.leftLately(address, port)) return true;
     const list = this.byPort.get(port);
     if (list?.some((r) => r.remoteAddress === address)) return true;
     return this.waiting.some((r) => r.remotePort === port && r.remoteAddress === address);
@@ -287,7 +292,13 @@ class SharedRtpSocket {
         break;
       }
     }
-    if (match < 0 && this.waiting.length === 1) match = 0;
+    if (match < 0 && this.waiting.length === 1) {
+      // A stranger goes to the only call waiting (its SDP named a private address, say),
+      // unless it is a call that just left this socket: its packets still in flight (after
+      // a BYE, or a re-INVITE that moved it to another node) would latch the new call to
+      // the wrong far end, and the new call's own packets would be dropped.
+      if (!this.leftLately(raddr, rport)) match = 0;
+    }
     if (match < 0) return;
     const r = this.waiting[match] as SharedRoute;
     this.waiting.splice(match, 1);
