@@ -64,6 +64,8 @@ export interface Service {
   api: string;
   sipPort: number;
   adminToken: string;
+  /** Where its database and live store are, for a second process of the same service. */
+  backing: { DATABASE_URL: string; REDIS_URL: string; REDIS_PREFIX: string };
   output(): string;
   stop(): Promise<void>;
 }
@@ -127,6 +129,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     api,
     sipPort,
     adminToken,
+    backing: { DATABASE_URL: url, REDIS_URL, REDIS_PREFIX: prefix },
     output: () => out,
     async stop() {
       stopping = true;
