@@ -11,6 +11,19 @@ describe("MeetingPlacement", () => {
     expect(p.place("room:c", 3)).toBe("w1");
   });
 
+  test("a new meeting goes to the node carrying the fewest handed-over calls", () => {
+    const p = new MeetingPlacement(() => ["w1", "w2", "w3"]);
+    p.count("w1", 500);
+    p.count("w2", 3);
+    p.count("w3", 40);
+    expect(p.place("room:a", 0)).toBe("w2");
+    p.count("w2", 100);
+    expect(p.place("room:b", 1)).toBe("w3");
+    p.count("w1", -500);
+    expect(p.place("room:c", 2)).toBe("w1");
+    expect(p.place("room:a", 3)).toBe("w2"); // still being set up: stays
+  });
+
   test("a remembered node that stopped is not used; forget places afresh", () => {
     let nodes = ["w1", "w2"];
     const p = new MeetingPlacement(() => nodes);

@@ -91,18 +91,28 @@ export function samplesFromBase64(text: string): Int16Array {
 }
 
 /**
- * Where new meetings go: round robin over the nodes this front places on, and the
- * same node for every caller of a meeting that is still being set up (its first
- * caller's hand-over may not have created it in the store yet).
+ * Where new meetings go: to the node carrying the fewest calls this front handed over
+ * (round robin among equals), and to the same node for every caller of a meeting that
+ * is still being set up (its first caller's hand-over may not have created it in the
+ * store yet).
  */
 export class MeetingPlacement {
   private next = 0;
   private readonly recent = new Map<string, { nodeId: string; at: number }>();
+  /** Calls handed to each node and not ended yet, as this front counts them. */
+  private readonly load = new Map<string, number>();
 
   constructor(
     private readonly nodes: () => readonly string[],
     private readonly holdMs = 30_000,
   ) {}
+
+  /** A call was handed over to `nodeId` (+1) or has ended there (-1). */
+  count(nodeId: string, delta: number): void {
+    const n = (this.load.get(nodeId) ?? 0) + delta;
+    if (n > 0) this.load.set(nodeId, n);
+    else this.load.delete(nodeId);
+  }
 
   /** The node for a meeting that does not exist yet, or null when there is none to place on. */
   place(meetingKey: string, now: number): string | null {
@@ -110,7 +120,8 @@ export class MeetingPlacement {
     const seen = this.recent.get(meetingKey);
     if (seen && now - seen.at < this.holdMs && live.includes(seen.nodeId)) return seen.nodeId;
     if (live.length === 0) return null;
-    const nodeId = live[this.next++ % live.length] as string;
+    let nodeId = live[this.next++ % live.length] as string;
+    for (const n of live) if ((this.load.get(n) ?? 0) < (this.load.get(nodeId) ?? 0)) nodeId = n;
     this.recent.set(meetingKey, { nodeId, at: now });
     for (const [k, v] of this.recent) if (now - v.at >= this.holdMs) this.recent.delete(k);
     return nodeId;

@@ -1107,6 +1107,7 @@ export class MixerNode {
     // phones that ignore the target refresh and still send BYE and INFO here.
     this.ua.releaseDialog(dialog, MOVED_KEEP_MS);
     this.moved.set(dialog.id, { nodeId, callSid: call.callSid, handoverId, dialog });
+    this.placement?.count(nodeId, 1);
     this.movedByHandover.set(handoverId, dialog.id);
     setTimeout(() => this.forgetMoved(dialog.id), MOVED_KEEP_MS).unref?.();
     // Gone from here without a BYE or a leave: the owner carries on with the same call.
@@ -1126,6 +1127,7 @@ export class MixerNode {
     const moved = this.moved.get(dialogId);
     if (!moved) return;
     this.moved.delete(dialogId);
+    this.placement?.count(moved.nodeId, -1);
     this.movedByHandover.delete(moved.handoverId);
     this.ua?.forgetReleased(moved.dialog);
   }
