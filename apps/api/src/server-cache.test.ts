@@ -149,4 +149,6 @@ test("while its subscriber connections are down an instance serves nothing from 
   }, 5000);
   // The store's events came back too: live pages are served again and dropped by events.
   expect(storeA.events.health.live).toBe(true);
-});
+  // A cut, a 1.5 s reconnect delay and up to 5 s of probing: more than bun's 5 s default
+  // on a loaded machine.
+}, 20_000);
