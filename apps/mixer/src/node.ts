@@ -1095,7 +1095,13 @@ export class MixerNode {
       this.bg(this.sendHandover(nodeId, "abort", handoverId, {}));
       return true;
     }
-    const moved = await dialog.reinvite({ sdp: ready.data.sdp, contact: ready.data.contact, timeoutMs: 8000 });
+    let moved: Awaited<ReturnType<Dialog["reinvite"]>>;
+    try {
+      moved = await dialog.reinvite({ sdp: ready.data.sdp, contact: ready.data.contact, timeoutMs: 8000 });
+    } catch (err) {
+      // A Contact the SIP layer will not put on the wire (from a misbehaving node).
+      moved = { ok: false, status: 500, reason: String(err) };
+    }
     if (call.state !== "joining" || !moved.ok || !moved.sdp) {
       this.bg(this.sendHandover(nodeId, "abort", handoverId, {}));
       if (call.state !== "joining") return true;
