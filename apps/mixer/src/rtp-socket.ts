@@ -16,6 +16,7 @@
  *   first packet, if there is exactly one; otherwise it is dropped.
  */
 import type { udp } from "bun";
+import { enlargeReceiveBuffer, fdOf } from "./sockopt.ts";
 
 export type RtpPacketHandler = (buf: Buffer, port: number, address: string) => void;
 
@@ -215,6 +216,8 @@ class SharedRoute implements RtpSocket {
 /** Packets queued per tick before the socket flushes early (keeps each sendMany short). */
 const SHARED_BATCH = 256;
 
+/** Receive buffer asked for each shared socket, bytes (the kernel reports twice this). */
+const SHARED_RECEIVE_BUFFER = 2 * 1024 * 1024;
 /** How long a shared socket is not given again to a far end whose call just left it, ms. */
 const REUSE_AFTER_MS = 4000;
 /** Above this many remembered far ends per socket the expired ones are swept. */
@@ -237,6 +240,8 @@ class SharedRtpSocket {
   static async bind(host: string, port: number): Promise<SharedRtpSocket> {
     let self: SharedRtpSocket | null = null;
     const socket = await bindUdp(host, port, (buf, rport, raddr) => self?.deliver(buf, rport, raddr));
+    // Dozens of callers' packets: room for a few hundred ms of them while the loop is busy.
+    enlargeReceiveBuffer(fdOf(socket), SHARED_RECEIVE_BUFFER);
     self = new SharedRtpSocket(socket, port);
     return self;
   }
