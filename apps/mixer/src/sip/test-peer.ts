@@ -136,6 +136,8 @@ export interface RequestSpec {
   headers?: string[];
   body?: string;
   contentType?: string;
+  /** Contact header value; default our own address. */
+  contact?: string;
 }
 
 /** Builds a request as a caller would write it. */
@@ -149,7 +151,7 @@ export function request(s: RequestSpec): string {
     `To: <sip:15162065919@127.0.0.1>${s.toTag ? `;tag=${s.toTag}` : ""}`,
     `Call-ID: ${s.callId}`,
     `CSeq: ${s.cseq} ${s.cseqMethod ?? s.method}`,
-    `Contact: <sip:caller@127.0.0.1:${s.peerPort}>`,
+    `Contact: ${s.contact ?? `<sip:caller@127.0.0.1:${s.peerPort}>`}`,
     ...(s.headers ?? []),
   ];
   if (body.length > 0) lines.push(`Content-Type: ${s.contentType ?? "application/sdp"}`);

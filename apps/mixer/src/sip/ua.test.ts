@@ -656,6 +656,33 @@ describe("response routing (RFC 3261 18.2.2, RFC 3581)", () => {
     }
   });
 
+  test("forceRport: a caller behind NAT (Contact on another host, no proxy) gets our BYE where its INVITE came from", async () => {
+    await start({ onInvite: (c) => void calls.push(c) }, { forceRport: true });
+    peer.send(
+      request({
+        method: "INVITE",
+        uaPort: ua.address.port,
+        peerPort: peer.port,
+        callId: "nat-1",
+        cseq: 1,
+        contact: "<sip:caller@10.255.0.9:5060>",
+        body: sdp(40000, "sendrecv", "10.255.0.9"),
+      }),
+      ua.address.port,
+    );
+    const call = await waitCall("nat-1");
+    const dialog = call.accept(sdp(30000));
+    if (!dialog) throw new Error("accept failed");
+    const ok = await peer.waitResponse(200, "INVITE", "nat-1");
+    ack("nat-1", ok.to.tag ?? "");
+    await waitUntil(() => dialog.state === "confirmed");
+    expect(dialog.remoteTarget).toBe("sip:caller@10.255.0.9:5060");
+    void dialog.bye();
+    const bye = await peer.waitRequest("BYE", "nat-1");
+    // The Request-URI stays the Contact; only the packet goes to the NAT binding.
+    expect(bye.uri).toBe("sip:caller@10.255.0.9:5060");
+  });
+
   test("forceRport answers the source port even without rport", async () => {
     await start({}, { forceRport: true });
     peer.send(

@@ -1023,7 +1023,7 @@ export class SipUa implements DialogHost, CallHost {
     const { bytes, target } = buildInDialogRequest(dialog, "BYE", dialog.localSeq, this.newVia(branch), [
       ["User-Agent", this.userAgent],
     ]);
-    void this.destinationOf(target.nextHop).then((dest) => {
+    void this.inDialogDestination(dialog, target.nextHop).then((dest) => {
       if (this.closed) return resolve({ ok: false, status: 0, reason: "closed" });
       if (!dest) return resolve({ ok: false, status: 503, reason: "next hop not resolvable" });
       const tx = new NonInviteClientTransaction(this.layer, branch, "BYE", bytes, dest, {
@@ -1068,7 +1068,7 @@ export class SipUa implements DialogHost, CallHost {
         resolve(r);
       };
       this.pendingReinvites.add(settle);
-      void this.destinationOf(target.nextHop).then((dest) => {
+      void this.inDialogDestination(dialog, target.nextHop).then((dest) => {
         if (this.closed) return settle({ ok: false, status: 0, reason: "closed" });
         if (!dest) return settle({ ok: false, status: 503, reason: "next hop not resolvable" });
         // The ACK of the 2xx, kept for retransmitted 2xx: they reach this transaction
@@ -1089,7 +1089,7 @@ export class SipUa implements DialogHost, CallHost {
           if (sdp !== null) dialog.remoteSdp = sdp;
           const ackBranch = MAGIC_COOKIE + randomHex(8);
           const built = buildInDialogRequest(dialog, "ACK", seq, this.newVia(ackBranch), [["User-Agent", this.userAgent]]);
-          void this.destinationOf(built.target.nextHop).then((ackDest) => {
+          void this.inDialogDestination(dialog, built.target.nextHop).then((ackDest) => {
             ack = { bytes: built.bytes, destination: ackDest ?? dest };
             this.send(ack.bytes, ack.destination);
             settle({ ok: true, status: res.status, sdp, contact: contact ? contact.raw : null });
@@ -1189,6 +1189,21 @@ export class SipUa implements DialogHost, CallHost {
     dialog.state = "confirmed";
     this.dialogs.set(id, dialog);
     return dialog;
+  }
+
+  /**
+   * Where a request inside a dialog we answered goes: the next hop (first route, else
+   * the remote target), except for a peer behind NAT. One that reached us without a
+   * proxy (no route set) from another host than its Contact names has a Contact we
+   * cannot reach (a private address, mostly) and a NAT binding where its INVITE came
+   * from; with `forceRport` our responses already go there, and so do our requests
+   * (what Asterisk's force_rport/rewrite_contact do).
+   */
+  private inDialogDestination(dialog: Dialog, nextHop: SipUri | null): Promise<Destination | null> {
+    if (this.forceRport && dialog.role === "uas" && dialog.routeSet.length === 0 && nextHop && nextHop.host !== dialog.source.address) {
+      return Promise.resolve(dialog.source);
+    }
+    return this.destinationOf(nextHop);
   }
 
   private destinationOf(uri: SipUri | null): Promise<Destination | null> {
