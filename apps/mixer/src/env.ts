@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { workersUnsupported } from "./workers.ts";
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -47,6 +48,11 @@ export function readMixerEnv(env: Record<string, string | undefined> = process.e
   }
   if (r.data.RTP_PORT_MIN > r.data.RTP_PORT_MAX) {
     console.error("mixer: bad RTP_PORT_MIN: must not exceed RTP_PORT_MAX");
+    process.exit(1);
+  }
+  const workers = workersUnsupported(r.data);
+  if (workers) {
+    console.error(`mixer: bad MIXER_WORKERS: ${workers}`);
     process.exit(1);
   }
   return r.data;

@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { handoverOfferSchema, MeetingPlacement, samplesFromBase64, samplesToBase64 } from "./handover.ts";
-import { splitPortRange } from "./workers.ts";
+import { join } from "node:path";
+import { splitPortRange, workersUnsupported } from "./workers.ts";
+import { mixerEnvSchema } from "./env.ts";
 
 describe("MeetingPlacement", () => {
   test("new meetings go round robin; callers of a meeting being set up follow its first", () => {
@@ -64,5 +66,25 @@ describe("splitPortRange", () => {
       { min: 26666, max: 29999 },
     ]);
     expect(() => splitPortRange(20000, 20002, 3)).toThrow();
+  });
+});
+
+describe("MIXER_WORKERS", () => {
+  test("needs the shared database and live store", () => {
+    const env = (vars: Record<string, string>) => mixerEnvSchema.parse(vars);
+    expect(workersUnsupported(env({}))).toBeNull();
+    expect(workersUnsupported(env({ MIXER_WORKERS: "2" }))).toContain("REDIS_URL");
+    expect(workersUnsupported(env({ MIXER_WORKERS: "2", REDIS_URL: "redis://127.0.0.1:6379" }))).toContain("DATABASE_URL");
+    expect(
+      workersUnsupported(env({ MIXER_WORKERS: "2", REDIS_URL: "redis://127.0.0.1:6379", DATABASE_URL: "postgres://127.0.0.1/x" })),
+    ).toBeNull();
+  });
+
+  test("a mixer started with workers but no Redis stops at once, naming the variable", () => {
+    const r = Bun.spawnSync([process.execPath, join(import.meta.dir, "main.ts")], {
+      env: { PATH: process.env.PATH ?? "", MIXER_WORKERS: "1", SIP_PORT: "0" },
+    });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr.toString()).toContain("mixer: bad MIXER_WORKERS");
   });
 });
