@@ -17,12 +17,37 @@ export interface SdpAnswer {
 
 /** Build our offer: PCMU, PCMA and telephone-event/8000 (0-16) on `port`. */
 export function buildOffer(opts: { address: string; port: number; sessionId: number }): string {
+  return writeAudioSdp({
+    ...opts,
+    sessionVersion: 1,
+    payloads: `0 8 ${TELEPHONE_EVENT_PT}`,
+    rtp: [
+      { payload: 0, codec: "PCMU", rate: 8000 },
+      { payload: 8, codec: "PCMA", rate: 8000 },
+      { payload: TELEPHONE_EVENT_PT, codec: "telephone-event", rate: 8000 },
+    ],
+    fmtp: [{ payload: TELEPHONE_EVENT_PT, config: "0-16" }],
+    direction: "sendrecv",
+  });
+}
+
+/** One-audio-line session description; offers and answers differ only in the m-line's codecs and direction. */
+function writeAudioSdp(opts: {
+  address: string;
+  port: number;
+  sessionId: number;
+  sessionVersion: number;
+  payloads: string;
+  rtp: { payload: number; codec: string; rate: number }[];
+  fmtp: { payload: number; config: string }[];
+  direction: Direction;
+}): string {
   return write({
     version: 0,
     origin: {
       username: "loadgen",
       sessionId: opts.sessionId,
-      sessionVersion: 1,
+      sessionVersion: opts.sessionVersion,
       netType: "IN",
       ipVer: 4,
       address: opts.address,
@@ -35,15 +60,11 @@ export function buildOffer(opts: { address: string; port: number; sessionId: num
         type: "audio",
         port: opts.port,
         protocol: "RTP/AVP",
-        payloads: `0 8 ${TELEPHONE_EVENT_PT}`,
-        rtp: [
-          { payload: 0, codec: "PCMU", rate: 8000 },
-          { payload: 8, codec: "PCMA", rate: 8000 },
-          { payload: TELEPHONE_EVENT_PT, codec: "telephone-event", rate: 8000 },
-        ],
-        fmtp: [{ payload: TELEPHONE_EVENT_PT, config: "0-16" }],
+        payloads: opts.payloads,
+        rtp: opts.rtp,
+        fmtp: opts.fmtp,
         ptime: 20,
-        direction: "sendrecv",
+        direction: opts.direction,
       },
     ],
   });
@@ -161,30 +182,14 @@ export function buildAnswer(opts: {
     rtp.push({ payload: opts.eventPt, codec: "telephone-event", rate: 8000 });
     fmtp.push({ payload: opts.eventPt, config: "0-16" });
   }
-  return write({
-    version: 0,
-    origin: {
-      username: "loadgen",
-      sessionId: opts.sessionId,
-      sessionVersion: opts.sessionVersion,
-      netType: "IN",
-      ipVer: 4,
-      address: opts.address,
-    },
-    name: "loadgen",
-    connection: { version: 4, ip: opts.address },
-    timing: { start: 0, stop: 0 },
-    media: [
-      {
-        type: "audio",
-        port: opts.port,
-        protocol: "RTP/AVP",
-        payloads: opts.eventPt !== null ? `${opts.audioPt} ${opts.eventPt}` : String(opts.audioPt),
-        rtp,
-        fmtp,
-        ptime: 20,
-        direction: opts.direction,
-      },
-    ],
+  return writeAudioSdp({
+    address: opts.address,
+    port: opts.port,
+    sessionId: opts.sessionId,
+    sessionVersion: opts.sessionVersion,
+    payloads: opts.eventPt !== null ? `${opts.audioPt} ${opts.eventPt}` : String(opts.audioPt),
+    rtp,
+    fmtp,
+    direction: opts.direction,
   });
 }
