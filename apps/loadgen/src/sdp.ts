@@ -72,22 +72,35 @@ function writeAudioSdp(opts: {
 
 export type SdpParseResult = { ok: true; value: SdpAnswer } | { ok: false; error: string };
 
-/** Read the answer's audio destination and payload types. */
-export function parseAnswer(sdp: string): SdpParseResult {
-  let session: ReturnType<typeof parse>;
+type Session = ReturnType<typeof parse>;
+type AudioRead =
+  | { ok: true; value: { session: Session; audio: Session["media"][number]; address: string; payloads: number[] } }
+  | { ok: false; error: string };
+
+/** The first active audio m-line, its connection address and its payload types as listed. */
+function readAudio(sdp: string): AudioRead {
+  let session: Session;
   try {
     session = parse(sdp);
   } catch (e) {
     return { ok: false, error: `unparsable SDP: ${String(e)}` };
   }
-  const audio = session.media.find((m) => m.type === "audio" && m.port > 0);
+  const audio = session.media?.find((m) => m.type === "audio" && m.port > 0);
   if (!audio) return { ok: false, error: "no active audio m-line" };
   const address = audio.connection?.ip ?? session.connection?.ip;
   if (!address) return { ok: false, error: "no connection address" };
-  const pts = String(audio.payloads ?? "")
+  const payloads = String(audio.payloads ?? "")
     .split(/\s+/)
     .filter((s) => s.length > 0)
     .map(Number);
+  return { ok: true, value: { session, audio, address, payloads } };
+}
+
+/** Read the answer's audio destination and payload types. */
+export function parseAnswer(sdp: string): SdpParseResult {
+  const read = readAudio(sdp);
+  if (!read.ok) return read;
+  const { audio, address, payloads: pts } = read.value;
   const audioPt = pts.find((pt) => pt === 0 || pt === 8);
   if (audioPt === undefined) return { ok: false, error: `no PCMU/PCMA in answer (${pts.join(" ")})` };
   const ev = audio.rtp.find((r) => r.codec.toLowerCase() === "telephone-event");
@@ -123,21 +136,10 @@ export type SdpOfferResult = { ok: true; value: SdpOffer } | { ok: false; error:
 
 /** Read a (re-)offer's audio destination, payload types and direction. */
 export function parseOffer(sdp: string): SdpOfferResult {
-  let session: ReturnType<typeof parse>;
-  try {
-    session = parse(sdp);
-  } catch (e) {
-    return { ok: false, error: `unparsable SDP: ${String(e)}` };
-  }
-  const audio = session.media?.find((m) => m.type === "audio" && m.port > 0);
-  if (!audio) return { ok: false, error: "no active audio m-line" };
-  const address = audio.connection?.ip ?? session.connection?.ip;
-  if (!address) return { ok: false, error: "no connection address" };
-  const payloads = String(audio.payloads ?? "")
-    .split(/\s+/)
-    .filter((s) => s.length > 0)
-    .map(Number)
-    .filter((pt) => Number.isInteger(pt) && pt >= 0 && pt < 128);
+  const read = readAudio(sdp);
+  if (!read.ok) return read;
+  const { session, audio, address } = read.value;
+  const payloads = read.value.payloads.filter((pt) => Number.isInteger(pt) && pt >= 0 && pt < 128);
   const ev = (audio.rtp ?? []).find((r) => r.codec.toLowerCase() === "telephone-event" && r.rate === 8000);
   const dir = (audio.direction ?? (session as { direction?: string }).direction ?? "sendrecv") as Direction;
   return {
