@@ -12,8 +12,8 @@
  * and afterwards, for phones that keep sending in-dialog requests to the front (they
  * ignore the target refresh; Net::SIP does):
  *   front -> owner  digit   a SIP INFO key arrived at the front
+ *   front -> owner  bye     the phone's BYE arrived at the front
  *   owner -> front  ended   the call is over; the front forgets the dialog
- * (a BYE arriving at the front is passed on as the API's call_hangup).
  * Bodies are validated here, at the edge: another node is another process.
  */
 import { z } from "zod";

@@ -147,15 +147,16 @@ export class MixerNode {
   private readonly placement: MeetingPlacement | null;
   /** Our hand-overs waiting for the owner's reply, by hand-over id. */
   private readonly handoversOut = new Map<string, (m: HandoverMessage | null) => void>();
-  /** Calls offered to us, their RTP socket open, waiting for the phone's yes. */
+  /**
+   * Calls offered to us, their RTP socket open, waiting for the phone's yes; `call` is
+   * set once it commits (the socket's handler reads it from here).
+   */
   private readonly handoversIn = new Map<
     string,
-    { offer: HandoverOffer; socket: RtpSocket; sessionId: number; timer: ReturnType<typeof setTimeout> }
+    { offer: HandoverOffer; socket: RtpSocket; sessionId: number; timer: ReturnType<typeof setTimeout>; call: CallSession | null }
   >();
-  /** Hand-overs offered to us: how the RTP socket's handler finds the call once it exists. */
-  private readonly attachers = new Map<string, (call: CallSession) => void>();
   /** Dialogs handed over to another node, by dialog id: what still arrives here is passed on. */
-  private readonly moved = new Map<string, { nodeId: string; callSid: string; handoverId: string; dialog: Dialog }>();
+  private readonly moved = new Map<string, { nodeId: string; handoverId: string; dialog: Dialog }>();
   /** The same, by hand-over id (the owner's `ended` names it). */
   private readonly movedByHandover = new Map<string, string>();
   /** Calls handed over to us, by hand-over id (the front's `digit` names it). */
@@ -415,7 +416,7 @@ export class MixerNode {
     if (moved) {
       // The phone hung up on its old Contact (us) after the hand-over: tell the new owner.
       this.forgetMoved(dialog.id);
-      this.bg(this.opts.store.control.send(moved.nodeId, { type: "call_hangup", meetingSid: "", callSid: moved.callSid }));
+      this.bg(this.sendHandover(moved.nodeId, "bye", moved.handoverId, {}));
       return;
     }
     const c = this.byDialog.get(dialog.id);
@@ -1112,7 +1113,7 @@ export class MixerNode {
     // Kept until the owner says the call ended (or for a long call's life at most), for
     // phones that ignore the target refresh and still send BYE and INFO here.
     this.ua.releaseDialog(dialog, MOVED_KEEP_MS);
-    this.moved.set(dialog.id, { nodeId, callSid: call.callSid, handoverId, dialog });
+    this.moved.set(dialog.id, { nodeId, handoverId, dialog });
     this.placement?.count(nodeId, 1);
     this.movedByHandover.set(handoverId, dialog.id);
     setTimeout(() => this.forgetMoved(dialog.id), MOVED_KEEP_MS).unref?.();
@@ -1146,6 +1147,12 @@ export class MixerNode {
         if (c && d.success) this.onDigit(c, d.data.digit);
         return;
       }
+      case "bye": {
+        // The phone hung up on the node that handed it to us (it missed the target refresh).
+        const c = this.takenOver.get(m.handoverId);
+        if (c) this.bg(this.hangup(c, "remote"));
+        return;
+      }
       case "ended": {
         const dialogId = this.movedByHandover.get(m.handoverId);
         if (dialogId) this.forgetMoved(dialogId);
@@ -1167,7 +1174,6 @@ export class MixerNode {
         clearTimeout(pending.timer);
         pending.socket.close();
         this.handoversIn.delete(m.handoverId);
-        this.attachers.delete(m.handoverId);
         return;
       }
     }
@@ -1187,13 +1193,13 @@ export class MixerNode {
       return;
     }
     const offer = parsed.data;
-    let call: CallSession | null = null;
+    let pending: { call: CallSession | null } | null = null;
     let socket: RtpSocket;
     try {
       socket = await this.ports.open(
         this.opts.sipHost,
         (buf, port, address) => {
-          call?.receive(buf, port, address, performance.now());
+          pending?.call?.receive(buf, port, address, performance.now());
         },
         { expect: { address: offer.media.remoteAddress, port: offer.media.remotePort } },
       );
@@ -1210,22 +1216,19 @@ export class MixerNode {
       codecs: [offer.media.codec],
       telephoneEventPt: offer.media.telephoneEventPt ?? 101,
     });
-    const pending = {
+    const entry = {
       offer,
       socket,
       sessionId,
+      call: null,
       // The front gives up on the phone long before this.
       timer: setTimeout(() => {
         this.handoversIn.delete(m.handoverId);
-        this.attachers.delete(m.handoverId);
         socket.close();
       }, 20_000),
     };
-    this.handoversIn.set(m.handoverId, pending);
-    const attach = (c: CallSession) => {
-      call = c;
-    };
-    this.attachers.set(m.handoverId, attach);
+    pending = entry;
+    this.handoversIn.set(m.handoverId, entry);
     await this.sendHandover(m.fromNodeId, "ready", m.handoverId, {
       sdp,
       contact: `<sip:mixer@${this.opts.sipHost}:${this.sipPort}>`,
@@ -1235,9 +1238,7 @@ export class MixerNode {
   /** The phone took our SDP and Contact: adopt its dialog and join it to the meeting. */
   private async takeCommit(m: HandoverMessage): Promise<void> {
     const pending = this.handoversIn.get(m.handoverId);
-    const attach = this.attachers.get(m.handoverId);
-    this.attachers.delete(m.handoverId);
-    if (!pending || !attach || !this.ua) {
+    if (!pending || !this.ua) {
       this.log(`hand-over ${m.handoverId} committed after it expired here; the call is lost`);
       return;
     }
@@ -1279,7 +1280,7 @@ export class MixerNode {
     call.sdpSessionId = pending.sessionId;
     call.dialog = dialog;
     if (offer.name) call.name = samplesFromBase64(offer.name);
-    attach(call);
+    pending.call = call;
     this.calls.set(call.callSid, call);
     this.byDialog.set(dialog.id, call);
     this.enterLobby(call);
@@ -1292,12 +1293,6 @@ export class MixerNode {
   private onControl(m: ControlMessage): void {
     if (m.type === "handover") {
       this.onHandover(m);
-      return;
-    }
-    if (m.type === "call_hangup" && m.meetingSid === "") {
-      // From a node that handed the call over to us and then heard the phone's BYE.
-      const c = this.calls.get(m.callSid);
-      if (c) this.bg(this.hangup(c, "remote"));
       return;
     }
     const runtime = this.meetings.get(m.meetingSid);

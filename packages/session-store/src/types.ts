@@ -232,7 +232,7 @@ export type ControlMessage =
   | HandoverMessage;
 
 /** The steps of handing a call over from the node that answered it to the node that mixes its meeting. */
-export const HANDOVER_STEPS = ["offer", "ready", "refused", "commit", "abort", "digit", "ended"] as const;
+export const HANDOVER_STEPS = ["offer", "ready", "refused", "commit", "abort", "digit", "bye", "ended"] as const;
 export type HandoverStep = (typeof HANDOVER_STEPS)[number];
 
 /**
