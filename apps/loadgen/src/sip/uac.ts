@@ -119,7 +119,6 @@ interface InviteTx {
   timings: InviteTimings;
   timerA: ReturnType<typeof setTimeout> | null;
   timerB: ReturnType<typeof setTimeout> | null;
-  intervalA: number;
   /** ACK sent for a non-2xx final, kept to answer retransmissions of that final. */
   ack: string | null;
   onProvisional?: (status: number) => void;
@@ -134,7 +133,6 @@ interface NonInviteTx {
   dest: HostPort;
   timerE: ReturnType<typeof setTimeout> | null;
   timerF: ReturnType<typeof setTimeout> | null;
-  intervalE: number;
   resolve: (status: number) => void;
   done: boolean;
 }
@@ -147,7 +145,6 @@ interface AnswerTx {
   key: string;
   response: string;
   dest: HostPort;
-  interval: number;
   timerG: ReturnType<typeof setTimeout> | null;
   timerH: ReturnType<typeof setTimeout> | null;
   acked: boolean;
@@ -276,7 +273,6 @@ export class SipUac {
         timings: { sentAt: performance.now(), firstProvisionalMs: null, finalMs: null, retransmissions: 0 },
         timerA: null,
         timerB: null,
-        intervalA: this.t1,
         ack: null,
         onProvisional: opts.onProvisional,
         resolve,
@@ -284,15 +280,17 @@ export class SipUac {
       };
       this.txs.set(branch, tx);
       this.send(request, tx.dest);
-      const retransmit = () => {
-        if (tx.done || tx.timings.firstProvisionalMs !== null) return;
-        tx.timings.retransmissions++;
-        this.counters.retransmissions++;
-        this.send(tx.request, tx.dest);
-        tx.intervalA *= 2;
-        tx.timerA = setTimeout(retransmit, tx.intervalA);
-      };
-      tx.timerA = setTimeout(retransmit, tx.intervalA);
+      this.retransmit(
+        Number.POSITIVE_INFINITY,
+        () => {
+          if (tx.done || tx.timings.firstProvisionalMs !== null) return false;
+          tx.timings.retransmissions++;
+          this.counters.retransmissions++;
+          this.send(tx.request, tx.dest);
+          return true;
+        },
+        (t) => (tx.timerA = t),
+      );
       tx.timerB = setTimeout(() => {
         if (tx.done) return;
         tx.done = true;
@@ -333,20 +331,21 @@ export class SipUac {
         dest,
         timerE: null,
         timerF: null,
-        intervalE: this.t1,
         resolve,
         done: false,
       };
       this.txs.set(branch, tx);
       this.send(request, dest);
-      const retransmit = () => {
-        if (tx.done) return;
-        this.counters.retransmissions++;
-        this.send(tx.request, tx.dest);
-        tx.intervalE = Math.min(tx.intervalE * 2, this.t2);
-        tx.timerE = setTimeout(retransmit, tx.intervalE);
-      };
-      tx.timerE = setTimeout(retransmit, tx.intervalE);
+      this.retransmit(
+        this.t2,
+        () => {
+          if (tx.done) return false;
+          this.counters.retransmissions++;
+          this.send(tx.request, tx.dest);
+          return true;
+        },
+        (t) => (tx.timerE = t),
+      );
       tx.timerF = setTimeout(() => {
         if (tx.done) return;
         tx.done = true;
@@ -373,6 +372,20 @@ export class SipUac {
 
   private fallbackDest(dialog: Dialog): HostPort {
     return hostPortOf(dialog.remoteTarget) ?? { host: "127.0.0.1", port: 5060 };
+  }
+
+  /**
+   * Retransmission timer of timers A, E and G: `resend` runs after T1, then on an interval
+   * doubling up to `cap`, until it returns false. `keep` holds the pending timer for clearing.
+   */
+  private retransmit(cap: number, resend: () => boolean, keep: (timer: ReturnType<typeof setTimeout>) => void): void {
+    let interval = this.t1;
+    const tick = () => {
+      if (!resend()) return;
+      interval = Math.min(interval * 2, cap);
+      keep(setTimeout(tick, interval));
+    };
+    keep(setTimeout(tick, interval));
   }
 
   private send(text: string, dest: HostPort): void {
@@ -647,17 +660,19 @@ export class SipUac {
       ],
       answer.sdp,
     );
-    const a: AnswerTx = { key, response, dest: from, interval: this.t1, timerG: null, timerH: null, acked: false };
+    const a: AnswerTx = { key, response, dest: from, timerG: null, timerH: null, acked: false };
     this.answers.set(key, a);
     this.send(response, a.dest);
-    const retransmit = () => {
-      if (a.acked) return;
-      this.counters.answerRetransmissions++;
-      this.send(a.response, a.dest);
-      a.interval = Math.min(a.interval * 2, this.t2);
-      a.timerG = setTimeout(retransmit, a.interval);
-    };
-    a.timerG = setTimeout(retransmit, a.interval);
+    this.retransmit(
+      this.t2,
+      () => {
+        if (a.acked) return false;
+        this.counters.answerRetransmissions++;
+        this.send(a.response, a.dest);
+        return true;
+      },
+      (t) => (a.timerG = t),
+    );
     a.timerH = setTimeout(() => {
       // No ACK in 64*T1. RFC 3261 13.3.1.4 would have us end the dialog; the generator
       // keeps the call (media already follows the answer) and reports the miss instead.
