@@ -112,18 +112,9 @@ describe("SipUac", () => {
     out.dialog.onBye = () => {
       byeSeen = true;
     };
-    const responses: SipMessage[] = [];
-    const byeSocket = await Bun.udpSocket({
-      hostname: "127.0.0.1",
-      port: 0,
-      socket: {
-        data(_s, d) {
-          const m = parseSip(d);
-          if (m) responses.push(m);
-        },
-      },
-    });
+    const byeSocket = await startNode();
     closers.push(() => byeSocket.close());
+    const responses = byeSocket.received;
     const bye = buildRequest(`BYE`, uriOf(header(invite, "contact"))!, [
       ["Via", `SIP/2.0/UDP 127.0.0.1:${byeSocket.port};branch=z9hG4bKbye1`],
       ["From", header(ack, "to")!],
@@ -131,7 +122,7 @@ describe("SipUac", () => {
       ["Call-ID", header(invite, "call-id")!],
       ["CSeq", "7 BYE"],
     ]);
-    byeSocket.send(bye, uac.port, "127.0.0.1");
+    byeSocket.sendTo(uac.port, bye);
     await until(() => responses.length > 0);
     expect(responses[0]!.status).toBe(200);
     expect(cseqOf(responses[0]!)).toEqual({ seq: 7, method: "BYE" });
