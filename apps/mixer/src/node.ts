@@ -1254,6 +1254,7 @@ export class MixerNode {
     if (!answer.ok) return fail(`the phone's answer: ${answer.error}`);
     let dialog: Dialog;
     try {
+      // adoptDialog checks the snapshot field by field (it came from another process).
       dialog = this.ua.adoptDialog(parsed.data.dialog as DialogSnapshot);
     } catch (err) {
       return fail(String(err));
