@@ -222,10 +222,7 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
     const inv = c.invite;
     const target = uriOf(header(inv, "contact")) ?? inv.uri;
     const seq = c.localSeq++;
-    const sdp =
-      `v=0\r\no=ref 1 2 IN IP4 ${host}\r\ns=ref\r\nc=IN IP4 ${host}\r\nt=0 0\r\n` +
-      `m=audio ${socket.port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n` +
-      `a=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n`;
+    const sdp = refSdp(socket.port, 2);
     const request = buildRequest(
       "INVITE",
       target,
@@ -307,11 +304,17 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
     setTimeout(() => old.close(), 200);
   }
 
+  /** Our SDP: PCMU and telephone-event on `port`; `version` (o= line) grows with each SDP of the call. */
+  function refSdp(port: number, version: number): string {
+    return (
+      `v=0\r\no=ref 1 ${version} IN IP4 ${host}\r\ns=ref\r\nc=IN IP4 ${host}\r\nt=0 0\r\n` +
+      `m=audio ${port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n` +
+      `a=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n`
+    );
+  }
+
   function answer(c: RefCallState): string {
-    const sdp =
-      `v=0\r\no=ref 1 1 IN IP4 ${host}\r\ns=ref\r\nc=IN IP4 ${host}\r\nt=0 0\r\n` +
-      `m=audio ${c.rtpPort} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n` +
-      `a=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n`;
+    const sdp = refSdp(c.rtpPort, 1);
     return buildResponse(
       c.invite,
       200,
