@@ -7,7 +7,7 @@ import type { Context } from "hono";
 import type { SQL } from "drizzle-orm";
 import { type AppEnv, baseUrlOf } from "./context.ts";
 import { badRequest } from "./errors.ts";
-import { parseFieldSelection, selectFields } from "./fields.ts";
+import { type FieldSelection, parseFieldSelection, selectFields } from "./fields.ts";
 import {
   compileFilter,
   compilePredicate,
@@ -18,7 +18,7 @@ import {
   type SqlFieldMap,
   type SqlFieldOptions,
 } from "./filter.ts";
-import { type Page, pageEnvelope, parsePageQuery, sortInMemory, sqlOrderBy } from "./pagination.ts";
+import { type Page, type PageQuery, pageEnvelope, parsePageQuery, sortInMemory, sqlOrderBy } from "./pagination.ts";
 
 /** A repository's list, as `@conf/db` shapes it. */
 export interface ListableRepo<T> {
@@ -46,6 +46,25 @@ function checkFilterable(ast: FilterAst, isFilterable: (f: string) => boolean, o
       throw badRequest("filter", `"${c.field}" cannot be used in a filter`);
     }
   }
+}
+
+/** One page of `items` (already the page's slice), each cut to `selection`, with links relative to the request. */
+function envelope<T extends object>(
+  c: Context<AppEnv>,
+  items: readonly T[],
+  selection: FieldSelection,
+  page: PageQuery,
+  matched: number,
+  total: number | null,
+): Page<T> {
+  return pageEnvelope({
+    items: items.map((i) => selectFields(i, selection)),
+    matched,
+    total,
+    page,
+    requestUrl: c.req.url,
+    baseUrl: c.get("services").publicUrl,
+  });
 }
 
 /**
@@ -78,15 +97,7 @@ export async function listConfig<T extends object>(
   // Operator lists see every account; everything else only the caller's own.
   const accountSid = options.unscoped ? undefined : c.get("principal").accountSid;
   const { items, total } = await repo.list({ accountSid, where, orderBy, limit: page.limit, offset: page.offset });
-  const services = c.get("services");
-  return pageEnvelope({
-    items: items.map((i) => selectFields(i, selection)),
-    matched: total,
-    total,
-    page,
-    requestUrl: c.req.url,
-    baseUrl: services.publicUrl,
-  });
+  return envelope(c, items, selection, page, total, total);
 }
 
 /**
@@ -112,14 +123,7 @@ export function listLive<T extends object>(
   }
   const sorted = sortInMemory(matched, page.order, fields, (o, f) => getPath(o, f));
   const items = sorted.slice(page.offset, page.offset + page.limit);
-  return pageEnvelope({
-    items: items.map((i) => selectFields(i, selection)),
-    matched: sorted.length,
-    total: options.countable ? sorted.length : null,
-    page,
-    requestUrl: c.req.url,
-    baseUrl: c.get("services").publicUrl,
-  });
+  return envelope(c, items, selection, page, sorted.length, options.countable ? sorted.length : null);
 }
 
 /**
@@ -140,14 +144,7 @@ export async function listLivePaged<T extends object>(
   const selection = parseFieldSelection(query, objectFields);
   if (parseFilterParam(query.filter) || page.order) return listLive(c, await fetchAll(), fields, objectFields, { countable: true });
   const { items, total } = await fetchPage(page.offset, page.limit);
-  return pageEnvelope({
-    items: items.map((i) => selectFields(i, selection)),
-    matched: total,
-    total,
-    page,
-    requestUrl: c.req.url,
-    baseUrl: c.get("services").publicUrl,
-  });
+  return envelope(c, items, selection, page, total, total);
 }
 
 /** Reads and applies `include_fields` / `exclude_fields` to one object. */
