@@ -80,10 +80,7 @@ afterAll(async () => {
 describe("hold and mute from the API", () => {
   test('PATCH /calls {"on_hold":"true"}: the held participant hears music, not the host, and is not heard; false releases', async () => {
     const r = await h.room("call-hold", { conference_moh: "beep" });
-    const host = h.phone(HOST_HZ);
-    const part = h.phone(PART_HZ);
-    await h.dialIn(host, r.host);
-    await h.dialIn(part, r.participant);
+    const { host, part } = await h.hostAndParticipant(r);
     const sid = part.meetingSid;
     await Bun.sleep(1500);
     const tHold = part.at();
@@ -177,10 +174,7 @@ describe("hold and mute from the API", () => {
 
   test('PATCH /calls {"muted":true}: the caller hears "muted" and is not heard; {"muted":false}: "unmuted" and heard again', async () => {
     const r = await h.room("api-mute", {});
-    const host = h.phone(HOST_HZ);
-    const part = h.phone(PART_HZ);
-    await h.dialIn(host, r.host);
-    await h.dialIn(part, r.participant);
+    const { host, part } = await h.hostAndParticipant(r);
     const sid = part.meetingSid;
     await Bun.sleep(1500);
     const tMute = part.at();
@@ -255,10 +249,7 @@ describe("meeting rules", () => {
 
   test("conference_stop_how last: the participant stays after the host leaves (API hosts 0, past conference_stop_wait), and the meeting ends with it", async () => {
     const r = await h.room("stop-last", { conference_stop_how: "last", conference_stop_wait: "2" });
-    const host = h.phone(HOST_HZ);
-    const part = h.phone(PART_HZ);
-    await h.dialIn(host, r.host);
-    await h.dialIn(part, r.participant);
+    const { host, part } = await h.hostAndParticipant(r);
     const sid = part.meetingSid;
     await Bun.sleep(1000);
     const tLeft = part.at();
@@ -288,10 +279,7 @@ describe("meeting rules", () => {
  */
 async function moderatorStop(wait: number, attributes: Record<string, string>): Promise<void> {
   const r = await h.room(`stop-moderator-${wait}`, { conference_stop_how: "moderator", conference_stop_wait: String(wait), ...attributes });
-  const host = h.phone(HOST_HZ);
-  const part = h.phone(PART_HZ);
-  await h.dialIn(host, r.host);
-  await h.dialIn(part, r.participant);
+  const { host, part } = await h.hostAndParticipant(r);
   const sid = part.meetingSid;
   await Bun.sleep(1000);
   const tLeft = Date.now();
@@ -412,10 +400,7 @@ describe("recording", () => {
           recording_addr: `rec@127.0.0.1:${recorder.port}`,
           recording_metadata: "e2e-remote",
         });
-        const host = h.phone(HOST_HZ);
-        const part = h.phone(PART_HZ);
-        await h.dialIn(host, r.host);
-        await h.dialIn(part, r.participant);
+        const { host, part } = await h.hostAndParticipant(r);
         const sid = part.meetingSid;
         expect((await h.meeting(sid))?.recording).toBe(false);
         await Bun.sleep(500);

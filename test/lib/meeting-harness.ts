@@ -205,6 +205,15 @@ export class MeetingHarness {
     return c;
   }
 
+  /** A host and a participant (tones HOST_HZ, PART_HZ) dialled into `r`, the host first. */
+  async hostAndParticipant(r: Room): Promise<{ host: Phone; part: Phone }> {
+    const host = this.phone(HOST_HZ);
+    const part = this.phone(PART_HZ);
+    await this.dialIn(host, r.host);
+    await this.dialIn(part, r.participant);
+    return { host, part };
+  }
+
   async calls(): Promise<Call[]> {
     const r = await this.acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls?limit=100");
     return r.body.items;
