@@ -229,7 +229,7 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
       [
         ["Via", `SIP/2.0/UDP ${host}:${node.port};branch=z9hG4bK${randomToken(6)};rport`],
         ["Max-Forwards", "70"],
-        ["From", `${header(inv, "to") ?? ""};tag=${c.localTag}`],
+        ["From", localFrom(c)],
         ["To", header(inv, "from") ?? ""],
         ["Call-ID", c.callId],
         ["CSeq", `${seq} INVITE`],
@@ -276,7 +276,7 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
       buildRequest("ACK", target, [
         ["Via", `SIP/2.0/UDP ${host}:${c.sip.port};branch=z9hG4bK${randomToken(6)};rport`],
         ["Max-Forwards", "70"],
-        ["From", `${header(inv, "to") ?? ""};tag=${c.localTag}`],
+        ["From", localFrom(c)],
         ["To", header(msg, "to") ?? ""],
         ["Call-ID", c.callId],
         ["CSeq", `${move.seq} ACK`],
@@ -311,6 +311,11 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
       `m=audio ${port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n` +
       `a=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n`
     );
+  }
+
+  /** Our side of the dialog in requests we send: the INVITE's To with our tag. */
+  function localFrom(c: RefCallState): string {
+    return `${header(c.invite, "to") ?? ""};tag=${c.localTag}`;
   }
 
   function answer(c: RefCallState): string {
@@ -393,7 +398,7 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
       reply(
         buildRequest("BYE", contact, [
           ["Via", `SIP/2.0/UDP ${host}:${c.sip.port};branch=z9hG4bK${randomToken(6)}`],
-          ["From", `${header(inv, "to") ?? ""};tag=${c.localTag}`],
+          ["From", localFrom(c)],
           ["To", header(inv, "from") ?? ""],
           ["Call-ID", c.callId],
           ["CSeq", `${c.localSeq++} BYE`],
