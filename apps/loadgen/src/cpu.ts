@@ -202,7 +202,6 @@ export class CpuSampler {
   private readonly src: CpuSource;
   private timer: ReturnType<typeof setInterval> | null = null;
   private readonly tracked = new Map<number, Tracked>();
-  private startTicks = 0;
   private startAt = 0;
   private lastAt = 0;
   private lastTotal = 0;
@@ -239,10 +238,11 @@ export class CpuSampler {
     this.maxPct = 0;
     this.samples = 0;
     this.starting = true;
-    this.startTicks = this.total();
+    // Records each present process's ticks as its baseline, so the window's total starts at 0.
+    this.total();
     this.starting = false;
     this.startAt = this.lastAt = this.src.now();
-    this.lastTotal = this.startTicks;
+    this.lastTotal = 0;
     this.timer = setInterval(() => this.sample(), this.intervalMs);
   }
 
@@ -267,7 +267,7 @@ export class CpuSampler {
       .map(([pid, t]) => ({ pid, comm: t.comm, cmd: t.cmd, pct: pct(t.last - t.first) }))
       .sort((a, b) => b.pct - a.pct);
     return {
-      avgPct: pct(total - this.startTicks),
+      avgPct: pct(total),
       maxPct: this.maxPct,
       samples: this.samples,
       pids: [...this.tracked.keys()],
