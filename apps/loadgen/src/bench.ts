@@ -214,7 +214,7 @@ async function startTarget(): Promise<Target> {
       backing?.cleanup();
     },
     mixerPids,
-    servicePids: () => processTree(service.pid),
+    servicePids: mixerPids,
     mixerDesc:
       opts.mixerWorkers > 0 && !calibrate
         ? `whole service process tree (front + MIXER_WORKERS=${opts.mixerWorkers} mixer processes)`
