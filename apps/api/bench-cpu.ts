@@ -12,7 +12,7 @@ import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createSessionStore } from "@conf/session-store";
-import { Redis } from "ioredis";
+import { deleteRedisKeys } from "./src/testing.ts";
 import { SQL } from "bun";
 
 const { values } = parseArgs({
@@ -184,14 +184,7 @@ try {
     // gone
   }
   await store.close();
-  const redis = new Redis(REDIS_URL);
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== "0");
-  redis.disconnect();
+  await deleteRedisKeys(REDIS_URL, prefix);
   await admin.unsafe(`drop database if exists "${dbName}" with (force)`);
   await admin.close();
 }

@@ -5,7 +5,7 @@
  */
 import { createTestDatabase } from "@conf/db";
 import { createSessionStore } from "@conf/session-store";
-import { Redis } from "ioredis";
+import { deleteRedisKeys } from "./src/testing.ts";
 import { createApp } from "./src/app.ts";
 
 const kind = (process.argv[2] ?? "postgres") as "postgres" | "pglite";
@@ -107,14 +107,5 @@ try {
   for (const m of await store.listMeetings(accountSid)) await store.endMeeting(m.meeting_sid);
   await store.close();
   await testDb.drop();
-  if (storeKind === "redis") {
-    const redis = new Redis(REDIS_URL);
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== "0");
-    redis.disconnect();
-  }
+  if (storeKind === "redis") await deleteRedisKeys(REDIS_URL, prefix);
 }

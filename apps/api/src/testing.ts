@@ -260,21 +260,24 @@ export async function createLiveHarness(
       await store.close();
       await h.invalidations.close();
       await h.testDb.drop();
-      if (plane.store === "redis") {
-        const redis = new Redis(TEST_REDIS_URL);
-        try {
-          let cursor = "0";
-          do {
-            const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-            cursor = next;
-            if (keys.length) await redis.del(...keys);
-          } while (cursor !== "0");
-        } finally {
-          redis.disconnect();
-        }
-      }
+      if (plane.store === "redis") await deleteRedisKeys(TEST_REDIS_URL, prefix);
     },
   };
+}
+
+/** Deletes every key starting with `prefix` from the Redis at `url` (SCAN is fine here: tests and benches only). */
+export async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url);
+  try {
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== "0");
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** Runs `body` once per live plane (PGlite + in-process store, Postgres + Redis). */
