@@ -16,7 +16,7 @@
 import type { udp } from "bun";
 import { Ticker } from "./clock.ts";
 import { answerDirection, buildAnswer, buildOffer, parseAnswer, parseOffer, type SdpAnswer } from "./sdp.ts";
-import { SipUac, type Dialog, type HostPort, type ReinviteAnswer } from "./sip/uac.ts";
+import { NOT_ACCEPTABLE, SipUac, type Dialog, type HostPort, type ReinviteAnswer } from "./sip/uac.ts";
 import { planDtmf, writeDtmfPayload, type DtmfPlan } from "./rtp/dtmf.ts";
 import { ALAW_SILENCE, linearToAlaw, linearToUlaw, ULAW_DECODE, ULAW_SILENCE } from "./rtp/g711.ts";
 import { emptyHeader, readRtpHeader, RTP_HEADER_LEN, writeRtpHeader } from "./rtp/packet.ts";
@@ -484,15 +484,15 @@ export class Generator {
     const rtp = s.rtp;
     if (s.ended || !a || !rtp) return { ok: false, status: 481, reason: "Call/Transaction Does Not Exist" };
     const parsed = parseOffer(offerSdp);
-    if (!parsed.ok) return { ok: false, status: 488, reason: "Not Acceptable Here" };
+    if (!parsed.ok) return NOT_ACCEPTABLE;
     const offer = parsed.value;
     // Our voice frames and silence are encoded for the codec we have: keep it or refuse.
-    if (!offer.payloads.includes(a.audioPt)) return { ok: false, status: 488, reason: "Not Acceptable Here" };
+    if (!offer.payloads.includes(a.audioPt)) return NOT_ACCEPTABLE;
     const moved = offer.address !== a.address || offer.port !== a.port;
     if (moved) {
       const other = rtp.byRemotePort.get(offer.port);
       // On a shared socket two calls with one far port could not be told apart.
-      if (other && other !== s) return { ok: false, status: 488, reason: "Not Acceptable Here" };
+      if (other && other !== s) return NOT_ACCEPTABLE;
       if (rtp.byRemotePort.get(a.port) === s) rtp.byRemotePort.delete(a.port);
       rtp.byRemotePort.set(offer.port, s);
       s.stats.newStream();

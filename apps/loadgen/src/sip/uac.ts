@@ -68,6 +68,9 @@ export interface Dialog {
 /** What a dialog's onReinvite returns. */
 export type ReinviteAnswer = { ok: true; sdp: string } | { ok: false; status: number; reason: string };
 
+/** The refusal of an offer the dialog cannot take. */
+export const NOT_ACCEPTABLE: ReinviteAnswer = { ok: false, status: 488, reason: "Not Acceptable Here" };
+
 /** Timings in ms relative to the first INVITE transmission. */
 export interface InviteTimings {
   sentAt: number;
@@ -636,7 +639,7 @@ export class SipUac {
     }
     let answer: ReinviteAnswer;
     try {
-      answer = dialog.onReinvite ? dialog.onReinvite(msg.body) : { ok: false, status: 488, reason: "Not Acceptable Here" };
+      answer = dialog.onReinvite ? dialog.onReinvite(msg.body) : NOT_ACCEPTABLE;
     } catch {
       answer = { ok: false, status: 500, reason: "Server Internal Error" };
     }
