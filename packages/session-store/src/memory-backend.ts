@@ -159,14 +159,7 @@ export class MemoryBackend implements Backend {
   }
 
   async listCalls(accountSid: string, now: number): Promise<RawList<CallRecord>> {
-    const items: CallRecord[] = [];
-    let sawExpired = false;
-    for (const cs of this.#s.accountCalls.get(accountSid) ?? []) {
-      const c = this.#s.calls.get(cs);
-      if (!c) continue;
-      if (this.#alive(c.meeting_sid, now)) items.push(copyC(c));
-      else sawExpired = true;
-    }
+    const { items, sawExpired } = await this.listCallsPage(accountSid, now, 0, Number.POSITIVE_INFINITY);
     return { items, sawExpired };
   }
 
