@@ -69,10 +69,7 @@ describe("meetings mixed by worker processes", () => {
 
   test("a worker's keypad works after the move (RFC 4733 to the worker's port)", async () => {
     const room = await h.room("handover-keys", {});
-    const host = h.phone(HOST_HZ);
-    const part = h.phone(PART_HZ);
-    await h.dialIn(host, room.host);
-    await h.dialIn(part, room.participant);
+    const { host, part } = await h.hostAndParticipant(room);
     await h.untilMuted(part, false);
     part.keys("*6"); // self mute, detected by the worker that now receives the RTP
     await h.untilMuted(part, true);

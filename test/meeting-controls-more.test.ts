@@ -146,10 +146,7 @@ describe("question queue, hold", () => {
 
   test("hold: host *3 puts participants on hold (on_hold pl): they hear music, not the host, and are not heard; *3 again releases", async () => {
     const r = await room("hold", { conference_moh: "beep" });
-    const host = phone(HOST_HZ);
-    const part = phone(PART_HZ);
-    await dialIn(host, r.host);
-    await dialIn(part, r.participant);
+    const { host, part } = await harness.hostAndParticipant(r);
     await Bun.sleep(1500);
     const tHold = part.at();
     const tHoldHost = host.at();
@@ -191,10 +188,7 @@ describe("question queue, hold", () => {
 describe("tones, count, instructions, music on hold", () => {
   test("entry/exit tones: the others hear a joining and a leaving caller; after host *8 they do not", async () => {
     const r = await room("tones", { conference_entrytones: "on", conference_exittones: "on" });
-    const host = phone(HOST_HZ);
-    const part = phone(PART_HZ);
-    await dialIn(host, r.host);
-    await dialIn(part, r.participant);
+    const { host, part } = await harness.hostAndParticipant(r);
     await Bun.sleep(1000);
     const first = phone(0);
     const tJoin1 = part.at();
@@ -311,10 +305,7 @@ describe("tones, count, instructions, music on hold", () => {
 describe("recording, drop", () => {
   test("recording by keypad: host *9 starts a local recording (API recording true), *9 stops it; WAV and sidecar hold the mix", async () => {
     const r = await room("rec", { recording_method: "local", recording_metadata: "e2e-keypad" });
-    const host = phone(HOST_HZ);
-    const part = phone(PART_HZ);
-    await dialIn(host, r.host);
-    await dialIn(part, r.participant);
+    const { host, part } = await harness.hostAndParticipant(r);
     const sid = part.meetingSid;
     expect((await meeting(sid))?.recording).toBe(false);
     await Bun.sleep(500);
@@ -385,10 +376,7 @@ describe("recording, drop", () => {
   // Regression: the meeting ended only when the host's own goodbye finished.
   test("drop: the meeting ends even when the host hangs up during its goodbye", async () => {
     const r = await room("drop-hangup", {});
-    const host = phone(HOST_HZ);
-    const part = phone(PART_HZ);
-    await dialIn(host, r.host);
-    await dialIn(part, r.participant);
+    const { host, part } = await harness.hostAndParticipant(r);
     const sid = part.meetingSid;
     await Bun.sleep(500);
     host.keys("92");
@@ -485,10 +473,7 @@ describe("meeting rules", () => {
 
   test("participant_muted relaxed (PATCH /meetings): participants are muted but may unmute with *6; with true *6 is refused", async () => {
     const r = await room("relaxed", {});
-    const host = phone(HOST_HZ);
-    const part = phone(PART_HZ);
-    await dialIn(host, r.host);
-    await dialIn(part, r.participant);
+    const { host, part } = await harness.hostAndParticipant(r);
     const sid = part.meetingSid;
     await Bun.sleep(500);
     const relaxed = await acct.account.req<Meeting>("PATCH", `/conference/v2/meetings/${sid}`, { participant_muted: "relaxed" });
