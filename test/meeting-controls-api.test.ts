@@ -21,7 +21,6 @@ import {
   type Meeting,
   MeetingHarness,
   PART_HZ,
-  type Phone,
 } from "./lib/meeting-harness.ts";
 import { hasNetSip, NetSipRecorder } from "./lib/net-sip-recorder.ts";
 import { PROMPT_HEARD_SCORE } from "./lib/prompt-detect.ts";
@@ -40,11 +39,6 @@ async function patch<T>(path: string, body: unknown): Promise<T> {
   const r = await h.acct.account.req<T>("PATCH", `/conference/v2/${path}`, body);
   expect(r.status, JSON.stringify(r.body)).toBe(200);
   return r.body;
-}
-
-/** Whether baresip has seen its call end. */
-function ended(p: Phone): boolean {
-  return /terminat|closed/i.test(p.b.output);
 }
 
 type Sidecar = { meeting_sid: string; metadata: string; stopped_at: string | null; duration_s: number; file: string };
@@ -257,7 +251,7 @@ describe("meeting rules", () => {
     await eventually(async () => (await h.meeting(sid))?.attendees.hosts === 0, 5000, "no host");
     // Well past conference_stop_wait, and past a goodbye if one were said.
     await Bun.sleep(4500);
-    expect(ended(part), part.b.output.slice(-500)).toBe(false);
+    expect(part.ended(), part.b.output.slice(-500)).toBe(false);
     expect((await h.meeting(sid))?.attendees).toEqual({ hosts: 0, participants: 1, listeners: 0 });
     expect((await h.callOf(part))?.role).toBe("participant");
     const tLeaves = part.at();
@@ -287,7 +281,7 @@ async function moderatorStop(wait: number, attributes: Record<string, string>): 
   await host.hangup();
   await eventually(async () => (await h.meeting(sid))?.attendees.hosts === 0, 5000, "no host");
   expect((await h.meeting(sid))?.attendees.participants).toBe(1);
-  await part.b.waitFor(/terminat|closed/i, (wait + 10) * 1000);
+  await part.untilEnded((wait + 10) * 1000);
   const droppedAfter = (Date.now() - tLeft) / 1000;
   await eventually(async () => (await h.meeting(sid)) === null, 5000, "the meeting gone");
   expect((await h.calls()).filter((c) => c.meeting_sid === sid)).toEqual([]);

@@ -362,7 +362,7 @@ describe("recording, drop", () => {
     const sid = part.meetingSid;
     await Bun.sleep(500);
     host.keys("92");
-    for (const p of [host, part, list]) await p.b.waitFor(/terminat|closed/i, 10_000);
+    for (const p of [host, part, list]) await p.untilEnded(10_000);
     await eventually(async () => (await meeting(sid)) === null, 5000, "the meeting gone");
     expect((await calls()).filter((c) => c.meeting_sid === sid)).toEqual([]);
     const list404 = await acct.account.req<{ items: Meeting[] }>("GET", "/conference/v2/meetings");
@@ -384,8 +384,8 @@ describe("recording, drop", () => {
     await Bun.sleep(600);
     host.b.command("/hangup");
     const tHangup = Date.now();
-    await host.b.waitFor(/terminat|closed/i, 5000);
-    await part.b.waitFor(/terminat|closed/i, 8000);
+    await host.untilEnded(5000);
+    await part.untilEnded(8000);
     const after = (Date.now() - tHangup) / 1000;
     // The others were told the meeting ended: they are hung up after their goodbye (about 1.8 s).
     expect(after).toBeLessThan(4);
@@ -407,7 +407,7 @@ describe("recording, drop", () => {
     list.keys("*4");
     await Bun.sleep(1500);
     host.keys("92");
-    for (const p of [host, list]) await p.b.waitFor(/terminat|closed/i, 20_000);
+    for (const p of [host, list]) await p.untilEnded(20_000);
     await eventually(async () => (await meeting(sid)) === null, 5000, "the meeting gone");
     for (const p of [host, list]) await p.stop();
     const h = list.heard();
@@ -428,7 +428,7 @@ describe("meeting rules", () => {
     await dialIn(waiting, b.participant);
     expect((await meeting(alone.meetingSid))?.attendees).toEqual({ hosts: 0, participants: 1, listeners: 0 });
 
-    await alone.b.waitFor(/terminat|closed/i, 15_000);
+    await alone.untilEnded(15_000);
     const waited = (Date.now() - tJoined) / 1000;
     await eventually(async () => (await meeting(alone.meetingSid)) === null, 5000, "the abandoned meeting gone");
     expect(await callOf(alone)).toBeNull();

@@ -25,6 +25,9 @@ export const BEEP_HZ = 800;
 export const HEARD_DB = -35;
 export const ABSENT_DB = -50;
 
+/** What baresip prints when its call is over. */
+const CALL_ENDED = /terminat|closed/i;
+
 /** The Call object as the tests read it. */
 export type Call = { call_sid: string; role: string; muted: boolean; on_hold: boolean; meeting_sid: string; number_src: string };
 /** The Meeting object as the tests read it. */
@@ -72,10 +75,20 @@ export class Phone {
     this.b.sendDigits(digits);
   }
 
+  /** Whether baresip has said the call is over. */
+  ended(): boolean {
+    return CALL_ENDED.test(this.b.output);
+  }
+
+  /** Waits until baresip says the call is over. */
+  async untilEnded(timeoutMs: number): Promise<void> {
+    await this.b.waitFor(CALL_ENDED, timeoutMs);
+  }
+
   /** Hangs up (BYE) and waits until baresip says the call is over. */
   async hangup(): Promise<void> {
     this.b.command("/hangup");
-    await this.b.waitFor(/terminat|closed/i, 5000);
+    await this.untilEnded(5000);
   }
 
   async stop(): Promise<void> {
