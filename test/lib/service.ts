@@ -3,6 +3,8 @@
  * real Postgres (a fresh database) and real Redis (a fresh key prefix), as an operator
  * would, and cleans both up afterwards.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import postgres from "postgres";
 import type { Subprocess } from "bun";
 import Redis from "ioredis";
@@ -74,17 +76,34 @@ export interface ServiceOptions {
   rtpPortMin: number;
   rtpPortMax: number;
   env?: Record<string, string>;
+  /**
+   * Run on the embedded defaults, as `bun run start` does on a fresh machine: PGlite in a
+   * temporary directory and the in-process live store (no DATABASE_URL, no REDIS_URL).
+   */
+  embedded?: boolean;
+}
+
+/** A database that is a PGlite directory of its own, removed by `drop()`. */
+function embeddedDatabase(): { url: string; dir: string; drop(): Promise<void> } {
+  const dir = mkdtempSync(join(tmpdir(), "conf-e2e-pglite-"));
+  return { url: "", dir, drop: async () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 export async function startService(opts: ServiceOptions): Promise<Service> {
-  const db = await freshDatabase();
+  const embedded = opts.embedded ? embeddedDatabase() : null;
+  const db = embedded ?? (await freshDatabase());
   const url = db.url;
   const prefix = `e2e-${crypto.randomUUID().slice(0, 8)}:`;
   const adminToken = `e2e-token-${crypto.randomUUID()}`;
+  const inherited: Record<string, string | undefined> = { ...process.env };
+  if (embedded) {
+    delete inherited.DATABASE_URL;
+    delete inherited.REDIS_URL;
+  }
   const proc: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn(["bun", "run", "scripts/start.ts"], {
     cwd: ROOT,
     env: {
-      ...process.env,
+      ...inherited,
       // Port 0: the service binds free ports itself and prints them (no race with others).
       API_PORT: "0",
       API_HOST: "127.0.0.1",
@@ -92,8 +111,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       SIP_HOST: "127.0.0.1",
       RTP_PORT_MIN: String(opts.rtpPortMin),
       RTP_PORT_MAX: String(opts.rtpPortMax),
-      DATABASE_URL: url,
-      REDIS_URL,
+      ...(embedded ? { PGLITE_DIR: embedded.dir } : { DATABASE_URL: url, REDIS_URL }),
       REDIS_PREFIX: prefix,
       ADMIN_TOKEN: adminToken,
       ...opts.env,
@@ -113,7 +131,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   void proc.exited.then((code) => {
     if (!stopping) console.error(`service exited unexpectedly (code ${code}); its output:\n${out.slice(-4000)}`);
   });
-  const deadline = Date.now() + 20_000;
+  // PGlite's first start creates and migrates its database: slower than a server's.
+  const deadline = Date.now() + (embedded ? 60_000 : 20_000);
   while (!out.includes("conference: ready")) {
     if (proc.exitCode !== null || Date.now() > deadline) {
       proc.kill();
@@ -138,6 +157,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       await proc.exited;
       clearTimeout(t);
       await db.drop();
+      if (embedded) return;
       const redis = new Redis(REDIS_URL);
       const keys = await redis.keys(`${prefix}*`);
       if (keys.length) await redis.del(...keys);
@@ -152,6 +172,11 @@ export class ApiClient {
     readonly base: string,
     private readonly auth: string,
   ) {}
+
+  /** The Authorization header it sends. */
+  get authorization(): string {
+    return this.auth;
+  }
 
   static operator(svc: Service): ApiClient {
     return new ApiClient(svc.api, `Bearer ${svc.adminToken}`);

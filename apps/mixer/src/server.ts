@@ -3,7 +3,7 @@
  * bus, build the access router over them, load the prompts, and listen for SIP.
  */
 import { createAccessRouter, invalidationChannel, parseInvalidation } from "@conf/access-router";
-import { createConfigReader, type Database, openDatabase } from "@conf/db";
+import { type ConfigReader, createConfigReader, type Database, openDatabase } from "@conf/db";
 import { type Bus, createBus, createSessionStore, type SessionStore } from "@conf/session-store";
 import type { MixerEnv } from "./env.ts";
 import { loadPrompts } from "./media/index.ts";
@@ -14,6 +14,11 @@ export interface StartMixerOptions {
   readonly env: MixerEnv;
   /** An open database to use (not closed by `close()`); default: opened from the environment. */
   readonly database?: Database;
+  /**
+   * Where config lookups go instead of a database of the mixer's own (e.g. a database
+   * another thread owns); `database` is then not opened.
+   */
+  readonly config?: ConfigReader;
   /** A bus to use (not closed by `close()`); default: created from REDIS_URL. */
   readonly bus?: Bus;
   /** A live store to use (not closed by `close()`); default: created from REDIS_URL. */
@@ -35,8 +40,12 @@ export interface RunningMixer {
 export async function startMixer(options: StartMixerOptions): Promise<RunningMixer> {
   const { env } = options;
   const owned: (() => Promise<unknown>)[] = [];
-  const database = options.database ?? (await openDatabase({ url: env.DATABASE_URL }));
-  if (!options.database) owned.push(() => database.close());
+  let config = options.config;
+  if (!config) {
+    const database = options.database ?? (await openDatabase({ url: env.DATABASE_URL }));
+    if (!options.database) owned.push(() => database.close());
+    config = createConfigReader(database);
+  }
   const bus = options.bus ?? createBus({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX });
   if (!options.bus) owned.push(() => bus.close());
   const store = options.sessionStore ?? createSessionStore({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX });
@@ -45,7 +54,7 @@ export async function startMixer(options: StartMixerOptions): Promise<RunningMix
   const prompts = loadPrompts();
   if (!prompts.ok) throw new Error(`mixer: cannot load prompts: ${prompts.error}`);
   const router = createAccessRouter({
-    config: createConfigReader(database),
+    config,
     subscribe: (handler) => bus.subscribe(invalidationChannel, (m: unknown) => handler(parseInvalidation(m))),
   });
   await router.ready;

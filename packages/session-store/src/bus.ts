@@ -1,4 +1,6 @@
+import type { ThreadLink } from "@conf/thread-link";
 import { Redis } from "ioredis";
+import { LinkTransport } from "./link.ts";
 import {
   defaultErrorSink,
   type ErrorSink,
@@ -44,6 +46,8 @@ export interface BusOptions {
   redisUrl?: string;
   /** An existing ioredis connection to publish on instead of `redisUrl` (not closed by `close()`). */
   redis?: Redis;
+  /** The in-process hub of another thread of this process, served there by `serveLivePlane`. */
+  link?: ThreadLink;
   /** Prefix of channel names. Default `"conf:"`. */
   prefix?: string;
   /** Where handler errors and unreadable messages go. Default: `console.error`. */
@@ -116,5 +120,6 @@ export function createBus(options: BusOptions = {}): Bus {
     const r = connectRedis(options.redisUrl);
     return new TransportBus(new RedisTransport(r), prefix, onError, r);
   }
+  if (options.link) return new TransportBus(new LinkTransport(options.link), prefix, onError, null);
   return new TransportBus(new MemoryTransport(), prefix, onError, null);
 }

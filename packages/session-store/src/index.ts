@@ -5,6 +5,7 @@
  * pub/sub `Bus`. Redis (ioredis) in production, in-process as the embedded default.
  */
 export { type Bus, type BusOptions, connectRedis, createBus, DEFAULT_PREFIX } from "./bus.ts";
+export { serveLivePlane } from "./link.ts";
 export type { ErrorSink, SubscriptionHealth } from "./pubsub.ts";
 export {
   type ControlChannel,

@@ -1,5 +1,6 @@
 import { sessionStoreContract } from "./testing/contract.ts";
-import { memoryHarness, redisHarness } from "./testing/harness.ts";
+import { linkHarness, memoryHarness, redisHarness } from "./testing/harness.ts";
 
 sessionStoreContract(memoryHarness);
+sessionStoreContract(linkHarness);
 sessionStoreContract(redisHarness);

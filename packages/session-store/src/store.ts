@@ -1,6 +1,8 @@
 import type { Redis } from "ioredis";
 import type { Backend, Destroyed } from "./backend.ts";
+import type { ThreadLink } from "@conf/thread-link";
 import { connectRedis, DEFAULT_PREFIX } from "./bus.ts";
+import { LinkTransport, linkBackend } from "./link.ts";
 import { MemoryBackend } from "./memory-backend.ts";
 import {
   defaultErrorSink,
@@ -151,6 +153,11 @@ export interface SessionStoreOptions {
   redisUrl?: string;
   /** An existing ioredis connection to use instead of `redisUrl`; not quit by `close()`. */
   redis?: Redis;
+  /**
+   * The in-process state of another thread of this process, served there by
+   * `serveLivePlane` (used when neither `redisUrl` nor `redis` is given).
+   */
+  link?: ThreadLink;
   /** Prefix of every key and channel. Default `"conf:"`. */
   prefix?: string;
   /** Current time in ms since the epoch. Default `Date.now`. Drives durations and leases. */
@@ -450,6 +457,9 @@ export function createSessionStore(options: SessionStoreOptions = {}): SessionSt
     const owned = !options.redis;
     const redis = options.redis ?? connectRedis(options.redisUrl as string);
     return new Store("redis", new RedisBackend(redis, prefix, owned), new RedisTransport(redis), prefix, options);
+  }
+  if (options.link) {
+    return new Store("memory", linkBackend(options.link, prefix), new LinkTransport(options.link), prefix, options);
   }
   const transport = new MemoryTransport();
   return new Store("memory", new MemoryBackend(prefix, transport), transport, prefix, options);

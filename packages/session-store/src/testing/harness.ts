@@ -2,13 +2,17 @@
  * Test support (not exported from the package): adapters to run the contract suite
  * against, each with a random prefix per run whose keys are deleted afterwards.
  */
+import { ThreadLink } from "@conf/thread-link";
 import { Redis } from "ioredis";
 import { createSessionStore, type SessionStore, type SessionStoreOptions } from "../store.ts";
 
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
 export interface Harness {
+  /** The store kind the adapter reports. */
   readonly name: "memory" | "redis";
+  /** How the suite is titled, when not `name`. */
+  readonly label?: string;
   /**
    * A new store client on the backing state of `space` (one per test): clients of the
    * same space see the same meetings, each over its own connections.
@@ -35,6 +39,39 @@ export function memoryHarness(): Harness {
     prefixOf: (space) => `${base}${space}:`,
     async cleanup() {
       await Promise.all(opened.map((s) => s.close()));
+    },
+  };
+}
+
+/**
+ * The in-process adapter served from a Worker thread (as `bun run start` serves the
+ * API thread's state to the mixer): every operation crosses the thread boundary.
+ */
+export function linkHarness(): Harness {
+  const base = `linktest:${runId()}:`;
+  const opened: SessionStore[] = [];
+  let worker: Worker | null = null;
+  let link: ThreadLink | null = null;
+  const connect = (): ThreadLink => {
+    if (!link) {
+      worker = new Worker(new URL("./live-plane-worker.ts", import.meta.url).href);
+      link = new ThreadLink(worker);
+    }
+    return link;
+  };
+  return {
+    name: "memory",
+    label: "memory, over a thread link",
+    open(space, options = {}) {
+      const s = createSessionStore({ ...options, link: connect(), prefix: `${base}${space}:` });
+      opened.push(s);
+      return s;
+    },
+    prefixOf: (space) => `${base}${space}:`,
+    async cleanup() {
+      await Promise.all(opened.map((s) => s.close()));
+      link?.close();
+      worker?.terminate();
     },
   };
 }

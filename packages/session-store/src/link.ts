@@ -1,0 +1,173 @@
+/**
+ * The in-process live plane shared with another thread. The thread that owns the
+ * in-process state (under `bun run start`, the API's) serves its memory backend and
+ * pub/sub hub over a {@link ThreadLink}; the other thread (the mixer's) gets a Backend
+ * and a Transport that forward to it. Every operation still runs start to finish on the
+ * owner's thread, so the memory adapter's atomicity holds across both.
+ */
+import type { ThreadLink } from "@conf/thread-link";
+import type { Backend } from "./backend.ts";
+import { MemoryBackend } from "./memory-backend.ts";
+import { MemoryTransport, type SubscriptionHealth, type Transport } from "./pubsub.ts";
+import type { Unsubscribe } from "./types.ts";
+
+const BACKEND = "live.backend";
+const PUBSUB = "live.pubsub";
+const MESSAGE = "live.message";
+
+/** Backend methods forwarded over the link (`close` stays local: the owner closes its own). */
+const BACKEND_METHODS = [
+  "join",
+  "leave",
+  "getCall",
+  "getMeeting",
+  "getMeetingByKey",
+  "listCalls",
+  "listCallsPage",
+  "listMeetings",
+  "listCallsOfMeeting",
+  "updateCall",
+  "updateMeeting",
+  "endMeeting",
+  "renewLease",
+  "reapExpired",
+  "publishToOwner",
+] as const satisfies readonly (keyof Backend)[];
+
+interface BackendService {
+  op(prefix: string, method: string, args: unknown[]): Promise<unknown>;
+}
+
+interface PubSubService {
+  publish(channel: string, payload: string): Promise<number>;
+  subscribe(subId: string, channel: string): Promise<void>;
+  unsubscribe(subId: string): Promise<void>;
+}
+
+const FORWARDED = new Set<string>(BACKEND_METHODS);
+
+/**
+ * Serves this thread's in-process live plane (every prefix) over `link`. Returns the
+ * function that stops serving and drops the subscriptions made through the link.
+ * @example
+ * const stop = serveLivePlane(new ThreadLink(worker));
+ */
+export function serveLivePlane(link: ThreadLink): () => Promise<void> {
+  const transport = new MemoryTransport();
+  const backends = new Map<string, MemoryBackend>();
+  const subs = new Map<string, Unsubscribe>();
+  const service: BackendService = {
+    async op(prefix, method, args) {
+      if (typeof prefix !== "string" || !FORWARDED.has(method)) throw new Error(`live plane: no operation ${method}`);
+      let backend = backends.get(prefix);
+      if (!backend) backends.set(prefix, (backend = new MemoryBackend(prefix, transport)));
+      return (backend[method as (typeof BACKEND_METHODS)[number]] as (...a: unknown[]) => unknown).apply(backend, args);
+    },
+  };
+  link.expose(BACKEND, service);
+  const pubsub: PubSubService = {
+    publish: (channel, payload) => transport.publish(channel, payload),
+    async subscribe(subId, channel) {
+      if (subs.has(subId)) return;
+      subs.set(subId, await transport.subscribe(channel, (payload) => link.push(MESSAGE, [subId, payload])));
+    },
+    async unsubscribe(subId) {
+      const stop = subs.get(subId);
+      subs.delete(subId);
+      await stop?.();
+    },
+  };
+  link.expose(PUBSUB, pubsub);
+  return async () => {
+    for (const stop of subs.values()) await stop();
+    subs.clear();
+    await transport.close();
+    for (const backend of backends.values()) await backend.close();
+    backends.clear();
+  };
+}
+
+/** A Backend of `prefix` whose operations run on the thread serving the live plane. */
+export function linkBackend(link: ThreadLink, prefix: string): Backend {
+  const remote = link.proxy<BackendService>(BACKEND, ["op"]);
+  const out: Record<string, unknown> = { close: async () => {} };
+  for (const m of BACKEND_METHODS) out[m] = (...args: unknown[]) => remote.op(prefix, m, args);
+  return out as unknown as Backend;
+}
+
+/** Delivery over a link in one process does not come and go: live from the first subscription until closed. */
+class LinkHealth implements SubscriptionHealth {
+  #link: ThreadLink;
+  #on = false;
+  #watchers = new Set<(live: boolean) => void>();
+  constructor(link: ThreadLink) {
+    this.#link = link;
+  }
+  get live(): boolean {
+    return this.#on && !this.#link.closed;
+  }
+  set(on: boolean): void {
+    const before = this.live;
+    this.#on = on;
+    if (this.live !== before) for (const fn of [...this.#watchers]) fn(this.live);
+  }
+  watch(fn: (live: boolean) => void): () => void {
+    this.#watchers.add(fn);
+    return () => {
+      this.#watchers.delete(fn);
+    };
+  }
+}
+
+let transportCount = 0;
+
+/** Pub/sub through the hub of the thread serving the live plane. */
+export class LinkTransport implements Transport {
+  readonly #health: LinkHealth;
+  #link: ThreadLink;
+  #closed = false;
+  #remote: PubSubService;
+  #id = `${process.pid}.${++transportCount}.${crypto.randomUUID().slice(0, 8)}`;
+  #next = 0;
+  #fns = new Map<string, (payload: string) => void>();
+  #stopPush: () => void;
+
+  constructor(link: ThreadLink) {
+    this.#link = link;
+    this.#health = new LinkHealth(link);
+    this.#remote = link.proxy<PubSubService>(PUBSUB, ["publish", "subscribe", "unsubscribe"]);
+    this.#stopPush = link.onPush(MESSAGE, (m) => {
+      if (!Array.isArray(m) || typeof m[0] !== "string" || typeof m[1] !== "string") return;
+      this.#fns.get(m[0])?.(m[1]);
+    });
+  }
+
+  get health(): SubscriptionHealth {
+    return this.#health;
+  }
+
+  publish(channel: string, payload: string): Promise<number> {
+    return this.#remote.publish(channel, payload);
+  }
+
+  async subscribe(channel: string, fn: (payload: string) => void): Promise<Unsubscribe> {
+    const subId = `${this.#id}.${++this.#next}`;
+    this.#fns.set(subId, fn);
+    if (this.#closed) throw new Error("session-store: subscribe after close");
+    await this.#remote.subscribe(subId, channel);
+    this.#health.set(true);
+    return async () => {
+      if (!this.#fns.delete(subId)) return;
+      if (!this.#link.closed) await this.#remote.unsubscribe(subId).catch(() => {});
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#health.set(false);
+    this.#stopPush();
+    const ids = [...this.#fns.keys()];
+    this.#fns.clear();
+    if (!this.#link.closed) await Promise.all(ids.map((id) => this.#remote.unsubscribe(id).catch(() => {})));
+  }
+}

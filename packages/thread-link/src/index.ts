@@ -1,0 +1,1 @@
+export { type LinkPort, ThreadLink, type ThreadLinkOptions } from "./link.ts";
