@@ -133,6 +133,7 @@ for (const shared of [0, 1]) {
       // One packet from each of a few source ports (a guessing spray), then a proper stream.
       const spray = new Uint8Array(12 + 160).fill(0xff);
       spray[0] = 0x80;
+      spray[1] = 0; // PCMU, as the call negotiated
       const sprayers: Rtp[] = [];
       for (let i = 0; i < 5; i++) {
         const s = await rtpSocket("127.0.0.2");
@@ -149,6 +150,8 @@ for (const shared of [0, 1]) {
       expect(attacker.got).toBe(0);
       expect(sprayers.map((s) => s.got)).toEqual([0, 0, 0, 0, 0]);
       expect(caller.got).toBeGreaterThan(25);
+      // The node hears the caller (not the attacker): its packets were taken.
+      expect([...node.calls.values()][0]?.rxPackets).toBeGreaterThan(25);
       expect(foreignOf(node)).toBeGreaterThan(10);
       expect(node.rxSummary()).toMatch(/[1-9]\d* foreign packets dropped/);
     }, 10_000);
@@ -163,6 +166,7 @@ for (const shared of [0, 1]) {
       // Stray packets with ever new sequence numbers and SSRCs, interleaved with the caller's stream.
       const junk = new Uint8Array(12 + 160).fill(0xff);
       junk[0] = 0x80;
+      junk[1] = 0;
       let n = 0;
       const strays = setInterval(() => {
         n++;
