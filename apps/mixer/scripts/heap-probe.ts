@@ -49,6 +49,7 @@ import {
 } from "../src/media/index.ts";
 import { MixGroup } from "../src/meeting.ts";
 import { RtpPortPool, type RtpSocket } from "../src/rtp-socket.ts";
+import type { Dialog } from "../src/sip/index.ts";
 
 const { values: args } = parseArgs({
   args: Bun.argv.slice(2),
@@ -252,6 +253,9 @@ async function runProbe(): Promise<void> {
       { expect: { address: media.remoteAddress, port: media.remotePort } },
     );
     call = new CallSession(party, socket, media, new Date(), now, () => {});
+    // As after the ACK and the caller's first packet (from its SDP's address): sendable.
+    call.dialog = { state: "confirmed" } as unknown as Dialog;
+    call.latch.accept(media.remoteAddress, media.remotePort, i + 1, 0, now);
     // enterLobby, then joinMeeting: the lobby slot is freed again (its capacity stays).
     const ls = lobby.mixer.addSlot({ codec: media.codec, member: false, input: call.jitter, inbandDtmf: !withTe, send: true });
     lobby.add(call, ls);

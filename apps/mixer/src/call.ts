@@ -14,7 +14,7 @@ import {
   JitterBuffer,
   parseRtp,
   type RtpHeader,
-  RtpLatch,
+  type RtpLatch,
   RtpSender,
   Upsampler2x,
 } from "./media/index.ts";
@@ -67,7 +67,13 @@ export class CallSession {
   state: CallState = "ivr";
   dialog: Dialog | null = null;
   readonly sender: RtpSender;
+  /** The socket's latch: which source is this caller, and where its audio goes. */
   readonly latch: RtpLatch;
+  /**
+   * Run once when the call may first be sent media (see `sendable`): the node starts the
+   * greeting then, so the caller hears it whole and nobody else is sent it.
+   */
+  onReady: ((call: CallSession) => void) | null = null;
   readonly jitter = new JitterBuffer();
   private readonly dtmf = new DtmfReceiver();
   /** Outgoing packet, reused every tick. */
@@ -131,20 +137,40 @@ export class CallSession {
   ) {
     this.callSid = crypto.randomUUID();
     this.sender = new RtpSender({ payloadType: media.payloadType });
-    this.latch = new RtpLatch(media.remoteAddress, media.remotePort);
+    this.latch = rtp.latch;
     this.lastRtpAt = now;
   }
 
-  /** Handles one datagram from the call's RTP socket: the per-packet receive path. */
-  receive(buf: Uint8Array, port: number, address: string, now: number): void {
+  /**
+   * Whether media may be sent to the caller: its ACK came (the INVITE was not a spoof
+   * naming someone else's address) and its own RTP latched (we send only where its
+   * packets come from). Before that every frame is skipped: no reflection.
+   */
+  get sendable(): boolean {
+    return this.latch.latched && this.dialog !== null && this.dialog.state === "confirmed";
+  }
+
+  /** Runs `onReady` if the call just became sendable (after the ACK, after a latch). */
+  checkReady(): void {
+    const ready = this.onReady;
+    if (ready === null || !this.sendable || this.state === "ended") return;
+    this.onReady = null;
+    ready(this);
+  }
+
+  /**
+   * Handles one datagram from the call's RTP socket, which passes only the latched
+   * source's packets: the per-packet receive path.
+   */
+  receive(buf: Uint8Array, _port: number, _address: string, now: number): void {
     if (this.state === "ended") return;
     if (!parseRtp(buf, 0, buf.length, rxHeader)) return;
     const pt = rxHeader.payloadType;
     const isAudio = pt === this.media.payloadType;
     const isEvent = pt === this.media.telephoneEventPt;
     if (!isAudio && !isEvent) return;
-    if (!this.latch.accept(address, port)) return;
     this.lastRtpAt = now;
+    if (this.onReady !== null) this.checkReady();
     this.countReceived(rxHeader.sequence);
     if (isAudio) {
       if (this.nameCapture) this.captureName(buf, rxHeader.payloadOffset, rxHeader.payloadLength);
@@ -224,7 +250,7 @@ export class CallSession {
 
   /** Sends this tick's payload from `arena`, or lets RTP time pass when there is none. */
   sendFrame(arena: Uint8Array, offset: number, length: number): void {
-    if (length <= 0 || !this.media.send) {
+    if (length <= 0 || !this.media.send || !this.sendable) {
       this.sender.skip();
       return;
     }

@@ -36,6 +36,14 @@ export const mixerEnvSchema = z.object({
   MIXER_STATS_SECONDS: z.coerce.number().min(0).default(0),
   /** Seconds without RTP from a joined caller before it is hung up. */
   RTP_TIMEOUT_SECONDS: z.coerce.number().min(1).default(30),
+  /** Milliseconds without RTP from a caller at the IVR (access-code prompt) before it is hung up. */
+  LOBBY_RTP_TIMEOUT_MS: z.coerce.number().int().min(500).default(5000),
+  /** RTP packets in sequence (one source, one SSRC) a stream from elsewhere than the SDP's address needs to latch. */
+  RTP_LATCH_PACKETS: z.coerce.number().int().min(2).max(50).default(4),
+  /** Milliseconds a routable SDP address is waited for before a stream from elsewhere may latch. */
+  RTP_LATCH_SDP_GRACE_MS: z.coerce.number().int().min(0).max(10_000).default(500),
+  /** Milliseconds the latched RTP source must be silent before another stream may re-latch (NAT rebinding). */
+  RTP_RELATCH_SILENCE_MS: z.coerce.number().int().min(200).default(2000),
 });
 export type MixerEnv = z.infer<typeof mixerEnvSchema>;
 

@@ -45,6 +45,7 @@ import {
   parseAnswer,
   type PromptLibrary,
   type PromptName,
+  type RtpLatchOptions,
 } from "./media/index.ts";
 import { type Recorder, startLocalRecording, startRemoteRecording } from "./recording/index.ts";
 import { RtpPortPool, type RtpSocket } from "./rtp-socket.ts";
@@ -66,6 +67,10 @@ export interface MixerNodeOptions {
   codeGuessBanSeconds?: number;
   /** A joined caller sending no RTP this long is hung up, seconds. */
   rtpTimeoutSeconds?: number;
+  /** A caller at the IVR (lobby) sending no RTP this long is hung up, ms. Default 5000. */
+  lobbyRtpTimeoutMs?: number;
+  /** How a call's RTP latches onto its caller (packets in sequence, grace, re-latch). */
+  rtpLatch?: RtpLatchOptions;
   /** Seconds a caller may stay silent at the code prompt before it is repeated. */
   codeTimeoutSeconds?: number;
   /** Lease of this node's meetings in the store, ms (renewed every third of it). */
@@ -167,12 +172,14 @@ export class MixerNode {
   /** RTP counts of calls that ended here (a handed-over call counts where it ended). */
   private rxEndedExpected = 0;
   private rxEndedPackets = 0;
+  /** Packets of ended calls dropped as not from their caller. */
+  private rxEndedForeign = 0;
   /** Node clock in ms, read once per tick. */
   now = performance.now();
   private stopped = false;
 
   constructor(private readonly opts: MixerNodeOptions) {
-    this.ports = new RtpPortPool(opts.rtpPortMin, opts.rtpPortMax, opts.rtpSharedSockets ?? 0);
+    this.ports = new RtpPortPool(opts.rtpPortMin, opts.rtpPortMax, opts.rtpSharedSockets ?? 0, opts.rtpLatch);
     this.guesses = new GuessLimiter({
       limit: opts.codeGuessLimit ?? 10,
       banMs: (opts.codeGuessBanSeconds ?? 600) * 1000,
@@ -198,6 +205,7 @@ export class MixerNode {
         onInvite: (call) => this.onInvite(call),
         onCancel: (call) => this.onCancel(call),
         onBye: (dialog) => this.onRemoteHangup(dialog),
+        onAck: (dialog) => this.byDialog.get(dialog.id)?.checkReady(),
         onDialogFailed: (dialog) => this.onRemoteHangup(dialog),
         onInfoDtmf: (dialog, digit) => {
           const c = this.byDialog.get(dialog.id);
@@ -237,9 +245,11 @@ export class MixerNode {
       expected += c.rxExpected;
       received += c.rxPackets;
     }
+    let foreign = this.rxEndedForeign + this.ports.foreignDropped;
+    for (const c of this.calls.values()) foreign += c.latch.foreign;
     const lost = Math.max(0, expected - received);
     const pct = expected > 0 ? (100 * lost) / expected : 0;
-    return `rx totals: ${received} packets of ${expected} expected, ${lost} lost (${pct.toFixed(3)}%)`;
+    return `rx totals: ${received} packets of ${expected} expected, ${lost} lost (${pct.toFixed(3)}%), ${foreign} foreign packets dropped`;
   }
 
   /** Hangs every call up with BYE, then stops. Idempotent. */
@@ -395,15 +405,23 @@ export class MixerNode {
     this.calls.set(call.callSid, call);
     this.byDialog.set(dialog.id, call);
     this.enterLobby(call);
+    // Nothing is played (so nothing sent) before the ACK and the caller's own RTP: an
+    // INVITE naming someone else's address must not make us stream prompts at it.
     if (decision.kind === "join") {
-      await this.admitted(call, decision);
-      return;
+      call.onReady = (c) => {
+        if (c.state === "ivr") this.bg(this.admitted(c, decision));
+      };
+    } else {
+      call.prompt = decision.context;
+      const clips: PromptName[] = [];
+      if (decision.context.attributes.conference_greeting_enabled === "on") clips.push("welcome");
+      clips.push("enter-code");
+      call.onReady = (c) => {
+        // Digits typed before (SIP INFO) mean the caller knows what to do.
+        if (c.state === "ivr" && c.prompt && c.digits === "" && c.waitingSince === 0 && c.attempts === 0) this.say(c, clips, "collect");
+      };
     }
-    call.prompt = decision.context;
-    const clips: PromptName[] = [];
-    if (decision.context.attributes.conference_greeting_enabled === "on") clips.push("welcome");
-    clips.push("enter-code");
-    this.say(call, clips, "collect");
+    call.checkReady();
   }
 
   private onCancel(invite: IncomingCall): void {
@@ -438,7 +456,7 @@ export class MixerNode {
     if (moved && neg.value.remoteAddress !== "0.0.0.0") {
       c.media.remoteAddress = neg.value.remoteAddress;
       c.media.remotePort = neg.value.remotePort;
-      c.latch.reset(neg.value.remoteAddress, neg.value.remotePort);
+      // Re-arms the latch: the caller's packets from the new place latch it again.
       c.rtp.expect(neg.value.remoteAddress, neg.value.remotePort);
     }
     return { sdp: neg.value.answer };
@@ -923,6 +941,8 @@ export class MixerNode {
     call.rtp.close();
     this.rxEndedExpected += call.rxExpected;
     this.rxEndedPackets += call.rxPackets;
+    this.rxEndedForeign += call.latch.foreign;
+    if (call.latch.foreign > 0) this.log(`call ${call.callSid}: ${call.latch.foreign} foreign RTP packets dropped`);
     this.calls.delete(call.callSid);
     if (call.dialog) this.byDialog.delete(call.dialog.id);
     call.state = "ended";
@@ -1342,7 +1362,15 @@ export class MixerNode {
     const now = performance.now();
     const rtpTimeout = (this.opts.rtpTimeoutSeconds ?? 30) * 1000;
     const codeTimeout = (this.opts.codeTimeoutSeconds ?? 10) * 1000;
+    const lobbyTimeout = this.opts.lobbyRtpTimeoutMs ?? 5000;
     for (const c of this.calls.values()) {
+      // Short at the IVR: a caller that never sends RTP (a spoofed or abandoned INVITE)
+      // holds a port and a lobby slot for nothing.
+      if (c.state === "ivr" && now - c.lastRtpAt > lobbyTimeout) {
+        this.log(`call ${c.callSid}: no RTP at the IVR for ${Math.round(now - c.lastRtpAt)} ms`);
+        this.bg(this.hangup(c, "lobby-rtp-timeout"));
+        continue;
+      }
       if (now - c.lastRtpAt > rtpTimeout) {
         this.log(`call ${c.callSid}: no RTP for ${Math.round((now - c.lastRtpAt) / 1000)} s`);
         this.bg(this.hangup(c, "rtp-timeout"));

@@ -31,24 +31,78 @@ async function until(ok: () => boolean, ms = 2000): Promise<void> {
 
 const base = 38000 + Math.floor(Math.random() * 400) * 4;
 
+/** An RTP packet carrying `text`, of one stream per sending socket (SSRC 1, sequence counting up). */
+const seqs = new Map<unknown, number>();
+function rtp(from: udp.Socket<"buffer">, text: string, port: number): void {
+  const seq = (seqs.get(from) ?? 100) + 1;
+  seqs.set(from, seq);
+  const body = new TextEncoder().encode(text);
+  const p = new Uint8Array(12 + body.length);
+  p[0] = 0x80;
+  p[2] = seq >> 8;
+  p[3] = seq & 0xff;
+  p[11] = 1;
+  p.set(body, 12);
+  from.send(p, port, "127.0.0.1");
+}
+const text = (buf: Buffer) => buf.subarray(12).toString();
+
 describe("RtpPortPool", () => {
-  test("a socket per call: distinct even ports, packets to their own handler", async () => {
+  test("a socket per call: distinct even ports, packets from the SDP's source to their own handler", async () => {
     const pool = new RtpPortPool(base, base + 99);
+    const got: string[] = [];
+    const p = await peer(got, "p");
     const a: string[] = [];
     const b: string[] = [];
-    const sa = await pool.open("127.0.0.1", (buf) => a.push(buf.toString()));
-    const sb = await pool.open("127.0.0.1", (buf) => b.push(buf.toString()));
+    const sa = await pool.open("127.0.0.1", (buf) => a.push(text(buf)), { expect: { address: "127.0.0.1", port: p.port } });
+    const sb = await pool.open("127.0.0.1", (buf) => b.push(text(buf)), { expect: { address: "127.0.0.1", port: p.port } });
     opened.push(sa, sb);
     expect(sa.port % 2).toBe(0);
     expect(sa.port).not.toBe(sb.port);
-    const got: string[] = [];
-    const p = await peer(got, "p");
-    p.send("x", sa.port, "127.0.0.1");
-    p.send("y", sb.port, "127.0.0.1");
+    rtp(p, "x", sa.port);
+    rtp(p, "y", sb.port);
     await until(() => a.length === 1 && b.length === 1);
+    expect(sa.latch.latched).toBe(true);
     sa.send(new TextEncoder().encode("back"), p.port, "127.0.0.1");
     await until(() => got.length === 1);
     expect(got).toEqual(["p:back"]);
+  });
+
+  test("ports are drawn at random from the range, not handed out in order", async () => {
+    const pool = new RtpPortPool(base, base + 399);
+    const ports: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const s = await pool.open("127.0.0.1", () => {});
+      opened.push(s);
+      ports.push(s.port);
+    }
+    expect(new Set(ports).size).toBe(12);
+    for (const p of ports) expect(p >= base && p <= base + 399 && p % 2 === 0).toBe(true);
+    const steps = ports.slice(1).map((p, i) => p - (ports[i] as number));
+    // In order, every step would be 2; at random from 200 ports, hardly any is.
+    expect(steps.filter((d) => d === 2).length).toBeLessThan(4);
+  });
+
+  test("a socket per call: a stranger's packets never reach the call; a freed port is not given out again at once", async () => {
+    const pool = new RtpPortPool(base + 400, base + 405);
+    const got: string[] = [];
+    const caller = await peer(got, "c");
+    const stranger = await peer(got, "s");
+    const a: string[] = [];
+    const sa = await pool.open("127.0.0.1", (buf) => a.push(text(buf)), { expect: { address: "127.0.0.1", port: caller.port } });
+    for (let i = 0; i < 3; i++) stranger.send(new TextEncoder().encode(`junk${i}`), sa.port, "127.0.0.1");
+    rtp(caller, "1", sa.port);
+    await until(() => a.length === 1);
+    rtp(stranger, "2", sa.port);
+    rtp(caller, "3", sa.port);
+    await until(() => a.length === 2);
+    expect(a).toEqual(["1", "3"]);
+    expect(sa.latch.foreign).toBe(4);
+    const first = sa.port;
+    sa.close();
+    const next = await pool.open("127.0.0.1", () => {});
+    opened.push(next);
+    expect(next.port).not.toBe(first);
   });
 
   test("shared sockets: calls told apart by source, sends leave on flush", async () => {
@@ -58,13 +112,13 @@ describe("RtpPortPool", () => {
     const got: string[] = [];
     const pa = await peer(got, "a");
     const pb = await peer(got, "b");
-    const sa = await pool.open("127.0.0.1", (buf) => a.push(buf.toString()), { expect: { address: "127.0.0.1", port: pa.port } });
-    const sb = await pool.open("127.0.0.1", (buf) => b.push(buf.toString()), { expect: { address: "127.0.0.1", port: pb.port } });
+    const sa = await pool.open("127.0.0.1", (buf) => a.push(text(buf)), { expect: { address: "127.0.0.1", port: pa.port } });
+    const sb = await pool.open("127.0.0.1", (buf) => b.push(text(buf)), { expect: { address: "127.0.0.1", port: pb.port } });
     opened.push(sa, sb);
     expect(sa.port).toBe(sb.port);
-    pb.send("1", sb.port, "127.0.0.1");
-    pa.send("2", sa.port, "127.0.0.1");
-    pb.send("3", sb.port, "127.0.0.1");
+    rtp(pb, "1", sb.port);
+    rtp(pa, "2", sa.port);
+    rtp(pb, "3", sb.port);
     await until(() => a.length + b.length === 3);
     expect(a).toEqual(["2"]);
     expect(b).toEqual(["1", "3"]);
@@ -77,55 +131,60 @@ describe("RtpPortPool", () => {
     expect(got.sort()).toEqual(["a:to-a", "b:to-b"]);
   });
 
-  test("shared sockets: a stranger goes to the only call waiting, else nowhere; closed calls get nothing", async () => {
-    const pool = new RtpPortPool(base + 200, base + 299, 1);
+  test("shared sockets: a stranger's stream goes to the only call waiting, else nowhere (counted); closed calls get nothing", async () => {
+    const pool = new RtpPortPool(base + 200, base + 299, 1, { packets: 2, sdpGraceMs: 0 });
     const a: string[] = [];
     const b: string[] = [];
     const got: string[] = [];
     const natted = await peer(got, "n");
     const other = await peer(got, "o");
     // Says port 9 in its SDP, sends from elsewhere (NAT).
-    const sa: RtpSocket = await pool.open("127.0.0.1", (buf) => a.push(buf.toString()), { expect: { address: "127.0.0.1", port: 9 } });
+    const sa: RtpSocket = await pool.open("127.0.0.1", (buf) => a.push(text(buf)), { expect: { address: "127.0.0.1", port: 9 } });
     opened.push(sa);
-    natted.send("1", sa.port, "127.0.0.1");
+    rtp(natted, "0", sa.port); // a stream latches on its second packet
+    rtp(natted, "1", sa.port);
     await until(() => a.length === 1);
     // Latched: another source no longer reaches it.
-    other.send("2", sa.port, "127.0.0.1");
-    const sb = await pool.open("127.0.0.1", (buf) => b.push(buf.toString()), { expect: { address: "127.0.0.1", port: 11 } });
+    rtp(other, "2", sa.port);
+    rtp(other, "2", sa.port);
+    const sb = await pool.open("127.0.0.1", (buf) => b.push(text(buf)), { expect: { address: "127.0.0.1", port: 11 } });
     const sc = await pool.open("127.0.0.1", () => {}, { expect: { address: "127.0.0.1", port: 13 } });
     opened.push(sb, sc);
     expect(sb.port).toBe(sa.port);
-    other.send("3", sa.port, "127.0.0.1"); // two calls waiting, neither expects it: dropped
-    natted.send("4", sa.port, "127.0.0.1");
+    rtp(other, "3", sa.port); // two calls waiting, neither expects it: dropped
+    rtp(other, "3", sa.port);
+    rtp(natted, "4", sa.port);
     await until(() => a.length === 2);
     await Bun.sleep(30);
     expect(a).toEqual(["1", "4"]);
     expect(b).toEqual([]);
+    expect(pool.foreignDropped).toBe(4); // "2" twice (no call waiting), "3" twice (two waiting)
     sa.close();
-    natted.send("5", sa.port, "127.0.0.1");
+    rtp(natted, "5", sa.port);
     await Bun.sleep(30);
     expect(a).toEqual(["1", "4"]);
   });
 
   test("shared sockets: packets of a call that just left do not latch the only call waiting", async () => {
-    const pool = new RtpPortPool(base + 100, base + 199, 1);
+    const pool = new RtpPortPool(base + 100, base + 199, 1, { packets: 2 });
     const got: string[] = [];
     const leaving = await peer(got, "l");
     const newcomer = await peer(got, "n");
     const leavingPort = leaving.port;
     const a: string[] = [];
-    const sa = await pool.open("127.0.0.1", (buf) => a.push(buf.toString()), { expect: { address: "127.0.0.1", port: leavingPort } });
-    leaving.send("1", sa.port, "127.0.0.1");
+    const sa = await pool.open("127.0.0.1", (buf) => a.push(text(buf)), { expect: { address: "127.0.0.1", port: leavingPort } });
+    rtp(leaving, "1", sa.port);
     await until(() => a.length === 1);
     sa.close(); // hung up or moved to another node; its far end still sends a moment longer
     const b: string[] = [];
-    // The new call's SDP names a private address: it waits for any first packet.
-    const sb = await pool.open("127.0.0.1", (buf) => b.push(buf.toString()), { expect: { address: "10.0.0.9", port: 4000 } });
+    // The new call's SDP names a private address: it waits for any continuing stream.
+    const sb = await pool.open("127.0.0.1", (buf) => b.push(text(buf)), { expect: { address: "10.0.0.9", port: 4000 } });
     opened.push(sb);
     expect(sb.port).toBe(sa.port);
-    leaving.send("late", sb.port, "127.0.0.1");
+    for (let i = 0; i < 4; i++) rtp(leaving, "late", sb.port);
     await Bun.sleep(30);
-    newcomer.send("mine", sb.port, "127.0.0.1");
+    rtp(newcomer, "mine", sb.port);
+    rtp(newcomer, "mine", sb.port);
     await until(() => b.length === 1);
     expect(b).toEqual(["mine"]);
   });

@@ -85,6 +85,12 @@ export async function startMixer(options: StartMixerOptions): Promise<RunningMix
     codeGuessLimit: env.CODE_GUESS_LIMIT,
     codeGuessBanSeconds: env.CODE_GUESS_BAN_SECONDS,
     rtpTimeoutSeconds: env.RTP_TIMEOUT_SECONDS,
+    lobbyRtpTimeoutMs: env.LOBBY_RTP_TIMEOUT_MS,
+    rtpLatch: {
+      packets: env.RTP_LATCH_PACKETS,
+      sdpGraceMs: env.RTP_LATCH_SDP_GRACE_MS,
+      relatchSilenceMs: env.RTP_RELATCH_SILENCE_MS,
+    },
     recordingDir: env.RECORDING_DIR,
     statsSeconds: env.MIXER_STATS_SECONDS,
     sendPhases: env.MIXER_SEND_PHASES,

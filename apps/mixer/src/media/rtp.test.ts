@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { RTP_HEADER_SIZE, RtpLatch, RtpSender, createRtpHeader, parseRtp } from "./rtp.ts";
+import { RTP_HEADER_SIZE, RtpLatch, RtpSender, createRtpHeader, isRoutableAddress, parseRtp } from "./rtp.ts";
 
 function packet(bytes: number[]): Uint8Array {
   return Uint8Array.from(bytes);
@@ -132,16 +132,113 @@ describe("RtpSender", () => {
 });
 
 describe("RtpLatch", () => {
-  test("sends to the SDP address until the first packet, then latches and ignores strangers", () => {
-    const latch = new RtpLatch("10.0.0.5", 4000);
+  /** Feeds `n` packets of one stream (20 ms apart from `t0`); returns the results. */
+  function feed(latch: RtpLatch, address: string, port: number, ssrc: number, firstSeq: number, n: number, t0: number): boolean[] {
+    const out: boolean[] = [];
+    for (let i = 0; i < n; i++) out.push(latch.accept(address, port, ssrc, (firstSeq + i) & 0xffff, t0 + i * 20));
+    return out;
+  }
+
+  test("behind NAT (private SDP address): a stream latches after `packets` in sequence, then strangers are dropped", () => {
+    const latch = new RtpLatch("10.0.0.5", 4000, { packets: 4 }, 0);
     expect([latch.address, latch.port, latch.latched]).toEqual(["10.0.0.5", 4000, false]);
-    expect(latch.accept("192.0.2.7", 31000)).toBe(true);
+    expect(feed(latch, "192.0.2.7", 31000, 7, 65534, 5, 0)).toEqual([false, false, false, true, true]);
     expect([latch.address, latch.port, latch.latched]).toEqual(["192.0.2.7", 31000, true]);
-    expect(latch.accept("192.0.2.7", 31000)).toBe(true);
-    expect(latch.accept("192.0.2.7", 31001)).toBe(false);
-    expect(latch.accept("198.51.100.1", 31000)).toBe(false);
-    expect(latch.strangers).toBe(2);
-    latch.reset("10.0.0.6", 5000);
+    expect(latch.accept("192.0.2.7", 31001, 7, 3, 120)).toBe(false);
+    expect(latch.accept("198.51.100.1", 31000, 7, 4, 130)).toBe(false);
+    expect(latch.foreign).toBe(3 + 2);
+  });
+
+  test("a packet from exactly the SDP's address latches at once, and wins the latch back from anyone", () => {
+    const latch = new RtpLatch("10.0.0.5", 4000, { packets: 4 }, 0);
+    expect(feed(latch, "192.0.2.66", 5000, 1, 10, 4, 0)).toEqual([false, false, false, true]);
+    expect(latch.accept("10.0.0.5", 4000, 9, 500, 100)).toBe(true);
+    expect([latch.address, latch.port]).toEqual(["10.0.0.5", 4000]);
+    expect(latch.accept("192.0.2.66", 5000, 1, 14, 120)).toBe(false);
+  });
+
+  test("stray packets (one per source, or a new SSRC or sequence each) never latch", () => {
+    const latch = new RtpLatch("10.0.0.5", 4000, { packets: 3 }, 0);
+    for (let i = 0; i < 200; i++) expect(latch.accept(`192.0.2.${i % 200}`, 1000 + i, i, i * 1000, i * 300)).toBe(false);
+    for (let i = 0; i < 50; i++) expect(latch.accept("192.0.2.9", 7000, i, 5, i * 300)).toBe(false); // new SSRC each
+    for (let i = 0; i < 50; i++) expect(latch.accept("192.0.2.9", 7000, 1, 5, i * 300)).toBe(false); // repeated sequence
+    expect(latch.latched).toBe(false);
+    expect(latch.foreign).toBe(300);
+  });
+
+  test("strays interleaved with a caller's stream neither count nor displace it", () => {
+    const latch = new RtpLatch("10.0.0.5", 4000, { packets: 4 }, 0);
+    const got: boolean[] = [];
+    for (let i = 0; i < 5; i++) {
+      got.push(latch.accept("203.0.113.1", 9000, 77, 100 + i, i * 20));
+      latch.accept("198.51.100.9", 2000 + i, i, i * 999, i * 20 + 5);
+    }
+    expect(got).toEqual([false, false, false, true, true]);
+    expect(latch.port).toBe(9000);
+  });
+
+  test("a routable SDP address gets `sdpGraceMs` before a stream from elsewhere may latch", () => {
+    const latch = new RtpLatch("198.51.100.20", 4000, { packets: 3, sdpGraceMs: 500 }, 0);
+    const early = feed(latch, "203.0.113.66", 6000, 5, 1, 30, 0); // 0 .. 580 ms
+    expect(early.indexOf(true)).toBe(25); // 500 ms: the first packet after the grace
+    const other = new RtpLatch("198.51.100.20", 4000, { packets: 3, sdpGraceMs: 500 }, 0);
+    feed(other, "203.0.113.66", 6000, 5, 1, 10, 0);
+    expect(other.accept("198.51.100.20", 4000, 1, 1, 210)).toBe(true);
+    expect(other.port).toBe(4000);
+  });
+
+  test("re-latch: only after the latched source has been silent `relatchSilenceMs`, and only for a continuing stream", () => {
+    const latch = new RtpLatch("10.0.0.5", 4000, { packets: 3, relatchSilenceMs: 2000 }, 0);
+    feed(latch, "203.0.113.1", 9000, 1, 1, 10, 0); // latched; last packet at 180 ms
+    expect(latch.port).toBe(9000);
+    // Another stream while the caller still talks: never.
+    expect(feed(latch, "203.0.113.1", 9002, 1, 11, 20, 200).some(Boolean)).toBe(false);
+    // The caller's NAT binding changed: its old port is silent for 2 s, the new one streams.
+    expect(feed(latch, "203.0.113.1", 9004, 1, 100, 3, 2300)).toEqual([false, false, true]);
+    expect(latch.port).toBe(9004);
+  });
+
+  test("acceptPacket reads SSRC and sequence from the header; not RTP is dropped and counted; RTCP is ignored", () => {
+    const latch = new RtpLatch("10.0.0.5", 4000, { packets: 2 }, 0);
+    const p = new Uint8Array(20);
+    p[0] = 0x80;
+    p[11] = 3;
+    p[3] = 1;
+    expect(latch.acceptPacket(p, "192.0.2.1", 5000, 0)).toBe(false);
+    p[3] = 2;
+    expect(latch.acceptPacket(p, "192.0.2.1", 5000, 20)).toBe(true);
+    expect(latch.acceptPacket(new Uint8Array(8), "192.0.2.1", 5000, 40)).toBe(false);
+    const rtcp = new Uint8Array(20);
+    rtcp[0] = 0x80;
+    rtcp[1] = 200; // SR: payload type 72 with the marker bit
+    expect(latch.acceptPacket(rtcp, "198.51.100.1", 5000, 40)).toBe(false);
+    expect(latch.foreign).toBe(2);
+  });
+
+  test("reset forgets the latch and waits for the caller's packets again", () => {
+    const latch = new RtpLatch("10.0.0.5", 4000, {}, 0);
+    expect(latch.accept("10.0.0.5", 4000, 1, 1, 0)).toBe(true);
+    latch.reset("10.0.0.6", 5000, 100);
     expect([latch.address, latch.port, latch.latched]).toEqual(["10.0.0.6", 5000, false]);
+    expect(latch.accept("10.0.0.5", 4000, 1, 2, 120)).toBe(false);
+  });
+
+  test("routable addresses", () => {
+    const table: [string, boolean][] = [
+      ["198.51.100.7", true],
+      ["127.0.0.1", true],
+      ["10.1.2.3", false],
+      ["172.16.0.1", false],
+      ["172.32.0.1", true],
+      ["192.168.1.1", false],
+      ["100.64.0.1", false],
+      ["169.254.1.1", false],
+      ["0.0.0.0", false],
+      ["2001:db8::1", true],
+      ["fd00::1", false],
+      ["fe80::1", false],
+      ["host.example", false],
+    ];
+    for (const [a, want] of table) expect([a, isRoutableAddress(a)]).toEqual([a, want]);
   });
 });

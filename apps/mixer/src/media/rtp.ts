@@ -184,61 +184,220 @@ function writeRaw(buf: Uint8Array, off: number, pt: number, marker: boolean, seq
   buf[off + 11] = ssrc & 0xff;
 }
 
+/** Options of an `RtpLatch`. */
+export interface RtpLatchOptions {
+  /**
+   * Packets in sequence (one source address and port, one SSRC, each sequence number
+   * 1..16 above the last) a stream from elsewhere than the SDP's address must show
+   * before it is latched. Default 4.
+   */
+  packets?: number;
+  /**
+   * How long a routable SDP address is given, ms from the answer (or re-INVITE), to
+   * send the first packet before a stream from elsewhere may latch. Default 500.
+   */
+  sdpGraceMs?: number;
+  /**
+   * How long the latched source must be silent, ms, before a stream from elsewhere may
+   * take its place (a NAT binding that changed mid-call). Default 2000.
+   */
+  relatchSilenceMs?: number;
+}
+
+/** Sequence steps a candidate stream may take (1: in order; more: a few lost). */
+const MAX_SEQ_STEP = 16;
+/** A candidate stream that has not advanced this long, ms, may be displaced by another source. */
+const CANDIDATE_STALE_MS = 200;
+
 /**
- * Symmetric RTP (RFC 4961 style latching): until the first valid packet arrives we
- * send to the address in the caller's SDP; from then on we send to wherever the
- * caller's packets come from, and ignore packets from any other source.
+ * Whether an SDP connection address names a host one can be reached at from outside
+ * (not unspecified, private, shared (CGNAT) or link-local). A caller behind NAT puts its
+ * private address there; a public (or loopback) one is taken as meant.
+ */
+export function isRoutableAddress(address: string): boolean {
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(address);
+  if (v4) {
+    const a = Number(v4[1]);
+    const b = Number(v4[2]);
+    if (a > 255 || b > 255 || Number(v4[3]) > 255 || Number(v4[4]) > 255) return false;
+    if (a === 0 || a === 10 || a >= 224) return false;
+    if (a === 172 && b >= 16 && b <= 31) return false;
+    if (a === 192 && b === 168) return false;
+    if (a === 169 && b === 254) return false;
+    if (a === 100 && b >= 64 && b <= 127) return false;
+    return true;
+  }
+  if (!address.includes(":")) return false; // a host name: packets never come "from" it
+  const lower = address.toLowerCase();
+  if (lower === "::" || lower.startsWith("fe8") || lower.startsWith("fe9") || lower.startsWith("fea") || lower.startsWith("feb")) return false;
+  if (lower.startsWith("fc") || lower.startsWith("fd")) return false;
+  return true;
+}
+
+/**
+ * Symmetric RTP latching (RFC 4961 style) that a stranger cannot win with a stray
+ * packet. Nothing is sent before the latch: the caller's own packets say where it is.
+ *
+ * - A packet from exactly the address and port the caller's SDP names latches at once,
+ *   and takes the latch back from any other source: that address came over the call's
+ *   signalling, so media sent there goes to the caller (or nowhere) whoever sent it.
+ * - Any other source (a caller behind NAT) must show a continuing stream first:
+ *   `packets` in sequence with one SSRC; a stray packet from a third source neither
+ *   counts nor displaces a stream that is advancing. When the SDP names a routable
+ *   address, such a stream latches only after `sdpGraceMs`, so a caller whose SDP is
+ *   right wins against an attacker who saw the port first.
+ * - Once latched, other sources are dropped (and counted in `foreign`). Only when the
+ *   latched source has been silent for `relatchSilenceMs` may another continuing stream
+ *   take over: a NAT binding that changed mid-call (new source port) is a real case, and
+ *   a caller that still sends can never be displaced. The cost: a caller that stops
+ *   sending (silence suppression) for that long can lose its latch to a guesser.
+ *
+ * `accept` runs once per packet and allocates nothing; addresses are compared as the
+ * strings the socket gives.
  * @example
- * const latch = new RtpLatch(remote.address, remote.port);
- * if (!latch.accept(rinfo.address, rinfo.port)) return; // stranger
- * socket.send(pkt, latch.port, latch.address);
+ * const latch = new RtpLatch(sdp.address, sdp.port, {}, performance.now());
+ * if (!latch.acceptPacket(buf, rinfo.address, rinfo.port, performance.now())) return; // stranger
+ * if (latch.latched) socket.send(pkt, latch.port, latch.address);
  */
 export class RtpLatch {
   private sdpAddress: string;
   private sdpPort: number;
+  private sdpRoutable: boolean;
+  /** Node clock (ms) when the latch was armed (answer or re-INVITE). */
+  private armedAt: number;
   private latchedAddress: string | null = null;
   private latchedPort = 0;
-  /** Packets dropped because they came from a source other than the latched one. */
-  strangers = 0;
+  /** Node clock (ms) of the last packet from the latched source. */
+  private lastAt = 0;
+  /** The stream from elsewhere that may latch: its source, SSRC, last sequence and length. */
+  private candAddress = "";
+  private candPort = -1;
+  private candSsrc = 0;
+  private candSeq = 0;
+  private candCount = 0;
+  private candAt = 0;
+  private readonly packets: number;
+  private readonly sdpGraceMs: number;
+  private readonly relatchSilenceMs: number;
+  /** Packets dropped because they did not come from the latched source (or had not latched yet). */
+  foreign = 0;
 
-  constructor(sdpAddress: string, sdpPort: number) {
+  constructor(sdpAddress: string, sdpPort: number, options: RtpLatchOptions = {}, now = performance.now()) {
     this.sdpAddress = sdpAddress;
     this.sdpPort = sdpPort;
+    this.sdpRoutable = sdpPort > 0 && isRoutableAddress(sdpAddress);
+    this.armedAt = now;
+    this.packets = Math.max(1, Math.floor(options.packets ?? 4));
+    this.sdpGraceMs = Math.max(0, options.sdpGraceMs ?? 500);
+    this.relatchSilenceMs = Math.max(0, options.relatchSilenceMs ?? 2000);
   }
 
-  /** True once a packet has fixed the remote source. */
+  /** True once the caller's packets have fixed the remote source. */
   get latched(): boolean {
     return this.latchedAddress !== null;
   }
-  /** Where to send now. */
+  /** Where to send once latched (before that, the SDP's address, for hand-overs). */
   get address(): string {
     return this.latchedAddress ?? this.sdpAddress;
   }
-  /** Port to send to now. */
+  /** Port to send to once latched (before that, the SDP's). */
   get port(): number {
     return this.latchedAddress !== null ? this.latchedPort : this.sdpPort;
   }
+  /** The address and port the SDP named. */
+  get expectedAddress(): string {
+    return this.sdpAddress;
+  }
+  get expectedPort(): number {
+    return this.sdpPort;
+  }
+
+  /** Whether this packet comes from the latched source (no other check). */
+  isLatched(address: string, port: number): boolean {
+    return port === this.latchedPort && address === this.latchedAddress;
+  }
 
   /**
-   * Call for each valid RTP packet; true when it comes from the (now) latched source.
-   * The first call latches.
+   * `accept` for a raw datagram: reads SSRC and sequence number from its RTP header.
+   * Not RTP at all: dropped and counted; RTCP (payload types 72-76) is dropped uncounted.
    */
-  accept(address: string, port: number): boolean {
-    if (this.latchedAddress === null) {
-      this.latchedAddress = address;
-      this.latchedPort = port;
+  acceptPacket(buf: Uint8Array, address: string, port: number, now: number): boolean {
+    if (buf.length < RTP_HEADER_SIZE || (buf[0] as number) >> 6 !== 2) {
+      this.foreign++;
+      return false;
+    }
+    const pt = (buf[1] as number) & 0x7f;
+    if (pt >= 72 && pt <= 76) return false;
+    const seq = ((buf[2] as number) << 8) | (buf[3] as number);
+    const ssrc = (((buf[8] as number) << 24) | ((buf[9] as number) << 16) | ((buf[10] as number) << 8) | (buf[11] as number)) >>> 0;
+    return this.accept(address, port, ssrc, seq, now);
+  }
+
+  /**
+   * Call for each RTP packet; true when it comes from the (now) latched source, which
+   * may be this very packet's (see the class comment for when a source latches).
+   */
+  accept(address: string, port: number, ssrc: number, seq: number, now: number): boolean {
+    if (port === this.latchedPort && address === this.latchedAddress) {
+      this.lastAt = now;
       return true;
     }
-    if (port === this.latchedPort && address === this.latchedAddress) return true;
-    this.strangers++;
+    if (port === this.sdpPort && address === this.sdpAddress) {
+      this.latchTo(address, port, now);
+      return true;
+    }
+    if (this.latchedAddress !== null && now - this.lastAt < this.relatchSilenceMs) {
+      this.foreign++;
+      return false;
+    }
+    if (port === this.candPort && address === this.candAddress && ssrc === this.candSsrc) {
+      const step = (seq - this.candSeq) & 0xffff;
+      if (step >= 1 && step <= MAX_SEQ_STEP) {
+        this.candCount++;
+        this.candAt = now;
+      } else {
+        // Out of order or repeated: start counting again (and do not look fresh).
+        this.candCount = 1;
+      }
+      this.candSeq = seq;
+    } else if (this.candCount === 0 || now - this.candAt >= CANDIDATE_STALE_MS) {
+      this.candAddress = address;
+      this.candPort = port;
+      this.candSsrc = ssrc;
+      this.candSeq = seq;
+      this.candCount = 1;
+      this.candAt = now;
+    } else {
+      this.foreign++;
+      return false;
+    }
+    if (this.candCount >= this.packets && (!this.sdpRoutable || now - this.armedAt >= this.sdpGraceMs)) {
+      this.latchTo(address, port, now);
+      return true;
+    }
+    this.foreign++;
     return false;
   }
 
-  /** A re-INVITE moved the caller's media: forget the latch and send to the new SDP address. */
-  reset(sdpAddress: string, sdpPort: number): void {
+  private latchTo(address: string, port: number, now: number): void {
+    this.latchedAddress = address;
+    this.latchedPort = port;
+    this.lastAt = now;
+    this.candCount = 0;
+    this.candPort = -1;
+    this.candAddress = "";
+  }
+
+  /** A re-INVITE moved the caller's media: forget the latch and wait for its packets again. */
+  reset(sdpAddress: string, sdpPort: number, now = performance.now()): void {
     this.sdpAddress = sdpAddress;
     this.sdpPort = sdpPort;
+    this.sdpRoutable = sdpPort > 0 && isRoutableAddress(sdpAddress);
+    this.armedAt = now;
     this.latchedAddress = null;
     this.latchedPort = 0;
+    this.candCount = 0;
+    this.candPort = -1;
+    this.candAddress = "";
   }
 }
