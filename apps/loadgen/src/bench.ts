@@ -169,6 +169,9 @@ async function startTarget(): Promise<Target> {
     RTP_PORT_MIN: env.BENCH_SERVICE_RTP_MIN ?? "20000",
     RTP_PORT_MAX: env.BENCH_SERVICE_RTP_MAX ?? "29999",
     ADMIN_TOKEN: adminToken,
+    // The generator places every call from 127.0.0.1, as a carrier's trunk would: the
+    // per-source INVITE limits are for a caller's own address, not a trunk's.
+    SIP_TRUSTED_SOURCES: env.SIP_TRUSTED_SOURCES ?? "127.0.0.1",
   };
   for (const k of ["DATABASE_URL", "REDIS_URL"]) if (env[k]) serviceEnv[k] = env[k]!;
   // A fresh embedded database per run, and a key prefix of our own on a shared Redis.

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { TrustedSources } from "./guess-limiter.ts";
 import { workersUnsupported } from "./workers.ts";
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -18,10 +19,53 @@ export const mixerEnvSchema = z.object({
   NODE_ID: z.string().optional(),
   /** Where `local` recordings are written. */
   RECORDING_DIR: z.string().default(".data/recordings"),
-  /** Wrong access codes from one caller number before it is slowed down, then refused. */
+  /**
+   * Wrong access codes from one source address (or, through a trusted source, one
+   * calling number) per window before it is slowed down (past half), then refused.
+   */
   CODE_GUESS_LIMIT: z.coerce.number().int().min(1).default(10),
-  /** How long a caller number stays refused after passing the limit, in seconds. */
+  /** How long a source (or trusted caller number) stays refused after passing the limit, in seconds. */
   CODE_GUESS_BAN_SECONDS: z.coerce.number().int().min(1).default(600),
+  /** Wrong codes are counted in windows of this many seconds. */
+  CODE_GUESS_WINDOW_SECONDS: z.coerce.number().int().min(1).default(600),
+  /** Wrong codes on one number dialed, per window, past which each code check there is slowed. */
+  CODE_GUESS_DID_LIMIT: z.coerce.number().int().min(1).default(100),
+  /** The pause before each code check on a number past CODE_GUESS_DID_LIMIT, in seconds. */
+  CODE_GUESS_DID_DELAY_SECONDS: z.coerce.number().min(0).max(30).default(3),
+  /** How long a guess-count operation may wait for Redis before this node's memory is used, ms. */
+  CODE_GUESS_REDIS_TIMEOUT_MS: z.coerce.number().int().min(10).max(5000).default(250),
+  /**
+   * The operator's carriers and SBCs (comma-separated IPs and CIDRs): their calls are
+   * told apart by calling number (P-Asserted-Identity, else From) for code guessing,
+   * and they are exempt from the per-source INVITE limits (they carry everyone's calls).
+   */
+  SIP_TRUSTED_SOURCES: z
+    .string()
+    .default("")
+    .refine((v) => {
+      try {
+        TrustedSources.parse(v);
+        return true;
+      } catch {
+        return false;
+      }
+    }, "must be comma-separated IP addresses or CIDRs"),
+  /** New INVITEs accepted per second from one (untrusted) source address; more get 503 + Retry-After. */
+  SIP_INVITES_PER_SOURCE: z.coerce.number().min(0.1).default(10),
+  /** INVITEs one source may send at once above SIP_INVITES_PER_SOURCE. */
+  SIP_INVITE_BURST: z.coerce.number().int().min(1).default(30),
+  /** Unanswered or un-ACKed INVITEs from one source at a time; more get 503 + Retry-After. */
+  SIP_PENDING_PER_SOURCE: z.coerce.number().int().min(1).default(20),
+  /** Calls (INVITE to BYE) from one source at a time; more get 503 + Retry-After. */
+  SIP_CALLS_PER_SOURCE: z.coerce.number().int().min(1).default(200),
+  /** Larger SIP datagrams are dropped (513 when the header section can still be read). */
+  SIP_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).max(65535).default(16384),
+  /** SIP messages with more header lines are dropped unparsed. */
+  SIP_MAX_HEADERS: z.coerce.number().int().min(20).max(1000).default(100),
+  /** Payload types one SDP m-line may offer; more: 488 (a WebRTC video line has ~40). */
+  SDP_MAX_FORMATS: z.coerce.number().int().min(4).max(128).default(64),
+  /** m-lines one SDP may carry; more: 488 (a video phone offers audio, video, content, BFCP). */
+  SDP_MAX_MEDIA: z.coerce.number().int().min(1).max(32).default(8),
   /**
    * Child processes that mix the meetings (one per core is the point); this process
    * answers calls, runs the IVR and hands admitted callers over. 0: mix here.

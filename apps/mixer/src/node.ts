@@ -13,7 +13,8 @@ import { type ParticipantMuted } from "@conf/session-store";
 import { roleIn } from "@conf/call-flow";
 import type { ControlMessage, HandoverMessage, HandoverStep, SessionStore, Unsubscribe } from "@conf/session-store";
 import { CallSession, type CallMedia, partyOf, withoutTag } from "./call.ts";
-import { GuessLimiter } from "./guess-limiter.ts";
+import { type GuessKeys, GuessLimiter, guessKeys, type GuessStore, TrustedSources } from "./guess-limiter.ts";
+import { escapeControl, logSafe } from "./log-safe.ts";
 import { TickStats } from "./tick-stats.ts";
 import {
   handoverCommitSchema,
@@ -49,7 +50,17 @@ import {
 } from "./media/index.ts";
 import { type Recorder, startLocalRecording, startRemoteRecording } from "./recording/index.ts";
 import { RtpPortPool, type RtpSocket } from "./rtp-socket.ts";
-import { type Dialog, type DialogSnapshot, type IncomingCall, SipUa, type SipTimerOptions } from "./sip/index.ts";
+import {
+  type Dialog,
+  type DialogSnapshot,
+  type IncomingCall,
+  type MessageLimits,
+  parseNameAddr,
+  SipUa,
+  type SipTimerOptions,
+  type SourceLimits,
+  uriUser,
+} from "./sip/index.ts";
 
 export interface MixerNodeOptions {
   router: AccessRouter;
@@ -62,9 +73,21 @@ export interface MixerNodeOptions {
   rtpPortMax: number;
   /** Spread calls over this many shared RTP sockets (batched sends); 0: a socket per call. */
   rtpSharedSockets?: number;
-  /** Wrong codes from one number before it is refused for `codeGuessBanSeconds`. */
+  /** Wrong codes from one source (trusted: one caller number) before it is refused for `codeGuessBanSeconds`. */
   codeGuessLimit?: number;
   codeGuessBanSeconds?: number;
+  codeGuessWindowSeconds?: number;
+  /** Wrong codes on one number dialed per window past which its code checks wait `codeGuessDidDelaySeconds`. */
+  codeGuessDidLimit?: number;
+  codeGuessDidDelaySeconds?: number;
+  /** Shared guess counts (Redis) for every node; absent: this node's memory only. Closed by `stop()`. */
+  guessStore?: GuessStore | null;
+  /** The operator's carriers and SBCs (SIP_TRUSTED_SOURCES). */
+  trustedSources?: TrustedSources;
+  /** Per-source INVITE limits; default DEFAULT_SOURCE_LIMITS (trusted sources are exempt). */
+  sourceLimits?: SourceLimits;
+  /** SIP message and SDP size limits; default DEFAULT_MESSAGE_LIMITS. */
+  messageLimits?: Partial<MessageLimits>;
   /** A joined caller sending no RTP this long is hung up, seconds. */
   rtpTimeoutSeconds?: number;
   /** A caller at the IVR (lobby) sending no RTP this long is hung up, ms. Default 5000. */
@@ -138,6 +161,9 @@ export class MixerNode {
   private readonly byDialog = new Map<string, CallSession>();
   private readonly ports: RtpPortPool;
   private readonly guesses: GuessLimiter;
+  private readonly trusted: TrustedSources;
+  /** Under what each call's wrong codes are counted (set when it is answered). */
+  private readonly guessKeysOf = new WeakMap<CallSession, GuessKeys>();
   private readonly moh: ReadonlyMap<string, LoopSource>;
   private readonly log: (line: string) => void;
   private ua: SipUa | null = null;
@@ -180,13 +206,33 @@ export class MixerNode {
 
   constructor(private readonly opts: MixerNodeOptions) {
     this.ports = new RtpPortPool(opts.rtpPortMin, opts.rtpPortMax, opts.rtpSharedSockets ?? 0, opts.rtpLatch);
-    this.guesses = new GuessLimiter({
-      limit: opts.codeGuessLimit ?? 10,
-      banMs: (opts.codeGuessBanSeconds ?? 600) * 1000,
-    });
+    this.trusted = opts.trustedSources ?? new TrustedSources([]);
     this.moh = createMohSources();
     this.lobby = new MixGroup(new ConferenceMixer({ mohSources: this.moh, mohEnabled: false }));
-    this.log = opts.log ?? ((l) => console.log(`mixer: ${l}`));
+    const sink = opts.log ?? ((l) => console.log(`mixer: ${l}`));
+    // Sites escape what they print from SIP (logSafe); this catches what they missed,
+    // so no value from a caller can start a log line of its own.
+    this.log = (line) => sink(escapeControl(line));
+    let storeErrorLogged = 0;
+    this.guesses = new GuessLimiter(
+      {
+        limit: opts.codeGuessLimit ?? 10,
+        banMs: (opts.codeGuessBanSeconds ?? 600) * 1000,
+        windowMs: (opts.codeGuessWindowSeconds ?? opts.codeGuessBanSeconds ?? 600) * 1000,
+        didLimit: opts.codeGuessDidLimit ?? 100,
+        didDelayMs: (opts.codeGuessDidDelaySeconds ?? 3) * 1000,
+      },
+      opts.guessStore ?? null,
+      {
+        onStoreError: (err) => {
+          // Once a minute at most: Redis down means one failure per code entered.
+          const t = Date.now();
+          if (t - storeErrorLogged < 60_000) return;
+          storeErrorLogged = t;
+          this.log(`guess counts: shared store failed, using this node's (${logSafe(err)})`);
+        },
+      },
+    );
     this.placement = opts.placement ? new MeetingPlacement(opts.placement) : null;
     this.sendPhases = Math.max(1, Math.min(10, Math.floor(opts.sendPhases ?? SEND_PHASES)));
   }
@@ -201,6 +247,9 @@ export class MixerNode {
       port: this.opts.sipPort,
       timers: this.opts.sipTimers,
       forceRport: true,
+      sourceLimits: this.opts.sourceLimits ?? true,
+      trustedSource: (address) => this.trusted.has(address),
+      messageLimits: this.opts.messageLimits,
       handlers: {
         onInvite: (call) => this.onInvite(call),
         onCancel: (call) => this.onCancel(call),
@@ -214,7 +263,7 @@ export class MixerNode {
           if (moved) this.bg(this.sendHandover(moved.nodeId, "digit", moved.handoverId, { digit }));
         },
         onReinvite: (dialog, offer) => this.onReinvite(dialog, offer.sdp),
-        onError: (err, ctx) => this.log(`sip error (${ctx}): ${String(err)}`),
+        onError: (err, ctx) => this.log(`sip error (${logSafe(ctx)}): ${logSafe(err)}`),
       },
     });
     this.unsubscribe = await this.opts.store.control.subscribe(this.opts.nodeId, (m) => this.onControl(m));
@@ -265,6 +314,7 @@ export class MixerNode {
     if (this.statsTimer) clearInterval(this.statsTimer);
     await this.unsubscribe?.();
     this.ua?.close();
+    await this.guesses.close();
   }
 
   // ---- the clock -------------------------------------------------------------------
@@ -344,7 +394,7 @@ export class MixerNode {
     });
     if (decision.kind === "refuse") {
       const r = refusalResponse(decision.reason);
-      this.log(`refused ${dialed}: ${decision.reason}`);
+      this.log(`refused ${logSafe(dialed)} from ${invite.source.address}: ${decision.reason}`);
       invite.reject(r.sipStatus, r.sipReason);
       return;
     }
@@ -395,6 +445,15 @@ export class MixerNode {
     };
     call = new CallSession(partyOf(invite), socket, media, dateCreated, this.now, (c, k) => this.onDigit(c, k));
     call.sdpSessionId = sessionId;
+    this.guessKeysOf.set(call, guessKeys(
+      {
+        sourceAddress: invite.source.address,
+        callerNumber: invite.callerNumber,
+        assertedNumber: assertedNumber(invite),
+        dialed: dialed || null,
+      },
+      this.trusted,
+    ));
     invite.appData = call;
     const dialog = invite.accept(neg.value.answer);
     if (!dialog) {
@@ -529,10 +588,14 @@ export class MixerNode {
   private async submitCode(call: CallSession, code: string): Promise<void> {
     const context = call.prompt;
     if (!context) return;
-    const caller = call.party.callerNumber ?? call.party.sourceAddress;
-    const verdict = this.guesses.check(caller);
+    const keys = this.guessKeysOf.get(call) ?? guessKeys(
+      { sourceAddress: call.party.sourceAddress, callerNumber: call.party.callerNumber, assertedNumber: null, dialed: null },
+      this.trusted,
+    );
+    const verdict = await this.guesses.check(keys);
+    if (call.state !== "ivr") return;
     if (verdict.kind === "refuse") {
-      this.log(`refused code entry from ${caller}: too many wrong codes (retry in ${Math.ceil(verdict.retryAfterMs / 1000)} s)`);
+      this.log(`refused code entry from ${logSafe(keys.key)}: too many wrong codes (retry in ${Math.ceil(verdict.retryAfterMs / 1000)} s)`);
       this.say(call, ["try-later", "goodbye"], "hangup");
       return;
     }
@@ -542,13 +605,13 @@ export class MixerNode {
     if (call.state !== "ivr") return;
     if (!admitted || admitted.kind === "refuse") {
       call.attempts++;
-      const banned = this.guesses.wrong(caller);
-      if (banned) this.log(`caller ${caller} reached the wrong-code limit; refused for a while`);
+      const banned = await this.guesses.wrong(keys);
+      if (banned) this.log(`${logSafe(keys.key)} reached the wrong-code limit; refused for a while`);
+      if (call.state !== "ivr") return;
       if (banned || call.attempts >= MAX_CODE_ATTEMPTS) this.say(call, ["wrong-code", "too-many-tries", "goodbye"], "hangup");
       else this.say(call, ["wrong-code", "enter-code"], "collect");
       return;
     }
-    this.guesses.right(caller);
     await this.admitted(call, admitted);
   }
 
@@ -876,7 +939,7 @@ export class MixerNode {
     if (!rec) return;
     const ready = await rec.ready;
     if (!ready.ok) {
-      this.log(`recording of ${runtime.meetingSid} failed: ${ready.error}`);
+      this.log(`recording of ${runtime.meetingSid} failed: ${logSafe(ready.error)}`);
       if (runtime.recorder === rec) await this.stopRecording(runtime);
       this.say(call, ["recording-stopped"]);
       return;
@@ -1010,7 +1073,7 @@ export class MixerNode {
 
   /** Runs a promise in the background: a failure is logged, never an unhandled rejection. */
   private bg(p: Promise<unknown>): void {
-    p.catch((err) => this.log(`background task failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`));
+    p.catch((err) => this.log(`background task failed: ${logSafe(err)}${err instanceof Error && err.stack ? ` ${escapeControl(err.stack)}` : ""}`));
   }
 
   private disposeMeeting(runtime: MeetingRuntime): void {
@@ -1204,7 +1267,7 @@ export class MixerNode {
     const refuse = (reason: string) => this.sendHandover(m.fromNodeId, "refused", m.handoverId, { reason });
     const parsed = handoverOfferSchema.safeParse(m.body);
     if (!parsed.success) {
-      this.log(`bad hand-over offer from ${m.fromNodeId}: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+      this.log(`bad hand-over offer from ${logSafe(m.fromNodeId)}: ${logSafe(parsed.error.issues[0]?.message ?? "invalid")}`);
       await refuse("bad offer");
       return;
     }
@@ -1265,7 +1328,7 @@ export class MixerNode {
     clearTimeout(pending.timer);
     this.handoversIn.delete(m.handoverId);
     const fail = (why: string) => {
-      this.log(`hand-over of call ${pending.offer.callSid} failed: ${why}`);
+      this.log(`hand-over of call ${pending.offer.callSid} failed: ${logSafe(why)}`);
       pending.socket.close();
     };
     const parsed = handoverCommitSchema.safeParse(m.body);
@@ -1398,4 +1461,15 @@ export class MixerNode {
       this.log(`lease renewal failed: ${String(err)}`);
     }
   }
+}
+
+/** The caller's number a carrier asserts (RFC 3325), or null. */
+function assertedNumber(invite: IncomingCall): string | null {
+  const pai = invite.header("p-asserted-identity");
+  if (!pai) return null;
+  // Several identities (a sip and a tel URI) are comma-separated; the first will do.
+  const gt = pai.indexOf(">");
+  const first = gt >= 0 ? pai.slice(0, gt + 1) : (pai.split(",")[0] ?? "");
+  const r = parseNameAddr(first.trim());
+  return r.ok ? uriUser(r.value.uri) : null;
 }

@@ -6,6 +6,7 @@ import { createAccessRouter, invalidationChannel, parseInvalidation } from "@con
 import { type ConfigReader, createConfigReader, type Database, openDatabase } from "@conf/db";
 import { type Bus, createBus, createSessionStore, type SessionStore } from "@conf/session-store";
 import type { MixerEnv } from "./env.ts";
+import { RedisGuessStore, TrustedSources } from "./guess-limiter.ts";
 import { loadPrompts } from "./media/index.ts";
 import { MixerNode } from "./node.ts";
 import { splitPortRange, startWorkers, type WorkerProcesses, workersUnsupported } from "./workers.ts";
@@ -84,6 +85,24 @@ export async function startMixer(options: StartMixerOptions): Promise<RunningMix
     rtpSharedSockets: env.RTP_SHARED_SOCKETS,
     codeGuessLimit: env.CODE_GUESS_LIMIT,
     codeGuessBanSeconds: env.CODE_GUESS_BAN_SECONDS,
+    codeGuessWindowSeconds: env.CODE_GUESS_WINDOW_SECONDS,
+    codeGuessDidLimit: env.CODE_GUESS_DID_LIMIT,
+    codeGuessDidDelaySeconds: env.CODE_GUESS_DID_DELAY_SECONDS,
+    // Every node counts the same guesses; closed by the node's stop().
+    guessStore: env.REDIS_URL ? new RedisGuessStore(env.REDIS_URL, env.REDIS_PREFIX, env.CODE_GUESS_REDIS_TIMEOUT_MS) : null,
+    trustedSources: TrustedSources.parse(env.SIP_TRUSTED_SOURCES),
+    sourceLimits: {
+      invitesPerSecond: env.SIP_INVITES_PER_SOURCE,
+      burst: env.SIP_INVITE_BURST,
+      pendingPerSource: env.SIP_PENDING_PER_SOURCE,
+      callsPerSource: env.SIP_CALLS_PER_SOURCE,
+    },
+    messageLimits: {
+      maxMessageBytes: env.SIP_MAX_MESSAGE_BYTES,
+      maxHeaders: env.SIP_MAX_HEADERS,
+      sdpMaxFormats: env.SDP_MAX_FORMATS,
+      sdpMaxMedia: env.SDP_MAX_MEDIA,
+    },
     rtpTimeoutSeconds: env.RTP_TIMEOUT_SECONDS,
     lobbyRtpTimeoutMs: env.LOBBY_RTP_TIMEOUT_MS,
     rtpLatch: {

@@ -77,3 +77,12 @@ export {
   uriUser,
   type Via,
 } from "./message.ts";
+export {
+  type AdmissionTicket,
+  DEFAULT_MESSAGE_LIMITS,
+  DEFAULT_SOURCE_LIMITS,
+  type MessageLimits,
+  SourceAdmission,
+  type SourceLimits,
+  sdpTooLarge,
+} from "./limits.ts";

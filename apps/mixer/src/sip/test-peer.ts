@@ -20,10 +20,11 @@ export class RawPeer {
 
   private constructor(private readonly socket: udp.Socket<"buffer">) {}
 
-  static async open(): Promise<RawPeer> {
+  /** `host`: another loopback address (127.0.0.2, ...) plays another source. */
+  static async open(host = "127.0.0.1"): Promise<RawPeer> {
     let peer: RawPeer | null = null;
     const socket = await Bun.udpSocket({
-      hostname: "127.0.0.1",
+      hostname: host,
       port: 0,
       socket: {
         data(_s, buf, port, address) {

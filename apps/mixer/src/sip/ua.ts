@@ -47,6 +47,17 @@ import {
   type Via,
 } from "./message.ts";
 import {
+  type AdmissionTicket,
+  countHeaderLines,
+  DEFAULT_MESSAGE_LIMITS,
+  DEFAULT_SOURCE_LIMITS,
+  headerSectionEnd,
+  type MessageLimits,
+  SourceAdmission,
+  type SourceLimits,
+  sdpTooLarge,
+} from "./limits.ts";
+import {
   type Destination,
   InviteClientTransaction,
   InviteServerTransaction,
@@ -154,6 +165,15 @@ export interface SipUaOptions {
   forceRport?: boolean;
   /** A call the app leaves unanswered gets 480 after this many ms. Default 180000. */
   answerTimeoutMs?: number;
+  /**
+   * Per-source limits on new INVITEs (rate, waiting for answer/ACK, calls at a time);
+   * over them: 503 with Retry-After, or silence past a second budget. Absent: none.
+   */
+  sourceLimits?: SourceLimits | true;
+  /** Sources exempt from `sourceLimits` (the operator's carriers and SBCs). */
+  trustedSource?: (address: string) => boolean;
+  /** Message and SDP size limits; default {@link DEFAULT_MESSAGE_LIMITS}. */
+  messageLimits?: Partial<MessageLimits>;
   handlers?: SipUaHandlers;
 }
 
@@ -340,6 +360,8 @@ interface ResponseOptions {
 interface InviteContext {
   dialog: Dialog | null;
   call: IncomingCall | null;
+  /** The source's hold for this INVITE (new INVITEs only). */
+  ticket: AdmissionTicket | null;
 }
 
 interface UacState {
@@ -391,6 +413,10 @@ export class SipUa implements DialogHost, CallHost {
   private readonly userAgent: string;
   private readonly forceRport: boolean;
   private readonly answerTimeoutMs: number;
+  private readonly admission: SourceAdmission | null;
+  private readonly limits: MessageLimits;
+  /** Calls answered and not over yet, with their source's hold. */
+  private readonly dialogTickets = new WeakMap<Dialog, AdmissionTicket>();
   private closed = false;
   private responseSource: Destination | null = null;
 
@@ -406,6 +432,9 @@ export class SipUa implements DialogHost, CallHost {
     this.userAgent = options.userAgent ?? "conf-mixer";
     this.forceRport = options.forceRport ?? false;
     this.answerTimeoutMs = options.answerTimeoutMs ?? 180_000;
+    const sl = options.sourceLimits;
+    this.admission = sl ? new SourceAdmission(sl === true ? DEFAULT_SOURCE_LIMITS : sl, options.trustedSource) : null;
+    this.limits = { ...DEFAULT_MESSAGE_LIMITS, ...options.messageLimits };
     this.layer = new TransactionLayer(
       (data, dest) => {
         this.socket.send(data, dest.port, dest.address);
@@ -575,6 +604,11 @@ export class SipUa implements DialogHost, CallHost {
     if (this.closed) return;
     try {
       if (truncated) return this.drop("truncated datagram", src);
+      // Size and header count first, by counting bytes: parsing is what a big message costs.
+      if (data.length > this.limits.maxMessageBytes) return this.tooLarge(data, src);
+      if (countHeaderLines(data, this.limits.maxHeaders) > this.limits.maxHeaders) {
+        return this.drop(`more than ${this.limits.maxHeaders} header lines`, src);
+      }
       // Bun may reuse its receive buffer: the message (and its body slices) must own its bytes.
       const r = parseMessage(new Uint8Array(data));
       if (!r.ok) return this.handleParseFailure(r, src);
@@ -585,7 +619,26 @@ export class SipUa implements DialogHost, CallHost {
     }
   }
 
-  private handleParseFailure(r: Extract<MessageParseResult, { ok: false }>, src: Destination): void {
+  /**
+   * A datagram over the size limit: a request whose header section sits in the first
+   * `maxMessageBytes` (and is not too long) gets 513, parsed without its body; the
+   * rest is dropped.
+   */
+  private tooLarge(data: Uint8Array, src: Destination): void {
+    const why = `datagram of ${data.length} bytes over ${this.limits.maxMessageBytes}`;
+    const bodyStart = headerSectionEnd(data, this.limits.maxMessageBytes);
+    if (bodyStart < 0 || countHeaderLines(data, this.limits.maxHeaders) > this.limits.maxHeaders) return this.drop(why, src);
+    const r = parseMessage(new Uint8Array(data.subarray(0, bodyStart)));
+    if (r.ok) {
+      const req = r.value;
+      if (req.kind !== "request" || req.method === "ACK") return this.drop(why, src);
+      this.send(this.buildResponse(req, src, 513), this.responseDestination(req.via[0], src));
+      return this.drop(`answered 513: ${why}`, src);
+    }
+    this.handleParseFailure({ ...r, reason: why }, src, 513);
+  }
+
+  private handleParseFailure(r: Extract<MessageParseResult, { ok: false }>, src: Destination, statusOverride?: number): void {
     if (r.keepalive) return;
     const s = r.salvage && r.salvage.method !== null && r.salvage.method !== "ACK" ? salvageResponseHeaders(r.salvage) : null;
     if (!s) return this.drop(r.reason, src);
@@ -595,7 +648,7 @@ export class SipUa implements DialogHost, CallHost {
     if (s.to !== null) headers.push(["To", /;\s*tag\s*=/i.test(s.to) ? s.to : `${s.to};tag=${randomHex(5)}`]);
     if (s.callId !== null) headers.push(["Call-ID", s.callId]);
     headers.push(["CSeq", s.cseq], ["Server", this.userAgent]);
-    const status = r.status;
+    const status = statusOverride ?? r.status;
     this.send(
       serializeResponse(status, sanitizeReason(`${reasonPhrase(status)} (${r.reason})`), headers),
       this.responseDestination(s.topVia, src),
@@ -628,7 +681,10 @@ export class SipUa implements DialogHost, CallHost {
 
   private respond(tx: ServerTransaction, status: number, o: ResponseOptions = {}): boolean {
     const src = this.sourceOf(tx);
-    return tx.respond(this.buildResponse(tx.request, src, status, o), status);
+    const sent = tx.respond(this.buildResponse(tx.request, src, status, o), status);
+    // A failed INVITE ends its source's hold (an answered one holds until ACK and BYE).
+    if (sent && status >= 300 && tx instanceof InviteServerTransaction) this.inviteContexts.get(tx)?.ticket?.end();
+    return sent;
   }
 
   private readonly sources = new WeakMap<ServerTransaction, Destination>();
@@ -645,9 +701,22 @@ export class SipUa implements DialogHost, CallHost {
     const dest = this.responseDestination(req.via[0], src);
     if (req.method === "CANCEL") return this.handleCancel(req, src, key, dest);
 
+    let ticket: AdmissionTicket | null = null;
+    if (req.method === "INVITE" && req.to.tag === null && this.admission) {
+      const v = this.admission.admit(src.address);
+      if (v.kind === "drop") return this.drop(`over the per-source limit (${v.why}): dropped`, src);
+      if (v.kind === "refuse") {
+        // Stateless: a flood must not cost a transaction per INVITE.
+        const headers: OutgoingHeader[] = [["Retry-After", String(v.retryAfterSeconds)]];
+        this.send(this.buildResponse(req, src, 503, { headers }), dest);
+        return this.drop(`answered 503: over the per-source limit (${v.why})`, src);
+      }
+      ticket = v.ticket;
+    }
+
     let tx: ServerTransaction;
     if (req.method === "INVITE") {
-      const ctx: InviteContext = { dialog: null, call: null };
+      const ctx: InviteContext = { dialog: null, call: null, ticket };
       const ist = new InviteServerTransaction(this.layer, key, req, dest, {
         onAckTimeout: () => {
           if (ctx.dialog) this.ackTimeout(ctx.dialog);
@@ -697,6 +766,14 @@ export class SipUa implements DialogHost, CallHost {
 
   /** 415 / 406 checks for requests whose body we must understand (INVITE, re-INVITE). */
   private rejectUnacceptableSdp(req: SipRequest, tx: ServerTransaction): boolean {
+    if (req.body.length > 0 && req.contentType === "application/sdp") {
+      // Counted before anyone parses the offer: 15,000 payload types cost ~60 ms to negotiate.
+      const big = sdpTooLarge(bodyText(req), this.limits);
+      if (big) {
+        this.respond(tx, 488, { reason: `Not Acceptable Here (${big})` });
+        return true;
+      }
+    }
     const enc = req.headers.getAll("content-encoding").filter((e) => e.toLowerCase() !== "identity");
     if (req.body.length > 0 && enc.length > 0) {
       this.respond(tx, 415, { headers: [["Accept-Encoding", "identity"]] });
@@ -788,7 +865,10 @@ export class SipUa implements DialogHost, CallHost {
     dialog.awaitingAck = { seq: req.cseq.seq, tx: call.tx, initial: true };
     this.dialogs.set(dialog.id, dialog);
     const ctx = this.inviteContexts.get(call.tx);
-    if (ctx) ctx.dialog = dialog;
+    if (ctx) {
+      ctx.dialog = dialog;
+      if (ctx.ticket) this.dialogTickets.set(dialog, ctx.ticket);
+    }
     this.finishCall(call, "answered");
     call.dialog = dialog;
     this.respond(call.tx, 200, { toTag: call.localTag, contact: true, allow: true, recordRoute: true, sdp });
@@ -834,7 +914,10 @@ export class SipUa implements DialogHost, CallHost {
     }
     waiting.tx.ack2xx();
     dialog.awaitingAck = null;
-    if (waiting.initial) dialog.state = "confirmed";
+    if (waiting.initial) {
+      dialog.state = "confirmed";
+      this.dialogTickets.get(dialog)?.settle();
+    }
     const sdp = req.contentType === "application/sdp" && req.body.length > 0 ? bodyText(req) : null;
     if (sdp !== null) dialog.remoteSdp = sdp;
     this.emit("onAck", dialog, { initial: waiting.initial, sdp });
@@ -904,6 +987,7 @@ export class SipUa implements DialogHost, CallHost {
   }
 
   private endDialog(dialog: Dialog, reason: NonNullable<Dialog["endReason"]>): void {
+    this.dialogTickets.get(dialog)?.end();
     dialog.state = "terminated";
     if (dialog.endReason === null) dialog.endReason = reason;
     if (dialog.awaitingAck) {
@@ -987,6 +1071,7 @@ export class SipUa implements DialogHost, CallHost {
     if (dialog.state === "terminated" || !dialog.awaitingAck) return;
     dialog.awaitingAck = null;
     dialog.endReason = "ack-timeout";
+    this.dialogTickets.get(dialog)?.settle();
     this.emit("onDialogFailed", dialog, "ack-timeout");
     // RFC 3261 13.3.1.4: the session should be ended with a BYE (the app's deferred one, or ours).
     if (this.byeAfterAck.delete(dialog)) this.startBye(dialog);

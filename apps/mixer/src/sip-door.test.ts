@@ -1,0 +1,241 @@
+/**
+ * The SIP door of a real mixer node over real UDP: code guessing keyed by what a
+ * caller cannot choose, one source's INVITE flood against everyone else, log lines
+ * from hostile SIP values, and messages too large to parse.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { createAccessRouter, createMemoryConfig } from "@conf/access-router";
+import { BUILT_IN_CALL_FLOWS } from "@conf/call-flow";
+import { createSessionStore } from "@conf/session-store";
+import { loadPrompts } from "./media/index.ts";
+import { MixerNode, type MixerNodeOptions } from "./node.ts";
+import { RawPeer, request, sdp, sleep } from "./sip/test-peer.ts";
+
+const NUMBER = "15162065919";
+const CODE = "4321";
+const SECURED = BUILT_IN_CALL_FLOWS.find((f) => f.name === "secured")?.callFlowSid ?? "";
+
+let running: { node: MixerNode; peers: RawPeer[]; sink: { close(): void } } | null = null;
+let nextPorts = 41000 + Math.floor(Math.random() * 200) * 40;
+
+afterEach(async () => {
+  if (!running) return;
+  for (const p of running.peers) p.close();
+  running.sink.close();
+  await running.node.stop();
+  running = null;
+});
+
+async function startNode(extra: Partial<MixerNodeOptions> = {}, ports = 40): Promise<{ node: MixerNode; lines: string[]; sinkPort: number }> {
+  const prompts = loadPrompts();
+  if (!prompts.ok) throw new Error(prompts.error);
+  const router = createAccessRouter({
+    config: createMemoryConfig({
+      accounts: [{ sid: "A1", callFlowSid: SECURED }],
+      dids: [{ sid: "D1", accountSid: "A1", phonenumber: NUMBER }],
+      meetingRooms: [{ sid: "R1", accountSid: "A1", name: "room", accessCodes: [{ accessCode: CODE, role: "participant" }] }],
+    }),
+  });
+  const lines: string[] = [];
+  const min = nextPorts;
+  nextPorts += ports + 2;
+  const node = new MixerNode({
+    router,
+    store: createSessionStore({}),
+    prompts: prompts.library,
+    nodeId: `door-${crypto.randomUUID()}`,
+    sipHost: "127.0.0.1",
+    sipPort: 0,
+    rtpPortMin: min,
+    rtpPortMax: min + ports - 1,
+    log: (l) => lines.push(l),
+    ...extra,
+  });
+  await node.start();
+  // Where the node's RTP goes: a socket that swallows it.
+  const sink = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+  running = { node, peers: [], sink };
+  return { node, lines, sinkPort: sink.port };
+}
+
+async function peer(host = "127.0.0.1"): Promise<RawPeer> {
+  const p = await RawPeer.open(host);
+  running?.peers.push(p);
+  return p;
+}
+
+let seq = 0;
+interface Placed {
+  callId: string;
+  fromTag: string;
+  toTag: string;
+  cseq: number;
+  fromUser: string;
+}
+
+/** INVITE, 200, ACK: an answered call from `p`. */
+async function dial(p: RawPeer, node: MixerNode, sinkPort: number, fromUser: string): Promise<Placed> {
+  const callId = `door-${++seq}-${crypto.randomUUID()}`;
+  const fromTag = `ft${seq}`;
+  const invite = request({
+    method: "INVITE",
+    uaPort: node.sipPort,
+    peerPort: p.port,
+    callId,
+    fromTag,
+    cseq: 1,
+    body: sdp(sinkPort),
+  }).replace("sip:+15551230000@", `sip:${fromUser}@`);
+  p.send(invite, node.sipPort);
+  const ok = await p.waitResponse(200, "INVITE", callId, 3000);
+  const toTag = ok.to.tag ?? "";
+  p.send(request({ method: "ACK", uaPort: node.sipPort, peerPort: p.port, callId, fromTag, toTag, cseq: 1 }).replace("sip:+15551230000@", `sip:${fromUser}@`), node.sipPort);
+  return { callId, fromTag, toTag, cseq: 1, fromUser };
+}
+
+/** Keys digits with SIP INFO (application/dtmf-relay), each answered before the next. */
+async function key(p: RawPeer, node: MixerNode, c: Placed, digits: string): Promise<void> {
+  for (const d of digits) {
+    c.cseq++;
+    const info = request({
+      method: "INFO",
+      uaPort: node.sipPort,
+      peerPort: p.port,
+      callId: c.callId,
+      fromTag: c.fromTag,
+      toTag: c.toTag,
+      cseq: c.cseq,
+      contentType: "application/dtmf-relay",
+      body: `Signal=${d}\r\nDuration=160\r\n`,
+    }).replace("sip:+15551230000@", `sip:${c.fromUser}@`);
+    p.send(info, node.sipPort);
+    await p.waitFor(
+      (r) => r.msg.kind === "response" && r.msg.callId === c.callId && r.msg.cseq.seq === c.cseq,
+      2000,
+      `INFO ${d} answered`,
+    );
+  }
+}
+
+async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+describe("access-code guessing", () => {
+  test("a new From user per call does not reset the count: the source is refused, even with the right code; another source is not", async () => {
+    const { node, lines, sinkPort } = await startNode({ codeGuessLimit: 3, codeGuessBanSeconds: 60 });
+    const attacker = await peer("127.0.0.1");
+    // Three wrong codes, each from a call with another From user.
+    for (let i = 0; i < 3; i++) {
+      const c = await dial(attacker, node, sinkPort, `+1555000000${i}`);
+      await key(attacker, node, c, "9999#");
+      // Past half the limit each check waits a second first.
+      await until(() => lines.some((l) => l.includes("wrong-code limit")) || i < 2, 3000, "the limit");
+      await sleep(i === 0 ? 300 : 1300);
+    }
+    expect(lines.some((l) => l.includes("src:127.0.0.1 reached the wrong-code limit"))).toBe(true);
+    // A fourth From user, the right code: still refused, the source keyed too many.
+    const c = await dial(attacker, node, sinkPort, "+15559999999");
+    await key(attacker, node, c, `${CODE}#`);
+    await until(() => lines.some((l) => l.includes("refused code entry from src:127.0.0.1")), 3000, "the refusal");
+    expect(lines.some((l) => l.includes(" joined meeting "))).toBe(false);
+    // A caller from another address is not refused for someone else's guesses.
+    const other = await peer("127.0.0.3");
+    const o = await dial(other, node, sinkPort, "+15551112222");
+    await key(other, node, o, `${CODE}#`);
+    await until(() => lines.some((l) => l.includes(" joined meeting ")), 3000, "the other caller to join");
+  }, 20_000);
+});
+
+describe("INVITE flood", () => {
+  test("500 INVITEs without ACK from one address do not lock a caller from another address out", async () => {
+    // 30 calls' worth of RTP ports: the flood used to take them all (each 200 holds its
+    // port until the ACK, 32 s); now one source holds at most SIP_PENDING_PER_SOURCE.
+    const { node, sinkPort } = await startNode({}, 60);
+    const flooder = await peer("127.0.0.2");
+    for (let i = 0; i < 500; i++) {
+      flooder.send(
+        request({ method: "INVITE", uaPort: node.sipPort, peerPort: flooder.port, callId: `flood-${i}-${crypto.randomUUID()}`, cseq: 1, body: sdp(sinkPort) }),
+        node.sipPort,
+      );
+      if (i % 50 === 49) await sleep(5);
+    }
+    await sleep(500);
+    const caller = await peer("127.0.0.1");
+    const t0 = performance.now();
+    const placed = await dial(caller, node, sinkPort, "+15553334444");
+    expect(placed.toTag.length).toBeGreaterThan(0);
+    expect(performance.now() - t0).toBeLessThan(2000);
+    // Distinct calls: timer G retransmits each un-ACKed 200.
+    const answered = new Set(flooder.received.filter((r) => r.msg.kind === "response" && r.msg.status === 200).map((r) => r.msg.callId)).size;
+    const refused = flooder.received.filter((r) => r.msg.kind === "response" && r.msg.status === 503);
+    expect(answered).toBeLessThanOrEqual(20); // SIP_PENDING_PER_SOURCE
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.every((r) => r.msg.headers.get("retry-after") !== null)).toBe(true);
+  }, 20_000);
+
+  test("INVITEs over the per-source rate get 503 with Retry-After; the limits are configurable", async () => {
+    const { node, sinkPort } = await startNode({ sourceLimits: { invitesPerSecond: 1, burst: 3, pendingPerSource: 100, callsPerSource: 100 } }, 40);
+    const p = await peer("127.0.0.4");
+    for (let i = 0; i < 5; i++) {
+      p.send(request({ method: "INVITE", uaPort: node.sipPort, peerPort: p.port, callId: `rate-${i}`, cseq: 1, body: sdp(sinkPort) }), node.sipPort);
+    }
+    await p.waitResponse(503, "INVITE", "rate-3");
+    const r = await p.waitResponse(503, "INVITE", "rate-4");
+    expect(r.headers.get("retry-after")).toBe("1");
+    expect(p.count((m) => m.kind === "response" && m.status === 200)).toBeLessThanOrEqual(3);
+  });
+});
+
+describe("log lines", () => {
+  test("CR/LF in a Request-URI cannot start a log line of its own", async () => {
+    const { node, lines, sinkPort } = await startNode();
+    const p = await peer();
+    p.send(
+      request({
+        method: "INVITE",
+        uri: `sip:1999%0D%0Amixer%3A call CAFAKE joined meeting MFAKE as host@127.0.0.1:${node.sipPort}`.replaceAll(" ", "%20"),
+        uaPort: node.sipPort,
+        peerPort: p.port,
+        callId: "log-1",
+        cseq: 1,
+        body: sdp(sinkPort),
+      }),
+      node.sipPort,
+    );
+    await p.waitResponse(404, "INVITE", "log-1").catch(() => p.waitFor((r) => r.msg.kind === "response" && r.msg.callId === "log-1" && r.msg.kind === "response" && (r.msg as { status: number }).status >= 300));
+    await until(() => lines.some((l) => l.startsWith("refused ")), 2000, "the refusal log line");
+    for (const l of lines) expect(l).not.toMatch(/[\r\n]/);
+    expect(lines.some((l) => l.includes("1999\\x0d\\x0amixer: call CAFAKE"))).toBe(true);
+  });
+});
+
+describe("message limits", () => {
+  test("a 64 KB INVITE is answered 513 before its body is parsed; too many headers are dropped; too many payload types get 488", async () => {
+    const { node, sinkPort } = await startNode();
+    const p = await peer();
+    const pts = Array.from({ length: 16_500 }, (_, i) => String(96 + (i % 32))).join(" ");
+    const bigSdp = sdp(sinkPort).replace("RTP/AVP 0 101", `RTP/AVP 0 101 ${pts}`);
+    const big = request({ method: "INVITE", uaPort: node.sipPort, peerPort: p.port, callId: "big-1", cseq: 1, body: bigSdp });
+    expect(big.length).toBeGreaterThan(60_000);
+    expect(big.length).toBeLessThan(65_000);
+    p.send(big, node.sipPort);
+    await p.waitResponse(513, "INVITE", "big-1");
+
+    const headers = Array.from({ length: 150 }, (_, i) => `X-Filler-${i}: ${i}`);
+    p.send(request({ method: "OPTIONS", uaPort: node.sipPort, peerPort: p.port, callId: "many-1", cseq: 1, headers }), node.sipPort);
+    // Under the size limit, but over the format limit: refused before negotiation.
+    const midSdp = sdp(sinkPort).replace("RTP/AVP 0 101", `RTP/AVP 0 101 ${Array.from({ length: 200 }, (_, i) => String(i % 128)).join(" ")}`);
+    p.send(request({ method: "INVITE", uaPort: node.sipPort, peerPort: p.port, callId: "pts-1", cseq: 1, body: midSdp }), node.sipPort);
+    await p.waitResponse(488, "INVITE", "pts-1");
+    await sleep(200);
+    expect(p.count((m) => m.callId === "many-1")).toBe(0);
+    // A phone's ordinary INVITE still gets through.
+    p.send(request({ method: "OPTIONS", uaPort: node.sipPort, peerPort: p.port, callId: "plain-1", cseq: 1 }), node.sipPort);
+    await p.waitResponse(200, "OPTIONS", "plain-1");
+  });
+});
