@@ -4,6 +4,7 @@
  * subscribe) or an in-process hub shared by everything in this process.
  */
 import { Redis } from "ioredis";
+import { rethrowUnavailable } from "./errors.ts";
 import type { Unsubscribe } from "./types.ts";
 
 /** Receives errors that must not escape (a handler that threw, an unreadable message). */
@@ -186,7 +187,7 @@ export class RedisTransport implements Transport {
   }
 
   publish(channel: string, payload: string): Promise<number> {
-    return this.#pub.publish(channel, payload);
+    return this.#pub.publish(channel, payload).catch(rethrowUnavailable);
   }
 
   #subscriber(): Redis {
