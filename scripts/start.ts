@@ -17,11 +17,14 @@ if (!parsed.ok) {
 const apiEnv = parsed.value;
 const mixerEnv = readMixerEnv();
 const database = await openDatabase({ url: apiEnv.DATABASE_URL, dataDir: apiEnv.PGLITE_DIR });
-const bus = createBus({ redisUrl: mixerEnv.REDIS_URL, prefix: mixerEnv.REDIS_PREFIX });
+const timeouts = { commandTimeoutMs: mixerEnv.REDIS_COMMAND_TIMEOUT_MS, connectTimeoutMs: mixerEnv.REDIS_CONNECT_TIMEOUT_MS };
+const bus = createBus({ redisUrl: mixerEnv.REDIS_URL, prefix: mixerEnv.REDIS_PREFIX, timeouts });
 const sessionStore = createSessionStore({
   redisUrl: mixerEnv.REDIS_URL,
   prefix: mixerEnv.REDIS_PREFIX,
   reapIntervalMs: 5000,
+  timeouts,
+  restoreGraceMs: mixerEnv.STORE_RESTORE_GRACE_MS,
 });
 const api = await startApi({ env: apiEnv, database, bus, sessionStore });
 const mixer = await startMixer({ env: mixerEnv, database, bus, sessionStore });

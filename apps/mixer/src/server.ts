@@ -37,9 +37,17 @@ export async function startMixer(options: StartMixerOptions): Promise<RunningMix
   const owned: (() => Promise<unknown>)[] = [];
   const database = options.database ?? (await openDatabase({ url: env.DATABASE_URL }));
   if (!options.database) owned.push(() => database.close());
-  const bus = options.bus ?? createBus({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX });
+  const timeouts = { commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS, connectTimeoutMs: env.REDIS_CONNECT_TIMEOUT_MS };
+  const bus = options.bus ?? createBus({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX, timeouts });
   if (!options.bus) owned.push(() => bus.close());
-  const store = options.sessionStore ?? createSessionStore({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX });
+  const store =
+    options.sessionStore ??
+    createSessionStore({
+      redisUrl: env.REDIS_URL,
+      prefix: env.REDIS_PREFIX,
+      timeouts,
+      restoreGraceMs: env.STORE_RESTORE_GRACE_MS,
+    });
   if (!options.sessionStore) owned.push(() => store.close());
 
   const prompts = loadPrompts();
