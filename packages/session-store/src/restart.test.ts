@@ -166,3 +166,26 @@ test("a frozen Redis: operations fail with StoreUnavailableError within the time
   }
   await eventually(async () => (await s.listCalls("acct-3")).length === 0, 5000);
 }, 20_000);
+
+test("a subscribe while Redis is down fails in bounded time, and a later one to the channel works", async () => {
+  const { createBus } = await import("./bus.ts");
+  const bus = createBus({ redisUrl: redis.url, prefix, onError: () => {}, timeouts: { commandTimeoutMs: 500 } });
+  try {
+    await bus.publish("warm", 1);
+    await redis.kill();
+    const t0 = performance.now();
+    const err = await bus.subscribe("ch", () => {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    expect(performance.now() - t0).toBeLessThan(2000);
+    await redis.restart();
+    const got: unknown[] = [];
+    await eventually(() => bus.subscribe("ch", (m) => void got.push(m)).then(() => true), 5000);
+    await eventually(async () => {
+      await bus.publish("ch", "hello");
+      return got.length > 0;
+    }, 5000);
+    expect(got[0]).toBe("hello");
+  } finally {
+    await bus.close();
+  }
+}, 20_000);
