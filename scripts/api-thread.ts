@@ -26,8 +26,9 @@ link.expose("api", {
     if (!parsed.ok) throw new Error(parsed.error);
     const env = parsed.value;
     const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.PGLITE_DIR });
-    const bus = createBus({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX });
-    const sessionStore = createSessionStore({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX, reapIntervalMs: 5000 });
+    const timeouts = { commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS, connectTimeoutMs: env.REDIS_CONNECT_TIMEOUT_MS };
+    const bus = createBus({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX, timeouts });
+    const sessionStore = createSessionStore({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX, reapIntervalMs: 5000, timeouts });
     const stopServing = serveLivePlane(link);
     link.expose("config", createConfigReader(database));
     const api = await startApi({ env, database, bus, sessionStore });

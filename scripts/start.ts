@@ -41,8 +41,15 @@ const config = mixerEnv.DATABASE_URL
   ? undefined
   : link.proxy<ConfigReader>("config", ["findNumber", "findAccessCode", "getAccount", "getMeetingRoom"]);
 const shared = mixerEnv.REDIS_URL ? {} : { link };
-const bus = createBus({ redisUrl: mixerEnv.REDIS_URL, prefix: mixerEnv.REDIS_PREFIX, ...shared });
-const sessionStore = createSessionStore({ redisUrl: mixerEnv.REDIS_URL, prefix: mixerEnv.REDIS_PREFIX, ...shared });
+const timeouts = { commandTimeoutMs: mixerEnv.REDIS_COMMAND_TIMEOUT_MS, connectTimeoutMs: mixerEnv.REDIS_CONNECT_TIMEOUT_MS };
+const bus = createBus({ redisUrl: mixerEnv.REDIS_URL, prefix: mixerEnv.REDIS_PREFIX, timeouts, ...shared });
+const sessionStore = createSessionStore({
+  redisUrl: mixerEnv.REDIS_URL,
+  prefix: mixerEnv.REDIS_PREFIX,
+  timeouts,
+  restoreGraceMs: mixerEnv.STORE_RESTORE_GRACE_MS,
+  ...shared,
+});
 const mixer = await startMixer({ env: mixerEnv, config, bus, sessionStore });
 
 console.log(`conference: API on ${api.url} (docs ${api.url}/docs)`);

@@ -5,7 +5,7 @@
  */
 import { type Invalidation, invalidationChannel } from "@conf/access-router";
 import { createRepositories, type Database } from "@conf/db";
-import type { SessionStore } from "@conf/session-store";
+import { type SessionStore, StoreUnavailableError } from "@conf/session-store";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
 import type { Context } from "hono";
@@ -15,7 +15,7 @@ import { corsAnyOrigin } from "./lib/cors.ts";
 import { createReadCache, type ReadCache } from "./lib/read-cache.ts";
 import { jsonBody, validationHook } from "./lib/body.ts";
 import type { ApiInvalidation, AppEnv, Repos, Services } from "./lib/context.ts";
-import { ApiError, badJson, internalError, item, unsupportedMediaType } from "./lib/errors.ts";
+import { ApiError, badJson, internalError, item, serviceUnavailable, unsupportedMediaType } from "./lib/errors.ts";
 import { accountsRoutes } from "./routes/accounts/index.ts";
 import { callFlowsRoutes } from "./routes/call-flows/index.ts";
 import { callsRoutes } from "./routes/calls/index.ts";
@@ -131,6 +131,10 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       if (err.status === 415) return c.json(unsupportedMediaType().body as object, 415);
       if (err.status === 400) return c.json(badJson().body as object, 400);
       return c.json({ message: err.message, errors: [item(null, err.message)] }, err.status);
+    }
+    if (err instanceof StoreUnavailableError) {
+      console.error(`api: ${c.req.method} ${c.req.path}: ${err.message}`);
+      return c.json(serviceUnavailable().body as object, 503);
     }
     report(err, c);
     return c.json(internalError().body as object, 500);

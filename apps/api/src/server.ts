@@ -46,9 +46,11 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   const owned: (() => Promise<unknown>)[] = [];
   const database = options.database ?? (await openDatabase({ url: env.DATABASE_URL, dataDir: env.PGLITE_DIR }));
   if (!options.database) owned.push(() => database.close());
-  const bus = options.bus ?? createBus({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX });
+  const timeouts = { commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS, connectTimeoutMs: env.REDIS_CONNECT_TIMEOUT_MS };
+  const bus = options.bus ?? createBus({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX, timeouts });
   if (!options.bus) owned.push(() => bus.close());
-  const sessionStore = options.sessionStore ?? createSessionStore({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX });
+  const sessionStore =
+    options.sessionStore ?? createSessionStore({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX, timeouts });
   if (!options.sessionStore) owned.push(() => sessionStore.close());
 
   // A password changed (or an account deleted) through another API instance drops our

@@ -15,6 +15,15 @@ export const mixerEnvSchema = z.object({
   DATABASE_URL: z.string().url().optional(),
   REDIS_URL: z.string().url().optional(),
   REDIS_PREFIX: z.string().default("conf:"),
+  /** A Redis command fails after this many ms without an answer (the mix never waits on Redis). */
+  REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).default(1000),
+  /** A Redis connection attempt gives up after this many ms. */
+  REDIS_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).default(2000),
+  /**
+   * After Redis restarts empty, how long a caller whose meeting is not in the store yet
+   * waits for the mixers to write theirs back before a new meeting is made, ms.
+   */
+  STORE_RESTORE_GRACE_MS: z.coerce.number().int().min(0).max(60_000).default(3000),
   /** Names this node in meeting leases; defaults to host:port. */
   NODE_ID: z.string().optional(),
   /** Where `local` recordings are written. */

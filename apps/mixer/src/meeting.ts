@@ -92,6 +92,8 @@ export class MeetingRuntime extends MixGroup {
   stopTimer: ReturnType<typeof setTimeout> | null = null;
   /** The running recording, if any. */
   recorder: Recorder | null = null;
+  /** When the meeting started (ISO 8601), kept to write it back if the store loses it. */
+  readonly dateCreated: string;
 
   constructor(
     readonly meetingSid: string,
@@ -108,6 +110,7 @@ export class MeetingRuntime extends MixGroup {
         mohEnabled: attributes.conference_moh_enabled === "on",
       }),
     );
+    this.dateCreated = meeting.date_created;
     this.participantMuted = meeting.participant_muted;
     this.onHold = meeting.on_hold;
     this.locked = meeting.locked;

@@ -11,7 +11,15 @@ import {
 } from "@conf/access-router";
 import { type ParticipantMuted } from "@conf/session-store";
 import { roleIn } from "@conf/call-flow";
-import type { ControlMessage, HandoverMessage, HandoverStep, SessionStore, Unsubscribe } from "@conf/session-store";
+import type {
+  Call,
+  ControlMessage,
+  HandoverMessage,
+  HandoverStep,
+  RestoreMeeting,
+  SessionStore,
+  Unsubscribe,
+} from "@conf/session-store";
 import { CallSession, type CallMedia, partyOf, withoutTag } from "./call.ts";
 import { type GuessKeys, GuessLimiter, guessKeys, type GuessStore, TrustedSources } from "./guess-limiter.ts";
 import { escapeControl, logSafe } from "./log-safe.ts";
@@ -172,6 +180,12 @@ export class MixerNode {
   private leaseTimer: ReturnType<typeof setInterval> | null = null;
   private keypadTimer: ReturnType<typeof setInterval> | null = null;
   private unsubscribe: Unsubscribe | null = null;
+  private stopResetWatch: (() => void) | null = null;
+  /** The meeting key of each running meeting and the stored Call of each joined call: what a restore writes back. */
+  private readonly meetingKeys = new WeakMap<MeetingRuntime, string>();
+  private readonly storedCalls = new WeakMap<CallSession, Call>();
+  /** A restore is running; `again`: Redis was found emptied again meanwhile. */
+  private restoring: { again: boolean } | null = null;
   private nextTick = 0;
   private phase = 0;
   private readonly sendPhases: number;
@@ -267,6 +281,7 @@ export class MixerNode {
       },
     });
     this.unsubscribe = await this.opts.store.control.subscribe(this.opts.nodeId, (m) => this.onControl(m));
+    this.stopResetWatch = this.opts.store.onReset(() => this.bg(this.restoreMeetings()));
     this.nextTick = performance.now() + FRAME_MS;
     this.scheduleTick();
     this.housekeeping = setInterval(() => this.checkTimeouts(), 1000);
@@ -310,6 +325,7 @@ export class MixerNode {
     if (this.clock) clearTimeout(this.clock);
     if (this.housekeeping) clearInterval(this.housekeeping);
     if (this.leaseTimer) clearInterval(this.leaseTimer);
+    this.stopResetWatch?.();
     if (this.keypadTimer) clearInterval(this.keypadTimer);
     if (this.statsTimer) clearInterval(this.statsTimer);
     await this.unsubscribe?.();
@@ -665,7 +681,18 @@ export class MixerNode {
         date_created: call.dateCreated,
         muted: call.role === "listener",
       },
+    }).catch((err: unknown) => {
+      this.log(`call ${call.callSid}: join failed: ${String(err)}`);
+      return null;
     });
+    if (result === null) {
+      // Redis did not answer in time: the caller is told to try later, not left in silence.
+      if (call.state !== "joining") return;
+      call.state = "ivr";
+      call.prompt = null;
+      this.say(call, ["try-later", "goodbye"], "hangup");
+      return;
+    }
     if (call.state !== "joining") {
       // Hung up while joining: undo.
       if (result.ok) await this.opts.store.leave(call.callSid);
@@ -685,7 +712,8 @@ export class MixerNode {
     if (call.role === "participant" && result.meeting.participant_muted !== "false" && !call.muted) {
       // The meeting mutes participants (relaxed or true): so does their Call object.
       call.muted = true;
-      await this.opts.store.updateCall(call.callSid, { muted: true });
+      // The mix mutes it either way; a store that did not answer is put right by the next write.
+      this.bg(this.opts.store.updateCall(call.callSid, { muted: true }));
     }
     let runtime = this.meetings.get(result.meeting.meeting_sid);
     if (!runtime) {
@@ -698,6 +726,7 @@ export class MixerNode {
         this.moh,
       );
       this.meetings.set(runtime.meetingSid, runtime);
+      this.meetingKeys.set(runtime, decision.meetingKey);
     }
     // Move the caller from the lobby into the meeting's mix; its RTP clock carries on.
     this.lobby.remove(call.slot);
@@ -719,6 +748,7 @@ export class MixerNode {
       return;
     }
     call.state = "meeting";
+    this.storedCalls.set(call, result.call);
     call.group = runtime;
     call.slot = slot;
     call.meeting = runtime;
@@ -1010,7 +1040,12 @@ export class MixerNode {
     if (call.dialog) this.byDialog.delete(call.dialog.id);
     call.state = "ended";
     if (wasIn === "meeting" || wasIn === "joining") {
-      const left = await this.opts.store.leave(call.callSid);
+      // Redis away: the call is gone here whatever the store says; its record goes with the
+      // meeting's lease, or is never restored.
+      const left = await this.opts.store.leave(call.callSid).catch((err: unknown) => {
+        this.log(`call ${call.callSid}: could not leave the store: ${String(err)}`);
+        return null;
+      });
       if (runtime && !runtime.ended) {
         if (left?.ended || runtime.calls.size === 0) this.disposeMeeting(runtime);
         else {
@@ -1107,9 +1142,10 @@ export class MixerNode {
 
   /** The node that mixes (or will mix) the meeting, or null to mix it here. */
   private async ownerFor(meetingKey: string): Promise<string | null> {
-    const meeting = await this.opts.store.getMeetingByKey(meetingKey);
+    // A store that does not answer: the join that follows says so to the caller.
+    const meeting = await this.opts.store.getMeetingByKey(meetingKey).catch(() => null);
     if (meeting) {
-      const info = await this.opts.store.getMeetingInfo(meeting.meeting_sid);
+      const info = await this.opts.store.getMeetingInfo(meeting.meeting_sid).catch(() => null);
       if (info) return info.nodeId;
     }
     return this.placement?.place(meetingKey, performance.now()) ?? null;
@@ -1448,6 +1484,81 @@ export class MixerNode {
         }
       }
     }
+  }
+
+  /**
+   * Redis lost its data (restarted empty) while this node mixes meetings: writes them
+   * back, with their sids and state as the mix has them, so the API lists them again and
+   * new callers of a room join the meeting that is running (the store holds such joins
+   * back meanwhile; see `restore` in the session store). Retried while Redis does not answer.
+   */
+  private async restoreMeetings(): Promise<void> {
+    if (this.restoring) {
+      this.restoring.again = true;
+      return;
+    }
+    this.restoring = { again: false };
+    try {
+      for (let attempt = 0; attempt < 10 && !this.stopped; attempt++) {
+        this.restoring.again = false;
+        try {
+          const snapshot = this.restoreSnapshot();
+          const results = await this.opts.store.restore(this.opts.nodeId, snapshot);
+          const calls = snapshot.reduce((n, m) => n + m.calls.length, 0);
+          this.log(`the store lost its data: restored ${results.length} meetings, ${calls} calls`);
+          for (const r of results) if (!r.tookKey) this.log(`meeting ${r.meetingSid}: an older meeting holds its key`);
+          if (!this.restoring.again) return;
+        } catch (err) {
+          this.log(`restore failed (attempt ${attempt + 1}): ${String(err)}`);
+          await Bun.sleep(1000);
+        }
+      }
+    } finally {
+      this.restoring = null;
+    }
+  }
+
+  /** The meetings this node mixes and their joined calls, as the mix has them now. */
+  private restoreSnapshot(): RestoreMeeting[] {
+    const out: RestoreMeeting[] = [];
+    for (const runtime of this.meetings.values()) {
+      const key = this.meetingKeys.get(runtime);
+      if (runtime.ended || key === undefined) continue;
+      const calls: RestoreMeeting["calls"] = [];
+      for (const c of runtime.calls) {
+        const stored = this.storedCalls.get(c);
+        if (c.state !== "meeting" || !stored) continue;
+        calls.push({
+          call_sid: c.callSid,
+          access_code: c.accessCode,
+          codecs: stored.codecs,
+          number_src: stored.number_src,
+          number_dst: stored.number_dst,
+          name: stored.name,
+          direction: stored.direction,
+          role: c.role,
+          date_created: c.dateCreated,
+          date_joined: stored.date_joined,
+          muted: c.muted,
+          on_hold: c.onHold,
+          gain_level: stored.gain_level,
+        });
+      }
+      if (calls.length === 0) continue;
+      out.push({
+        meetingKey: key,
+        meeting_sid: runtime.meetingSid,
+        account_sid: runtime.accountSid,
+        meeting_room_sid: runtime.meetingRoomSid,
+        date_created: runtime.dateCreated,
+        locked: runtime.locked,
+        on_hold: runtime.onHold,
+        participant_muted: runtime.participantMuted,
+        recording: runtime.recorder !== null,
+        calls,
+      });
+    }
+    return out;
   }
 
   private async renewLeases(ttlMs: number): Promise<void> {

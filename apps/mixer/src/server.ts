@@ -47,9 +47,17 @@ export async function startMixer(options: StartMixerOptions): Promise<RunningMix
     if (!options.database) owned.push(() => database.close());
     config = createConfigReader(database);
   }
-  const bus = options.bus ?? createBus({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX });
+  const timeouts = { commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS, connectTimeoutMs: env.REDIS_CONNECT_TIMEOUT_MS };
+  const bus = options.bus ?? createBus({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX, timeouts });
   if (!options.bus) owned.push(() => bus.close());
-  const store = options.sessionStore ?? createSessionStore({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX });
+  const store =
+    options.sessionStore ??
+    createSessionStore({
+      redisUrl: env.REDIS_URL,
+      prefix: env.REDIS_PREFIX,
+      timeouts,
+      restoreGraceMs: env.STORE_RESTORE_GRACE_MS,
+    });
   if (!options.sessionStore) owned.push(() => store.close());
 
   const prompts = loadPrompts();

@@ -24,12 +24,37 @@ export interface RawJoinInput {
   participantMuted: ParticipantMuted;
   onHold: string;
   call: NormalizedCall;
+  epoch: EpochInput;
+  /** Create the meeting even while the store is settling (the wait is over). */
+  force: boolean;
 }
 
-export type RawJoin =
+/** What a client knows of the store's epoch (see lua.ts), passed to operations that check it. */
+export interface EpochInput {
+  /** The epoch this client saw last; "" if none yet. */
+  known: string;
+  /** The epoch to write if there is none. */
+  candidate: string;
+  /** How long the settling window lasts when this client finds the epoch gone, ms. */
+  graceMs: number;
+}
+
+export type RawJoin = { epoch: string } & (
   | { status: "ok"; created: boolean; meeting: MeetingRecord; call: CallRecord; reaped: Destroyed | null }
   | { status: "locked"; meeting: MeetingRecord; reaped: Destroyed | null }
-  | { status: "duplicate" };
+  | { status: "duplicate" }
+  /** No live meeting for the key while the store settles after losing its data: try again shortly. */
+  | { status: "wait" }
+);
+
+export interface RawRestore {
+  status: "created" | "merged";
+  meeting: MeetingRecord;
+  /** The calls written (those not in the store already). */
+  added: CallRecord[];
+  /** Whether the meeting key now leads to this meeting. */
+  tookKey: boolean;
+}
 
 export interface RawLeave {
   call: CallRecord;
@@ -64,7 +89,8 @@ export interface Backend {
   leave(callSid: string, now: number): Promise<RawLeave | null>;
   getCall(callSid: string, now: number): Promise<CallRecord | null>;
   getMeeting(meetingSid: string, now: number): Promise<MeetingRecord | null>;
-  getMeetingByKey(key: string, now: number): Promise<MeetingRecord | null>;
+  /** `settling`: the store lost its data recently and mixers may still be restoring meetings. */
+  getMeetingByKey(key: string, now: number): Promise<{ meeting: MeetingRecord | null; settling: boolean }>;
   listCalls(accountSid: string, now: number): Promise<RawList<CallRecord>>;
   /** Entries `offset` to `offset + limit` of what `listCalls` lists, in its order, reading only those. */
   listCallsPage(accountSid: string, now: number, offset: number, limit: number): Promise<RawPage<CallRecord>>;
@@ -73,7 +99,16 @@ export interface Backend {
   updateCall(callSid: string, patch: CallPatch, now: number): Promise<RawUpdate<CallRecord> | null>;
   updateMeeting(meetingSid: string, patch: MeetingPatch, now: number): Promise<RawUpdate<MeetingRecord> | null>;
   endMeeting(meetingSid: string, now: number): Promise<Destroyed | null>;
-  renewLease(nodeId: string, ttlMs: number, now: number): Promise<{ renewed: number; lost: Destroyed[] }>;
+  renewLease(
+    nodeId: string,
+    ttlMs: number,
+    now: number,
+    epoch: EpochInput,
+  ): Promise<{ renewed: number; lost: Destroyed[]; epoch: string }>;
+  /** The store's epoch, created when missing. */
+  epoch(epoch: EpochInput): Promise<string>;
+  /** Writes a meeting and calls a node still runs back (see the `restore` script). */
+  restore(meeting: MeetingRecord, calls: CallRecord[], now: number): Promise<RawRestore>;
   reapExpired(now: number, limit: number): Promise<Destroyed[]>;
   /** Publishes `payload` on `channelPrefix + owner` of a live meeting; null when there is none. */
   publishToOwner(meetingSid: string, now: number, channelPrefix: string, payload: string): Promise<number | null>;

@@ -52,16 +52,45 @@ export interface BusOptions {
   prefix?: string;
   /** Where handler errors and unreadable messages go. Default: `console.error`. */
   onError?: ErrorSink;
+  /** Timeouts of the connection opened for `redisUrl`. */
+  timeouts?: RedisTimeouts;
 }
 
 /** The default prefix of keys and channels. */
 export const DEFAULT_PREFIX = "conf:";
 
+/** How long Redis may take before a command fails, so no caller ever hangs on it. */
+export interface RedisTimeouts {
+  /** A command (queued or sent) fails after this many ms without an answer. Default 1000. */
+  commandTimeoutMs?: number;
+  /** A connection attempt gives up after this many ms. Default 2000. */
+  connectTimeoutMs?: number;
+}
+
+export const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 2000;
+/** The longest pause between reconnection attempts, ms. */
+const MAX_RECONNECT_DELAY_MS = 500;
+
 /** Opens an ioredis connection with the settings the store relies on. */
-export function connectRedis(url: string): Redis {
-  // Auto-pipelining batches commands issued in the same tick into one write: it is what
-  // keeps 200 concurrent joins from costing 200 separate socket writes.
-  const r = new Redis(url, { enableAutoPipelining: true });
+export function connectRedis(url: string, timeouts: RedisTimeouts = {}): Redis {
+  const r = new Redis(url, {
+    // Auto-pipelining batches commands issued in the same tick into one write: it is what
+    // keeps 200 concurrent joins from costing 200 separate socket writes.
+    enableAutoPipelining: true,
+    // Every command fails within the timeout, whether Redis is down (the command waits in
+    // the offline queue), frozen (sent, never answered) or slow: an API request answers
+    // 503 in bounded time instead of hanging, and a mixer's background write gives up.
+    commandTimeout: timeouts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+    connectTimeout: timeouts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    // The offline queue stays (commands issued while the first connection is being made
+    // must wait for it), but each failed reconnection flushes it with an error: a command
+    // that already timed out for its caller is not run minutes later when Redis returns.
+    maxRetriesPerRequest: 1,
+    // Reconnect soon after Redis is back: a restarted Redis is found empty, and the
+    // mixers restore their meetings on reconnect (store.ts), so the gap stays short.
+    retryStrategy: (times) => Math.min(50 * times, MAX_RECONNECT_DELAY_MS),
+  });
   r.on("error", () => {});
   return r;
 }
@@ -117,7 +146,7 @@ export function createBus(options: BusOptions = {}): Bus {
   const onError = options.onError ?? defaultErrorSink;
   if (options.redis) return new TransportBus(new RedisTransport(options.redis), prefix, onError, null);
   if (options.redisUrl) {
-    const r = connectRedis(options.redisUrl);
+    const r = connectRedis(options.redisUrl, options.timeouts);
     return new TransportBus(new RedisTransport(r), prefix, onError, r);
   }
   if (options.link) return new TransportBus(new LinkTransport(options.link), prefix, onError, null);

@@ -4,12 +4,23 @@
  * mixer nodes, a control channel to the owning node, an event stream, and a generic
  * pub/sub `Bus`. Redis (ioredis) in production, in-process as the embedded default.
  */
-export { type Bus, type BusOptions, connectRedis, createBus, DEFAULT_PREFIX } from "./bus.ts";
+export {
+  type Bus,
+  type BusOptions,
+  connectRedis,
+  createBus,
+  DEFAULT_COMMAND_TIMEOUT_MS,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_PREFIX,
+  type RedisTimeouts,
+} from "./bus.ts";
+export { StoreUnavailableError } from "./errors.ts";
 export { serveLivePlane } from "./link.ts";
 export type { ErrorSink, SubscriptionHealth } from "./pubsub.ts";
 export {
   type ControlChannel,
   createSessionStore,
+  DEFAULT_RESTORE_GRACE_MS,
   type EventStream,
   type SessionStore,
   type SessionStoreOptions,

@@ -30,9 +30,16 @@ const BACKEND_METHODS = [
   "updateMeeting",
   "endMeeting",
   "renewLease",
+  "epoch",
+  "restore",
   "reapExpired",
   "publishToOwner",
 ] as const satisfies readonly (keyof Backend)[];
+
+// Fails to compile when Backend gains a method the list above does not forward.
+type Unforwarded = Exclude<keyof Backend, (typeof BACKEND_METHODS)[number] | "close">;
+const everyMethodForwarded: [Unforwarded] extends [never] ? true : Unforwarded = true;
+void everyMethodForwarded;
 
 interface BackendService {
   op(prefix: string, method: string, args: unknown[]): Promise<unknown>;

@@ -12,6 +12,10 @@
  *   P ac:<account_sid>  set     call sids of the account
  *   P nm:<node_id>      set     meeting sids owned by the node
  *   P leases            zset    meeting_sid scored by lease expiry (ms); equal to the record's `lease`
+ *   P epoch             string  a random id written by the first client to find it missing:
+ *                               a client that knew another one knows Redis lost its data
+ *   P settling          string  (expires) set by the client that found the epoch gone: the
+ *                               time the mixers have to restore their meetings (store.ts)
  * Records are JSON rather than hashes because listing is the hot read: MGET of a few
  * thousand strings costs Redis well under a millisecond, where an HGETALL per call in a
  * script cost tens. Scripts that change a record decode and re-encode it with cjson.
@@ -84,24 +88,39 @@ local function destroy(msid)
   redis.call('ZREM', LEASES, msid)
   return { s, calls }
 end
+-- The store's epoch (see the key layout): creates it when missing. A client that knew an
+-- epoch and finds none has found Redis emptied under it, and opens the settling window.
+local function epoch(known, candidate, grace)
+  local cur = redis.call('GET', P .. 'epoch')
+  if cur then return cur end
+  redis.call('SET', P .. 'epoch', candidate)
+  if known ~= '' then redis.call('SET', P .. 'settling', candidate, 'PX', grace) end
+  return candidate
+end
+local function settling() return redis.call('EXISTS', P .. 'settling') == 1 end
 `;
 
 const SCRIPTS = {
   /**
    * ARGV: 3 meeting key, 4 new MeetingRecord JSON (used if none is alive for the key),
-   * 5 CallRecord JSON (account_sid, meeting_room_sid, meeting_sid filled in here).
-   * -> { 'ok', created, meeting, call, reaped|nil } | { 'locked', meeting, reaped|nil } | { 'duplicate' }
+   * 5 CallRecord JSON (account_sid, meeting_room_sid, meeting_sid filled in here),
+   * 6 known epoch ('' if none), 7 new epoch candidate, 8 settling window ms, 9 '1': create
+   * even while settling.
+   * -> { 'ok', created, meeting, call, reaped|nil, epoch } | { 'locked', meeting, reaped|nil, epoch }
+   *  | { 'duplicate', epoch } | { 'wait', epoch } (no live meeting for the key while settling)
    */
   join: `
+local ep = epoch(ARGV[6], ARGV[7], ARGV[8])
 local kk = P .. 'k:' .. ARGV[3]
 local msid = redis.call('GET', kk)
+if (not msid or not alive(msid)) and ARGV[9] ~= '1' and settling() then return { 'wait', ep } end
 local reaped = false
 if msid and not alive(msid) then
   reaped = destroy(msid)
   msid = false
 end
 local c = cjson.decode(ARGV[5])
-if redis.call('EXISTS', ck(c.call_sid)) == 1 then return { 'duplicate' } end
+if redis.call('EXISTS', ck(c.call_sid)) == 1 then return { 'duplicate', ep } end
 local m = msid and getm(msid)
 if msid and not m then
   -- An index entry without its record (only if someone deleted keys by hand): start afresh.
@@ -110,7 +129,7 @@ if msid and not m then
 end
 local created = 0
 if msid then
-  if c.role ~= 'host' and m.locked then return { 'locked', cjson.encode(m), reaped } end
+  if c.role ~= 'host' and m.locked then return { 'locked', cjson.encode(m), reaped, ep } end
 else
   created = 1
   m = cjson.decode(ARGV[4])
@@ -131,7 +150,7 @@ redis.call('SET', mk(msid), ms)
 redis.call('SET', ck(c.call_sid), cs)
 redis.call('SADD', P .. 'mc:' .. msid, c.call_sid)
 redis.call('SADD', P .. 'ac:' .. m.account_sid, c.call_sid)
-return { 'ok', created, ms, cs, reaped }
+return { 'ok', created, ms, cs, reaped, ep }
 `,
   /** ARGV: 3 call sid. -> nil | { call, meeting|nil, ended } */
   leave: `
@@ -159,11 +178,11 @@ local cs = redis.call('GET', ck(ARGV[3]))
 if not cs then return false end
 return { cs, redis.call('ZSCORE', LEASES, cjson.decode(cs).meeting_sid) }
 `,
-  /** ARGV: 3 meeting key. -> nil | meeting */
+  /** ARGV: 3 meeting key. -> { meeting|nil, settling (0|1) } */
   getMeetingByKey: `
 local msid = redis.call('GET', P .. 'k:' .. ARGV[3])
-if not msid then return false end
-return redis.call('GET', mk(msid))
+local ms = msid and redis.call('GET', mk(msid))
+return { ms, settling() and 1 or 0 }
 `,
   /** ARGV: 3 account. -> { { call, ... }, { meeting sid, ... }, { lease|nil, ... } } */
   listCalls: `
@@ -278,8 +297,9 @@ return { ms, changed }
 if not alive(ARGV[3]) then return false end
 return destroy(ARGV[3])
 `,
-  /** ARGV: 3 node, 4 new lease. -> { renewed, { destroyed, ... } } */
+  /** ARGV: 3 node, 4 new lease, 5 known epoch, 6 epoch candidate, 7 settling ms. -> { renewed, { destroyed, ... }, epoch } */
   renewLease: `
+local ep = epoch(ARGV[5], ARGV[6], ARGV[7])
 local nm = P .. 'nm:' .. ARGV[3]
 local lease = tonumber(ARGV[4])
 local ms = redis.call('SMEMBERS', nm)
@@ -297,7 +317,67 @@ for i = 1, #ms do
     if d then lost[#lost + 1] = d else redis.call('SREM', nm, ms[i]) end
   end
 end
-return { renewed, lost }
+return { renewed, lost, ep }
+`,
+  /** ARGV: 3 known epoch, 4 candidate, 5 settling ms. -> epoch */
+  epoch: `
+return epoch(ARGV[3], ARGV[4], ARGV[5])
+`,
+  /**
+   * ARGV: 3 MeetingRecord JSON (counters 0; node and lease of the restoring node),
+   * 4 JSON array of CallRecords. Writes a meeting a node still mixes back after Redis
+   * lost it. A live meeting of that sid (restored by another node mixing some of its
+   * calls) keeps its record and gains the missing calls. The meeting key goes to the
+   * older of this meeting and one created for the key in the meantime (see store.ts).
+   * -> { 'created'|'merged', meeting, { added call, ... }, tookKey (0|1) }
+   */
+  restore: `
+local m = cjson.decode(ARGV[3])
+local calls = cjson.decode(ARGV[4])
+local msid = m.meeting_sid
+local status = 'merged'
+local cur = alive(msid) and getm(msid)
+if not cur then
+  if redis.call('EXISTS', mk(msid)) == 1 then destroy(msid) end
+  status = 'created'
+  cur = m
+  redis.call('SADD', P .. 'am:' .. m.account_sid, msid)
+  redis.call('SADD', P .. 'nm:' .. m.node, msid)
+  redis.call('ZADD', LEASES, m.lease, msid)
+end
+local kk = P .. 'k:' .. cur.key
+local other = redis.call('GET', kk)
+local tookKey = 0
+if other and other ~= msid and not alive(other) then
+  destroy(other)
+  other = false
+end
+if other ~= msid then
+  local o = other and getm(other)
+  if not o or o.date_created > cur.date_created then
+    redis.call('SET', kk, msid)
+    tookKey = 1
+  end
+end
+local added = {}
+for i = 1, #calls do
+  local c = calls[i]
+  if redis.call('EXISTS', ck(c.call_sid)) == 0 then
+    c.account_sid = cur.account_sid
+    c.meeting_room_sid = cur.meeting_room_sid
+    c.meeting_sid = msid
+    local f = COUNTER[c.role]
+    cur[f] = cur[f] + 1
+    local cs = cjson.encode(c)
+    redis.call('SET', ck(c.call_sid), cs)
+    redis.call('SADD', P .. 'mc:' .. msid, c.call_sid)
+    redis.call('SADD', P .. 'ac:' .. cur.account_sid, c.call_sid)
+    added[#added + 1] = cs
+  end
+end
+local ms = cjson.encode(cur)
+redis.call('SET', mk(msid), ms)
+return { status, ms, added, tookKey }
 `,
   /** ARGV: 3 limit. -> { destroyed, ... } */
   reapExpired: `

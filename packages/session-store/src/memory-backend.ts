@@ -6,7 +6,9 @@
 import {
   type Backend,
   type Destroyed,
+  type EpochInput,
   newMeetingRecord,
+  type RawRestore,
   type RawJoin,
   type RawJoinInput,
   type RawLeave,
@@ -28,6 +30,8 @@ class MemoryState {
   nodeMeetings = new Map<string, Set<string>>();
   meetingCalls = new Map<string, Set<string>>();
   refs = 0;
+  // In-process state is never lost under a running client: one epoch for its whole life.
+  readonly epoch = crypto.randomUUID();
 }
 
 // Stores with the same prefix in one process share their state, as clients of one Redis
@@ -98,9 +102,10 @@ export class MemoryBackend implements Backend {
       reaped = this.#destroy(msid);
       msid = undefined;
     }
-    if (s.calls.has(i.call.call_sid)) return { status: "duplicate" };
+    const epoch = s.epoch;
+    if (s.calls.has(i.call.call_sid)) return { status: "duplicate", epoch };
     let m = msid === undefined ? undefined : s.meetings.get(msid);
-    if (m && m.locked && i.call.role !== "host") return { status: "locked", meeting: copyM(m), reaped };
+    if (m && m.locked && i.call.role !== "host") return { status: "locked", meeting: copyM(m), reaped, epoch };
     let created = false;
     if (!m) {
       created = true;
@@ -123,7 +128,7 @@ export class MemoryBackend implements Backend {
     add(s.meetingCalls, m.meeting_sid, c.call_sid);
     add(s.accountCalls, c.account_sid, c.call_sid);
     m[ROLE_COUNTER[c.role]]++;
-    return { status: "ok", created, meeting: copyM(m), call: copyC(c), reaped };
+    return { status: "ok", created, meeting: copyM(m), call: copyC(c), reaped, epoch };
   }
 
   async leave(callSid: string, _now: number): Promise<RawLeave | null> {
@@ -153,9 +158,9 @@ export class MemoryBackend implements Backend {
     return m ? copyM(m) : null;
   }
 
-  async getMeetingByKey(key: string, now: number): Promise<MeetingRecord | null> {
+  async getMeetingByKey(key: string, now: number): Promise<{ meeting: MeetingRecord | null; settling: boolean }> {
     const msid = this.#s.byKey.get(key);
-    return msid === undefined ? null : this.getMeeting(msid, now);
+    return { meeting: msid === undefined ? null : await this.getMeeting(msid, now), settling: false };
   }
 
   async listCalls(accountSid: string, now: number): Promise<RawList<CallRecord>> {
@@ -229,7 +234,12 @@ export class MemoryBackend implements Backend {
     return this.#alive(meetingSid, now) ? this.#destroy(meetingSid) : null;
   }
 
-  async renewLease(nodeId: string, ttlMs: number, now: number): Promise<{ renewed: number; lost: Destroyed[] }> {
+  async renewLease(
+    nodeId: string,
+    ttlMs: number,
+    now: number,
+    _epoch: EpochInput,
+  ): Promise<{ renewed: number; lost: Destroyed[]; epoch: string }> {
     let renewed = 0;
     const lost: Destroyed[] = [];
     for (const ms of [...(this.#s.nodeMeetings.get(nodeId) ?? [])]) {
@@ -244,7 +254,51 @@ export class MemoryBackend implements Backend {
         if (d) lost.push(d);
       }
     }
-    return { renewed, lost };
+    return { renewed, lost, epoch: this.#s.epoch };
+  }
+
+  async epoch(_epoch: EpochInput): Promise<string> {
+    return this.#s.epoch;
+  }
+
+  /** As the Redis `restore` script (lua.ts); here only for parity, since nothing is ever lost. */
+  async restore(meeting: MeetingRecord, calls: CallRecord[], now: number): Promise<RawRestore> {
+    const s = this.#s;
+    const msid = meeting.meeting_sid;
+    let status: RawRestore["status"] = "merged";
+    let cur = this.#alive(msid, now);
+    if (!cur) {
+      this.#destroy(msid);
+      status = "created";
+      cur = { ...meeting };
+      s.meetings.set(msid, cur);
+      add(s.accountMeetings, cur.account_sid, msid);
+      add(s.nodeMeetings, cur.node, msid);
+    }
+    let tookKey = false;
+    let other = s.byKey.get(cur.key);
+    if (other !== undefined && other !== msid && !this.#alive(other, now)) {
+      this.#destroy(other);
+      other = undefined;
+    }
+    if (other !== msid) {
+      const o = other === undefined ? undefined : s.meetings.get(other);
+      if (!o || o.date_created > cur.date_created) {
+        s.byKey.set(cur.key, msid);
+        tookKey = true;
+      }
+    }
+    const added: CallRecord[] = [];
+    for (const c0 of calls) {
+      if (s.calls.has(c0.call_sid)) continue;
+      const c = { ...c0, account_sid: cur.account_sid, meeting_room_sid: cur.meeting_room_sid, meeting_sid: msid };
+      s.calls.set(c.call_sid, c);
+      add(s.meetingCalls, msid, c.call_sid);
+      add(s.accountCalls, c.account_sid, c.call_sid);
+      cur[ROLE_COUNTER[c.role]]++;
+      added.push(copyC(c));
+    }
+    return { status, meeting: copyM(cur), added, tookKey };
   }
 
   async reapExpired(now: number, limit: number): Promise<Destroyed[]> {

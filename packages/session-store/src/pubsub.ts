@@ -4,6 +4,7 @@
  * subscribe) or an in-process hub shared by everything in this process.
  */
 import { Redis } from "ioredis";
+import { rethrowUnavailable } from "./errors.ts";
 import type { Unsubscribe } from "./types.ts";
 
 /** Receives errors that must not escape (a handler that threw, an unreadable message). */
@@ -186,7 +187,7 @@ export class RedisTransport implements Transport {
   }
 
   publish(channel: string, payload: string): Promise<number> {
-    return this.#pub.publish(channel, payload);
+    return this.#pub.publish(channel, payload).catch(rethrowUnavailable);
   }
 
   #subscriber(): Redis {
@@ -217,7 +218,17 @@ export class RedisTransport implements Transport {
       this.#channels.set(channel, c);
     }
     c.fns.add(fn);
-    await c.ready;
+    try {
+      await c.ready;
+    } catch (err) {
+      // Redis did not confirm in time (down, or frozen): this subscription never was, so
+      // a later subscribe to the channel asks again rather than awaiting this failure.
+      const cur = this.#channels.get(channel);
+      cur?.fns.delete(fn);
+      if (cur === c && c.fns.size === 0) this.#channels.delete(channel);
+      else if (cur === c) c.ready = this.#subscriber().subscribe(channel);
+      rethrowUnavailable(err);
+    }
     let done = false;
     return async () => {
       if (done) return;

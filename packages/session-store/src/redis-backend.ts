@@ -3,7 +3,9 @@ import type { Redis } from "ioredis";
 import {
   type Backend,
   type Destroyed,
+  type EpochInput,
   newMeetingRecord,
+  type RawRestore,
   type RawJoin,
   type RawJoinInput,
   type RawLeave,
@@ -11,6 +13,7 @@ import {
   type RawPage,
   type RawUpdate,
 } from "./backend.ts";
+import { rethrowUnavailable } from "./errors.ts";
 import { runScript, type ScriptName } from "./lua.ts";
 import { type CallRecord, type MeetingRecord, parseCall, parseMeeting } from "./records.ts";
 import type { CallPatch, MeetingPatch } from "./types.ts";
@@ -39,7 +42,7 @@ export class RedisBackend implements Backend {
   }
 
   #run(name: ScriptName, now: number, ...args: (string | number)[]): Promise<unknown> {
-    return runScript(this.#r, name, [this.#prefix, now, ...args]);
+    return runScript(this.#r, name, [this.#prefix, now, ...args]).catch(rethrowUnavailable);
   }
 
   async join(i: RawJoinInput): Promise<RawJoin> {
@@ -53,7 +56,18 @@ export class RedisBackend implements Backend {
       date_joined: i.now,
       node: i.nodeId,
     };
-    const reply = (await this.#run("join", i.now, i.key, JSON.stringify(meeting), JSON.stringify(call))) as unknown[];
+    const e = i.epoch;
+    const reply = (await this.#run(
+      "join",
+      i.now,
+      i.key,
+      JSON.stringify(meeting),
+      JSON.stringify(call),
+      e.known,
+      e.candidate,
+      Math.max(1, Math.round(e.graceMs)),
+      i.force ? "1" : "0",
+    )) as unknown[];
     switch (reply[0]) {
       case "ok":
         return {
@@ -62,11 +76,14 @@ export class RedisBackend implements Backend {
           meeting: parseMeeting(reply[2] as string),
           call: parseCall(reply[3] as string),
           reaped: destroyed(reply[4]),
+          epoch: reply[5] as string,
         };
       case "locked":
-        return { status: "locked", meeting: parseMeeting(reply[1] as string), reaped: destroyed(reply[2]) };
+        return { status: "locked", meeting: parseMeeting(reply[1] as string), reaped: destroyed(reply[2]), epoch: reply[3] as string };
       case "duplicate":
-        return { status: "duplicate" };
+        return { status: "duplicate", epoch: reply[1] as string };
+      case "wait":
+        return { status: "wait", epoch: reply[1] as string };
       default:
         throw new Error(`session-store: unexpected join reply ${String(reply[0])}`);
     }
@@ -87,15 +104,15 @@ export class RedisBackend implements Backend {
 
   async getMeeting(meetingSid: string, now: number): Promise<MeetingRecord | null> {
     // A plain GET: the record carries its lease, so no script is needed to check it.
-    const json = await this.#r.get(`${this.#prefix}m:${meetingSid}`);
+    const json = await this.#r.get(`${this.#prefix}m:${meetingSid}`).catch(rethrowUnavailable);
     const m = json === null ? null : parseMeeting(json);
     return m && m.lease > now ? m : null;
   }
 
-  async getMeetingByKey(key: string, now: number): Promise<MeetingRecord | null> {
-    const json = (await this.#run("getMeetingByKey", now, key)) as string | null;
+  async getMeetingByKey(key: string, now: number): Promise<{ meeting: MeetingRecord | null; settling: boolean }> {
+    const [json, settling] = (await this.#run("getMeetingByKey", now, key)) as [string | null, number];
     const m = json === null ? null : parseMeeting(json);
-    return m && m.lease > now ? m : null;
+    return { meeting: m && m.lease > now ? m : null, settling: settling === 1 };
   }
 
   async listCalls(accountSid: string, now: number): Promise<RawList<CallRecord>> {
@@ -149,9 +166,37 @@ export class RedisBackend implements Backend {
     return destroyed(await this.#run("endMeeting", now, meetingSid));
   }
 
-  async renewLease(nodeId: string, ttlMs: number, now: number): Promise<{ renewed: number; lost: Destroyed[] }> {
-    const [renewed, lost] = (await this.#run("renewLease", now, nodeId, now + ttlMs)) as [number, unknown[]];
-    return { renewed, lost: destroyedList(lost) };
+  async renewLease(
+    nodeId: string,
+    ttlMs: number,
+    now: number,
+    e: EpochInput,
+  ): Promise<{ renewed: number; lost: Destroyed[]; epoch: string }> {
+    const [renewed, lost, epoch] = (await this.#run(
+      "renewLease",
+      now,
+      nodeId,
+      now + ttlMs,
+      e.known,
+      e.candidate,
+      Math.max(1, Math.round(e.graceMs)),
+    )) as [number, unknown[], string];
+    return { renewed, lost: destroyedList(lost), epoch };
+  }
+
+  async epoch(e: EpochInput): Promise<string> {
+    return (await this.#run("epoch", 0, e.known, e.candidate, Math.max(1, Math.round(e.graceMs)))) as string;
+  }
+
+  async restore(meeting: MeetingRecord, calls: CallRecord[], now: number): Promise<RawRestore> {
+    // cjson decodes an empty JSON array as an object; a restore has calls, but be exact.
+    const [status, m, added, tookKey] = (await this.#run(
+      "restore",
+      now,
+      JSON.stringify(meeting),
+      calls.length ? JSON.stringify(calls) : "{}",
+    )) as [RawRestore["status"], string, string[], number];
+    return { status, meeting: parseMeeting(m), added: added.map(parseCall), tookKey: tookKey === 1 };
   }
 
   async reapExpired(now: number, limit: number): Promise<Destroyed[]> {

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
-import type { Backend, Destroyed } from "./backend.ts";
 import type { ThreadLink } from "@conf/thread-link";
-import { connectRedis, DEFAULT_PREFIX } from "./bus.ts";
+import type { Backend, Destroyed, EpochInput } from "./backend.ts";
+import { connectRedis, DEFAULT_PREFIX, type RedisTimeouts } from "./bus.ts";
 import { LinkTransport, linkBackend } from "./link.ts";
 import { MemoryBackend } from "./memory-backend.ts";
 import {
@@ -10,6 +10,7 @@ import {
   jsonHandler,
   MemoryTransport,
   RedisTransport,
+  safeCall,
   type SubscriptionHealth,
   type Transport,
 } from "./pubsub.ts";
@@ -19,7 +20,9 @@ import {
   normalizeCallPatch,
   normalizeInitialMeeting,
   normalizeMeetingPatch,
+  normalizeRoleSet,
   toCall,
+  toMs,
   toCallInfo,
   toMeeting,
   toMeetingInfo,
@@ -40,6 +43,8 @@ import {
   type MeetingInfo,
   type MeetingPatch,
   type RenewResult,
+  type RestoreMeeting,
+  type RestoreResult,
   SESSION_EVENT_TYPES,
   type SessionEvent,
   type Unsubscribe,
@@ -141,6 +146,20 @@ export interface SessionStore {
   renewLease(nodeId: string, ttlMs?: number): Promise<RenewResult>;
   /** Removes meetings (and their calls) whose lease ran out; resolves to those meetings. */
   reapExpired(): Promise<Meeting[]>;
+  /**
+   * Calls `handler` each time this client finds that the store lost its data under it
+   * (Redis restarted empty): on reconnection, and from any join or lease renewal. A
+   * mixer node then writes back what it mixes with {@link restore}. Returns the function
+   * that stops it.
+   */
+  onReset(handler: () => unknown): () => void;
+  /**
+   * Writes meetings that `nodeId` is still mixing, and their calls, back into the store
+   * with their sids and state, the node owning those it is first to write; publishes
+   * `meeting_started` and `call_joined` for what it wrote. Idempotent: calls already
+   * there are left alone.
+   */
+  restore(nodeId: string, meetings: readonly RestoreMeeting[]): Promise<RestoreResult[]>;
   readonly control: ControlChannel;
   readonly events: EventStream;
   /** Stops subscriptions and timers, waits for a running reap, quits connections it opened. Idempotent. */
@@ -168,7 +187,21 @@ export interface SessionStoreOptions {
   reapIntervalMs?: number;
   /** Where handler errors and failed background work go. Default: `console.error`. */
   onError?: ErrorSink;
+  /** Timeouts of the connection opened for `redisUrl`. */
+  timeouts?: RedisTimeouts;
+  /**
+   * After Redis is found emptied, how long a join that would create a meeting waits
+   * for the mixers to restore theirs, ms. Default 3000.
+   */
+  restoreGraceMs?: number;
 }
+
+/** Default of {@link SessionStoreOptions.restoreGraceMs}. */
+export const DEFAULT_RESTORE_GRACE_MS = 3000;
+/** How often a waiting join looks again while the store settles, ms. */
+const SETTLE_POLL_MS = 100;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Reaps stop after this many meetings per call, so one call never blocks Redis for long. */
 const REAP_BATCH = 500;
@@ -197,6 +230,15 @@ class Store implements SessionStore {
   #timer: ReturnType<typeof setInterval> | null = null;
   #closed = false;
   #closing: Promise<void> | null = null;
+  /** The store's epoch as this client last saw it (lua.ts); null before the first answer. */
+  #epoch: string | null = null;
+  #resetHandlers = new Set<() => unknown>();
+  #graceMs: number;
+  #redis: Redis | null;
+  #onReady = () => {
+    if (this.#closing) return;
+    this.#backend.epoch(this.#epochInput()).then((e) => this.#sawEpoch(e), this.#onError);
+  };
 
   constructor(
     kind: "redis" | "memory",
@@ -204,8 +246,16 @@ class Store implements SessionStore {
     transport: Transport,
     prefix: string,
     options: SessionStoreOptions,
+    redis: Redis | null = null,
   ) {
     this.kind = kind;
+    this.#graceMs = options.restoreGraceMs ?? DEFAULT_RESTORE_GRACE_MS;
+    // Each (re)connection checks the epoch at once: after a Redis restart, the mixers
+    // find out and restore within a reconnection delay, not at their next lease renewal.
+    this.#redis = redis;
+    redis?.on("ready", this.#onReady);
+    // A shared connection may be up already: its "ready" has been and gone.
+    if (redis?.status === "ready") queueMicrotask(this.#onReady);
     this.#backend = backend;
     this.#transport = transport;
     this.#clock = options.clock ?? Date.now;
@@ -254,6 +304,85 @@ class Store implements SessionStore {
     return meeting;
   }
 
+  #epochInput(): EpochInput {
+    return { known: this.#epoch ?? "", candidate: crypto.randomUUID(), graceMs: this.#graceMs };
+  }
+
+  /** Records the epoch an operation returned; a different one means Redis lost its data. */
+  #sawEpoch(epoch: string): void {
+    const before = this.#epoch;
+    this.#epoch = epoch;
+    if (before === null || before === epoch || this.#closing) return;
+    for (const fn of [...this.#resetHandlers]) safeCall(fn, this.#onError);
+  }
+
+  onReset(handler: () => unknown): () => void {
+    this.#resetHandlers.add(handler);
+    return () => {
+      this.#resetHandlers.delete(handler);
+    };
+  }
+
+  /**
+   * Why joins wait while the store settles (and not "merge a duplicate meeting later"):
+   * after Redis restarts empty, a caller may reach a node before the meeting's owner has
+   * written its meeting back. Creating a fresh meeting then would split the room; merging
+   * it afterwards would mean moving running calls between nodes' mixes. Instead the
+   * first client that knew the old epoch and finds it gone (any node's join, renewal or
+   * reconnection check) opens a settling window (`restoreGraceMs`); in it a join or
+   * owner lookup that finds no meeting for its key waits and looks again, so it joins
+   * the restored meeting as soon as its owner writes it. A join that still finds none
+   * after the window creates the meeting (a room nobody was in, or whose owner is gone).
+   * What this cannot see: a client that never knew the old epoch (a node started while
+   * Redis was down) opens no window; if it creates a meeting the owner then restores
+   * over, the older meeting takes the key (lua.ts `restore`), so later callers still
+   * join the meeting that ran before, and the newer one lives on until its callers leave.
+   */
+  async restore(nodeId: string, meetings: readonly RestoreMeeting[]): Promise<RestoreResult[]> {
+    const out: RestoreResult[] = [];
+    for (const rm of meetings) {
+      const now = this.#now();
+      const meeting = {
+        account_sid: rm.account_sid,
+        meeting_sid: rm.meeting_sid,
+        meeting_room_sid: rm.meeting_room_sid,
+        date_created: toMs(rm.date_created, "date_created"),
+        locked: Boolean(rm.locked),
+        on_hold: normalizeRoleSet(rm.on_hold),
+        participant_muted: normalizeInitialMeeting({ participant_muted: rm.participant_muted }).participant_muted,
+        recording: Boolean(rm.recording),
+        hosts: 0,
+        participants: 0,
+        listeners: 0,
+        key: rm.meetingKey,
+        node: nodeId,
+        lease: now + this.#ttl,
+      };
+      const calls = rm.calls.map((c) => {
+        const n = normalizeCallInput(c, now);
+        return {
+          ...n,
+          account_sid: rm.account_sid,
+          meeting_room_sid: rm.meeting_room_sid,
+          meeting_sid: rm.meeting_sid,
+          date_joined: c.date_joined === undefined ? n.date_created : toMs(c.date_joined, "date_joined"),
+          node: nodeId,
+        };
+      });
+      const r = await this.#backend.restore(meeting, calls, now);
+      const m = toMeeting(r.meeting, now);
+      const at = iso(now);
+      // Observers (the API's read cache) may have seen the store empty: tell them.
+      if (r.status === "created") {
+        const started = { ...m, attendees: { hosts: 0, listeners: 0, participants: 0 } };
+        this.#emit({ type: "meeting_started", account_sid: m.account_sid, at, meeting: started });
+      }
+      for (const c of r.added) this.#emit({ type: "call_joined", account_sid: m.account_sid, at, call: toCall(c, now), meeting: m });
+      out.push({ meetingSid: rm.meeting_sid, status: r.status, added: r.added.length, tookKey: r.tookKey });
+    }
+    return out;
+  }
+
   /** The time for an operation; operations after close() are a programming error. */
   #now(): number {
     if (this.#closed) throw new Error("session-store: used after close()");
@@ -273,18 +402,31 @@ class Store implements SessionStore {
     const now = this.#now();
     const call = normalizeCallInput(input.call, now);
     const initial = normalizeInitialMeeting(input.initialMeeting);
-    const r = await this.#backend.join({
-      key: input.meetingKey,
-      newMeetingSid: crypto.randomUUID(),
-      accountSid: input.accountSid,
-      roomSid: input.meetingRoomSid,
-      nodeId: input.nodeId,
-      now,
-      ttlMs: this.#ttl,
-      participantMuted: initial.participant_muted,
-      onHold: initial.on_hold,
-      call,
-    });
+    const newMeetingSid = crypto.randomUUID();
+    // While the store settles after losing its data, see restore(); bounded however the
+    // window behaves, then the join creates the meeting.
+    const giveUpAt = performance.now() + this.#graceMs + 1000;
+    let r;
+    for (let force = false; ; ) {
+      r = await this.#backend.join({
+        key: input.meetingKey,
+        newMeetingSid,
+        accountSid: input.accountSid,
+        roomSid: input.meetingRoomSid,
+        nodeId: input.nodeId,
+        now: this.#now(),
+        ttlMs: this.#ttl,
+        participantMuted: initial.participant_muted,
+        onHold: initial.on_hold,
+        call,
+        epoch: this.#epochInput(),
+        force,
+      });
+      this.#sawEpoch(r.epoch);
+      if (r.status !== "wait") break;
+      await sleep(SETTLE_POLL_MS);
+      force = performance.now() > giveUpAt;
+    }
     if (r.status === "duplicate") throw new Error(`session-store: call_sid ${call.call_sid} is already in use`);
     if (r.reaped) this.#emitEnded(r.reaped, "lease_expired", now);
     const meeting = toMeeting(r.meeting, now);
@@ -336,9 +478,16 @@ class Store implements SessionStore {
   }
 
   async getMeetingByKey(meetingKey: string): Promise<Meeting | null> {
-    const now = this.#now();
-    const r = await this.#backend.getMeetingByKey(meetingKey, now);
-    return r ? toMeeting(r, now) : null;
+    // A mixer asks who owns a key before it joins (to hand the caller over): while the
+    // store settles, "none" may only mean "not restored yet", so it looks again (restore()).
+    const giveUpAt = performance.now() + this.#graceMs + 1000;
+    for (;;) {
+      const now = this.#now();
+      const r = await this.#backend.getMeetingByKey(meetingKey, now);
+      if (r.meeting) return toMeeting(r.meeting, now);
+      if (!r.settling || performance.now() > giveUpAt) return null;
+      await sleep(SETTLE_POLL_MS);
+    }
   }
 
   async listCalls(accountSid: string): Promise<Call[]> {
@@ -406,8 +555,9 @@ class Store implements SessionStore {
   async renewLease(nodeId: string, ttlMs: number = this.#ttl): Promise<RenewResult> {
     if (!(ttlMs > 0)) throw new RangeError("ttlMs: must be a positive number of milliseconds");
     const now = this.#now();
-    const r = await this.#backend.renewLease(nodeId, ttlMs, now);
+    const r = await this.#backend.renewLease(nodeId, ttlMs, now, this.#epochInput());
     for (const d of r.lost) this.#emitEnded(d, "lease_expired", now);
+    this.#sawEpoch(r.epoch);
     return { renewed: r.renewed, lost: r.lost.map((d) => d.meeting.meeting_sid) };
   }
 
@@ -428,6 +578,8 @@ class Store implements SessionStore {
     if (this.#closing) return this.#closing;
     this.#closing = (async () => {
       if (this.#timer) clearInterval(this.#timer);
+      this.#redis?.off("ready", this.#onReady);
+      this.#resetHandlers.clear();
       if (this.#reaping) await this.#reaping;
       this.#closed = true;
       await Promise.all(this.#inflight);
@@ -455,8 +607,8 @@ export function createSessionStore(options: SessionStoreOptions = {}): SessionSt
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   if (options.redis || options.redisUrl) {
     const owned = !options.redis;
-    const redis = options.redis ?? connectRedis(options.redisUrl as string);
-    return new Store("redis", new RedisBackend(redis, prefix, owned), new RedisTransport(redis), prefix, options);
+    const redis = options.redis ?? connectRedis(options.redisUrl as string, options.timeouts);
+    return new Store("redis", new RedisBackend(redis, prefix, owned), new RedisTransport(redis), prefix, options, redis);
   }
   if (options.link) {
     return new Store("memory", linkBackend(options.link, prefix), new LinkTransport(options.link), prefix, options);

@@ -189,6 +189,44 @@ export interface RenewResult {
   lost: string[];
 }
 
+/** A call as a mixer node knows it, to write back after the store lost it. */
+export interface RestoreCall extends CallInput {
+  call_sid: string;
+  /** When it joined the meeting; default its `date_created`. */
+  date_joined?: TimeInput;
+}
+
+/**
+ * A meeting a mixer node is still mixing, as that node knows it, with the calls it
+ * carries: what {@link SessionStore.restore} writes back after Redis lost its data.
+ */
+export interface RestoreMeeting {
+  meetingKey: string;
+  meeting_sid: string;
+  account_sid: string;
+  meeting_room_sid: string | null;
+  date_created: TimeInput;
+  locked: boolean;
+  on_hold: string;
+  participant_muted: ParticipantMuted;
+  recording: boolean;
+  calls: RestoreCall[];
+}
+
+/** Result of {@link SessionStore.restore} for one meeting. */
+export interface RestoreResult {
+  meetingSid: string;
+  /** `created`: written anew; `merged`: another node had restored it, our missing calls were added. */
+  status: "created" | "merged";
+  /** Calls written (those already in the store are left as they are). */
+  added: number;
+  /**
+   * Whether new callers of the meeting key now join this meeting. False only when a
+   * meeting created for the key before this one runs there (it keeps the key).
+   */
+  tookKey: boolean;
+}
+
 /** Why a meeting ended, as told to observers. */
 export const MEETING_END_REASONS = ["last_left", "ended", "lease_expired"] as const;
 export type MeetingEndReason = (typeof MEETING_END_REASONS)[number];

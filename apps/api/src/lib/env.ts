@@ -9,6 +9,15 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
 
+/** A whole number of milliseconds, 1 ms to 10 minutes, with a default. */
+function msVariable(fallback: number) {
+  return z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === "" ? fallback : Number(v.trim())))
+    .pipe(z.number({ error: "must be a number of milliseconds" }).int().min(1).max(600_000));
+}
+
 /** The variables the API reads, with their defaults. */
 export const EnvSchema = z.object({
   /** TCP port of the HTTP API (default 3000). */
@@ -37,6 +46,10 @@ export const EnvSchema = z.object({
   ),
   /** Prefix of Redis keys and channels, shared with the mixer (default `conf:`). */
   REDIS_PREFIX: optionalString.transform((v) => v ?? "conf:"),
+  /** A Redis command fails after this many ms without an answer (the request: 503). Default 1000. */
+  REDIS_COMMAND_TIMEOUT_MS: msVariable(1000),
+  /** A Redis connection attempt gives up after this many ms. Default 2000. */
+  REDIS_CONNECT_TIMEOUT_MS: msVariable(2000),
   /** Bearer token of the operator routes; generated and printed when unset. */
   ADMIN_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   /** Origin (and path prefix) of absolute pagination links; from the request when unset. */

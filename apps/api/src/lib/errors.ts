@@ -18,7 +18,7 @@ export interface ErrorBody {
 
 /** An expected failure with the exact status and JSON body the reference answers. */
 export class ApiError extends Error {
-  readonly status: 400 | 401 | 403 | 404 | 409 | 415 | 422 | 500;
+  readonly status: 400 | 401 | 403 | 404 | 409 | 415 | 422 | 500 | 503;
   readonly body: unknown;
 
   constructor(status: ApiError["status"], body: unknown, message?: string) {
@@ -103,6 +103,17 @@ export function invalidField(field: string, message: string): ApiError {
 /** The body of an unexpected failure; details go to the log, not to the client. */
 export function internalError(): ApiError {
   return new ApiError(500, { message: "internal server error", errors: [item(null, "internal server error")] });
+}
+
+/**
+ * 503 when a backing service (the live session store) did not answer in time: the
+ * request may be retried, unlike a 500.
+ */
+export function serviceUnavailable(): ApiError {
+  return new ApiError(503, {
+    message: "service unavailable",
+    errors: [item(null, "the live session store did not answer; try again later")],
+  });
 }
 
 /** A repository's expected failure (structurally `DbError` of `@conf/db`). */
