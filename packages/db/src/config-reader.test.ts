@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { BUILT_IN_CALL_FLOWS, resolve } from "@conf/call-flow";
 import { createConfigReader } from "./config-reader.ts";
-import { must, newAccount } from "./repos/fixtures.test-helper.ts";
 import { createRepositories, type Repositories } from "./repos/index.ts";
-import { createTestDatabase, type TestDatabase } from "./testing.ts";
+import { createTestDatabase, must, newAccount, type TestDatabase } from "./testing.ts";
 
 const open = BUILT_IN_CALL_FLOWS[1]!.callFlowSid;
 const directHost = BUILT_IN_CALL_FLOWS[2]!.callFlowSid;

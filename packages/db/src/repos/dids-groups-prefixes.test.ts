@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { BUILT_IN_CALL_FLOWS, DEFAULT_ATTRIBUTES } from "@conf/call-flow";
 import { desc, sql } from "drizzle-orm";
-import { createTestDatabase, type TestDatabase } from "../testing.ts";
+import { createTestDatabase, must, newAccount, type TestDatabase } from "../testing.ts";
 import { fieldExpression } from "./common.ts";
-import { must, newAccount } from "./fixtures.test-helper.ts";
 import { createRepositories, type Repositories } from "./index.ts";
 
 const secured = BUILT_IN_CALL_FLOWS[0]!.callFlowSid;

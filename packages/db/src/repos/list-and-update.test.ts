@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createTestDatabase, type TestDatabase } from "../testing.ts";
+import { createTestDatabase, must, newAccount, type TestDatabase } from "../testing.ts";
 import type { ListOptions } from "./common.ts";
-import { must, newAccount } from "./fixtures.test-helper.ts";
 import { createRepositories, type Repositories } from "./index.ts";
 
 // The scope and error-order rules every repository gets from the shared list/page and

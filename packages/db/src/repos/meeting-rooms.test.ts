@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
 import { accessCodes } from "../schema/index.ts";
-import { createTestDatabase, type TestDatabase } from "../testing.ts";
+import { createTestDatabase, must, newAccount, type TestDatabase } from "../testing.ts";
 import { fieldExpression } from "./common.ts";
-import { must, newAccount } from "./fixtures.test-helper.ts";
 import { createRepositories, type Repositories } from "./index.ts";
 import type { AccessCodeObject } from "./meeting-rooms.ts";
 
