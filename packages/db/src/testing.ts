@@ -21,6 +21,14 @@ export interface TestDatabaseOptions {
   readonly maxConnections?: number;
 }
 
+/**
+ * Budget of a hook that opens or drops a test database. bun gives hooks 5 s whatever
+ * bunfig's `timeout` says, and opening PGlite (start-up plus migrations) took 6 to 9 s
+ * while other test runs loaded this 2-core machine; pass it as the hook's second argument.
+ * @example beforeAll(async () => { t = await createTestDatabase({ kind }); }, TEST_DATABASE_HOOK_TIMEOUT_MS);
+ */
+export const TEST_DATABASE_HOOK_TIMEOUT_MS = 60_000;
+
 /** Admin URL for test databases, from TEST_DATABASE_URL. */
 export function testAdminUrl(): string {
   return process.env.TEST_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { BUILT_IN_CALL_FLOWS, DEFAULT_ATTRIBUTES } from "@conf/call-flow";
 import { desc, sql } from "drizzle-orm";
-import { createTestDatabase, must, newAccount, type TestDatabase } from "../testing.ts";
+import { createTestDatabase, must, newAccount, TEST_DATABASE_HOOK_TIMEOUT_MS, type TestDatabase } from "../testing.ts";
 import { fieldExpression } from "./common.ts";
 import { createRepositories, type Repositories } from "./index.ts";
 
@@ -15,8 +15,8 @@ for (const kind of ["postgres", "pglite"] as const) {
     beforeAll(async () => {
       t = await createTestDatabase({ kind });
       repos = createRepositories(t.database);
-    });
-    afterAll(() => t.drop());
+    }, TEST_DATABASE_HOOK_TIMEOUT_MS);
+    afterAll(() => t.drop(), TEST_DATABASE_HOOK_TIMEOUT_MS);
 
     test("call flows: list and get in the reference's shape", async () => {
       const l = await repos.callFlows.list({ limit: 10, offset: 0 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createTestDatabase, must, newAccount, type TestDatabase } from "../testing.ts";
+import { createTestDatabase, must, newAccount, TEST_DATABASE_HOOK_TIMEOUT_MS, type TestDatabase } from "../testing.ts";
 import type { ListOptions } from "./common.ts";
 import { createRepositories, type Repositories } from "./index.ts";
 
@@ -13,15 +13,13 @@ for (const kind of ["postgres", "pglite"] as const) {
     beforeAll(async () => {
       t = await createTestDatabase({ kind });
       repos = createRepositories(t.database);
-    });
-    beforeAll(async () => {
       owner = await newAccount(repos);
       const group = must(await repos.didGroups.create(owner.accountSid, { name: "g" }));
       must(await repos.meetingRooms.create(owner.accountSid, { did_group_sid: group.did_group_sid }));
       must(await repos.dids.assign({ phonenumber: "15162065900", endpoint_sid: owner.endpointSid }));
       must(await repos.trunkPrefixes.add({ prefix: "4242", endpoint_sid: owner.endpointSid }));
-    });
-    afterAll(() => t.drop());
+    }, TEST_DATABASE_HOOK_TIMEOUT_MS);
+    afterAll(() => t.drop(), TEST_DATABASE_HOOK_TIMEOUT_MS);
 
     const page = { limit: 10, offset: 0 };
     const accountLists = (r: Repositories) => ({
