@@ -6,7 +6,8 @@
  * next to a bare Hono route returning the same body (the framework's floor).
  */
 import { readFileSync } from "node:fs";
-import { createTestDatabase, createRepositories } from "@conf/db";
+import { createRepositories } from "@conf/db";
+import { createTestDatabase } from "@conf/db/testing";
 import { createSessionStore } from "@conf/session-store";
 import { Hono } from "hono";
 import { createApp } from "./src/app.ts";

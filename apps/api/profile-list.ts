@@ -3,7 +3,7 @@
  * time goes, stage by stage, on a fresh database and Redis prefix.
  * Usage: bun run apps/api/profile-list.ts [postgres|pglite] [redis|memory] [requests]
  */
-import { createTestDatabase } from "@conf/db";
+import { createTestDatabase } from "@conf/db/testing";
 import { createSessionStore } from "@conf/session-store";
 import { deleteRedisKeys } from "./src/testing.ts";
 import { createApp } from "./src/app.ts";

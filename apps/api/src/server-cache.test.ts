@@ -4,7 +4,8 @@
  * subscriber connections.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { createRepositories, createTestDatabase, type Repositories, type TestDatabase } from "@conf/db";
+import { createRepositories, type Repositories } from "@conf/db";
+import { createTestDatabase, type TestDatabase } from "@conf/db/testing";
 import { type Bus, createBus, createSessionStore, type SessionStore } from "@conf/session-store";
 import { Redis } from "ioredis";
 import { parseEnv } from "./lib/env.ts";

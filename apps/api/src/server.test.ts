@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { invalidationChannel } from "@conf/access-router";
-import { accountsRepo, createTestDatabase, type TestDatabase } from "@conf/db";
+import { accountsRepo } from "@conf/db";
+import { createTestDatabase, type TestDatabase } from "@conf/db/testing";
 import { type Bus, createBus } from "@conf/session-store";
 import { parseEnv } from "./lib/env.ts";
 import { type RunningApi, startApi } from "./server.ts";

@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe } from "bun:test";
 import { createAccessRouter } from "@conf/access-router";
-import { createConfigReader, createTestDatabase, type TestDatabase } from "@conf/db";
+import { createConfigReader } from "@conf/db";
+import { createTestDatabase, type TestDatabase } from "@conf/db/testing";
 import {
   type Bus,
   type Call,

@@ -6,7 +6,7 @@ import { BUILT_IN_CALL_FLOWS } from "@conf/call-flow";
 import { asc, sql } from "drizzle-orm";
 import { openDatabase, seedCallFlows } from "./client.ts";
 import { callFlows } from "./schema/index.ts";
-import { createTestDatabase, type TestDatabase } from "./testing.ts";
+import { createTestDatabase, TEST_DATABASE_HOOK_TIMEOUT_MS, type TestDatabase } from "./testing.ts";
 
 const TABLES = ["access_codes", "accounts", "call_flows", "did_groups", "dids", "endpoints", "meeting_rooms", "trunk_prefixes"];
 
@@ -23,7 +23,7 @@ for (const kind of ["postgres", "pglite"] as const) {
     const opened: TestDatabase[] = [];
     afterAll(async () => {
       for (const t of opened) await t.drop();
-    });
+    }, TEST_DATABASE_HOOK_TIMEOUT_MS);
 
     test("migrates every table and seeds the four built-in call flows", async () => {
       const t = await createTestDatabase({ kind });

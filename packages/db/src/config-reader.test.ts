@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { BUILT_IN_CALL_FLOWS, resolve } from "@conf/call-flow";
 import { createConfigReader } from "./config-reader.ts";
-import { must, newAccount } from "./repos/fixtures.test-helper.ts";
 import { createRepositories, type Repositories } from "./repos/index.ts";
-import { createTestDatabase, type TestDatabase } from "./testing.ts";
+import { createTestDatabase, must, newAccount, TEST_DATABASE_HOOK_TIMEOUT_MS, type TestDatabase } from "./testing.ts";
 
 const open = BUILT_IN_CALL_FLOWS[1]!.callFlowSid;
 const directHost = BUILT_IN_CALL_FLOWS[2]!.callFlowSid;
@@ -15,8 +14,8 @@ for (const kind of ["postgres", "pglite"] as const) {
     beforeAll(async () => {
       t = await createTestDatabase({ kind });
       repos = createRepositories(t.database);
-    });
-    afterAll(() => t.drop());
+    }, TEST_DATABASE_HOOK_TIMEOUT_MS);
+    afterAll(() => t.drop(), TEST_DATABASE_HOOK_TIMEOUT_MS);
 
     test("findNumber: a DID with its account and DID group levels", async () => {
       const { endpointSid, accountSid } = await newAccount(repos);

@@ -3,4 +3,3 @@ export * from "./config-reader.ts";
 export * from "./phone.ts";
 export * from "./repos/index.ts";
 export * from "./schema/index.ts";
-export * from "./testing.ts";

@@ -1,5 +1,10 @@
+/**
+ * `@conf/db/testing`: what tests of any workspace need from the database and nothing a
+ * running service does, kept out of the production entry (`@conf/db`).
+ */
 import postgres from "postgres";
 import { type Database, openDatabase } from "./client.ts";
+import type { Repositories } from "./repos/index.ts";
 
 export interface TestDatabase {
   readonly database: Database;
@@ -15,6 +20,14 @@ export interface TestDatabaseOptions {
   /** postgres.js pool size of the opened database (default 4). */
   readonly maxConnections?: number;
 }
+
+/**
+ * Budget of a hook that opens or drops a test database. bun gives hooks 5 s whatever
+ * bunfig's `timeout` says, and opening PGlite (start-up plus migrations) took 6 to 9 s
+ * while other test runs loaded this 2-core machine; pass it as the hook's second argument.
+ * @example beforeAll(async () => { t = await createTestDatabase({ kind }); }, TEST_DATABASE_HOOK_TIMEOUT_MS);
+ */
+export const TEST_DATABASE_HOOK_TIMEOUT_MS = 60_000;
 
 /** Admin URL for test databases, from TEST_DATABASE_URL. */
 export function testAdminUrl(): string {
@@ -67,4 +80,23 @@ async function dropDatabase(adminUrl: string, name: string): Promise<void> {
   } finally {
     await admin.end({ timeout: 5 });
   }
+}
+
+/**
+ * A fresh endpoint and its account for a test.
+ * @example const { accountSid, endpointSid } = await newAccount(createRepositories(t.database));
+ */
+export async function newAccount(repos: Repositories, name = "conf"): Promise<{ endpointSid: string; accountSid: string }> {
+  const r = await repos.endpoints.create({ name });
+  if (!r.ok) throw new Error(r.error.message);
+  return { endpointSid: r.value.endpoint_sid, accountSid: r.value.properties.account_sid };
+}
+
+/**
+ * The value of a result that must be ok; throws the failure's message otherwise.
+ * @example const room = must(await repos.meetingRooms.create(accountSid, { name: "r" }));
+ */
+export function must<T>(r: { ok: true; value: T } | { ok: false; error: { message: string } }): T {
+  if (!r.ok) throw new Error(`expected ok, got ${r.error.message}`);
+  return r.value;
 }

@@ -1,11 +1,10 @@
 import { type AttributeOverrides, DEFAULT_CALL_FLOW_SID } from "@conf/call-flow";
-import { and, asc, count, eq, type SQL } from "drizzle-orm";
+import { asc, eq } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { accounts } from "../schema/accounts.ts";
+import { type AttributesChange, attributeUpdater } from "./attribute-update.ts";
 import {
   type AttributesPatch,
-  attributesUpdate,
-  checkAttributes,
   checkString,
   type DbResult,
   type FieldError,
@@ -20,6 +19,7 @@ import {
   type Page,
   sortedAttributes,
 } from "./common.ts";
+import { listPager } from "./list-page.ts";
 import { checkCallFlowRef } from "./refs.ts";
 
 /** An Account object in the reference's JSON shape (the password is never part of it). */
@@ -135,7 +135,7 @@ export function accountsRepo(db: Db): AccountsRepo {
   async function write(
     sid: string,
     body: { name?: unknown; call_flow_sid?: unknown; password?: unknown },
-    attributes: SQL | AttributeOverrides | undefined,
+    attributes: AttributesChange,
   ): Promise<DbResult<AccountObject>> {
     if (!isUuid(sid)) return notFound("account");
     const errors: FieldError[] = [];
@@ -160,44 +160,29 @@ export function accountsRepo(db: Db): AccountsRepo {
     return row ? ok(accountToApi(row)) : notFound("account");
   }
 
+  const pages = listPager(db, {
+    table: accounts,
+    account: accounts.accountSid,
+    columns: accountColumns,
+    tiebreak: [asc(accounts.dateCreated), asc(accounts.accountSid)],
+    toApi: accountToApi,
+  });
+  const updater = attributeUpdater({
+    column: accounts.attributes,
+    putFields: (body: AccountReplace) => ({
+      name: body.name ?? ACCOUNT_DEFAULTS.name,
+      call_flow_sid: body.call_flow_sid === undefined ? ACCOUNT_DEFAULTS.call_flow_sid : body.call_flow_sid,
+      password: body.password,
+    }),
+    write,
+  });
+
   return {
     fields: accountFields,
     get,
-    async list({ accountSid, where, orderBy, limit, offset }) {
-      if (!isUuid(accountSid)) return { items: [], total: 0 };
-      const scope = and(eq(accounts.accountSid, accountSid), where);
-      const rows = await db
-        .select(accountColumns)
-        .from(accounts)
-        .where(scope)
-        .orderBy(...(orderBy ?? []), asc(accounts.dateCreated), asc(accounts.accountSid))
-        .limit(limit)
-        .offset(offset);
-      const [c] = await db.select({ n: count() }).from(accounts).where(scope);
-      return { items: rows.map(accountToApi), total: c?.n ?? 0 };
-    },
-    async update(sid, patch, options = {}) {
-      let attributes: SQL | AttributeOverrides | undefined;
-      if (patch.attributes !== undefined) {
-        const a = attributesUpdate(accounts.attributes, patch.attributes, options.nestedObjects);
-        if (!a.ok) return a;
-        attributes = a.value;
-      }
-      return write(sid, patch, attributes);
-    },
-    async replace(sid, body) {
-      const a = checkAttributes(body.attributes ?? {});
-      if (!a.ok) return a;
-      return write(
-        sid,
-        {
-          name: body.name ?? ACCOUNT_DEFAULTS.name,
-          call_flow_sid: body.call_flow_sid === undefined ? ACCOUNT_DEFAULTS.call_flow_sid : body.call_flow_sid,
-          password: body.password,
-        },
-        a.value,
-      );
-    },
+    list: pages.ofAccount,
+    update: updater.update,
+    replace: updater.replace,
     async verifyLogin(login, password) {
       if (typeof login !== "string" || typeof password !== "string") return null;
       const [row] = await db

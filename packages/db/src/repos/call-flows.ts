@@ -1,8 +1,9 @@
 import type { Attributes } from "@conf/call-flow";
-import { asc, count, eq } from "drizzle-orm";
+import { asc, eq, getTableColumns } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { callFlows } from "../schema/call-flows.ts";
 import { type DbResult, type FieldMap, isUuid, notFound, ok, type Page, sortedAttributes, type UnscopedListOptions } from "./common.ts";
+import { listPager } from "./list-page.ts";
 
 /** A Call Flow object in the reference's JSON shape. */
 export interface CallFlowObject {
@@ -34,6 +35,8 @@ export interface CallFlowsRepo {
  * @example const flows = callFlowsRepo(database.db); await flows.get(DEFAULT_CALL_FLOW_SID);
  */
 export function callFlowsRepo(db: Db): CallFlowsRepo {
+  // No account column: every account lists them all.
+  const pages = listPager(db, { table: callFlows, columns: getTableColumns(callFlows), tiebreak: [asc(callFlows.name)], toApi });
   return {
     fields: callFlowFields,
     async get(sid) {
@@ -41,16 +44,6 @@ export function callFlowsRepo(db: Db): CallFlowsRepo {
       const [row] = await db.select().from(callFlows).where(eq(callFlows.callFlowSid, sid));
       return row ? ok(toApi(row)) : notFound("call flow");
     },
-    async list({ where, orderBy, limit, offset }) {
-      const rows = await db
-        .select()
-        .from(callFlows)
-        .where(where)
-        .orderBy(...(orderBy?.length ? orderBy : []), asc(callFlows.name))
-        .limit(limit)
-        .offset(offset);
-      const [c] = await db.select({ n: count() }).from(callFlows).where(where);
-      return { items: rows.map(toApi), total: c?.n ?? 0 };
-    },
+    list: pages.all,
   };
 }

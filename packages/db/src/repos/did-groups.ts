@@ -1,10 +1,10 @@
 import type { AttributeOverrides } from "@conf/call-flow";
-import { and, asc, count, eq, type SQL } from "drizzle-orm";
+import { and, asc, eq, getTableColumns } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { didGroups } from "../schema/did-groups.ts";
+import { type AttributesChange, attributeUpdater } from "./attribute-update.ts";
 import {
   type AttributesPatch,
-  attributesUpdate,
   checkAttributes,
   checkString,
   type DbResult,
@@ -19,6 +19,7 @@ import {
   type Page,
   sortedAttributes,
 } from "./common.ts";
+import { listPager } from "./list-page.ts";
 import { checkCallFlowRef } from "./refs.ts";
 
 /** A DID Group object in the reference's JSON shape. */
@@ -102,10 +103,9 @@ export function didGroupsRepo(db: Db): DidGroupsRepo {
   }
 
   async function write(
-    accountSid: string,
-    sid: string,
+    [accountSid, sid]: [string, string],
     body: { name?: string; call_flow_sid?: string | null },
-    attributes: SQL | AttributeOverrides | undefined,
+    attributes: AttributesChange,
   ): Promise<DbResult<DidGroupObject>> {
     if (!isUuid(accountSid) || !isUuid(sid)) return notFound("did group");
     const errors = await checkPlain(body);
@@ -118,6 +118,22 @@ export function didGroupsRepo(db: Db): DidGroupsRepo {
     const [row] = await db.update(didGroups).set(set).where(scoped(accountSid, sid)).returning();
     return row ? ok(toApi(row)) : notFound("did group");
   }
+
+  const pages = listPager(db, {
+    table: didGroups,
+    account: didGroups.accountSid,
+    columns: getTableColumns(didGroups),
+    tiebreak: [asc(didGroups.dateCreated), asc(didGroups.didGroupSid)],
+    toApi,
+  });
+  const updater = attributeUpdater({
+    column: didGroups.attributes,
+    putFields: (body: DidGroupInput) => ({
+      name: body.name ?? DID_GROUP_DEFAULTS.name,
+      call_flow_sid: body.call_flow_sid === undefined ? DID_GROUP_DEFAULTS.call_flow_sid : body.call_flow_sid,
+    }),
+    write,
+  });
 
   return {
     fields: didGroupFields,
@@ -138,41 +154,9 @@ export function didGroupsRepo(db: Db): DidGroupsRepo {
         .returning();
       return ok(toApi(row!));
     },
-    async list({ accountSid, where, orderBy, limit, offset }) {
-      if (!isUuid(accountSid)) return { items: [], total: 0 };
-      const scope = and(eq(didGroups.accountSid, accountSid), where);
-      const rows = await db
-        .select()
-        .from(didGroups)
-        .where(scope)
-        .orderBy(...(orderBy ?? []), asc(didGroups.dateCreated), asc(didGroups.didGroupSid))
-        .limit(limit)
-        .offset(offset);
-      const [c] = await db.select({ n: count() }).from(didGroups).where(scope);
-      return { items: rows.map(toApi), total: c?.n ?? 0 };
-    },
-    async update(accountSid, sid, patch, options = {}) {
-      let attributes: SQL | AttributeOverrides | undefined;
-      if (patch.attributes !== undefined) {
-        const a = attributesUpdate(didGroups.attributes, patch.attributes, options.nestedObjects);
-        if (!a.ok) return a;
-        attributes = a.value;
-      }
-      return write(accountSid, sid, patch, attributes);
-    },
-    async replace(accountSid, sid, body) {
-      const a = checkAttributes(body.attributes ?? DID_GROUP_DEFAULTS.attributes);
-      if (!a.ok) return a;
-      return write(
-        accountSid,
-        sid,
-        {
-          name: body.name ?? DID_GROUP_DEFAULTS.name,
-          call_flow_sid: body.call_flow_sid === undefined ? DID_GROUP_DEFAULTS.call_flow_sid : body.call_flow_sid,
-        },
-        a.value,
-      );
-    },
+    list: pages.ofAccount,
+    update: (accountSid, sid, patch, options) => updater.update([accountSid, sid], patch, options),
+    replace: (accountSid, sid, body) => updater.replace([accountSid, sid], body),
     async delete(accountSid, sid) {
       if (!isUuid(accountSid) || !isUuid(sid)) return notFound("did group");
       const rows = await db.delete(didGroups).where(scoped(accountSid, sid)).returning({ sid: didGroups.didGroupSid });

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { BUILT_IN_CALL_FLOWS, DEFAULT_ATTRIBUTES } from "@conf/call-flow";
 import { desc, sql } from "drizzle-orm";
-import { createTestDatabase, type TestDatabase } from "../testing.ts";
+import { createTestDatabase, must, newAccount, TEST_DATABASE_HOOK_TIMEOUT_MS, type TestDatabase } from "../testing.ts";
 import { fieldExpression } from "./common.ts";
-import { must, newAccount } from "./fixtures.test-helper.ts";
 import { createRepositories, type Repositories } from "./index.ts";
 
 const secured = BUILT_IN_CALL_FLOWS[0]!.callFlowSid;
@@ -16,8 +15,8 @@ for (const kind of ["postgres", "pglite"] as const) {
     beforeAll(async () => {
       t = await createTestDatabase({ kind });
       repos = createRepositories(t.database);
-    });
-    afterAll(() => t.drop());
+    }, TEST_DATABASE_HOOK_TIMEOUT_MS);
+    afterAll(() => t.drop(), TEST_DATABASE_HOOK_TIMEOUT_MS);
 
     test("call flows: list and get in the reference's shape", async () => {
       const l = await repos.callFlows.list({ limit: 10, offset: 0 });

@@ -1,12 +1,11 @@
 import type { AttributeOverrides } from "@conf/call-flow";
-import { and, asc, count, eq, type SQL } from "drizzle-orm";
+import { and, asc, eq, getTableColumns } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { formatPhoneNumber, normalizePhoneNumber } from "../phone.ts";
 import { dids } from "../schema/dids.ts";
+import { type AttributesChange, attributeUpdater } from "./attribute-update.ts";
 import {
   type AttributesPatch,
-  attributesUpdate,
-  checkAttributes,
   conflict,
   type DbResult,
   type FieldError,
@@ -23,6 +22,7 @@ import {
   sortedAttributes,
   type UnscopedListOptions,
 } from "./common.ts";
+import { listPager } from "./list-page.ts";
 import { checkCallFlowRef, checkDidGroupRef, resolveOwner } from "./refs.ts";
 
 /** A DID object in the reference's JSON shape. */
@@ -115,23 +115,10 @@ export function didsRepo(db: Db): DidsRepo {
     return row ? ok(toApi(row)) : notFound("did");
   }
 
-  async function page(scope: SQL | undefined, orderBy: SQL[] | undefined, limit: number, offset: number): Promise<Page<DidObject>> {
-    const rows = await db
-      .select()
-      .from(dids)
-      .where(scope)
-      .orderBy(...(orderBy ?? []), asc(dids.dateCreated), asc(dids.didSid))
-      .limit(limit)
-      .offset(offset);
-    const [c] = await db.select({ n: count() }).from(dids).where(scope);
-    return { items: rows.map(toApi), total: c?.n ?? 0 };
-  }
-
   async function write(
-    accountSid: string,
-    sid: string,
+    [accountSid, sid]: [string, string],
     body: { call_flow_sid?: string | null; did_group_sid?: string | null },
-    attributes: SQL | AttributeOverrides | undefined,
+    attributes: AttributesChange,
   ): Promise<DbResult<DidObject>> {
     if (!isUuid(accountSid) || !isUuid(sid)) return notFound("did");
     const errors: FieldError[] = [];
@@ -157,6 +144,19 @@ export function didsRepo(db: Db): DidsRepo {
       throw e;
     }
   }
+
+  const pages = listPager(db, {
+    table: dids,
+    account: dids.accountSid,
+    columns: getTableColumns(dids),
+    tiebreak: [asc(dids.dateCreated), asc(dids.didSid)],
+    toApi,
+  });
+  const updater = attributeUpdater({
+    column: dids.attributes,
+    putFields: (body: DidInput) => ({ call_flow_sid: body.call_flow_sid ?? null, did_group_sid: body.did_group_sid ?? null }),
+    write,
+  });
 
   return {
     fields: didFields,
@@ -198,32 +198,9 @@ export function didsRepo(db: Db): DidsRepo {
       const [row] = await db.select().from(dids).where(eq(dids.didSid, sid));
       return row ? ok(toApi(row)) : notFound("did");
     },
-    async listAll({ accountSid, where, orderBy, limit, offset }) {
-      if (accountSid !== undefined && !isUuid(accountSid)) return { items: [], total: 0 };
-      return page(and(accountSid === undefined ? undefined : eq(dids.accountSid, accountSid), where), orderBy, limit, offset);
-    },
-    async list({ accountSid, where, orderBy, limit, offset }) {
-      if (!isUuid(accountSid)) return { items: [], total: 0 };
-      return page(and(eq(dids.accountSid, accountSid), where), orderBy, limit, offset);
-    },
-    async update(accountSid, sid, patch, options = {}) {
-      let attributes: SQL | AttributeOverrides | undefined;
-      if (patch.attributes !== undefined) {
-        const a = attributesUpdate(dids.attributes, patch.attributes, options.nestedObjects);
-        if (!a.ok) return a;
-        attributes = a.value;
-      }
-      return write(accountSid, sid, patch, attributes);
-    },
-    async replace(accountSid, sid, body) {
-      const a = checkAttributes(body.attributes ?? {});
-      if (!a.ok) return a;
-      return write(
-        accountSid,
-        sid,
-        { call_flow_sid: body.call_flow_sid ?? null, did_group_sid: body.did_group_sid ?? null },
-        a.value,
-      );
-    },
+    listAll: pages.all,
+    list: pages.ofAccount,
+    update: (accountSid, sid, patch, options) => updater.update([accountSid, sid], patch, options),
+    replace: (accountSid, sid, body) => updater.replace([accountSid, sid], body),
   };
 }

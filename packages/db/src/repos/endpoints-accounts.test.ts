@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { DEFAULT_CALL_FLOW_SID } from "@conf/call-flow";
 import { eq, sql } from "drizzle-orm";
 import { accounts, didGroups, dids, meetingRooms, trunkPrefixes } from "../schema/index.ts";
-import { createTestDatabase, type TestDatabase } from "../testing.ts";
+import { createTestDatabase, TEST_DATABASE_HOOK_TIMEOUT_MS, type TestDatabase } from "../testing.ts";
 import { createRepositories, type Repositories } from "./index.ts";
 
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -15,8 +15,8 @@ for (const kind of ["postgres", "pglite"] as const) {
     beforeAll(async () => {
       t = await createTestDatabase({ kind });
       repos = createRepositories(t.database, { apiUrl: API_URL });
-    });
-    afterAll(() => t.drop());
+    }, TEST_DATABASE_HOOK_TIMEOUT_MS);
+    afterAll(() => t.drop(), TEST_DATABASE_HOOK_TIMEOUT_MS);
 
     async function newEndpoint(name = "my_conf") {
       const r = await repos.endpoints.create({ name, type: "conference" });

@@ -1,5 +1,5 @@
 import { DEFAULT_CALL_FLOW_SID } from "@conf/call-flow";
-import { and, asc, count, eq } from "drizzle-orm";
+import { asc, eq } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { accounts } from "../schema/accounts.ts";
 import { ENDPOINT_TYPES, type EndpointType, endpoints } from "../schema/endpoints.ts";
@@ -17,6 +17,7 @@ import {
   type Page,
   type UnscopedListOptions,
 } from "./common.ts";
+import { listPager } from "./list-page.ts";
 
 /**
  * An endpoint in the reference's shape (the Authentication sample of the spec).
@@ -136,6 +137,15 @@ export function endpointsRepo(db: Db, options: EndpointsOptions = {}): Endpoints
     voip_token: null,
   });
 
+  const pages = listPager(db, {
+    table: endpoints,
+    join: { table: accounts, on: eq(accounts.endpointSid, endpoints.endpointSid) },
+    account: accounts.accountSid,
+    columns,
+    tiebreak: [asc(endpoints.created), asc(endpoints.endpointSid)],
+    toApi: (row) => toApi(row, null),
+  });
+
   return {
     fields: endpointFields,
     async create(input) {
@@ -184,24 +194,7 @@ export function endpointsRepo(db: Db, options: EndpointsOptions = {}): Endpoints
         .where(eq(endpoints.endpointSid, sid));
       return row ? ok(toApi(row, null)) : notFound("endpoint");
     },
-    async list({ accountSid, where, orderBy, limit, offset }) {
-      if (accountSid !== undefined && !isUuid(accountSid)) return { items: [], total: 0 };
-      const scope = and(accountSid === undefined ? undefined : eq(accounts.accountSid, accountSid), where);
-      const rows = await db
-        .select(columns)
-        .from(endpoints)
-        .innerJoin(accounts, eq(accounts.endpointSid, endpoints.endpointSid))
-        .where(scope)
-        .orderBy(...(orderBy ?? []), asc(endpoints.created), asc(endpoints.endpointSid))
-        .limit(limit)
-        .offset(offset);
-      const [c] = await db
-        .select({ n: count() })
-        .from(endpoints)
-        .innerJoin(accounts, eq(accounts.endpointSid, endpoints.endpointSid))
-        .where(scope);
-      return { items: rows.map((r) => toApi(r, null)), total: c?.n ?? 0 };
-    },
+    list: pages.all,
     async delete(sid) {
       if (!isUuid(sid)) return notFound("endpoint");
       const rows = await db.delete(endpoints).where(eq(endpoints.endpointSid, sid)).returning({ sid: endpoints.endpointSid });

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
 import { accessCodes } from "../schema/index.ts";
-import { createTestDatabase, type TestDatabase } from "../testing.ts";
+import { createTestDatabase, must, newAccount, TEST_DATABASE_HOOK_TIMEOUT_MS, type TestDatabase } from "../testing.ts";
 import { fieldExpression } from "./common.ts";
-import { must, newAccount } from "./fixtures.test-helper.ts";
 import { createRepositories, type Repositories } from "./index.ts";
 import type { AccessCodeObject } from "./meeting-rooms.ts";
 
@@ -20,8 +19,8 @@ for (const kind of ["postgres", "pglite"] as const) {
     beforeAll(async () => {
       t = await createTestDatabase({ kind });
       repos = createRepositories(t.database);
-    });
-    afterAll(() => t.drop());
+    }, TEST_DATABASE_HOOK_TIMEOUT_MS);
+    afterAll(() => t.drop(), TEST_DATABASE_HOOK_TIMEOUT_MS);
 
     test("create the reference's sample; codes keep their order; exact shape", async () => {
       const { accountSid } = await newAccount(repos);

@@ -1,11 +1,11 @@
 import { type AttributeOverrides, ROLES, type Role } from "@conf/call-flow";
-import { and, asc, count, eq, fillPlaceholders, inArray, ne, type Placeholder, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, fillPlaceholders, inArray, ne, type Placeholder, type SQL, sql } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import type { Db, DbOrTx, RawQuery } from "../client.ts";
 import { accessCodes, meetingRooms } from "../schema/meeting-rooms.ts";
+import { type AttributesChange, attributeUpdater } from "./attribute-update.ts";
 import {
   type AttributesPatch,
-  attributesUpdate,
   checkAttributes,
   checkString,
   conflict,
@@ -23,6 +23,7 @@ import {
   pgErrorOf,
   sortedAttributes,
 } from "./common.ts";
+import { listPager, type PageRequest, type PageRows } from "./list-page.ts";
 import { checkDidGroupRef } from "./refs.ts";
 
 /** A Meeting Key object: an access code and the role it grants. */
@@ -272,10 +273,9 @@ export function meetingRoomsRepo(db: Db, rawQuery: RawQuery): MeetingRoomsRepo {
   }
 
   async function write(
-    accountSid: string,
-    sid: string,
+    [accountSid, sid]: [string, string],
     body: { name?: string; did_group_sid?: string | null; access_codes?: unknown },
-    attributes: SQL | AttributeOverrides | undefined,
+    attributes: AttributesChange,
     attributeErrors: readonly FieldError[],
   ): Promise<DbResult<MeetingRoomObject>> {
     if (!isUuid(accountSid) || !isUuid(sid)) return notFound("meeting room");
@@ -309,6 +309,36 @@ export function meetingRoomsRepo(db: Db, rawQuery: RawQuery): MeetingRoomsRepo {
     }
   }
 
+  /** The page in one statement, through `rawQuery`; its total is unknown only when the page is empty. */
+  async function page({ accountSid, scope, where, orderBy, limit, offset }: PageRequest): Promise<PageRows<MeetingRoomObject>> {
+    let rows: PageRow[];
+    if (where === undefined && (orderBy ?? []).length === 0) {
+      const params = fillPlaceholders(DEFAULT_PAGE.params, { accountSid, limit, offset });
+      rows = (await rawQuery(DEFAULT_PAGE.sql, params, { prepare: true })) as unknown as PageRow[];
+    } else {
+      // An order's text comes from the fields' fixed set and is prepared; a filter's is
+      // the user's and never is (see RawQueryOptions.prepare).
+      const q = dialect.sqlToQuery(pageSql(scope, orderBy ?? [], limit, offset));
+      rows = (await rawQuery(q.sql, q.params, { prepare: where === undefined })) as unknown as PageRow[];
+    }
+    // An empty page says nothing about the rows before it (past the end, or limit 0).
+    const total = rows.length === 0 && (offset > 0 || limit === 0) ? undefined : (rows[0]?.total ?? 0);
+    return { items: rows.map(pageRowToApi), total };
+  }
+
+  const pages = listPager(db, { table: meetingRooms, account: meetingRooms.accountSid, page });
+  const updater = attributeUpdater({
+    column: meetingRooms.attributes,
+    putFields: (body: MeetingRoomInput) => ({
+      name: body.name ?? MEETING_ROOM_DEFAULTS.name,
+      did_group_sid: body.did_group_sid === undefined ? MEETING_ROOM_DEFAULTS.did_group_sid : body.did_group_sid,
+      access_codes: body.access_codes ?? MEETING_ROOM_DEFAULTS.access_codes,
+    }),
+    write,
+    // All of a room's 422 entries at once, the attributes' with the codes'.
+    attributeErrors: "with-fields",
+  });
+
   return {
     fields: meetingRoomFields,
     get,
@@ -340,50 +370,9 @@ export function meetingRoomsRepo(db: Db, rawQuery: RawQuery): MeetingRoomsRepo {
         throw e;
       }
     },
-    async list({ accountSid, where, orderBy, limit, offset }) {
-      if (!isUuid(accountSid)) return { items: [], total: 0 };
-      let rows: PageRow[];
-      if (where === undefined && (orderBy ?? []).length === 0) {
-        const params = fillPlaceholders(DEFAULT_PAGE.params, { accountSid, limit, offset });
-        rows = (await rawQuery(DEFAULT_PAGE.sql, params, { prepare: true })) as unknown as PageRow[];
-      } else {
-        // An order's text comes from the fields' fixed set and is prepared; a filter's is
-        // the user's and never is (see RawQueryOptions.prepare).
-        const q = dialect.sqlToQuery(pageSql(and(eq(meetingRooms.accountSid, accountSid), where), orderBy ?? [], limit, offset));
-        rows = (await rawQuery(q.sql, q.params, { prepare: where === undefined })) as unknown as PageRow[];
-      }
-      let total = rows[0]?.total ?? 0;
-      // An empty page says nothing about the rows before it (past the end, or limit 0).
-      if (rows.length === 0 && (offset > 0 || limit === 0)) {
-        const [c] = await db.select({ n: count() }).from(meetingRooms).where(and(eq(meetingRooms.accountSid, accountSid), where));
-        total = c?.n ?? 0;
-      }
-      return { items: rows.map(pageRowToApi), total };
-    },
-    async update(accountSid, sid, patch, options = {}) {
-      let attributes: SQL | AttributeOverrides | undefined;
-      let attributeErrors: readonly FieldError[] = [];
-      if (patch.attributes !== undefined) {
-        const a = attributesUpdate(meetingRooms.attributes, patch.attributes, options.nestedObjects);
-        if (a.ok) attributes = a.value;
-        else attributeErrors = a.error.errors ?? [];
-      }
-      return write(accountSid, sid, patch, attributes, attributeErrors);
-    },
-    async replace(accountSid, sid, body) {
-      const a = checkAttributes(body.attributes ?? MEETING_ROOM_DEFAULTS.attributes);
-      return write(
-        accountSid,
-        sid,
-        {
-          name: body.name ?? MEETING_ROOM_DEFAULTS.name,
-          did_group_sid: body.did_group_sid === undefined ? MEETING_ROOM_DEFAULTS.did_group_sid : body.did_group_sid,
-          access_codes: body.access_codes ?? MEETING_ROOM_DEFAULTS.access_codes,
-        },
-        a.ok ? a.value : undefined,
-        a.ok ? [] : (a.error.errors ?? []),
-      );
-    },
+    list: pages.ofAccount,
+    update: (accountSid, sid, patch, options) => updater.update([accountSid, sid], patch, options),
+    replace: (accountSid, sid, body) => updater.replace([accountSid, sid], body),
     async delete(accountSid, sid) {
       if (!isUuid(accountSid) || !isUuid(sid)) return notFound("meeting room");
       const rows = await db.delete(meetingRooms).where(scoped(accountSid, sid)).returning({ sid: meetingRooms.meetingRoomSid });

@@ -1,4 +1,4 @@
-import { and, asc, count, eq } from "drizzle-orm";
+import { asc, eq } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { accounts } from "../schema/accounts.ts";
 import { trunkPrefixes } from "../schema/trunk-prefixes.ts";
@@ -16,6 +16,7 @@ import {
   type Page,
   type UnscopedListOptions,
 } from "./common.ts";
+import { listPager } from "./list-page.ts";
 import { resolveOwner } from "./refs.ts";
 
 /** A trunk prefix as the operator routes return it (not in the reference; same conventions). */
@@ -71,7 +72,16 @@ export function trunkPrefixesRepo(db: Db): TrunkPrefixesRepo {
     prefix: r.prefix,
     prefix_sid: r.prefixSid,
   });
-  const joined = () => db.select(columns).from(trunkPrefixes).innerJoin(accounts, eq(accounts.accountSid, trunkPrefixes.accountSid));
+  const withEndpoint = { table: accounts, on: eq(accounts.accountSid, trunkPrefixes.accountSid) };
+  const joined = () => db.select(columns).from(trunkPrefixes).innerJoin(withEndpoint.table, withEndpoint.on);
+  const pages = listPager(db, {
+    table: trunkPrefixes,
+    join: withEndpoint,
+    account: trunkPrefixes.accountSid,
+    columns,
+    tiebreak: [asc(trunkPrefixes.dateCreated), asc(trunkPrefixes.prefixSid)],
+    toApi,
+  });
 
   return {
     fields: prefixFields,
@@ -104,20 +114,6 @@ export function trunkPrefixesRepo(db: Db): TrunkPrefixesRepo {
       const [row] = await joined().where(eq(trunkPrefixes.prefixSid, sid));
       return row ? ok(toApi(row)) : notFound("prefix");
     },
-    async list({ accountSid, where, orderBy, limit, offset }) {
-      if (accountSid !== undefined && !isUuid(accountSid)) return { items: [], total: 0 };
-      const scope = and(accountSid === undefined ? undefined : eq(trunkPrefixes.accountSid, accountSid), where);
-      const rows = await joined()
-        .where(scope)
-        .orderBy(...(orderBy ?? []), asc(trunkPrefixes.dateCreated), asc(trunkPrefixes.prefixSid))
-        .limit(limit)
-        .offset(offset);
-      const [c] = await db
-        .select({ n: count() })
-        .from(trunkPrefixes)
-        .innerJoin(accounts, eq(accounts.accountSid, trunkPrefixes.accountSid))
-        .where(scope);
-      return { items: rows.map(toApi), total: c?.n ?? 0 };
-    },
+    list: pages.all,
   };
 }
