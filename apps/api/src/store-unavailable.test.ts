@@ -5,7 +5,7 @@
  * is back.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { createTestDatabase, type TestDatabase } from "@conf/db";
+import { createTestDatabase, type TestDatabase } from "@conf/db/testing";
 import { OwnRedis } from "@conf/session-store/testing/redis-server";
 import { parseEnv } from "./lib/env.ts";
 import { type RunningApi, startApi } from "./server.ts";
