@@ -460,8 +460,8 @@ function buildSpecs(p: Provisioned | null, count: number, talkers: number, liste
   return specs;
 }
 
-/** Calls renamed to 255 "a" before a flood: the names the worst `like` patterns backtrack over. */
-const FLOOD_RENAMES = 5;
+/** Calls renamed to 255 "a" before a flood (BENCH_API_FLOOD_RENAMES): the names the worst `like` patterns backtrack over. */
+const FLOOD_RENAMES = Math.max(0, Math.floor(num(env.BENCH_API_FLOOD_RENAMES, 5)));
 const FLOOD_NAME = "a".repeat(255);
 /** Replaced by each request's number in the flood's URLs (unreserved characters: it survives URL encoding). */
 const FLOOD_TOKEN = "__N__";

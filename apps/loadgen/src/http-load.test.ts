@@ -88,13 +88,25 @@ describe("a flood of distinct requests", () => {
     try {
       const url = `http://127.0.0.1:${server.port}/never`;
       const t0 = performance.now();
-      const r = await runHttpLoad({ url, durationS: 0.4, concurrency: 3, abortAtEnd: true });
+      const r = await runHttpLoad({ url, durationS: 0.4, concurrency: 3, abortAtEnd: true, abortGraceMs: 200 });
       // Generous: the point is seconds versus forever.
       expect(performance.now() - t0).toBeLessThan(5000);
+      expect(performance.now() - t0).toBeGreaterThan(550);
       expect(r.unfinished).toBe(3);
       expect(r.statuses.unfinished).toBe(3);
       expect(r.errors).toBe(0);
-      expect(r.unfinishedMaxMs).toBeGreaterThan(300);
+      expect(r.unfinishedMaxMs).toBeGreaterThan(500);
+    } finally {
+      server.stop(true);
+    }
+  });
+
+  test("answers that come within the grace after the end are counted, not cut", async () => {
+    const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: async () => (await Bun.sleep(150), new Response("{}")) });
+    try {
+      const r = await runHttpLoad({ url: `http://127.0.0.1:${server.port}/slow`, durationS: 0.4, concurrency: 3, abortAtEnd: true, abortGraceMs: 2000 });
+      expect(r.unfinished).toBe(0);
+      expect(r.statuses["200"]).toBe(r.requests);
     } finally {
       server.stop(true);
     }

@@ -42,8 +42,13 @@ export interface HttpLoadOptions {
    * no two requests ask the same thing (a server's response cache cannot answer them).
    */
   uniqueToken?: string;
-  /** Abort what is still in flight when the duration is up instead of waiting for it. */
+  /**
+   * Abort what is still in flight `abortGraceMs` (default 1000) after the duration is up
+   * instead of waiting for it: no new request starts after the end, and an answer that
+   * takes longer than the grace counts as unfinished.
+   */
   abortAtEnd?: boolean;
+  abortGraceMs?: number;
   headers?: Record<string, string>;
   durationS: number;
   /** Closed loop: concurrent requests in flight. */
@@ -64,7 +69,7 @@ export async function runHttpLoad(opts: HttpLoadOptions): Promise<HttpLoadResult
   // One abort for everything still in flight at the end: a request a server never answers
   // (or answers after minutes) must not stretch the measured window.
   const stop = opts.abortAtEnd ? new AbortController() : null;
-  const stopTimer = stop ? setTimeout(() => stop.abort(), Math.max(0, end - performance.now())) : null;
+  const stopTimer = stop ? setTimeout(() => stop.abort(), Math.max(0, end - performance.now()) + (opts.abortGraceMs ?? 1000)) : null;
   let unfinished = 0;
   let unfinishedMaxMs = 0;
   let seq = 0;
@@ -205,6 +210,7 @@ export async function runHttpLoadProcess(opts: HttpLoadOptions & { core: number 
   for (const u of opts.moreUrls ?? []) args.push("--url", u);
   if (opts.uniqueToken) args.push("--unique", opts.uniqueToken);
   if (opts.abortAtEnd) args.push("--abort-at-end");
+  if (opts.abortGraceMs !== undefined) args.push("--abort-grace-ms", String(opts.abortGraceMs));
   if (opts.rate) args.push("--rate", String(opts.rate));
   for (const [k, v] of Object.entries(opts.headers ?? {})) args.push("--header", `${k}: ${v}`);
   const niced = opts.nice ? ["nice", "-n", String(opts.nice), ...args] : args;
@@ -223,6 +229,7 @@ if (import.meta.main) {
       url: { type: "string", multiple: true, default: [] },
       unique: { type: "string" },
       "abort-at-end": { type: "boolean", default: false },
+      "abort-grace-ms": { type: "string" },
       duration: { type: "string", default: "10" },
       concurrency: { type: "string", default: "32" },
       rate: { type: "string", default: "0" },
@@ -246,6 +253,7 @@ if (import.meta.main) {
     moreUrls,
     ...(values.unique ? { uniqueToken: values.unique } : {}),
     abortAtEnd: values["abort-at-end"],
+    ...(values["abort-grace-ms"] ? { abortGraceMs: Number(values["abort-grace-ms"]) } : {}),
     headers,
     durationS: Number(values.duration),
     concurrency: Number(values.concurrency),
