@@ -52,10 +52,16 @@ export class ApiClient {
   constructor(
     readonly baseUrl: string,
     readonly adminToken: string,
+    /**
+     * Bound on each request: the bench floods the API with adversarial filters, and an API
+     * still busy with them must not hold the bench's own reads (counts, clean-up) forever.
+     */
+    readonly requestTimeoutMs = 60_000,
   ) {}
 
   private async json<T>(what: string, path: string, init: RequestInit & { auth: string }): Promise<T> {
     const res = await fetch(`${this.baseUrl}${path}`, {
+      signal: AbortSignal.timeout(this.requestTimeoutMs),
       ...init,
       headers: { "content-type": "application/json", authorization: init.auth, ...(init.headers ?? {}) },
     });
@@ -155,12 +161,29 @@ export class ApiClient {
     return this.listAll<ApiMeeting>(p, "/conference/v2/meetings");
   }
 
+  /** PATCH a live call (e.g. its name); the HTTP status, or 0 when no answer came. */
+  async updateCall(p: Provisioned, callSid: string, body: Record<string, unknown>): Promise<number> {
+    try {
+      const res = await fetch(`${this.baseUrl}/conference/v2/calls/${callSid}`, {
+        method: "PATCH",
+        headers: { "content-type": "application/json", authorization: basicAuth(p.login, p.password) },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(this.requestTimeoutMs),
+      });
+      await res.arrayBuffer();
+      return res.status;
+    } catch {
+      return 0;
+    }
+  }
+
   /** Best-effort clean-up of what provision() created. */
   async deprovision(p: Provisioned): Promise<void> {
     const bearer = `Bearer ${this.adminToken}`;
     const auth = basicAuth(p.login, p.password);
-    await fetch(`${this.baseUrl}/conference/v2/meeting_rooms/${p.roomSid}`, { method: "DELETE", headers: { authorization: auth } }).catch(() => null);
-    await fetch(`${this.baseUrl}/core/v2/dids/${p.didSid}`, { method: "DELETE", headers: { authorization: bearer } }).catch(() => null);
-    await fetch(`${this.baseUrl}/core/v2/endpoints/${p.endpointSid}`, { method: "DELETE", headers: { authorization: bearer } }).catch(() => null);
+    const signal = () => AbortSignal.timeout(this.requestTimeoutMs);
+    await fetch(`${this.baseUrl}/conference/v2/meeting_rooms/${p.roomSid}`, { method: "DELETE", headers: { authorization: auth }, signal: signal() }).catch(() => null);
+    await fetch(`${this.baseUrl}/core/v2/dids/${p.didSid}`, { method: "DELETE", headers: { authorization: bearer }, signal: signal() }).catch(() => null);
+    await fetch(`${this.baseUrl}/core/v2/endpoints/${p.endpointSid}`, { method: "DELETE", headers: { authorization: bearer }, signal: signal() }).catch(() => null);
   }
 }

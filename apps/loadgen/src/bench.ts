@@ -8,7 +8,7 @@
  *
  * See BENCHMARKS.md for every option and what each figure means.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -17,7 +17,7 @@ import { CpuSampler, ForeignLoad, processTree, type CpuSummary } from "./cpu.ts"
 import type { CallSpec, GeneratorConfig, SendMode } from "./generator.ts";
 import { runHttpLoadProcess, runWrk, wrkPath, type HttpLoadResult } from "./http-load.ts";
 import { LoadPool } from "./pool.ts";
-import { describeMixerRx, parseMixerRx } from "./mixer-rx.ts";
+import { describeMixerRx, parseMixerRx, parseMixerTicks, type MixerTicks } from "./mixer-rx.ts";
 import { fmt, median, mergeMedia, setupFigures, table, type JoinTimes, type MediaFigures, type SetupFigures } from "./report.ts";
 import { randomToken } from "./sip/message.ts";
 import { canPin, freePort, sipAlive, startService, waitReady, type ServiceProcess } from "./service.ts";
@@ -45,6 +45,8 @@ const { values: args } = parseArgs({
     "api-duration": { type: "string" },
     "api-rate": { type: "string" },
     "api-concurrency": { type: "string" },
+    "api-flood": { type: "string" },
+    "api-flood-cpus": { type: "string" },
     "code-delay": { type: "string" },
     "calls-per-socket": { type: "string" },
     "mixer-workers": { type: "string" },
@@ -82,6 +84,15 @@ const opts = {
   apiDurationS: num(args["api-duration"] ?? env.BENCH_API_DURATION, full ? 15 : 5),
   apiRate: num(args["api-rate"] ?? env.BENCH_API_RATE, 1000),
   apiConcurrency: num(args["api-concurrency"] ?? env.BENCH_API_CONCURRENCY, 32),
+  /**
+   * With N > 0 every media run measures two windows on the same callers: one quiet, then
+   * one while a second process sends the worst `like` filters to /calls, N at a time.
+   */
+  apiFlood: Math.max(0, Math.floor(num(args["api-flood"] ?? env.BENCH_API_FLOOD, 0))),
+  /** taskset CPU list of the flood's process (default: the generator's, at nice 10). */
+  apiFloodCpus: args["api-flood-cpus"] ?? env.BENCH_API_FLOOD_CPUS,
+  /** The service's MIXER_STATS_SECONDS (passed on from this environment): tick lines in its log. */
+  statsSeconds: num(env.MIXER_STATS_SECONDS, 0),
   codeDelayMs: num(args["code-delay"] ?? env.BENCH_CODE_DELAY_MS, 500),
   callsPerSocket: num(args["calls-per-socket"] ?? env.BENCH_CALLS_PER_SOCKET, 25),
   /** MIXER_WORKERS for the service: mixing in N child processes (0 = in the service's own process). */
@@ -403,6 +414,10 @@ interface MediaRow {
   setup: SetupFigures;
   apiDuring: { calls: number; attendees: number; meetings: number } | null;
   apiAfter: { calls: number; attendees: number; meetings: number } | null;
+  /** The mixer's own tick lateness over the window (MIXER_STATS_SECONDS lines), or null. */
+  mixerTicks: MixerTicks | null;
+  /** The API flood run during this window (--api-flood), if any. */
+  flood?: FloodFigures | null;
 }
 
 interface SetupRow {
@@ -445,7 +460,149 @@ function buildSpecs(p: Provisioned | null, count: number, talkers: number, liste
   return specs;
 }
 
-async function mediaScenario(t: Target, api: ApiClient | null, run: number): Promise<MediaRow> {
+/** Calls renamed to 255 "a" before a flood (BENCH_API_FLOOD_RENAMES): the names the worst `like` patterns backtrack over. */
+const FLOOD_RENAMES = Math.max(0, Math.floor(num(env.BENCH_API_FLOOD_RENAMES, 5)));
+const FLOOD_NAME = "a".repeat(255);
+/** Replaced by each request's number in the flood's URLs (unreserved characters: it survives URL encoding). */
+const FLOOD_TOKEN = "__N__";
+/**
+ * The flood's filters: `like` patterns that a backtracking matcher takes exponential or
+ * high-polynomial time over with a long run of "a" (the issue's 8.9 s request is the
+ * first), in both operators and with `_`, and one whose many conditions all hold until
+ * the last, so that each is evaluated. Each request adds `and name ne "<unique>"` so that
+ * no read cache can answer it.
+ */
+const FLOOD_FILTERS = [
+  'name like "%a%a%a%a%b"',
+  'name like "%a%a%a%a%a%a%a%b"',
+  'name ilike "%A%A%A%A%A%A%B"',
+  'name like "_%_%_%_%_%_%_%_%b"',
+  `name like "${"%a".repeat(40)}%b"`,
+  'name like "%a%a%a" and name like "%a%a%a%a%a" and name ilike "%a%a%a%a%a%a" and name like "%a%a%a%a%a%a%a%c"',
+];
+
+interface FloodFigures {
+  concurrency: number;
+  /** PATCH statuses of the renames (0: no answer). */
+  renames: number[];
+  filters: string[];
+  /** CPUs of the flood's process, or null when not pinned. */
+  cpus: string | null;
+  result: HttpLoadResult | null;
+  /** Why the flood could not run or failed, if it did. */
+  error?: string;
+}
+
+/** Rename a few live calls of `p` to 255 "a" over its API, then flood /calls with the worst filters from a second process. */
+async function runFlood(t: Target, api: ApiClient, p: Provisioned, durationS: number): Promise<FloodFigures> {
+  const cpus = pinned ? (opts.apiFloodCpus ?? opts.genCpus) : null;
+  const fig: FloodFigures = { concurrency: opts.apiFlood, renames: [], filters: FLOOD_FILTERS, cpus, result: null };
+  const t0 = performance.now();
+  try {
+    const calls = (await api.listCalls(p)).filter((c) => c.meeting_sid);
+    for (const c of calls.slice(0, FLOOD_RENAMES)) fig.renames.push(await api.updateCall(p, c.call_sid, { name: FLOOD_NAME }));
+  } catch (e) {
+    fig.error = `renaming: ${String(e)}`;
+  }
+  const tag = randomToken(3);
+  const urls = FLOOD_FILTERS.map(
+    (f) => `${t.apiUrl}/conference/v2/calls?filter=${encodeURIComponent(`${f} and name ne "flood-${tag}-${FLOOD_TOKEN}"`)}`,
+  );
+  const left = durationS - (performance.now() - t0) / 1000;
+  try {
+    fig.result = await runHttpLoadProcess({
+      url: urls[0]!,
+      moreUrls: urls.slice(1),
+      uniqueToken: FLOOD_TOKEN,
+      abortAtEnd: true,
+      headers: { authorization: basicAuth(p.login, p.password) },
+      durationS: Math.max(1, left),
+      concurrency: opts.apiFlood,
+      core: cpus,
+      // Beside the generator, below it: the flood takes what the generator leaves.
+      nice: 10,
+    });
+  } catch (e) {
+    fig.error = `${fig.error ? `${fig.error}; ` : ""}flood: ${String(e)}`;
+  }
+  return fig;
+}
+
+/**
+ * The mixer's tick lines logged during a window. A line covers the MIXER_STATS_SECONDS
+ * before it, so only lines logged from that long after the start count (when the window
+ * is longer than one interval): the window's own ticks, none of the joins before it.
+ */
+function tickWindow(t: Target, durationS: number) {
+  const path = t.service?.logPath;
+  if (!path || opts.statsSeconds <= 0) return { stop: async (): Promise<MixerTicks | null> => null };
+  const size = () => {
+    try {
+      return statSync(path).size;
+    } catch {
+      return 0;
+    }
+  };
+  let from = size();
+  const timer = opts.statsSeconds < durationS ? setTimeout(() => (from = size()), opts.statsSeconds * 1000) : null;
+  return {
+    async stop(): Promise<MixerTicks | null> {
+      if (timer) clearTimeout(timer);
+      const to = size();
+      if (to <= from) return null;
+      // Start at a line's beginning: a write may have been cut at `from`.
+      let text = await Bun.file(path).slice(Math.max(0, from - 1), to).text();
+      if (from > 0) text = text.startsWith("\n") ? text.slice(1) : text.slice(text.indexOf("\n") + 1);
+      return parseMixerTicks(text);
+    },
+  };
+}
+
+type Window = Pick<MediaRow, "cpu" | "genCpu" | "foreignPct" | "loadavg" | "media" | "apiDuring" | "mixerTicks" | "flood"> & {
+  reports: Awaited<ReturnType<LoadPool["reports"]>>;
+};
+
+/** One measured window on the callers already in their meetings, optionally under an API flood. */
+async function mediaWindow(t: Target, api: ApiClient | null, pool: LoadPool, rooms: (Provisioned | null)[], flood: boolean): Promise<Window> {
+  await pool.resetWindow();
+  const cpu = new CpuSampler(t.mixerPids, 1000);
+  const genCpu = new CpuSampler(() => [process.pid], 1000);
+  const foreign = new ForeignLoad(() => [...t.servicePids(), ...processTree(process.pid)]);
+  cpu.start();
+  genCpu.start();
+  foreign.start();
+  const ticks = tickWindow(t, opts.durationS);
+  const target = rooms[0];
+  const floodRun = flood && api && target ? runFlood(t, api, target, opts.durationS) : null;
+  log(`measuring ${opts.durationS} s${floodRun ? ` under an API flood (${opts.apiFlood} at a time)` : ""}`);
+  await Bun.sleep(opts.durationS * 1000);
+  const reports = await pool.reports();
+  const cpuSum = cpu.stop();
+  const genSum = genCpu.stop();
+  const foreignPct = foreign.stop();
+  const loadavg = readLoadavg();
+  const mixerTicks = await ticks.stop();
+  const floodFig = floodRun ? await floodRun : null;
+  if (floodFig?.error) log(`api flood: ${floodFig.error}`);
+  const apiDuring = sumCounts(await Promise.all(rooms.map((p) => apiCounts(api, p))));
+  return {
+    reports,
+    cpu: cpuSum,
+    genCpu: genSum,
+    foreignPct,
+    loadavg,
+    media: mergeMedia(reports),
+    apiDuring,
+    mixerTicks,
+    ...(floodRun ? { flood: floodFig } : {}),
+  };
+}
+
+/**
+ * Fill the meeting(s), measure a window, hang up. With --api-flood a second window on the
+ * same callers runs under the flood, so the two rows differ by the flood alone.
+ */
+async function mediaScenario(t: Target, api: ApiClient | null, run: number): Promise<MediaRow[]> {
   const perMeeting = opts.attendees;
   const meetings = Math.max(1, opts.meetings);
   const total = perMeeting * meetings;
@@ -466,40 +623,30 @@ async function mediaScenario(t: Target, api: ApiClient | null, run: number): Pro
     await Promise.all(watchers.map((w) => w.stop()));
     const joins: JoinTimes = new Map(watchers.flatMap((w) => [...w.joins]));
     await Bun.sleep(2000);
-    await pool.resetWindow();
-    const cpu = new CpuSampler(t.mixerPids, 1000);
-    const genCpu = new CpuSampler(() => [process.pid], 1000);
-    const foreign = new ForeignLoad(() => [...t.servicePids(), ...processTree(process.pid)]);
-    cpu.start();
-    genCpu.start();
-    foreign.start();
-    log(`measuring ${opts.durationS} s (${joinedCount()} of ${total} seen joined in the API)`);
-    await Bun.sleep(opts.durationS * 1000);
-    const reports = await pool.reports();
-    const cpuSum = cpu.stop();
-    const genSum = genCpu.stop();
-    const foreignPct = foreign.stop();
-    const loadavg = readLoadavg();
-    const apiDuring = sumCounts(await Promise.all(rooms.map((p) => apiCounts(api, p))));
+    log(`${joinedCount()} of ${total} seen joined in the API`);
+    const floods = opts.apiFlood > 0 && api ? [false, true] : [false];
+    const windows: Window[] = [];
+    for (const flood of floods) {
+      windows.push(await mediaWindow(t, api, pool, rooms, flood));
+      // Let what the flood left in the API's queue drain before the next window or the counts.
+      if (flood) await Bun.sleep(1000);
+    }
     log("hanging up");
     await pool.hangupAll(200);
     log("hung up");
-    const setup = setupFigures(reports.flatMap((r) => r.calls), api ? joins : null);
+    // Setup figures from the last report (every call's record is cumulative).
+    const setup = setupFigures(windows[windows.length - 1]!.reports.flatMap((r) => r.calls), api ? joins : null);
     const apiAfter = sumCounts(await Promise.all(rooms.map((p) => waitApiEmpty(api, p, 15_000))));
-    return {
+    const base = `media${meetings > 1 ? ` x${meetings} meetings` : ""}`;
+    return windows.map(({ reports: _reports, ...w }) => ({
       kind: "media",
-      label: `media${meetings > 1 ? ` x${meetings} meetings` : ""} #${run}`,
+      label: w.flood ? `${base} + API flood c=${opts.apiFlood} #${run}` : `${base}${floods.length > 1 ? " (no flood)" : ""} #${run}`,
       attendees: total,
       talkers: opts.talkers * meetings,
-      cpu: cpuSum,
-      genCpu: genSum,
-      foreignPct,
-      loadavg,
-      media: mergeMedia(reports),
+      ...w,
       setup,
-      apiDuring,
       apiAfter,
-    };
+    }));
   } finally {
     await pool.close();
     for (const p of rooms) if (api && p) await api.deprovision(p);
@@ -678,6 +825,64 @@ function processLine(label: string, cpu: CpuSummary): string | null {
   return `${label}: service CPU by process, % of one core (sum ${fmt(cpu.avgPct)}%): ${parts.join(", ")}`;
 }
 
+const TICKS_HEADER = "mixer tick late p99.9/max ms (worst interval)";
+const FLOOD_HEADER = "API flood: requests (statuses) p50/p99 ms";
+/** Columns shown only when a row has something in them (the stats lines, a flood). */
+const OPTIONAL_COLUMNS = new Set([TICKS_HEADER, FLOOD_HEADER]);
+
+function dropEmptyColumns(headers: string[], rows: string[][], optional: Set<string>): [string[], string[][]] {
+  const keep = headers.map((h, i) => !optional.has(h) || rows.some((r) => (r[i] ?? "") !== ""));
+  return [headers.filter((_, i) => keep[i]), rows.map((r) => r.filter((_, i) => keep[i]))];
+}
+
+function ticksCell(t: MixerTicks | null): string {
+  if (opts.statsSeconds <= 0 && !t) return "";
+  return t ? `${fmt(t.worstP999)}/${fmt(t.worstMax)}` : "-";
+}
+
+function statusesText(st: Record<string, number>): string {
+  return Object.entries(st)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(", ");
+}
+
+/** p50/p99 of the answered requests, "-" when none was answered (all still waiting at the end). */
+function answeredLatency(r: HttpLoadResult, withMax = false): string {
+  if (r.requests - (r.unfinished ?? 0) <= 0) return withMax ? "-/-/-" : "-/-";
+  return `${fmt(r.p50Ms, 1)}/${fmt(r.p99Ms, 1)}${withMax ? `/${fmt(r.maxMs, 1)}` : ""}`;
+}
+
+function floodCell(f: FloodFigures | null): string {
+  const r = f?.result;
+  if (!r) return "failed";
+  return `${r.requests} (${statusesText(r.statuses)}) ${answeredLatency(r)}`;
+}
+
+/** The detail line of a flood window: what was sent, how it went, and what the mixer's clock did. */
+function floodLine(r: MediaRow): string | null {
+  const f = r.flood;
+  if (f === undefined) return null;
+  if (!f) return `${r.label}: the API flood did not run`;
+  const res = f.result;
+  const renamed = f.renames.filter((s) => s >= 200 && s < 300).length;
+  return (
+    `${r.label}: renamed ${renamed} of ${f.renames.length} calls to 255 "a" (PATCH statuses ${f.renames.join(", ") || "none"}); ` +
+    `flood of ${f.filters.length} filter shapes (each request unique) from a second process${f.cpus !== null ? ` on CPU ${f.cpus} at nice 10` : ""}, ${f.concurrency} at a time: ` +
+    (res
+      ? `${res.requests} requests in ${fmt(res.durationS, 1)} s (${fmt(res.rps, 1)}/s; ${statusesText(res.statuses)}), answered ones p50/p99/max ${answeredLatency(res, true)} ms` +
+        `${res.unfinished ? `, ${res.unfinished} unanswered at the end (the oldest waited ${fmt(res.unfinishedMaxMs, 0)} ms)` : ""}`
+      : "no figures") +
+    `${f.error ? `; ${f.error}` : ""}`
+  );
+}
+
+function ticksLine(r: MediaRow): string | null {
+  const t = r.mixerTicks;
+  if (!t) return opts.statsSeconds > 0 ? `${r.label}: no mixer tick lines in the service log during the window` : null;
+  return `${r.label}: mixer's own clock over ${t.lines} stats intervals of ${opts.statsSeconds} s (${t.ticks} ticks, ${t.nodes} node${t.nodes === 1 ? "" : "s"}): tick lateness worst p99 ${fmt(t.worstP99)} ms, p99.9 worst ${fmt(t.worstP999)} ms (median interval ${fmt(t.medianP999)} ms), max ${fmt(t.worstMax)} ms`;
+}
+
 function failuresText(f: Record<string, number>): string {
   const parts = Object.entries(f).map(([k, v]) => `${v} ${k}`);
   return parts.length ? parts.join(", ") : "0";
@@ -719,6 +924,8 @@ function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: 
     "inter-arrival dev p50/p99/p99.9/max ms",
     "RFC3550 jitter mean ms",
     "late ticks/caller (>25ms)",
+    TICKS_HEADER,
+    FLOOD_HEADER,
     "seq/ts/ssrc errs",
     "gen CPU % / lag p99 ms",
     "setup calls/s",
@@ -730,6 +937,8 @@ function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: 
   const rows: string[][] = [];
   for (const r of media) {
     const m = r.media;
+    // A flood window is a second window on the same calls: their setup is on the row before.
+    const su = r.flood ? null : r.setup;
     rows.push([
       r.label,
       String(r.attendees),
@@ -740,34 +949,45 @@ function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: 
       `${fmt(m.devP50, 1)}/${fmt(m.devP99, 1)}/${fmt(m.devP999, 1)}/${fmt(m.devMax, 1)}`,
       fmt(m.jitterMean, 2),
       fmt(m.lateTicksPerStream, 2),
+      ticksCell(r.mixerTicks),
+      r.flood !== undefined ? floodCell(r.flood) : "",
       `${m.seqJumps}/${m.tsErrors}/${m.ssrcChanges}`,
       `${fmt(r.genCpu.avgPct, 0)}/${fmt(m.genLagP99, 1)}${r.genCpu.avgPct > 85 || m.genLagP99 > 5 || m.skippedTicks > 0 ? " (!)" : ""}`,
-      fmt(r.setup.offeredRate, 0),
-      `${fmt(r.setup.inviteTo200P50, 1)}/${fmt(r.setup.inviteTo200P99, 1)}`,
-      `${fmt(r.setup.inviteToJoinP50, 0)}/${fmt(r.setup.inviteToJoinP99, 0)}`,
-      `${fmt(r.setup.codeToJoinP50, 1)}/${fmt(r.setup.codeToJoinP99, 1)}`,
-      failuresText(r.setup.failures),
+      su ? fmt(su.offeredRate, 0) : "",
+      su ? `${fmt(su.inviteTo200P50, 1)}/${fmt(su.inviteTo200P99, 1)}` : "",
+      su ? `${fmt(su.inviteToJoinP50, 0)}/${fmt(su.inviteToJoinP99, 0)}` : "",
+      su ? `${fmt(su.codeToJoinP50, 1)}/${fmt(su.codeToJoinP99, 1)}` : "",
+      su ? failuresText(su.failures) : "",
     ]);
   }
-  if (media.length > 1) {
-    const med = (f: (r: MediaRow) => number, d = 1) => fmt(median(media.map(f)), d);
+  // Medians per kind of window, so quiet and flooded runs are compared, never mixed.
+  for (const group of [media.filter((r) => r.flood === undefined), media.filter((r) => r.flood !== undefined)]) {
+    if (group.length < 2) continue;
+    const med = (f: (r: MediaRow) => number, d = 1) => fmt(median(group.map(f)), d);
+    const flooded = group[0]!.flood !== undefined;
+    const quiet = !flooded && media.some((r) => r.flood !== undefined);
+    const floods = group.map((r) => r.flood?.result).filter((x): x is HttpLoadResult => !!x);
     rows.push([
-      `media median of ${media.length}`,
-      String(media[0]!.attendees),
-      String(media[0]!.talkers),
+      `media${flooded ? ` + API flood c=${opts.apiFlood}` : quiet ? " (no flood)" : ""} median of ${group.length}`,
+      String(group[0]!.attendees),
+      String(group[0]!.talkers),
       `${med((r) => r.cpu.avgPct)}/${med((r) => r.cpu.maxPct)}`,
       med((r) => r.media.lossRxPct, 3),
       med((r) => r.media.ppsPerStream),
       `${med((r) => r.media.devP50)}/${med((r) => r.media.devP99)}/${med((r) => r.media.devP999)}/${med((r) => r.media.devMax)}`,
       med((r) => r.media.jitterMean, 2),
       med((r) => r.media.lateTicksPerStream, 2),
+      group.some((r) => r.mixerTicks) ? `${med((r) => r.mixerTicks?.worstP999 ?? NaN)}/${med((r) => r.mixerTicks?.worstMax ?? NaN)}` : "",
+      flooded
+        ? `${fmt(median(floods.map((x) => x.requests)), 0)} (median) ${fmt(median(floods.map((x) => x.p50Ms)), 1)}/${fmt(median(floods.map((x) => x.p99Ms)), 1)}`
+        : "",
       "",
       `${med((r) => r.genCpu.avgPct, 0)}/${med((r) => r.media.genLagP99)}`,
-      med((r) => r.setup.offeredRate, 0),
-      `${med((r) => r.setup.inviteTo200P50)}/${med((r) => r.setup.inviteTo200P99)}`,
-      `${med((r) => r.setup.inviteToJoinP50 ?? NaN, 0)}/${med((r) => r.setup.inviteToJoinP99 ?? NaN, 0)}`,
-      `${med((r) => r.setup.codeToJoinP50 ?? NaN, 1)}/${med((r) => r.setup.codeToJoinP99 ?? NaN, 1)}`,
-      String(media.reduce((a, r) => a + r.setup.failed, 0)),
+      flooded ? "" : med((r) => r.setup.offeredRate, 0),
+      flooded ? "" : `${med((r) => r.setup.inviteTo200P50)}/${med((r) => r.setup.inviteTo200P99)}`,
+      flooded ? "" : `${med((r) => r.setup.inviteToJoinP50 ?? NaN, 0)}/${med((r) => r.setup.inviteToJoinP99 ?? NaN, 0)}`,
+      flooded ? "" : `${med((r) => r.setup.codeToJoinP50 ?? NaN, 1)}/${med((r) => r.setup.codeToJoinP99 ?? NaN, 1)}`,
+      flooded ? "" : String(group.reduce((a, r) => a + r.setup.failed, 0)),
     ]);
   }
   for (const r of setup) {
@@ -777,6 +997,8 @@ function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: 
       `${s.attempted} (${s.joined} joined)`,
       "0",
       `${fmt(r.cpu.avgPct)}/${fmt(r.cpu.maxPct)}`,
+      "",
+      "",
       "",
       "",
       "",
@@ -805,6 +1027,8 @@ function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: 
       "",
       "",
       "",
+      "",
+      "",
       `${med((r) => r.setup.offeredRate, 0)} (joined ${med((r) => r.setup.joinedRate, 0)})`,
       `${med((r) => r.setup.inviteTo200P50)}/${med((r) => r.setup.inviteTo200P99)}`,
       `${med((r) => r.setup.inviteToJoinP50, 0)}/${med((r) => r.setup.inviteToJoinP99, 0)}`,
@@ -812,7 +1036,7 @@ function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: 
       String(setup.reduce((a, r) => a + r.setup.failed, 0)),
     ]);
   }
-  if (rows.length) out.push(table(headers, rows));
+  if (rows.length) out.push(table(...dropEmptyColumns(headers, rows, OPTIONAL_COLUMNS)));
   if (media.some((r) => (r.foreignPct ?? 0) > 15)) {
     out.push("(other processes used more than 15% of a core during a media window, see below: the machine was shared, timing figures are noisier than the service alone)");
   }
@@ -824,6 +1048,14 @@ function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: 
     out.push(
       `${r.label}: other processes used ${fmt(r.foreignPct, 0)}% of a core during the window (load average ${r.loadavg}); ${r.media.streams} streams, rx ${r.media.packetsRx} pkts (${r.media.lostRx} lost, ${r.media.streamsWithLoss} streams with loss, worst ${fmt(r.media.worstStreamLossPct, 2)}%), tx ${fmt(r.media.txPps, 0)} pkt/s (${r.media.sendFailures} send failures), generator lag max ${fmt(r.media.genLagMax, 1)} ms, skipped ticks ${r.media.skippedTicks}; frames heard with voice energy: ${v}; API during: ${JSON.stringify(r.apiDuring)}, after hang-up: ${JSON.stringify(r.apiAfter)}${r.media.moves > 0 || r.media.reinvitesRefused > 0 ? `; calls moved by re-INVITE ${r.media.moves} (longest gap across a move ${fmt(r.media.moveGapMaxMs, 1)} ms, re-INVITEs refused ${r.media.reinvitesRefused}, 200s never ACKed ${r.media.reinviteAckTimeouts})` : ""}`,
     );
+  }
+  for (const r of media) for (const line of [ticksLine(r), floodLine(r)]) if (line) out.push(line);
+  for (const r of media) {
+    // The live store answers for the calls it holds: a flood that made them vanish from
+    // the API (a lease not renewed in time, say) harmed the service even if the audio held.
+    if (r.apiDuring && r.apiDuring.calls !== r.attendees) {
+      out.push(`(!) ${r.label}: the API listed ${r.apiDuring.calls} calls and ${r.apiDuring.meetings} meetings right after the window, while ${r.attendees} callers were connected`);
+    } else if (!r.apiDuring && r.flood !== undefined) out.push(`(!) ${r.label}: the API did not answer the count of calls after the window`);
   }
   for (const r of setup) out.push(`${r.label}: API after hang-up: ${JSON.stringify(r.apiAfter)}; INVITE retransmissions ${r.setup.retransmissions}; join-poll errors ${r.pollErrors}`);
   for (const r of [...media, ...setup]) {
@@ -885,7 +1117,7 @@ async function main(): Promise<number> {
   try {
     for (const s of opts.scenarios) {
       try {
-        if (s === "media") for (let r = 1; r <= opts.runs; r++) media.push(await mediaScenario(t, api, r));
+        if (s === "media") for (let r = 1; r <= opts.runs; r++) media.push(...(await mediaScenario(t, api, r)));
         else if (s === "setup") for (let r = 1; r <= opts.runs; r++) setup.push(await setupScenario(t, api, r));
         else if (s === "api") {
           if (api) for (let r = 1; r <= opts.runs; r++) apiRows.push(...(await apiScenario(t, api, r)));

@@ -23,10 +23,32 @@ export interface HttpLoadResult {
   maxMs: number;
   /** Open loop only: requests that could not start on time because all slots were busy. */
   behind?: number;
+  /**
+   * With `abortAtEnd`: requests still waiting for their answer when the time was up,
+   * aborted then and kept out of the latency figures (which are those of answered
+   * requests); `statuses.unfinished` counts them too.
+   */
+  unfinished?: number;
+  /** With `abortAtEnd`: how long the oldest aborted request had waited, ms (a lower bound of its latency). */
+  unfinishedMaxMs?: number;
 }
 
 export interface HttpLoadOptions {
   url: string;
+  /** More URLs: request i goes to `[url, ...moreUrls][i % n]`. */
+  moreUrls?: string[];
+  /**
+   * Every occurrence of this text in a URL is replaced by the request's number, so that
+   * no two requests ask the same thing (a server's response cache cannot answer them).
+   */
+  uniqueToken?: string;
+  /**
+   * Abort what is still in flight `abortGraceMs` (default 1000) after the duration is up
+   * instead of waiting for it: no new request starts after the end, and an answer that
+   * takes longer than the grace counts as unfinished.
+   */
+  abortAtEnd?: boolean;
+  abortGraceMs?: number;
   headers?: Record<string, string>;
   durationS: number;
   /** Closed loop: concurrent requests in flight. */
@@ -42,14 +64,34 @@ export async function runHttpLoad(opts: HttpLoadOptions): Promise<HttpLoadResult
   let requests = 0;
   const end = performance.now() + opts.durationS * 1000;
   const headers = opts.headers ?? {};
+  const urls = [opts.url, ...(opts.moreUrls ?? [])];
+  const token = opts.uniqueToken;
+  // One abort for everything still in flight at the end: a request a server never answers
+  // (or answers after minutes) must not stretch the measured window.
+  const stop = opts.abortAtEnd ? new AbortController() : null;
+  const stopTimer = stop ? setTimeout(() => stop.abort(), Math.max(0, end - performance.now()) + (opts.abortGraceMs ?? 1000)) : null;
+  let unfinished = 0;
+  let unfinishedMaxMs = 0;
+  let seq = 0;
+  const running = () => performance.now() < end && !stop?.signal.aborted;
   const one = async (): Promise<void> => {
+    const n = seq++;
+    const base = urls[n % urls.length]!;
+    const url = token ? base.replaceAll(token, String(n)) : base;
     const t0 = performance.now();
     try {
-      const res = await fetch(opts.url, { headers, keepalive: true });
+      const res = await fetch(url, { headers, keepalive: true, ...(stop ? { signal: stop.signal } : {}) });
       await res.arrayBuffer();
       statuses[res.status] = (statuses[res.status] ?? 0) + 1;
       if (res.status >= 400) errors++;
     } catch {
+      if (stop?.signal.aborted) {
+        unfinished++;
+        unfinishedMaxMs = Math.max(unfinishedMaxMs, performance.now() - t0);
+        statuses.unfinished = (statuses.unfinished ?? 0) + 1;
+        requests++;
+        return;
+      }
       errors++;
       statuses.error = (statuses.error ?? 0) + 1;
     }
@@ -64,10 +106,11 @@ export async function runHttpLoad(opts: HttpLoadOptions): Promise<HttpLoadResult
     let inflight = 0;
     let i = 0;
     const interval = 1000 / opts.rate;
-    while (performance.now() < end) {
+    while (running()) {
       const due = started + i * interval;
       const wait = due - performance.now();
       if (wait > 1) await Bun.sleep(wait);
+      if (!running()) break;
       if (inflight >= opts.concurrency) {
         behind++;
         await Bun.sleep(0);
@@ -81,10 +124,11 @@ export async function runHttpLoad(opts: HttpLoadOptions): Promise<HttpLoadResult
     while (inflight > 0) await Bun.sleep(5);
   } else {
     const loop = async () => {
-      while (performance.now() < end) await one();
+      while (running()) await one();
     };
     await Promise.all(Array.from({ length: opts.concurrency }, loop));
   }
+  if (stopTimer) clearTimeout(stopTimer);
   const secs = (performance.now() - started) / 1000;
   return {
     tool: "bun-fetch",
@@ -99,6 +143,7 @@ export async function runHttpLoad(opts: HttpLoadOptions): Promise<HttpLoadResult
     p99Ms: lat.quantile(0.99),
     maxMs: lat.max,
     ...(opts.rate ? { behind } : {}),
+    ...(stop ? { unfinished, unfinishedMaxMs } : {}),
   };
 }
 
@@ -155,12 +200,21 @@ export async function runWrk(opts: HttpLoadOptions & { core: number | null }): P
   return parseWrk(out, opts.url, opts.durationS);
 }
 
-/** Run this module as a separate process (pinned to `core` if given) and read its JSON. */
-export async function runHttpLoadProcess(opts: HttpLoadOptions & { core: number | null }): Promise<HttpLoadResult> {
+/**
+ * Run this module as a separate process and read its JSON: pinned to `core` (a CPU or a
+ * taskset list) if given, and at a lower priority with `nice` so that it yields its CPU
+ * to whatever else runs there.
+ */
+export async function runHttpLoadProcess(opts: HttpLoadOptions & { core: number | string | null; nice?: number }): Promise<HttpLoadResult> {
   const args = ["bun", "run", import.meta.path, "--url", opts.url, "--duration", String(opts.durationS), "--concurrency", String(opts.concurrency)];
+  for (const u of opts.moreUrls ?? []) args.push("--url", u);
+  if (opts.uniqueToken) args.push("--unique", opts.uniqueToken);
+  if (opts.abortAtEnd) args.push("--abort-at-end");
+  if (opts.abortGraceMs !== undefined) args.push("--abort-grace-ms", String(opts.abortGraceMs));
   if (opts.rate) args.push("--rate", String(opts.rate));
   for (const [k, v] of Object.entries(opts.headers ?? {})) args.push("--header", `${k}: ${v}`);
-  const cmd = opts.core === null ? args : ["taskset", "-c", String(opts.core), ...args];
+  const niced = opts.nice ? ["nice", "-n", String(opts.nice), ...args] : args;
+  const cmd = opts.core === null ? niced : ["taskset", "-c", String(opts.core), ...niced];
   const p = Bun.spawn(cmd, { stdout: "pipe", stderr: "inherit" });
   const out = await new Response(p.stdout).text();
   const code = await p.exited;
@@ -172,15 +226,21 @@ export async function runHttpLoadProcess(opts: HttpLoadOptions & { core: number 
 if (import.meta.main) {
   const { values } = parseArgs({
     options: {
-      url: { type: "string" },
+      url: { type: "string", multiple: true, default: [] },
+      unique: { type: "string" },
+      "abort-at-end": { type: "boolean", default: false },
+      "abort-grace-ms": { type: "string" },
       duration: { type: "string", default: "10" },
       concurrency: { type: "string", default: "32" },
       rate: { type: "string", default: "0" },
       header: { type: "string", multiple: true, default: [] },
     },
   });
-  if (!values.url) {
-    console.error("usage: bun run http-load.ts --url URL [--duration S] [--concurrency N] [--rate RPS] [--header 'K: V']");
+  const [url, ...moreUrls] = values.url ?? [];
+  if (!url) {
+    console.error(
+      "usage: bun run http-load.ts --url URL [--url URL...] [--unique TOKEN] [--abort-at-end] [--duration S] [--concurrency N] [--rate RPS] [--header 'K: V']",
+    );
     process.exit(2);
   }
   const headers: Record<string, string> = {};
@@ -189,7 +249,11 @@ if (import.meta.main) {
     if (i > 0) headers[h.slice(0, i).trim()] = h.slice(i + 1).trim();
   }
   const r = await runHttpLoad({
-    url: values.url,
+    url,
+    moreUrls,
+    ...(values.unique ? { uniqueToken: values.unique } : {}),
+    abortAtEnd: values["abort-at-end"],
+    ...(values["abort-grace-ms"] ? { abortGraceMs: Number(values["abort-grace-ms"]) } : {}),
     headers,
     durationS: Number(values.duration),
     concurrency: Number(values.concurrency),

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { describeMixerRx, parseMixerRx } from "./mixer-rx.ts";
+import { describeMixerRx, parseMixerRx, parseMixerTicks } from "./mixer-rx.ts";
 
 test("the last totals of each node are summed", () => {
   const log = [
@@ -12,4 +12,16 @@ test("the last totals of each node are summed", () => {
   expect(parseMixerRx(log)).toEqual({ nodes: 2, received: 3050, expected: 3051, lost: 1 });
   expect(describeMixerRx(parseMixerRx(log))).toContain("1 lost (0.033%)");
   expect(parseMixerRx("nothing")).toBeNull();
+});
+
+test("tick lateness: the worst interval of every node, idle lines skipped", () => {
+  const log = [
+    "mixer: ticks 0: late p50/p99/p99.9/max 0.0/0.0/0.0/0.0 ms, work p50/p99/max 0.0/0.0/0.0 ms; 0 calls, 0 meetings; rx totals: 0 packets of 0 expected, 0 lost (0.000%)",
+    "mixer: ticks 100: late p50/p99/p99.9/max 0.1/0.6/2.5/3.0 ms, work p50/p99/max 0.2/0.4/0.9 ms; 50 calls, 1 meetings; rx totals: 5 packets of 5 expected, 0 lost (0.000%)",
+    "mixer mixer-x-w1: ticks 100: late p50/p99/p99.9/max 0.2/1.6/9.4/12.5 ms, work p50/p99/max 0.2/0.4/0.9 ms; 50 calls, 1 meetings",
+    "mixer: ticks 100: late p50/p99/p99.9/max 0.1/0.8/1.0/1.1 ms, work p50/p99/max 0.2/0.4/0.9 ms; 50 calls, 1 meetings",
+    "conference: ready",
+  ].join("\n");
+  expect(parseMixerTicks(log)).toEqual({ lines: 3, nodes: 2, ticks: 300, worstP99: 1.6, worstP999: 9.4, worstMax: 12.5, medianP999: 2.5 });
+  expect(parseMixerTicks("mixer: rx totals: 1 packets of 1 expected, 0 lost")).toBeNull();
 });

@@ -35,3 +35,53 @@ export function describeMixerRx(rx: MixerRx | null): string {
   const pct = rx.expected > 0 ? (100 * rx.lost) / rx.expected : 0;
   return `towards the mixer (whole run, ${rx.nodes} node${rx.nodes === 1 ? "" : "s"}): ${rx.received} RTP packets received of ${rx.expected} the callers' sequence numbers account for, ${rx.lost} lost (${pct.toFixed(3)}%)`;
 }
+
+/**
+ * The mixer's own clock: with MIXER_STATS_SECONDS each node logs, every that many
+ * seconds, how late its 20 ms ticks started ("ticks N: late p50/p99/p99.9/max a/b/c/d ms").
+ * The worst interval of a window is the figure to compare: a tick held up by anything
+ * shows there, whatever the callers' own scheduling adds.
+ */
+export interface MixerTicks {
+  /** Stats lines with at least one tick. */
+  lines: number;
+  /** Nodes that logged them (told apart by their log prefix). */
+  nodes: number;
+  ticks: number;
+  /** Over the lines: the worst p99, p99.9 and max, and the median line's p99.9 (ms). */
+  worstP99: number;
+  worstP999: number;
+  worstMax: number;
+  medianP999: number;
+}
+
+const TICKS = /ticks (\d+): late p50\/p99\/p99\.9\/max ([\d.]+)\/([\d.]+)\/([\d.]+)\/([\d.]+) ms/;
+
+/** The tick lines of a piece of the service log, or null when it has none (stats off). */
+export function parseMixerTicks(log: string): MixerTicks | null {
+  const nodes = new Set<string>();
+  const p999: number[] = [];
+  let ticks = 0;
+  let worstP99 = 0;
+  let worstMax = 0;
+  for (const line of log.split("\n")) {
+    const m = line.match(TICKS);
+    if (!m || Number(m[1]) === 0) continue;
+    nodes.add(line.slice(0, m.index));
+    ticks += Number(m[1]);
+    worstP99 = Math.max(worstP99, Number(m[3]));
+    p999.push(Number(m[4]));
+    worstMax = Math.max(worstMax, Number(m[5]));
+  }
+  if (p999.length === 0) return null;
+  p999.sort((a, b) => a - b);
+  return {
+    lines: p999.length,
+    nodes: nodes.size,
+    ticks,
+    worstP99,
+    worstP999: p999[p999.length - 1]!,
+    worstMax,
+    medianP999: p999[Math.floor((p999.length - 1) / 2)]!,
+  };
+}
