@@ -8,7 +8,7 @@
 import { parseEnv, startApi } from "@conf/api";
 import { createConfigReader, openDatabase } from "@conf/db";
 import { createBus, createSessionStore, serveLivePlane } from "@conf/session-store";
-import { type LinkPort, ThreadLink } from "@conf/thread-link";
+import { type LinkPort, setThreadNice, ThreadLink } from "@conf/thread-link";
 
 export interface ApiThreadStarted {
   readonly url: string;
@@ -25,6 +25,11 @@ link.expose("api", {
     const parsed = parseEnv(vars);
     if (!parsed.ok) throw new Error(parsed.error);
     const env = parsed.value;
+    const nice = vars.API_THREAD_NICE === undefined || vars.API_THREAD_NICE === "" ? 10 : Number(vars.API_THREAD_NICE);
+    if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new Error("API_THREAD_NICE: must be a whole number from 0 to 19");
+    // Where API and mixer share a core (a pinned process, a one-core machine), a busy API
+    // must not take the core from the mixer's clock: this thread yields it.
+    setThreadNice(nice);
     const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.PGLITE_DIR });
     const timeouts = { commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS, connectTimeoutMs: env.REDIS_CONNECT_TIMEOUT_MS };
     const bus = createBus({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX, timeouts });
