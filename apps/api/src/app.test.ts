@@ -180,6 +180,20 @@ forEachDatabase((h) => {
     expect(await page.text()).toContain("/conference/v2/openapi.json");
   });
 
+  test("the docs page needs nothing from the internet: its script comes from this server, and no web fonts", async () => {
+    const html = await (await h().request("GET", "/docs", { auth: null })).text();
+    const sources = [...html.matchAll(/<(?:script|link)[^>]*(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
+    expect(sources).toEqual(["/docs/scalar.js"]);
+    expect(html).not.toContain("fonts.scalar.com");
+    expect(html).not.toContain("cdn.jsdelivr.net");
+    const script = await h().request("GET", "/docs/scalar.js", { auth: null });
+    expect(script.status).toBe(200);
+    expect(script.headers.get("content-type")).toContain("javascript");
+    const text = await script.text();
+    expect(text.length).toBeGreaterThan(100_000);
+    expect(text).toContain("createApiReference");
+  });
+
   test("the OpenAPI document: built once per origin, servers naming the request's origin, as JSON", async () => {
     const first = await h().request("GET", "/conference/v2/openapi.json", { auth: null });
     expect(first.headers.get("content-type")).toBe("application/json");

@@ -12,10 +12,19 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { basicAuth, bearerAuth, type CredentialCache, createCredentialCache } from "./lib/auth.ts";
 import { corsAnyOrigin } from "./lib/cors.ts";
+import { DOCS_SCRIPT_PATH, docsScript } from "./lib/docs-assets.ts";
 import { createReadCache, type ReadCache } from "./lib/read-cache.ts";
 import { jsonBody, validationHook } from "./lib/body.ts";
 import type { ApiInvalidation, AppEnv, Repos, Services } from "./lib/context.ts";
-import { ApiError, badJson, internalError, item, serviceUnavailable, unsupportedMediaType } from "./lib/errors.ts";
+import {
+  ApiError,
+  badJson,
+  internalError,
+  item,
+  notFound,
+  serviceUnavailable,
+  unsupportedMediaType,
+} from "./lib/errors.ts";
 import { accountsRoutes } from "./routes/accounts/index.ts";
 import { callFlowsRoutes } from "./routes/call-flows/index.ts";
 import { callsRoutes } from "./routes/calls/index.ts";
@@ -176,7 +185,24 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   });
   app.openAPIRegistry.registerComponent("securitySchemes", "basicAuth", { type: "http", scheme: "basic" });
   app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer" });
-  app.get("/docs", Scalar({ url: OPENAPI_PATH, pageTitle: "Conference v2 API" }));
+  app.get(
+    "/docs",
+    Scalar({
+      url: OPENAPI_PATH,
+      pageTitle: "Conference v2 API",
+      // Everything the page needs comes from this server: no CDN, no web fonts.
+      cdn: DOCS_SCRIPT_PATH,
+      withDefaultFonts: false,
+    }),
+  );
+  app.get(DOCS_SCRIPT_PATH, (c) => {
+    const script = docsScript();
+    if (!script) throw notFound("docs script");
+    return c.body(script.body.stream(), 200, {
+      "Content-Type": "text/javascript; charset=utf-8",
+      "Cache-Control": "public, max-age=86400",
+    });
+  });
 
   const conference = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   conference.use("*", basicAuth({ cache: authCache, verify: (login, password) => verifyLogin(repos, login, password) }));
