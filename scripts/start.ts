@@ -1,38 +1,54 @@
 /**
- * `bun run start`: the API and a mixer node in one process, on two threads. The API's
- * thread (api-thread.ts) owns the HTTP server and the database, and on the embedded
- * defaults (PGlite, in-process store) the live store and bus too; this thread runs the
- * mixer, which reaches what it does not open itself over a thread link. Whatever a
- * tenant sends, the mixer's clock runs on a thread that never handles it. With
- * DATABASE_URL and REDIS_URL, API and mixer may also run apart (`bun run start:api`,
- * `bun run start:mixer`).
+ * `bun run start`: the API and a mixer node, in two processes. The API's (api-process.ts,
+ * a child of this one, at a lower priority) owns the HTTP server and the database, and
+ * on the embedded defaults (PGlite, in-process store) the live store and bus too; this
+ * process runs the mixer, which reaches what it does not open itself over an IPC link.
+ * Whatever a tenant sends, the mixer's clock runs in a process that never handles it.
+ * With DATABASE_URL and REDIS_URL, API and mixer may also run apart on any number of
+ * machines (`bun run start:api`, `bun run start:mixer`).
  */
 import type { ConfigReader } from "@conf/db";
 import { readMixerEnv, startMixer } from "@conf/mixer";
 import { createBus, createSessionStore } from "@conf/session-store";
-import { ThreadLink } from "@conf/thread-link";
-import type { ApiThreadStarted } from "./api-thread.ts";
+import { ChildProcessPort, ThreadLink } from "@conf/thread-link";
+import type { ApiProcessStarted } from "./api-process.ts";
 
 const mixerEnv = readMixerEnv();
-const worker = new Worker(new URL("./api-thread.ts", import.meta.url).href);
-const link = new ThreadLink(worker, { callTimeoutMs: 10_000 });
+const nice = process.env.API_NICE === undefined || process.env.API_NICE === "" ? 10 : Number(process.env.API_NICE);
+if (!Number.isInteger(nice) || nice < 0 || nice > 19) {
+  console.error("API_NICE: must be a whole number from 0 to 19");
+  process.exit(1);
+}
+const port = new ChildProcessPort();
+// `nice` before the program starts, so every thread of the API (its garbage collector's
+// included) yields a shared core to the mixer's clock.
+const child = Bun.spawn({
+  cmd: ["nice", "-n", String(nice), process.execPath, new URL("./api-process.ts", import.meta.url).pathname],
+  ipc: port.ipc,
+  serialization: "advanced",
+  stdin: "ignore",
+  stdout: "inherit",
+  stderr: "inherit",
+});
+port.attach(child);
+const link = new ThreadLink(port, { callTimeoutMs: 10_000 });
 // Starting PGlite and migrating can take a while on a cold machine.
-const apiThread = link.proxy<{ start(vars: Record<string, string | undefined>): Promise<ApiThreadStarted>; close(): Promise<void> }>(
+const apiProcess = link.proxy<{ start(vars: Record<string, string | undefined>): Promise<ApiProcessStarted>; close(): Promise<void> }>(
   "api",
   ["start", "close"],
   120_000,
 );
 let stopping = false;
-worker.addEventListener("close", () => {
+void child.exited.then((code) => {
   if (stopping) return;
   // The embedded live store and the database lived there: nothing can go on without them.
-  console.error("conference: the API thread stopped; exiting");
+  console.error(`conference: the API process exited (code ${code}); exiting`);
   process.exit(1);
 });
 
-let api: ApiThreadStarted;
+let api: ApiProcessStarted;
 try {
-  api = await apiThread.start({ ...process.env });
+  api = await apiProcess.start({ ...process.env });
 } catch (err) {
   console.error(err instanceof Error ? err.message : err);
   process.exit(1);
@@ -65,9 +81,13 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     await mixer.close();
     await sessionStore.close();
     await bus.close();
-    await apiThread.close().catch((e: unknown) => console.error("conference: API close failed", e));
+    await apiProcess.close().catch((e: unknown) => console.error("conference: API close failed", e));
     link.close();
-    worker.terminate();
+    // It ignores signals (see api-process.ts) and leaves when its IPC channel closes.
+    child.disconnect();
+    const killer = setTimeout(() => child.kill("SIGKILL"), 3000);
+    await child.exited;
+    clearTimeout(killer);
     process.exit(0);
   });
 }

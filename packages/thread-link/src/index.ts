@@ -1,2 +1,2 @@
 export { type LinkPort, ThreadLink, type ThreadLinkOptions } from "./link.ts";
-export { setThreadNice } from "./priority.ts";
+export { ChildProcessPort, ParentProcessPort } from "./ipc.ts";

@@ -1,35 +1,31 @@
 /**
- * The API's thread under `bun run start`. It owns what tenants' requests touch: the HTTP
- * server, the database (PGlite runs its queries on the thread that opened it) and, on
- * the embedded default, the in-process live store and bus, which it serves to the
- * mixer's thread over the link. So no request, however slow, runs on the thread that
- * keeps the mixer's 20 ms clock.
+ * The API's process under `bun run start`, a child of the mixer's. It owns what tenants'
+ * requests touch: the HTTP server, the database (PGlite runs its queries in the process
+ * that opened it) and, on the embedded default, the in-process live store and bus,
+ * which it serves to the mixer over the IPC link. So no request, however slow, runs in
+ * the process that keeps the mixer's 20 ms clock: not on its thread, not in its heap,
+ * not in its garbage collector's helper threads, and at a lower priority (`nice`).
  */
 import { parseEnv, startApi } from "@conf/api";
 import { createConfigReader, openDatabase } from "@conf/db";
 import { createBus, createSessionStore, serveLivePlane } from "@conf/session-store";
-import { type LinkPort, setThreadNice, ThreadLink } from "@conf/thread-link";
+import { ParentProcessPort, ThreadLink } from "@conf/thread-link";
 
-export interface ApiThreadStarted {
+export interface ApiProcessStarted {
   readonly url: string;
   readonly adminToken: string;
   readonly adminTokenGenerated: boolean;
   readonly database: string;
 }
 
-const link = new ThreadLink(globalThis as unknown as LinkPort);
+const link = new ThreadLink(new ParentProcessPort());
 let close: (() => Promise<void>) | null = null;
 
 link.expose("api", {
-  async start(vars: Record<string, string | undefined>): Promise<ApiThreadStarted> {
+  async start(vars: Record<string, string | undefined>): Promise<ApiProcessStarted> {
     const parsed = parseEnv(vars);
     if (!parsed.ok) throw new Error(parsed.error);
     const env = parsed.value;
-    const nice = vars.API_THREAD_NICE === undefined || vars.API_THREAD_NICE === "" ? 10 : Number(vars.API_THREAD_NICE);
-    if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new Error("API_THREAD_NICE: must be a whole number from 0 to 19");
-    // Where API and mixer share a core (a pinned process, a one-core machine), a busy API
-    // must not take the core from the mixer's clock: this thread yields it.
-    setThreadNice(nice);
     const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.PGLITE_DIR });
     const timeouts = { commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS, connectTimeoutMs: env.REDIS_CONNECT_TIMEOUT_MS };
     const bus = createBus({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX, timeouts });
@@ -60,3 +56,7 @@ link.expose("api", {
 
 // A bug in one request's background work must not take the API down.
 process.on("unhandledRejection", (err) => console.error("api: unhandled rejection:", err));
+// The mixer's process decides when to stop: it still needs the live store to hang up its
+// calls after a Ctrl-C reaches the whole process group. Its exit closes the channel.
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => {});
+process.on("disconnect", () => process.exit(0));
