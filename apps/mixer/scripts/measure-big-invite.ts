@@ -7,7 +7,7 @@
 import { createAccessRouter, createMemoryConfig } from "@conf/access-router";
 import { BUILT_IN_CALL_FLOWS } from "@conf/call-flow";
 import { createSessionStore } from "@conf/session-store";
-import { loadPrompts } from "../src/media/index.ts";
+import { loadPrompts } from "@conf/media";
 import { MixerNode } from "../src/node.ts";
 import { request, sdp } from "../src/sip/test-peer.ts";
 

@@ -17,7 +17,7 @@ import {
   type RtpLatch,
   RtpSender,
   Upsampler2x,
-} from "./media/index.ts";
+} from "@conf/media";
 import type { KeypadMatcher } from "./keypad.ts";
 import type { MeetingRuntime, MixGroup } from "./meeting.ts";
 import type { RtpSocket } from "./rtp-socket.ts";

@@ -47,7 +47,7 @@ import {
   type PromptLibrary,
   type PromptName,
   type RtpLatchOptions,
-} from "./media/index.ts";
+} from "@conf/media";
 import { type Recorder, startLocalRecording, startRemoteRecording } from "./recording/index.ts";
 import { RtpPortPool, type RtpSocket } from "./rtp-socket.ts";
 import {
