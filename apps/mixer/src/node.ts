@@ -60,7 +60,7 @@ import {
   type SipTimerOptions,
   type SourceLimits,
   uriUser,
-} from "./sip/index.ts";
+} from "@conf/sip";
 
 export interface MixerNodeOptions {
   router: AccessRouter;
