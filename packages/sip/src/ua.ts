@@ -162,6 +162,7 @@ export class SipUa implements DialogHost, CallHost {
   /** @internal Feeds one datagram (exposed for the socket callback). */
   receive(data: Uint8Array, src: Destination, truncated = false): void {
     if (this.core.closed) return;
+    this.layer.counters.received++;
     try {
       if (truncated) return this.core.drop("truncated datagram", src);
       // Size and header count first, by counting bytes: parsing is what a big message costs.

@@ -51,6 +51,8 @@ export interface OutgoingCall {
   readonly result: Promise<InviteResult>;
   /** CANCELs the INVITE (after the first provisional, as RFC 3261 9.1 asks). */
   cancel(): void;
+  /** Times timer A re-sent the INVITE so far. */
+  readonly retransmissions: number;
 }
 
 interface UacState {
@@ -250,6 +252,7 @@ export class Uac implements DialogHost {
       resolveResult = r;
     });
     const target = parseUri(opts.target);
+    let sent: InviteClientTransaction | null = null;
     const call: OutgoingCall = {
       callId,
       localTag,
@@ -257,6 +260,9 @@ export class Uac implements DialogHost {
       cancel: () => {
         const u = this.uacByKey.get(callId);
         if (u) this.cancelUac(u);
+      },
+      get retransmissions() {
+        return sent?.retransmissions ?? 0;
       },
     };
     if (this.core.closed) {
@@ -318,6 +324,7 @@ export class Uac implements DialogHost {
         (res) => this.buildNon2xxAck(u, res),
       );
       u.tx = tx;
+      sent = tx;
       this.uacByKey.set(callId, u);
       this.core.layer.addClient(tx);
       tx.start();
