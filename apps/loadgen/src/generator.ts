@@ -15,11 +15,23 @@
  */
 import type { udp } from "bun";
 import { Ticker } from "./clock.ts";
-import { answerDirection, buildAnswer, buildOffer, parseAnswer, parseOffer, type SdpAnswer } from "./sdp.ts";
-import { NOT_ACCEPTABLE, SipUac, type Dialog, type HostPort, type ReinviteAnswer } from "./sip/uac.ts";
-import { planDtmf, writeDtmfPayload, type DtmfPlan } from "./rtp/dtmf.ts";
-import { ALAW_SILENCE, linearToAlaw, linearToUlaw, ULAW_DECODE, ULAW_SILENCE } from "./rtp/g711.ts";
-import { emptyHeader, readRtpHeader, RTP_HEADER_LEN, writeRtpHeader } from "./rtp/packet.ts";
+import {
+  ALAW_SILENCE,
+  buildOffer,
+  createRtpHeader,
+  DtmfSender,
+  dtmfEvent,
+  linearToAlaw,
+  linearToUlaw,
+  negotiateAnswer,
+  parseAnswer,
+  parseRtp,
+  RTP_HEADER_SIZE as RTP_HEADER_LEN,
+  ULAW_DECODE,
+  ULAW_SILENCE,
+  writeRtpHeader,
+} from "@conf/media";
+import { type Dialog, type ReinviteAnswer, SipUa } from "@conf/sip";
 import { emptyCounters, Histogram, StreamStats, type HistogramData, type StreamCounters } from "./rtp/stats.ts";
 import { isTalking, voiceLoop, SAMPLES_PER_FRAME, type TalkPattern, type VoiceLoop } from "./rtp/talk.ts";
 
@@ -47,6 +59,47 @@ export interface CallSpec {
   /** Hang up by itself this long after the code is keyed (or the answer, without a code), ms; absent = stay until hangupAll. */
   holdMs?: number;
 }
+
+/** Where the service listens for SIP. */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** What the generator's SIP socket counted (the report's `sip`). */
+export interface SipCounters {
+  /** Datagrams sent and received, and timer retransmissions (INVITE, BYE, 2xx to re-INVITEs). */
+  sent: number;
+  received: number;
+  retransmissions: number;
+  /** Datagrams dropped: unparsable or over a limit, and responses matching no transaction. */
+  unparsable: number;
+  strayResponses: number;
+  socketErrors: number;
+  /** re-INVITEs accepted (2xx) and refused (any other final). */
+  reinvites: number;
+  reinvitesRefused: number;
+  /** 2xx to a re-INVITE given up on after 64*T1 without an ACK (the stack then sends BYE). */
+  answerAckTimeouts: number;
+  /** Handlers that threw (a bug), kept from the socket loop. */
+  handlerErrors: number;
+}
+
+/** Audio and events the far end's answer agreed on. */
+interface Negotiated {
+  /** Where to send RTP. */
+  address: string;
+  port: number;
+  /** Audio payload type (PCMU 0 or PCMA 8). */
+  audioPt: number;
+  /** telephone-event payload type, or null when refused. */
+  eventPt: number | null;
+}
+
+/** RFC 4733 timing of a code: 100 ms per key, then 50 ms (3 ticks) of audio. */
+const DIGIT_TICKS = 5;
+const DIGIT_GAP_TICKS = 3;
+const DIGIT_PERIOD = DIGIT_TICKS + DIGIT_GAP_TICKS;
 
 export interface GeneratorConfig {
   sip: HostPort;
@@ -131,7 +184,7 @@ export interface GeneratorReport {
   /** How late the generator's own media ticks ran (its noise floor). */
   lag: HistogramData;
   skippedTicks: number;
-  sip: SipUac["counters"];
+  sip: SipCounters;
   windowMs: number;
 }
 
@@ -162,7 +215,7 @@ interface CallState {
   rec: CallRecord;
   rtp: RtpPort | null;
   dialog: Dialog | null;
-  answer: SdpAnswer | null;
+  answer: Negotiated | null;
   stats: StreamStats;
   phase: number;
   ssrc: number;
@@ -179,9 +232,13 @@ interface CallState {
   moveFrom: number;
   /** Tick at which DTMF starts (relative to the call's own ticks), or -1. */
   dtmfStart: number;
-  dtmf: DtmfPlan | null;
-  /** Plan index of the first tick of the last key's event. */
+  /** Keys to send (validated), or null. */
+  dtmf: string | null;
+  /** Ticks the code takes: DIGIT_PERIOD per key. */
+  dtmfTicks: number;
+  /** Step of the first tick of the last key's event. */
   dtmfLastTick: number;
+  dtmfSender: DtmfSender;
   dtmfDone: boolean;
   audio: Uint8Array;
   events: Uint8Array[];
@@ -193,10 +250,25 @@ interface CallState {
   ended: boolean;
 }
 
+/** The refusal of an offer the call cannot take. */
+const NOT_ACCEPTABLE: ReinviteAnswer = { status: 488, reason: "Not Acceptable Here" };
+
 /** The calls and media of one thread. */
 export class Generator {
   private readonly cfg: GeneratorConfig;
-  private uac!: SipUac;
+  private ua!: SipUa;
+  private readonly sipCounters: SipCounters = {
+    sent: 0,
+    received: 0,
+    retransmissions: 0,
+    unparsable: 0,
+    strayResponses: 0,
+    socketErrors: 0,
+    reinvites: 0,
+    reinvitesRefused: 0,
+    answerAckTimeouts: 0,
+    handlerErrors: 0,
+  };
   private readonly calls: CallState[] = [];
   private readonly byPhase: CallState[][];
   private readonly ticker: Ticker;
@@ -216,7 +288,7 @@ export class Generator {
   private rtpAlloc: Promise<unknown> = Promise.resolve();
   /** Sockets with queued packets in the current sub-tick. */
   private readonly dirty: RtpPort[] = [];
-  private readonly hdr = emptyHeader();
+  private readonly hdr = createRtpHeader();
 
   private constructor(cfg: GeneratorConfig) {
     this.cfg = cfg;
@@ -231,7 +303,43 @@ export class Generator {
 
   static async create(cfg: GeneratorConfig): Promise<Generator> {
     const g = new Generator(cfg);
-    g.uac = await SipUac.create({ hostname: cfg.localHost, t1Ms: cfg.t1Ms });
+    g.ua = await SipUa.listen({
+      host: cfg.localHost,
+      port: 0,
+      userAgent: "conf-loadgen",
+      timers: cfg.t1Ms !== undefined ? { t1: cfg.t1Ms } : undefined,
+      // No onInvite: a caller takes no calls (480).
+      handlers: {
+        onBye: (dialog) => {
+          const s = dialog.appData as CallState | undefined;
+          if (!s) return;
+          s.rec.remoteByeAt = nowEpoch();
+          g.endMedia(s);
+        },
+        onReinvite: (dialog, offer) => {
+          const s = dialog.appData as CallState | undefined;
+          const answer: ReinviteAnswer =
+            s && offer.sdp !== null ? g.onReoffer(s, offer.sdp) : { status: 488, reason: "Not Acceptable Here" };
+          if ("sdp" in answer) g.sipCounters.reinvites++;
+          else g.sipCounters.reinvitesRefused++;
+          return answer;
+        },
+        onDialogFailed: (dialog) => {
+          // No ACK for our 2xx to a re-INVITE: the stack ends the call with a BYE.
+          g.sipCounters.answerAckTimeouts++;
+          const s = dialog.appData as CallState | undefined;
+          if (s) g.endMedia(s);
+        },
+        onDrop: (reason) => {
+          if (reason.startsWith("response")) g.sipCounters.strayResponses++;
+          else g.sipCounters.unparsable++;
+        },
+        onError: (_err, context) => {
+          if (context === "socket") g.sipCounters.socketErrors++;
+          else g.sipCounters.handlerErrors++;
+        },
+      },
+    });
     g.ticker.startAt();
     return g;
   }
@@ -378,7 +486,9 @@ export class Generator {
       moveFrom: -1,
       dtmfStart: -1,
       dtmf: null,
+      dtmfTicks: 0,
       dtmfLastTick: -1,
+      dtmfSender: new DtmfSender(),
       dtmfDone: spec.digits.length === 0,
       audio: new Uint8Array(RTP_HEADER_LEN + SAMPLES_PER_FRAME),
       events: [new Uint8Array(16), new Uint8Array(16), new Uint8Array(16)],
@@ -397,75 +507,94 @@ export class Generator {
       state.ended = true;
       return;
     }
-    const sdp = buildOffer({ address: this.cfg.localHost, port: state.rtp.port, sessionId: spec.index + 1 });
+    const sdp = buildOffer({
+      address: this.cfg.localHost,
+      port: state.rtp.port,
+      sessionId: spec.index + 1,
+      codecs: ["PCMU", "PCMA"],
+    });
     rec.inviteAt = nowEpoch();
-    const outcome = await this.uac.invite({ target: this.cfg.sip, toUser: spec.toUser, fromUser: spec.fromUser, sdp });
+    const sentAt = performance.now();
+    let firstProvisionalMs: number | null = null;
+    const host = this.cfg.sip.host.includes(":") ? `[${this.cfg.sip.host}]` : this.cfg.sip.host;
+    const out = this.ua.invite({
+      target: `sip:${spec.toUser}@${host}:${this.cfg.sip.port}`,
+      from: `<sip:${spec.fromUser}@${this.cfg.localHost}>`,
+      sdp,
+      onProvisional: () => {
+        firstProvisionalMs ??= performance.now() - sentAt;
+      },
+    });
+    const outcome = await out.result;
     rec.status = outcome.status;
-    rec.retransmissions = outcome.timings.retransmissions;
-    rec.inviteTo100Ms = outcome.timings.firstProvisionalMs;
+    rec.retransmissions = out.retransmissions;
+    rec.inviteTo100Ms = firstProvisionalMs;
     if (!outcome.ok) {
       rec.reason = outcome.reason;
       this.endMedia(state);
       return;
     }
-    rec.inviteTo200Ms = outcome.timings.finalMs;
+    rec.inviteTo200Ms = performance.now() - sentAt;
     rec.answeredAt = nowEpoch();
     state.dialog = outcome.dialog;
     if (state.ended) {
       // Hung up (hangupAll, close) while the INVITE was pending: end the new dialog too.
       rec.hangupAt = nowEpoch();
-      rec.byeStatus = await this.uac.bye(outcome.dialog);
+      rec.byeStatus = (await outcome.dialog.bye()).status;
       return;
     }
-    outcome.dialog.onBye = () => {
-      rec.remoteByeAt = nowEpoch();
-      this.endMedia(state);
-    };
-    outcome.dialog.onReinvite = (offer) => this.onReoffer(state, offer);
-    const answer = parseAnswer(outcome.answerSdp);
+    outcome.dialog.appData = state;
+    const answer = parseAnswer(outcome.sdp ?? "", ["PCMU", "PCMA"]);
     if (!answer.ok) {
       rec.reason = answer.error;
       rec.status = -2;
       await this.hangupOne(state);
       return;
     }
-    state.answer = answer.value;
+    const agreed: Negotiated = {
+      address: answer.value.remoteAddress,
+      port: answer.value.remotePort,
+      audioPt: answer.value.payloadType,
+      eventPt: answer.value.telephoneEventPt,
+    };
+    state.answer = agreed;
     if (state.rtp) {
-      if (state.rtp.byRemotePort.has(answer.value.port)) {
+      if (state.rtp.byRemotePort.has(agreed.port)) {
         // Two calls on one socket answered from the same far port cannot be told apart.
-        rec.reason = `far end reused RTP port ${answer.value.port} on a shared socket`;
+        rec.reason = `far end reused RTP port ${agreed.port} on a shared socket`;
         rec.status = -5;
         await this.hangupOne(state);
         return;
       }
-      state.rtp.byRemotePort.set(answer.value.port, state);
+      state.rtp.byRemotePort.set(agreed.port, state);
     }
-    if (answer.value.audioPt === 8) state.silence = ALAW_SILENCE;
-    if (spec.send === "voice") state.voice = this.voiceFor(spec.talker, answer.value.audioPt);
+    if (agreed.audioPt === 8) state.silence = ALAW_SILENCE;
+    if (spec.send === "voice") state.voice = this.voiceFor(spec.talker, agreed.audioPt);
     state.audio.fill(state.silence, RTP_HEADER_LEN);
     if (spec.digits.length > 0) {
-      if (answer.value.eventPt === null) {
+      if (agreed.eventPt === null) {
         rec.reason = "answer has no telephone-event";
         rec.status = -3;
         await this.hangupOne(state);
         return;
       }
-      const plan = planDtmf(spec.digits);
-      if (!plan.ok) {
-        rec.reason = plan.error;
+      const bad = [...spec.digits].find((ch) => dtmfEvent(ch) < 0);
+      if (bad !== undefined) {
+        rec.reason = `not a keypad character: ${JSON.stringify(bad)}`;
         rec.status = -4;
         await this.hangupOne(state);
         return;
       }
-      state.dtmf = plan.plan;
-      state.dtmfLastTick = plan.plan.reduce((last, t) => (t ? Math.max(last, t[0]!.startTick) : last), -1);
+      state.dtmf = spec.digits;
+      state.dtmfTicks = spec.digits.length * DIGIT_PERIOD;
+      state.dtmfLastTick = (spec.digits.length - 1) * DIGIT_PERIOD;
       state.dtmfStart = Math.ceil(this.cfg.codeDelayMs / 20);
     }
     state.tick = 0;
     state.media = true;
     this.byPhase[state.phase]!.push(state);
     if (spec.holdMs !== undefined) {
-      const after = spec.holdMs + (state.dtmf ? (state.dtmfStart + state.dtmf.length) * 20 : 0);
+      const after = spec.holdMs + (state.dtmf ? (state.dtmfStart + state.dtmfTicks) * 20 : 0);
       const t = setTimeout(() => {
         this.holds.delete(t);
         void this.hangupOne(state);
@@ -482,38 +611,33 @@ export class Generator {
   private onReoffer(s: CallState, offerSdp: string): ReinviteAnswer {
     const a = s.answer;
     const rtp = s.rtp;
-    if (s.ended || !a || !rtp) return { ok: false, status: 481, reason: "Call/Transaction Does Not Exist" };
-    const parsed = parseOffer(offerSdp);
-    if (!parsed.ok) return NOT_ACCEPTABLE;
-    const offer = parsed.value;
+    if (s.ended || !a || !rtp) return { status: 481, reason: "Call/Transaction Does Not Exist" };
     // Our voice frames and silence are encoded for the codec we have: keep it or refuse.
-    if (!offer.payloads.includes(a.audioPt)) return NOT_ACCEPTABLE;
-    const moved = offer.address !== a.address || offer.port !== a.port;
+    const negotiated = negotiateAnswer(offerSdp, {
+      address: this.cfg.localHost,
+      port: rtp.port,
+      sessionId: s.spec.index + 1,
+      sessionVersion: s.sdpVersion + 1,
+      codecs: [a.audioPt === 8 ? "PCMA" : "PCMU"],
+    });
+    if (!negotiated.ok) return NOT_ACCEPTABLE;
+    const offer = negotiated.value;
+    const moved = offer.remoteAddress !== a.address || offer.remotePort !== a.port;
     if (moved) {
-      const other = rtp.byRemotePort.get(offer.port);
+      const other = rtp.byRemotePort.get(offer.remotePort);
       // On a shared socket two calls with one far port could not be told apart.
       if (other && other !== s) return NOT_ACCEPTABLE;
       if (rtp.byRemotePort.get(a.port) === s) rtp.byRemotePort.delete(a.port);
-      rtp.byRemotePort.set(offer.port, s);
+      rtp.byRemotePort.set(offer.remotePort, s);
       s.stats.newStream();
       if (s.rxCount > 0 && s.moveFrom < 0) s.moveFrom = s.lastRxAt;
       s.rec.moves++;
     }
-    const direction = answerDirection(offer.direction);
-    s.hold = direction === "recvonly" || direction === "inactive" || offer.address === "0.0.0.0";
-    s.answer = { ...a, address: offer.address, port: offer.port, eventPt: offer.eventPt };
-    return {
-      ok: true,
-      sdp: buildAnswer({
-        address: this.cfg.localHost,
-        port: rtp.port,
-        sessionId: s.spec.index + 1,
-        sessionVersion: ++s.sdpVersion,
-        audioPt: a.audioPt === 8 ? 8 : 0,
-        eventPt: offer.eventPt,
-        direction,
-      }),
-    };
+    s.sdpVersion++;
+    const direction = offer.direction;
+    s.hold = direction === "recvonly" || direction === "inactive" || offer.remoteAddress === "0.0.0.0";
+    s.answer = { ...a, address: offer.remoteAddress, port: offer.remotePort, eventPt: offer.telephoneEventPt };
+    return { sdp: offer.answer };
   }
 
   private voiceFor(talker: number, pt: number): VoiceLoop {
@@ -572,16 +696,21 @@ export class Generator {
     const a = s.answer;
     if (s.dtmf && k >= s.dtmfStart) {
       const step = k - s.dtmfStart;
-      if (step < s.dtmf.length) {
-        const packets = s.dtmf[step];
-        if (packets) {
-          for (let j = 0; j < packets.length && j < s.events.length; j++) {
-            const p = packets[j]!;
+      if (step < s.dtmfTicks) {
+        const within = step % DIGIT_PERIOD;
+        if (within < DIGIT_TICKS) {
+          // One packet per tick; the last tick carries the end packet and its repeats.
+          const dtmf = s.dtmfSender;
+          if (within === 0) {
+            const key = s.dtmf[(step - within) / DIGIT_PERIOD] as string;
+            dtmf.start(key, DIGIT_TICKS * 20, (s.ts0 + k * SAMPLES_PER_FRAME) >>> 0);
+          }
+          const packets = within === DIGIT_TICKS - 1 ? s.events.length : 1;
+          for (let j = 0; j < packets; j++) {
             const buf = s.events[j]!;
-            const evTs = (s.ts0 + (s.dtmfStart + p.startTick) * SAMPLES_PER_FRAME) >>> 0;
-            writeRtpHeader(buf, p.marker, a.eventPt ?? 101, s.seq, evTs, s.ssrc);
+            if (dtmf.next(buf, RTP_HEADER_LEN) === 0) break;
+            writeRtpHeader(buf, 0, a.eventPt ?? 101, dtmf.marker, s.seq, dtmf.eventTimestamp, s.ssrc);
             s.seq = (s.seq + 1) & 0xffff;
-            writeDtmfPayload(buf, RTP_HEADER_LEN, p);
             this.queue(s, buf);
             this.tx.dtmfPackets++;
           }
@@ -609,7 +738,7 @@ export class Generator {
         buf.fill(s.silence, RTP_HEADER_LEN);
       }
     }
-    writeRtpHeader(buf, s.markNext, a.audioPt, s.seq, ts, s.ssrc);
+    writeRtpHeader(buf, 0, a.audioPt, s.markNext, s.seq, ts, s.ssrc);
     s.markNext = false;
     s.seq = (s.seq + 1) & 0xffff;
     this.queue(s, buf);
@@ -618,7 +747,7 @@ export class Generator {
   private onRtp(s: CallState, data: Buffer): void {
     const now = performance.now();
     const h = this.hdr;
-    if (!readRtpHeader(data, h)) return;
+    if (!parseRtp(data, 0, data.length, h)) return;
     if (s.ended || !s.answer || h.payloadType !== s.answer.audioPt) return;
     if (s.rxCount++ === 0) s.rec.firstRtpAt = nowEpoch();
     if (s.moveFrom >= 0) {
@@ -627,7 +756,7 @@ export class Generator {
       s.moveFrom = -1;
     }
     s.lastRxAt = now;
-    s.stats.onPacket(h.seq, h.timestamp, h.ssrc, h.marker, now, data.length);
+    s.stats.onPacket(h.sequence, h.timestamp, h.ssrc, h.marker, now, data.length);
     const every = this.cfg.energyEvery;
     if (every > 0 && s.dtmfDone && s.rxCount % every === 0 && h.payloadType === 0) {
       let sum = 0;
@@ -659,7 +788,7 @@ export class Generator {
     this.endMedia(s, this.cfg.rtpLingerMs ?? 0);
     if (!d || d.state === "terminated") return;
     s.rec.hangupAt = nowEpoch();
-    s.rec.byeStatus = await this.uac.bye(d);
+    s.rec.byeStatus = (await d.bye()).status;
   }
 
   /** Hang up every live call at `ratePerSec` (0 = all at once); resolves when all BYEs end. */
@@ -748,7 +877,7 @@ export class Generator {
       tx: { ...this.tx },
       lag: this.ticker.lag.toData(),
       skippedTicks: this.ticker.skipped,
-      sip: { ...this.uac.counters },
+      sip: { ...this.sipCounters, ...this.ua.layer.counters },
       windowMs: performance.now() - this.windowStart,
     };
   }
@@ -761,6 +890,6 @@ export class Generator {
     this.lingering.clear();
     if (this.openRtp && !this.openRtp.closed) this.openRtp.socket.close();
     this.openRtp = null;
-    this.uac.close();
+    this.ua.close();
   }
 }
