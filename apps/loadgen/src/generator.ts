@@ -31,7 +31,8 @@ import {
   ULAW_SILENCE,
   writeRtpHeader,
 } from "@conf/media";
-import { type Dialog, type ReinviteAnswer, SipUa } from "@conf/sip";
+import type { Dialog, ReinviteAnswer } from "@conf/sip";
+import { CallerUa, type HostPort, NOT_ACCEPTABLE, type SipCounters } from "./caller-ua.ts";
 import { emptyCounters, Histogram, StreamStats, type HistogramData, type StreamCounters } from "./rtp/stats.ts";
 import { isTalking, voiceLoop, SAMPLES_PER_FRAME, type TalkPattern, type VoiceLoop } from "./rtp/talk.ts";
 
@@ -58,31 +59,6 @@ export interface CallSpec {
   talker: number;
   /** Hang up by itself this long after the code is keyed (or the answer, without a code), ms; absent = stay until hangupAll. */
   holdMs?: number;
-}
-
-/** Where the service listens for SIP. */
-export interface HostPort {
-  host: string;
-  port: number;
-}
-
-/** What the generator's SIP socket counted (the report's `sip`). */
-export interface SipCounters {
-  /** Datagrams sent and received, and timer retransmissions (INVITE, BYE, 2xx to re-INVITEs). */
-  sent: number;
-  received: number;
-  retransmissions: number;
-  /** Datagrams dropped: unparsable or over a limit, and responses matching no transaction. */
-  unparsable: number;
-  strayResponses: number;
-  socketErrors: number;
-  /** re-INVITEs accepted (2xx) and refused (any other final). */
-  reinvites: number;
-  reinvitesRefused: number;
-  /** 2xx to a re-INVITE given up on after 64*T1 without an ACK (the stack then sends BYE). */
-  answerAckTimeouts: number;
-  /** Handlers that threw (a bug), kept from the socket loop. */
-  handlerErrors: number;
 }
 
 /** Audio and events the far end's answer agreed on. */
@@ -250,25 +226,10 @@ interface CallState {
   ended: boolean;
 }
 
-/** The refusal of an offer the call cannot take. */
-const NOT_ACCEPTABLE: ReinviteAnswer = { status: 488, reason: "Not Acceptable Here" };
-
 /** The calls and media of one thread. */
 export class Generator {
   private readonly cfg: GeneratorConfig;
-  private ua!: SipUa;
-  private readonly sipCounters: SipCounters = {
-    sent: 0,
-    received: 0,
-    retransmissions: 0,
-    unparsable: 0,
-    strayResponses: 0,
-    socketErrors: 0,
-    reinvites: 0,
-    reinvitesRefused: 0,
-    answerAckTimeouts: 0,
-    handlerErrors: 0,
-  };
+  private uac!: CallerUa;
   private readonly calls: CallState[] = [];
   private readonly byPhase: CallState[][];
   private readonly ticker: Ticker;
@@ -303,43 +264,7 @@ export class Generator {
 
   static async create(cfg: GeneratorConfig): Promise<Generator> {
     const g = new Generator(cfg);
-    g.ua = await SipUa.listen({
-      host: cfg.localHost,
-      port: 0,
-      userAgent: "conf-loadgen",
-      timers: cfg.t1Ms !== undefined ? { t1: cfg.t1Ms } : undefined,
-      // No onInvite: a caller takes no calls (480).
-      handlers: {
-        onBye: (dialog) => {
-          const s = dialog.appData as CallState | undefined;
-          if (!s) return;
-          s.rec.remoteByeAt = nowEpoch();
-          g.endMedia(s);
-        },
-        onReinvite: (dialog, offer) => {
-          const s = dialog.appData as CallState | undefined;
-          const answer: ReinviteAnswer =
-            s && offer.sdp !== null ? g.onReoffer(s, offer.sdp) : { status: 488, reason: "Not Acceptable Here" };
-          if ("sdp" in answer) g.sipCounters.reinvites++;
-          else g.sipCounters.reinvitesRefused++;
-          return answer;
-        },
-        onDialogFailed: (dialog) => {
-          // No ACK for our 2xx to a re-INVITE: the stack ends the call with a BYE.
-          g.sipCounters.answerAckTimeouts++;
-          const s = dialog.appData as CallState | undefined;
-          if (s) g.endMedia(s);
-        },
-        onDrop: (reason) => {
-          if (reason.startsWith("response")) g.sipCounters.strayResponses++;
-          else g.sipCounters.unparsable++;
-        },
-        onError: (_err, context) => {
-          if (context === "socket") g.sipCounters.socketErrors++;
-          else g.sipCounters.handlerErrors++;
-        },
-      },
-    });
+    g.uac = await CallerUa.create({ hostname: cfg.localHost, t1Ms: cfg.t1Ms });
     g.ticker.startAt();
     return g;
   }
@@ -514,37 +439,34 @@ export class Generator {
       codecs: ["PCMU", "PCMA"],
     });
     rec.inviteAt = nowEpoch();
-    const sentAt = performance.now();
-    let firstProvisionalMs: number | null = null;
-    const host = this.cfg.sip.host.includes(":") ? `[${this.cfg.sip.host}]` : this.cfg.sip.host;
-    const out = this.ua.invite({
-      target: `sip:${spec.toUser}@${host}:${this.cfg.sip.port}`,
-      from: `<sip:${spec.fromUser}@${this.cfg.localHost}>`,
-      sdp,
-      onProvisional: () => {
-        firstProvisionalMs ??= performance.now() - sentAt;
-      },
-    });
-    const outcome = await out.result;
+    const outcome = await this.uac.invite({ target: this.cfg.sip, toUser: spec.toUser, fromUser: spec.fromUser, sdp });
     rec.status = outcome.status;
-    rec.retransmissions = out.retransmissions;
-    rec.inviteTo100Ms = firstProvisionalMs;
+    rec.retransmissions = outcome.timings.retransmissions;
+    rec.inviteTo100Ms = outcome.timings.firstProvisionalMs;
     if (!outcome.ok) {
       rec.reason = outcome.reason;
       this.endMedia(state);
       return;
     }
-    rec.inviteTo200Ms = performance.now() - sentAt;
+    rec.inviteTo200Ms = outcome.timings.finalMs;
     rec.answeredAt = nowEpoch();
     state.dialog = outcome.dialog;
     if (state.ended) {
       // Hung up (hangupAll, close) while the INVITE was pending: end the new dialog too.
       rec.hangupAt = nowEpoch();
-      rec.byeStatus = (await outcome.dialog.bye()).status;
+      rec.byeStatus = await this.uac.bye(outcome.dialog);
       return;
     }
-    outcome.dialog.appData = state;
-    const answer = parseAnswer(outcome.sdp ?? "", ["PCMU", "PCMA"]);
+    this.uac.on(outcome.dialog, {
+      onBye: () => {
+        rec.remoteByeAt = nowEpoch();
+        this.endMedia(state);
+      },
+      onReinvite: (offer) => this.onReoffer(state, offer),
+      // No ACK for our answer to a re-INVITE: the stack hung up.
+      onFailed: () => this.endMedia(state),
+    });
+    const answer = parseAnswer(outcome.answerSdp, ["PCMU", "PCMA"]);
     if (!answer.ok) {
       rec.reason = answer.error;
       rec.status = -2;
@@ -788,7 +710,7 @@ export class Generator {
     this.endMedia(s, this.cfg.rtpLingerMs ?? 0);
     if (!d || d.state === "terminated") return;
     s.rec.hangupAt = nowEpoch();
-    s.rec.byeStatus = (await d.bye()).status;
+    s.rec.byeStatus = await this.uac.bye(d);
   }
 
   /** Hang up every live call at `ratePerSec` (0 = all at once); resolves when all BYEs end. */
@@ -877,7 +799,7 @@ export class Generator {
       tx: { ...this.tx },
       lag: this.ticker.lag.toData(),
       skippedTicks: this.ticker.skipped,
-      sip: { ...this.sipCounters, ...this.ua.layer.counters },
+      sip: this.uac.counters,
       windowMs: performance.now() - this.windowStart,
     };
   }
@@ -890,6 +812,6 @@ export class Generator {
     this.lingering.clear();
     if (this.openRtp && !this.openRtp.closed) this.openRtp.socket.close();
     this.openRtp = null;
-    this.ua.close();
+    this.uac.close();
   }
 }

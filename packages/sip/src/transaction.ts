@@ -199,6 +199,7 @@ export class InviteServerTransaction extends Transaction {
     this.setTimer(name, interval, () => {
       if (this.last && (this.state === "completed" || (this.state === "accepted" && !this.acked))) {
         this.layer.counters.retransmissions++;
+        this.layer.counters.responseRetransmissions++;
         this.layer.send(this.last, this.destination);
         this.retransmit(name, Math.min(interval * 2, this.layer.timers.t2));
       }
@@ -451,8 +452,11 @@ export type ClientTransaction = InviteClientTransaction | NonInviteClientTransac
 export class TransactionLayer {
   readonly server = new Map<string, ServerTransaction>();
   readonly client = new Map<string, ClientTransaction>();
-  /** Datagrams sent and received (the UA counts what it feeds in) and timer retransmissions (A, E, G). */
-  readonly counters = { sent: 0, received: 0, retransmissions: 0 };
+  /**
+   * Datagrams sent and received (the UA counts what it feeds in), timer retransmissions
+   * (A, E, G), and of those the final responses to INVITEs re-sent by timer G.
+   */
+  readonly counters = { sent: 0, received: 0, retransmissions: 0, responseRetransmissions: 0 };
   private closed = false;
 
   constructor(
