@@ -19,8 +19,6 @@ import {
   ALAW_SILENCE,
   buildOffer,
   createRtpHeader,
-  DtmfSender,
-  dtmfEvent,
   linearToAlaw,
   linearToUlaw,
   negotiateAnswer,
@@ -33,6 +31,7 @@ import {
 } from "@conf/media";
 import type { Dialog, ReinviteAnswer } from "@conf/sip";
 import { CallerUa, type HostPort, NOT_ACCEPTABLE, type SipCounters } from "./caller-ua.ts";
+import { CodeSender, codeError } from "./rtp/code.ts";
 import { emptyCounters, Histogram, StreamStats, type HistogramData, type StreamCounters } from "./rtp/stats.ts";
 import { isTalking, voiceLoop, SAMPLES_PER_FRAME, type TalkPattern, type VoiceLoop } from "./rtp/talk.ts";
 
@@ -71,11 +70,6 @@ interface Negotiated {
   /** telephone-event payload type, or null when refused. */
   eventPt: number | null;
 }
-
-/** RFC 4733 timing of a code: 100 ms per key, then 50 ms (3 ticks) of audio. */
-const DIGIT_TICKS = 5;
-const DIGIT_GAP_TICKS = 3;
-const DIGIT_PERIOD = DIGIT_TICKS + DIGIT_GAP_TICKS;
 
 export interface GeneratorConfig {
   sip: HostPort;
@@ -208,13 +202,8 @@ interface CallState {
   moveFrom: number;
   /** Tick at which DTMF starts (relative to the call's own ticks), or -1. */
   dtmfStart: number;
-  /** Keys to send (validated), or null. */
-  dtmf: string | null;
-  /** Ticks the code takes: DIGIT_PERIOD per key. */
-  dtmfTicks: number;
-  /** Step of the first tick of the last key's event. */
-  dtmfLastTick: number;
-  dtmfSender: DtmfSender;
+  /** The code's telephone-event packets, or null. */
+  dtmf: CodeSender | null;
   dtmfDone: boolean;
   audio: Uint8Array;
   events: Uint8Array[];
@@ -411,9 +400,6 @@ export class Generator {
       moveFrom: -1,
       dtmfStart: -1,
       dtmf: null,
-      dtmfTicks: 0,
-      dtmfLastTick: -1,
-      dtmfSender: new DtmfSender(),
       dtmfDone: spec.digits.length === 0,
       audio: new Uint8Array(RTP_HEADER_LEN + SAMPLES_PER_FRAME),
       events: [new Uint8Array(16), new Uint8Array(16), new Uint8Array(16)],
@@ -500,23 +486,21 @@ export class Generator {
         await this.hangupOne(state);
         return;
       }
-      const bad = [...spec.digits].find((ch) => dtmfEvent(ch) < 0);
-      if (bad !== undefined) {
-        rec.reason = `not a keypad character: ${JSON.stringify(bad)}`;
+      const bad = codeError(spec.digits);
+      if (bad !== null) {
+        rec.reason = bad;
         rec.status = -4;
         await this.hangupOne(state);
         return;
       }
-      state.dtmf = spec.digits;
-      state.dtmfTicks = spec.digits.length * DIGIT_PERIOD;
-      state.dtmfLastTick = (spec.digits.length - 1) * DIGIT_PERIOD;
+      state.dtmf = new CodeSender(spec.digits);
       state.dtmfStart = Math.ceil(this.cfg.codeDelayMs / 20);
     }
     state.tick = 0;
     state.media = true;
     this.byPhase[state.phase]!.push(state);
     if (spec.holdMs !== undefined) {
-      const after = spec.holdMs + (state.dtmf ? (state.dtmfStart + state.dtmfTicks) * 20 : 0);
+      const after = spec.holdMs + (state.dtmf ? (state.dtmfStart + state.dtmf.ticks) * 20 : 0);
       const t = setTimeout(() => {
         this.holds.delete(t);
         void this.hangupOne(state);
@@ -618,25 +602,17 @@ export class Generator {
     const a = s.answer;
     if (s.dtmf && k >= s.dtmfStart) {
       const step = k - s.dtmfStart;
-      if (step < s.dtmfTicks) {
-        const within = step % DIGIT_PERIOD;
-        if (within < DIGIT_TICKS) {
-          // One packet per tick; the last tick carries the end packet and its repeats.
-          const dtmf = s.dtmfSender;
-          if (within === 0) {
-            const key = s.dtmf[(step - within) / DIGIT_PERIOD] as string;
-            dtmf.start(key, DIGIT_TICKS * 20, (s.ts0 + k * SAMPLES_PER_FRAME) >>> 0);
-          }
-          const packets = within === DIGIT_TICKS - 1 ? s.events.length : 1;
-          for (let j = 0; j < packets; j++) {
+      if (step < s.dtmf.ticks) {
+        const n = s.dtmf.step(step, (s.ts0 + k * SAMPLES_PER_FRAME) >>> 0, s.events, RTP_HEADER_LEN);
+        if (n > 0) {
+          for (let j = 0; j < n; j++) {
             const buf = s.events[j]!;
-            if (dtmf.next(buf, RTP_HEADER_LEN) === 0) break;
-            writeRtpHeader(buf, 0, a.eventPt ?? 101, dtmf.marker, s.seq, dtmf.eventTimestamp, s.ssrc);
+            writeRtpHeader(buf, 0, a.eventPt ?? 101, s.dtmf.markers[j]!, s.seq, s.dtmf.eventTimestamp, s.ssrc);
             s.seq = (s.seq + 1) & 0xffff;
             this.queue(s, buf);
             this.tx.dtmfPackets++;
           }
-          if (step === s.dtmfLastTick) s.rec.codeSentAt = nowEpoch();
+          if (step === s.dtmf.lastKeyTick) s.rec.codeSentAt = nowEpoch();
           s.markNext = true;
           return;
         }
