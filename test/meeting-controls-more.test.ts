@@ -39,7 +39,7 @@ import {
 } from "./lib/tone-track.ts";
 
 const NUMBER = "15162065921";
-/** Entry tone 587 Hz then 880 Hz; exit tone the other way round (apps/mixer/src/media/tones.ts). */
+/** Entry tone 587 Hz then 880 Hz; exit tone the other way round (packages/media/src/tones.ts). */
 const NOTE_LOW = 587;
 const NOTE_HIGH = 880;
 

@@ -13,7 +13,7 @@ import { WaveFile } from "wavefile";
 import { readWav } from "./spectrum.ts";
 
 /** The committed prompt clips of the mixer. */
-export const PROMPT_DIR = join(import.meta.dir, "..", "..", "apps", "mixer", "assets", "prompts");
+export const PROMPT_DIR = join(import.meta.dir, "..", "..", "packages", "media", "assets", "prompts");
 
 /**
  * A score at or above this means the clip was heard: a played clip scores about 1.0, a

@@ -19,7 +19,7 @@ import { runHttpLoadProcess, runWrk, wrkPath, type HttpLoadResult } from "./http
 import { LoadPool } from "./pool.ts";
 import { describeMixerRx, parseMixerRx, parseMixerTicks, type MixerTicks } from "./mixer-rx.ts";
 import { fmt, median, mergeMedia, setupFigures, table, type JoinTimes, type MediaFigures, type SetupFigures } from "./report.ts";
-import { randomToken } from "./sip/message.ts";
+import { randomToken } from "./random.ts";
 import { canPin, freePort, sipAlive, startService, waitReady, type ServiceProcess } from "./service.ts";
 
 const ROOT = resolve(import.meta.dir, "../../..");

@@ -15,11 +15,23 @@
  */
 import type { udp } from "bun";
 import { Ticker } from "./clock.ts";
-import { answerDirection, buildAnswer, buildOffer, parseAnswer, parseOffer, type SdpAnswer } from "./sdp.ts";
-import { NOT_ACCEPTABLE, SipUac, type Dialog, type HostPort, type ReinviteAnswer } from "./sip/uac.ts";
-import { planDtmf, writeDtmfPayload, type DtmfPlan } from "./rtp/dtmf.ts";
-import { ALAW_SILENCE, linearToAlaw, linearToUlaw, ULAW_DECODE, ULAW_SILENCE } from "./rtp/g711.ts";
-import { emptyHeader, readRtpHeader, RTP_HEADER_LEN, writeRtpHeader } from "./rtp/packet.ts";
+import {
+  ALAW_SILENCE,
+  buildOffer,
+  createRtpHeader,
+  linearToAlaw,
+  linearToUlaw,
+  negotiateAnswer,
+  parseAnswer,
+  parseRtp,
+  RTP_HEADER_SIZE as RTP_HEADER_LEN,
+  ULAW_DECODE,
+  ULAW_SILENCE,
+  writeRtpHeader,
+} from "@conf/media";
+import type { Dialog, ReinviteAnswer } from "@conf/sip";
+import { CallerUa, type HostPort, NOT_ACCEPTABLE, type SipCounters } from "./caller-ua.ts";
+import { CodeSender, codeError } from "./rtp/code.ts";
 import { emptyCounters, Histogram, StreamStats, type HistogramData, type StreamCounters } from "./rtp/stats.ts";
 import { isTalking, voiceLoop, SAMPLES_PER_FRAME, type TalkPattern, type VoiceLoop } from "./rtp/talk.ts";
 
@@ -46,6 +58,17 @@ export interface CallSpec {
   talker: number;
   /** Hang up by itself this long after the code is keyed (or the answer, without a code), ms; absent = stay until hangupAll. */
   holdMs?: number;
+}
+
+/** Audio and events the far end's answer agreed on. */
+interface Negotiated {
+  /** Where to send RTP. */
+  address: string;
+  port: number;
+  /** Audio payload type (PCMU 0 or PCMA 8). */
+  audioPt: number;
+  /** telephone-event payload type, or null when refused. */
+  eventPt: number | null;
 }
 
 export interface GeneratorConfig {
@@ -131,7 +154,7 @@ export interface GeneratorReport {
   /** How late the generator's own media ticks ran (its noise floor). */
   lag: HistogramData;
   skippedTicks: number;
-  sip: SipUac["counters"];
+  sip: SipCounters;
   windowMs: number;
 }
 
@@ -162,7 +185,7 @@ interface CallState {
   rec: CallRecord;
   rtp: RtpPort | null;
   dialog: Dialog | null;
-  answer: SdpAnswer | null;
+  answer: Negotiated | null;
   stats: StreamStats;
   phase: number;
   ssrc: number;
@@ -179,9 +202,8 @@ interface CallState {
   moveFrom: number;
   /** Tick at which DTMF starts (relative to the call's own ticks), or -1. */
   dtmfStart: number;
-  dtmf: DtmfPlan | null;
-  /** Plan index of the first tick of the last key's event. */
-  dtmfLastTick: number;
+  /** The code's telephone-event packets, or null. */
+  dtmf: CodeSender | null;
   dtmfDone: boolean;
   audio: Uint8Array;
   events: Uint8Array[];
@@ -196,7 +218,7 @@ interface CallState {
 /** The calls and media of one thread. */
 export class Generator {
   private readonly cfg: GeneratorConfig;
-  private uac!: SipUac;
+  private uac!: CallerUa;
   private readonly calls: CallState[] = [];
   private readonly byPhase: CallState[][];
   private readonly ticker: Ticker;
@@ -216,7 +238,7 @@ export class Generator {
   private rtpAlloc: Promise<unknown> = Promise.resolve();
   /** Sockets with queued packets in the current sub-tick. */
   private readonly dirty: RtpPort[] = [];
-  private readonly hdr = emptyHeader();
+  private readonly hdr = createRtpHeader();
 
   private constructor(cfg: GeneratorConfig) {
     this.cfg = cfg;
@@ -231,7 +253,7 @@ export class Generator {
 
   static async create(cfg: GeneratorConfig): Promise<Generator> {
     const g = new Generator(cfg);
-    g.uac = await SipUac.create({ hostname: cfg.localHost, t1Ms: cfg.t1Ms });
+    g.uac = await CallerUa.create({ hostname: cfg.localHost, t1Ms: cfg.t1Ms });
     g.ticker.startAt();
     return g;
   }
@@ -378,7 +400,6 @@ export class Generator {
       moveFrom: -1,
       dtmfStart: -1,
       dtmf: null,
-      dtmfLastTick: -1,
       dtmfDone: spec.digits.length === 0,
       audio: new Uint8Array(RTP_HEADER_LEN + SAMPLES_PER_FRAME),
       events: [new Uint8Array(16), new Uint8Array(16), new Uint8Array(16)],
@@ -397,7 +418,12 @@ export class Generator {
       state.ended = true;
       return;
     }
-    const sdp = buildOffer({ address: this.cfg.localHost, port: state.rtp.port, sessionId: spec.index + 1 });
+    const sdp = buildOffer({
+      address: this.cfg.localHost,
+      port: state.rtp.port,
+      sessionId: spec.index + 1,
+      codecs: ["PCMU", "PCMA"],
+    });
     rec.inviteAt = nowEpoch();
     const outcome = await this.uac.invite({ target: this.cfg.sip, toUser: spec.toUser, fromUser: spec.fromUser, sdp });
     rec.status = outcome.status;
@@ -417,55 +443,64 @@ export class Generator {
       rec.byeStatus = await this.uac.bye(outcome.dialog);
       return;
     }
-    outcome.dialog.onBye = () => {
-      rec.remoteByeAt = nowEpoch();
-      this.endMedia(state);
-    };
-    outcome.dialog.onReinvite = (offer) => this.onReoffer(state, offer);
-    const answer = parseAnswer(outcome.answerSdp);
+    this.uac.on(outcome.dialog, {
+      onBye: () => {
+        rec.remoteByeAt = nowEpoch();
+        this.endMedia(state);
+      },
+      onReinvite: (offer) => this.onReoffer(state, offer),
+      // No ACK for our answer to a re-INVITE: the stack hung up.
+      onFailed: () => this.endMedia(state),
+    });
+    const answer = parseAnswer(outcome.answerSdp, ["PCMU", "PCMA"]);
     if (!answer.ok) {
       rec.reason = answer.error;
       rec.status = -2;
       await this.hangupOne(state);
       return;
     }
-    state.answer = answer.value;
+    const agreed: Negotiated = {
+      address: answer.value.remoteAddress,
+      port: answer.value.remotePort,
+      audioPt: answer.value.payloadType,
+      eventPt: answer.value.telephoneEventPt,
+    };
+    state.answer = agreed;
     if (state.rtp) {
-      if (state.rtp.byRemotePort.has(answer.value.port)) {
+      if (state.rtp.byRemotePort.has(agreed.port)) {
         // Two calls on one socket answered from the same far port cannot be told apart.
-        rec.reason = `far end reused RTP port ${answer.value.port} on a shared socket`;
+        rec.reason = `far end reused RTP port ${agreed.port} on a shared socket`;
         rec.status = -5;
         await this.hangupOne(state);
         return;
       }
-      state.rtp.byRemotePort.set(answer.value.port, state);
+      state.rtp.byRemotePort.set(agreed.port, state);
     }
-    if (answer.value.audioPt === 8) state.silence = ALAW_SILENCE;
-    if (spec.send === "voice") state.voice = this.voiceFor(spec.talker, answer.value.audioPt);
+    if (agreed.audioPt === 8) state.silence = ALAW_SILENCE;
+    if (spec.send === "voice") state.voice = this.voiceFor(spec.talker, agreed.audioPt);
     state.audio.fill(state.silence, RTP_HEADER_LEN);
     if (spec.digits.length > 0) {
-      if (answer.value.eventPt === null) {
+      if (agreed.eventPt === null) {
         rec.reason = "answer has no telephone-event";
         rec.status = -3;
         await this.hangupOne(state);
         return;
       }
-      const plan = planDtmf(spec.digits);
-      if (!plan.ok) {
-        rec.reason = plan.error;
+      const bad = codeError(spec.digits);
+      if (bad !== null) {
+        rec.reason = bad;
         rec.status = -4;
         await this.hangupOne(state);
         return;
       }
-      state.dtmf = plan.plan;
-      state.dtmfLastTick = plan.plan.reduce((last, t) => (t ? Math.max(last, t[0]!.startTick) : last), -1);
+      state.dtmf = new CodeSender(spec.digits);
       state.dtmfStart = Math.ceil(this.cfg.codeDelayMs / 20);
     }
     state.tick = 0;
     state.media = true;
     this.byPhase[state.phase]!.push(state);
     if (spec.holdMs !== undefined) {
-      const after = spec.holdMs + (state.dtmf ? (state.dtmfStart + state.dtmf.length) * 20 : 0);
+      const after = spec.holdMs + (state.dtmf ? (state.dtmfStart + state.dtmf.ticks) * 20 : 0);
       const t = setTimeout(() => {
         this.holds.delete(t);
         void this.hangupOne(state);
@@ -482,38 +517,33 @@ export class Generator {
   private onReoffer(s: CallState, offerSdp: string): ReinviteAnswer {
     const a = s.answer;
     const rtp = s.rtp;
-    if (s.ended || !a || !rtp) return { ok: false, status: 481, reason: "Call/Transaction Does Not Exist" };
-    const parsed = parseOffer(offerSdp);
-    if (!parsed.ok) return NOT_ACCEPTABLE;
-    const offer = parsed.value;
+    if (s.ended || !a || !rtp) return { status: 481, reason: "Call/Transaction Does Not Exist" };
     // Our voice frames and silence are encoded for the codec we have: keep it or refuse.
-    if (!offer.payloads.includes(a.audioPt)) return NOT_ACCEPTABLE;
-    const moved = offer.address !== a.address || offer.port !== a.port;
+    const negotiated = negotiateAnswer(offerSdp, {
+      address: this.cfg.localHost,
+      port: rtp.port,
+      sessionId: s.spec.index + 1,
+      sessionVersion: s.sdpVersion + 1,
+      codecs: [a.audioPt === 8 ? "PCMA" : "PCMU"],
+    });
+    if (!negotiated.ok) return NOT_ACCEPTABLE;
+    const offer = negotiated.value;
+    const moved = offer.remoteAddress !== a.address || offer.remotePort !== a.port;
     if (moved) {
-      const other = rtp.byRemotePort.get(offer.port);
+      const other = rtp.byRemotePort.get(offer.remotePort);
       // On a shared socket two calls with one far port could not be told apart.
       if (other && other !== s) return NOT_ACCEPTABLE;
       if (rtp.byRemotePort.get(a.port) === s) rtp.byRemotePort.delete(a.port);
-      rtp.byRemotePort.set(offer.port, s);
+      rtp.byRemotePort.set(offer.remotePort, s);
       s.stats.newStream();
       if (s.rxCount > 0 && s.moveFrom < 0) s.moveFrom = s.lastRxAt;
       s.rec.moves++;
     }
-    const direction = answerDirection(offer.direction);
-    s.hold = direction === "recvonly" || direction === "inactive" || offer.address === "0.0.0.0";
-    s.answer = { ...a, address: offer.address, port: offer.port, eventPt: offer.eventPt };
-    return {
-      ok: true,
-      sdp: buildAnswer({
-        address: this.cfg.localHost,
-        port: rtp.port,
-        sessionId: s.spec.index + 1,
-        sessionVersion: ++s.sdpVersion,
-        audioPt: a.audioPt === 8 ? 8 : 0,
-        eventPt: offer.eventPt,
-        direction,
-      }),
-    };
+    s.sdpVersion++;
+    const direction = offer.direction;
+    s.hold = direction === "recvonly" || direction === "inactive" || offer.remoteAddress === "0.0.0.0";
+    s.answer = { ...a, address: offer.remoteAddress, port: offer.remotePort, eventPt: offer.telephoneEventPt };
+    return { sdp: offer.answer };
   }
 
   private voiceFor(talker: number, pt: number): VoiceLoop {
@@ -572,20 +602,17 @@ export class Generator {
     const a = s.answer;
     if (s.dtmf && k >= s.dtmfStart) {
       const step = k - s.dtmfStart;
-      if (step < s.dtmf.length) {
-        const packets = s.dtmf[step];
-        if (packets) {
-          for (let j = 0; j < packets.length && j < s.events.length; j++) {
-            const p = packets[j]!;
+      if (step < s.dtmf.ticks) {
+        const n = s.dtmf.step(step, (s.ts0 + k * SAMPLES_PER_FRAME) >>> 0, s.events, RTP_HEADER_LEN);
+        if (n > 0) {
+          for (let j = 0; j < n; j++) {
             const buf = s.events[j]!;
-            const evTs = (s.ts0 + (s.dtmfStart + p.startTick) * SAMPLES_PER_FRAME) >>> 0;
-            writeRtpHeader(buf, p.marker, a.eventPt ?? 101, s.seq, evTs, s.ssrc);
+            writeRtpHeader(buf, 0, a.eventPt ?? 101, s.dtmf.markers[j]!, s.seq, s.dtmf.eventTimestamp, s.ssrc);
             s.seq = (s.seq + 1) & 0xffff;
-            writeDtmfPayload(buf, RTP_HEADER_LEN, p);
             this.queue(s, buf);
             this.tx.dtmfPackets++;
           }
-          if (step === s.dtmfLastTick) s.rec.codeSentAt = nowEpoch();
+          if (step === s.dtmf.lastKeyTick) s.rec.codeSentAt = nowEpoch();
           s.markNext = true;
           return;
         }
@@ -609,7 +636,7 @@ export class Generator {
         buf.fill(s.silence, RTP_HEADER_LEN);
       }
     }
-    writeRtpHeader(buf, s.markNext, a.audioPt, s.seq, ts, s.ssrc);
+    writeRtpHeader(buf, 0, a.audioPt, s.markNext, s.seq, ts, s.ssrc);
     s.markNext = false;
     s.seq = (s.seq + 1) & 0xffff;
     this.queue(s, buf);
@@ -618,7 +645,7 @@ export class Generator {
   private onRtp(s: CallState, data: Buffer): void {
     const now = performance.now();
     const h = this.hdr;
-    if (!readRtpHeader(data, h)) return;
+    if (!parseRtp(data, 0, data.length, h)) return;
     if (s.ended || !s.answer || h.payloadType !== s.answer.audioPt) return;
     if (s.rxCount++ === 0) s.rec.firstRtpAt = nowEpoch();
     if (s.moveFrom >= 0) {
@@ -627,7 +654,7 @@ export class Generator {
       s.moveFrom = -1;
     }
     s.lastRxAt = now;
-    s.stats.onPacket(h.seq, h.timestamp, h.ssrc, h.marker, now, data.length);
+    s.stats.onPacket(h.sequence, h.timestamp, h.ssrc, h.marker, now, data.length);
     const every = this.cfg.energyEvery;
     if (every > 0 && s.dtmfDone && s.rxCount % every === 0 && h.payloadType === 0) {
       let sum = 0;
@@ -748,7 +775,7 @@ export class Generator {
       tx: { ...this.tx },
       lag: this.ticker.lag.toData(),
       skippedTicks: this.ticker.skipped,
-      sip: { ...this.uac.counters },
+      sip: this.uac.counters,
       windowMs: performance.now() - this.windowStart,
     };
   }

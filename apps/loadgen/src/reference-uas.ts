@@ -13,12 +13,57 @@
  */
 import type { udp } from "bun";
 import { Ticker } from "./clock.ts";
-import { parseAnswer } from "./sdp.ts";
-import { buildRequest, buildResponse, cseqOf, header, hostPortOf, parseSip, randomToken, uriOf, type SipMessage } from "./sip/message.ts";
-import { emptyHeader, readRtpHeader, RTP_HEADER_LEN, writeRtpHeader } from "./rtp/packet.ts";
-import { ULAW_SILENCE } from "./rtp/g711.ts";
+import {
+  createRtpHeader,
+  DTMF_KEYS,
+  parseAnswer,
+  parseRtp,
+  RTP_HEADER_SIZE as RTP_HEADER_LEN,
+  ULAW_SILENCE,
+  writeRtpHeader,
+} from "@conf/media";
+import {
+  bodyText,
+  isSipUri,
+  type OutgoingHeader,
+  parseMessage,
+  parseUri,
+  type SipMessage,
+  type SipRequest,
+  serializeRequest,
+  serializeResponse,
+} from "@conf/sip";
+import { randomToken } from "./random.ts";
 
-const KEYS = "0123456789*#ABCD";
+/** The first Contact URI of a message, if any. */
+function contactUri(msg: SipMessage): string | undefined {
+  for (const c of msg.contacts) if (c !== "*") return c.uri.raw;
+  return undefined;
+}
+
+/** Host and port of a SIP URI (5060 by default). */
+function hostPortOf(uri: string): { host: string; port: number } | undefined {
+  const r = parseUri(uri);
+  if (!r.ok || !isSipUri(r.value)) return undefined;
+  return { host: r.value.host.replace(/^\[|\]$/g, ""), port: r.value.port ?? 5060 };
+}
+
+/** A response to `req`, copying Via, From, To (with `toTag` unless it has one), Call-ID and CSeq (RFC 3261 8.2.6). */
+function buildResponse(
+  req: SipRequest,
+  status: number,
+  reason: string,
+  extra: OutgoingHeader[] = [],
+  body = "",
+  toTag?: string,
+): Uint8Array {
+  const headers: OutgoingHeader[] = req.headers.getAll("via").map((v): OutgoingHeader => ["Via", v]);
+  let to = req.headers.get("to") ?? "";
+  if (toTag && req.to.tag === null) to += `;tag=${toTag}`;
+  headers.push(["From", req.headers.get("from") ?? ""], ["To", to], ["Call-ID", req.callId], ["CSeq", req.headers.get("cseq") ?? ""]);
+  headers.push(...extra);
+  return serializeResponse(status, reason, headers, body);
+}
 
 /** What the reference UAS knows about one call. */
 export interface RefCall {
@@ -41,7 +86,7 @@ type Addr = { port: number; address: string };
 
 interface RefCallState extends RefCall {
   socket: udp.Socket<"buffer">;
-  invite: SipMessage;
+  invite: SipRequest;
   sipFrom: Addr;
   /** The SIP socket the call lives on now (the second node's after a move). */
   sip: udp.Socket<"buffer">;
@@ -54,7 +99,7 @@ interface RefCallState extends RefCall {
   /** Our CSeq for requests we send in the dialog. */
   localSeq: number;
   /** The move under way: its re-INVITE, the new RTP socket and the retransmission timer. */
-  move: { request: string; seq: number; socket: udp.Socket<"buffer">; timer: ReturnType<typeof setTimeout> | null } | null;
+  move: { request: Uint8Array; seq: number; socket: udp.Socket<"buffer">; timer: ReturnType<typeof setTimeout> | null } | null;
 }
 
 export interface ReferenceUasOptions {
@@ -82,7 +127,7 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
   let nextPort = opts.rtpPortMin;
   let sent = 0;
   let dropped = 0;
-  const hdr = emptyHeader();
+  const hdr = createRtpHeader();
 
   const t1 = opts.t1Ms ?? 500;
   const openSip = (port: number) =>
@@ -91,8 +136,9 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
       port,
       socket: {
         data(s, data, rport, address) {
-          const msg = parseSip(data);
-          if (!msg) return;
+          const parsed = parseMessage(new Uint8Array(data));
+          if (!parsed.ok) return;
+          const msg = parsed.value;
           if (msg.kind === "request") void onRequest(msg, { port: rport, address }, s);
           else onResponse(msg, { port: rport, address });
         },
@@ -103,7 +149,7 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
   // The "second node" calls move to: another SIP port on the same host.
   const sip2 = opts.moveAfterHash ? await openSip(0) : null;
 
-  const reply = (text: string, to: Addr, via: udp.Socket<"buffer"> = sip) => {
+  const reply = (text: Uint8Array, to: Addr, via: udp.Socket<"buffer"> = sip) => {
     try {
       via.send(text, to.port, to.address);
     } catch {
@@ -123,7 +169,7 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
             data(_s, data, rport, raddr) {
               const c = state();
               if (!c || c.ended) return;
-              if (!readRtpHeader(data, hdr)) return;
+              if (!parseRtp(data, 0, data.length, hdr)) return;
               c.packetsIn++;
               c.peer ??= { port: rport, address: raddr };
               if (hdr.payloadType === 101 && hdr.payloadLength >= 4) {
@@ -132,7 +178,7 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
                 // Count an event once: on its first end packet.
                 const last = c.lastEvent;
                 if (end && !(last && last.ts === hdr.timestamp && last.ended)) {
-                  c.digits += KEYS[ev] ?? "?";
+                  c.digits += DTMF_KEYS[ev] ?? "?";
                   if (ev === 11 && sip2 && !c.moved && !c.move) {
                     const node = sip2;
                     setTimeout(() => void startMove(c, node), opts.moveDelayMs ?? 0);
@@ -151,8 +197,8 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
     throw new Error("reference UAS: no free RTP port");
   }
 
-  async function onRequest(msg: SipMessage, from: Addr, via: udp.Socket<"buffer">): Promise<void> {
-    const callId = header(msg, "call-id") ?? "";
+  async function onRequest(msg: SipRequest, from: Addr, via: udp.Socket<"buffer">): Promise<void> {
+    const callId = msg.callId;
     if (msg.method === "INVITE") {
       const existing = calls.get(callId);
       if (existing) {
@@ -171,7 +217,7 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
       }
       state = {
         callId,
-        from: header(msg, "from") ?? "",
+        from: msg.headers.get("from") ?? "",
         digits: "",
         rtpPort: socket.port,
         packetsIn: 0,
@@ -220,17 +266,17 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
       return;
     }
     const inv = c.invite;
-    const target = uriOf(header(inv, "contact")) ?? inv.uri;
+    const target = contactUri(inv) ?? inv.uri;
     const seq = c.localSeq++;
     const sdp = refSdp(socket.port, 2);
-    const request = buildRequest(
+    const request = serializeRequest(
       "INVITE",
       target,
       [
         ["Via", `SIP/2.0/UDP ${host}:${node.port};branch=z9hG4bK${randomToken(6)};rport`],
         ["Max-Forwards", "70"],
         ["From", localFrom(c)],
-        ["To", header(inv, "from") ?? ""],
+        ["To", inv.headers.get("from") ?? ""],
         ["Call-ID", c.callId],
         ["CSeq", `${seq} INVITE`],
         ["Contact", `<sip:ref@${host}:${node.port}>`],
@@ -254,11 +300,11 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
     send();
   }
 
-  function onResponse(msg: SipMessage, from: Addr): void {
-    const c = calls.get(header(msg, "call-id") ?? "");
-    const cseq = cseqOf(msg);
+  function onResponse(msg: Extract<SipMessage, { kind: "response" }>, from: Addr): void {
+    const c = calls.get(msg.callId);
+    const cseq = msg.cseq;
     const move = c?.move;
-    if (!c || !move || cseq?.method !== "INVITE" || cseq.seq !== move.seq) return;
+    if (!c || !move || cseq.method !== "INVITE" || cseq.seq !== move.seq) return;
     if (move.timer) clearTimeout(move.timer);
     move.timer = null;
     if (msg.status < 200) return;
@@ -271,13 +317,13 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
       return;
     }
     const inv = c.invite;
-    const target = uriOf(header(msg, "contact")) ?? uriOf(header(inv, "contact")) ?? inv.uri;
+    const target = contactUri(msg) ?? contactUri(inv) ?? inv.uri;
     reply(
-      buildRequest("ACK", target, [
+      serializeRequest("ACK", target, [
         ["Via", `SIP/2.0/UDP ${host}:${c.sip.port};branch=z9hG4bK${randomToken(6)};rport`],
         ["Max-Forwards", "70"],
         ["From", localFrom(c)],
-        ["To", header(msg, "to") ?? ""],
+        ["To", msg.headers.get("to") ?? ""],
         ["Call-ID", c.callId],
         ["CSeq", `${move.seq} ACK`],
       ]),
@@ -290,14 +336,14 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
     }
     // The second node's stream: its own socket, SSRC, sequence and timestamps.
     const old = c.socket;
-    const ans = parseAnswer(msg.body);
+    const ans = parseAnswer(bodyText(msg), ["PCMU"]);
     c.socket = move.socket;
     c.rtpPort = move.socket.port;
     c.ssrc = (Math.random() * 2 ** 32) >>> 0;
     c.seq = (Math.random() * 0x10000) >>> 0;
     c.ts = (Math.random() * 2 ** 32) >>> 0;
     c.markNext = true;
-    if (ans.ok) c.peer = { port: ans.value.port, address: ans.value.address };
+    if (ans.ok) c.peer = { port: ans.value.remotePort, address: ans.value.remoteAddress };
     c.moved = true;
     // Keep the old port a moment so the caller's packets already on their way are not
     // answered with ICMP port-unreachable.
@@ -315,10 +361,10 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
 
   /** Our side of the dialog in requests we send: the INVITE's To with our tag. */
   function localFrom(c: RefCallState): string {
-    return `${header(c.invite, "to") ?? ""};tag=${c.localTag}`;
+    return `${c.invite.headers.get("to") ?? ""};tag=${c.localTag}`;
   }
 
-  function answer(c: RefCallState): string {
+  function answer(c: RefCallState): Uint8Array {
     const sdp = refSdp(c.rtpPort, 1);
     return buildResponse(
       c.invite,
@@ -351,7 +397,7 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
       for (const c of calls.values()) {
         if (c.ended || !c.peer) continue;
         if (opts.mediaAfterHash && !c.digits.includes("#")) continue;
-        writeRtpHeader(frame, c.markNext, 0, c.seq & 0xffff, c.ts >>> 0, c.ssrc);
+        writeRtpHeader(frame, 0, 0, c.markNext, c.seq & 0xffff, c.ts >>> 0, c.ssrc);
         c.markNext = false;
         c.seq++;
         c.ts += 160;
@@ -393,13 +439,13 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
       const c = calls.get(callId);
       if (!c || c.ended) return;
       const inv = c.invite;
-      const contact = /<([^>]+)>/.exec(header(inv, "contact") ?? "")?.[1] ?? inv.uri;
+      const contact = contactUri(inv) ?? inv.uri;
       // From the node the call lives on, with our next CSeq.
       reply(
-        buildRequest("BYE", contact, [
+        serializeRequest("BYE", contact, [
           ["Via", `SIP/2.0/UDP ${host}:${c.sip.port};branch=z9hG4bK${randomToken(6)}`],
           ["From", localFrom(c)],
-          ["To", header(inv, "from") ?? ""],
+          ["To", inv.headers.get("from") ?? ""],
           ["Call-ID", c.callId],
           ["CSeq", `${c.localSeq++} BYE`],
         ]),

@@ -6,7 +6,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
-import { buildRequest, parseSip, randomToken } from "./sip/message.ts";
+import { parseMessage, serializeRequest } from "@conf/sip";
+import { randomToken } from "./random.ts";
 
 /** Find a free port (TCP or UDP) by binding port 0. */
 export async function freePort(kind: "tcp" | "udp"): Promise<number> {
@@ -30,14 +31,14 @@ export async function sipAlive(host: string, port: number, timeoutMs = 1000): Pr
     port: 0,
     socket: {
       data(_s, d) {
-        const m = parseSip(d);
-        if (m?.kind === "response") answered = true;
+        const m = parseMessage(new Uint8Array(d));
+        if (m.ok && m.value.kind === "response") answered = true;
       },
       // ICMP port unreachable while the service is still starting: keep probing.
       error() {},
     },
   });
-  const req = buildRequest("OPTIONS", `sip:${host}:${port}`, [
+  const req = serializeRequest("OPTIONS", `sip:${host}:${port}`, [
     ["Via", `SIP/2.0/UDP 127.0.0.1:${s.port};branch=z9hG4bK${randomToken(6)};rport`],
     ["Max-Forwards", "70"],
     ["From", `<sip:bench@127.0.0.1>;tag=${randomToken(4)}`],

@@ -46,10 +46,10 @@ import {
   PromptPlayer,
   RtpLatch,
   RtpSender,
-} from "../src/media/index.ts";
+} from "@conf/media";
 import { MixGroup } from "../src/meeting.ts";
 import { RtpPortPool, type RtpSocket } from "../src/rtp-socket.ts";
-import type { Dialog } from "../src/sip/index.ts";
+import type { Dialog } from "@conf/sip";
 
 const { values: args } = parseArgs({
   args: Bun.argv.slice(2),

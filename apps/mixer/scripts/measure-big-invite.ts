@@ -7,9 +7,9 @@
 import { createAccessRouter, createMemoryConfig } from "@conf/access-router";
 import { BUILT_IN_CALL_FLOWS } from "@conf/call-flow";
 import { createSessionStore } from "@conf/session-store";
-import { loadPrompts } from "../src/media/index.ts";
+import { loadPrompts } from "@conf/media";
 import { MixerNode } from "../src/node.ts";
-import { request, sdp } from "../src/sip/test-peer.ts";
+import { request, sdp } from "@conf/sip/test-peer";
 
 const noLimits = process.argv.includes("--no-limits");
 const small = process.argv.includes("--small");

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { CallSession, type CallParty } from "./call.ts";
-import { RtpLatch } from "./media/index.ts";
+import { RtpLatch } from "@conf/media";
 import type { RtpSocket } from "./rtp-socket.ts";
 
 const party: CallParty = { from: "<sip:1@x>;tag=a", to: "<sip:2@y>", displayName: "", callerNumber: "1", sourceAddress: "127.0.0.1" };

@@ -17,11 +17,11 @@ import {
   type RtpLatch,
   RtpSender,
   Upsampler2x,
-} from "./media/index.ts";
+} from "@conf/media";
 import type { KeypadMatcher } from "./keypad.ts";
 import type { MeetingRuntime, MixGroup } from "./meeting.ts";
 import type { RtpSocket } from "./rtp-socket.ts";
-import type { Dialog, IncomingCall } from "./sip/index.ts";
+import type { Dialog, IncomingCall } from "@conf/sip";
 
 /** Who called: what the node needs of the INVITE, also when the call was handed over from another node. */
 export interface CallParty {

@@ -5,8 +5,8 @@
 import type { Attributes, Role } from "@conf/call-flow";
 import { ROLE_LETTER } from "@conf/call-flow";
 import type { Meeting, ParticipantMuted } from "@conf/session-store";
-import { ConferenceMixer } from "./media/index.ts";
-import type { LoopSource } from "./media/index.ts";
+import { ConferenceMixer } from "@conf/media";
+import type { LoopSource } from "@conf/media";
 import type { CallSession } from "./call.ts";
 import type { Recorder } from "./recording/index.ts";
 

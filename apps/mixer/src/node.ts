@@ -55,7 +55,7 @@ import {
   type PromptLibrary,
   type PromptName,
   type RtpLatchOptions,
-} from "./media/index.ts";
+} from "@conf/media";
 import { type Recorder, startLocalRecording, startRemoteRecording } from "./recording/index.ts";
 import { RtpPortPool, type RtpSocket } from "./rtp-socket.ts";
 import {
@@ -68,7 +68,7 @@ import {
   type SipTimerOptions,
   type SourceLimits,
   uriUser,
-} from "./sip/index.ts";
+} from "@conf/sip";
 
 export interface MixerNodeOptions {
   router: AccessRouter;

@@ -8,10 +8,10 @@ import type { udp } from "bun";
 import { createAccessRouter, createMemoryConfig } from "@conf/access-router";
 import { DEFAULT_CALL_FLOW_SID } from "@conf/call-flow";
 import { createSessionStore } from "@conf/session-store";
-import { loadPrompts } from "./media/index.ts";
+import { loadPrompts } from "@conf/media";
 import { MixerNode } from "./node.ts";
-import { RawPeer, request, sdp } from "./sip/test-peer.ts";
-import type { SipResponse } from "./sip/message.ts";
+import { RawPeer, request, sdp } from "@conf/sip/test-peer";
+import type { SipResponse } from "@conf/sip";
 
 const prompts = loadPrompts();
 if (!prompts.ok) throw new Error(prompts.error);

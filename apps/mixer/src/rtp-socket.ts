@@ -24,7 +24,7 @@
  * from one's own.
  */
 import type { udp } from "bun";
-import { RtpLatch, type RtpLatchOptions } from "./media/index.ts";
+import { RtpLatch, type RtpLatchOptions } from "@conf/media";
 import { enlargeReceiveBuffer, fdOf } from "./sockopt.ts";
 
 export type RtpPacketHandler = (buf: Buffer, port: number, address: string) => void;

@@ -7,7 +7,7 @@ import { type ConfigReader, createConfigReader, type Database, openDatabase } fr
 import { type Bus, createBus, createSessionStore, type SessionStore } from "@conf/session-store";
 import type { MixerEnv } from "./env.ts";
 import { RedisGuessStore, TrustedSources } from "./guess-limiter.ts";
-import { loadPrompts } from "./media/index.ts";
+import { loadPrompts } from "@conf/media";
 import { MixerNode } from "./node.ts";
 import { splitPortRange, startWorkers, type WorkerProcesses, workersUnsupported } from "./workers.ts";
 

@@ -7,9 +7,9 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { createAccessRouter, createMemoryConfig } from "@conf/access-router";
 import { BUILT_IN_CALL_FLOWS } from "@conf/call-flow";
 import { createSessionStore } from "@conf/session-store";
-import { loadPrompts } from "./media/index.ts";
+import { loadPrompts } from "@conf/media";
 import { MixerNode, type MixerNodeOptions } from "./node.ts";
-import { RawPeer, request, sdp, sleep } from "./sip/test-peer.ts";
+import { RawPeer, request, sdp, sleep } from "@conf/sip/test-peer";
 
 const NUMBER = "15162065919";
 const CODE = "4321";

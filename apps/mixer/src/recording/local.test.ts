@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WaveFile } from "wavefile";
-import { goertzelAmplitude } from "../media/index.ts";
+import { goertzelAmplitude } from "@conf/media";
 import { fileTimestamp, type RecordingSidecar, startLocalRecording } from "./index.ts";
 
 let dir: string;

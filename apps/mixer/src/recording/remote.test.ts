@@ -2,9 +2,9 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { decodeAlaw, decodeUlaw, goertzelAmplitude } from "../media/index.ts";
+import { decodeAlaw, decodeUlaw, goertzelAmplitude } from "@conf/media";
 import { RtpPortPool } from "../rtp-socket.ts";
-import { SipUa } from "../sip/index.ts";
+import { SipUa } from "@conf/sip";
 import { type Recorder, startRemoteRecording } from "./index.ts";
 import { RawUas } from "./test-uas.ts";
 

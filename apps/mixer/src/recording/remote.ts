@@ -16,9 +16,9 @@ import {
   RTP_HEADER_SIZE,
   RtpSender,
   buildOffer,
-} from "../media/index.ts";
+} from "@conf/media";
 import type { RtpPortPool, RtpSocket } from "../rtp-socket.ts";
-import type { Dialog, OutgoingCall, SipUa } from "../sip/index.ts";
+import type { Dialog, OutgoingCall, SipUa } from "@conf/sip";
 import { headerText, type RecordingTarget, recordingTarget } from "./target.ts";
 import type { RecordingReady, RemoteRecorder, RemoteRecordingResult } from "./types.ts";
 

@@ -4,7 +4,7 @@
  * URI parameters or headers that could redirect or reshape the call) and header
  * values without line breaks.
  */
-import { isSipUri, parseUri } from "../sip/index.ts";
+import { isSipUri, parseUri } from "@conf/sip";
 
 /** A `recording_addr` read as a SIP target. */
 export interface RecordingTarget {

@@ -4,7 +4,7 @@
  * that keeps every packet it receives.
  */
 import type { udp } from "bun";
-import { bodyText, isSipUri, parseMessage, type SipRequest } from "../sip/index.ts";
+import { bodyText, isSipUri, parseMessage, type SipRequest } from "@conf/sip";
 
 /** One RTP packet as received. */
 export interface ReceivedRtp {

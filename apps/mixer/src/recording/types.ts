@@ -2,7 +2,7 @@
  * What a running recording looks like to the meeting that feeds it, whichever the
  * `recording_method`.
  */
-import type { CodecName } from "../media/index.ts";
+import type { CodecName } from "@conf/media";
 
 /** The two `recording_method` values. */
 export const RECORDING_KINDS = ["local", "remote"] as const;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the English IVR prompts under apps/mixer/assets/prompts/ with espeak-ng
+# Regenerates the English IVR prompts under packages/media/assets/prompts/ with espeak-ng
 # and sox (Debian packages espeak-ng, sox). Run once after changing the list below;
 # the WAV files are committed so the service does not need espeak-ng at run time.
 # Output: 8 kHz mono 16-bit WAV (telephone band; the mixer upsamples to 16 kHz on load),

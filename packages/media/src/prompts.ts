@@ -1,6 +1,6 @@
 /**
- * IVR prompts: the English clips under `apps/mixer/assets/prompts/` (made once with
- * espeak-ng by `scripts/make-prompts.sh`), loaded at start-up into 16 kHz Int16Arrays,
+ * IVR prompts: the English clips under `packages/media/assets/prompts/` (made once with
+ * espeak-ng by `packages/media/scripts/make-prompts.sh`), loaded at start-up into 16 kHz Int16Arrays,
  * and the `PromptPlayer` that plays a queue of clips frame by frame.
  */
 import { readdirSync, readFileSync } from "node:fs";
@@ -30,7 +30,7 @@ export const PROMPT_NAMES = [
 export type PromptName = (typeof PROMPT_NAMES)[number];
 
 /** Directory of the committed prompt files. */
-export const DEFAULT_PROMPT_DIR = join(import.meta.dir, "..", "..", "assets", "prompts");
+export const DEFAULT_PROMPT_DIR = join(import.meta.dir, "..", "assets", "prompts");
 
 /** Why a WAV file could not be used. */
 export interface WavError {

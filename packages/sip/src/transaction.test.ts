@@ -110,6 +110,8 @@ describe("INVITE server transaction", () => {
     expect(times().length).toBe(11);
     expect(tx.state).toBe("terminated");
     expect(layer.server.size).toBe(0);
+    // Every copy after the first is a timer G retransmission of a final response.
+    expect(layer.counters).toEqual({ sent: 11, received: 0, retransmissions: 10, responseRetransmissions: 10 });
   });
 
   test("2xx: the ACK stops retransmissions; a retransmitted INVITE still gets the 2xx", () => {
@@ -201,6 +203,7 @@ describe("client transactions", () => {
     // 0 and 500 while Trying; the 100 came at 1000, so E fires at 1500 in Proceeding and is reset to T2 (17.1.2.2).
     expect(times()).toEqual([0, 500, 1500, 5500, 9500, 13500, 17500, 21500, 25500, 29500]);
     expect(tx.state).toBe("terminated");
+    expect(layer.counters).toEqual({ sent: 10, received: 0, retransmissions: 9, responseRetransmissions: 0 });
   });
 
   test("non-INVITE: without any response timer E doubles up to T2", () => {
@@ -251,6 +254,8 @@ describe("client transactions", () => {
     advance(32000);
     expect(timeouts).toBe(1);
     expect(times()).toEqual([0, 500, 1500, 3500, 7500, 15500, 31500]);
+    expect(tx.retransmissions).toBe(6);
+    expect(layer.counters).toEqual({ sent: 7, received: 0, retransmissions: 6, responseRetransmissions: 0 });
   });
 
   test("INVITE: a provisional stops timer A; a failure is ACKed on each retransmission and reported once", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { RTP_HEADER_SIZE, RtpLatch, RtpSender, createRtpHeader, isRoutableAddress, parseRtp } from "./rtp.ts";
+import { RTP_HEADER_SIZE, RtpLatch, RtpSender, createRtpHeader, isRoutableAddress, parseRtp, writeRtpHeader } from "./rtp.ts";
 
 function packet(bytes: number[]): Uint8Array {
   return Uint8Array.from(bytes);
@@ -77,6 +77,22 @@ describe("parseRtp", () => {
       }),
       { numRuns: 20000 },
     );
+  });
+});
+
+describe("writeRtpHeader", () => {
+  test("round-trips every field through parseRtp, 16- and 32-bit values wrapped, at an offset", () => {
+    const buf = new Uint8Array(4 + RTP_HEADER_SIZE + 160);
+    writeRtpHeader(buf, 4, 101 | 0x80, true, 0x1ffff, 2 ** 32 + 7, 0xdeadbeef);
+    const h = createRtpHeader();
+    expect(parseRtp(buf, 4, RTP_HEADER_SIZE + 160, h)).toBe(true);
+    expect(h.payloadType).toBe(101);
+    expect(h.marker).toBe(true);
+    expect(h.sequence).toBe(0xffff);
+    expect(h.timestamp).toBe(7);
+    expect(h.ssrc).toBe(0xdeadbeef);
+    expect(h.payloadOffset).toBe(4 + RTP_HEADER_SIZE);
+    expect(h.payloadLength).toBe(160);
   });
 });
 

@@ -198,6 +198,8 @@ export class InviteServerTransaction extends Transaction {
   private retransmit(name: string, interval: number): void {
     this.setTimer(name, interval, () => {
       if (this.last && (this.state === "completed" || (this.state === "accepted" && !this.acked))) {
+        this.layer.counters.retransmissions++;
+        this.layer.counters.responseRetransmissions++;
         this.layer.send(this.last, this.destination);
         this.retransmit(name, Math.min(interval * 2, this.layer.timers.t2));
       }
@@ -297,6 +299,8 @@ export type InviteClientState = "calling" | "proceeding" | "completed" | "accept
 /** INVITE client transaction (RFC 3261 17.1.1 + RFC 6026). */
 export class InviteClientTransaction extends Transaction {
   state: InviteClientState = "calling";
+  /** Times timer A re-sent the INVITE (the load generator reports it per call). */
+  retransmissions = 0;
   private ack: Uint8Array | null = null;
 
   /**
@@ -331,6 +335,8 @@ export class InviteClientTransaction extends Transaction {
   private retransmitA(interval: number): void {
     this.setTimer("A", interval, () => {
       if (this.state !== "calling") return;
+      this.retransmissions++;
+      this.layer.counters.retransmissions++;
       this.layer.send(this.requestBytes, this.destination);
       // Timer A doubles without the T2 cap (RFC 3261 17.1.1.2).
       this.retransmitA(interval * 2);
@@ -407,6 +413,7 @@ export class NonInviteClientTransaction extends Transaction {
   private retransmitE(interval: number): void {
     this.setTimer("E", interval, () => {
       if (this.state !== "trying" && this.state !== "proceeding") return;
+      this.layer.counters.retransmissions++;
       this.layer.send(this.requestBytes, this.destination);
       const t2 = this.layer.timers.t2;
       this.retransmitE(this.state === "proceeding" ? t2 : Math.min(interval * 2, t2));
@@ -445,6 +452,11 @@ export type ClientTransaction = InviteClientTransaction | NonInviteClientTransac
 export class TransactionLayer {
   readonly server = new Map<string, ServerTransaction>();
   readonly client = new Map<string, ClientTransaction>();
+  /**
+   * Datagrams sent and received (the UA counts what it feeds in), timer retransmissions
+   * (A, E, G), and of those the final responses to INVITEs re-sent by timer G.
+   */
+  readonly counters = { sent: 0, received: 0, retransmissions: 0, responseRetransmissions: 0 };
   private closed = false;
 
   constructor(
@@ -455,6 +467,7 @@ export class TransactionLayer {
 
   send(data: Uint8Array, dest: Destination): void {
     if (this.closed) return;
+    this.counters.sent++;
     try {
       this.sendFn(data, dest);
     } catch (err) {

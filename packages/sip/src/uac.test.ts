@@ -91,6 +91,24 @@ describe("UAC INVITE", () => {
     }
   });
 
+  test("the call and the transaction layer count timer A's retransmissions and the datagrams", async () => {
+    const before = { ...ua.layer.counters };
+    const out = ua.invite({ target: target(), sdp: sdp(31000) });
+    expect(out.retransmissions).toBe(0);
+    const inv = await uas.waitRequest("INVITE");
+    await uas.waitFor((r) => r.msg.kind === "request" && r.msg.method === "INVITE" && r !== uas.received[0], 500, "retransmission");
+    uas.send(reply(inv, 486, "Busy Here"), ua.address.port);
+    await out.result;
+    await uas.waitRequest("ACK");
+    const copies = uas.count((m) => m.kind === "request" && m.method === "INVITE");
+    expect(out.retransmissions).toBe(copies - 1);
+    const c = ua.layer.counters;
+    expect(c.retransmissions - before.retransmissions).toBe(copies - 1);
+    // The INVITE, its copies and the ACK went out; the 486 came in.
+    expect(c.sent - before.sent).toBe(copies + 1);
+    expect(c.received - before.received).toBe(1);
+  });
+
   test("a failure is ACKed on the same branch and reported", async () => {
     const out = ua.invite({ target: target(), sdp: sdp(31000) });
     const inv = await uas.waitRequest("INVITE");

@@ -169,6 +169,15 @@ export class RtpSender {
   }
 }
 
+/**
+ * Writes a 12-byte RTP header at `buf[off..off+12)` from explicit fields, for senders
+ * that keep their own sequence and timing (the load generator, test peers).
+ * @example writeRtpHeader(pkt, 0, 0, true, seq, ts, ssrc); socket.send(pkt, port, host);
+ */
+export function writeRtpHeader(buf: Uint8Array, off: number, pt: number, marker: boolean, seq: number, ts: number, ssrc: number): void {
+  writeRaw(buf, off, pt & 0x7f, marker, seq & 0xffff, ts >>> 0, ssrc >>> 0);
+}
+
 function writeRaw(buf: Uint8Array, off: number, pt: number, marker: boolean, seq: number, ts: number, ssrc: number): void {
   buf[off] = 0x80;
   buf[off + 1] = (marker ? 0x80 : 0) | pt;

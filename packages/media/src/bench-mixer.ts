@@ -1,5 +1,5 @@
 /**
- * Micro-benchmark of the media hot path: `bun run apps/mixer/src/media/bench-mixer.ts`.
+ * Micro-benchmark of the media hot path: `bun run packages/media/src/bench-mixer.ts`.
  *
  * Builds one meeting of 1,000 attendees (90% PCMU, 10% PCMA; talkers are hosts and
  * participants sending a tone, the others participants sending silence or listeners),

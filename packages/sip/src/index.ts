@@ -1,8 +1,8 @@
 /**
- * The mixer's SIP-over-UDP stack (hand-written; see `ua.ts` for why).
+ * The SIP-over-UDP stack of the mixer and the load generator (hand-written; see `ua.ts` for why).
  *
  * @example
- * import { SipUa } from "./sip/index.ts";
+ * import { SipUa } from "@conf/sip";
  * const ua = await SipUa.listen({ host: env.SIP_HOST, port: env.SIP_PORT, handlers: {
  *   onInvite: (call) => call.accept(answerFor(call.sdp)),
  *   onInfoDtmf: (dialog, digit) => keypad(dialog.id, digit),
