@@ -12,6 +12,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { basicAuth, bearerAuth, type CredentialCache, createCredentialCache } from "./lib/auth.ts";
 import { corsAnyOrigin } from "./lib/cors.ts";
+import { DEFAULT_FILTER_LIMITS, type FilterLimits } from "./lib/filter.ts";
 import { createReadCache, type ReadCache } from "./lib/read-cache.ts";
 import { jsonBody, validationHook } from "./lib/body.ts";
 import type { ApiInvalidation, AppEnv, Repos, Services } from "./lib/context.ts";
@@ -50,6 +51,8 @@ export interface AppDeps {
    * so every read goes to the database or the store.
    */
   readonly readCache?: ReadCache;
+  /** Bounds on `?filter=` (default DEFAULT_FILTER_LIMITS). */
+  readonly filterLimits?: FilterLimits;
   /** Repositories to use instead of the ones built over `database` (tests). */
   readonly repos?: Repos;
   /** Where unexpected errors are reported (default `console.error`). */
@@ -85,6 +88,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     readCache,
     publicUrl: deps.publicUrl,
     sessionStore: deps.sessionStore,
+    filterLimits: deps.filterLimits ?? DEFAULT_FILTER_LIMITS,
     async publish(scope: Invalidation, options = {}) {
       // Before anything else: the write is done, and the writer's next read must see it.
       if (scope.kind === "account") readCache.drop(scope.accountSid, "config");

@@ -66,7 +66,21 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   const disconnectReadCache = await connectReadCache(readCache, { bus, events: sessionStore.events });
 
   const adminToken = env.ADMIN_TOKEN ?? generateAdminToken();
-  const app = createApp({ database, adminToken, bus, sessionStore, authCache, readCache, publicUrl: env.PUBLIC_URL });
+  const app = createApp({
+    database,
+    adminToken,
+    bus,
+    sessionStore,
+    authCache,
+    readCache,
+    publicUrl: env.PUBLIC_URL,
+    filterLimits: {
+      maxLength: env.API_FILTER_MAX_LENGTH,
+      maxConditions: env.API_FILTER_MAX_CONDITIONS,
+      maxListValues: env.API_FILTER_MAX_LIST_VALUES,
+      maxPatternLength: env.API_FILTER_MAX_PATTERN_LENGTH,
+    },
+  });
   const server = Bun.serve({ port: env.API_PORT, hostname: env.API_HOST, fetch: app.fetch });
   const host = env.API_HOST === "0.0.0.0" ? "127.0.0.1" : env.API_HOST;
 

@@ -8,6 +8,7 @@ import type { Repositories } from "@conf/db";
 import type { SessionStore } from "@conf/session-store";
 import type { AuthVariables, CredentialCache } from "./auth.ts";
 import type { BodyVariables } from "./body.ts";
+import type { FilterLimits } from "./filter.ts";
 import type { ReadCache, ReadTicket } from "./read-cache.ts";
 
 /** The repositories of `@conf/db` the routes use (`createRepositories(database)`). */
@@ -29,6 +30,8 @@ export interface Services {
   publish(scope: Invalidation, options?: { credentials?: boolean }): Promise<void>;
   /** Cached GET bodies (serves nothing unless connected to the bus and the store's events). */
   readonly readCache: ReadCache;
+  /** Bounds on `?filter=`. */
+  readonly filterLimits: FilterLimits;
 }
 
 export interface AppVariables extends AuthVariables, BodyVariables {
