@@ -8,10 +8,11 @@ import { createRepositories, type Database } from "@conf/db";
 import type { SessionStore } from "@conf/session-store";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
-import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { basicAuth, bearerAuth, type CredentialCache, createCredentialCache } from "./lib/auth.ts";
 import { corsAnyOrigin } from "./lib/cors.ts";
+import { checkRequestStrings } from "./lib/input.ts";
+import { unexpectedErrorLine } from "./lib/log.ts";
 import { DEFAULT_FILTER_LIMITS, type FilterLimits } from "./lib/filter.ts";
 import { createReadCache, type ReadCache } from "./lib/read-cache.ts";
 import { jsonBody, validationHook } from "./lib/body.ts";
@@ -55,8 +56,11 @@ export interface AppDeps {
   readonly filterLimits?: FilterLimits;
   /** Repositories to use instead of the ones built over `database` (tests). */
   readonly repos?: Repos;
-  /** Where unexpected errors are reported (default `console.error`). */
-  readonly onUnexpectedError?: (error: unknown, c: Context) => void;
+  /**
+   * Where the one-line JSON record of an unexpected error goes (default `console.error`).
+   * The record names the route and the error's kind only: no query, body, parameters or secrets.
+   */
+  readonly logError?: (line: string) => void;
 }
 
 /** CORS as the reference's sample response headers show. */
@@ -79,7 +83,7 @@ const OPENAPI_PATH = "/conference/v2/openapi.json";
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const repos = deps.repos ?? createRepositories(deps.database);
   const authCache = deps.authCache ?? createCredentialCache();
-  const report = deps.onUnexpectedError ?? ((e: unknown) => console.error("api: unexpected error", e));
+  const logError = deps.logError ?? ((line: string) => console.error(line));
   const bus = deps.bus;
   const readCache = deps.readCache ?? createReadCache();
   const services: Services = {
@@ -123,6 +127,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       maxAge: 86_400,
     }),
   );
+  app.use("*", checkRequestStrings());
   app.use("*", async function servicesMiddleware(c, next) {
     c.set("services", services);
     await next();
@@ -136,7 +141,11 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       if (err.status === 400) return c.json(badJson().body as object, 400);
       return c.json({ message: err.message, errors: [item(null, err.message)] }, err.status);
     }
-    report(err, c);
+    try {
+      logError(unexpectedErrorLine(err, c));
+    } catch {
+      // A failing logger must not turn the 500 into something worse.
+    }
     return c.json(internalError().body as object, 500);
   });
   app.notFound((c) =>

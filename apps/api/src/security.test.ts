@@ -2,9 +2,18 @@
  * Hostile input through the whole app (in-process): each case was a 500 or an
  * unbounded cost before, and now gets a bounded 4xx in the reference's shape.
  */
-import { beforeAll, expect, test } from "bun:test";
-import { assignDid, basicHeader, forEachLivePlane } from "./testing.ts";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createRepositories, createTestDatabase, type TestDatabase } from "@conf/db";
+import { DrizzleQueryError } from "drizzle-orm";
+import { createApp } from "./app.ts";
+import { ADMIN_TOKEN, assignDid, basicHeader, forEachLivePlane } from "./testing.ts";
 
+const CONTROL = "must not contain control characters";
+const SURROGATE = "must be valid Unicode text (no lone surrogates)";
+const invalid = (field: string | null, message: string) => ({
+  message: "object validation error",
+  errors: [{ field, message, reference_sid: null }],
+});
 const bad = (field: string | null, message: string) => ({ message: "bad request", errors: [{ field, message, reference_sid: null }] });
 
 forEachLivePlane((h) => {
@@ -42,5 +51,105 @@ forEachLivePlane((h) => {
       expect((await h().json("GET", `${path}?filter=${encodeURIComponent(`date_created like "${year}-%Z"`)}`)).body.count).toBe(1);
       expect((await h().json("GET", `${path}?filter=${encodeURIComponent('date_created like "1999%"')}`)).body.count).toBe(0);
     }
+  });
+
+  // C: a NUL reached Postgres (500, and the log printed the query's parameters); a lone
+  // surrogate reached Redis' cjson (500).
+  test("a NUL or control character in any body string is a 422 naming the field", async () => {
+    const cases: { method: string; path: () => string; body: unknown; field: string | null; message: string }[] = [
+      { method: "POST", path: () => "/conference/v2/meeting_rooms", body: { name: "a\u0000b" }, field: "name", message: CONTROL },
+      { method: "POST", path: () => "/conference/v2/meeting_rooms", body: { name: "line\r\nbreak" }, field: "name", message: CONTROL },
+      {
+        method: "POST",
+        path: () => "/conference/v2/meeting_rooms",
+        body: { access_codes: [{ access_code: "12\u00003", role: "host" }] },
+        field: "access_codes[0].access_code",
+        message: CONTROL,
+      },
+      { method: "POST", path: () => "/conference/v2/meeting_rooms", body: { attributes: { "x\u0000": "1" } }, field: "attributes", message: `a key ${CONTROL}` },
+      { method: "PATCH", path: () => `/conference/v2/calls/${callSid}`, body: { name: "\u0000" }, field: "name", message: CONTROL },
+      { method: "PATCH", path: () => "/conference/v2/accounts/own", body: { name: "x\u007f" }, field: "name", message: CONTROL },
+    ];
+    for (const c of cases) {
+      const r = await h().json(c.method, c.path(), { body: c.body });
+      expect({ case: c.body, status: r.status, body: r.body }).toEqual({ case: c.body, status: 422, body: invalid(c.field, c.message) });
+    }
+    const core = await h().json("POST", "/core/v2/endpoints", { auth: `Bearer ${ADMIN_TOKEN}`, body: { name: "n\u0000", type: "conference" } });
+    expect(core).toMatchObject({ status: 422, body: invalid("name", CONTROL) });
+  });
+
+  test("a lone surrogate in a call name (or any body string) is a 422, not a Redis error", async () => {
+    for (const raw of ['{"name":"\\ud800"}', '{"name":"x\\udfffy"}']) {
+      const r = await h().json("PATCH", `/conference/v2/calls/${callSid}`, { body: raw });
+      expect(r).toMatchObject({ status: 422, body: invalid("name", SURROGATE) });
+    }
+    const room = await h().json("POST", "/conference/v2/meeting_rooms", { body: '{"name":"\\udc00"}' });
+    expect(room).toMatchObject({ status: 422, body: invalid("name", SURROGATE) });
+    // A proper pair is text like any other.
+    expect((await h().json("PATCH", `/conference/v2/calls/${callSid}`, { body: '{"name":"\\ud83d\\ude00"}' })).status).toBe(200);
+  });
+
+  test("a NUL in a Basic login or password is the usual 401, not a 500", async () => {
+    for (const auth of [basicHeader("a\u0000b", "x"), basicHeader(h().a.login, "pw\u0000")]) {
+      const r = await h().json("GET", "/conference/v2/accounts", { auth });
+      expect(r).toMatchObject({ status: 401, body: { message: "authentication required" } });
+    }
+  });
+
+  test("a control character in the query or the path is a 400 naming where", async () => {
+    const q = await h().json("GET", "/conference/v2/meeting_rooms?filter=name%20eq%20%00");
+    expect(q).toMatchObject({ status: 400, body: bad("filter", CONTROL) });
+    const name = await h().json("GET", "/conference/v2/meeting_rooms?a%0Ab=1");
+    expect(name).toMatchObject({ status: 400, body: bad(null, `a query parameter name ${CONTROL}`) });
+    const path = await h().json("GET", "/conference/v2/meeting_rooms/abc%00def");
+    expect(path).toMatchObject({ status: 400, body: bad("path", CONTROL) });
+  });
+});
+
+describe("the 500 path", () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase({ kind: "pglite" });
+  }, 60_000);
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  test("logs one escaped line with the route and the SQL text: no query string, parameters, hash or credentials", async () => {
+    const hash = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
+    const real = createRepositories(db.database);
+    const lines: string[] = [];
+    const app = createApp({
+      database: db.database,
+      adminToken: ADMIN_TOKEN,
+      logError: (line) => lines.push(line),
+      repos: {
+        ...real,
+        accounts: {
+          ...real.accounts,
+          verifyLogin: async () => {
+            const cause = Object.assign(new Error('invalid byte sequence: "evil\r\nINJECTED"'), { name: "PostgresError", code: "22021" });
+            throw new DrizzleQueryError('select "password_hash" from "accounts" where "login" = $1', ["alice", hash], cause);
+          },
+        },
+      },
+    });
+    const res = await app.request("http://api.test/conference/v2/meeting_rooms?filter=name%20eq%20secret-query", {
+      headers: { Authorization: basicHeader("alice", "hunter2-password") },
+    });
+    expect(res.status).toBe(500);
+    expect(await res.json()).toEqual({ message: "internal server error", errors: [{ field: null, message: "internal server error", reference_sid: null }] });
+    expect(lines).toHaveLength(1);
+    const line = lines[0] as string;
+    expect(line).not.toMatch(/[\r\n\u0000]/);
+    for (const secret of ["argon2", "alice", "hunter2", "secret-query", "INJECTED", basicHeader("alice", "hunter2-password").slice(6)]) {
+      expect(line).not.toContain(secret);
+    }
+    expect(JSON.parse(line)).toMatchObject({
+      msg: "api: unexpected error",
+      method: "GET",
+      path: "/conference/v2/meeting_rooms",
+      error: { query: 'select "password_hash" from "accounts" where "login" = $1', cause: { name: "PostgresError", code: "22021" } },
+    });
   });
 });

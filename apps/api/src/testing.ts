@@ -105,7 +105,7 @@ export async function createHarness(kind: DbKind, options: HarnessOptions = {}):
     readCache,
     publicUrl: options.publicUrl,
     sessionStore: options.sessionStore,
-    onUnexpectedError: (e) => console.error("unexpected error in test app", e),
+    logError: (line) => console.error("unexpected error in test app", line),
   });
   let defaultAuth: string | null = null;
 

@@ -11,6 +11,7 @@
 import { timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
 import { forbidden, unauthorized } from "./errors.ts";
+import { badString } from "./input.ts";
 
 /** Who a verified credential belongs to. */
 export interface Principal {
@@ -69,7 +70,11 @@ export function parseBasic(header: string): { login: string; password: string } 
   }
   const colon = decoded.indexOf(":");
   if (colon <= 0) return null;
-  return { login: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+  const login = decoded.slice(0, colon);
+  const password = decoded.slice(colon + 1);
+  // No account has such a login or password; the database would refuse a NUL with a 500.
+  if (badString(login) || badString(password)) return null;
+  return { login, password };
 }
 
 /**

@@ -51,7 +51,7 @@ export function badJson(): ApiError {
 }
 
 /** 400 for a bad query parameter (filter, order, limit ...), naming the parameter. */
-export function badRequest(field: string, message: string): ApiError {
+export function badRequest(field: string | null, message: string): ApiError {
   return new ApiError(400, { message: "bad request", errors: [item(field, message)] });
 }
 
