@@ -8,16 +8,19 @@ import { createRepositories, type Database } from "@conf/db";
 import type { SessionStore } from "@conf/session-store";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
+import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { basicAuth, bearerAuth, type CredentialCache, createCredentialCache } from "./lib/auth.ts";
 import { corsAnyOrigin } from "./lib/cors.ts";
 import { checkRequestStrings } from "./lib/input.ts";
+import { clientAddress } from "./lib/client-address.ts";
 import { unexpectedErrorLine } from "./lib/log.ts";
 import { DEFAULT_FILTER_LIMITS, type FilterLimits } from "./lib/filter.ts";
 import { createReadCache, type ReadCache } from "./lib/read-cache.ts";
 import { jsonBody, validationHook } from "./lib/body.ts";
 import type { ApiInvalidation, AppEnv, Repos, Services } from "./lib/context.ts";
-import { ApiError, badJson, internalError, item, unsupportedMediaType } from "./lib/errors.ts";
+import { ApiError, badJson, internalError, item, payloadTooLarge, unsupportedMediaType } from "./lib/errors.ts";
+import { createLoginLimiter, type LoginLimiter } from "./lib/login-limiter.ts";
 import { accountsRoutes } from "./routes/accounts/index.ts";
 import { callFlowsRoutes } from "./routes/call-flows/index.ts";
 import { callsRoutes } from "./routes/calls/index.ts";
@@ -52,6 +55,12 @@ export interface AppDeps {
    * so every read goes to the database or the store.
    */
   readonly readCache?: ReadCache;
+  /** Bytes of a request body; more is a 413 (default 1 MiB, API_MAX_BODY_BYTES). */
+  readonly maxBodyBytes?: number;
+  /** Failed Basic logins per address and per (address, login); default `createLoginLimiter()`'s bounds. */
+  readonly loginLimiter?: LoginLimiter;
+  /** Client address from X-Forwarded-For's last entry (API_TRUST_PROXY); default the TCP peer. */
+  readonly trustProxy?: boolean;
   /** Bounds on `?filter=` (default DEFAULT_FILTER_LIMITS). */
   readonly filterLimits?: FilterLimits;
   /** Repositories to use instead of the ones built over `database` (tests). */
@@ -73,6 +82,9 @@ export const CORS_EXPOSE_HEADERS = [
 ] as const;
 
 const OPENAPI_PATH = "/conference/v2/openapi.json";
+
+/** Default bound on a request body in bytes (API_MAX_BODY_BYTES). */
+export const DEFAULT_MAX_BODY_BYTES = 1_048_576;
 
 /**
  * Builds the app.
@@ -127,6 +139,24 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       maxAge: 86_400,
     }),
   );
+  // Read while c.req.raw is still the request Bun handed us (the body limit may replace it).
+  const trustProxy = deps.trustProxy === true;
+  app.use("*", async function clientAddressMiddleware(c, next) {
+    c.set("clientAddress", clientAddress(c, trustProxy));
+    await next();
+  });
+  // Before anything reads the body: a declared length over the limit is refused without
+  // reading it, a chunked body is cut off as soon as it passes the limit.
+  const maxBodyBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: () => {
+        throw payloadTooLarge(maxBodyBytes);
+      },
+    }),
+  );
   app.use("*", checkRequestStrings());
   app.use("*", async function servicesMiddleware(c, next) {
     c.set("services", services);
@@ -134,7 +164,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   });
 
   app.onError((err, c) => {
-    if (err instanceof ApiError) return c.json(err.body as object, err.status);
+    if (err instanceof ApiError) return c.json(err.body as object, err.status, err.headers);
     if (err instanceof HTTPException) {
       // Raised by the validators of @hono/zod-openapi before our own checks could run.
       if (err.status === 415) return c.json(unsupportedMediaType().body as object, 415);
@@ -188,7 +218,15 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.get("/docs", Scalar({ url: OPENAPI_PATH, pageTitle: "Conference v2 API" }));
 
   const conference = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-  conference.use("*", basicAuth({ cache: authCache, verify: (login, password) => verifyLogin(repos, login, password) }));
+  conference.use(
+    "*",
+    basicAuth({
+      cache: authCache,
+      verify: (login, password) => verifyLogin(repos, login, password),
+      limiter: deps.loginLimiter ?? createLoginLimiter(),
+      address: (c) => c.get("clientAddress"),
+    }),
+  );
   conference.use("*", jsonBody());
   // Whatever a write of an account did (even one that failed half-way), its next read
   // here must not come from the cache: live writes (PATCH of calls and meetings, DELETE

@@ -104,7 +104,40 @@ forEachLivePlane((h) => {
     const path = await h().json("GET", "/conference/v2/meeting_rooms/abc%00def");
     expect(path).toMatchObject({ status: 400, body: bad("path", CONTROL) });
   });
+  // D: 677 wrong passwords in 10 s went through.
+  test("failed logins: the attacker's address is refused with 429 + Retry-After, the owner's is not", async () => {
+    const tenant = await h().tenant(`victim_${crypto.randomUUID().slice(0, 8)}`);
+    const attacker = "127.0.0.66";
+    const owner = "127.0.0.10";
+    for (let i = 0; i < 5; i++) {
+      const r = await h().json("GET", "/conference/v2/accounts/whoami", { auth: basicHeader(tenant.login, `guess-${i}`), address: attacker });
+      expect(r.status).toBe(401);
+    }
+    const refused = await h().json("GET", "/conference/v2/accounts/whoami", { auth: tenant.auth, address: attacker });
+    expect(refused.status).toBe(429);
+    expect(refused.body).toEqual({
+      message: "too many requests",
+      errors: [{ field: "cause", message: expect.stringMatching(/^too many failed logins; retry after \d+ seconds$/), reference_sid: null }],
+    });
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(Number(refused.headers.get("retry-after"))).toBeLessThanOrEqual(300);
+    // The owner, from its own address: a wrong password is the usual 401, the right one works.
+    expect((await h().json("GET", "/conference/v2/accounts/whoami", { auth: basicHeader(tenant.login, "typo"), address: owner })).status).toBe(401);
+    expect((await h().json("GET", "/conference/v2/accounts/whoami", { auth: tenant.auth, address: owner })).status).toBe(200);
+  });
+
+  test("one address spraying many logins is refused for all of them", async () => {
+    const sprayer = "127.0.0.77";
+    const statuses: number[] = [];
+    for (let i = 0; i < 32; i++) {
+      statuses.push((await h().json("GET", "/conference/v2/accounts/whoami", { auth: basicHeader(`nobody${i}`, "pw"), address: sprayer })).status);
+    }
+    expect(statuses.slice(0, 30).every((s) => s === 401)).toBe(true);
+    expect(statuses.slice(30)).toEqual([429, 429]);
+    expect((await h().json("GET", "/conference/v2/accounts/whoami", { auth: basicHeader("nobody0", "pw"), address: "127.0.0.78" })).status).toBe(401);
+  });
 });
+
 
 describe("the 500 path", () => {
   let db: TestDatabase;

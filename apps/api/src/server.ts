@@ -9,6 +9,7 @@ import { type Bus, createBus, createSessionStore, type SessionStore } from "@con
 import { createApp } from "./app.ts";
 import { createCredentialCache } from "./lib/auth.ts";
 import { credentialScope } from "./lib/context.ts";
+import { createLoginLimiter } from "./lib/login-limiter.ts";
 import { connectReadCache, createReadCache } from "./lib/read-cache.ts";
 import type { Env } from "./lib/env.ts";
 
@@ -74,6 +75,14 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     authCache,
     readCache,
     publicUrl: env.PUBLIC_URL,
+    maxBodyBytes: env.API_MAX_BODY_BYTES,
+    trustProxy: env.API_TRUST_PROXY,
+    loginLimiter: createLoginLimiter({
+      failuresPerAddress: env.API_LOGIN_FAILURES_PER_ADDRESS,
+      failuresPerLogin: env.API_LOGIN_FAILURES_PER_LOGIN,
+      windowMs: env.API_LOGIN_FAILURE_WINDOW_SECONDS * 1000,
+      maxEntries: env.API_LOGIN_LIMITER_MAX_ENTRIES,
+    }),
     filterLimits: {
       maxLength: env.API_FILTER_MAX_LENGTH,
       maxConditions: env.API_FILTER_MAX_CONDITIONS,

@@ -36,6 +36,8 @@ export interface Services {
 
 export interface AppVariables extends AuthVariables, BodyVariables {
   services: Services;
+  /** The client's address (the TCP peer, or X-Forwarded-For's last entry with API_TRUST_PROXY). */
+  clientAddress: string;
   /** Set by `readThrough` on a cache miss: the read whose body may be kept (null: not cached). */
   readTicket?: ReadTicket | null;
 }
