@@ -6,6 +6,7 @@
 import { type Invalidation, invalidationChannel } from "@conf/access-router";
 import { createRepositories, type Database } from "@conf/db";
 import type { SessionStore } from "@conf/session-store";
+import { type OutboundPolicy, STRICT_POLICY } from "@conf/outbound";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
 import { bodyLimit } from "hono/body-limit";
@@ -13,6 +14,7 @@ import { HTTPException } from "hono/http-exception";
 import { basicAuth, bearerAuth, type CredentialCache, createCredentialCache } from "./lib/auth.ts";
 import { corsAnyOrigin } from "./lib/cors.ts";
 import { checkRequestStrings } from "./lib/input.ts";
+import { checkOutboundAttributes } from "./lib/outbound.ts";
 import { clientAddress } from "./lib/client-address.ts";
 import { unexpectedErrorLine } from "./lib/log.ts";
 import { DEFAULT_FILTER_LIMITS, type FilterLimits } from "./lib/filter.ts";
@@ -61,6 +63,11 @@ export interface AppDeps {
   readonly loginLimiter?: LoginLimiter;
   /** Client address from X-Forwarded-For's last entry (API_TRUST_PROXY); default the TCP peer. */
   readonly trustProxy?: boolean;
+  /**
+   * Where tenants may make the service send (OUTBOUND_ALLOW_PRIVATE, OUTBOUND_ALLOWLIST,
+   * SIP_HOST); default `STRICT_POLICY`: public addresses only.
+   */
+  readonly outbound?: OutboundPolicy;
   /** Bounds on `?filter=` (default DEFAULT_FILTER_LIMITS). */
   readonly filterLimits?: FilterLimits;
   /** Repositories to use instead of the ones built over `database` (tests). */
@@ -105,6 +112,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     publicUrl: deps.publicUrl,
     sessionStore: deps.sessionStore,
     filterLimits: deps.filterLimits ?? DEFAULT_FILTER_LIMITS,
+    outbound: deps.outbound ?? STRICT_POLICY,
     async publish(scope: Invalidation, options = {}) {
       // Before anything else: the write is done, and the writer's next read must see it.
       if (scope.kind === "account") readCache.drop(scope.accountSid, "config");
@@ -232,6 +240,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     }),
   );
   conference.use("*", jsonBody());
+  conference.use("*", checkOutboundAttributes());
   // Whatever a write of an account did (even one that failed half-way), its next read
   // here must not come from the cache: live writes (PATCH of calls and meetings, DELETE
   // of meetings) are announced by the store's events only after this response, and
@@ -256,6 +265,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const core = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   core.use("*", bearerAuth({ token: deps.adminToken }));
   core.use("*", jsonBody());
+  core.use("*", checkOutboundAttributes());
   core.route("/", coreRoutes());
   app.route("/core/v2", core);
 

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createRepositories, createTestDatabase, type TestDatabase } from "@conf/db";
+import { parseOutboundPolicy } from "@conf/outbound";
 import { DrizzleQueryError } from "drizzle-orm";
 import { createApp } from "./app.ts";
 import { ADMIN_TOKEN, assignDid, basicHeader, forEachLivePlane } from "./testing.ts";
@@ -136,8 +137,69 @@ forEachLivePlane((h) => {
     expect(statuses.slice(30)).toEqual([429, 429]);
     expect((await h().json("GET", "/conference/v2/accounts/whoami", { auth: basicHeader("nobody0", "pw"), address: "127.0.0.78" })).status).toBe(401);
   });
-});
 
+  // E: recording_addr=x@127.0.0.1:PORT made the mixer send INVITEs to any internal host.
+  test("recording_addr naming an internal host is a 422 on every route that takes attributes", async () => {
+    const did = await assignDid(h(), h().a, "15162065902");
+    const group = (await h().json("POST", "/conference/v2/did_groups", { body: { name: "g" } })).body;
+    const room = (await h().json("POST", "/conference/v2/meeting_rooms", { body: { name: "r" } })).body;
+    const routes: [string, string][] = [
+      ["PATCH", `/conference/v2/accounts/${h().a.accountSid}`],
+      ["PUT", `/conference/v2/accounts/${h().a.accountSid}`],
+      ["POST", "/conference/v2/did_groups"],
+      ["PATCH", `/conference/v2/did_groups/${group.did_group_sid}`],
+      ["PUT", `/conference/v2/did_groups/${group.did_group_sid}`],
+      ["PATCH", `/conference/v2/dids/${did.did_sid}`],
+      ["PUT", `/conference/v2/dids/${did.did_sid}`],
+      ["POST", "/conference/v2/meeting_rooms"],
+      ["PATCH", `/conference/v2/meeting_rooms/${room.meeting_room_sid}`],
+      ["PUT", `/conference/v2/meeting_rooms/${room.meeting_room_sid}`],
+    ];
+    const refused: [string, string][] = [
+      ["x@127.0.0.1:5099", "names a loopback address"],
+      ["sip:x@localhost:5060", "names a loopback address"],
+      ["x@2130706433", "names a loopback address"],
+      ["x@127.1", "names a loopback address"],
+      ["x@10.1.10.190", "names a private address"],
+      ["x@169.254.169.254", "names a link-local address"],
+      ["x@100.64.0.1", "names a shared (CGNAT) address"],
+      ["x@192.168.7.7", "names a private address"],
+    ];
+    for (const [method, path] of routes) {
+      for (const [addr, why] of refused) {
+        const r = await h().json(method, path, { body: { name: "n", attributes: { recording_addr: addr } } });
+        expect({ method, path, addr, status: r.status, body: r.body }).toEqual({
+          method,
+          path,
+          addr,
+          status: 422,
+          body: invalid("attributes.recording_addr", `${why}, which this service does not send to`),
+        });
+      }
+    }
+    // A public address is stored as before.
+    const ok = await h().json("PATCH", `/conference/v2/meeting_rooms/${room.meeting_room_sid}`, { body: { attributes: { recording_addr: "rec@8.8.4.4:5080" } } });
+    expect(ok.status).toBe(200);
+    expect(ok.body.attributes.recording_addr).toBe("rec@8.8.4.4:5080");
+  });
+
+  test("OUTBOUND_ALLOW_PRIVATE and OUTBOUND_ALLOWLIST let the operator allow internal recorders", async () => {
+    const room = (await h().json("POST", "/conference/v2/meeting_rooms", { body: { name: "lab" } })).body;
+    const path = `/conference/v2/meeting_rooms/${room.meeting_room_sid}`;
+    const body = JSON.stringify({ attributes: { recording_addr: "rec@10.1.10.190:5080" } });
+    const headers = { Authorization: h().a.auth, "Content-Type": "application/json" };
+    for (const input of [{ allowPrivate: true }, { allowlist: "10.1.10.0/24" }]) {
+      const policy = parseOutboundPolicy(input);
+      if (!policy.ok) throw new Error(policy.error);
+      const app = createApp({ database: h().testDb.database, adminToken: ADMIN_TOKEN, outbound: policy.value });
+      expect((await app.request(`http://api.test${path}`, { method: "PATCH", headers, body })).status).toBe(200);
+    }
+    const strict = parseOutboundPolicy({ allowlist: "10.1.10.191" });
+    if (!strict.ok) throw new Error(strict.error);
+    const app = createApp({ database: h().testDb.database, adminToken: ADMIN_TOKEN, outbound: strict.value });
+    expect((await app.request(`http://api.test${path}`, { method: "PATCH", headers, body })).status).toBe(422);
+  });
+});
 
 describe("the 500 path", () => {
   let db: TestDatabase;

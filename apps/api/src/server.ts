@@ -5,6 +5,7 @@
  */
 import { invalidationChannel } from "@conf/access-router";
 import { type Database, openDatabase } from "@conf/db";
+import { type OutboundPolicy, parseOutboundPolicy } from "@conf/outbound";
 import { type Bus, createBus, createSessionStore, type SessionStore } from "@conf/session-store";
 import { createApp } from "./app.ts";
 import { createCredentialCache } from "./lib/auth.ts";
@@ -31,6 +32,17 @@ export interface RunningApi {
   readonly adminTokenGenerated: boolean;
   /** Stops listening and closes what `startApi` opened. Idempotent. */
   close(): Promise<void>;
+}
+
+/** The outbound policy of the environment (checked when the environment was parsed). */
+export function outboundPolicyOf(env: Env): OutboundPolicy {
+  const r = parseOutboundPolicy({
+    allowPrivate: env.OUTBOUND_ALLOW_PRIVATE,
+    allowlist: env.OUTBOUND_ALLOWLIST,
+    ownHosts: [env.SIP_HOST, env.API_HOST],
+  });
+  if (!r.ok) throw new Error(`OUTBOUND_ALLOWLIST: ${r.error}`);
+  return r.value;
 }
 
 /** A random operator token: 32 bytes, base64url. */
@@ -76,6 +88,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     readCache,
     publicUrl: env.PUBLIC_URL,
     maxBodyBytes: env.API_MAX_BODY_BYTES,
+    outbound: outboundPolicyOf(env),
     trustProxy: env.API_TRUST_PROXY,
     loginLimiter: createLoginLimiter({
       failuresPerAddress: env.API_LOGIN_FAILURES_PER_ADDRESS,

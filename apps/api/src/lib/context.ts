@@ -4,6 +4,7 @@
  * created once at the edge and passed in.
  */
 import type { Invalidation } from "@conf/access-router";
+import type { OutboundPolicy } from "@conf/outbound";
 import type { Repositories } from "@conf/db";
 import type { SessionStore } from "@conf/session-store";
 import type { AuthVariables, CredentialCache } from "./auth.ts";
@@ -30,6 +31,8 @@ export interface Services {
   publish(scope: Invalidation, options?: { credentials?: boolean }): Promise<void>;
   /** Cached GET bodies (serves nothing unless connected to the bus and the store's events). */
   readonly readCache: ReadCache;
+  /** Where tenants may make the service send (recording_addr, webhooks). */
+  readonly outbound: OutboundPolicy;
   /** Bounds on `?filter=`. */
   readonly filterLimits: FilterLimits;
 }

@@ -48,8 +48,10 @@ describe("parseEnv", () => {
     });
     const v = parseEnv({ API_MAX_BODY_BYTES: "2048", OUTBOUND_ALLOW_PRIVATE: "1", OUTBOUND_ALLOWLIST: " 10.0.0.0/8 " });
     expect(v.ok && v.value).toMatchObject({ API_MAX_BODY_BYTES: 2048, OUTBOUND_ALLOW_PRIVATE: true, OUTBOUND_ALLOWLIST: "10.0.0.0/8" });
-    const bad = parseEnv({ API_FILTER_MAX_PATTERN_LENGTH: "0", API_MAX_BODY_BYTES: "lots", OUTBOUND_ALLOW_PRIVATE: "maybe" });
+    const bad = parseEnv({ API_FILTER_MAX_PATTERN_LENGTH: "0", API_MAX_BODY_BYTES: "lots", OUTBOUND_ALLOW_PRIVATE: "maybe", OUTBOUND_ALLOWLIST: "10.0.0.0/40" });
     expect(bad.ok).toBe(false);
-    if (!bad.ok) for (const name of ["API_FILTER_MAX_PATTERN_LENGTH", "API_MAX_BODY_BYTES", "OUTBOUND_ALLOW_PRIVATE"]) expect(bad.error).toContain(`${name}:`);
+    for (const name of ["API_FILTER_MAX_PATTERN_LENGTH", "API_MAX_BODY_BYTES", "OUTBOUND_ALLOW_PRIVATE", "OUTBOUND_ALLOWLIST"]) {
+      expect(!bad.ok && bad.error).toContain(`${name}:`);
+    }
   });
 });

@@ -2,6 +2,7 @@
  * The API's environment, parsed once at start-up (the only reader of `process.env`).
  * A bad value exits with a message naming the variable.
  */
+import { parseOutboundPolicy } from "@conf/outbound";
 import { z } from "zod";
 
 const optionalString = z
@@ -80,7 +81,10 @@ export const EnvSchema = z.object({
   /** 1: tenants may send to loopback, private, link-local and the service's own addresses (labs, tests). */
   OUTBOUND_ALLOW_PRIVATE: flagVar,
   /** Hosts and CIDRs tenants may send to even when private, comma-separated (e.g. `10.1.10.190,192.168.0.0/16`). */
-  OUTBOUND_ALLOWLIST: optionalString,
+  OUTBOUND_ALLOWLIST: optionalString.superRefine((v, ctx) => {
+    const r = parseOutboundPolicy({ allowlist: v });
+    if (!r.ok) ctx.addIssue({ code: "custom", message: r.error });
+  }),
   /** The mixer's SIP address, which tenants may not send to (the API refuses it as a recording_addr). */
   SIP_HOST: optionalString,
 });
