@@ -12,6 +12,7 @@ export {
   checkUrl,
   type OutboundPolicy,
   type OutboundPolicyInput,
+  outboundPolicyFromEnv,
   parseAllowEntry,
   parseOutboundPolicy,
   type Result,
