@@ -1,3 +1,4 @@
+import { createApp } from "./app.ts";
 import { expect, test } from "bun:test";
 import { ADMIN_TOKEN, basicHeader, forEachDatabase } from "./testing.ts";
 
@@ -204,6 +205,23 @@ forEachDatabase((h) => {
     const otherDoc = (await other.json()) as { servers: unknown };
     expect(otherDoc.servers).toEqual([{ url: "http://other.example:8080" }]);
     expect({ ...otherDoc, servers: [] }).toEqual({ ...JSON.parse(body), servers: [] });
+  });
+
+  test("a flood of Host values never rebuilds the OpenAPI document (each build cost ~11 ms)", async () => {
+    const app = createApp({ database: h().testDb.database, adminToken: ADMIN_TOKEN });
+    let builds = 0;
+    const build = app.getOpenAPI31Document.bind(app);
+    app.getOpenAPI31Document = ((...args: Parameters<typeof build>) => {
+      builds++;
+      return build(...args);
+    }) as typeof build;
+    for (let i = 0; i < 40; i++) {
+      const origin = `http://host-${i}.example`;
+      const doc = (await (await app.request(`${origin}/conference/v2/openapi.json`)).json()) as { servers: unknown; paths: object };
+      expect(doc.servers).toEqual([{ url: origin }]);
+      expect(Object.keys(doc.paths).length).toBeGreaterThan(10);
+    }
+    expect(builds).toBeLessThanOrEqual(1);
   });
 
   test("every config write publishes one invalidation for its account; reads publish none", async () => {

@@ -6,12 +6,18 @@
 import { type Invalidation, invalidationChannel } from "@conf/access-router";
 import { createRepositories, type Database } from "@conf/db";
 import { type SessionStore, StoreUnavailableError } from "@conf/session-store";
+import { type OutboundPolicy, STRICT_POLICY } from "@conf/outbound";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
-import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { basicAuth, bearerAuth, type CredentialCache, createCredentialCache } from "./lib/auth.ts";
 import { corsAnyOrigin } from "./lib/cors.ts";
+import { checkRequestStrings } from "./lib/input.ts";
+import { checkOutboundAttributes } from "./lib/outbound.ts";
+import { clientAddress } from "./lib/client-address.ts";
+import { unexpectedErrorLine } from "./lib/log.ts";
+import { DEFAULT_FILTER_LIMITS, type FilterLimits } from "./lib/filter.ts";
 import { DOCS_SCRIPT_PATH, docsScript } from "./lib/docs-assets.ts";
 import { createReadCache, type ReadCache } from "./lib/read-cache.ts";
 import { jsonBody, validationHook } from "./lib/body.ts";
@@ -22,9 +28,11 @@ import {
   internalError,
   item,
   notFound,
+  payloadTooLarge,
   serviceUnavailable,
   unsupportedMediaType,
 } from "./lib/errors.ts";
+import { createLoginLimiter, type LoginLimiter } from "./lib/login-limiter.ts";
 import { accountsRoutes } from "./routes/accounts/index.ts";
 import { callFlowsRoutes } from "./routes/call-flows/index.ts";
 import { callsRoutes } from "./routes/calls/index.ts";
@@ -59,10 +67,26 @@ export interface AppDeps {
    * so every read goes to the database or the store.
    */
   readonly readCache?: ReadCache;
+  /** Bytes of a request body; more is a 413 (default 1 MiB, API_MAX_BODY_BYTES). */
+  readonly maxBodyBytes?: number;
+  /** Failed Basic logins per address and per (address, login); default `createLoginLimiter()`'s bounds. */
+  readonly loginLimiter?: LoginLimiter;
+  /** Client address from X-Forwarded-For's last entry (API_TRUST_PROXY); default the TCP peer. */
+  readonly trustProxy?: boolean;
+  /**
+   * Where tenants may make the service send (OUTBOUND_ALLOW_PRIVATE, OUTBOUND_ALLOWLIST,
+   * SIP_HOST); default `STRICT_POLICY`: public addresses only.
+   */
+  readonly outbound?: OutboundPolicy;
+  /** Bounds on `?filter=` (default DEFAULT_FILTER_LIMITS). */
+  readonly filterLimits?: FilterLimits;
   /** Repositories to use instead of the ones built over `database` (tests). */
   readonly repos?: Repos;
-  /** Where unexpected errors are reported (default `console.error`). */
-  readonly onUnexpectedError?: (error: unknown, c: Context) => void;
+  /**
+   * Where the one-line JSON record of an unexpected error goes (default `console.error`).
+   * The record names the route and the error's kind only: no query, body, parameters or secrets.
+   */
+  readonly logError?: (line: string) => void;
 }
 
 /** CORS as the reference's sample response headers show. */
@@ -76,6 +100,9 @@ export const CORS_EXPOSE_HEADERS = [
 
 const OPENAPI_PATH = "/conference/v2/openapi.json";
 
+/** Default bound on a request body in bytes (API_MAX_BODY_BYTES). */
+export const DEFAULT_MAX_BODY_BYTES = 1_048_576;
+
 /**
  * Builds the app.
  * @example
@@ -85,7 +112,7 @@ const OPENAPI_PATH = "/conference/v2/openapi.json";
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const repos = deps.repos ?? createRepositories(deps.database);
   const authCache = deps.authCache ?? createCredentialCache();
-  const report = deps.onUnexpectedError ?? ((e: unknown) => console.error("api: unexpected error", e));
+  const logError = deps.logError ?? ((line: string) => console.error(line));
   const bus = deps.bus;
   const readCache = deps.readCache ?? createReadCache();
   const services: Services = {
@@ -94,6 +121,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     readCache,
     publicUrl: deps.publicUrl,
     sessionStore: deps.sessionStore,
+    filterLimits: deps.filterLimits ?? DEFAULT_FILTER_LIMITS,
+    outbound: deps.outbound ?? STRICT_POLICY,
     async publish(scope: Invalidation, options = {}) {
       // Before anything else: the write is done, and the writer's next read must see it.
       if (scope.kind === "account") readCache.drop(scope.accountSid, "config");
@@ -128,13 +157,32 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       maxAge: 86_400,
     }),
   );
+  // Read while c.req.raw is still the request Bun handed us (the body limit may replace it).
+  const trustProxy = deps.trustProxy === true;
+  app.use("*", async function clientAddressMiddleware(c, next) {
+    c.set("clientAddress", clientAddress(c, trustProxy));
+    await next();
+  });
+  // Before anything reads the body: a declared length over the limit is refused without
+  // reading it, a chunked body is cut off as soon as it passes the limit.
+  const maxBodyBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: () => {
+        throw payloadTooLarge(maxBodyBytes);
+      },
+    }),
+  );
+  app.use("*", checkRequestStrings());
   app.use("*", async function servicesMiddleware(c, next) {
     c.set("services", services);
     await next();
   });
 
   app.onError((err, c) => {
-    if (err instanceof ApiError) return c.json(err.body as object, err.status);
+    if (err instanceof ApiError) return c.json(err.body as object, err.status, err.headers);
     if (err instanceof HTTPException) {
       // Raised by the validators of @hono/zod-openapi before our own checks could run.
       if (err.status === 415) return c.json(unsupportedMediaType().body as object, 415);
@@ -142,10 +190,15 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       return c.json({ message: err.message, errors: [item(null, err.message)] }, err.status);
     }
     if (err instanceof StoreUnavailableError) {
-      console.error(`api: ${c.req.method} ${c.req.path}: ${err.message}`);
+      // Not unexpected: the live store did not answer in time. The path carries no secrets.
+      logError(unexpectedErrorLine(err, c));
       return c.json(serviceUnavailable().body as object, 503);
     }
-    report(err, c);
+    try {
+      logError(unexpectedErrorLine(err, c));
+    } catch {
+      // A failing logger must not turn the 500 into something worse.
+    }
     return c.json(internalError().body as object, 500);
   });
   app.notFound((c) =>
@@ -154,16 +207,17 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   // The document and the reference page are public, and registered before the
   // authenticated sub-apps so their middleware never sees these paths.
-  // Generating the document walks every route's schemas (~37 ms of CPU), and it changes
-  // only with the origin named in `servers`: built once per origin. The Host header is the
-  // client's, so only a few origins are kept.
-  const documents = new Map<string, string>();
+  // Generating the document walks every route's schemas (~11-37 ms of CPU). Only
+  // `servers` depends on the request (its origin, from the client's Host header), so
+  // the document is built once, on first use, around a placeholder, and each answer
+  // splices the JSON-quoted origin in: a flood of Host values costs a string concat each.
+  const SERVER_PLACEHOLDER = "\u0000server-url\u0000";
+  let halves: readonly [string, string] | undefined;
   app.get(OPENAPI_PATH, (c) => {
-    const origin = deps.publicUrl ?? new URL(c.req.url).origin;
-    let body = documents.get(origin);
-    if (body === undefined) {
+    if (halves === undefined) {
+      let whole: string;
       try {
-        body = JSON.stringify(
+        whole = JSON.stringify(
           app.getOpenAPI31Document({
             openapi: "3.1.0",
             info: {
@@ -172,16 +226,19 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
               description:
                 "The CarrierX Conference v2 REST API (accounts, call flows, DIDs, DID groups, meeting rooms, calls, meetings) plus the operator routes under /core/v2.",
             },
-            servers: [{ url: origin }],
+            servers: [{ url: SERVER_PLACEHOLDER }],
           }),
         );
       } catch (e) {
         // As app.doc31 answers a generator error.
         return c.json(e as object, 500);
       }
-      if (documents.size < 8) documents.set(origin, body);
+      const quoted = JSON.stringify(SERVER_PLACEHOLDER);
+      const at = whole.indexOf(quoted);
+      halves = [whole.slice(0, at), whole.slice(at + quoted.length)];
     }
-    return c.body(body, 200, { "Content-Type": "application/json" });
+    const origin = deps.publicUrl ?? new URL(c.req.url).origin;
+    return c.body(halves[0] + JSON.stringify(origin) + halves[1], 200, { "Content-Type": "application/json" });
   });
   app.openAPIRegistry.registerComponent("securitySchemes", "basicAuth", { type: "http", scheme: "basic" });
   app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer" });
@@ -205,8 +262,17 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   });
 
   const conference = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-  conference.use("*", basicAuth({ cache: authCache, verify: (login, password) => verifyLogin(repos, login, password) }));
+  conference.use(
+    "*",
+    basicAuth({
+      cache: authCache,
+      verify: (login, password) => verifyLogin(repos, login, password),
+      limiter: deps.loginLimiter ?? createLoginLimiter(),
+      address: (c) => c.get("clientAddress"),
+    }),
+  );
   conference.use("*", jsonBody());
+  conference.use("*", checkOutboundAttributes());
   // Whatever a write of an account did (even one that failed half-way), its next read
   // here must not come from the cache: live writes (PATCH of calls and meetings, DELETE
   // of meetings) are announced by the store's events only after this response, and
@@ -231,6 +297,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const core = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   core.use("*", bearerAuth({ token: deps.adminToken }));
   core.use("*", jsonBody());
+  core.use("*", checkOutboundAttributes());
   core.route("/", coreRoutes());
   app.route("/core/v2", core);
 

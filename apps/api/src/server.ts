@@ -5,10 +5,12 @@
  */
 import { invalidationChannel } from "@conf/access-router";
 import { type Database, openDatabase } from "@conf/db";
+import { type OutboundPolicy, parseOutboundPolicy } from "@conf/outbound";
 import { type Bus, createBus, createSessionStore, type SessionStore } from "@conf/session-store";
 import { createApp } from "./app.ts";
 import { createCredentialCache } from "./lib/auth.ts";
 import { credentialScope } from "./lib/context.ts";
+import { createLoginLimiter } from "./lib/login-limiter.ts";
 import { connectReadCache, createReadCache } from "./lib/read-cache.ts";
 import type { Env } from "./lib/env.ts";
 
@@ -30,6 +32,17 @@ export interface RunningApi {
   readonly adminTokenGenerated: boolean;
   /** Stops listening and closes what `startApi` opened. Idempotent. */
   close(): Promise<void>;
+}
+
+/** The outbound policy of the environment (checked when the environment was parsed). */
+export function outboundPolicyOf(env: Env): OutboundPolicy {
+  const r = parseOutboundPolicy({
+    allowPrivate: env.OUTBOUND_ALLOW_PRIVATE,
+    allowlist: env.OUTBOUND_ALLOWLIST,
+    ownHosts: [env.SIP_HOST, env.API_HOST],
+  });
+  if (!r.ok) throw new Error(`OUTBOUND_ALLOWLIST: ${r.error}`);
+  return r.value;
 }
 
 /** A random operator token: 32 bytes, base64url. */
@@ -68,7 +81,30 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   const disconnectReadCache = await connectReadCache(readCache, { bus, events: sessionStore.events });
 
   const adminToken = env.ADMIN_TOKEN ?? generateAdminToken();
-  const app = createApp({ database, adminToken, bus, sessionStore, authCache, readCache, publicUrl: env.PUBLIC_URL });
+  const app = createApp({
+    database,
+    adminToken,
+    bus,
+    sessionStore,
+    authCache,
+    readCache,
+    publicUrl: env.PUBLIC_URL,
+    maxBodyBytes: env.API_MAX_BODY_BYTES,
+    outbound: outboundPolicyOf(env),
+    trustProxy: env.API_TRUST_PROXY,
+    loginLimiter: createLoginLimiter({
+      failuresPerAddress: env.API_LOGIN_FAILURES_PER_ADDRESS,
+      failuresPerLogin: env.API_LOGIN_FAILURES_PER_LOGIN,
+      windowMs: env.API_LOGIN_FAILURE_WINDOW_SECONDS * 1000,
+      maxEntries: env.API_LOGIN_LIMITER_MAX_ENTRIES,
+    }),
+    filterLimits: {
+      maxLength: env.API_FILTER_MAX_LENGTH,
+      maxConditions: env.API_FILTER_MAX_CONDITIONS,
+      maxListValues: env.API_FILTER_MAX_LIST_VALUES,
+      maxPatternLength: env.API_FILTER_MAX_PATTERN_LENGTH,
+    },
+  });
   const server = Bun.serve({ port: env.API_PORT, hostname: env.API_HOST, fetch: app.fetch });
   const host = env.API_HOST === "0.0.0.0" ? "127.0.0.1" : env.API_HOST;
 

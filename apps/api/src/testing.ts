@@ -56,6 +56,8 @@ export interface RequestOptions {
   /** JSON-encoded unless a string. */
   body?: unknown;
   headers?: Record<string, string>;
+  /** The client address the app sees (as Bun's `server.requestIP()` reports it); default unknown. */
+  address?: string;
 }
 
 export interface Harness {
@@ -106,7 +108,7 @@ export async function createHarness(kind: DbKind, options: HarnessOptions = {}):
     readCache,
     publicUrl: options.publicUrl,
     sessionStore: options.sessionStore,
-    onUnexpectedError: (e) => console.error("unexpected error in test app", e),
+    logError: (line) => console.error("unexpected error in test app", line),
   });
   let defaultAuth: string | null = null;
 
@@ -119,7 +121,8 @@ export async function createHarness(kind: DbKind, options: HarnessOptions = {}):
       body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
       if (!Object.keys(headers).some((h) => h.toLowerCase() === "content-type")) headers["Content-Type"] = "application/json";
     }
-    return app.request(`http://api.test${path}`, { method, headers, body });
+    const env = opts.address === undefined ? undefined : { requestIP: () => ({ address: opts.address, family: "IPv4", port: 40000 }) };
+    return app.request(`http://api.test${path}`, { method, headers, body }, env);
   }
 
   async function json(method: string, path: string, opts: RequestOptions = {}) {

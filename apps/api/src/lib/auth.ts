@@ -9,8 +9,11 @@
  * another API instance. A cache hit costs one hash and one Map lookup (microseconds).
  */
 import { timingSafeEqual } from "node:crypto";
-import type { MiddlewareHandler } from "hono";
-import { forbidden, unauthorized } from "./errors.ts";
+import type { Context, MiddlewareHandler } from "hono";
+import { clientAddress } from "./client-address.ts";
+import { forbidden, tooManyRequests, unauthorized } from "./errors.ts";
+import type { LoginLimiter } from "./login-limiter.ts";
+import { badString } from "./input.ts";
 
 /** Who a verified credential belongs to. */
 export interface Principal {
@@ -39,6 +42,8 @@ export interface CredentialCacheOptions {
 export interface CredentialCache {
   /** The principal of a Basic header: cached, or verified (once per concurrent burst) and cached. */
   authenticate(header: string, verify: VerifyLogin): Promise<Principal | null>;
+  /** The principal of a Basic header when it is cached and fresh; verifies nothing. */
+  peek(header: string): Principal | undefined;
   /** Drops every entry of an account (its password or the account itself changed). */
   dropAccount(accountSid: string): void;
   /** Drops everything. */
@@ -69,7 +74,11 @@ export function parseBasic(header: string): { login: string; password: string } 
   }
   const colon = decoded.indexOf(":");
   if (colon <= 0) return null;
-  return { login: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+  const login = decoded.slice(0, colon);
+  const password = decoded.slice(colon + 1);
+  // No account has such a login or password; the database would refuse a NUL with a 500.
+  if (badString(login) || badString(password)) return null;
+  return { login, password };
 }
 
 /**
@@ -113,6 +122,10 @@ export function createCredentialCache(options: CredentialCacheOptions = {}): Cre
   }
 
   return {
+    peek(header) {
+      const hit = entries.get(sha256(header));
+      return hit && hit.expiresAt > now() ? hit.principal : undefined;
+    },
     async authenticate(header, verify) {
       const key = sha256(header);
       const hit = entries.get(key);
@@ -154,17 +167,43 @@ export interface AuthVariables {
   principal: Principal;
 }
 
+/** Options of {@link basicAuth}. */
+export interface BasicAuthOptions {
+  readonly cache: CredentialCache;
+  readonly verify: VerifyLogin;
+  /** Failed-login limiter; none: unlimited. */
+  readonly limiter?: LoginLimiter;
+  /** The client's address (limiter key); default read from the request. */
+  readonly address?: (c: Context) => string;
+}
+
 /**
  * Middleware for `/conference/v2`: HTTP Basic against the accounts, through the cache.
- * Sets `c.var.principal`; answers 401 (the reference's body) otherwise.
+ * Sets `c.var.principal`; answers 401 (the reference's body) otherwise, and 429 when
+ * the client's address (or its address with this login) failed too often. A cached,
+ * already verified credential is never limited: it cannot be a guess.
  */
-export function basicAuth(options: { cache: CredentialCache; verify: VerifyLogin }): MiddlewareHandler<{
+export function basicAuth(options: BasicAuthOptions): MiddlewareHandler<{
   Variables: AuthVariables;
 }> {
   return async function basicAuthMiddleware(c, next) {
     const header = c.req.header("authorization");
     if (!header) throw unauthorized();
-    const principal = await options.cache.authenticate(header, options.verify);
+    let principal: Principal | null | undefined = options.cache.peek(header);
+    if (!principal) {
+      // Only a readable login and password is a guess; anything else verifies nothing.
+      const creds = parseBasic(header);
+      const limiter = creds ? options.limiter : undefined;
+      const login = creds?.login ?? "";
+      const address = options.address ? options.address(c) : clientAddress(c);
+      if (limiter) {
+        const waitMs = limiter.retryAfterMs(address, login);
+        if (waitMs > 0) throw tooManyRequests(waitMs / 1000);
+        limiter.attempt(address, login);
+      }
+      principal = await options.cache.authenticate(header, options.verify);
+      if (principal) limiter?.succeeded(address, login);
+    }
     if (!principal) throw unauthorized();
     c.set("principal", principal);
     await next();

@@ -7,6 +7,9 @@ import type { MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import type { ZodError } from "zod";
 import { badJson, badRequest, type ErrorItem, invalid, item, type ApiError, unsupportedMediaType } from "./errors.ts";
+import { checkJsonStrings, fieldPath } from "./input.ts";
+
+export { fieldPath };
 
 const JSON_TYPE_RE = /^application\/([a-z0-9.+-]+\+)?json\s*(;.*)?$/i;
 
@@ -43,11 +46,14 @@ export function jsonBody(): MiddlewareHandler<{ Variables: BodyVariables }> {
       return next();
     }
     if (!isJsonContentType(type)) throw unsupportedMediaType();
+    let body: unknown;
     try {
-      c.set("body", JSON.parse(text));
+      body = JSON.parse(text);
     } catch {
       throw badJson();
     }
+    checkJsonStrings(body);
+    c.set("body", body);
     await next();
   };
 }
@@ -55,16 +61,6 @@ export function jsonBody(): MiddlewareHandler<{ Variables: BodyVariables }> {
 function article(expected: string): string {
   if (expected === "object" || expected === "array" || expected === "integer") return `an ${expected}`;
   return `a ${expected}`;
-}
-
-/** `access_codes[0].access_code` from a zod path. */
-export function fieldPath(path: readonly PropertyKey[]): string | null {
-  let out = "";
-  for (const p of path) {
-    if (typeof p === "number") out += `[${p}]`;
-    else out += out ? `.${String(p)}` : String(p);
-  }
-  return out || null;
 }
 
 /** One 422 entry per problem, each naming its field. */

@@ -4,10 +4,12 @@
  * created once at the edge and passed in.
  */
 import type { Invalidation } from "@conf/access-router";
+import type { OutboundPolicy } from "@conf/outbound";
 import type { Repositories } from "@conf/db";
 import type { SessionStore } from "@conf/session-store";
 import type { AuthVariables, CredentialCache } from "./auth.ts";
 import type { BodyVariables } from "./body.ts";
+import type { FilterLimits } from "./filter.ts";
 import type { ReadCache, ReadTicket } from "./read-cache.ts";
 
 /** The repositories of `@conf/db` the routes use (`createRepositories(database)`). */
@@ -29,10 +31,16 @@ export interface Services {
   publish(scope: Invalidation, options?: { credentials?: boolean }): Promise<void>;
   /** Cached GET bodies (serves nothing unless connected to the bus and the store's events). */
   readonly readCache: ReadCache;
+  /** Where tenants may make the service send (recording_addr, webhooks). */
+  readonly outbound: OutboundPolicy;
+  /** Bounds on `?filter=`. */
+  readonly filterLimits: FilterLimits;
 }
 
 export interface AppVariables extends AuthVariables, BodyVariables {
   services: Services;
+  /** The client's address (the TCP peer, or X-Forwarded-For's last entry with API_TRUST_PROXY). */
+  clientAddress: string;
   /** Set by `readThrough` on a cache miss: the read whose body may be kept (null: not cached). */
   readTicket?: ReadTicket | null;
 }

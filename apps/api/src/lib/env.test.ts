@@ -31,4 +31,27 @@ describe("parseEnv", () => {
       for (const name of ["API_PORT", "DATABASE_URL", "REDIS_URL", "ADMIN_TOKEN", "PUBLIC_URL"]) expect(r.error).toContain(`${name}:`);
     }
   });
+  test("limits: defaults, values, and bad values named", () => {
+    const d = parseEnv({});
+    expect(d.ok && d.value).toMatchObject({
+      API_FILTER_MAX_LENGTH: 4000,
+      API_FILTER_MAX_CONDITIONS: 50,
+      API_FILTER_MAX_LIST_VALUES: 1000,
+      API_FILTER_MAX_PATTERN_LENGTH: 256,
+      API_MAX_BODY_BYTES: 1_048_576,
+      API_LOGIN_FAILURES_PER_ADDRESS: 30,
+      API_LOGIN_FAILURES_PER_LOGIN: 5,
+      API_LOGIN_FAILURE_WINDOW_SECONDS: 300,
+      API_LOGIN_LIMITER_MAX_ENTRIES: 100_000,
+      API_TRUST_PROXY: false,
+      OUTBOUND_ALLOW_PRIVATE: false,
+    });
+    const v = parseEnv({ API_MAX_BODY_BYTES: "2048", OUTBOUND_ALLOW_PRIVATE: "1", OUTBOUND_ALLOWLIST: " 10.0.0.0/8 " });
+    expect(v.ok && v.value).toMatchObject({ API_MAX_BODY_BYTES: 2048, OUTBOUND_ALLOW_PRIVATE: true, OUTBOUND_ALLOWLIST: "10.0.0.0/8" });
+    const bad = parseEnv({ API_FILTER_MAX_PATTERN_LENGTH: "0", API_MAX_BODY_BYTES: "lots", OUTBOUND_ALLOW_PRIVATE: "maybe", OUTBOUND_ALLOWLIST: "10.0.0.0/40" });
+    expect(bad.ok).toBe(false);
+    for (const name of ["API_FILTER_MAX_PATTERN_LENGTH", "API_MAX_BODY_BYTES", "OUTBOUND_ALLOW_PRIVATE", "OUTBOUND_ALLOWLIST"]) {
+      expect(!bad.ok && bad.error).toContain(`${name}:`);
+    }
+  });
 });

@@ -2,6 +2,7 @@
  * The API's environment, parsed once at start-up (the only reader of `process.env`).
  * A bad value exits with a message naming the variable.
  */
+import { parseOutboundPolicy } from "@conf/outbound";
 import { z } from "zod";
 
 const optionalString = z
@@ -17,6 +18,21 @@ function msVariable(fallback: number) {
     .transform((v) => (v === undefined || v.trim() === "" ? fallback : Number(v.trim())))
     .pipe(z.number({ error: "must be a number of milliseconds" }).int().min(1).max(600_000));
 }
+/** A whole number within [min, max], `fallback` when unset or empty. */
+const intVar = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === "" ? fallback : Number(v.trim())))
+    .pipe(z.number({ error: `must be a whole number from ${min} to ${max}` }).int().min(min).max(max));
+
+/** A 0/1 switch (also true/false, yes/no), off when unset. */
+const flagVar = z
+  .string()
+  .optional()
+  .transform((v) => (v ?? "").trim().toLowerCase())
+  .pipe(z.enum(["", "0", "1", "false", "true", "no", "yes"], { error: "must be 0 or 1" }))
+  .transform((v) => v === "1" || v === "true" || v === "yes");
 
 /** The variables the API reads, with their defaults. */
 export const EnvSchema = z.object({
@@ -54,6 +70,35 @@ export const EnvSchema = z.object({
   ADMIN_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   /** Origin (and path prefix) of absolute pagination links; from the request when unset. */
   PUBLIC_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  /** Characters of a `filter` query parameter (default 4000). */
+  API_FILTER_MAX_LENGTH: intVar(4000, 1, 1_000_000),
+  /** Conditions of one filter (default 50). */
+  API_FILTER_MAX_CONDITIONS: intVar(50, 1, 10_000),
+  /** Values of one `in`/`notin` list (default 1000). */
+  API_FILTER_MAX_LIST_VALUES: intVar(1000, 1, 100_000),
+  /** Characters of one like/ilike pattern (default 256). */
+  API_FILTER_MAX_PATTERN_LENGTH: intVar(256, 1, 100_000),
+  /** Bytes of a request body; larger is a 413 (default 1 MiB). */
+  API_MAX_BODY_BYTES: intVar(1_048_576, 1024, 1024 * 1024 * 1024),
+  /** Failed Basic logins from one address per window before 429 (default 30). */
+  API_LOGIN_FAILURES_PER_ADDRESS: intVar(30, 1, 1_000_000),
+  /** Failed Basic logins of one login from one address per window before 429 (default 5). */
+  API_LOGIN_FAILURES_PER_LOGIN: intVar(5, 1, 1_000_000),
+  /** Length of the failed-login window in seconds (default 300). */
+  API_LOGIN_FAILURE_WINDOW_SECONDS: intVar(300, 1, 86_400),
+  /** Counters the failed-login limiter keeps at most, oldest dropped first (default 100000). */
+  API_LOGIN_LIMITER_MAX_ENTRIES: intVar(100_000, 100, 10_000_000),
+  /** 1: the client address is the last hop of X-Forwarded-For (set only behind a proxy that appends it). */
+  API_TRUST_PROXY: flagVar,
+  /** 1: tenants may send to loopback, private, link-local and the service's own addresses (labs, tests). */
+  OUTBOUND_ALLOW_PRIVATE: flagVar,
+  /** Hosts and CIDRs tenants may send to even when private, comma-separated (e.g. `10.1.10.190,192.168.0.0/16`). */
+  OUTBOUND_ALLOWLIST: optionalString.superRefine((v, ctx) => {
+    const r = parseOutboundPolicy({ allowlist: v });
+    if (!r.ok) ctx.addIssue({ code: "custom", message: r.error });
+  }),
+  /** The mixer's SIP address, which tenants may not send to (the API refuses it as a recording_addr). */
+  SIP_HOST: optionalString,
 });
 export type Env = z.infer<typeof EnvSchema>;
 

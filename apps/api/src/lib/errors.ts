@@ -18,14 +18,17 @@ export interface ErrorBody {
 
 /** An expected failure with the exact status and JSON body the reference answers. */
 export class ApiError extends Error {
-  readonly status: 400 | 401 | 403 | 404 | 409 | 415 | 422 | 500 | 503;
+  readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 503;
   readonly body: unknown;
+  /** Response headers the error carries (Retry-After of a 429). */
+  readonly headers: Readonly<Record<string, string>>;
 
-  constructor(status: ApiError["status"], body: unknown, message?: string) {
+  constructor(status: ApiError["status"], body: unknown, message?: string, headers: Record<string, string> = {}) {
     super(message ?? (isErrorBody(body) ? body.message : `HTTP ${status}`));
     this.name = "ApiError";
     this.status = status;
     this.body = body;
+    this.headers = headers;
   }
 }
 
@@ -51,7 +54,7 @@ export function badJson(): ApiError {
 }
 
 /** 400 for a bad query parameter (filter, order, limit ...), naming the parameter. */
-export function badRequest(field: string, message: string): ApiError {
+export function badRequest(field: string | null, message: string): ApiError {
   return new ApiError(400, { message: "bad request", errors: [item(field, message)] });
 }
 
@@ -80,6 +83,31 @@ export function notFound(object: string): ApiError {
 /** 409 with the conflicting field and, where known, the SID of the object in the way. */
 export function conflict(errors: readonly ErrorItem[]): ApiError {
   return new ApiError(409, { message: "conflict", errors });
+}
+
+/**
+ * 413 for a body over the limit (API_MAX_BODY_BYTES).
+ * @example throw payloadTooLarge(1048576) // "the request body must be at most 1048576 bytes"
+ */
+export function payloadTooLarge(maxBytes: number): ApiError {
+  return new ApiError(413, {
+    message: "payload too large",
+    errors: [item("body", `the request body must be at most ${maxBytes} bytes`)],
+  });
+}
+
+/**
+ * 429 after too many failed logins, with Retry-After in whole seconds.
+ * @example throw tooManyRequests(42) // Retry-After: 42
+ */
+export function tooManyRequests(retryAfterSeconds: number): ApiError {
+  const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
+  return new ApiError(
+    429,
+    { message: "too many requests", errors: [item("cause", `too many failed logins; retry after ${seconds} seconds`)] },
+    "too many requests",
+    { "Retry-After": String(seconds) },
+  );
 }
 
 /** 415 for a request body that is not declared as JSON. */

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { PgDialect, boolean, integer, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
-import { compileFilter, compilePredicate, type FilterAst, likeToRegExp, type MemoryFieldMap, parseFilter } from "./filter.ts";
+import { compileFilter, compilePredicate, type FilterAst, likeMatcher, type MemoryFieldMap, parseFilter } from "./filter.ts";
 
 const ok = (s: string): FilterAst => {
   const r = parseFilter(s);
@@ -78,16 +78,36 @@ describe("parseFilter: rejected with a message saying what is wrong", () => {
   }
 });
 
-describe("likeToRegExp", () => {
+describe("parseFilter: limits", () => {
+  const limits = { maxLength: 60, maxConditions: 2, maxListValues: 3, maxPatternLength: 5 };
+  const cases: { name: string; input: string; error: string | null }[] = [
+    { name: "within every limit", input: 'a like "%b_c%" and b in (1, 2, 3)', error: null },
+    { name: "too long", input: `a eq "${"x".repeat(60)}"`, error: "the filter is longer than 60 characters" },
+    { name: "too many conditions", input: "a eq 1 and b eq 2 and c eq 3", error: "at most 2 conditions are allowed" },
+    { name: "too many list values", input: "a in (1, 2, 3, 4)", error: "a list may hold at most 3 values" },
+    { name: "like pattern too long", input: 'a like "%%%%%%"', error: 'the like pattern of "a" is longer than 5 characters' },
+    { name: "ilike pattern too long", input: "a ilike ______", error: 'the ilike pattern of "a" is longer than 5 characters' },
+    { name: "eq values are not patterns", input: "a eq 123456789", error: null },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const r = parseFilter(c.input, limits);
+      if (c.error === null) expect(r.ok).toBe(true);
+      else expect(r).toEqual({ ok: false, error: c.error });
+    });
+  }
+});
+
+describe("likeMatcher", () => {
   test("% and _ and escapes", () => {
-    expect(likeToRegExp("%555%", false).test("15165550000")).toBe(true);
-    expect(likeToRegExp("a_c", false).test("abc")).toBe(true);
-    expect(likeToRegExp("a_c", false).test("abbc")).toBe(false);
-    expect(likeToRegExp("100\\%", false).test("100%")).toBe(true);
-    expect(likeToRegExp("100\\%", false).test("1000")).toBe(false);
-    expect(likeToRegExp("a.b", false).test("axb")).toBe(false);
-    expect(likeToRegExp("Account%", false).test("account 1")).toBe(false);
-    expect(likeToRegExp("AccOUnt%", true).test("account 1")).toBe(true);
+    expect(likeMatcher("%555%", false)("15165550000")).toBe(true);
+    expect(likeMatcher("a_c", false)("abc")).toBe(true);
+    expect(likeMatcher("a_c", false)("abbc")).toBe(false);
+    expect(likeMatcher("100\\%", false)("100%")).toBe(true);
+    expect(likeMatcher("100\\%", false)("1000")).toBe(false);
+    expect(likeMatcher("a.b", false)("axb")).toBe(false);
+    expect(likeMatcher("Account%", false)("account 1")).toBe(false);
+    expect(likeMatcher("AccOUnt%", true)("account 1")).toBe(true);
   });
 });
 
@@ -205,6 +225,13 @@ describe("compileFilter (SQL)", () => {
     expect(q.sql).toBe(`("rooms"."created" < $1::timestamptz)`);
     expect(q.params).toEqual(["2021-02-25T20:36:54.000Z"]);
     expect(compile("date_created like 2021%").sql).toContain("to_char(");
+  });
+  test("a like pattern on a date is a text parameter, never cast to a timestamp (was a 500)", () => {
+    for (const pattern of ["%", "2021%", "not a date"]) {
+      const q = compile(`date_created like "${pattern}"`);
+      expect(q.sql).not.toContain("timestamptz");
+      expect(q.params).toEqual([pattern]);
+    }
   });
   test("like and ilike", () => {
     expect(compile('name like "A%"').sql).toBe(`(("rooms"."name")::text like $1)`);

@@ -32,9 +32,9 @@ export interface ListableRepo<T> {
 /** Config objects: `attributes.<key>` must name a known attribute. */
 export const CONFIG_FIELD_OPTIONS: SqlFieldOptions = { jsonKeys: { attributes: ATTRIBUTE_KEYS } };
 
-function parseFilterParam(raw: string | undefined): FilterAst | null {
+function parseFilterParam(c: Context<AppEnv>, raw: string | undefined): FilterAst | null {
   if (raw === undefined || raw.trim() === "") return null;
-  const r = parseFilter(raw);
+  const r = parseFilter(raw, c.get("services").filterLimits);
   if (!r.ok) throw badRequest("filter", r.error);
   return r.value;
 }
@@ -82,7 +82,7 @@ export async function listConfig<T extends object>(
   const page = parsePageQuery(query, options.defaultLimit);
   const selection = parseFieldSelection(query, objectFields);
   const fieldOptions = options.fieldOptions ?? CONFIG_FIELD_OPTIONS;
-  const ast = parseFilterParam(query.filter);
+  const ast = parseFilterParam(c, query.filter);
   let where: SQL | undefined;
   if (ast) {
     checkFilterable(ast, (f) => Object.hasOwn(repo.fields, f) || f.includes("."), objectFields);
@@ -114,7 +114,7 @@ export function listLive<T extends object>(
   const query = c.req.query();
   const page = parsePageQuery(query);
   const selection = parseFieldSelection(query, objectFields);
-  const ast = parseFilterParam(query.filter);
+  const ast = parseFilterParam(c, query.filter);
   let matched: readonly T[] = all;
   if (ast) {
     const p = compilePredicate(ast, fields);
@@ -142,7 +142,7 @@ export async function listLivePaged<T extends object>(
   const query = c.req.query();
   const page = parsePageQuery(query);
   const selection = parseFieldSelection(query, objectFields);
-  if (parseFilterParam(query.filter) || page.order) return listLive(c, await fetchAll(), fields, objectFields, { countable: true });
+  if (parseFilterParam(c, query.filter) || page.order) return listLive(c, await fetchAll(), fields, objectFields, { countable: true });
   const { items, total } = await fetchPage(page.offset, page.limit);
   return envelope(c, items, selection, page, total, total);
 }

@@ -5,7 +5,11 @@ import { join } from "node:path";
 import { decodeAlaw, decodeUlaw, goertzelAmplitude } from "@conf/media";
 import { RtpPortPool } from "../rtp-socket.ts";
 import { SipUa } from "@conf/sip";
+import { type OutboundPolicy, STRICT_POLICY } from "@conf/outbound";
 import { type Recorder, startRemoteRecording } from "./index.ts";
+
+/** The recorders of these tests listen on loopback: the operator's lab setting (OUTBOUND_ALLOW_PRIVATE=1). */
+const LAB: OutboundPolicy = { ...STRICT_POLICY, allowPrivate: true };
 import { RawUas } from "./test-uas.ts";
 
 /**
@@ -170,6 +174,7 @@ describe.skipIf(!hasNetSip)("remote recording to Net::SIP", () => {
     const peer = await NetSipRecorder.start("pcmu", join(dir, "rtp.txt"));
     try {
       const rec = startRemoteRecording({
+      outbound: LAB,
         ua,
         ports,
         host: "127.0.0.1",
@@ -219,7 +224,8 @@ describe.skipIf(!hasNetSip)("remote recording to Net::SIP", () => {
   test("a recorder that answers PCMA gets A-law", async () => {
     const peer = await NetSipRecorder.start("pcma", join(dir, "rtp.txt"));
     try {
-      const rec = startRemoteRecording({ ua, ports, host: "127.0.0.1", target: `rec@127.0.0.1:${peer.port}`, meetingSid: "CF1", metadata: "m" });
+      const rec = startRemoteRecording({
+      outbound: LAB, ua, ports, host: "127.0.0.1", target: `rec@127.0.0.1:${peer.port}`, meetingSid: "CF1", metadata: "m" });
       expect(await withTimeout(rec.ready, 5000, "ready")).toEqual({ ok: true });
       const sent = await feedRealtime(rec, 1, 440);
       const r = await rec.stop();
@@ -242,7 +248,8 @@ describe.skipIf(!hasNetSip)("remote recording to Net::SIP", () => {
   test("486 Busy Here: ready resolves with the error, nothing is sent, the port is freed, nothing throws", async () => {
     const peer = await NetSipRecorder.start("busy", join(dir, "rtp.txt"));
     try {
-      const rec = startRemoteRecording({ ua, ports, host: "127.0.0.1", target: `rec@127.0.0.1:${peer.port}`, meetingSid: "CF2", metadata: "" });
+      const rec = startRemoteRecording({
+      outbound: LAB, ua, ports, host: "127.0.0.1", target: `rec@127.0.0.1:${peer.port}`, meetingSid: "CF2", metadata: "" });
       const frame = new Int16Array(FRAME).fill(1000);
       rec.write(frame);
       const ready = await withTimeout(rec.ready, 5000, "ready");
@@ -277,6 +284,7 @@ describe("remote recording to a scripted UAS", () => {
 
   const start = (extra: Partial<Parameters<typeof startRemoteRecording>[0]> = {}) =>
     startRemoteRecording({
+      outbound: LAB,
       ua,
       ports,
       host: "127.0.0.1",
@@ -385,6 +393,40 @@ describe("remote recording to a scripted UAS", () => {
       uas2.close();
     }
   }, 10000);
+
+  test("send-time outbound policy: an internal address, or a name resolving to one, fails before any INVITE", async () => {
+    const literal = start({ outbound: STRICT_POLICY, target: `rec@127.0.0.1:${uas.port}` });
+    expect(await literal.ready).toEqual({ ok: false, error: "recording_addr names a loopback address" });
+    const lookups: string[] = [];
+    const byName = start({
+      outbound: STRICT_POLICY,
+      target: "rec@recorder.example.com:5080",
+      lookup: async (host) => {
+        lookups.push(host);
+        return ["93.184.216.34", "10.0.0.7"];
+      },
+    });
+    expect(await byName.ready).toEqual({ ok: false, error: "recording_addr recorder.example.com resolves to a private address" });
+    expect(lookups).toEqual(["recorder.example.com"]);
+    const unresolvable = start({
+      outbound: STRICT_POLICY,
+      target: "rec@nowhere.example.com",
+      lookup: async () => {
+        throw new Error("ENOTFOUND");
+      },
+    });
+    expect(await unresolvable.ready).toEqual({ ok: false, error: "recording_addr nowhere.example.com does not resolve" });
+    // The operator's allowlist lets a lab recorder through.
+    const allowed = start({ outbound: { ...STRICT_POLICY, allowlist: [{ kind: "name", name: "recorder.lab.example" }] }, target: "rec@recorder.lab.example:5080", lookup: async () => ["10.0.0.7"] });
+    await Bun.sleep(50);
+    await allowed.stop();
+    // Past the policy: whatever ends it now (the name does not exist), it is not the policy.
+    const passed = await allowed.ready;
+    expect(passed.ok ? "" : passed.error).not.toStartWith("recording_addr");
+    for (const rec of [literal, byName, unresolvable]) expect((await rec.stop()).packetsSent).toBe(0);
+    await Bun.sleep(100);
+    expect(uas.requests.length).toBe(0);
+  });
 
   test("unusable recording_addr values fail at once: no INVITE, no port", async () => {
     for (const target of ["", "rec@127.0.0.1;transport=tcp", `rec@127.0.0.1:${uas.port}?X-Evil=1`, "tel:+15551230000", "rec@127.0.0.1\r\nX: 1"]) {

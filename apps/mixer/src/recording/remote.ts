@@ -19,7 +19,8 @@ import {
 } from "@conf/media";
 import type { RtpPortPool, RtpSocket } from "../rtp-socket.ts";
 import type { Dialog, OutgoingCall, SipUa } from "@conf/sip";
-import { headerText, type RecordingTarget, recordingTarget } from "./target.ts";
+import { type OutboundPolicy, outboundPolicyFromEnv } from "@conf/outbound";
+import { allowedTargetHost, type HostLookup, headerText, type RecordingTarget, recordingTarget } from "./target.ts";
 import type { RecordingReady, RemoteRecorder, RemoteRecordingResult } from "./types.ts";
 
 /** Codecs a remote recording can be sent in. */
@@ -55,6 +56,20 @@ export interface RemoteRecordingOptions {
   answerTimeoutMs?: number;
   /** How long stop() waits for the answer to our BYE (default 2000 ms; the BYE itself keeps retrying). */
   byeWaitMs?: number;
+  /**
+   * Where tenants may send recordings (`@conf/outbound`). Default: the policy of the
+   * process environment (OUTBOUND_ALLOW_PRIVATE, OUTBOUND_ALLOWLIST, SIP_HOST), read
+   * once, until the node passes the one it parsed at start-up.
+   */
+  outbound?: OutboundPolicy;
+  /** Resolves the target's host name (tests); default the system resolver. */
+  lookup?: HostLookup;
+}
+
+let envPolicy: ReturnType<typeof outboundPolicyFromEnv> | undefined;
+function defaultOutboundPolicy(): ReturnType<typeof outboundPolicyFromEnv> {
+  envPolicy ??= outboundPolicyFromEnv(process.env);
+  return envPolicy;
 }
 
 type State = "starting" | "calling" | "sending" | "ended";
@@ -111,6 +126,17 @@ class SipRemoteRecorder implements RemoteRecorder {
       // The mixer would call itself and land in its own IVR.
       return this.fail("recording_addr points at this mixer");
     }
+    // recording_addr is the tenant's: never an internal host, even through a name that
+    // resolved to a public address when the API checked it.
+    let policy = o.outbound;
+    if (policy === undefined) {
+      const fromEnv = defaultOutboundPolicy();
+      if (!fromEnv.ok) return this.fail(`outbound policy: ${fromEnv.error}`);
+      policy = fromEnv.value;
+    }
+    const allowed = await allowedTargetHost(t.value.host, policy, o.lookup);
+    if (!allowed.ok) return this.fail(allowed.error);
+    if (this.state !== "starting") return;
     let socket: RtpSocket;
     try {
       // Anything the recorder sends back (echo, RTCP-less keepalives) is ignored.

@@ -4,6 +4,8 @@
  * URI parameters or headers that could redirect or reshape the call) and header
  * values without line breaks.
  */
+import { lookup as dnsLookup } from "node:dns/promises";
+import { checkHost, checkResolved, type OutboundPolicy } from "@conf/outbound";
 import { isSipUri, parseUri } from "@conf/sip";
 
 /** A `recording_addr` read as a SIP target. */
@@ -64,4 +66,34 @@ export function headerText(s: string, maxChars = 256): string {
   const flat = s.replace(/[\u0000-\u001f\u007f]/g, " ").trim();
   const points = Array.from(flat);
   return points.length > maxChars ? points.slice(0, maxChars).join("") : flat;
+}
+
+/** Resolves a host name to its addresses. */
+export type HostLookup = (host: string) => Promise<string[]>;
+
+/** The system resolver, every address of the name. */
+export const systemLookup: HostLookup = async (host) => (await dnsLookup(host, { all: true })).map((a) => a.address);
+
+/**
+ * Send-time check of a target's host against the operator's outbound policy: an
+ * address literal by its class, a name by every address it resolves to now (the API
+ * checked the name when it was set, but a name can point anywhere later).
+ * @example await allowedTargetHost("10.0.0.7", STRICT_POLICY) // { ok: false, error: "recording_addr names a private address" }
+ */
+export async function allowedTargetHost(
+  host: string,
+  policy: OutboundPolicy,
+  lookup: HostLookup = systemLookup,
+): Promise<{ ok: true } | { ok: false; error: string }> {
+  const checked = checkHost(host, policy);
+  if (!checked.ok) return { ok: false, error: `recording_addr ${checked.error}` };
+  if (checked.value.ip !== null) return { ok: true };
+  let addresses: string[];
+  try {
+    addresses = await lookup(checked.value.host);
+  } catch {
+    return { ok: false, error: `recording_addr ${checked.value.host} does not resolve` };
+  }
+  const resolved = checkResolved(checked.value.host, addresses, policy);
+  return resolved.ok ? { ok: true } : { ok: false, error: `recording_addr ${resolved.error}` };
 }
