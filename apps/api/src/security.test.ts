@@ -128,6 +128,25 @@ forEachLivePlane((h) => {
     expect((await h().json("GET", "/conference/v2/accounts/whoami", { auth: tenant.auth, address: owner })).status).toBe(200);
   });
 
+  test("a client's first burst of parallel requests with the right login is one attempt, not refused", async () => {
+    const tenant = await h().tenant(`burst_${crypto.randomUUID().slice(0, 8)}`);
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, async () => (await h().json("GET", "/conference/v2/accounts/whoami", { auth: tenant.auth, address: "127.0.0.55" })).status),
+    );
+    expect(statuses).toEqual(Array(20).fill(200));
+  });
+
+  test("parallel guesses of different passwords are each counted", async () => {
+    const tenant = await h().tenant(`guesses_${crypto.randomUUID().slice(0, 8)}`);
+    const statuses = await Promise.all(
+      Array.from({ length: 12 }, async (_, i) =>
+        (await h().json("GET", "/conference/v2/accounts/whoami", { auth: basicHeader(tenant.login, `guess-${i}`), address: "127.0.0.56" })).status,
+      ),
+    );
+    expect(statuses.filter((s) => s === 401).length).toBe(5);
+    expect(statuses.filter((s) => s === 429).length).toBe(7);
+  });
+
   test("one address spraying many logins is refused for all of them", async () => {
     const sprayer = "127.0.0.77";
     const statuses: number[] = [];

@@ -44,6 +44,8 @@ export interface CredentialCache {
   authenticate(header: string, verify: VerifyLogin): Promise<Principal | null>;
   /** The principal of a Basic header when it is cached and fresh; verifies nothing. */
   peek(header: string): Principal | undefined;
+  /** Whether a verification of exactly this header is under way (a request may wait for it). */
+  pending(header: string): boolean;
   /** Drops every entry of an account (its password or the account itself changed). */
   dropAccount(accountSid: string): void;
   /** Drops everything. */
@@ -126,6 +128,9 @@ export function createCredentialCache(options: CredentialCacheOptions = {}): Cre
       const hit = entries.get(sha256(header));
       return hit && hit.expiresAt > now() ? hit.principal : undefined;
     },
+    pending(header) {
+      return inflight.has(sha256(header));
+    },
     async authenticate(header, verify) {
       const key = sha256(header);
       const hit = entries.get(key);
@@ -193,7 +198,10 @@ export function basicAuth(options: BasicAuthOptions): MiddlewareHandler<{
     if (!principal) {
       // Only a readable login and password is a guess; anything else verifies nothing.
       const creds = parseBasic(header);
-      const limiter = creds ? options.limiter : undefined;
+      // A request with the very header another is verifying waits for that answer: it
+      // guesses nothing new, so it is not counted (a client's first burst of parallel
+      // requests is one attempt, not one per request).
+      const limiter = creds && !options.cache.pending(header) ? options.limiter : undefined;
       const login = creds?.login ?? "";
       const address = options.address ? options.address(c) : clientAddress(c);
       if (limiter) {
