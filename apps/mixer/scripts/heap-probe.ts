@@ -202,8 +202,8 @@ async function runProbe(): Promise<void> {
   let mohSamples = 0;
   for (const s of moh.values()) mohSamples += s.samples.length;
   const afterMoh = snapshot(`moh sources (${mohSamples} samples)`, 0, afterPrompts);
-  const lobby = new MixGroup(new ConferenceMixer({ mohSources: moh, mohEnabled: false }));
-  const meeting = new MixGroup(new ConferenceMixer({ mohSources: moh, defaultMoh: "default", mohEnabled: true }));
+  const lobby = new MixGroup<CallSession>(new ConferenceMixer({ mohSources: moh, mohEnabled: false }));
+  const meeting = new MixGroup<CallSession>(new ConferenceMixer({ mohSources: moh, defaultMoh: "default", mohEnabled: true }));
   const pool = new RtpPortPool(portMin, portMin + 5998, sharedSockets);
   retained.push(prompts, moh, lobby, meeting, pool);
   const afterMixers = snapshot("lobby + meeting mixers, port pool", 0, afterMoh);
@@ -307,7 +307,7 @@ async function runProbe(): Promise<void> {
         (sessions[i] as CallSession).receive(pkt, sources[i] as number, "127.0.0.1", now);
       }
     };
-    const mixGroup = (g: MixGroup) => {
+    const mixGroup = (g: MixGroup<CallSession>) => {
       if (g.mixer.activeCount === 0) {
         g.sendCount = 0;
         return;

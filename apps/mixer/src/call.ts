@@ -88,9 +88,9 @@ export class CallSession {
   private rxFirstSeq = -1;
   private rxMaxSeq = 0;
   /** Where the call's audio is mixed now (lobby or meeting) and its slot there. */
-  group: MixGroup | null = null;
+  group: MixGroup<CallSession> | null = null;
   slot = -1;
-  meeting: MeetingRuntime | null = null;
+  meeting: MeetingRuntime<CallSession> | null = null;
 
   // IVR
   prompt: PromptContext | null = null;

@@ -7,20 +7,31 @@ import { ROLE_LETTER } from "@conf/call-flow";
 import type { Meeting, ParticipantMuted } from "@conf/session-store";
 import { ConferenceMixer } from "./media/index.ts";
 import type { LoopSource } from "./media/index.ts";
-import type { CallSession } from "./call.ts";
 import type { Recorder } from "./recording/index.ts";
 
+/**
+ * What a group needs of a call in one of its slots. The call type is a parameter, so
+ * this file does not import call.ts (which names the groups a call sits in).
+ */
+export interface MixMember {
+  readonly slot: number;
+  readonly role: Role;
+  readonly muted: boolean;
+  readonly onHold: boolean;
+  sendFrame(arena: Uint8Array, offset: number, length: number): void;
+}
+
 /** One mixer and the calls in its slots; the lobby (IVR) is one too, with no meeting. */
-export class MixGroup {
+export class MixGroup<C extends MixMember = MixMember> {
   readonly mixer: ConferenceMixer;
   /** Call in each slot (index = slot). */
-  slotCalls: (CallSession | null)[] = [];
+  slotCalls: (C | null)[] = [];
 
   constructor(mixer: ConferenceMixer) {
     this.mixer = mixer;
   }
 
-  add(call: CallSession, slot: number): void {
+  add(call: C, slot: number): void {
     while (this.slotCalls.length <= slot) this.slotCalls.push(null);
     this.slotCalls[slot] = call;
   }
@@ -32,7 +43,7 @@ export class MixGroup {
 
   /** This frame's packets: the slots mixed and their calls, sent over the phases. */
   private sendSlots = new Int32Array(64);
-  private sendCalls: (CallSession | null)[] = new Array<CallSession | null>(64).fill(null);
+  private sendCalls: (C | null)[] = new Array<C | null>(64).fill(null);
   sendCount = 0;
 
   /** Right after `mixer.tick()`: which calls this frame's packets are for. */
@@ -44,7 +55,7 @@ export class MixGroup {
       let size = this.sendSlots.length;
       while (size < n) size *= 2;
       this.sendSlots = new Int32Array(size);
-      this.sendCalls = new Array<CallSession | null>(size).fill(null);
+      this.sendCalls = new Array<C | null>(size).fill(null);
     }
     const list = mixer.activeList;
     for (let i = 0; i < n; i++) {
@@ -72,8 +83,8 @@ export class MixGroup {
   }
 }
 
-export class MeetingRuntime extends MixGroup {
-  readonly calls = new Set<CallSession>();
+export class MeetingRuntime<C extends MixMember = MixMember> extends MixGroup<C> {
+  readonly calls = new Set<C>();
   participantMuted: ParticipantMuted;
   onHold: string;
   entryTones: boolean;
@@ -83,9 +94,9 @@ export class MeetingRuntime extends MixGroup {
   ending = false;
   ended = false;
   /** Raised hands, oldest first (question queue). */
-  hands: CallSession[] = [];
+  hands: C[] = [];
   /** The participant the host let speak from the queue. */
-  handSpeaking: CallSession | null = null;
+  handSpeaking: C | null = null;
   /** Whether a host has joined (for `conference_start_how` `moderator`). */
   started: boolean;
   /** Pending `conference_stop_how` `moderator` end, after the last host left. */
@@ -131,7 +142,7 @@ export class MeetingRuntime extends MixGroup {
   }
 
   /** Re-applies mute, hold and waiting of one call to its slot. */
-  apply(call: CallSession): void {
+  apply(call: C): void {
     if (call.slot < 0) return;
     this.mixer.setMuted(call.slot, call.muted);
     this.mixer.setHeld(call.slot, call.onHold || this.heldByMeeting(call.role));

@@ -163,8 +163,8 @@ const INSTRUCTION_CLIP: Record<KeypadCommand, PromptName> = {
 const MAX_CODE_LENGTH = 32;
 
 export class MixerNode {
-  readonly lobby: MixGroup;
-  readonly meetings = new Map<string, MeetingRuntime>();
+  readonly lobby: MixGroup<CallSession>;
+  readonly meetings = new Map<string, MeetingRuntime<CallSession>>();
   readonly calls = new Map<string, CallSession>();
   private readonly byDialog = new Map<string, CallSession>();
   private readonly ports: RtpPortPool;
@@ -182,7 +182,7 @@ export class MixerNode {
   private unsubscribe: Unsubscribe | null = null;
   private stopResetWatch: (() => void) | null = null;
   /** The meeting key of each running meeting and the stored Call of each joined call: what a restore writes back. */
-  private readonly meetingKeys = new WeakMap<MeetingRuntime, string>();
+  private readonly meetingKeys = new WeakMap<MeetingRuntime<CallSession>, string>();
   private readonly storedCalls = new WeakMap<CallSession, Call>();
   /** A restore is running; `again`: Redis was found emptied again meanwhile. */
   private restoring: { again: boolean } | null = null;
@@ -222,7 +222,7 @@ export class MixerNode {
     this.ports = new RtpPortPool(opts.rtpPortMin, opts.rtpPortMax, opts.rtpSharedSockets ?? 0, opts.rtpLatch);
     this.trusted = opts.trustedSources ?? new TrustedSources([]);
     this.moh = createMohSources();
-    this.lobby = new MixGroup(new ConferenceMixer({ mohSources: this.moh, mohEnabled: false }));
+    this.lobby = new MixGroup<CallSession>(new ConferenceMixer({ mohSources: this.moh, mohEnabled: false }));
     const sink = opts.log ?? ((l) => console.log(`mixer: ${l}`));
     // Sites escape what they print from SIP (logSafe); this catches what they missed,
     // so no value from a caller can start a log line of its own.
@@ -380,7 +380,7 @@ export class MixerNode {
     this.ports.flush();
   }
 
-  private mixGroup(group: MixGroup): void {
+  private mixGroup(group: MixGroup<CallSession>): void {
     const mixer = group.mixer;
     if (mixer.activeCount === 0) {
       group.sendCount = 0;
@@ -717,7 +717,7 @@ export class MixerNode {
     }
     let runtime = this.meetings.get(result.meeting.meeting_sid);
     if (!runtime) {
-      runtime = new MeetingRuntime(
+      runtime = new MeetingRuntime<CallSession>(
         result.meeting.meeting_sid,
         decision.accountSid,
         decision.meetingRoomSid,
@@ -925,7 +925,7 @@ export class MixerNode {
   }
 
   /** The meeting's participant_muted changed: every participant follows and is told. */
-  private async applyParticipantMuted(runtime: MeetingRuntime, value: ParticipantMuted): Promise<void> {
+  private async applyParticipantMuted(runtime: MeetingRuntime<CallSession>, value: ParticipantMuted): Promise<void> {
     runtime.participantMuted = value;
     const muted = value !== "false";
     const writes: Promise<unknown>[] = [];
@@ -943,13 +943,13 @@ export class MixerNode {
     await Promise.all(writes);
   }
 
-  private applyMeetingHold(runtime: MeetingRuntime, onHold: string): void {
+  private applyMeetingHold(runtime: MeetingRuntime<CallSession>, onHold: string): void {
     runtime.onHold = onHold;
     for (const c of runtime.calls) runtime.apply(c);
   }
 
   /** A host arrived for a `moderator`-start meeting: everyone waiting is let in. */
-  private startMeeting(runtime: MeetingRuntime): void {
+  private startMeeting(runtime: MeetingRuntime<CallSession>): void {
     runtime.started = true;
     for (const c of runtime.calls) {
       if (c.waitTimer) clearTimeout(c.waitTimer);
@@ -959,7 +959,7 @@ export class MixerNode {
   }
 
   /** Starts or stops recording the meeting's mix, by `recording_method`. */
-  private async toggleRecording(runtime: MeetingRuntime, call: CallSession): Promise<void> {
+  private async toggleRecording(runtime: MeetingRuntime<CallSession>, call: CallSession): Promise<void> {
     if (runtime.recorder) {
       await this.stopRecording(runtime);
       this.say(call, ["recording-stopped"]);
@@ -977,7 +977,7 @@ export class MixerNode {
     this.say(call, ["recording-started"]);
   }
 
-  private startRecording(runtime: MeetingRuntime): Recorder | null {
+  private startRecording(runtime: MeetingRuntime<CallSession>): Recorder | null {
     const a = runtime.attributes;
     const ua = this.ua;
     if (!ua) return null;
@@ -1062,7 +1062,7 @@ export class MixerNode {
   }
 
   /** `conference_stop_how` `moderator`: the others are told, then dropped after the wait. */
-  private lastHostLeft(runtime: MeetingRuntime): void {
+  private lastHostLeft(runtime: MeetingRuntime<CallSession>): void {
     if (runtime.ending) return;
     const a = runtime.attributes;
     if (a.recording_stop_how === "moderator") this.bg(this.stopRecording(runtime));
@@ -1091,7 +1091,7 @@ export class MixerNode {
    * all hear "meeting ended, goodbye", then the meeting ends on a timer, so it ends even
    * if the caller who asked for it hangs up meanwhile.
    */
-  private endWithGoodbye(runtime: MeetingRuntime, why: string): void {
+  private endWithGoodbye(runtime: MeetingRuntime<CallSession>, why: string): void {
     if (runtime.ending || runtime.ended) return;
     runtime.ending = true;
     if (runtime.stopTimer) clearTimeout(runtime.stopTimer);
@@ -1111,7 +1111,7 @@ export class MixerNode {
     p.catch((err) => this.log(`background task failed: ${logSafe(err)}${err instanceof Error && err.stack ? ` ${escapeControl(err.stack)}` : ""}`));
   }
 
-  private disposeMeeting(runtime: MeetingRuntime): void {
+  private disposeMeeting(runtime: MeetingRuntime<CallSession>): void {
     runtime.ended = true;
     if (runtime.stopTimer) clearTimeout(runtime.stopTimer);
     runtime.stopTimer = null;
@@ -1119,7 +1119,7 @@ export class MixerNode {
     this.meetings.delete(runtime.meetingSid);
   }
 
-  private async stopRecording(runtime: MeetingRuntime): Promise<void> {
+  private async stopRecording(runtime: MeetingRuntime<CallSession>): Promise<void> {
     const rec = runtime.recorder;
     if (!rec) return;
     runtime.recorder = null;
