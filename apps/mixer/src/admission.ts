@@ -187,22 +187,21 @@ export class Admission {
     // Nothing is played (so nothing sent) before the ACK and the caller's own RTP: an
     // INVITE naming someone else's address must not make us stream prompts at it.
     if (decision.kind === "join") {
-      call.onReady = (c) => {
+      call.whenReady((c) => {
         if (c.state === "ivr") this.parts.bg(this.admitted(c, decision));
-      };
+      });
     } else {
       call.askForCode(decision.context);
       const clips: PromptName[] = [];
       if (decision.context.attributes.conference_greeting_enabled === "on") clips.push("welcome");
       clips.push("enter-code");
-      call.onReady = (c) => {
+      call.whenReady((c) => {
         // Digits typed before (SIP INFO) mean the caller knows what to do.
         if (c.state === "ivr" && c.prompt && c.digits === "" && c.waitingSince === 0 && c.attempts === 0) {
           this.parts.voice.say(c, clips, "collect");
         }
-      };
+      });
     }
-    call.checkReady();
   }
 
   // ---- the IVR ---------------------------------------------------------------------

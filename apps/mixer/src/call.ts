@@ -85,7 +85,7 @@ export class CallSession {
    * Run once when the call may first be sent media (see `sendable`): the node starts the
    * greeting then, so the caller hears it whole and nobody else is sent it.
    */
-  onReady: ((call: CallSession) => void) | null = null;
+  private onReady: ((call: CallSession) => void) | null = null;
   readonly jitter = new JitterBuffer();
   private readonly dtmf = new DtmfReceiver();
   /** Outgoing packet, reused every tick. */
@@ -372,6 +372,12 @@ export class CallSession {
    */
   get sendable(): boolean {
     return this.latch.latched && this._dialog !== null && this._dialog.state === "confirmed";
+  }
+
+  /** Runs `ready` once, when the call may first be sent media (now, if it may already). */
+  whenReady(ready: (call: CallSession) => void): void {
+    this.onReady = ready;
+    this.checkReady();
   }
 
   /** Runs `onReady` if the call just became sendable (after the ACK, after a latch). */

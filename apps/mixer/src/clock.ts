@@ -95,7 +95,7 @@ export class MixClock {
       this.mixGroup(lobby);
       for (const m of meetings.values()) {
         this.mixGroup(m);
-        this.noteTalkers(m);
+        m.noteTalkers(this.parts.events);
       }
     }
     lobby.sendPhase(phase, sendPhases);
@@ -106,7 +106,7 @@ export class MixClock {
   private mixGroup(group: MixGroup<CallSession>): void {
     const mixer = group.mixer;
     if (mixer.activeCount === 0) {
-      group.sendCount = 0;
+      group.sendNothing();
       return;
     }
     mixer.tick();
@@ -119,40 +119,5 @@ export class MixClock {
       if (kind === MIXER_EVENT_DIGIT) this.parts.onDigit(call, dtmfKey(mixer.eventValue[e] as number));
       else if (kind === MIXER_EVENT_PROMPT_DONE) this.parts.onPromptDone(call);
     }
-  }
-
-  /**
-   * Compares this tick's talkers with the last tick's (by call, so a slot that changed
-   * hands is two callers) and tells the changes. At most `maxTalkers` squared steps.
-   */
-  private noteTalkers(m: MeetingRuntime<CallSession>): void {
-    const mixer = m.mixer;
-    const slots = mixer.talkers;
-    // An empty meeting is not ticked: its talkers of the last tick stopped.
-    const n = mixer.activeCount === 0 ? 0 : mixer.talkerCount;
-    const last = m.lastTalkers;
-    const lastCount = m.lastTalkerCount;
-    if (n === 0 && lastCount === 0) return;
-    const calls = m.slotCalls;
-    for (let j = 0; j < lastCount; j++) {
-      const was = last[j] as CallSession;
-      let still = false;
-      for (let i = 0; i < n; i++) if (calls[slots[i] as number] === was) still = true;
-      if (!still) this.parts.events.emit({ type: "talker.stopped", meetingSid: m.meetingSid, callSid: was.callSid });
-    }
-    for (let i = 0; i < n; i++) {
-      const c = calls[slots[i] as number];
-      if (!c) continue;
-      let before = false;
-      for (let j = 0; j < lastCount; j++) if (last[j] === c) before = true;
-      if (!before) this.parts.events.emit({ type: "talker.started", meetingSid: m.meetingSid, callSid: c.callSid });
-    }
-    let k = 0;
-    for (let i = 0; i < n; i++) {
-      const c = calls[slots[i] as number];
-      if (c) last[k++] = c;
-    }
-    for (let j = k; j < lastCount; j++) last[j] = null;
-    m.lastTalkerCount = k;
   }
 }

@@ -7,6 +7,7 @@ import { ROLE_LETTER } from "@conf/call-flow";
 import type { Meeting, ParticipantMuted } from "@conf/session-store";
 import { ConferenceMixer } from "./media/index.ts";
 import type { LoopSource } from "./media/index.ts";
+import type { DomainEvents } from "./domain-events.ts";
 import type { Recorder } from "./recording/index.ts";
 
 /**
@@ -14,6 +15,7 @@ import type { Recorder } from "./recording/index.ts";
  * this file does not import call.ts (which names the groups a call sits in).
  */
 export interface MixMember {
+  readonly callSid: string;
   readonly slot: number;
   readonly role: Role;
   readonly muted: boolean;
@@ -45,6 +47,11 @@ export class MixGroup<C extends MixMember = MixMember> {
   private sendSlots = new Int32Array(64);
   private sendCalls: (C | null)[] = new Array<C | null>(64).fill(null);
   sendCount = 0;
+
+  /** Nothing was mixed this frame (nobody is in the group): nothing to send. */
+  sendNothing(): void {
+    this.sendCount = 0;
+  }
 
   /** Right after `mixer.tick()`: which calls this frame's packets are for. */
   takeSendList(): void {
@@ -112,8 +119,8 @@ export class MeetingRuntime<C extends MixMember = MixMember> extends MixGroup<C>
    * The callers mixed as talkers in the last tick and how many, for talker events: kept
    * by the clock, preallocated so that comparing ticks allocates nothing.
    */
-  readonly lastTalkers: (C | null)[];
-  lastTalkerCount = 0;
+  private readonly lastTalkers: (C | null)[];
+  private lastTalkerCount = 0;
 
   constructor(
     readonly meetingSid: string,
@@ -319,5 +326,41 @@ export class MeetingRuntime<C extends MixMember = MixMember> extends MixGroup<C>
     this._recorder = null;
     this._recording = false;
     this.mixer.recordTap = null;
+  }
+
+  /**
+   * Compares this tick's talkers with the last tick's (by call, so a slot that changed
+   * hands is two callers) and tells the changes: called by the clock after each tick,
+   * it builds an event only on a change. At most `maxTalkers` squared steps.
+   */
+  noteTalkers(events: DomainEvents): void {
+    const mixer = this.mixer;
+    const slots = mixer.talkers;
+    // An empty meeting is not ticked: its talkers of the last tick stopped.
+    const n = mixer.activeCount === 0 ? 0 : mixer.talkerCount;
+    const last = this.lastTalkers;
+    const lastCount = this.lastTalkerCount;
+    if (n === 0 && lastCount === 0) return;
+    const calls = this.slotCalls;
+    for (let j = 0; j < lastCount; j++) {
+      const was = last[j] as C;
+      let still = false;
+      for (let i = 0; i < n; i++) if (calls[slots[i] as number] === was) still = true;
+      if (!still) events.emit({ type: "talker.stopped", meetingSid: this.meetingSid, callSid: was.callSid });
+    }
+    for (let i = 0; i < n; i++) {
+      const c = calls[slots[i] as number];
+      if (!c) continue;
+      let before = false;
+      for (let j = 0; j < lastCount; j++) if (last[j] === c) before = true;
+      if (!before) events.emit({ type: "talker.started", meetingSid: this.meetingSid, callSid: c.callSid });
+    }
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      const c = calls[slots[i] as number];
+      if (c) last[k++] = c;
+    }
+    for (let j = k; j < lastCount; j++) last[j] = null;
+    this.lastTalkerCount = k;
   }
 }
