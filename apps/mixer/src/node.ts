@@ -22,8 +22,7 @@ import {
   type PromptLibrary,
   type RtpLatchOptions,
 } from "./media/index.ts";
-import type { MeetingRuntime } from "./meeting.ts";
-import { MixGroup } from "./meeting.ts";
+import { type MeetingRuntime, MixGroup } from "./meeting.ts";
 import { MeetingController } from "./meeting-controller.ts";
 import { MeetingRecording } from "./meeting-recording.ts";
 import { RtpPortPool } from "./rtp-socket.ts";
