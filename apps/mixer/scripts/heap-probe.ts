@@ -202,8 +202,8 @@ async function runProbe(): Promise<void> {
   let mohSamples = 0;
   for (const s of moh.values()) mohSamples += s.samples.length;
   const afterMoh = snapshot(`moh sources (${mohSamples} samples)`, 0, afterPrompts);
-  const lobby = new MixGroup(new ConferenceMixer({ mohSources: moh, mohEnabled: false }));
-  const meeting = new MixGroup(new ConferenceMixer({ mohSources: moh, defaultMoh: "default", mohEnabled: true }));
+  const lobby = new MixGroup<CallSession>(new ConferenceMixer({ mohSources: moh, mohEnabled: false }));
+  const meeting = new MixGroup<CallSession>(new ConferenceMixer({ mohSources: moh, defaultMoh: "default", mohEnabled: true }));
   const pool = new RtpPortPool(portMin, portMin + 5998, sharedSockets);
   retained.push(prompts, moh, lobby, meeting, pool);
   const afterMixers = snapshot("lobby + meeting mixers, port pool", 0, afterMoh);
@@ -254,12 +254,11 @@ async function runProbe(): Promise<void> {
     );
     call = new CallSession(party, socket, media, new Date(), now, () => {});
     // As after the ACK and the caller's first packet (from its SDP's address): sendable.
-    call.dialog = { state: "confirmed" } as unknown as Dialog;
+    call.answered({ state: "confirmed" } as unknown as Dialog);
     call.latch.accept(media.remoteAddress, media.remotePort, i + 1, 0, now);
     // enterLobby, then joinMeeting: the lobby slot is freed again (its capacity stays).
-    const ls = lobby.mixer.addSlot({ codec: media.codec, member: false, input: call.jitter, inbandDtmf: !withTe, send: true });
-    lobby.add(call, ls);
-    lobby.remove(ls);
+    call.enterLobby(lobby);
+    call.unseat();
     const role = i === 0 ? "host" : i < Number(args.talkers) ? "participant" : "listener";
     const slot = meeting.mixer.addSlot({
       codec: media.codec,
@@ -269,9 +268,8 @@ async function runProbe(): Promise<void> {
       inbandDtmf: !withTe,
       send: true,
     });
-    call.group = meeting;
-    call.slot = slot;
-    call.state = "meeting";
+    // Seated as a joined call is (its state, which the per-packet path does not read, stays).
+    call.seat(meeting, slot);
     meeting.add(call, slot);
     sessions.push(call);
     if ((i + 1) % step === 0 || i + 1 === calls) {
@@ -307,7 +305,7 @@ async function runProbe(): Promise<void> {
         (sessions[i] as CallSession).receive(pkt, sources[i] as number, "127.0.0.1", now);
       }
     };
-    const mixGroup = (g: MixGroup) => {
+    const mixGroup = (g: MixGroup<CallSession>) => {
       if (g.mixer.activeCount === 0) {
         g.sendCount = 0;
         return;

@@ -4,6 +4,7 @@
  */
 import type { JoinDecision, PromptContext } from "@conf/access-router";
 import type { Role } from "@conf/call-flow";
+import type { Call } from "@conf/session-store";
 import {
   createRtpHeader,
   decodeAlaw,
@@ -16,6 +17,7 @@ import {
   type RtpHeader,
   type RtpLatch,
   RtpSender,
+  negotiateAnswer,
   Upsampler2x,
 } from "@conf/media";
 import type { KeypadMatcher } from "./keypad.ts";
@@ -59,13 +61,23 @@ export interface CallMedia {
   send: boolean;
 }
 
+/** What a caller's prompts do when they finish. */
+export type AfterPrompt = "none" | "collect" | "hangup" | "end-meeting" | "record-name";
+
+/** What a call that another node answered brings along (hand-over). */
+export interface CallOrigin {
+  callSid: string;
+  handedFrom: { nodeId: string; handoverId: string };
+  name: Int16Array | null;
+}
+
 const PACKET_BYTES = 12 + 320;
 /** Shared by every call: parsing finishes before the next packet is handled. */
 const rxHeader: RtpHeader = createRtpHeader();
 
 export class CallSession {
-  state: CallState = "ivr";
-  dialog: Dialog | null = null;
+  private _state: CallState = "ivr";
+  private _dialog: Dialog | null = null;
   readonly sender: RtpSender;
   /** The socket's latch: which source is this caller, and where its audio goes. */
   readonly latch: RtpLatch;
@@ -73,7 +85,7 @@ export class CallSession {
    * Run once when the call may first be sent media (see `sendable`): the node starts the
    * greeting then, so the caller hears it whole and nobody else is sent it.
    */
-  onReady: ((call: CallSession) => void) | null = null;
+  private onReady: ((call: CallSession) => void) | null = null;
   readonly jitter = new JitterBuffer();
   private readonly dtmf = new DtmfReceiver();
   /** Outgoing packet, reused every tick. */
@@ -88,44 +100,46 @@ export class CallSession {
   private rxFirstSeq = -1;
   private rxMaxSeq = 0;
   /** Where the call's audio is mixed now (lobby or meeting) and its slot there. */
-  group: MixGroup | null = null;
-  slot = -1;
-  meeting: MeetingRuntime | null = null;
+  private _group: MixGroup<CallSession> | null = null;
+  private _slot = -1;
+  private _meeting: MeetingRuntime<CallSession> | null = null;
 
   // IVR
-  prompt: PromptContext | null = null;
-  digits = "";
-  attempts = 0;
+  private _prompt: PromptContext | null = null;
+  private _digits = "";
+  private _attempts = 0;
   /** What to do when the caller's prompt queue finishes. */
-  afterPrompt: "none" | "collect" | "hangup" | "end-meeting" | "record-name" = "none";
+  private _afterPrompt: AfterPrompt = "none";
   /** Admitted, joining once the name is recorded (roll call). */
-  pendingJoin: JoinDecision | null = null;
+  private pendingJoin: JoinDecision | null = null;
   /** The caller's recorded name at 16 kHz (roll call), once recorded. */
-  name: Int16Array | null = null;
+  private _name: Int16Array | null = null;
   private nameCapture: Int16Array | null = null;
   private nameLength = 0;
   private nameDecoder: G722Decoder | null = null;
   /** Node clock (ms) when the code prompt finished; for the no-input timeout. */
-  waitingSince = 0;
+  private _waitingSince = 0;
 
   /** Keypad commands in the meeting (bindings from this call's attributes). */
-  keypad: KeypadMatcher | null = null;
+  private _keypad: KeypadMatcher | null = null;
   /** Start-wait timer while a non-host waits for a host. */
-  waitTimer: ReturnType<typeof setTimeout> | null = null;
+  private waitTimer: ReturnType<typeof setTimeout> | null = null;
 
   /** The node that answered this call and handed it over to us, and the hand-over's id. */
-  handedFrom: { nodeId: string; handoverId: string } | null = null;
+  readonly handedFrom: { nodeId: string; handoverId: string } | null;
 
   /** o= of our SDP: later answers in the dialog keep the id and raise the version. */
-  sdpSessionId = 0;
-  sdpVersion = 1;
+  readonly sdpSessionId: number;
+  private sdpVersion = 1;
 
   // Meeting state mirrored from the store
-  callSid: string;
-  role: Role = "participant";
-  muted = false;
-  onHold = false;
-  accessCode = "";
+  readonly callSid: string;
+  private _role: Role = "participant";
+  private _muted = false;
+  private _onHold = false;
+  private _accessCode = "";
+  /** The Call object the store made when the call joined (what a restore writes back). */
+  private _stored: Call | null = null;
 
   constructor(
     readonly party: CallParty,
@@ -134,11 +148,221 @@ export class CallSession {
     readonly dateCreated: Date,
     now: number,
     private readonly onDigit: (call: CallSession, key: string) => void,
+    sdpSessionId = 0,
+    origin: CallOrigin | null = null,
   ) {
-    this.callSid = crypto.randomUUID();
+    this.callSid = origin?.callSid ?? crypto.randomUUID();
+    this.handedFrom = origin?.handedFrom ?? null;
+    this._name = origin?.name ?? null;
+    this.sdpSessionId = sdpSessionId;
     this.sender = new RtpSender({ payloadType: media.payloadType });
     this.latch = rtp.latch;
     this.lastRtpAt = now;
+  }
+
+  get state(): CallState { return this._state; }
+  get dialog(): Dialog | null { return this._dialog; }
+  get group(): MixGroup<CallSession> | null { return this._group; }
+  get slot(): number { return this._slot; }
+  /** The meeting the call is in (state `meeting`, or leaving it). */
+  get meeting(): MeetingRuntime<CallSession> | null { return this._meeting; }
+  get prompt(): PromptContext | null { return this._prompt; }
+  get digits(): string { return this._digits; }
+  get attempts(): number { return this._attempts; }
+  get afterPrompt(): AfterPrompt { return this._afterPrompt; }
+  get name(): Int16Array | null { return this._name; }
+  get waitingSince(): number { return this._waitingSince; }
+  get keypad(): KeypadMatcher | null { return this._keypad; }
+  get role(): Role { return this._role; }
+  get muted(): boolean { return this._muted; }
+  get onHold(): boolean { return this._onHold; }
+  get accessCode(): string { return this._accessCode; }
+  get stored(): Call | null { return this._stored; }
+
+  /** The call as the API shows it (its stored Call with the state the mix has now), once joined. */
+  toApi(): Call | null {
+    const s = this._stored;
+    return s ? { ...s, role: this._role, muted: this._muted, on_hold: this._onHold } : null;
+  }
+
+  /** The INVITE was answered: this is the call's dialog. */
+  answered(dialog: Dialog): void {
+    this._dialog = dialog;
+  }
+
+  /** The call's audio is mixed in `group` at `slot` now. */
+  seat(group: MixGroup<CallSession>, slot: number): void {
+    this._group = group;
+    this._slot = slot;
+  }
+
+  /** Takes the call out of the mix it is in, if any. */
+  unseat(): void {
+    if (this._group && this._slot >= 0) this._group.remove(this._slot);
+    this._group = null;
+    this._slot = -1;
+  }
+
+  /** Seats the call in the lobby (IVR) mix: heard by nobody, hearing its own prompts. */
+  enterLobby(lobby: MixGroup<CallSession>): void {
+    const slot = lobby.mixer.addSlot({
+      codec: this.media.codec,
+      member: false,
+      input: this.jitter,
+      inbandDtmf: this.media.telephoneEventPt === null,
+      send: this.media.send,
+    });
+    if (slot < 0) throw new Error("lobby is full");
+    this.seat(lobby, slot);
+    lobby.add(this, slot);
+  }
+
+  // ---- IVR ----
+
+  /** The caller is asked for an access code of this context. */
+  askForCode(context: PromptContext): void {
+    this._prompt = context;
+  }
+
+  /** No more codes (admitted, refused, or off to a meeting). */
+  stopAskingForCode(): void {
+    this._prompt = null;
+  }
+
+  /** A key typed at the code prompt; at most `max` are kept. */
+  typeKey(key: string, max: number, now: number): void {
+    if (this._digits.length < max) this._digits += key;
+    this._waitingSince = now;
+  }
+
+  /** The code typed so far, cleared. */
+  takeDigits(): string {
+    const d = this._digits;
+    this._digits = "";
+    return d;
+  }
+
+  /** One more failed try (a wrong code, or silence); the tries so far. */
+  countAttempt(): number {
+    return ++this._attempts;
+  }
+
+  /** The code prompt finished at `now` (0: not waiting for input). */
+  waitForInput(now: number): void {
+    this._waitingSince = now;
+  }
+
+  /** What happens when the caller's prompts finish. */
+  setAfterPrompt(then: AfterPrompt): void {
+    this._afterPrompt = then;
+  }
+
+  /** What was to happen after the prompts, now that they finished (reset to none). */
+  takeAfterPrompt(): AfterPrompt {
+    const then = this._afterPrompt;
+    this._afterPrompt = "none";
+    return then;
+  }
+
+  /** Admitted with roll call: joins after its name is recorded. */
+  holdJoin(decision: JoinDecision): void {
+    this._prompt = null;
+    this.pendingJoin = decision;
+  }
+
+  takePendingJoin(): JoinDecision | null {
+    const d = this.pendingJoin;
+    this.pendingJoin = null;
+    return d;
+  }
+
+  // ---- meeting ----
+
+  /** On the way into a meeting with this role and code. */
+  beginJoin(decision: JoinDecision): void {
+    this._state = "joining";
+    this._role = decision.role;
+    this._accessCode = decision.accessCode ?? "";
+  }
+
+  /** The join did not happen: back at the IVR, with no more codes to try. */
+  backToIvr(): void {
+    this._state = "ivr";
+    this._prompt = null;
+  }
+
+  /** Mute and hold as the store has them for the call. */
+  mirror(muted: boolean, onHold: boolean): void {
+    this._muted = muted;
+    this._onHold = onHold;
+  }
+
+  /** In the meeting, at `slot` of its mix. */
+  enterMeeting(meeting: MeetingRuntime<CallSession>, slot: number, keypad: KeypadMatcher, stored: Call): void {
+    this._state = "meeting";
+    this._stored = stored;
+    this.seat(meeting, slot);
+    this._meeting = meeting;
+    this._keypad = keypad;
+  }
+
+  mute(muted: boolean): void {
+    this._muted = muted;
+  }
+
+  hold(onHold: boolean): void {
+    this._onHold = onHold;
+  }
+
+  /** Waits for a host; `timer` hangs it up if none comes. */
+  waitForHost(timer: ReturnType<typeof setTimeout>): void {
+    this.stopWaitingForHost();
+    this.waitTimer = timer;
+  }
+
+  stopWaitingForHost(): void {
+    if (this.waitTimer) clearTimeout(this.waitTimer);
+    this.waitTimer = null;
+  }
+
+  /** Starts hanging up; the state it was in, or null when it is already going. */
+  beginLeaving(): CallState | null {
+    if (this._state === "ended" || this._state === "leaving") return null;
+    const was = this._state;
+    this._state = "leaving";
+    this.unseat();
+    this.stopWaitingForHost();
+    return was;
+  }
+
+  /** Gone from this node: its socket is closed. */
+  end(): void {
+    this.unseat();
+    this.rtp.close();
+    this._state = "ended";
+  }
+
+  /**
+   * A re-INVITE's offer: the answer (same codec, same o= id, next version), and the
+   * media follows it (direction; a new address re-arms the latch). Null: not acceptable.
+   */
+  answerReinvite(sdp: string, host: string): string | null {
+    this.sdpVersion++;
+    const neg = negotiateAnswer(
+      sdp,
+      { address: host, port: this.rtp.port, sessionId: this.sdpSessionId, sessionVersion: this.sdpVersion },
+      this.media.codec,
+    );
+    if (!neg.ok) return null;
+    const moved = neg.value.remoteAddress !== this.media.remoteAddress || neg.value.remotePort !== this.media.remotePort;
+    this.media.send = neg.value.direction === "sendrecv" || neg.value.direction === "sendonly";
+    if (moved && neg.value.remoteAddress !== "0.0.0.0") {
+      this.media.remoteAddress = neg.value.remoteAddress;
+      this.media.remotePort = neg.value.remotePort;
+      // Re-arms the latch: the caller's packets from the new place latch it again.
+      this.rtp.expect(neg.value.remoteAddress, neg.value.remotePort);
+    }
+    return neg.value.answer;
   }
 
   /**
@@ -147,13 +371,19 @@ export class CallSession {
    * packets come from). Before that every frame is skipped: no reflection.
    */
   get sendable(): boolean {
-    return this.latch.latched && this.dialog !== null && this.dialog.state === "confirmed";
+    return this.latch.latched && this._dialog !== null && this._dialog.state === "confirmed";
+  }
+
+  /** Runs `ready` once, when the call may first be sent media (now, if it may already). */
+  whenReady(ready: (call: CallSession) => void): void {
+    this.onReady = ready;
+    this.checkReady();
   }
 
   /** Runs `onReady` if the call just became sendable (after the ACK, after a latch). */
   checkReady(): void {
     const ready = this.onReady;
-    if (ready === null || !this.sendable || this.state === "ended") return;
+    if (ready === null || !this.sendable || this._state === "ended") return;
     this.onReady = null;
     ready(this);
   }
@@ -163,7 +393,7 @@ export class CallSession {
    * source's packets: the per-packet receive path.
    */
   receive(buf: Uint8Array, _port: number, _address: string, now: number): void {
-    if (this.state === "ended") return;
+    if (this._state === "ended") return;
     if (!parseRtp(buf, 0, buf.length, rxHeader)) return;
     const pt = rxHeader.payloadType;
     const isAudio = pt === this.media.payloadType;
@@ -236,7 +466,7 @@ export class CallSession {
     this.nameDecoder = null;
     if (!captured || this.nameLength === 0) return;
     if (this.media.codec === "G722") {
-      this.name = captured.slice(0, this.nameLength);
+      this._name = captured.slice(0, this.nameLength);
       return;
     }
     const out = new Int16Array(this.nameLength * 2);
@@ -245,7 +475,7 @@ export class CallSession {
       const n = Math.min(160, this.nameLength - i);
       up.process(captured, i, n, out, i * 2);
     }
-    this.name = out;
+    this._name = out;
   }
 
   /** Sends this tick's payload from `arena`, or lets RTP time pass when there is none. */

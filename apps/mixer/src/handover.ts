@@ -16,7 +16,21 @@
  *   owner -> front  ended   the call is over; the front forgets the dialog
  * Bodies are validated here, at the edge: another node is another process.
  */
+import type { JoinDecision } from "@conf/access-router";
+import type { HandoverMessage, HandoverStep, SessionStore } from "@conf/session-store";
 import { z } from "zod";
+import { type CallMedia, CallSession } from "./call.ts";
+import type { CallRegistry } from "./call-registry.ts";
+import type { DomainEvents } from "./domain-events.ts";
+import { logSafe } from "./log-safe.ts";
+import { buildOffer, parseAnswer } from "@conf/media";
+import type { MeetingController } from "./meeting-controller.ts";
+import type { MixGroup } from "./meeting.ts";
+import type { RtpPortPool, RtpSocket } from "./rtp-socket.ts";
+import type { Dialog, DialogSnapshot, SipUa } from "@conf/sip";
+
+/** How long the front keeps a handed-over dialog for phones that ignore the target refresh, ms. */
+const MOVED_KEEP_MS = 12 * 3600_000;
 
 const role = z.enum(["host", "participant", "listener"]);
 
@@ -113,5 +127,369 @@ export class MeetingPlacement {
   /** A hand-over to `nodeId` failed: the next caller of the meeting gets placed afresh. */
   forget(meetingKey: string): void {
     this.recent.delete(meetingKey);
+  }
+}
+
+export interface HandoverParts {
+  store: SessionStore;
+  nodeId: string;
+  sipHost: string;
+  registry: CallRegistry;
+  ports: RtpPortPool;
+  lobby: MixGroup<CallSession>;
+  meetings: MeetingController;
+  events: DomainEvents;
+  /** Nodes to place new meetings on; null: this node mixes what it creates. */
+  placement: (() => readonly string[]) | null;
+  /** How long a hand-over step may take before the call stays here, ms. */
+  timeoutMs: number;
+  ua(): SipUa | null;
+  sipPort(): number;
+  stopped(): boolean;
+  /** The node's clock of the current frame, ms. */
+  now(): number;
+  log(line: string): void;
+  bg(p: Promise<unknown>): void;
+}
+
+/** One node's side of every hand-over: as the front that answered, and as the owner that mixes. */
+export class Handover {
+  readonly nodeId: string;
+  private readonly placement: MeetingPlacement | null;
+  /** Our hand-overs waiting for the owner's reply, by hand-over id. */
+  private readonly out = new Map<string, (m: HandoverMessage | null) => void>();
+  /**
+   * Calls offered to us, their RTP socket open, waiting for the phone's yes; `call` is
+   * set once it commits (the socket's handler reads it from here).
+   */
+  private readonly incoming = new Map<
+    string,
+    { offer: HandoverOffer; socket: RtpSocket; sessionId: number; timer: ReturnType<typeof setTimeout>; call: CallSession | null }
+  >();
+  /** Dialogs handed over to another node, by dialog id: what still arrives here is passed on. */
+  private readonly moved = new Map<string, { nodeId: string; handoverId: string; dialog: Dialog }>();
+  /** The same, by hand-over id (the owner's `ended` names it). */
+  private readonly movedByHandover = new Map<string, string>();
+  /** Calls handed over to us, by hand-over id (the front's `digit` names it), and by call sid. */
+  private readonly takenOver = new Map<string, CallSession>();
+  private readonly takenOverBySid = new Map<string, CallSession>();
+
+  constructor(private readonly parts: HandoverParts) {
+    this.nodeId = parts.nodeId;
+    this.placement = parts.placement ? new MeetingPlacement(parts.placement) : null;
+    // A call we took over ended here: the front forgets its dialog.
+    parts.events.on("call.left", (e) => {
+      const c = this.takenOverBySid.get(e.callSid);
+      if (!c?.handedFrom) return;
+      this.takenOverBySid.delete(e.callSid);
+      this.takenOver.delete(c.handedFrom.handoverId);
+      parts.bg(this.send(c.handedFrom.nodeId, "ended", c.handedFrom.handoverId, {}));
+    });
+  }
+
+  /** The node that mixes (or will mix) the meeting, or null to mix it here. */
+  async ownerFor(meetingKey: string): Promise<string | null> {
+    const store = this.parts.store;
+    // A store that does not answer: the join that follows says so to the caller.
+    const meeting = await store.getMeetingByKey(meetingKey).catch(() => null);
+    if (meeting) {
+      const info = await store.getMeetingInfo(meeting.meeting_sid).catch(() => null);
+      if (info) return info.nodeId;
+    }
+    return this.placement?.place(meetingKey, performance.now()) ?? null;
+  }
+
+  /** A hand-over failed: the meeting's next caller is placed afresh. */
+  forgetPlacement(meetingKey: string): void {
+    this.placement?.forget(meetingKey);
+  }
+
+  private send(nodeId: string, step: HandoverStep, handoverId: string, body: unknown): Promise<number> {
+    return this.parts.store.control.send(nodeId, {
+      type: "handover",
+      meetingSid: "",
+      step,
+      handoverId,
+      fromNodeId: this.nodeId,
+      body,
+    });
+  }
+
+  /** Sends a step and waits for the other node's reply; null when there is none in time. */
+  private request(nodeId: string, step: HandoverStep, handoverId: string, body: unknown): Promise<HandoverMessage | null> {
+    return new Promise((resolve) => {
+      const finish = (m: HandoverMessage | null) => {
+        clearTimeout(timer);
+        this.out.delete(handoverId);
+        resolve(m);
+      };
+      const timer = setTimeout(() => finish(null), this.parts.timeoutMs);
+      this.out.set(handoverId, finish);
+      this.send(nodeId, step, handoverId, body).then(
+        (receivers) => {
+          if (receivers === 0) finish(null); // nobody listens on that node's channel
+        },
+        () => finish(null),
+      );
+    });
+  }
+
+  // ---- the front -------------------------------------------------------------------
+
+  /**
+   * Moves an admitted caller to the node that mixes its meeting: the owner opens an RTP
+   * socket, we re-INVITE the phone to it with the owner's Contact, and the owner adopts
+   * the dialog. False when the call should be mixed here after all (no owner answered,
+   * the phone refused the re-INVITE); true when it is gone from this node.
+   */
+  async handOver(call: CallSession, decision: JoinDecision, nodeId: string): Promise<boolean> {
+    const { log, bg } = this.parts;
+    const ua = this.parts.ua();
+    const dialog = call.dialog;
+    if (!dialog || !ua) return false;
+    const handoverId = crypto.randomUUID();
+    const offer: HandoverOffer = {
+      callSid: call.callSid,
+      dateCreated: call.dateCreated.toISOString(),
+      party: call.party,
+      media: {
+        codec: call.media.codec,
+        telephoneEventPt: call.media.telephoneEventPt,
+        remoteAddress: call.latch.address,
+        remotePort: call.latch.port,
+      },
+      decision: decision as unknown as HandoverOffer["decision"],
+      name: call.name ? samplesToBase64(call.name) : null,
+    };
+    const reply = await this.request(nodeId, "offer", handoverId, offer);
+    const ready = reply?.step === "ready" ? handoverReadySchema.safeParse(reply.body) : null;
+    if (!ready?.success) {
+      log(`call ${call.callSid}: node ${nodeId} did not take it (${reply ? reply.step : "no answer"}); mixing here`);
+      if (reply) bg(this.send(nodeId, "abort", handoverId, {}));
+      return false;
+    }
+    if (call.state !== "joining") {
+      bg(this.send(nodeId, "abort", handoverId, {}));
+      return true;
+    }
+    let moved: Awaited<ReturnType<Dialog["reinvite"]>>;
+    try {
+      moved = await dialog.reinvite({ sdp: ready.data.sdp, contact: ready.data.contact, timeoutMs: 8000 });
+    } catch (err) {
+      // A Contact the SIP layer will not put on the wire (from a misbehaving node).
+      moved = { ok: false, status: 500, reason: String(err) };
+    }
+    if (call.state !== "joining" || !moved.ok || !moved.sdp) {
+      bg(this.send(nodeId, "abort", handoverId, {}));
+      if (call.state !== "joining") return true;
+      log(`call ${call.callSid}: the phone refused the move to ${nodeId} (${moved.ok ? "no SDP" : moved.status}); mixing here`);
+      return false;
+    }
+    const snapshot = dialog.snapshot();
+    // Kept until the owner says the call ended (or for a long call's life at most), for
+    // phones that ignore the target refresh and still send BYE and INFO here.
+    ua.releaseDialog(dialog, MOVED_KEEP_MS);
+    this.moved.set(dialog.id, { nodeId, handoverId, dialog });
+    this.placement?.count(nodeId, 1);
+    this.movedByHandover.set(handoverId, dialog.id);
+    setTimeout(() => this.forgetMoved(dialog.id), MOVED_KEEP_MS).unref?.();
+    // Gone from here without a BYE or a leave: the owner carries on with the same call.
+    call.end();
+    this.parts.registry.remove(call, false);
+    await this.send(nodeId, "commit", handoverId, { dialog: snapshot, answer: moved.sdp });
+    log(`call ${call.callSid} handed over to ${nodeId}`);
+    return true;
+  }
+
+  /** A SIP INFO key on a dialog we handed over: passed on to the owner. */
+  onMovedDigit(dialogId: string, digit: string): void {
+    const moved = this.moved.get(dialogId);
+    if (moved) this.parts.bg(this.send(moved.nodeId, "digit", moved.handoverId, { digit }));
+  }
+
+  /** A BYE (or a failed dialog) we handed over: the owner is told; false when it is not ours to pass on. */
+  onMovedHangup(dialogId: string): boolean {
+    const moved = this.moved.get(dialogId);
+    if (!moved) return false;
+    // The phone hung up on its old Contact (us) after the hand-over: tell the new owner.
+    this.forgetMoved(dialogId);
+    this.parts.bg(this.send(moved.nodeId, "bye", moved.handoverId, {}));
+    return true;
+  }
+
+  private forgetMoved(dialogId: string): void {
+    const moved = this.moved.get(dialogId);
+    if (!moved) return;
+    this.moved.delete(dialogId);
+    this.placement?.count(moved.nodeId, -1);
+    this.movedByHandover.delete(moved.handoverId);
+    this.parts.ua()?.forgetReleased(moved.dialog);
+  }
+
+  // ---- either side -----------------------------------------------------------------
+
+  onMessage(m: HandoverMessage): void {
+    const { bg, meetings } = this.parts;
+    switch (m.step) {
+      case "digit": {
+        const c = this.takenOver.get(m.handoverId);
+        const d = handoverDigitSchema.safeParse(m.body);
+        if (c && d.success) meetings.onDigit(c, d.data.digit);
+        return;
+      }
+      case "bye": {
+        // The phone hung up on the node that handed it to us (it missed the target refresh).
+        const c = this.takenOver.get(m.handoverId);
+        if (c) bg(meetings.hangup(c, "remote"));
+        return;
+      }
+      case "ended": {
+        const dialogId = this.movedByHandover.get(m.handoverId);
+        if (dialogId) this.forgetMoved(dialogId);
+        return;
+      }
+      case "ready":
+      case "refused":
+        this.out.get(m.handoverId)?.(m);
+        return;
+      case "offer":
+        bg(this.takeOffer(m));
+        return;
+      case "commit":
+        bg(this.takeCommit(m));
+        return;
+      case "abort": {
+        const pending = this.incoming.get(m.handoverId);
+        if (!pending) return;
+        clearTimeout(pending.timer);
+        pending.socket.close();
+        this.incoming.delete(m.handoverId);
+        return;
+      }
+    }
+  }
+
+  // ---- the owner -------------------------------------------------------------------
+
+  /** Another node offers us a call of a meeting we mix (or will): open its RTP socket. */
+  private async takeOffer(m: HandoverMessage): Promise<void> {
+    const { log, sipHost } = this.parts;
+    const refuse = (reason: string) => this.send(m.fromNodeId, "refused", m.handoverId, { reason });
+    const parsed = handoverOfferSchema.safeParse(m.body);
+    if (!parsed.success) {
+      log(`bad hand-over offer from ${logSafe(m.fromNodeId)}: ${logSafe(parsed.error.issues[0]?.message ?? "invalid")}`);
+      await refuse("bad offer");
+      return;
+    }
+    if (this.parts.stopped() || !this.parts.ua()) {
+      await refuse("stopping");
+      return;
+    }
+    const offer = parsed.data;
+    let pending: { call: CallSession | null } | null = null;
+    let socket: RtpSocket;
+    try {
+      socket = await this.parts.ports.open(
+        sipHost,
+        (buf, port, address) => {
+          pending?.call?.receive(buf, port, address, performance.now());
+        },
+        { expect: { address: offer.media.remoteAddress, port: offer.media.remotePort } },
+      );
+    } catch (err) {
+      log(`no RTP port for a hand-over: ${String(err)}`);
+      await refuse("no RTP port");
+      return;
+    }
+    const sessionId = Math.floor(Math.random() * 2 ** 31);
+    const sdp = buildOffer({
+      address: sipHost,
+      port: socket.port,
+      sessionId,
+      codecs: [offer.media.codec],
+      telephoneEventPt: offer.media.telephoneEventPt ?? 101,
+    });
+    const entry = {
+      offer,
+      socket,
+      sessionId,
+      call: null,
+      // The front gives up on the phone long before this.
+      timer: setTimeout(() => {
+        this.incoming.delete(m.handoverId);
+        socket.close();
+      }, 20_000),
+    };
+    pending = entry;
+    this.incoming.set(m.handoverId, entry);
+    await this.send(m.fromNodeId, "ready", m.handoverId, {
+      sdp,
+      contact: `<sip:mixer@${sipHost}:${this.parts.sipPort()}>`,
+    });
+  }
+
+  /** The phone took our SDP and Contact: adopt its dialog and join it to the meeting. */
+  private async takeCommit(m: HandoverMessage): Promise<void> {
+    const { log } = this.parts;
+    const ua = this.parts.ua();
+    const pending = this.incoming.get(m.handoverId);
+    if (!pending || !ua) {
+      log(`hand-over ${m.handoverId} committed after it expired here; the call is lost`);
+      return;
+    }
+    clearTimeout(pending.timer);
+    this.incoming.delete(m.handoverId);
+    const fail = (why: string) => {
+      log(`hand-over of call ${pending.offer.callSid} failed: ${logSafe(why)}`);
+      pending.socket.close();
+    };
+    const parsed = handoverCommitSchema.safeParse(m.body);
+    if (!parsed.success) return fail("bad commit");
+    const answer = parseAnswer(parsed.data.answer, [pending.offer.media.codec]);
+    if (!answer.ok) return fail(`the phone's answer: ${answer.error}`);
+    let dialog: Dialog;
+    try {
+      // adoptDialog checks the snapshot field by field (it came from another process).
+      dialog = ua.adoptDialog(parsed.data.dialog as DialogSnapshot);
+    } catch (err) {
+      return fail(String(err));
+    }
+    const a = answer.value;
+    const media: CallMedia = {
+      codec: a.codec,
+      payloadType: a.payloadType,
+      telephoneEventPt: a.telephoneEventPt,
+      remoteAddress: a.remoteAddress,
+      remotePort: a.remotePort,
+      send: a.direction === "sendrecv" || a.direction === "sendonly",
+    };
+    const offer = pending.offer;
+    if (a.remoteAddress !== offer.media.remoteAddress || a.remotePort !== offer.media.remotePort) {
+      pending.socket.expect(a.remoteAddress, a.remotePort);
+    }
+    const meetings = this.parts.meetings;
+    // It took its code at the front: its keys are keypad commands here.
+    const call = new CallSession(
+      offer.party,
+      pending.socket,
+      media,
+      new Date(offer.dateCreated),
+      this.parts.now(),
+      (c, k) => meetings.onDigit(c, k),
+      pending.sessionId,
+      {
+        callSid: offer.callSid,
+        handedFrom: { nodeId: m.fromNodeId, handoverId: m.handoverId },
+        name: offer.name ? samplesFromBase64(offer.name) : null,
+      },
+    );
+    this.takenOver.set(m.handoverId, call);
+    this.takenOverBySid.set(call.callSid, call);
+    call.answered(dialog);
+    pending.call = call;
+    this.parts.registry.add(call);
+    call.enterLobby(this.parts.lobby);
+    log(`call ${call.callSid} taken over from ${m.fromNodeId}`);
+    await meetings.join(call, offer.decision as unknown as JoinDecision);
   }
 }

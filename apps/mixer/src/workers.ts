@@ -8,7 +8,6 @@
  * front's PostgreSQL and Redis, which is why workers need DATABASE_URL and REDIS_URL.
  */
 import { join } from "node:path";
-import type { MixerEnv } from "./env.ts";
 
 export interface WorkerProcesses {
   /** Node ids of the workers that are running, for placement. */
@@ -27,8 +26,19 @@ export function splitPortRange(min: number, max: number, parts: number): { min: 
   }));
 }
 
+/**
+ * What the pool reads of the environment: MixerEnv has it. Declared here, not imported,
+ * so that env.ts (which asks workersUnsupported while it parses) and this file do not
+ * import each other.
+ */
+export interface WorkerEnv {
+  readonly MIXER_WORKERS: number;
+  readonly REDIS_URL?: string | undefined;
+  readonly DATABASE_URL?: string | undefined;
+}
+
 /** Why a worker pool cannot start with this environment, or null. */
-export function workersUnsupported(env: MixerEnv): string | null {
+export function workersUnsupported(env: WorkerEnv): string | null {
   if (env.MIXER_WORKERS === 0) return null;
   if (!env.REDIS_URL) return "MIXER_WORKERS needs REDIS_URL: the live store must be shared between processes";
   if (!env.DATABASE_URL) return "MIXER_WORKERS needs DATABASE_URL: the embedded database cannot be shared between processes";
@@ -40,7 +50,7 @@ export function workersUnsupported(env: MixerEnv): string | null {
  * line by line, each line named by the worker's node id.
  */
 export async function startWorkers(options: {
-  env: MixerEnv;
+  env: WorkerEnv;
   frontNodeId: string;
   ports: readonly { min: number; max: number }[];
   log: (line: string) => void;

@@ -1,0 +1,322 @@
+/**
+ * Admission: an INVITE is routed, answered and seated in the lobby; the IVR asks for
+ * an access code (bounded by the guess limiter), records a name for roll call, and an
+ * admitted caller is placed: handed over to the node that mixes its meeting, or joined
+ * here.
+ */
+import {
+  type AccessRouter,
+  type JoinDecision,
+  MAX_CODE_ATTEMPTS,
+  refusalResponse,
+} from "@conf/access-router";
+import { CallSession, type CallMedia, partyOf, withoutTag } from "./call.ts";
+import type { CallRegistry } from "./call-registry.ts";
+import type { DomainEvents } from "./domain-events.ts";
+import { type GuessKeys, GuessLimiter, guessKeys, type GuessStore, type TrustedSources } from "./guess-limiter.ts";
+import type { Handover } from "./handover.ts";
+import { logSafe } from "./log-safe.ts";
+import { BEEP, negotiateAnswer, type PromptName } from "@conf/media";
+import type { MeetingController } from "./meeting-controller.ts";
+import type { MixGroup } from "./meeting.ts";
+import type { RtpPortPool } from "./rtp-socket.ts";
+import { type IncomingCall, parseNameAddr, uriUser } from "@conf/sip";
+import type { Voice } from "./voice.ts";
+
+/** How long a caller may say its name for the roll call, seconds. */
+const NAME_SECONDS = 2.5;
+const MAX_CODE_LENGTH = 32;
+
+export interface AdmissionParts {
+  router: AccessRouter;
+  sipHost: string;
+  registry: CallRegistry;
+  ports: RtpPortPool;
+  lobby: MixGroup<CallSession>;
+  voice: Voice;
+  meetings: MeetingController;
+  handover: Handover;
+  events: DomainEvents;
+  trusted: TrustedSources;
+  guesses: {
+    limit: number;
+    banSeconds: number;
+    windowSeconds: number;
+    didLimit: number;
+    didDelaySeconds: number;
+    store: GuessStore | null;
+  };
+  /** Seconds a caller may stay silent at the code prompt before it is repeated. */
+  codeTimeoutSeconds: number;
+  /** The node's clock of the current frame, ms. */
+  now(): number;
+  log(line: string): void;
+  bg(p: Promise<unknown>): void;
+}
+
+export class Admission {
+  private readonly guesses: GuessLimiter;
+  /** Under what each call's wrong codes are counted (set when it is answered). */
+  private readonly guessKeysOf = new WeakMap<CallSession, GuessKeys>();
+  /** Every key, from RTP events, SIP INFO and the mixer's in-band detector. */
+  readonly onDigit = (call: CallSession, key: string): void => this.digit(call, key);
+
+  constructor(private readonly parts: AdmissionParts) {
+    const g = parts.guesses;
+    let storeErrorLogged = 0;
+    this.guesses = new GuessLimiter(
+      {
+        limit: g.limit,
+        banMs: g.banSeconds * 1000,
+        windowMs: g.windowSeconds * 1000,
+        didLimit: g.didLimit,
+        didDelayMs: g.didDelaySeconds * 1000,
+      },
+      g.store,
+      {
+        onStoreError: (err) => {
+          // Once a minute at most: Redis down means one failure per code entered.
+          const t = Date.now();
+          if (t - storeErrorLogged < 60_000) return;
+          storeErrorLogged = t;
+          parts.log(`guess counts: shared store failed, using this node's (${logSafe(err)})`);
+        },
+      },
+    );
+  }
+
+  /** The operator's carriers and SBCs: exempt from the per-source INVITE limits. */
+  trusts(address: string): boolean {
+    return this.parts.trusted.has(address);
+  }
+
+  close(): Promise<void> {
+    return this.guesses.close();
+  }
+
+  // ---- the INVITE ------------------------------------------------------------------
+
+  async onInvite(invite: IncomingCall): Promise<void> {
+    const { ports, sipHost, log } = this.parts;
+    const dateCreated = new Date();
+    const dialed = invite.dialedNumber ?? "";
+    const decision = await this.parts.router.route({
+      dialed,
+      caller: invite.callerNumber ?? "",
+      transport: "udp",
+    });
+    if (decision.kind === "refuse") {
+      const r = refusalResponse(decision.reason);
+      log(`refused ${logSafe(dialed)} from ${invite.source.address}: ${decision.reason}`);
+      invite.reject(r.sipStatus, r.sipReason);
+      return;
+    }
+    if (!invite.sdp) {
+      // We answer offers; an offerless INVITE would need our offer in the 200.
+      invite.reject(488, "Not Acceptable Here");
+      return;
+    }
+    // Where the caller's media comes from decides which RTP socket can take it.
+    const offered = negotiateAnswer(invite.sdp, { address: sipHost, port: 0 });
+    if (!offered.ok) {
+      invite.reject(488, "Not Acceptable Here");
+      return;
+    }
+    let call: CallSession | null = null;
+    let socket: Awaited<ReturnType<RtpPortPool["open"]>>;
+    try {
+      socket = await ports.open(
+        sipHost,
+        (buf, port, address) => {
+          call?.receive(buf, port, address, performance.now());
+        },
+        { expect: { address: offered.value.remoteAddress, port: offered.value.remotePort } },
+      );
+    } catch (err) {
+      log(`no RTP port: ${String(err)}`);
+      invite.reject(503, "Service Unavailable");
+      return;
+    }
+    const sessionId = Math.floor(Math.random() * 2 ** 31);
+    const neg = negotiateAnswer(invite.sdp, { address: sipHost, port: socket.port, sessionId });
+    if (!neg.ok) {
+      socket.close();
+      invite.reject(488, "Not Acceptable Here");
+      return;
+    }
+    if (invite.state !== "offered" && invite.state !== "early") {
+      socket.close(); // cancelled while we looked things up
+      return;
+    }
+    const media: CallMedia = {
+      codec: neg.value.codec,
+      payloadType: neg.value.payloadType,
+      telephoneEventPt: neg.value.telephoneEventPt,
+      remoteAddress: neg.value.remoteAddress,
+      remotePort: neg.value.remotePort,
+      send: neg.value.direction === "sendrecv" || neg.value.direction === "sendonly",
+    };
+    call = new CallSession(partyOf(invite), socket, media, dateCreated, this.parts.now(), this.onDigit, sessionId);
+    this.guessKeysOf.set(
+      call,
+      guessKeys(
+        {
+          sourceAddress: invite.source.address,
+          callerNumber: invite.callerNumber,
+          assertedNumber: assertedNumber(invite),
+          dialed: dialed || null,
+        },
+        this.parts.trusted,
+      ),
+    );
+    invite.appData = call;
+    const dialog = invite.accept(neg.value.answer);
+    if (!dialog) {
+      socket.close();
+      return;
+    }
+    call.answered(dialog);
+    this.parts.registry.add(call);
+    call.enterLobby(this.parts.lobby);
+    this.parts.events.emit({
+      type: "call.entered",
+      callSid: call.callSid,
+      numberSrc: withoutTag(call.party.from),
+      numberDst: withoutTag(call.party.to),
+    });
+    // Nothing is played (so nothing sent) before the ACK and the caller's own RTP: an
+    // INVITE naming someone else's address must not make us stream prompts at it.
+    if (decision.kind === "join") {
+      call.whenReady((c) => {
+        if (c.state === "ivr") this.parts.bg(this.admitted(c, decision));
+      });
+    } else {
+      call.askForCode(decision.context);
+      const clips: PromptName[] = [];
+      if (decision.context.attributes.conference_greeting_enabled === "on") clips.push("welcome");
+      clips.push("enter-code");
+      call.whenReady((c) => {
+        // Digits typed before (SIP INFO) mean the caller knows what to do.
+        if (c.state === "ivr" && c.prompt && c.digits === "" && c.waitingSince === 0 && c.attempts === 0) {
+          this.parts.voice.say(c, clips, "collect");
+        }
+      });
+    }
+  }
+
+  // ---- the IVR ---------------------------------------------------------------------
+
+  onPromptDone(call: CallSession): void {
+    const then = call.takeAfterPrompt();
+    if (then === "hangup") this.parts.bg(this.parts.meetings.hangup(call, "ivr"));
+    else if (then === "record-name") {
+      call.startNameCapture(NAME_SECONDS);
+      setTimeout(() => {
+        call.finishNameCapture();
+        const decision = call.takePendingJoin();
+        if (decision && call.state === "ivr") this.parts.bg(this.place(call, decision));
+      }, NAME_SECONDS * 1000);
+    } else if (then === "collect") call.waitForInput(this.parts.now());
+  }
+
+  private digit(call: CallSession, key: string): void {
+    if (!(call.state === "ivr" && call.prompt)) {
+      this.parts.meetings.onDigit(call, key);
+      return;
+    }
+    if (call.afterPrompt === "hangup") return;
+    if (key === "#") {
+      this.parts.bg(this.submitCode(call, call.takeDigits()));
+      return;
+    }
+    if (key === "*") {
+      call.takeDigits(); // start over
+      return;
+    }
+    call.typeKey(key, MAX_CODE_LENGTH, this.parts.now());
+    // Typing over the prompt: stop it, the caller knows what to do.
+    if (call.group && call.slot >= 0) call.group.mixer.prompt(call.slot).clear();
+  }
+
+  private async submitCode(call: CallSession, code: string): Promise<void> {
+    const { voice, log } = this.parts;
+    const context = call.prompt;
+    if (!context) return;
+    const keys =
+      this.guessKeysOf.get(call) ??
+      guessKeys(
+        { sourceAddress: call.party.sourceAddress, callerNumber: call.party.callerNumber, assertedNumber: null, dialed: null },
+        this.parts.trusted,
+      );
+    const verdict = await this.guesses.check(keys);
+    if (call.state !== "ivr") return;
+    if (verdict.kind === "refuse") {
+      log(`refused code entry from ${logSafe(keys.key)}: too many wrong codes (retry in ${Math.ceil(verdict.retryAfterMs / 1000)} s)`);
+      voice.say(call, ["try-later", "goodbye"], "hangup");
+      return;
+    }
+    if (verdict.delayMs > 0) await Bun.sleep(verdict.delayMs);
+    if (call.state !== "ivr") return;
+    const admitted = code ? await this.parts.router.admit(context, code) : null;
+    if (call.state !== "ivr") return;
+    if (!admitted || admitted.kind === "refuse") {
+      const attempts = call.countAttempt();
+      const banned = await this.guesses.wrong(keys);
+      if (banned) log(`${logSafe(keys.key)} reached the wrong-code limit; refused for a while`);
+      if (call.state !== "ivr") return;
+      if (banned || attempts >= MAX_CODE_ATTEMPTS) voice.say(call, ["wrong-code", "too-many-tries", "goodbye"], "hangup");
+      else voice.say(call, ["wrong-code", "enter-code"], "collect");
+      return;
+    }
+    await this.admitted(call, admitted);
+  }
+
+  /** Admitted: with roll call on, the caller first records its name, then joins. */
+  private async admitted(call: CallSession, decision: JoinDecision): Promise<void> {
+    if (decision.attributes.conference_rollcall !== "on") {
+      await this.place(call, decision);
+      return;
+    }
+    call.holdJoin(decision); // no more codes
+    this.parts.voice.say(call, ["name-record"]);
+    call.group?.mixer.prompt(call.slot).enqueue(BEEP);
+    call.setAfterPrompt("record-name");
+  }
+
+  /**
+   * Where the admitted caller's meeting is mixed: another node takes the call over, or
+   * it joins here (also when the other node or the phone would not move it).
+   */
+  private async place(call: CallSession, decision: JoinDecision): Promise<void> {
+    const handover = this.parts.handover;
+    call.beginJoin(decision);
+    const owner = await handover.ownerFor(decision.meetingKey);
+    if (call.state !== "joining") return;
+    if (owner !== null && owner !== handover.nodeId) {
+      if (await handover.handOver(call, decision, owner)) return;
+      if (call.state !== "joining") return;
+      handover.forgetPlacement(decision.meetingKey);
+    }
+    await this.parts.meetings.join(call, decision);
+  }
+
+  /** A silent caller at the code prompt hears it again, a few times, then goodbye. */
+  checkCodeTimeout(call: CallSession, now: number): void {
+    if (call.state !== "ivr" || !call.prompt || call.afterPrompt !== "none" || call.waitingSince <= 0 || call.digits !== "") return;
+    if (now - call.waitingSince <= this.parts.codeTimeoutSeconds * 1000) return;
+    call.waitForInput(0);
+    if (call.countAttempt() >= MAX_CODE_ATTEMPTS) this.parts.voice.say(call, ["goodbye"], "hangup");
+    else this.parts.voice.say(call, ["enter-code"], "collect");
+  }
+}
+
+/** The caller's number a carrier asserts (RFC 3325), or null. */
+function assertedNumber(invite: IncomingCall): string | null {
+  const pai = invite.header("p-asserted-identity");
+  if (!pai) return null;
+  // Several identities (a sip and a tel URI) are comma-separated; the first will do.
+  const gt = pai.indexOf(">");
+  const first = gt >= 0 ? pai.slice(0, gt + 1) : (pai.split(",")[0] ?? "");
+  const r = parseNameAddr(first.trim());
+  return r.ok ? uriUser(r.value.uri) : null;
+}
