@@ -33,6 +33,7 @@ import { didGroupsRoutes } from "./routes/did-groups/index.ts";
 import { didsRoutes } from "./routes/dids/index.ts";
 import { meetingRoomsRoutes } from "./routes/meeting-rooms/index.ts";
 import { meetingsRoutes } from "./routes/meetings/index.ts";
+import { type EventStreamLimits, eventsRoutes } from "./routes/events/index.ts";
 
 /** Publishes on a channel; structurally the session store's `Bus`. */
 export interface Publisher {
@@ -63,6 +64,8 @@ export interface AppDeps {
   readonly repos?: Repos;
   /** Where unexpected errors are reported (default `console.error`). */
   readonly onUnexpectedError?: (error: unknown, c: Context) => void;
+  /** Limits of `GET /conference/v2/events` (EVENTS_* variables). */
+  readonly eventStreams?: EventStreamLimits;
 }
 
 /** CORS as the reference's sample response headers show. */
@@ -226,6 +229,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   conference.route("/", meetingRoomsRoutes());
   conference.route("/", callsRoutes());
   conference.route("/", meetingsRoutes());
+  conference.route("/", eventsRoutes(deps.eventStreams));
   app.route("/conference/v2", conference);
 
   const core = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });

@@ -5,7 +5,7 @@
  */
 import { invalidationChannel } from "@conf/access-router";
 import { type Database, openDatabase } from "@conf/db";
-import { type Bus, createBus, createSessionStore, type SessionStore } from "@conf/session-store";
+import { type Bus, createBus, createSessionStore, type EventLogLimits, type SessionStore } from "@conf/session-store";
 import { createApp } from "./app.ts";
 import { createCredentialCache } from "./lib/auth.ts";
 import { credentialScope } from "./lib/context.ts";
@@ -32,6 +32,11 @@ export interface RunningApi {
   close(): Promise<void>;
 }
 
+/** The event log's bounds from the environment (EVENT_LOG_*, EVENT_DISPATCH_BACKLOG). */
+export function eventLogLimits(env: Env): EventLogLimits {
+  return { maxEvents: env.EVENT_LOG_MAX_EVENTS, retentionMs: env.EVENT_LOG_RETENTION_MS, dispatchBacklog: env.EVENT_DISPATCH_BACKLOG };
+}
+
 /** A random operator token: 32 bytes, base64url. */
 export function generateAdminToken(): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
@@ -50,7 +55,8 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   const bus = options.bus ?? createBus({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX, timeouts });
   if (!options.bus) owned.push(() => bus.close());
   const sessionStore =
-    options.sessionStore ?? createSessionStore({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX, timeouts });
+    options.sessionStore ??
+    createSessionStore({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX, timeouts, eventLog: eventLogLimits(env) });
   if (!options.sessionStore) owned.push(() => sessionStore.close());
 
   // A password changed (or an account deleted) through another API instance drops our
@@ -68,7 +74,12 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   const disconnectReadCache = await connectReadCache(readCache, { bus, events: sessionStore.events });
 
   const adminToken = env.ADMIN_TOKEN ?? generateAdminToken();
-  const app = createApp({ database, adminToken, bus, sessionStore, authCache, readCache, publicUrl: env.PUBLIC_URL });
+  const eventStreams = {
+    maxPerAccount: env.EVENTS_MAX_STREAMS_PER_ACCOUNT,
+    maxTotal: env.EVENTS_MAX_STREAMS,
+    keepAliveMs: env.EVENTS_KEEPALIVE_MS,
+  };
+  const app = createApp({ database, adminToken, bus, sessionStore, authCache, readCache, publicUrl: env.PUBLIC_URL, eventStreams });
   const server = Bun.serve({ port: env.API_PORT, hostname: env.API_HOST, fetch: app.fetch });
   const host = env.API_HOST === "0.0.0.0" ? "127.0.0.1" : env.API_HOST;
 
