@@ -14,6 +14,14 @@ export {
   DEFAULT_PREFIX,
   type RedisTimeouts,
 } from "./bus.ts";
+export {
+  createDeliveryQueue,
+  type Delivery,
+  type DeliveryQueue,
+  type DeliveryQueueLimits,
+  type DeliveryQueueOptions,
+  type EnqueueResult,
+} from "./delivery-queue.ts";
 export { StoreUnavailableError } from "./errors.ts";
 export {
   DEFAULT_EVENT_DISPATCH_BACKLOG,
