@@ -5,7 +5,10 @@
  */
 import { invalidationChannel } from "@conf/access-router";
 import { type Database, openDatabase } from "@conf/db";
-import { type Bus, createBus, createSessionStore, type EventLogLimits, type SessionStore } from "@conf/session-store";
+import { type Bus, createBus, createDeliveryQueue, createSessionStore, type EventLogLimits, type SessionStore } from "@conf/session-store";
+import { startWebhookDispatcher } from "./lib/webhook-dispatcher.ts";
+import { parseOutboundPolicy } from "./lib/webhook-url.ts";
+import { createRepositories } from "@conf/db";
 import { createApp } from "./app.ts";
 import { createCredentialCache } from "./lib/auth.ts";
 import { credentialScope } from "./lib/context.ts";
@@ -79,7 +82,31 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     maxTotal: env.EVENTS_MAX_STREAMS,
     keepAliveMs: env.EVENTS_KEEPALIVE_MS,
   };
-  const app = createApp({ database, adminToken, bus, sessionStore, authCache, readCache, publicUrl: env.PUBLIC_URL, eventStreams });
+  // Webhooks: deliveries queued where the live store is (Redis, or this process).
+  const policy = parseOutboundPolicy({ allowPrivate: env.OUTBOUND_ALLOW_PRIVATE, allowlist: env.OUTBOUND_ALLOWLIST });
+  if (!policy.ok) throw new Error(`OUTBOUND_ALLOWLIST: ${policy.error}`);
+  const deliveries = createDeliveryQueue({
+    redisUrl: env.REDIS_URL,
+    prefix: env.REDIS_PREFIX,
+    timeouts,
+    limits: { maxTotal: env.WEBHOOK_QUEUE_MAX, maxPerWebhook: env.WEBHOOK_QUEUE_MAX_PER_WEBHOOK },
+  });
+  const repos = createRepositories(database);
+  const dispatcher = startWebhookDispatcher({
+    log: sessionStore.eventLog,
+    queue: deliveries.queue,
+    webhooksOf: (accountSid) => repos.webhooks.ofAccount(accountSid),
+    policy: policy.value,
+    timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+    retryBaseMs: env.WEBHOOK_RETRY_BASE_MS,
+    retryMaxMs: env.WEBHOOK_RETRY_MAX_MS,
+    retryForMs: env.WEBHOOK_RETRY_FOR_MS,
+    concurrency: env.WEBHOOK_CONCURRENCY,
+    concurrencyPerWebhook: env.WEBHOOK_CONCURRENCY_PER_WEBHOOK,
+    pollMs: env.WEBHOOK_POLL_MS,
+  });
+  const webhooks = { policy: policy.value, maxPerAccount: env.WEBHOOKS_MAX_PER_ACCOUNT, onChange: (a: string) => dispatcher.invalidate(a) };
+  const app = createApp({ database, adminToken, bus, sessionStore, authCache, readCache, publicUrl: env.PUBLIC_URL, eventStreams, webhooks, repos });
   const server = Bun.serve({ port: env.API_PORT, hostname: env.API_HOST, fetch: app.fetch });
   const host = env.API_HOST === "0.0.0.0" ? "127.0.0.1" : env.API_HOST;
 
@@ -91,6 +118,8 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     close() {
       closing ??= (async () => {
         await server.stop();
+        await dispatcher.close();
+        await deliveries.close();
         await disconnectReadCache();
         await unsubscribe();
         for (const close of owned.reverse()) await close().catch((e) => console.error("api: close failed", e));
