@@ -63,7 +63,7 @@ const route = createRoute({
       last_event_id: z.string().max(40).optional().openapi({ param: { name: "last_event_id", in: "query" }, description: "As the Last-Event-ID header, for clients that cannot set it" }),
     }),
     headers: z.object({
-      "last-event-id": z.string().max(40).optional().openapi({ param: { name: "Last-Event-ID", in: "header" }, description: "Resume after this event id" }),
+      "last-event-id": z.string().max(40).optional().openapi({ param: { name: "last-event-id", in: "header" }, description: "Resume after this event id" }),
     }),
   },
   responses: {
