@@ -6,7 +6,7 @@
  * the process that keeps the mixer's 20 ms clock: not on its thread, not in its heap,
  * not in its garbage collector's helper threads, and at a lower priority (`nice`).
  */
-import { parseEnv, startApi } from "@conf/api";
+import { eventLogLimits, parseEnv, startApi } from "@conf/api";
 import { createConfigReader, openDatabase } from "@conf/db";
 import { createBus, createSessionStore, serveLivePlane } from "@conf/session-store";
 import { ParentProcessPort, ThreadLink } from "@conf/thread-link";
@@ -29,8 +29,10 @@ link.expose("api", {
     const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.PGLITE_DIR });
     const timeouts = { commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS, connectTimeoutMs: env.REDIS_CONNECT_TIMEOUT_MS };
     const bus = createBus({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX, timeouts });
-    const sessionStore = createSessionStore({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX, reapIntervalMs: 5000, timeouts });
-    const stopServing = serveLivePlane(link);
+    const eventLog = eventLogLimits(env);
+    const sessionStore = createSessionStore({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX, reapIntervalMs: 5000, timeouts, eventLog });
+    // The mixer's thread appends to this thread's event log through the link (call.entered, talker.*).
+    const stopServing = serveLivePlane(link, { eventLog });
     link.expose("config", createConfigReader(database));
     const api = await startApi({ env, database, bus, sessionStore });
     close = async () => {

@@ -41,6 +41,8 @@ import { didGroupsRoutes } from "./routes/did-groups/index.ts";
 import { didsRoutes } from "./routes/dids/index.ts";
 import { meetingRoomsRoutes } from "./routes/meeting-rooms/index.ts";
 import { meetingsRoutes } from "./routes/meetings/index.ts";
+import { type EventStreamLimits, eventsRoutes } from "./routes/events/index.ts";
+import { type WebhookRouteOptions, webhooksRoutes } from "./routes/webhooks/index.ts";
 
 /** Publishes on a channel; structurally the session store's `Bus`. */
 export interface Publisher {
@@ -87,6 +89,10 @@ export interface AppDeps {
    * The record names the route and the error's kind only: no query, body, parameters or secrets.
    */
   readonly logError?: (line: string) => void;
+  /** Limits of `GET /conference/v2/events` (EVENTS_* variables). */
+  readonly eventStreams?: EventStreamLimits;
+  /** The outbound policy and limits of `/conference/v2/webhooks`. */
+  readonly webhooks?: WebhookRouteOptions;
 }
 
 /** CORS as the reference's sample response headers show. */
@@ -292,6 +298,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   conference.route("/", meetingRoomsRoutes());
   conference.route("/", callsRoutes());
   conference.route("/", meetingsRoutes());
+  conference.route("/", eventsRoutes(deps.eventStreams));
+  conference.route("/", webhooksRoutes(deps.webhooks));
   app.route("/conference/v2", conference);
 
   const core = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });

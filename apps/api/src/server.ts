@@ -6,7 +6,9 @@
 import { invalidationChannel } from "@conf/access-router";
 import { type Database, openDatabase } from "@conf/db";
 import { type OutboundPolicy, parseOutboundPolicy } from "@conf/outbound";
-import { type Bus, createBus, createSessionStore, type SessionStore } from "@conf/session-store";
+import { type Bus, createBus, createDeliveryQueue, createSessionStore, type EventLogLimits, type SessionStore } from "@conf/session-store";
+import { startWebhookDispatcher } from "./lib/webhook-dispatcher.ts";
+import { createRepositories } from "@conf/db";
 import { createApp } from "./app.ts";
 import { createCredentialCache } from "./lib/auth.ts";
 import { credentialScope } from "./lib/context.ts";
@@ -45,6 +47,11 @@ export function outboundPolicyOf(env: Env): OutboundPolicy {
   return r.value;
 }
 
+/** The event log's bounds from the environment (EVENT_LOG_*, EVENT_DISPATCH_BACKLOG). */
+export function eventLogLimits(env: Env): EventLogLimits {
+  return { maxEvents: env.EVENT_LOG_MAX_EVENTS, retentionMs: env.EVENT_LOG_RETENTION_MS, dispatchBacklog: env.EVENT_DISPATCH_BACKLOG };
+}
+
 /** A random operator token: 32 bytes, base64url. */
 export function generateAdminToken(): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
@@ -63,7 +70,8 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   const bus = options.bus ?? createBus({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX, timeouts });
   if (!options.bus) owned.push(() => bus.close());
   const sessionStore =
-    options.sessionStore ?? createSessionStore({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX, timeouts });
+    options.sessionStore ??
+    createSessionStore({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX, timeouts, eventLog: eventLogLimits(env) });
   if (!options.sessionStore) owned.push(() => sessionStore.close());
 
   // A password changed (or an account deleted) through another API instance drops our
@@ -81,6 +89,34 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   const disconnectReadCache = await connectReadCache(readCache, { bus, events: sessionStore.events });
 
   const adminToken = env.ADMIN_TOKEN ?? generateAdminToken();
+  const eventStreams = {
+    maxPerAccount: env.EVENTS_MAX_STREAMS_PER_ACCOUNT,
+    maxTotal: env.EVENTS_MAX_STREAMS,
+    keepAliveMs: env.EVENTS_KEEPALIVE_MS,
+  };
+  // Webhooks: deliveries queued where the live store is (Redis, or this process).
+  const policy = outboundPolicyOf(env);
+  const deliveries = createDeliveryQueue({
+    redisUrl: env.REDIS_URL,
+    prefix: env.REDIS_PREFIX,
+    timeouts,
+    limits: { maxTotal: env.WEBHOOK_QUEUE_MAX, maxPerWebhook: env.WEBHOOK_QUEUE_MAX_PER_WEBHOOK },
+  });
+  const repos = createRepositories(database);
+  const dispatcher = startWebhookDispatcher({
+    log: sessionStore.eventLog,
+    queue: deliveries.queue,
+    webhooksOf: (accountSid) => repos.webhooks.ofAccount(accountSid),
+    policy,
+    timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+    retryBaseMs: env.WEBHOOK_RETRY_BASE_MS,
+    retryMaxMs: env.WEBHOOK_RETRY_MAX_MS,
+    retryForMs: env.WEBHOOK_RETRY_FOR_MS,
+    concurrency: env.WEBHOOK_CONCURRENCY,
+    concurrencyPerWebhook: env.WEBHOOK_CONCURRENCY_PER_WEBHOOK,
+    pollMs: env.WEBHOOK_POLL_MS,
+  });
+  const webhooks = { policy, maxPerAccount: env.WEBHOOKS_MAX_PER_ACCOUNT, onChange: (a: string) => dispatcher.invalidate(a) };
   const app = createApp({
     database,
     adminToken,
@@ -89,8 +125,11 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     authCache,
     readCache,
     publicUrl: env.PUBLIC_URL,
+    eventStreams,
+    webhooks,
+    repos,
     maxBodyBytes: env.API_MAX_BODY_BYTES,
-    outbound: outboundPolicyOf(env),
+    outbound: policy,
     trustProxy: env.API_TRUST_PROXY,
     loginLimiter: createLoginLimiter({
       failuresPerAddress: env.API_LOGIN_FAILURES_PER_ADDRESS,
@@ -116,6 +155,8 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     close() {
       closing ??= (async () => {
         await server.stop();
+        await dispatcher.close();
+        await deliveries.close();
         await disconnectReadCache();
         await unsubscribe();
         for (const close of owned.reverse()) await close().catch((e) => console.error("api: close failed", e));

@@ -18,7 +18,7 @@ import {
 } from "@conf/session-store";
 import { Redis } from "ioredis";
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { createApp, type Publisher } from "./app.ts";
+import { type AppDeps, createApp, type Publisher } from "./app.ts";
 import type { AppEnv } from "./lib/context.ts";
 import { connectReadCache, createReadCache, type ReadCache, type ReadCacheOptions } from "./lib/read-cache.ts";
 
@@ -91,6 +91,8 @@ export interface HarnessOptions {
   sessionStore?: SessionStore;
   /** Options of the app's read cache (e.g. a clock). */
   readCache?: ReadCacheOptions;
+  /** More of the app's dependencies (limits, webhooks). */
+  appDeps?: Partial<AppDeps>;
 }
 
 /** Builds a harness over a fresh database of `kind`. */
@@ -102,6 +104,7 @@ export async function createHarness(kind: DbKind, options: HarnessOptions = {}):
   const readCache = createReadCache(options.readCache);
   await connectReadCache(readCache, { bus: invalidations, events: options.sessionStore?.events });
   const app = createApp({
+    ...options.appDeps,
     database: testDb.database,
     adminToken: ADMIN_TOKEN,
     bus,
@@ -215,6 +218,8 @@ export interface LiveHarness extends Harness {
 export interface LiveHarnessOptions {
   /** The clock of the store and of the read cache (ms since the epoch); default `Date.now`. */
   clock?: () => number;
+  /** More of the app's dependencies (limits, webhooks). */
+  appDeps?: Partial<AppDeps>;
 }
 
 export async function createLiveHarness(
@@ -223,7 +228,7 @@ export async function createLiveHarness(
 ): Promise<{ live: LiveHarness; cleanup(): Promise<void> }> {
   const prefix = `apitest:${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}:`;
   const store = createSessionStore({ redisUrl: plane.store === "redis" ? TEST_REDIS_URL : undefined, prefix, clock: options.clock });
-  const h = await createHarness(plane.db, { sessionStore: store, readCache: { now: options.clock } });
+  const h = await createHarness(plane.db, { sessionStore: store, readCache: { now: options.clock }, appDeps: options.appDeps });
   const router = createAccessRouter({ config: createConfigReader(h.testDb.database), cacheTtlMs: 0 });
   const control: ControlMessage[] = [];
   const unsubscribe = await store.control.subscribe(NODE_ID, (m) => {

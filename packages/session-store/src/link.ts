@@ -7,6 +7,7 @@
  */
 import type { ThreadLink } from "@conf/thread-link";
 import type { Backend } from "./backend.ts";
+import { type DispatchFeed, type EventLog, type EventLogLimits, MemoryEventLog, notifyChannel } from "./event-log.ts";
 import { MemoryBackend } from "./memory-backend.ts";
 import { MemoryTransport, type SubscriptionHealth, type Transport } from "./pubsub.ts";
 import type { Unsubscribe } from "./types.ts";
@@ -14,6 +15,7 @@ import type { Unsubscribe } from "./types.ts";
 const BACKEND = "live.backend";
 const PUBSUB = "live.pubsub";
 const MESSAGE = "live.message";
+const EVENT_LOG = "live.eventlog";
 
 /** Backend methods forwarded over the link (`close` stays local: the owner closes its own). */
 const BACKEND_METHODS = [
@@ -41,6 +43,24 @@ type Unforwarded = Exclude<keyof Backend, (typeof BACKEND_METHODS)[number] | "cl
 const everyMethodForwarded: [Unforwarded] extends [never] ? true : Unforwarded = true;
 void everyMethodForwarded;
 
+/**
+ * EventLog methods forwarded over the link. `watch` rides on the forwarded pub/sub (the
+ * log notifies on a channel); `dispatch` stays with the owner: the webhook dispatcher
+ * runs on the thread that serves the log.
+ */
+const EVENT_LOG_METHODS = ["append", "readAfter"] as const satisfies readonly (keyof EventLog)[];
+
+// Fails to compile when EventLog gains a method the list above does not forward.
+type UnforwardedLog = Exclude<keyof EventLog, (typeof EVENT_LOG_METHODS)[number] | "watch" | "dispatch">;
+const everyLogMethodForwarded: [UnforwardedLog] extends [never] ? true : UnforwardedLog = true;
+void everyLogMethodForwarded;
+
+interface EventLogService {
+  op(prefix: string, method: string, args: unknown[]): Promise<unknown>;
+}
+
+const FORWARDED_LOG = new Set<string>(EVENT_LOG_METHODS);
+
 interface BackendService {
   op(prefix: string, method: string, args: unknown[]): Promise<unknown>;
 }
@@ -53,14 +73,31 @@ interface PubSubService {
 
 const FORWARDED = new Set<string>(BACKEND_METHODS);
 
+/** Options of {@link serveLivePlane}. */
+export interface ServeLivePlaneOptions {
+  /** Bounds of the event logs served (as the owner's own store has them). */
+  eventLog?: EventLogLimits;
+}
+
 /**
- * Serves this thread's in-process live plane (every prefix) over `link`. Returns the
- * function that stops serving and drops the subscriptions made through the link.
+ * Serves this thread's in-process live plane (every prefix) over `link`: the backend,
+ * pub/sub and the event log. Returns the function that stops serving and drops the
+ * subscriptions made through the link.
  * @example
  * const stop = serveLivePlane(new ThreadLink(worker));
  */
-export function serveLivePlane(link: ThreadLink): () => Promise<void> {
+export function serveLivePlane(link: ThreadLink, options: ServeLivePlaneOptions = {}): () => Promise<void> {
   const transport = new MemoryTransport();
+  const logs = new Map<string, MemoryEventLog>();
+  const logService: EventLogService = {
+    async op(prefix, method, args) {
+      if (typeof prefix !== "string" || !FORWARDED_LOG.has(method)) throw new Error(`live plane: no event log operation ${method}`);
+      let log = logs.get(prefix);
+      if (!log) logs.set(prefix, (log = new MemoryEventLog(prefix, options.eventLog, transport)));
+      return (log[method as (typeof EVENT_LOG_METHODS)[number]] as (...a: unknown[]) => unknown).apply(log, args);
+    },
+  };
+  link.expose(EVENT_LOG, logService);
   const backends = new Map<string, MemoryBackend>();
   const subs = new Map<string, Unsubscribe>();
   const service: BackendService = {
@@ -100,6 +137,21 @@ export function linkBackend(link: ThreadLink, prefix: string): Backend {
   const out: Record<string, unknown> = { close: async () => {} };
   for (const m of BACKEND_METHODS) out[m] = (...args: unknown[]) => remote.op(prefix, m, args);
   return out as unknown as Backend;
+}
+
+/** The event log of `prefix` on the thread serving the live plane; notifications come through `transport`. */
+export function linkEventLog(link: ThreadLink, prefix: string, transport: Transport): EventLog {
+  const remote = link.proxy<EventLogService>(EVENT_LOG, ["op"]);
+  const unavailable = async (): Promise<never> => {
+    throw new Error("session-store: the webhook dispatcher runs on the thread that serves the event log");
+  };
+  const dispatch: DispatchFeed = { take: unavailable, ack: unavailable };
+  return {
+    append: (event) => remote.op(prefix, "append", [event]) as Promise<string>,
+    readAfter: (accountSid, afterId, limit) => remote.op(prefix, "readAfter", [accountSid, afterId, limit]) as ReturnType<EventLog["readAfter"]>,
+    watch: (accountSid, fn) => transport.subscribe(notifyChannel(prefix, accountSid), () => fn()),
+    dispatch,
+  };
 }
 
 /** Delivery over a link in one process does not come and go: live from the first subscription until closed. */

@@ -27,7 +27,7 @@ const call = (role: "host" | "participant" | "listener", call_sid?: string) => (
 });
 
 describe("Redis adapter", () => {
-  test("leaves no key behind once every meeting is gone (leave, end, reap), but the epoch marker", async () => {
+  test("leaves no key behind once every meeting is gone (leave, end, reap), but the epoch marker and the event log", async () => {
     const p = prefix();
     let t = 1_700_000_000_000;
     const s = createSessionStore({ redisUrl: TEST_REDIS_URL, prefix: p, clock: () => t, leaseTtlMs: 1000 });
@@ -44,14 +44,17 @@ describe("Redis adapter", () => {
       t += 2000;
       expect((await s.reapExpired()).length).toBe(1);
       // One key per prefix, for the life of the deployment: how clients tell a Redis that
-      // lost its data (lua.ts).
-      expect(await listKeys(admin, p)).toEqual([`${p}epoch`]);
+      // lost its data (lua.ts). The public event log's streams are bounded and expire
+      // after its retention (event-log.ts).
+      const left = (await listKeys(admin, p)).filter((k) => !k.startsWith(`${p}evlog`));
+      expect(left).toEqual([`${p}epoch`]);
+      for (const k of await listKeys(admin, `${p}evlog:`)) expect(await admin.pttl(k)).toBeGreaterThan(0);
     } finally {
       await s.close();
     }
   });
 
-  test("each operation is one awaited command; changes add one unawaited PUBLISH (the event)", async () => {
+  test("each operation is one awaited command; changes add an unawaited PUBLISH (the event) and EVALSHA (its log entry)", async () => {
     const p = prefix();
     const conn = new Redis(TEST_REDIS_URL);
     const sent: string[] = [];
@@ -88,21 +91,22 @@ describe("Redis adapter", () => {
       for (const [name, op] of ops) expect({ name, cmds: await count(op) }).toEqual({ name, cmds: ["evalsha"] });
       expect(await count(() => s.getMeeting(j.meeting.meeting_sid))).toEqual(["get"]);
       let muted = false;
-      expect(await count(() => s.updateCall(j.call.call_sid, { muted: (muted = !muted) }))).toEqual(["evalsha", "publish"]);
+      expect(await count(() => s.updateCall(j.call.call_sid, { muted: (muted = !muted) }))).toEqual(["evalsha", "publish", "evalsha"]);
       let locked = false;
       expect(await count(() => s.updateMeeting(j.meeting.meeting_sid, { locked: (locked = !locked) }))).toEqual([
         "evalsha",
         "publish",
+        "evalsha",
       ]);
       const join = () =>
         s.join({ meetingKey: "k", accountSid: "x", meetingRoomSid: null, nodeId: "n", call: call("host") });
-      expect(await count(join)).toEqual(["evalsha", "publish"]);
+      expect(await count(join)).toEqual(["evalsha", "publish", "evalsha"]);
       const leaving = (await join()) as { call: { call_sid: string } };
       const other = (await join()) as { call: { call_sid: string } };
       sent.length = 0;
       await s.leave(leaving.call.call_sid);
       await Bun.sleep(10);
-      expect(sent).toEqual(["evalsha", "publish"]);
+      expect(sent).toEqual(["evalsha", "publish", "evalsha"]);
       await s.leave(other.call.call_sid);
       const end = async () => {
         const r = await join();
@@ -114,7 +118,7 @@ describe("Redis adapter", () => {
       sent.length = 0;
       if (fresh.ok) await s.endMeeting(fresh.meeting.meeting_sid);
       await Bun.sleep(10);
-      expect(sent).toEqual(["evalsha", "publish"]);
+      expect(sent).toEqual(["evalsha", "publish", "evalsha"]);
     } finally {
       await s.close();
       await conn.quit();

@@ -2,7 +2,17 @@ import type { Redis } from "ioredis";
 import type { ThreadLink } from "@conf/thread-link";
 import type { Backend, Destroyed, EpochInput } from "./backend.ts";
 import { connectRedis, DEFAULT_PREFIX, type RedisTimeouts } from "./bus.ts";
-import { LinkTransport, linkBackend } from "./link.ts";
+import {
+  type EventLog,
+  type EventLogLimits,
+  MemoryEventLog,
+  NODE_EVENT_TYPES,
+  type NodeEventType,
+  type PublicEvent,
+  RedisEventLog,
+  toPublicEvent,
+} from "./event-log.ts";
+import { LinkTransport, linkBackend, linkEventLog } from "./link.ts";
 import { MemoryBackend } from "./memory-backend.ts";
 import {
   defaultErrorSink,
@@ -47,8 +57,29 @@ import {
   type RestoreResult,
   SESSION_EVENT_TYPES,
   type SessionEvent,
+  type TimeInput,
   type Unsubscribe,
 } from "./types.ts";
+
+/**
+ * An event a mixer node records itself, of what only it sees: a caller answered and at
+ * the access-code prompt (`call.entered`), someone starting or stopping to talk
+ * (`talker.started`, `talker.stopped`).
+ */
+export interface NodeEventInput {
+  type: NodeEventType;
+  account_sid: string;
+  call_sid: string;
+  /** Default: the call's meeting in the store (null while the call is not in a meeting). */
+  meeting_sid?: string | null;
+  /**
+   * The Call object as GET returns it. Default: read from the store (talker events of a
+   * joined call); required for `call.entered`, whose call is not in a meeting yet.
+   */
+  data?: Call | Record<string, unknown>;
+  /** When it happened; default now. */
+  at?: TimeInput;
+}
 
 /**
  * Commands to the mixer node that owns a meeting. Delivery is at most once and only to
@@ -162,6 +193,19 @@ export interface SessionStore {
   restore(nodeId: string, meetings: readonly RestoreMeeting[]): Promise<RestoreResult[]>;
   readonly control: ControlChannel;
   readonly events: EventStream;
+  /**
+   * The public event log (SSE and webhooks read it). The store appends every event of
+   * its own operations to it, once, from the process that did the operation.
+   */
+  readonly eventLog: EventLog;
+  /**
+   * Appends an event only a mixer node sees (see {@link NodeEventInput}) to the public
+   * log; resolves to its id, or null when the call is gone (nothing recorded). Failures
+   * of the log go to `onError`, never to the caller.
+   * @example
+   * await store.recordEvent({ type: "talker.started", account_sid, call_sid });
+   */
+  recordEvent(input: NodeEventInput): Promise<string | null>;
   /** Stops subscriptions and timers, waits for a running reap, quits connections it opened. Idempotent. */
   close(): Promise<void>;
 }
@@ -194,6 +238,8 @@ export interface SessionStoreOptions {
    * for the mixers to restore theirs, ms. Default 3000.
    */
   restoreGraceMs?: number;
+  /** Retention and bounds of the public event log. */
+  eventLog?: EventLogLimits;
 }
 
 /** Default of {@link SessionStoreOptions.restoreGraceMs}. */
@@ -219,6 +265,7 @@ class Store implements SessionStore {
   readonly kind: "redis" | "memory";
   readonly control: ControlChannel;
   readonly events: EventStream;
+  readonly eventLog: EventLog;
   #backend: Backend;
   #transport: Transport;
   #clock: () => number;
@@ -246,9 +293,11 @@ class Store implements SessionStore {
     transport: Transport,
     prefix: string,
     options: SessionStoreOptions,
+    eventLog: EventLog,
     redis: Redis | null = null,
   ) {
     this.kind = kind;
+    this.eventLog = eventLog;
     this.#graceMs = options.restoreGraceMs ?? DEFAULT_RESTORE_GRACE_MS;
     // Each (re)connection checks the epoch at once: after a Redis restart, the mixers
     // find out and restore within a reconnection delay, not at their next lease renewal.
@@ -281,14 +330,51 @@ class Store implements SessionStore {
     }
   }
 
-  /** Publishes without waiting: the operation's result does not depend on observers. */
-  #emit(event: SessionEvent): void {
+  /**
+   * Publishes without waiting: the operation's result does not depend on observers.
+   * The public log gets the event too (`log: false` for what restore() writes back,
+   * which clients of the log have been told about already).
+   */
+  #emit(event: SessionEvent, log = true): void {
     if (this.#closed) return;
-    const p = this.events
-      .publish(event)
-      .catch(this.#onError)
-      .finally(() => this.#inflight.delete(p));
+    this.#track(this.events.publish(event));
+    if (log) this.#track(this.eventLog.append(toPublicEvent(event)));
+  }
+
+  #track(work: Promise<unknown>): void {
+    const p = work.catch(this.#onError).finally(() => this.#inflight.delete(p));
     this.#inflight.add(p);
+  }
+
+  async recordEvent(input: NodeEventInput): Promise<string | null> {
+    if (!(NODE_EVENT_TYPES as readonly string[]).includes(input.type)) throw new RangeError(`type: not a node event: ${String(input.type)}`);
+    if (typeof input.account_sid !== "string" || typeof input.call_sid !== "string") throw new RangeError("account_sid and call_sid must be strings");
+    const now = this.#now();
+    let data = input.data;
+    let meetingSid = input.meeting_sid;
+    if (data === undefined) {
+      const call = await this.getCall(input.call_sid);
+      if (!call || call.account_sid !== input.account_sid) return null;
+      data = call;
+    }
+    if (meetingSid === undefined) {
+      const m = (data as { meeting_sid?: unknown }).meeting_sid;
+      meetingSid = typeof m === "string" ? m : null;
+    }
+    const event: PublicEvent = {
+      type: input.type,
+      date_created: input.at === undefined ? iso(now) : iso(toMs(input.at, "at")),
+      account_sid: input.account_sid,
+      meeting_sid: meetingSid,
+      call_sid: input.call_sid,
+      data,
+    };
+    try {
+      return await this.eventLog.append(event);
+    } catch (err) {
+      this.#onError(err);
+      return null;
+    }
   }
 
   #emitEnded(d: Destroyed, reason: MeetingEndReason, now: number): Meeting {
@@ -375,9 +461,9 @@ class Store implements SessionStore {
       // Observers (the API's read cache) may have seen the store empty: tell them.
       if (r.status === "created") {
         const started = { ...m, attendees: { hosts: 0, listeners: 0, participants: 0 } };
-        this.#emit({ type: "meeting_started", account_sid: m.account_sid, at, meeting: started });
+        this.#emit({ type: "meeting_started", account_sid: m.account_sid, at, meeting: started }, false);
       }
-      for (const c of r.added) this.#emit({ type: "call_joined", account_sid: m.account_sid, at, call: toCall(c, now), meeting: m });
+      for (const c of r.added) this.#emit({ type: "call_joined", account_sid: m.account_sid, at, call: toCall(c, now), meeting: m }, false);
       out.push({ meetingSid: rm.meeting_sid, status: r.status, added: r.added.length, tookKey: r.tookKey });
     }
     return out;
@@ -608,11 +694,15 @@ export function createSessionStore(options: SessionStoreOptions = {}): SessionSt
   if (options.redis || options.redisUrl) {
     const owned = !options.redis;
     const redis = options.redis ?? connectRedis(options.redisUrl as string, options.timeouts);
-    return new Store("redis", new RedisBackend(redis, prefix, owned), new RedisTransport(redis), prefix, options, redis);
+    const transport = new RedisTransport(redis);
+    const log = new RedisEventLog(redis, prefix, transport, options.eventLog);
+    return new Store("redis", new RedisBackend(redis, prefix, owned), transport, prefix, options, log, redis);
   }
   if (options.link) {
-    return new Store("memory", linkBackend(options.link, prefix), new LinkTransport(options.link), prefix, options);
+    const transport = new LinkTransport(options.link);
+    return new Store("memory", linkBackend(options.link, prefix), transport, prefix, options, linkEventLog(options.link, prefix, transport));
   }
   const transport = new MemoryTransport();
-  return new Store("memory", new MemoryBackend(prefix, transport), transport, prefix, options);
+  const log = new MemoryEventLog(prefix, options.eventLog, transport);
+  return new Store("memory", new MemoryBackend(prefix, transport), transport, prefix, options, log);
 }

@@ -34,6 +34,44 @@ const flagVar = z
   .pipe(z.enum(["", "0", "1", "false", "true", "no", "yes"], { error: "must be 0 or 1" }))
   .transform((v) => v === "1" || v === "true" || v === "yes");
 
+
+
+/** Live events (SSE) and webhooks: the event log, the streams, the deliveries. */
+const EventsEnv = {
+  /** Events kept per account for SSE resumption (newest first). Default 10000. */
+  EVENT_LOG_MAX_EVENTS: intVar(10_000, 100, 1_000_000),
+  /** Events older than this are dropped from the log, ms. Default 3600000 (one hour). */
+  EVENT_LOG_RETENTION_MS: intVar(3_600_000, 60_000, 7 * 86_400_000),
+  /** Events waiting for the webhook dispatcher at most. Default 10000. */
+  EVENT_DISPATCH_BACKLOG: intVar(10_000, 100, 1_000_000),
+  /** Open event streams per account at most (429 beyond). Default 10. */
+  EVENTS_MAX_STREAMS_PER_ACCOUNT: intVar(10, 1, 10_000),
+  /** Open event streams per API process at most (429 beyond). Default 1000. */
+  EVENTS_MAX_STREAMS: intVar(1000, 1, 1_000_000),
+  /** A keep-alive comment after this long without an event, ms (at most 30 s). Default 15000. */
+  EVENTS_KEEPALIVE_MS: intVar(15_000, 100, 30_000),
+  /** Webhooks per account at most (422 beyond). Default 20. */
+  WEBHOOKS_MAX_PER_ACCOUNT: intVar(20, 1, 1000),
+  /** A webhook delivery's whole request (connect, send, answer), ms. Default 10000. */
+  WEBHOOK_TIMEOUT_MS: intVar(10_000, 100, 60_000),
+  /** First retry after this long, doubling each time, ms. Default 5000. */
+  WEBHOOK_RETRY_BASE_MS: intVar(5000, 1, 600_000),
+  /** The longest pause between retries, ms. Default 3600000. */
+  WEBHOOK_RETRY_MAX_MS: intVar(3_600_000, 1, 86_400_000),
+  /** Retries stop this long after the event, ms. Default 86400000 (a day). */
+  WEBHOOK_RETRY_FOR_MS: intVar(86_400_000, 1000, 7 * 86_400_000),
+  /** Deliveries in flight per API process at most. Default 32. */
+  WEBHOOK_CONCURRENCY: intVar(32, 1, 1000),
+  /** Deliveries in flight to one webhook per API process at most. Default 4. */
+  WEBHOOK_CONCURRENCY_PER_WEBHOOK: intVar(4, 1, 100),
+  /** Deliveries waiting (first tries and retries) at most, all webhooks. Default 100000. */
+  WEBHOOK_QUEUE_MAX: intVar(100_000, 10, 10_000_000),
+  /** Deliveries waiting for one webhook at most (newer ones dropped beyond). Default 1000. */
+  WEBHOOK_QUEUE_MAX_PER_WEBHOOK: intVar(1000, 1, 1_000_000),
+  /** How often the dispatcher looks for new events and due retries, ms. Default 250. */
+  WEBHOOK_POLL_MS: intVar(250, 10, 60_000),
+};
+
 /** The variables the API reads, with their defaults. */
 export const EnvSchema = z.object({
   /** TCP port of the HTTP API (default 3000). */
@@ -99,6 +137,7 @@ export const EnvSchema = z.object({
   }),
   /** The mixer's SIP address, which tenants may not send to (the API refuses it as a recording_addr). */
   SIP_HOST: optionalString,
+  ...EventsEnv,
 });
 export type Env = z.infer<typeof EnvSchema>;
 

@@ -6,6 +6,7 @@ import { type DidsRepo, didsRepo } from "./dids.ts";
 import { type EndpointsOptions, type EndpointsRepo, endpointsRepo } from "./endpoints.ts";
 import { type MeetingRoomsRepo, meetingRoomsRepo } from "./meeting-rooms.ts";
 import { type TrunkPrefixesRepo, trunkPrefixesRepo } from "./trunk-prefixes.ts";
+import { type WebhooksRepo, webhooksRepo } from "./webhooks.ts";
 
 export * from "./accounts.ts";
 export * from "./call-flows.ts";
@@ -15,6 +16,7 @@ export * from "./dids.ts";
 export * from "./endpoints.ts";
 export * from "./meeting-rooms.ts";
 export * from "./trunk-prefixes.ts";
+export * from "./webhooks.ts";
 
 /** Every repository over one database. */
 export interface Repositories {
@@ -25,6 +27,7 @@ export interface Repositories {
   readonly dids: DidsRepo;
   readonly trunkPrefixes: TrunkPrefixesRepo;
   readonly meetingRooms: MeetingRoomsRepo;
+  readonly webhooks: WebhooksRepo;
 }
 
 /**
@@ -43,5 +46,6 @@ export function createRepositories(database: Pick<Database, "db" | "rawQuery">, 
     dids: didsRepo(db),
     trunkPrefixes: trunkPrefixesRepo(db),
     meetingRooms: meetingRoomsRepo(db, database.rawQuery),
+    webhooks: webhooksRepo(db),
   };
 }

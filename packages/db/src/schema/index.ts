@@ -5,3 +5,4 @@ export * from "./dids.ts";
 export * from "./endpoints.ts";
 export * from "./meeting-rooms.ts";
 export * from "./trunk-prefixes.ts";
+export * from "./webhooks.ts";
