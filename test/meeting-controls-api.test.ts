@@ -8,7 +8,7 @@
  * One service serves every test (lib/meeting-harness.ts); each test uses its own meeting
  * rooms. Tests that need two situations (on/off, moderator/last) run both rooms at once.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -59,18 +59,10 @@ function localRecording(meetingSid: string): { sidecar: Sidecar | null; wav: str
   return { sidecar, wav: wav ? join(h.recordingDir, wav) : null };
 }
 
-beforeAll(async () => {
-  // The remote-recording test's recorder listens on loopback: the operator's lab setting.
-  h = await MeetingHarness.start({ number: NUMBER, env: { OUTBOUND_ALLOW_PRIVATE: "1" } });
-}, 60_000);
-
-afterEach(async () => {
-  await h.clear();
-}, 30_000);
-
-afterAll(async () => {
-  await h?.stop();
-}, 30_000);
+// The remote-recording test's recorder listens on loopback: the operator's lab setting.
+MeetingHarness.perFile({ number: NUMBER, env: { OUTBOUND_ALLOW_PRIVATE: "1" } }, (x) => {
+  h = x;
+});
 
 describe("hold and mute from the API", () => {
   test('PATCH /calls {"on_hold":"true"}: the held participant hears music, not the host, and is not heard; false releases', async () => {

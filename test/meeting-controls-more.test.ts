@@ -8,7 +8,7 @@
  * room (its own codes and attributes) and ends its meeting with DELETE. E2E_KEEP=1 keeps the
  * callers' recordings and prints the service's output, for a look after a failure.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -55,19 +55,11 @@ const meeting = (sid: string): Promise<Meeting | null> => harness.meeting(sid);
 const untilMuted = (p: Phone, muted: boolean): Promise<void> => harness.untilMuted(p, muted);
 const finish = (meetingSid: string, phones: Phone[]): Promise<void> => harness.finish(meetingSid, phones);
 
-beforeAll(async () => {
-  harness = await MeetingHarness.start({ number: NUMBER });
-  acct = harness.acct;
-  recordingDir = harness.recordingDir;
-}, 60_000);
-
-afterEach(async () => {
-  await harness.clear();
-}, 30_000);
-
-afterAll(async () => {
-  await harness?.stop();
-}, 30_000);
+MeetingHarness.perFile({ number: NUMBER }, (x) => {
+  harness = x;
+  acct = x.acct;
+  recordingDir = x.recordingDir;
+});
 
 describe("question queue, hold", () => {
   test("Q&A: meeting-muted participants raise hands with *1; each host *1 lets the next speak and re-mutes the previous", async () => {

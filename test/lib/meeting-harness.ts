@@ -6,7 +6,7 @@
  * whatever a failed test left behind. E2E_KEEP=1 keeps the callers' recordings (baresip-*
  * in the temp directory) and prints the service's output, for a look after a failure.
  */
-import { expect } from "bun:test";
+import { afterAll, afterEach, beforeAll, expect } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -167,6 +167,24 @@ export class MeetingHarness {
       rmSync(recordingDir, { recursive: true, force: true });
       throw err;
     }
+  }
+
+  /**
+   * Registers the hooks of a test file that shares one harness: start it before all tests
+   * (and hand it to `ready`), clear it after each, stop it after all.
+   */
+  static perFile(opts: MeetingHarnessOptions, ready: (h: MeetingHarness) => void): void {
+    let h: MeetingHarness | undefined;
+    beforeAll(async () => {
+      h = await MeetingHarness.start(opts);
+      ready(h);
+    }, 60_000);
+    afterEach(async () => {
+      await h!.clear();
+    }, 30_000);
+    afterAll(async () => {
+      await h?.stop();
+    }, 30_000);
   }
 
   /** A new caller sending a tone of `toneHz` (0: silence). */
