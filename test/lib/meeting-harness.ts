@@ -236,6 +236,16 @@ export class MeetingHarness {
     return c;
   }
 
+  /** New phones of the given tones, dialled into `r` one after the other with the code of the given role. */
+  async dialInAll<const T extends readonly (readonly [toneHz: number, role: "host" | "participant" | "listener"])[]>(
+    r: Room,
+    who: T,
+  ): Promise<{ -readonly [K in keyof T]: Phone }> {
+    const phones = who.map(([hz]) => this.phone(hz));
+    for (const [i, p] of phones.entries()) await this.dialIn(p, r[who[i]![1]]);
+    return phones as { -readonly [K in keyof T]: Phone };
+  }
+
   /** A host and a participant (tones HOST_HZ, PART_HZ) dialled into `r`, the host first. */
   async hostAndParticipant(r: Room): Promise<{ host: Phone; part: Phone }> {
     const host = this.phone(HOST_HZ);
