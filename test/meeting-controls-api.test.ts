@@ -11,17 +11,7 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  ABSENT_DB,
-  BEEP_HZ,
-  type Call,
-  HEARD_DB,
-  HOST_HZ,
-  LIST_HZ,
-  type Meeting,
-  MeetingHarness,
-  PART_HZ,
-} from "./lib/meeting-harness.ts";
+import { ABSENT_DB, BEEP_HZ, type Call, HEARD_DB, HOST_HZ, LIST_HZ, type Meeting, MeetingHarness, PART_HZ } from "./lib/meeting-harness.ts";
 import { hasNetSip, NetSipRecorder } from "./lib/net-sip-recorder.ts";
 import { PROMPT_HEARD_SCORE } from "./lib/prompt-detect.ts";
 import { eventually } from "./lib/service.ts";
