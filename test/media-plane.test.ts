@@ -3,9 +3,9 @@
  * (baresip). Three callers key their codes by RFC 4733 and each sends its own tone;
  * each recording must hold exactly the others it should hear.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Baresip } from "./lib/baresip.ts";
-import { eventually, freeSipPort, type Provisioned, provision, type Service, startService } from "./lib/service.ts";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { callBed } from "./lib/call-bed.ts";
+import { eventually } from "./lib/service.ts";
 import { levelsAtEnd } from "./lib/spectrum.ts";
 
 const NUMBER = "15162065919";
@@ -17,37 +17,11 @@ const HEARD_DB = -35;
 /** And as absent below this one. */
 const ABSENT_DB = -50;
 
-let svc: Service;
-let acct: Provisioned;
-const callers: Baresip[] = [];
-let rtpBase = 0;
-
-async function caller(toneHz: number, user: string): Promise<Baresip> {
-  const c = new Baresip({ sipPort: await freeSipPort(), rtpPortBase: rtpBase, toneHz, user });
-  rtpBase += 10;
-  callers.push(c);
-  return c;
-}
+const bed = callBed({ number: NUMBER, ports: { from: 41000, blocks: 100 }, env: { RTP_TIMEOUT_SECONDS: "3" }, quietAccount: true });
+const caller = bed.caller;
 
 beforeAll(async () => {
-  rtpBase = 41000 + Math.floor(Math.random() * 100) * 40;
-  svc = await startService({
-    rtpPortMin: rtpBase + 2000,
-    rtpPortMax: rtpBase + 2999,
-    env: { RTP_TIMEOUT_SECONDS: "3" },
-  });
-  acct = await provision(svc, NUMBER);
-  // Quiet meeting: no tones, music or count announcements that would blur the spectra.
-  await acct.account.req("PATCH", `/conference/v2/accounts/${acct.accountSid}`, {
-    attributes: {
-      conference_entrytones: "off",
-      conference_exittones: "off",
-      conference_moh_enabled: "off",
-      call_announceparticipantcount: "",
-      conference_greeting_enabled: "off",
-    },
-  });
-  const room = await acct.account.req("POST", "/conference/v2/meeting_rooms", {
+  const room = await bed.acct.account.req("POST", "/conference/v2/meeting_rooms", {
     name: "e2e",
     access_codes: [
       { access_code: "1111", role: "host" },
@@ -58,12 +32,6 @@ beforeAll(async () => {
   expect(room.status).toBe(200);
 }, 60_000);
 
-afterAll(async () => {
-  for (const c of callers) await c.stop();
-  await svc?.stop();
-  for (const c of callers) c.cleanup();
-}, 30_000);
-
 type Call = { call_sid: string; role: string; access_code: string; codecs: string; meeting_sid: string; number_dst: string; number_src: string; muted: boolean };
 type Meeting = { meeting_sid: string; attendees: { hosts: number; participants: number; listeners: number } };
 
@@ -72,18 +40,15 @@ describe("three callers in one meeting", () => {
     const host = await caller(HOST_HZ, "1001");
     const part = await caller(PART_HZ, "1002");
     const list = await caller(LIST_HZ, "1003");
-    const uri = `sip:${NUMBER}@127.0.0.1:${svc.sipPort}`;
     for (const [c, code] of [
-      [host, "1111#"],
-      [part, "2222#"],
-      [list, "3333#"],
+      [host, "1111"],
+      [part, "2222"],
+      [list, "3333"],
     ] as const) {
-      c.dial(uri, 60);
-      await c.waitFor(/Call established/, 10_000);
-      c.sendDigits(code);
+      await bed.dialIn(c, code);
     }
     const calls = await eventually(async () => {
-      const r = await acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls?limit=10");
+      const r = await bed.acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls?limit=10");
       return r.body.items.length === 3 ? r.body.items : null;
     }, 15_000, "three calls in the API");
     const byRole = Object.fromEntries(calls.map((c) => [c.role, c]));
@@ -98,18 +63,18 @@ describe("three callers in one meeting", () => {
     expect(byRole.listener?.muted).toBe(true);
     expect(byRole.host?.muted).toBe(false);
 
-    const meetings = await acct.account.req<{ items: Meeting[]; total: null }>("GET", "/conference/v2/meetings");
+    const meetings = await bed.acct.account.req<{ items: Meeting[]; total: null }>("GET", "/conference/v2/meetings");
     expect(meetings.body.total).toBeNull();
     expect(meetings.body.items).toHaveLength(1);
     expect(meetings.body.items[0]!.attendees).toEqual({ hosts: 1, participants: 1, listeners: 1 });
 
     // Let the mix run, then end the meeting: everyone is hung up with BYE.
     await Bun.sleep(3000);
-    const del = await acct.account.req("DELETE", `/conference/v2/meetings/${calls[0]!.meeting_sid}`);
+    const del = await bed.acct.account.req("DELETE", `/conference/v2/meetings/${calls[0]!.meeting_sid}`);
     expect(del.status).toBe(204);
     for (const c of [host, part, list]) await c.waitFor(/terminat|closed/i, 10_000);
     await eventually(async () => {
-      const r = await acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls");
+      const r = await bed.acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls");
       return r.body.items.length === 0;
     }, 5000, "calls gone");
     for (const c of [host, part, list]) await c.stop();
@@ -135,21 +100,21 @@ describe("three callers in one meeting", () => {
 describe("refusals", () => {
   test("an unknown number gets 404", async () => {
     const c = await caller(0, "1004");
-    c.dial(`sip:19995550000@127.0.0.1:${svc.sipPort}`, 15);
+    c.dial(`sip:19995550000@127.0.0.1:${bed.svc.sipPort}`, 15);
     await c.waitFor(/404/, 10_000);
     await c.stop();
   }, 20_000);
 
   test("wrong codes are re-prompted three times, then the caller is hung up", async () => {
     const c = await caller(0, "1005");
-    c.dial(`sip:${NUMBER}@127.0.0.1:${svc.sipPort}`, 60);
+    c.dial(bed.uri, 60);
     await c.waitFor(/Call established/, 10_000);
     for (let i = 0; i < 3; i++) {
       c.sendDigits("9999#");
       await Bun.sleep(3500);
     }
     await c.waitFor(/terminat|closed/i, 20_000);
-    const r = await acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls");
+    const r = await bed.acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls");
     expect(r.body.items).toHaveLength(0);
     await c.stop();
   }, 40_000);
@@ -158,28 +123,26 @@ describe("refusals", () => {
 describe("callers that leave badly", () => {
   test("hanging up during the prompt leaves nothing behind", async () => {
     const c = await caller(0, "1006");
-    c.dial(`sip:${NUMBER}@127.0.0.1:${svc.sipPort}`, 30);
+    c.dial(bed.uri, 30);
     await c.waitFor(/Call established/, 10_000);
     c.command("/hangup");
     await c.waitFor(/terminat|closed/i, 5000);
     await c.stop();
-    const r = await acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls");
+    const r = await bed.acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls");
     expect(r.body.items).toHaveLength(0);
   }, 20_000);
 
   test("a caller that vanishes without BYE is removed after the RTP timeout", async () => {
     const c = await caller(HOST_HZ, "1007");
-    c.dial(`sip:${NUMBER}@127.0.0.1:${svc.sipPort}`, 60);
-    await c.waitFor(/Call established/, 10_000);
-    c.sendDigits("1111#");
+    await bed.dialIn(c, "1111");
     await eventually(async () => {
-      const r = await acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls");
+      const r = await bed.acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls");
       return r.body.items.length === 1;
     }, 10_000, "the call joined");
     c.kill();
     await eventually(async () => {
-      const r = await acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls");
-      const m = await acct.account.req<{ items: unknown[] }>("GET", "/conference/v2/meetings");
+      const r = await bed.acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls");
+      const m = await bed.acct.account.req<{ items: unknown[] }>("GET", "/conference/v2/meetings");
       return r.body.items.length === 0 && m.body.items.length === 0;
     }, 10_000, "the call and its meeting removed");
   }, 30_000);

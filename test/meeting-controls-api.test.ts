@@ -8,20 +8,10 @@
  * One service serves every test (lib/meeting-harness.ts); each test uses its own meeting
  * rooms. Tests that need two situations (on/off, moderator/last) run both rooms at once.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  ABSENT_DB,
-  BEEP_HZ,
-  type Call,
-  HEARD_DB,
-  HOST_HZ,
-  LIST_HZ,
-  type Meeting,
-  MeetingHarness,
-  PART_HZ,
-} from "./lib/meeting-harness.ts";
+import { ABSENT_DB, BEEP_HZ, type Call, HEARD_DB, HOST_HZ, LIST_HZ, type Meeting, MeetingHarness, PART_HZ } from "./lib/meeting-harness.ts";
 import { hasNetSip, NetSipRecorder } from "./lib/net-sip-recorder.ts";
 import { PROMPT_HEARD_SCORE } from "./lib/prompt-detect.ts";
 import { eventually } from "./lib/service.ts";
@@ -59,18 +49,10 @@ function localRecording(meetingSid: string): { sidecar: Sidecar | null; wav: str
   return { sidecar, wav: wav ? join(h.recordingDir, wav) : null };
 }
 
-beforeAll(async () => {
-  // The remote-recording test's recorder listens on loopback: the operator's lab setting.
-  h = await MeetingHarness.start({ number: NUMBER, env: { OUTBOUND_ALLOW_PRIVATE: "1" } });
-}, 60_000);
-
-afterEach(async () => {
-  await h.clear();
-}, 30_000);
-
-afterAll(async () => {
-  await h?.stop();
-}, 30_000);
+// The remote-recording test's recorder listens on loopback: the operator's lab setting.
+MeetingHarness.perFile({ number: NUMBER, env: { OUTBOUND_ALLOW_PRIVATE: "1" } }, (x) => {
+  h = x;
+});
 
 describe("hold and mute from the API", () => {
   test('PATCH /calls {"on_hold":"true"}: the held participant hears music, not the host, and is not heard; false releases', async () => {

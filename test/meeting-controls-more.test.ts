@@ -8,7 +8,7 @@
  * room (its own codes and attributes) and ends its meeting with DELETE. E2E_KEEP=1 keeps the
  * callers' recordings and prints the service's output, for a look after a failure.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -55,29 +55,16 @@ const meeting = (sid: string): Promise<Meeting | null> => harness.meeting(sid);
 const untilMuted = (p: Phone, muted: boolean): Promise<void> => harness.untilMuted(p, muted);
 const finish = (meetingSid: string, phones: Phone[]): Promise<void> => harness.finish(meetingSid, phones);
 
-beforeAll(async () => {
-  harness = await MeetingHarness.start({ number: NUMBER });
-  acct = harness.acct;
-  recordingDir = harness.recordingDir;
-}, 60_000);
-
-afterEach(async () => {
-  await harness.clear();
-}, 30_000);
-
-afterAll(async () => {
-  await harness?.stop();
-}, 30_000);
+MeetingHarness.perFile({ number: NUMBER }, (x) => {
+  harness = x;
+  acct = x.acct;
+  recordingDir = x.recordingDir;
+});
 
 describe("question queue, hold", () => {
   test("Q&A: meeting-muted participants raise hands with *1; each host *1 lets the next speak and re-mutes the previous", async () => {
     const r = await room("qa", {});
-    const host = phone(HOST_HZ);
-    const first = phone(PART_HZ);
-    const second = phone(LIST_HZ);
-    await dialIn(host, r.host);
-    await dialIn(first, r.participant);
-    await dialIn(second, r.participant);
+    const [host, first, second] = await harness.dialInAll(r, [[HOST_HZ, "host"], [PART_HZ, "participant"], [LIST_HZ, "participant"]]);
     const sid = first.meetingSid;
     await Bun.sleep(500);
     host.keys("*5");
@@ -227,12 +214,7 @@ describe("tones, count, instructions, music on hold", () => {
 
   test("*2 tells the caller how many others are in, *4 a listener the commands it may use", async () => {
     const r = await room("info", {});
-    const host = phone(HOST_HZ);
-    const part = phone(PART_HZ);
-    const list = phone(0);
-    await dialIn(host, r.host);
-    await dialIn(part, r.participant);
-    await dialIn(list, r.listener);
+    const [host, part, list] = await harness.dialInAll(r, [[HOST_HZ, "host"], [PART_HZ, "participant"], [0, "listener"]]);
     expect((await meeting(part.meetingSid))?.attendees).toEqual({ hosts: 1, participants: 1, listeners: 1 });
     await Bun.sleep(500);
     part.keys("*2");
@@ -353,12 +335,7 @@ describe("recording, drop", () => {
 
   test("drop: host 92 ends the meeting: everyone hears goodbye and is hung up, the meeting is gone", async () => {
     const r = await room("drop", {});
-    const host = phone(HOST_HZ);
-    const part = phone(PART_HZ);
-    const list = phone(0);
-    await dialIn(host, r.host);
-    await dialIn(part, r.participant);
-    await dialIn(list, r.listener);
+    const [host, part, list] = await harness.dialInAll(r, [[HOST_HZ, "host"], [PART_HZ, "participant"], [0, "listener"]]);
     const sid = part.meetingSid;
     await Bun.sleep(500);
     host.keys("92");
@@ -398,10 +375,7 @@ describe("recording, drop", () => {
   // Regression: a prompt already playing delayed the goodbye past the hang-up.
   test("drop: a caller in the middle of a prompt still hears goodbye before the hang-up", async () => {
     const r = await room("drop-busy", {});
-    const host = phone(HOST_HZ);
-    const list = phone(0);
-    await dialIn(host, r.host);
-    await dialIn(list, r.listener);
+    const [host, list] = await harness.dialInAll(r, [[HOST_HZ, "host"], [0, "listener"]]);
     const sid = list.meetingSid;
     await Bun.sleep(500);
     list.keys("*4");
@@ -518,12 +492,7 @@ describe("meeting rules", () => {
 
   test("refused keys: a listener's *6 leaves it muted; a participant's host-only *5 changes nothing", async () => {
     const r = await room("refused", {});
-    const host = phone(HOST_HZ);
-    const part = phone(PART_HZ);
-    const list = phone(LIST_HZ);
-    await dialIn(host, r.host);
-    await dialIn(part, r.participant);
-    await dialIn(list, r.listener);
+    const [host, part, list] = await harness.dialInAll(r, [[HOST_HZ, "host"], [PART_HZ, "participant"], [LIST_HZ, "listener"]]);
     const sid = part.meetingSid;
     await Bun.sleep(500);
     const t = host.at();

@@ -13,6 +13,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createSessionStore } from "@conf/session-store";
 import { deleteRedisKeys } from "./src/testing.ts";
+import { benchAccount } from "./bench-setup.ts";
 import { SQL } from "bun";
 
 const { values } = parseArgs({
@@ -90,27 +91,7 @@ try {
     }
     await Bun.sleep(200);
   }
-  const ep = (await (
-    await fetch(`${base}/core/v2/endpoints`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
-      body: JSON.stringify({ name: `cpu-${tag}`, type: "conference" }),
-    })
-  ).json()) as { properties: { account_sid: string; login: string; password: string } };
-  const { account_sid: accountSid, login, password } = ep.properties;
-  const auth = `Basic ${Buffer.from(`${login}:${password}`).toString("base64")}`;
-  const room = await fetch(`${base}/conference/v2/meeting_rooms`, {
-    method: "POST",
-    headers: { authorization: auth, "content-type": "application/json" },
-    body: JSON.stringify({
-      name: "bench",
-      access_codes: [
-        { access_code: "111111", role: "host" },
-        { access_code: "222222", role: "participant" },
-        { access_code: "333333", role: "listener" },
-      ],
-    }),
-  });
+  const { accountSid, auth, room } = await benchAccount((path, init) => fetch(`${base}${path}`, init), ADMIN, `cpu-${tag}`);
   if (!room.ok) throw new Error(`room: ${room.status}`);
   for (let i = 0; i < Number(values.calls); i++) {
     const j = await store.join({

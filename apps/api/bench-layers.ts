@@ -11,6 +11,7 @@ import { createTestDatabase } from "@conf/db/testing";
 import { createSessionStore } from "@conf/session-store";
 import { Hono } from "hono";
 import { createApp } from "./src/app.ts";
+import { benchAccount } from "./bench-setup.ts";
 
 const DURATION = Number(process.env.LAYERS_DURATION ?? 2);
 const testDb = await createTestDatabase({ kind: "pglite" });
@@ -19,27 +20,7 @@ const repos = createRepositories(testDb.database);
 const ADMIN = "layers-admin-token-0123456789";
 const app = createApp({ database: testDb.database, adminToken: ADMIN, sessionStore: store, repos });
 
-const ep = (await (
-  await app.request("http://x/core/v2/endpoints", {
-    method: "POST",
-    headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
-    body: JSON.stringify({ name: "layers", type: "conference" }),
-  })
-).json()) as { properties: { account_sid: string; login: string; password: string } };
-const { account_sid: accountSid, login, password } = ep.properties;
-const auth = `Basic ${Buffer.from(`${login}:${password}`).toString("base64")}`;
-await app.request("http://x/conference/v2/meeting_rooms", {
-  method: "POST",
-  headers: { authorization: auth, "content-type": "application/json" },
-  body: JSON.stringify({
-    name: "bench",
-    access_codes: [
-      { access_code: "111111", role: "host" },
-      { access_code: "222222", role: "participant" },
-      { access_code: "333333", role: "listener" },
-    ],
-  }),
-});
+const { accountSid, auth } = await benchAccount(async (path, init) => app.request(`http://x${path}`, init), ADMIN, "layers");
 for (let i = 0; i < 20; i++) {
   await store.join({
     meetingKey: `${accountSid}:layers`,

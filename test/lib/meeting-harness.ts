@@ -6,7 +6,7 @@
  * whatever a failed test left behind. E2E_KEEP=1 keeps the callers' recordings (baresip-*
  * in the temp directory) and prints the service's output, for a look after a failure.
  */
-import { expect } from "bun:test";
+import { afterAll, afterEach, beforeAll, expect } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -169,6 +169,24 @@ export class MeetingHarness {
     }
   }
 
+  /**
+   * Registers the hooks of a test file that shares one harness: start it before all tests
+   * (and hand it to `ready`), clear it after each, stop it after all.
+   */
+  static perFile(opts: MeetingHarnessOptions, ready: (h: MeetingHarness) => void): void {
+    let h: MeetingHarness | undefined;
+    beforeAll(async () => {
+      h = await MeetingHarness.start(opts);
+      ready(h);
+    }, 60_000);
+    afterEach(async () => {
+      await h!.clear();
+    }, 30_000);
+    afterAll(async () => {
+      await h?.stop();
+    }, 30_000);
+  }
+
   /** A new caller sending a tone of `toneHz` (0: silence). */
   phone(toneHz: number): Phone {
     const user = `77${String(++this.users).padStart(3, "0")}`;
@@ -216,6 +234,16 @@ export class MeetingHarness {
     p.callSid = c.call_sid;
     p.meetingSid = c.meeting_sid;
     return c;
+  }
+
+  /** New phones of the given tones, dialled into `r` one after the other with the code of the given role. */
+  async dialInAll<const T extends readonly (readonly [toneHz: number, role: "host" | "participant" | "listener"])[]>(
+    r: Room,
+    who: T,
+  ): Promise<{ -readonly [K in keyof T]: Phone }> {
+    const phones = who.map(([hz]) => this.phone(hz));
+    for (const [i, p] of phones.entries()) await this.dialIn(p, r[who[i]![1]]);
+    return phones as { -readonly [K in keyof T]: Phone };
   }
 
   /** A host and a participant (tones HOST_HZ, PART_HZ) dialled into `r`, the host first. */

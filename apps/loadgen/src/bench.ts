@@ -883,6 +883,11 @@ function ticksLine(r: MediaRow): string | null {
   return `${r.label}: mixer's own clock over ${t.lines} stats intervals of ${opts.statsSeconds} s (${t.ticks} ticks, ${t.nodes} node${t.nodes === 1 ? "" : "s"}): tick lateness worst p99 ${fmt(t.worstP99)} ms, p99.9 worst ${fmt(t.worstP999)} ms (median interval ${fmt(t.medianP999)} ms), max ${fmt(t.worstMax)} ms`;
 }
 
+/** A row of the results table for call setup alone: no talkers, and the nine media columns empty. */
+function setupCells(label: string, calls: string, cpu: string, rate: string, to200: string, toJoin: string, codeToJoin: string, failures: string): string[] {
+  return [label, calls, "0", cpu, "", "", "", "", "", "", "", "", "", rate, to200, toJoin, codeToJoin, failures];
+}
+
 function failuresText(f: Record<string, number>): string {
   const parts = Object.entries(f).map(([k, v]) => `${v} ${k}`);
   return parts.length ? parts.join(", ") : "0";
@@ -992,49 +997,33 @@ function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: 
   }
   for (const r of setup) {
     const s = r.setup;
-    rows.push([
-      r.label,
-      `${s.attempted} (${s.joined} joined)`,
-      "0",
-      `${fmt(r.cpu.avgPct)}/${fmt(r.cpu.maxPct)}`,
-      "",
-      "",
-      "",
-      "",
-      "",
-      "",
-      "",
-      "",
-      "",
-      `${fmt(s.offeredRate, 0)} (joined ${fmt(s.joinedRate, 0)})`,
-      `${fmt(s.inviteTo200P50, 1)}/${fmt(s.inviteTo200P99, 1)}`,
-      `${fmt(s.inviteToJoinP50, 0)}/${fmt(s.inviteToJoinP99, 0)}`,
-      `${fmt(s.codeToJoinP50, 1)}/${fmt(s.codeToJoinP99, 1)}`,
-      failuresText(s.failures),
-    ]);
+    rows.push(
+      setupCells(
+        r.label,
+        `${s.attempted} (${s.joined} joined)`,
+        `${fmt(r.cpu.avgPct)}/${fmt(r.cpu.maxPct)}`,
+        `${fmt(s.offeredRate, 0)} (joined ${fmt(s.joinedRate, 0)})`,
+        `${fmt(s.inviteTo200P50, 1)}/${fmt(s.inviteTo200P99, 1)}`,
+        `${fmt(s.inviteToJoinP50, 0)}/${fmt(s.inviteToJoinP99, 0)}`,
+        `${fmt(s.codeToJoinP50, 1)}/${fmt(s.codeToJoinP99, 1)}`,
+        failuresText(s.failures),
+      ),
+    );
   }
   if (setup.length > 1) {
     const med = (f: (r: SetupRow) => number | null, d = 1) => fmt(median(setup.map((r) => f(r) ?? NaN)), d);
-    rows.push([
-      `call setup median of ${setup.length}`,
-      `${setup[0]!.setup.attempted}`,
-      "0",
-      `${med((r) => r.cpu.avgPct)}/${med((r) => r.cpu.maxPct)}`,
-      "",
-      "",
-      "",
-      "",
-      "",
-      "",
-      "",
-      "",
-      "",
-      `${med((r) => r.setup.offeredRate, 0)} (joined ${med((r) => r.setup.joinedRate, 0)})`,
-      `${med((r) => r.setup.inviteTo200P50)}/${med((r) => r.setup.inviteTo200P99)}`,
-      `${med((r) => r.setup.inviteToJoinP50, 0)}/${med((r) => r.setup.inviteToJoinP99, 0)}`,
-      `${med((r) => r.setup.codeToJoinP50)}/${med((r) => r.setup.codeToJoinP99)}`,
-      String(setup.reduce((a, r) => a + r.setup.failed, 0)),
-    ]);
+    rows.push(
+      setupCells(
+        `call setup median of ${setup.length}`,
+        `${setup[0]!.setup.attempted}`,
+        `${med((r) => r.cpu.avgPct)}/${med((r) => r.cpu.maxPct)}`,
+        `${med((r) => r.setup.offeredRate, 0)} (joined ${med((r) => r.setup.joinedRate, 0)})`,
+        `${med((r) => r.setup.inviteTo200P50)}/${med((r) => r.setup.inviteTo200P99)}`,
+        `${med((r) => r.setup.inviteToJoinP50, 0)}/${med((r) => r.setup.inviteToJoinP99, 0)}`,
+        `${med((r) => r.setup.codeToJoinP50)}/${med((r) => r.setup.codeToJoinP99)}`,
+        String(setup.reduce((a, r) => a + r.setup.failed, 0)),
+      ),
+    );
   }
   if (rows.length) out.push(table(...dropEmptyColumns(headers, rows, OPTIONAL_COLUMNS)));
   if (media.some((r) => (r.foreignPct ?? 0) > 15)) {

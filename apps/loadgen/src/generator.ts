@@ -24,6 +24,8 @@ import {
   negotiateAnswer,
   parseAnswer,
   parseRtp,
+  ROLES,
+  type Role,
   RTP_HEADER_SIZE as RTP_HEADER_LEN,
   ULAW_DECODE,
   ULAW_SILENCE,
@@ -35,8 +37,8 @@ import { CodeSender, codeError } from "./rtp/code.ts";
 import { emptyCounters, Histogram, StreamStats, type HistogramData, type StreamCounters } from "./rtp/stats.ts";
 import { isTalking, voiceLoop, SAMPLES_PER_FRAME, type TalkPattern, type VoiceLoop } from "./rtp/talk.ts";
 
-export const ROLES = ["host", "participant", "listener"] as const;
-export type Role = (typeof ROLES)[number];
+// The callers' roles are the mixer's (one list, in @conf/media).
+export { ROLES, type Role };
 
 /** What a caller sends after keying its code. */
 export const SEND_MODES = ["voice", "silence", "none"] as const;

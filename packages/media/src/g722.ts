@@ -107,6 +107,24 @@ class Band {
     this.det = wd3 << 2;
   }
 
+  /** Low band after quantising: INVQAL, LOGSCL and SCALEL for the 4 high bits of `ilow`, then block 4 (encoder and decoder alike). */
+  adaptLow(ilow: number): void {
+    const ril = ilow >> 2;
+    const dlow = (this.det * (QM4[ril] as number)) >> 15;
+    const nb = ((this.nb * 127) >> 7) + (WL[RL42[ril] as number] as number);
+    this.nb = nb < 0 ? 0 : nb > 18432 ? 18432 : nb;
+    this.scale(8);
+    this.block4(dlow);
+  }
+
+  /** High band after quantising: LOGSCH and SCALEH for `ihigh`, then block 4 with its difference `dhigh`. */
+  adaptHigh(ihigh: number, dhigh: number): void {
+    const nb = ((this.nb * 127) >> 7) + (WH[RH2[ihigh] as number] as number);
+    this.nb = nb < 0 ? 0 : nb > 22528 ? 22528 : nb;
+    this.scale(10);
+    this.block4(dhigh);
+  }
+
   /** Block 4: reconstruction and pole/zero predictor adaptation for difference `dx`. */
   block4(dx: number): void {
     const r = this.r;
@@ -236,12 +254,7 @@ export class G722Encoder {
       }
       const i = lo;
       const ilow = el < 0 ? (ILN[i] as number) : (ILP[i] as number);
-      const ril = ilow >> 2;
-      const dlow = (lb.det * (QM4[ril] as number)) >> 15;
-      let nb = ((lb.nb * 127) >> 7) + (WL[RL42[ril] as number] as number);
-      lb.nb = nb < 0 ? 0 : nb > 18432 ? 18432 : nb;
-      lb.scale(8);
-      lb.block4(dlow);
+      lb.adaptLow(ilow);
 
       // High band: QUANTH, INVQAH, LOGSCH, SCALEH.
       const eh = sat16(xhigh - hb.s);
@@ -249,10 +262,7 @@ export class G722Encoder {
       const mih = wd >= ((564 * hb.det) >> 12) ? 2 : 1;
       const ihigh = eh < 0 ? (IHN[mih] as number) : (IHP[mih] as number);
       const dhigh = (hb.det * (QM2[ihigh] as number)) >> 15;
-      nb = ((hb.nb * 127) >> 7) + (WH[RH2[ihigh] as number] as number);
-      hb.nb = nb < 0 ? 0 : nb > 22528 ? 22528 : nb;
-      hb.scale(10);
-      hb.block4(dhigh);
+      hb.adaptHigh(ihigh, dhigh);
 
       dst[out++] = (ihigh << 6) | ilow;
     }
@@ -327,22 +337,14 @@ export class G722Decoder {
       let rlow = lb.s + ((lb.det * (QM6[ilow] as number)) >> 15);
       if (rlow > 16383) rlow = 16383;
       else if (rlow < -16384) rlow = -16384;
-      const ril = ilow >> 2;
-      const dlowt = (lb.det * (QM4[ril] as number)) >> 15;
-      let nb = ((lb.nb * 127) >> 7) + (WL[RL42[ril] as number] as number);
-      lb.nb = nb < 0 ? 0 : nb > 18432 ? 18432 : nb;
-      lb.scale(8);
-      lb.block4(dlowt);
+      lb.adaptLow(ilow);
 
       // High band.
       const dhigh = (hb.det * (QM2[ihigh] as number)) >> 15;
       let rhigh = dhigh + hb.s;
       if (rhigh > 16383) rhigh = 16383;
       else if (rhigh < -16384) rhigh = -16384;
-      nb = ((hb.nb * 127) >> 7) + (WH[RH2[ihigh] as number] as number);
-      hb.nb = nb < 0 ? 0 : nb > 22528 ? 22528 : nb;
-      hb.scale(10);
-      hb.block4(dhigh);
+      hb.adaptHigh(ihigh, dhigh);
 
       // Receive QMF.
       for (let i = 0; i < 22; i++) x[i] = x[i + 2] as number;

@@ -59,25 +59,22 @@ function sat(v: number): number {
   return r > 32767 ? 32767 : r < -32768 ? -32768 : r;
 }
 
+/** Puts a stream's `H` samples of history, then the frame's `n` samples, in `work` (both resamplers filter over that run). */
+function loadWork(src: Int16Array, srcOff: number, n: number, hist: Int16Array, histOff: number, H: number): void {
+  if (n > MAX_RESAMPLE_INPUT) throw new RangeError(`frame of ${n} samples exceeds MAX_RESAMPLE_INPUT`);
+  for (let i = 0; i < H; i++) work[i] = hist[histOff + i] as number;
+  for (let i = 0; i < n; i++) work[H + i] = src[srcOff + i] as number;
+}
+
 /**
  * Upsamples `n` samples (8 kHz) from `src[srcOff..]` into `2n` samples (16 kHz) at
  * `dst[dstOff..]`; `hist[histOff .. histOff+UP_HISTORY)` is the stream's state
  * (zeroed for a new stream). Delay: 31 output samples.
  * @example upsample2x(pcm8, 0, 160, pcm16, 0, state, 0)
  */
-export function upsample2x(
-  src: Int16Array,
-  srcOff: number,
-  n: number,
-  dst: Int16Array,
-  dstOff: number,
-  hist: Int16Array,
-  histOff: number,
-): void {
-  if (n > MAX_RESAMPLE_INPUT) throw new RangeError(`frame of ${n} samples exceeds MAX_RESAMPLE_INPUT`);
+export function upsample2x(src: Int16Array, srcOff: number, n: number, dst: Int16Array, dstOff: number, hist: Int16Array, histOff: number): void {
   const H = UP_HISTORY;
-  for (let i = 0; i < H; i++) work[i] = hist[histOff + i] as number;
-  for (let i = 0; i < n; i++) work[H + i] = src[srcOff + i] as number;
+  loadWork(src, srcOff, n, hist, histOff, H);
   const c = ODD;
   for (let j = 0; j < n; j++) {
     const b = H + j; // work[b - i] is x[j - i]
@@ -94,19 +91,9 @@ export function upsample2x(
  * (8 kHz) at `dst[dstOff..]`; `hist[histOff .. histOff+DOWN_HISTORY)` is the state.
  * @example downsample2x(mix16, 0, 320, pcm8, 0, state, 0)
  */
-export function downsample2x(
-  src: Int16Array,
-  srcOff: number,
-  n: number,
-  dst: Int16Array,
-  dstOff: number,
-  hist: Int16Array,
-  histOff: number,
-): void {
-  if (n > MAX_RESAMPLE_INPUT) throw new RangeError(`frame of ${n} samples exceeds MAX_RESAMPLE_INPUT`);
+export function downsample2x(src: Int16Array, srcOff: number, n: number, dst: Int16Array, dstOff: number, hist: Int16Array, histOff: number): void {
   const H = DOWN_HISTORY;
-  for (let i = 0; i < H; i++) work[i] = hist[histOff + i] as number;
-  for (let i = 0; i < n; i++) work[H + i] = src[srcOff + i] as number;
+  loadWork(src, srcOff, n, hist, histOff, H);
   const c = ODD;
   const outN = n >> 1;
   for (let j = 0; j < outN; j++) {

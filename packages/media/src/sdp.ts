@@ -171,6 +171,17 @@ function session(local: LocalMedia, media: MediaDescription[]): string {
   return write(desc);
 }
 
+/** What an answer we give and an answer we read agree on alike (all three codecs run at 8000 Hz RTP clock). */
+function agreed(
+  chosen: { pt: number; codec: CodecName },
+  te: number | null,
+  remoteAddress: string,
+  remotePort: number,
+  direction: Direction,
+): NegotiatedMedia {
+  return { codec: chosen.codec, payloadType: chosen.pt, clockRate: 8000, telephoneEventPt: te, remoteAddress, remotePort, direction };
+}
+
 /**
  * Answers an SDP offer. Picks the first codec of the offer's m-line that we support
  * (or `keepCodec` when it is still offered, so a re-INVITE does not switch codecs),
@@ -212,19 +223,7 @@ export function negotiateAnswer(offer: string, local: LocalMedia, keepCodec?: Co
       fmtp: [],
     };
   });
-  return {
-    ok: true,
-    value: {
-      answer: session(local, media),
-      codec: chosen.codec,
-      payloadType: chosen.pt,
-      clockRate: 8000,
-      telephoneEventPt: te,
-      remoteAddress,
-      remotePort: m.port,
-      direction,
-    },
-  };
+  return { ok: true, value: { answer: session(local, media), ...agreed(chosen, te, remoteAddress, m.port, direction) } };
 }
 
 /** Options of `buildOffer`. */
@@ -283,16 +282,5 @@ export function parseAnswer(answer: string, codecs: readonly CodecName[] = CODEC
   const chosen = offered.find((c) => codecs.includes(c.codec));
   if (!chosen) return { ok: false, error: "no common codec" };
   const theirs: Direction = m.direction ?? sdp.direction ?? "sendrecv";
-  return {
-    ok: true,
-    value: {
-      codec: chosen.codec,
-      payloadType: chosen.pt,
-      clockRate: 8000,
-      telephoneEventPt: te,
-      remoteAddress,
-      remotePort: m.port,
-      direction: ANSWER_DIRECTION[theirs],
-    },
-  };
+  return { ok: true, value: agreed(chosen, te, remoteAddress, m.port, ANSWER_DIRECTION[theirs]) };
 }

@@ -160,6 +160,26 @@ export function request(s: RequestSpec): string {
   return lines.join("\r\n");
 }
 
+/**
+ * A response to `req` (a request our UA sent) as the far end writes it. `toTag`, when
+ * given, is added to a To without a tag on responses above 100, as a UAS creating the
+ * dialog would.
+ */
+export function reply(req: SipRequest, status: number, reason: string, extra: string[] = [], body = "", toTag = ""): string {
+  const lines = [
+    `SIP/2.0 ${status} ${reason}`,
+    ...req.headers.getAll("via").map((v) => `Via: ${v}`),
+    `From: ${req.headers.get("from")}`,
+    `To: ${req.headers.get("to")}${toTag && status > 100 && !req.to.tag ? `;tag=${toTag}` : ""}`,
+    `Call-ID: ${req.callId}`,
+    `CSeq: ${req.headers.get("cseq")}`,
+    ...extra,
+  ];
+  if (body) lines.push("Content-Type: application/sdp");
+  lines.push(`Content-Length: ${body.length}`, "", body);
+  return lines.join("\r\n");
+}
+
 export function sdp(port: number, direction = "sendrecv", ip = "127.0.0.1"): string {
   return [
     "v=0",

@@ -58,6 +58,14 @@ function recorder(timers: SipTimerOptions = {}) {
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 
+/** An INVITE client transaction to DEST, added to `layer` and started (its ACK is the bytes "ACK"). */
+function startInvite(layer: ReturnType<typeof recorder>["layer"], events: ConstructorParameters<typeof InviteClientTransaction>[4]): InviteClientTransaction {
+  const tx = new InviteClientTransaction(layer, "z9hG4bKt1", bytes("INVITE"), DEST, events, () => bytes("ACK"));
+  layer.addClient(tx);
+  tx.start();
+  return tx;
+}
+
 describe("resolveTimers", () => {
   test("RFC 3261 defaults", () => {
     expect(resolveTimers()).toEqual({
@@ -241,16 +249,7 @@ describe("client transactions", () => {
   test("INVITE: timer A doubles without the T2 cap until timer B", () => {
     const { layer, times } = recorder();
     let timeouts = 0;
-    const tx = new InviteClientTransaction(
-      layer,
-      "z9hG4bKt1",
-      bytes("INVITE"),
-      DEST,
-      { onResponse: () => {}, onTimeout: () => void timeouts++ },
-      () => bytes("ACK"),
-    );
-    layer.addClient(tx);
-    tx.start();
+    const tx = startInvite(layer, { onResponse: () => {}, onTimeout: () => void timeouts++ });
     advance(32000);
     expect(timeouts).toBe(1);
     expect(times()).toEqual([0, 500, 1500, 3500, 7500, 15500, 31500]);
@@ -261,16 +260,7 @@ describe("client transactions", () => {
   test("INVITE: a provisional stops timer A; a failure is ACKed on each retransmission and reported once", () => {
     const { layer, sent } = recorder();
     const responses: number[] = [];
-    const tx = new InviteClientTransaction(
-      layer,
-      "z9hG4bKt1",
-      bytes("INVITE"),
-      DEST,
-      { onResponse: (r) => void responses.push(r.status), onTimeout: () => {} },
-      () => bytes("ACK"),
-    );
-    layer.addClient(tx);
-    tx.start();
+    const tx = startInvite(layer, { onResponse: (r) => void responses.push(r.status), onTimeout: () => {} });
     tx.receiveResponse(res(180));
     advance(10000);
     expect(sent.map((x) => x.data)).toEqual(["INVITE"]);
@@ -285,16 +275,7 @@ describe("client transactions", () => {
   test("INVITE: 2xx and its retransmissions reach the TU (RFC 6026 Accepted) until timer M", () => {
     const { layer } = recorder();
     const responses: number[] = [];
-    const tx = new InviteClientTransaction(
-      layer,
-      "z9hG4bKt1",
-      bytes("INVITE"),
-      DEST,
-      { onResponse: (r) => void responses.push(r.status), onTimeout: () => {} },
-      () => bytes("ACK"),
-    );
-    layer.addClient(tx);
-    tx.start();
+    const tx = startInvite(layer, { onResponse: (r) => void responses.push(r.status), onTimeout: () => {} });
     tx.receiveResponse(res(200));
     tx.receiveResponse(res(200));
     expect(responses).toEqual([200, 200]);

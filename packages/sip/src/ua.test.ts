@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import type { Dialog } from "./dialog.ts";
 import { bodyText, type SipMessage, type SipResponse } from "./message.ts";
-import { branch, RawPeer, request, sdp, sleep } from "./test-peer.ts";
+import { branch, RawPeer, reply, request, sdp, sleep } from "./test-peer.ts";
 import { type IncomingCall, type ReinviteOffer, SipUa, type SipUaHandlers } from "./ua.ts";
 
 const TIMERS = { t1: 20, t2: 160, t4: 100 };
@@ -310,20 +310,7 @@ describe("dialogs", () => {
       await proxy.waitFor((r) => r.msg.kind === "request" && r.msg.method === "BYE" && r !== proxy.received[0], 1000, "BYE retransmission");
       expect(dialog.state).toBe("terminated");
       const top = bye.via[0];
-      proxy.send(
-        [
-          "SIP/2.0 200 OK",
-          `Via: ${bye.headers.get("via")}`,
-          `From: ${bye.headers.get("from")}`,
-          `To: ${bye.headers.get("to")}`,
-          `Call-ID: ${bye.callId}`,
-          `CSeq: ${bye.headers.get("cseq")}`,
-          "Content-Length: 0",
-          "",
-          "",
-        ].join("\r\n"),
-        top?.rport === true ? ua.address.port : (top?.port ?? 5060),
-      );
+      proxy.send(reply(bye, 200, "OK"), top?.rport === true ? ua.address.port : (top?.port ?? 5060));
       expect(await result).toEqual({ ok: true, status: 200 });
       const n = proxy.count((m) => m.kind === "request" && m.method === "BYE");
       await sleep(200);
@@ -348,19 +335,7 @@ describe("dialogs", () => {
     expect(peer.count((m) => m.kind === "request" && m.method === "BYE")).toBe(0);
     ack("dlg-3", ok.to.tag ?? "");
     const bye = await peer.waitRequest("BYE", "dlg-3");
-    peer.send(
-      [
-        "SIP/2.0 200 OK",
-        `Via: ${bye.headers.get("via")}`,
-        `From: ${bye.headers.get("from")}`,
-        `To: ${bye.headers.get("to")}`,
-        `Call-ID: ${bye.callId}`,
-        `CSeq: ${bye.headers.get("cseq")}`,
-        "",
-        "",
-      ].join("\r\n"),
-      ua.address.port,
-    );
+    peer.send(reply(bye, 200, "OK"), ua.address.port);
     expect(await result).toEqual({ ok: true, status: 200 });
   });
 

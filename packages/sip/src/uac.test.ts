@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import type { SipRequest } from "./message.ts";
-import { RawPeer, sdp, sleep } from "./test-peer.ts";
+import { RawPeer, reply as farReply, sdp, sleep } from "./test-peer.ts";
 import { SipUa } from "./ua.ts";
 
 let ua: SipUa;
@@ -15,20 +15,9 @@ afterEach(() => {
   uas.close();
 });
 
-/** A response to `req` as the far end writes it. */
+/** A response to `req` as the far end writes it (the far end tags its To "far1"). */
 function reply(req: SipRequest, status: number, reason: string, extra: string[] = [], body = ""): string {
-  const lines = [
-    `SIP/2.0 ${status} ${reason}`,
-    ...req.headers.getAll("via").map((v) => `Via: ${v}`),
-    `From: ${req.headers.get("from")}`,
-    `To: ${req.headers.get("to")}${status > 100 && !req.to.tag ? ";tag=far1" : ""}`,
-    `Call-ID: ${req.callId}`,
-    `CSeq: ${req.headers.get("cseq")}`,
-    ...extra,
-  ];
-  if (body) lines.push("Content-Type: application/sdp");
-  lines.push(`Content-Length: ${body.length}`, "", body);
-  return lines.join("\r\n");
+  return farReply(req, status, reason, extra, body, "far1");
 }
 
 const target = () => `sip:record@127.0.0.1:${uas.port}`;
