@@ -1,0 +1,38 @@
+/**
+ * The node's domain events that the live store cannot see for itself, recorded in the
+ * public event log (the SSE stream and the webhooks read it). Joins, leaves, updates and
+ * meeting starts and ends are logged by the store as it makes those changes; who is
+ * talking only the mixer knows.
+ */
+import type { SessionStore } from "@conf/session-store";
+import type { DomainEvents } from "./domain-events.ts";
+
+/** What the publisher needs of the node's meetings: each one's account. */
+export interface MeetingAccounts {
+  get(meetingSid: string): { readonly accountSid: string } | undefined;
+}
+
+/**
+ * Records talker.started and talker.stopped in the store's event log. Off the clock's
+ * path: the store call is not awaited, and its failure only goes to `onError`.
+ * Returns the function that stops it.
+ */
+export function publishTalkerEvents(
+  events: DomainEvents,
+  meetings: MeetingAccounts,
+  store: Pick<SessionStore, "recordEvent">,
+  onError: (err: unknown) => void,
+): () => void {
+  const record = (type: "talker.started" | "talker.stopped", meetingSid: string, callSid: string) => {
+    const meeting = meetings.get(meetingSid);
+    if (!meeting) return;
+    store.recordEvent({ type, account_sid: meeting.accountSid, call_sid: callSid }).catch(onError);
+  };
+  const stops = [
+    events.on("talker.started", (e) => record("talker.started", e.meetingSid, e.callSid)),
+    events.on("talker.stopped", (e) => record("talker.stopped", e.meetingSid, e.callSid)),
+  ];
+  return () => {
+    for (const stop of stops) stop();
+  };
+}
