@@ -4,7 +4,7 @@
  * name-addr, Via and CSeq. Used by the message parser and by whoever builds headers.
  * Every parser returns a `ParseResult`, never throws.
  */
-import type { CSeq, NameAddr, Params, ParseResult, SipUri, TelUri, Uri, Via } from "./message.ts";
+import type { CSeq, NameAddr, Params, ParseResult, SipUri, TelUri, Uri, Via } from "./syntax.ts";
 
 // ---------------------------------------------------------------------------
 // Character classes

@@ -2,7 +2,7 @@
  * SIP message serialization (RFC 3261 section 7) and the standard reason phrases.
  */
 import { canonicalHeaderName, normalizeHeaderName } from "./headers.ts";
-import type { SipMessage } from "./message.ts";
+import type { HeaderField } from "./syntax.ts";
 
 const decoder = new TextDecoder("utf-8");
 const encoder = new TextEncoder();
@@ -51,8 +51,13 @@ export function serializeResponse(
   return build(`SIP/2.0 ${status} ${reason}`, headers, body);
 }
 
+/** What `serializeMessage` reads of a parsed message (a `SipMessage` is one). */
+export type SerializableMessage =
+  | { kind: "request"; method: string; uri: string; headers: { fields: readonly HeaderField[] }; body: Uint8Array }
+  | { kind: "response"; status: number; reason: string; headers: { fields: readonly HeaderField[] }; body: Uint8Array };
+
 /** Serializes a parsed message again (header values as parsed, one line per list value). */
-export function serializeMessage(msg: SipMessage): Uint8Array {
+export function serializeMessage(msg: SerializableMessage): Uint8Array {
   const headers: OutgoingHeader[] = msg.headers.fields.map((f) => [f.name, f.value] as const);
   return msg.kind === "request"
     ? serializeRequest(msg.method, msg.uri, headers, msg.body)

@@ -9,7 +9,7 @@ import type { Dialog, DialogFailureReason } from "./dialog.ts";
 import { formatVia, parseNameAddr, type SipRequest, type SipUri, uriUser, type Via } from "./message.ts";
 import { type AdmissionTicket, DEFAULT_MESSAGE_LIMITS, type MessageLimits, type SourceLimits } from "./limits.ts";
 import { type Destination, resolveTimers, type SipTimerOptions, TransactionLayer } from "./transaction.ts";
-import type { IncomingCall } from "./uas.ts";
+import type { IncomingCall } from "./incoming-call.ts";
 
 /** Methods this UA implements. */
 export const SUPPORTED_METHODS = ["INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "INFO"] as const;

@@ -5,7 +5,7 @@
  * holds live here too. Every response is built by `buildResponse`.
  */
 import { parse as parseSdp } from "sdp-transform";
-import { Dialog, dialogKey } from "./dialog.ts";
+import { Dialog, type DialogHost, dialogKey } from "./dialog.ts";
 import { DTMF_INFO_TYPES, type DtmfInfoType, parseDtmfInfo } from "./dtmf-info.ts";
 import {
   bodyText,
@@ -34,7 +34,6 @@ import {
   type ServerTransaction,
   serverTransactionKey,
 } from "./transaction.ts";
-import type { Uac } from "./uac.ts";
 import {
   ACCEPT,
   ALLOW,
@@ -49,108 +48,15 @@ import {
   sanitizeReason,
   type UaCore,
 } from "./ua-core.ts";
-
-export const INCOMING_CALL_STATES = ["offered", "early", "answered", "rejected", "cancelled", "timed-out"] as const;
-export type IncomingCallState = (typeof INCOMING_CALL_STATES)[number];
-
-export interface CallHost {
-  provisional(call: IncomingCall, status: number, sdp: string | null): boolean;
-  accept(call: IncomingCall, sdp: string): Dialog | null;
-  reject(call: IncomingCall, status: number, reason: string | undefined, headers: readonly OutgoingHeader[]): boolean;
-}
+import { type CallHost, IncomingCall, type IncomingCallState } from "./incoming-call.ts";
 
 /**
- * An incoming INVITE waiting for the app's decision. The caller already got
- * 100 Trying.
- *
- * @example
- * ua.handlers.onInvite = (call) => {
- *   if (call.dialedNumber !== "15162065919") return void call.reject(404);
- *   call.accept(makeAnswer(call.sdp));
- * };
+ * What answering needs of the calling side: it hosts the dialogs we answer (for their
+ * BYE and re-INVITE) and sends a BYE that waited for the ACK. Named here rather than
+ * imported from uac.ts, which builds on ua-core.ts as this file does.
  */
-export class IncomingCall {
-  readonly callId: string;
-  /** Request-URI user part (or tel number), unescaped: the dialed number. */
-  readonly dialedNumber: string | null;
-  /** The Request-URI as received. */
-  readonly requestUri: string;
-  /** Raw From header value (for number_src). */
-  readonly from: string;
-  /** Raw To header value (for number_dst). */
-  readonly to: string;
-  readonly fromAddr: NameAddr;
-  readonly toAddr: NameAddr;
-  /** User part of the From URI, unescaped (the caller's number), or null. */
-  readonly callerNumber: string | null;
-  /** First Contact value as received, or null. */
-  readonly contact: string | null;
-  /** The SDP offer, or null for an offerless INVITE (then `accept` sends an offer and the answer comes in the ACK). */
-  readonly sdp: string | null;
-  /** Where the INVITE came from. */
-  readonly source: Destination;
-  /** Our To tag for this call (also the dialog's local tag). */
-  readonly localTag: string;
-  state: IncomingCallState = "offered";
-  /** Set by `accept`. */
-  dialog: Dialog | null = null;
-  /** Free slot for the app. */
-  appData: unknown = undefined;
-
-  /** @internal */
-  readonly tx: InviteServerTransaction;
-
-  constructor(
-    private readonly host: CallHost,
-    readonly request: SipRequest,
-    source: Destination,
-    tx: InviteServerTransaction,
-    localTag: string,
-  ) {
-    this.tx = tx;
-    this.callId = request.callId;
-    this.dialedNumber = uriUser(request.requestUri);
-    this.requestUri = request.uri;
-    this.from = request.headers.get("from") ?? "";
-    this.to = request.headers.get("to") ?? "";
-    this.fromAddr = request.from;
-    this.toAddr = request.to;
-    this.callerNumber = uriUser(request.from.uri);
-    this.contact = request.headers.get("contact");
-    this.sdp = request.contentType === "application/sdp" && request.body.length > 0 ? bodyText(request) : null;
-    this.source = source;
-    this.localTag = localTag;
-  }
-
-  /** Any header of the INVITE (case-insensitive, compact forms understood). */
-  header(name: string): string | null {
-    return this.request.headers.get(name);
-  }
-
-  /** 100 Trying was sent on arrival; this re-sends it while nothing else was sent. */
-  trying(): boolean {
-    return this.host.provisional(this, 100, null);
-  }
-
-  /** Sends 180 Ringing (with our tag: an early dialog). */
-  ringing(): boolean {
-    return this.host.provisional(this, 180, null);
-  }
-
-  /** Sends 183 Session Progress with SDP (early media). */
-  progress(sdp: string): boolean {
-    return this.host.provisional(this, 183, sdp);
-  }
-
-  /** Answers 200 OK with the SDP (answer, or offer for an offerless INVITE). Null if the call can no longer be answered. */
-  accept(sdp: string): Dialog | null {
-    return this.host.accept(this, sdp);
-  }
-
-  /** Rejects the call (default 486 Busy Here). False if a final response was already sent. */
-  reject(status = 486, reason?: string, headers: readonly OutgoingHeader[] = []): boolean {
-    return this.host.reject(this, status, reason, headers);
-  }
+interface UacForUas extends DialogHost {
+  sendDeferredBye(dialog: Dialog): boolean;
 }
 
 function sdpDirection(sdp: string): SdpDirection | null {
@@ -193,7 +99,7 @@ export class Uas implements CallHost {
 
   constructor(
     private readonly core: UaCore,
-    private readonly uac: Uac,
+    private readonly uac: UacForUas,
     options: SipUaOptions,
   ) {
     this.answerTimeoutMs = options.answerTimeoutMs ?? 180_000;
@@ -657,3 +563,5 @@ export class Uas implements CallHost {
 
 /** Same as {@link IncomingCall}; the name the app layer's design uses. */
 export type IncomingInvite = IncomingCall;
+
+export { type CallHost, INCOMING_CALL_STATES, IncomingCall, type IncomingCallState } from "./incoming-call.ts";

@@ -30,7 +30,6 @@ import { invalidationChannel, parseInvalidation } from "@conf/access-router";
 import type { SubscriptionHealth } from "@conf/session-store";
 import type { Context, MiddlewareHandler, TypedResponse } from "hono";
 import type { JSONParsed } from "hono/utils/types";
-import type { AppEnv } from "./context.ts";
 
 /** The scopes of cached bodies, each dropped by its own messages and served while their subscription is live. */
 export const READ_SCOPES = ["config", "live"] as const;
@@ -336,12 +335,24 @@ export async function connectReadCache(cache: ReadCache, sources: ReadCacheSourc
 const JSON_HEADERS = { "Content-Type": "application/json" } as const;
 
 /**
+ * What the cache's middleware reads and sets on a request; the app's own environment
+ * (context.ts) has all of it. Declared here so that this file needs nothing of the app's.
+ */
+export type ReadCacheEnv = {
+  Variables: {
+    services: { readonly readCache: ReadCache };
+    principal: { readonly accountSid: string };
+    readTicket?: ReadTicket | null;
+  };
+};
+
+/**
  * Route middleware of a cached GET: answers from the cache when it can (after auth, so
  * only ever to the account the body was read for), else lets the handler read, holding a
  * ticket that {@link cachedJson} uses to keep the body.
  * @example createRoute({ method: "get", path: "/meeting_rooms", middleware: [readThrough("config")], ... })
  */
-export function readThrough(scope: ReadScope): MiddlewareHandler<AppEnv> {
+export function readThrough(scope: ReadScope): MiddlewareHandler<ReadCacheEnv> {
   return async function readCache(c, next) {
     const cache = c.get("services").readCache;
     const { accountSid } = c.get("principal");
@@ -358,8 +369,8 @@ export function readThrough(scope: ReadScope): MiddlewareHandler<AppEnv> {
  * `validUntil` (ms since the epoch) bounds its life further (live objects: {@link durationValidUntil}).
  * @example return cachedJson(c, page, durationValidUntil(page.items));
  */
-export function cachedJson<T extends object>(
-  c: Context<AppEnv>,
+export function cachedJson<T extends object, E extends ReadCacheEnv>(
+  c: Context<E>,
   value: T,
   validUntil?: number,
 ): Response & TypedResponse<JSONParsed<T>, 200, "json"> {
