@@ -288,7 +288,12 @@ function prepareBacking(serviceEnv: Record<string, string>): { cleanup: () => vo
   }
   backingDesc = parts.length ? parts.join(" + ") : "embedded (PGlite + in-process live store)";
   if (serviceEnv.DATABASE_URL && !parts.some((p) => p.startsWith("PostgreSQL"))) backingDesc = "DATABASE_URL/REDIS_URL from the environment";
-  return { cleanup: () => undo.forEach((f) => f()), desc: backingDesc };
+  return {
+    cleanup: () => {
+      for (const f of undo) f();
+    },
+    desc: backingDesc,
+  };
 }
 
 let backingDesc = "embedded (PGlite + in-process live store)";

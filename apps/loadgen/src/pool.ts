@@ -116,7 +116,7 @@ export class LoadPool {
   async place(specs: CallSpec[], ratePerSec: number): Promise<void> {
     const n = this.backends.length;
     const parts: CallSpec[][] = Array.from({ length: n }, () => []);
-    specs.forEach((s, i) => parts[i % n]!.push(s));
+    for (const [i, s] of specs.entries()) parts[i % n]!.push(s);
     await Promise.all(this.backends.map((b, i) => b.call("place", { specs: parts[i]!, rate: ratePerSec / n })));
   }
 

@@ -36,7 +36,7 @@ test("talker changes of a joined call reach the store's public event log, with t
   const talker = logged.filter((e) => e.type.startsWith("talker."));
   expect(talker.map((e) => e.type)).toEqual(["talker.started", "talker.stopped"]);
   expect(talker[0]).toMatchObject({ call_sid: joined.call.call_sid, meeting_sid: joined.meeting.meeting_sid });
-  expect((talker[0]?.data as { call_sid: string }).call_sid).toBe(joined.call.call_sid);
+  expect((talker[0]?.data as { call_sid: string } | undefined)?.call_sid).toBe(joined.call.call_sid);
   expect(errors).toEqual([]);
   stop();
 });
