@@ -128,16 +128,16 @@ export function pageSchema<T extends z.ZodType>(item: T, name: string) {
   return z
     .object({
       count: z.number().int().openapi({ description: "Items in this response" }),
-      has_more: z.boolean().openapi({ description: "Whether more items match beyond this page" }),
+      has_more: z.boolean().openapi({ description: "Whether matching items exist outside this page (before or after it); true exactly when `pagination` has a link" }),
       items: z.array(item),
       limit: z.number().int(),
       offset: z.number().int(),
       pagination: z
         .object({
-          next: z.string().optional().openapi({ description: "Absolute URL of the next page" }),
-          previous: z.string().optional().openapi({ description: "Absolute URL of the previous page" }),
+          next: z.string().optional().openapi({ description: "Absolute URL of the items after this page (present when there are any)" }),
+          previous: z.string().optional().openapi({ description: "Absolute URL of the items before this page (present when there are any; past the end, the last items)" }),
         })
-        .openapi({ description: "Links to the neighbouring pages; `{}` when there are none" }),
+        .openapi({ description: "Links to the items outside this page; `{}` exactly when there are none. A `limit=0` page's links carry the default limit." }),
       total: z.number().int().nullable().openapi({ description: "Items matching in all (null for uncountable objects)" }),
     })
     .openapi(name);
