@@ -64,6 +64,23 @@ export function jsonBodyOf<T extends z.ZodType>(schema: T, description: string) 
   return { description, required: false, content: { "application/json": { schema } } };
 }
 
+/**
+ * The body of a PUT: the reference's PUT "require[s] to send the entire object", so the
+ * body is required (an empty or undeclared body is validated as `{}` and refused, where
+ * an optional body would reach the handler unvalidated) and so is every field in
+ * `required`; a missing one is a 422 entry "field is required", and nothing changes.
+ * @example body: putBodyOf(MeetingRoomInputSchema, ["access_codes", "attributes", "did_group_sid", "name"], "MeetingRoomReplace")
+ */
+export function putBodyOf<T extends z.ZodObject>(schema: T, required: readonly (keyof T["shape"] & string)[], name: string) {
+  const mask = Object.fromEntries(required.map((k) => [k, true])) as { [K in keyof T["shape"]]?: true };
+  const whole = schema.required(mask as never).openapi(name);
+  return {
+    description: `The entire object: ${required.join(", ")} are required; read-only fields may be sent with their current value`,
+    required: true,
+    content: { "application/json": { schema: whole } },
+  };
+}
+
 const fieldsParam = (name: "include_fields" | "exclude_fields") =>
   z
     .string()
