@@ -32,7 +32,7 @@ export const BadJsonSchema = z
   .openapi("BadJson");
 
 const ERROR_DESCRIPTIONS = {
-  400: "Bad request: unparsable JSON, or a bad query parameter (filter, order, limit, offset, fields)",
+  400: "Bad request: a bad query parameter (filter, order, limit, offset, fields)",
   401: "Authentication required (missing or wrong credentials)",
   403: "Permission denied",
   404: "No item error: the object does not exist or belongs to another account",
@@ -42,16 +42,48 @@ const ERROR_DESCRIPTIONS = {
 } as const;
 type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS;
 
+/** A 400 of a route that takes a body: a bad query parameter, or the reference's own envelope for unparsable JSON. */
+const BadRequestWithBodySchema = z.union([ErrorSchema, BadJsonSchema]);
+
+type ErrorEntry = { description: string; content: { "application/json": { schema: typeof ErrorSchema | typeof BadRequestWithBodySchema } } };
+
 /**
- * The `responses` entries of the given error statuses.
+ * The `responses` entries of the given error statuses, plus `default`: any other error
+ * the server may send on any route (413 body too large, 429 too many failed logins, 500,
+ * 503 live store unavailable) has the same error body. A route that lists 415 takes a
+ * JSON body, so its 400 may also be the reference's bad-JSON envelope (`BadJson`).
  * @example responses: { 200: ok(MeetingRoomSchema), ...errors(401, 404) }
  */
 export function errors<S extends ErrorStatus>(...statuses: S[]) {
-  const out = {} as Record<S, { description: string; content: { "application/json": { schema: typeof ErrorSchema } } }>;
+  const takesBody = statuses.includes(415 as S);
+  const out = {} as Record<S | "default", ErrorEntry>;
   for (const s of statuses) {
-    out[s] = { description: ERROR_DESCRIPTIONS[s], content: { "application/json": { schema: ErrorSchema } } };
+    out[s] =
+      s === 400 && takesBody
+        ? {
+            description: `${ERROR_DESCRIPTIONS[400]}; or a body that is not JSON, answered in the reference's own envelope (BadJson)`,
+            content: { "application/json": { schema: BadRequestWithBodySchema } },
+          }
+        : { description: ERROR_DESCRIPTIONS[s], content: { "application/json": { schema: ErrorSchema } } };
   }
+  out.default = {
+    description: "Any other error (413 body too large, 429 too many failed logins, 500, 503 live store unavailable), in the same error body",
+    content: { "application/json": { schema: ErrorSchema } },
+  };
   return out;
+}
+
+/**
+ * The 200 body of a route with field filtering: the whole object, or, with
+ * `include_fields` / `exclude_fields`, only the fields asked for (the component `name`,
+ * every property optional). Lists use it for their items.
+ * @example export const MeetingRoomFilteredSchema = fieldFiltered(MeetingRoomSchema, "MeetingRoomFields");
+ */
+export function fieldFiltered<T extends z.ZodObject>(schema: T, name: string) {
+  const cut = schema.partial().openapi(name, {
+    description: "The object cut by include_fields or exclude_fields: only the fields asked for",
+  });
+  return z.union([schema, cut]);
 }
 
 /** A 200 JSON response entry. */

@@ -11,11 +11,12 @@ import {
   DID_GROUP_UPDATABLE,
   DidGroupInputSchema,
   DidGroupParams,
-  DidGroupSchema,
+  DidGroupFilteredSchema,
 } from "./schema.ts";
 
 const route = createRoute({
   method: "put",
+  operationId: "replaceDidGroup",
   path: "/did_groups/{did_group_sid}",
   tags: ["DID Groups"],
   summary: "Update DID group (PUT)",
@@ -23,7 +24,7 @@ const route = createRoute({
     "Replaces the DID group. As the reference's PUT, the body is the entire object: attributes, call_flow_sid and name are all required (a missing one is a 422 naming it, and nothing changes).",
   security: [{ basicAuth: [] }],
   request: { params: DidGroupParams, query: ObjectQuerySchema, body: putBodyOf(DidGroupInputSchema, ["attributes", "call_flow_sid", "name"], "DidGroupReplace") },
-  responses: { 200: ok(DidGroupSchema, "The updated DID Group object"), ...errors(400, 401, 404, 415, 422) },
+  responses: { 200: ok(DidGroupFilteredSchema, "The updated DID Group object"), ...errors(400, 401, 404, 415, 422) },
 });
 
 export function registerReplace(app: OpenAPIHono<AppEnv>): void {

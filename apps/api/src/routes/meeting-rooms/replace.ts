@@ -11,11 +11,12 @@ import {
   MEETING_ROOM_UPDATABLE,
   MeetingRoomInputSchema,
   MeetingRoomParams,
-  MeetingRoomSchema,
+  MeetingRoomFilteredSchema,
 } from "./schema.ts";
 
 const route = createRoute({
   method: "put",
+  operationId: "replaceMeetingRoom",
   path: "/meeting_rooms/{meeting_room_sid}",
   tags: ["Meeting Rooms"],
   summary: "Update meeting room (PUT)",
@@ -23,7 +24,7 @@ const route = createRoute({
     "Replaces the meeting room. As the reference's PUT, the body is the entire object: access_codes, attributes, did_group_sid and name are all required (a missing one is a 422 naming it, and nothing changes).",
   security: [{ basicAuth: [] }],
   request: { params: MeetingRoomParams, query: ObjectQuerySchema, body: putBodyOf(MeetingRoomInputSchema, ["access_codes", "attributes", "did_group_sid", "name"], "MeetingRoomReplace") },
-  responses: { 200: ok(MeetingRoomSchema, "The updated Meeting Room object"), ...errors(400, 401, 404, 409, 415, 422) },
+  responses: { 200: ok(MeetingRoomFilteredSchema, "The updated Meeting Room object"), ...errors(400, 401, 404, 409, 415, 422) },
 });
 
 export function registerReplace(app: OpenAPIHono<AppEnv>): void {
