@@ -232,13 +232,13 @@ forEachDatabase((h) => {
     const did = (await h().json("POST", "/core/v2/dids", { auth: `Bearer ${ADMIN_TOKEN}`, body: { phonenumber: "15550001111", endpoint_sid: a.endpointSid } })).body;
     const writes: [string, string, unknown?][] = [
       ["PATCH", `/conference/v2/accounts/${a.accountSid}`, { name: "x" }],
-      ["PUT", `/conference/v2/accounts/${a.accountSid}`, {}],
+      ["PUT", `/conference/v2/accounts/${a.accountSid}`, { name: "x", attributes: {}, call_flow_sid: null }],
       ["PATCH", `/conference/v2/dids/${did.did_sid}`, { call_flow_sid: null }],
-      ["PUT", `/conference/v2/dids/${did.did_sid}`, {}],
+      ["PUT", `/conference/v2/dids/${did.did_sid}`, { attributes: {}, call_flow_sid: null, did_group_sid: null }],
       ["PATCH", `/conference/v2/did_groups/${group.did_group_sid}`, { name: "y" }],
-      ["PUT", `/conference/v2/did_groups/${group.did_group_sid}`, {}],
+      ["PUT", `/conference/v2/did_groups/${group.did_group_sid}`, { name: "y", attributes: {}, call_flow_sid: null }],
       ["PATCH", `/conference/v2/meeting_rooms/${room.meeting_room_sid}`, { name: "z" }],
-      ["PUT", `/conference/v2/meeting_rooms/${room.meeting_room_sid}`, {}],
+      ["PUT", `/conference/v2/meeting_rooms/${room.meeting_room_sid}`, { name: "z", attributes: {}, did_group_sid: null, access_codes: [] }],
       ["DELETE", `/conference/v2/meeting_rooms/${room.meeting_room_sid}`],
       ["DELETE", `/conference/v2/did_groups/${group.did_group_sid}`],
     ];

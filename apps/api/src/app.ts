@@ -231,6 +231,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
               version: "2.0.0",
               description:
                 "The CarrierX Conference v2 REST API (accounts, call flows, DIDs, DID groups, meeting rooms, calls, meetings) plus the operator routes under /core/v2.",
+              // The repository's license (LICENSE at its root).
+              license: { name: "MIT", url: "https://spdx.org/licenses/MIT.html" },
             },
             servers: [{ url: SERVER_PLACEHOLDER }],
           }),

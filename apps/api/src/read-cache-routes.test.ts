@@ -68,7 +68,8 @@ forEachDatabase((h) => {
     expect((await get(h(), one)).body.name).toBe("rw 2");
     expect((await get(h(), list)).body.items.map((r: any) => r.name)).toContain("rw 2");
     await warm(h(), one);
-    await h().json("PUT", one, { body: { name: "rw 3", access_codes: [{ access_code: "700700", role: "host" }] } });
+    const put = await h().json("PUT", one, { body: { name: "rw 3", access_codes: [{ access_code: "700700", role: "host" }], attributes: {}, did_group_sid: null } });
+    expect(put.status).toBe(200);
     expect((await get(h(), one)).body).toMatchObject({ name: "rw 3", access_codes: [{ access_code: "700700", role: "host" }] });
     await warm(h(), one);
     await warm(h(), list);
@@ -87,7 +88,7 @@ forEachDatabase((h) => {
     await h().json("PATCH", one, { body: { name: "g 2" } });
     expect((await get(h(), one)).body.name).toBe("g 2");
     await warm(h(), one);
-    await h().json("PUT", one, { body: { name: "g 3" } });
+    expect((await h().json("PUT", one, { body: { name: "g 3", attributes: {}, call_flow_sid: null } })).status).toBe(200);
     expect((await get(h(), one)).body.name).toBe("g 3");
     await warm(h(), list);
     expect((await h().request("DELETE", one)).status).toBe(204);
@@ -104,7 +105,7 @@ forEachDatabase((h) => {
     await h().json("PATCH", one, { body: { attributes: { conference_language: "IT" } } });
     expect((await get(h(), one)).body.attributes).toEqual({ conference_language: "IT" });
     await warm(h(), one);
-    await h().json("PUT", one, { body: { attributes: { conference_moh: "jazz" } } });
+    expect((await h().json("PUT", one, { body: { attributes: { conference_moh: "jazz" }, call_flow_sid: null, did_group_sid: null } })).status).toBe(200);
     expect((await get(h(), one)).body.attributes).toEqual({ conference_moh: "jazz" });
     await warm(h(), list);
     const removed = await h().request("DELETE", `/core/v2/dids/${did.did_sid}`, { auth: `Bearer ${ADMIN_TOKEN}` });
@@ -123,7 +124,7 @@ forEachDatabase((h) => {
     expect((await get(h(), paths[2]!)).body.name).toBe("renamed once");
     for (const p of paths) await warm(h(), p);
     const current = (await get(h(), paths[1]!)).body;
-    await h().json("PUT", `/conference/v2/accounts/${accountSid}`, { body: { ...current, name: "renamed twice" } });
+    expect((await h().json("PUT", `/conference/v2/accounts/${accountSid}`, { body: { ...current, name: "renamed twice" } })).status).toBe(200);
     expect((await get(h(), paths[2]!)).body.name).toBe("renamed twice");
   });
 

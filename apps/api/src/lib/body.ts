@@ -63,11 +63,30 @@ function article(expected: string): string {
   return `a ${expected}`;
 }
 
-/** One 422 entry per problem, each naming its field. */
-export function zodIssuesToItems(error: ZodError): ErrorItem[] {
+/** Whether `path` names a key that its (object) parent in `data` does not have. */
+function isAbsent(data: unknown, path: readonly PropertyKey[]): boolean {
+  if (path.length === 0) return false;
+  let parent: unknown = data;
+  for (const key of path.slice(0, -1)) {
+    if (typeof parent !== "object" || parent === null) return false;
+    parent = (parent as Record<PropertyKey, unknown>)[key];
+  }
+  if (typeof parent !== "object" || parent === null || Array.isArray(parent)) return false;
+  return !Object.hasOwn(parent, path[path.length - 1]!);
+}
+
+/**
+ * One 422 entry per problem, each naming its field. With `data` (what was validated), a
+ * required key that is absent says so instead of naming the type it should have.
+ */
+export function zodIssuesToItems(error: ZodError, data?: unknown): ErrorItem[] {
   const out: ErrorItem[] = [];
   for (const issue of error.issues) {
     const field = fieldPath(issue.path);
+    if (data !== undefined && issue.code === "invalid_type" && field !== null && isAbsent(data, issue.path)) {
+      out.push(item(field, "field is required"));
+      continue;
+    }
     switch (issue.code) {
       case "unrecognized_keys":
         for (const key of issue.keys) {
@@ -106,9 +125,9 @@ export function zodIssuesToItems(error: ZodError): ErrorItem[] {
  * The `defaultHook` of every OpenAPIHono: a failed body is a 422, a failed query a 400.
  * Throws, so `app.onError` writes the response.
  */
-export function validationHook(result: { success: boolean; error?: ZodError; target?: string }): void {
+export function validationHook(result: { success: boolean; error?: ZodError; target?: string; data?: unknown }): void {
   if (result.success || !result.error) return;
-  const items = zodIssuesToItems(result.error);
+  const items = zodIssuesToItems(result.error, result.data);
   if (result.target === "query" || result.target === "param") {
     const first = items[0];
     throw badRequest(first?.field ?? result.target, first?.message ?? "invalid parameter") as ApiError;

@@ -31,6 +31,12 @@ describe("parseEnv", () => {
       for (const name of ["API_PORT", "DATABASE_URL", "REDIS_URL", "ADMIN_TOKEN", "PUBLIC_URL"]) expect(r.error).toContain(`${name}:`);
     }
   });
+  test("ADMIN_TOKEN: 16 characters or more (after trimming), else named with the rule", () => {
+    const ok = parseEnv({ ADMIN_TOKEN: " sixteen-chars-xx " });
+    expect(ok.ok && ok.value.ADMIN_TOKEN).toBe("sixteen-chars-xx");
+    const short = parseEnv({ ADMIN_TOKEN: "fifteen-chars-x" });
+    expect(!short.ok && short.error).toContain("ADMIN_TOKEN: must be at least 16 characters");
+  });
   test("limits: defaults, values, and bad values named", () => {
     const d = parseEnv({});
     expect(d.ok && d.value).toMatchObject({

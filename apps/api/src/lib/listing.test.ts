@@ -167,7 +167,8 @@ forEachDatabase((h) => {
       previous: "http://api.test/conference/v2/meeting_rooms?order=name&limit=5&offset=0",
     });
     const last = await list("order=name&limit=5&offset=10");
-    expect(last.body).toMatchObject({ count: 2, has_more: false, pagination: { previous: "http://api.test/conference/v2/meeting_rooms?order=name&limit=5&offset=5" } });
+    // Records before the last page lie outside it, so has_more is true (the reference: "more records existing outside of the queried parameters").
+    expect(last.body).toMatchObject({ count: 2, has_more: true, pagination: { previous: "http://api.test/conference/v2/meeting_rooms?order=name&limit=5&offset=5" } });
   });
 
   test("links keep the filter and field selection", async () => {
@@ -179,9 +180,37 @@ forEachDatabase((h) => {
     expect(r.body.items.every((i: object) => Object.keys(i).join() === "name")).toBe(true);
   });
 
-  test("limit 0: count 0, no items, the total", async () => {
+  test("limit 0: count 0, no items, the total, and a next link at the default limit", async () => {
     const r = await list("limit=0");
-    expect(r.body).toEqual({ count: 0, has_more: true, items: [], limit: 0, offset: 0, pagination: {}, total: 12 });
+    expect(r.body).toEqual({
+      count: 0,
+      has_more: true,
+      items: [],
+      limit: 0,
+      offset: 0,
+      pagination: { next: "http://api.test/conference/v2/meeting_rooms?limit=10&offset=0" },
+      total: 12,
+    });
+  });
+
+  test("has_more and pagination agree at the start, middle, end and past the end", async () => {
+    const base = "http://api.test/conference/v2/meeting_rooms?order=name&limit=2&offset=";
+    const cases: [string, { count: number; has_more: boolean; pagination: Record<string, string> }][] = [
+      ["0", { count: 2, has_more: true, pagination: { next: `${base}2` } }],
+      ["6", { count: 2, has_more: true, pagination: { next: `${base}8`, previous: `${base}4` } }],
+      ["10", { count: 2, has_more: true, pagination: { previous: `${base}8` } }],
+      ["11", { count: 1, has_more: true, pagination: { previous: `${base}9` } }],
+      ["12", { count: 0, has_more: true, pagination: { previous: `${base}10` } }],
+      ["40", { count: 0, has_more: true, pagination: { previous: `${base}10` } }],
+    ];
+    for (const [offset, want] of cases) {
+      const r = await list(`order=name&limit=2&offset=${offset}`);
+      expect([offset, { count: r.body.count, has_more: r.body.has_more, pagination: r.body.pagination }]).toEqual([offset, want]);
+    }
+    const none = await list(`order=name&limit=2&offset=4&filter=${encodeURIComponent("name eq nobody")}`);
+    expect(none.body).toMatchObject({ count: 0, has_more: false, pagination: {}, total: 0 });
+    const all = await list("order=name&limit=12");
+    expect(all.body).toMatchObject({ count: 12, has_more: false, pagination: {} });
   });
 
   test("limit 1000 is allowed, 1001 is a 400", async () => {
@@ -192,15 +221,15 @@ forEachDatabase((h) => {
     for (const q of ["limit=-1", "limit=abc", "offset=-5", "offset=1.5"]) expect((await list(q)).status).toBe(400);
   });
 
-  test("an offset past the end: empty page with a previous link", async () => {
+  test("an offset past the end: empty page with a previous link to the last records", async () => {
     const r = await list("offset=100");
     expect(r.body).toEqual({
       count: 0,
-      has_more: false,
+      has_more: true,
       items: [],
       limit: 10,
       offset: 100,
-      pagination: { previous: "http://api.test/conference/v2/meeting_rooms?offset=90" },
+      pagination: { previous: "http://api.test/conference/v2/meeting_rooms?offset=2" },
       total: 12,
     });
   });

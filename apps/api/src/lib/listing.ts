@@ -56,6 +56,7 @@ function envelope<T extends object>(
   page: PageQuery,
   matched: number,
   total: number | null,
+  defaultLimit?: number,
 ): Page<T> {
   return pageEnvelope({
     items: items.map((i) => selectFields(i, selection)),
@@ -64,6 +65,7 @@ function envelope<T extends object>(
     page,
     requestUrl: c.req.url,
     baseUrl: c.get("services").publicUrl,
+    defaultLimit,
   });
 }
 
@@ -97,7 +99,7 @@ export async function listConfig<T extends object>(
   // Operator lists see every account; everything else only the caller's own.
   const accountSid = options.unscoped ? undefined : c.get("principal").accountSid;
   const { items, total } = await repo.list({ accountSid, where, orderBy, limit: page.limit, offset: page.offset });
-  return envelope(c, items, selection, page, total, total);
+  return envelope(c, items, selection, page, total, total, options.defaultLimit);
 }
 
 /**

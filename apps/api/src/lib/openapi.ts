@@ -32,7 +32,7 @@ export const BadJsonSchema = z
   .openapi("BadJson");
 
 const ERROR_DESCRIPTIONS = {
-  400: "Bad request: unparsable JSON, or a bad query parameter (filter, order, limit, offset, fields)",
+  400: "Bad request: a bad query parameter (filter, order, limit, offset, fields)",
   401: "Authentication required (missing or wrong credentials)",
   403: "Permission denied",
   404: "No item error: the object does not exist or belongs to another account",
@@ -42,16 +42,48 @@ const ERROR_DESCRIPTIONS = {
 } as const;
 type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS;
 
+/** A 400 of a route that takes a body: a bad query parameter, or the reference's own envelope for unparsable JSON. */
+const BadRequestWithBodySchema = z.union([ErrorSchema, BadJsonSchema]);
+
+type ErrorEntry = { description: string; content: { "application/json": { schema: typeof ErrorSchema | typeof BadRequestWithBodySchema } } };
+
 /**
- * The `responses` entries of the given error statuses.
+ * The `responses` entries of the given error statuses, plus `default`: any other error
+ * the server may send on any route (413 body too large, 429 too many failed logins, 500,
+ * 503 live store unavailable) has the same error body. A route that lists 415 takes a
+ * JSON body, so its 400 may also be the reference's bad-JSON envelope (`BadJson`).
  * @example responses: { 200: ok(MeetingRoomSchema), ...errors(401, 404) }
  */
 export function errors<S extends ErrorStatus>(...statuses: S[]) {
-  const out = {} as Record<S, { description: string; content: { "application/json": { schema: typeof ErrorSchema } } }>;
+  const takesBody = statuses.includes(415 as S);
+  const out = {} as Record<S | "default", ErrorEntry>;
   for (const s of statuses) {
-    out[s] = { description: ERROR_DESCRIPTIONS[s], content: { "application/json": { schema: ErrorSchema } } };
+    out[s] =
+      s === 400 && takesBody
+        ? {
+            description: `${ERROR_DESCRIPTIONS[400]}; or a body that is not JSON, answered in the reference's own envelope (BadJson)`,
+            content: { "application/json": { schema: BadRequestWithBodySchema } },
+          }
+        : { description: ERROR_DESCRIPTIONS[s], content: { "application/json": { schema: ErrorSchema } } };
   }
+  out.default = {
+    description: "Any other error (413 body too large, 429 too many failed logins, 500, 503 live store unavailable), in the same error body",
+    content: { "application/json": { schema: ErrorSchema } },
+  };
   return out;
+}
+
+/**
+ * The 200 body of a route with field filtering: the whole object, or, with
+ * `include_fields` / `exclude_fields`, only the fields asked for (the component `name`,
+ * every property optional). Lists use it for their items.
+ * @example export const MeetingRoomFilteredSchema = fieldFiltered(MeetingRoomSchema, "MeetingRoomFields");
+ */
+export function fieldFiltered<T extends z.ZodObject>(schema: T, name: string) {
+  const cut = schema.partial().openapi(name, {
+    description: "The object cut by include_fields or exclude_fields: only the fields asked for",
+  });
+  return z.union([schema, cut]);
 }
 
 /** A 200 JSON response entry. */
@@ -62,6 +94,23 @@ export function ok<T extends z.ZodType>(schema: T, description = "OK") {
 /** A JSON request body entry (not required: an empty body is `{}`). */
 export function jsonBodyOf<T extends z.ZodType>(schema: T, description: string) {
   return { description, required: false, content: { "application/json": { schema } } };
+}
+
+/**
+ * The body of a PUT: the reference's PUT "require[s] to send the entire object", so the
+ * body is required (an empty or undeclared body is validated as `{}` and refused, where
+ * an optional body would reach the handler unvalidated) and so is every field in
+ * `required`; a missing one is a 422 entry "field is required", and nothing changes.
+ * @example body: putBodyOf(MeetingRoomInputSchema, ["access_codes", "attributes", "did_group_sid", "name"], "MeetingRoomReplace")
+ */
+export function putBodyOf<T extends z.ZodObject>(schema: T, required: readonly (keyof T["shape"] & string)[], name: string) {
+  const mask = Object.fromEntries(required.map((k) => [k, true])) as { [K in keyof T["shape"]]?: true };
+  const whole = schema.required(mask as never).openapi(name);
+  return {
+    description: `The entire object: ${required.join(", ")} are required; read-only fields may be sent with their current value`,
+    required: true,
+    content: { "application/json": { schema: whole } },
+  };
 }
 
 const fieldsParam = (name: "include_fields" | "exclude_fields") =>
@@ -128,16 +177,16 @@ export function pageSchema<T extends z.ZodType>(item: T, name: string) {
   return z
     .object({
       count: z.number().int().openapi({ description: "Items in this response" }),
-      has_more: z.boolean().openapi({ description: "Whether more items match beyond this page" }),
+      has_more: z.boolean().openapi({ description: "Whether matching items exist outside this page (before or after it); true exactly when `pagination` has a link" }),
       items: z.array(item),
       limit: z.number().int(),
       offset: z.number().int(),
       pagination: z
         .object({
-          next: z.string().optional().openapi({ description: "Absolute URL of the next page" }),
-          previous: z.string().optional().openapi({ description: "Absolute URL of the previous page" }),
+          next: z.string().optional().openapi({ description: "Absolute URL of the items after this page (present when there are any)" }),
+          previous: z.string().optional().openapi({ description: "Absolute URL of the items before this page (present when there are any; past the end, the last items)" }),
         })
-        .openapi({ description: "Links to the neighbouring pages; `{}` when there are none" }),
+        .openapi({ description: "Links to the items outside this page; `{}` exactly when there are none. A `limit=0` page's links carry the default limit." }),
       total: z.number().int().nullable().openapi({ description: "Items matching in all (null for uncountable objects)" }),
     })
     .openapi(name);

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
 import { ApiError } from "./errors.ts";
 import { pageEnvelope, parseOrder, parsePageQuery, sortInMemory } from "./pagination.ts";
 
@@ -85,18 +86,69 @@ describe("pageEnvelope", () => {
     });
     expect(env.pagination).toEqual({ next: "https://conf.example.com/conference/v2/dids?limit=1&offset=1" });
   });
-  test("limit 0: no items, the total, no next link", () => {
-    const env = pageEnvelope({ items: [], matched: 7, total: 7, page: parsePageQuery({ limit: "0" }), requestUrl: url });
-    expect(env.count).toBe(0);
-    expect(env.total).toBe(7);
-    expect(env.has_more).toBe(true);
-    expect(env.pagination.next).toBeUndefined();
+  // 13 records, as the audit's case (offset=12&limit=2 over 13 rooms).
+  const R = "http://h/x";
+  const at = (offset: number, limit: number) => `${R}?offset=${offset}`.replace("?", `?limit=${limit}&`);
+  const edges: {
+    name: string;
+    query: Record<string, string>;
+    matched: number;
+    count: number;
+    has_more: boolean;
+    pagination: { next?: string; previous?: string };
+  }[] = [
+    { name: "start", query: { limit: "2" }, matched: 13, count: 2, has_more: true, pagination: { next: at(2, 2) } },
+    { name: "middle", query: { limit: "2", offset: "6" }, matched: 13, count: 2, has_more: true, pagination: { next: at(8, 2), previous: at(4, 2) } },
+    { name: "last page, partly filled", query: { limit: "2", offset: "12" }, matched: 13, count: 1, has_more: true, pagination: { previous: at(10, 2) } },
+    { name: "last page, exactly filled", query: { limit: "2", offset: "11" }, matched: 13, count: 2, has_more: true, pagination: { previous: at(9, 2) } },
+    { name: "offset inside the first page's width", query: { limit: "5", offset: "3" }, matched: 13, count: 5, has_more: true, pagination: { next: at(8, 5), previous: at(0, 5) } },
+    { name: "past the end: previous is the last records", query: { limit: "2", offset: "50" }, matched: 13, count: 0, has_more: true, pagination: { previous: at(11, 2) } },
+    { name: "just past the end", query: { limit: "2", offset: "13" }, matched: 13, count: 0, has_more: true, pagination: { previous: at(11, 2) } },
+    { name: "everything in one page", query: { limit: "13" }, matched: 13, count: 13, has_more: false, pagination: {} },
+    { name: "nothing matches, offset 0", query: { limit: "2" }, matched: 0, count: 0, has_more: false, pagination: {} },
+    { name: "nothing matches, offset past it", query: { limit: "2", offset: "4" }, matched: 0, count: 0, has_more: false, pagination: {} },
+    { name: "limit 0 at the start: next at the default limit", query: { limit: "0" }, matched: 13, count: 0, has_more: true, pagination: { next: at(0, 10) } },
+    { name: "limit 0 in the middle", query: { limit: "0", offset: "6" }, matched: 13, count: 0, has_more: true, pagination: { next: at(6, 10), previous: at(0, 10) } },
+    { name: "limit 0 past the end", query: { limit: "0", offset: "20" }, matched: 13, count: 0, has_more: true, pagination: { previous: at(3, 10) } },
+    { name: "limit 0 over nothing", query: { limit: "0" }, matched: 0, count: 0, has_more: false, pagination: {} },
+  ];
+  for (const e of edges) {
+    test(`edges: ${e.name}`, () => {
+      const page = parsePageQuery(e.query);
+      const url = new URL(`${R}?${new URLSearchParams(e.query).toString()}`);
+      const items = Array.from({ length: e.count }, (_, i) => i);
+      const env = pageEnvelope({ items, matched: e.matched, total: e.matched, page, requestUrl: url });
+      expect({ count: env.count, has_more: env.has_more, pagination: env.pagination }).toEqual({
+        count: e.count,
+        has_more: e.has_more,
+        pagination: e.pagination,
+      });
+    });
+  }
+  test("limit 0 links use the route's default limit (1000 for the Core lists)", () => {
+    const page = parsePageQuery({ limit: "0" }, 1000);
+    const env = pageEnvelope({ items: [], matched: 3, total: 3, page, requestUrl: new URL(`${R}?limit=0`), defaultLimit: 1000 });
+    expect(env.pagination).toEqual({ next: at(0, 1000) });
   });
-  test("offset past the end: empty page, previous link only", () => {
-    const page = parsePageQuery({ offset: "50", limit: "10" });
-    const env = pageEnvelope({ items: [], matched: 5, total: 5, page, requestUrl: new URL("http://h/x?offset=50") });
-    expect(env).toMatchObject({ count: 0, has_more: false, items: [], offset: 50, total: 5 });
-    expect(env.pagination).toEqual({ previous: "http://h/x?offset=40" });
+  test("property: has_more is true exactly when records lie outside the page, and exactly then there are links", () => {
+    fc.assert(
+      fc.property(fc.nat(30), fc.nat(40), fc.nat(12), (matched, offset, limit) => {
+        const page = parsePageQuery({ limit: String(limit), offset: String(offset) });
+        const count = Math.max(0, Math.min(limit, matched - offset));
+        const env = pageEnvelope({ items: Array.from({ length: count }, (_, i) => i), matched, total: matched, page, requestUrl: new URL(R) });
+        const outside = matched - count > 0;
+        expect(env.has_more).toBe(outside);
+        expect(Object.keys(env.pagination).length > 0).toBe(outside);
+        expect(env.pagination.next !== undefined).toBe(offset + count < matched);
+        expect(env.pagination.previous !== undefined).toBe(offset > 0 && matched > 0);
+        // No link ever asks for limit=0, and a previous link never lands past the end.
+        for (const link of Object.values(env.pagination)) {
+          const u = new URL(link);
+          expect(Number(u.searchParams.get("limit") ?? "10")).toBeGreaterThan(0);
+        }
+        if (env.pagination.previous) expect(Number(new URL(env.pagination.previous).searchParams.get("offset"))).toBeLessThan(matched);
+      }),
+    );
   });
   test("uncountable: total null, has_more from what matched", () => {
     const env = pageEnvelope({ items: [1], matched: 2, total: null, page: parsePageQuery({ limit: "1" }), requestUrl: url });

@@ -117,9 +117,14 @@ export interface Page<T> {
   total: number | null;
 }
 
-function linkWithOffset(requestUrl: URL, baseUrl: string | undefined, offset: number): string {
+function linkWithOffset(requestUrl: URL, baseUrl: string | undefined, offset: number, limit?: number): string {
   const params = new URLSearchParams();
-  for (const [k, v] of requestUrl.searchParams) if (k !== "offset") params.append(k, v);
+  for (const [k, v] of requestUrl.searchParams) {
+    if (k === "offset") continue;
+    if (k === "limit" && limit !== undefined) continue;
+    params.append(k, v);
+  }
+  if (limit !== undefined) params.append("limit", String(limit));
   params.append("offset", String(offset));
   const origin = baseUrl ? baseUrl.replace(/\/+$/, "") : requestUrl.origin;
   return `${origin}${requestUrl.pathname}?${params.toString()}`;
@@ -128,6 +133,14 @@ function linkWithOffset(requestUrl: URL, baseUrl: string | undefined, offset: nu
 /**
  * Builds the list envelope. `matched` is how many objects match in all (for has_more and
  * the links); `total` is what the envelope prints (null for uncountable objects).
+ *
+ * As the reference defines them, `has_more` is true exactly when matching records exist
+ * outside the returned page (before it or after it), and `pagination` is `{}` exactly
+ * then too, else it holds `next` (records after the page), `previous` (records before
+ * it) or both. A `limit=0` page holds nothing, so its links carry the route's default
+ * limit (`defaultLimit`) instead: a link with `limit=0` would return the same empty page
+ * forever. A page past the end links back to the last records that exist, not to
+ * another empty page.
  * @example pageEnvelope({ items, matched: 12, total: 12, page, requestUrl: new URL(c.req.url) })
  */
 export function pageEnvelope<T>(args: {
@@ -139,15 +152,21 @@ export function pageEnvelope<T>(args: {
   requestUrl: URL | string;
   /** PUBLIC_URL: origin (and path prefix) of absolute links; the request's origin when unset. */
   baseUrl?: string;
+  /** The page size links use when the request asked for `limit=0`; default {@link DEFAULT_LIMIT}. */
+  defaultLimit?: number;
 }): Page<T> {
   const { items, matched, page } = args;
-  const hasMore = page.offset + items.length < matched;
+  const hasMore = items.length < matched;
   const pagination: PaginationLinks = {};
   let url: URL | undefined;
   const requestUrl = () => (url ??= typeof args.requestUrl === "string" ? new URL(args.requestUrl) : args.requestUrl);
-  // limit=0 pages never advance, so they get no next link.
-  if (hasMore && page.limit > 0) pagination.next = linkWithOffset(requestUrl(), args.baseUrl, page.offset + page.limit);
-  if (page.offset > 0) pagination.previous = linkWithOffset(requestUrl(), args.baseUrl, Math.max(0, page.offset - page.limit));
+  const linkLimit = page.limit > 0 ? undefined : (args.defaultLimit ?? DEFAULT_LIMIT);
+  const step = linkLimit ?? page.limit;
+  if (page.offset + items.length < matched) {
+    pagination.next = linkWithOffset(requestUrl(), args.baseUrl, page.offset + page.limit, linkLimit);
+  }
+  const before = Math.min(page.offset, matched);
+  if (before > 0) pagination.previous = linkWithOffset(requestUrl(), args.baseUrl, Math.max(0, before - step), linkLimit);
   return {
     count: items.length,
     has_more: hasMore,

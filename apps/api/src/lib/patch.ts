@@ -9,8 +9,10 @@
  * it keeps the updatable fields, drops nulls from objects that replace, and checks that
  * read-only fields, when sent, carry their current value (so GET, edit, PUT round-trips).
  *
- * PUT replaces the object: updatable fields left out go back to their defaults (the
- * repositories' `replace` applies them).
+ * PUT replaces the object and, as the reference says, requires the entire object: the
+ * route's body schema (`putBodyOf`) refuses a body missing an updatable field with a 422
+ * naming each, before anything is read or written. The account's password is the one
+ * exception, since the object the API returns never carries it.
  */
 import { badRequest, invalid, item } from "./errors.ts";
 

@@ -46,7 +46,8 @@ forEachDatabase((h) => {
     const expected = { message: "no item error", errors: [{ field: null, message: "cannot find account", reference_sid: null }] };
     for (const sid of [h().b.accountSid, MISSING, "not-a-uuid"]) {
       for (const method of ["GET", "PATCH", "PUT"]) {
-        const r = await h().json(method, `/conference/v2/accounts/${sid}`, method === "GET" ? {} : { body: { name: "x" } });
+        const body = method === "PUT" ? { name: "x", attributes: {}, call_flow_sid: null } : { name: "x" };
+        const r = await h().json(method, `/conference/v2/accounts/${sid}`, method === "GET" ? {} : { body });
         expect(r.status).toBe(404);
         expect(r.body).toEqual(expected);
       }
@@ -160,18 +161,38 @@ forEachDatabase((h) => {
     }
   });
 
-  test("PUT: GET, edit, PUT round-trips; fields left out go back to their defaults", async () => {
+  test("PUT: GET, edit, PUT round-trips; a reset written out in full", async () => {
     const current = (await h().json("GET", path())).body;
     const edited = { ...current, name: "Round Trip", attributes: { conference_language: "FR" }, call_flow_sid: OPEN_FLOW };
     const put = await h().json("PUT", path(), { body: edited });
     expect(put.status).toBe(200);
     expect(put.body).toEqual(edited);
-    const reset = await h().json("PUT", path(), { body: {} });
+    const reset = await h().json("PUT", path(), { body: { name: "N/A", attributes: {}, call_flow_sid: DEFAULT_CALL_FLOW_SID } });
     expect(reset.status).toBe(200);
     expect(reset.body).toEqual({ ...current, name: "N/A", attributes: {}, call_flow_sid: DEFAULT_CALL_FLOW_SID });
-    const ro = await h().json("PUT", path(), { body: { login: "changed" } });
+    const ro = await h().json("PUT", path(), { body: { ...current, login: "changed" } });
     expect(ro.status).toBe(422);
     expect(ro.body.errors[0].field).toBe("login");
+  });
+
+  test("PUT requires the entire object (the password, never returned, excepted): each missing field is a 422 entry, and nothing changes", async () => {
+    await h().json("PATCH", path(), { body: { name: "Whole", attributes: { conference_moh: "jazz" }, call_flow_sid: OPEN_FLOW } });
+    const before = (await h().json("GET", path())).body;
+    const required = (field: string) => ({ field, message: "field is required", reference_sid: null });
+    const cases: [unknown, unknown[]][] = [
+      [{ name: "x" }, [required("call_flow_sid"), required("attributes")]],
+      [{}, [required("name"), required("call_flow_sid"), required("attributes")]],
+      [{ password: "a-new-password-456", attributes: {}, call_flow_sid: null }, [required("name")]],
+      [{ login: before.login, account_sid: before.account_sid, name: "y", call_flow_sid: null }, [required("attributes")]],
+    ];
+    for (const [body, errors] of cases) {
+      const r = await h().json("PUT", path(), { body });
+      expect([body, r.status, r.body]).toEqual([body, 422, { message: "object validation error", errors }]);
+    }
+    expect((await h().request("PUT", path())).status).toBe(422);
+    expect((await h().json("GET", path())).body).toEqual(before);
+    // The old password still works: the refused PUT carrying a new one changed nothing.
+    expect((await h().json("GET", "/conference/v2/accounts/whoami")).status).toBe(200);
   });
 
   test("ordinary writes keep cached logins (no argon2id cost after every write)", async () => {
@@ -207,7 +228,8 @@ forEachDatabase((h) => {
     const fresh = basicHeader(t.login, "a-new-password-123");
     expect((await h().json("GET", "/conference/v2/accounts/whoami", { auth: fresh })).status).toBe(200);
     // PUT without a password keeps it.
-    expect((await h().json("PUT", `/conference/v2/accounts/${t.accountSid}`, { auth: fresh, body: {} })).status).toBe(200);
+    const whole = (await h().json("GET", "/conference/v2/accounts/whoami", { auth: fresh })).body;
+    expect((await h().json("PUT", `/conference/v2/accounts/${t.accountSid}`, { auth: fresh, body: whole })).status).toBe(200);
     expect((await h().json("GET", "/conference/v2/accounts/whoami", { auth: fresh })).status).toBe(200);
   });
 });

@@ -4,11 +4,12 @@ import { unwrap } from "../../lib/errors.ts";
 import { selectOne } from "../../lib/listing.ts";
 import { errors, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
 import { cachedJson, readThrough } from "../../lib/read-cache.ts";
-import { ACCOUNT_FIELDS, AccountParams, AccountSchema } from "./schema.ts";
+import { ACCOUNT_FIELDS, AccountParams, AccountFilteredSchema } from "./schema.ts";
 import { ownAccountSid } from "./own.ts";
 
 const route = createRoute({
   method: "get",
+  operationId: "getAccount",
   path: "/accounts/{account_sid}",
   tags: ["Accounts"],
   summary: "Get account by SID",
@@ -16,7 +17,7 @@ const route = createRoute({
   security: [{ basicAuth: [] }],
   middleware: [readThrough("config")] as const,
   request: { params: AccountParams, query: ObjectQuerySchema },
-  responses: { 200: ok(AccountSchema, "The Account object"), ...errors(400, 401, 404) },
+  responses: { 200: ok(AccountFilteredSchema, "The Account object"), ...errors(400, 401, 404) },
 });
 
 export function registerGet(app: OpenAPIHono<AppEnv>): void {

@@ -8,6 +8,7 @@ import { ACCOUNT_FIELDS, AccountPageSchema } from "./schema.ts";
 
 const route = createRoute({
   method: "get",
+  operationId: "listAccounts",
   path: "/accounts",
   tags: ["Accounts"],
   summary: "Get accounts",

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { AttributeOverridesSchema, AttributesInputSchema, pageSchema, sidParam } from "../../lib/openapi.ts";
+import { AttributeOverridesSchema, AttributesInputSchema, fieldFiltered, pageSchema, sidParam } from "../../lib/openapi.ts";
 
 const EXAMPLE = {
   account_sid: "993a6552-b73b-41e5-a501-a788377ca8ed",
@@ -22,7 +22,9 @@ export const AccountSchema = z
   })
   .openapi("Account", { example: EXAMPLE });
 
-export const AccountPageSchema = pageSchema(AccountSchema, "AccountPage");
+/** The object as the routes with field filtering answer it (lists included). */
+export const AccountFilteredSchema = fieldFiltered(AccountSchema, "AccountFields");
+export const AccountPageSchema = pageSchema(AccountFilteredSchema, "AccountPage");
 
 /** Every field of the object (field filtering). */
 export const ACCOUNT_FIELDS = Object.keys(AccountSchema.shape);

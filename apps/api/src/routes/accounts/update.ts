@@ -6,10 +6,11 @@ import { selectOne } from "../../lib/listing.ts";
 import { errors, jsonBodyOf, ok, PatchQuerySchema } from "../../lib/openapi.ts";
 import { checkReadOnly, pickUpdatable } from "../../lib/patch.ts";
 import { ownAccountSid } from "./own.ts";
-import { ACCOUNT_FIELDS, ACCOUNT_READ_ONLY, ACCOUNT_UPDATABLE, AccountInputSchema, AccountParams, AccountSchema } from "./schema.ts";
+import { ACCOUNT_FIELDS, ACCOUNT_READ_ONLY, ACCOUNT_UPDATABLE, AccountInputSchema, AccountParams, AccountFilteredSchema } from "./schema.ts";
 
 const route = createRoute({
   method: "patch",
+  operationId: "updateAccount",
   path: "/accounts/{account_sid}",
   tags: ["Accounts"],
   summary: "Update account (PATCH)",
@@ -21,7 +22,7 @@ const route = createRoute({
     query: PatchQuerySchema,
     body: jsonBodyOf(AccountInputSchema, "The fields to change"),
   },
-  responses: { 200: ok(AccountSchema, "The updated Account object"), ...errors(400, 401, 404, 415, 422) },
+  responses: { 200: ok(AccountFilteredSchema, "The updated Account object"), ...errors(400, 401, 404, 415, 422) },
 });
 
 export function registerUpdate(app: OpenAPIHono<AppEnv>): void {

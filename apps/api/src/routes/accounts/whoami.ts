@@ -4,10 +4,11 @@ import { unwrap } from "../../lib/errors.ts";
 import { selectOne } from "../../lib/listing.ts";
 import { errors, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
 import { cachedJson, readThrough } from "../../lib/read-cache.ts";
-import { ACCOUNT_FIELDS, AccountSchema } from "./schema.ts";
+import { ACCOUNT_FIELDS, AccountFilteredSchema } from "./schema.ts";
 
 const route = createRoute({
   method: "get",
+  operationId: "getCurrentAccount",
   path: "/accounts/whoami",
   tags: ["Accounts"],
   summary: "Get current account",
@@ -15,7 +16,7 @@ const route = createRoute({
   security: [{ basicAuth: [] }],
   middleware: [readThrough("config")] as const,
   request: { query: ObjectQuerySchema },
-  responses: { 200: ok(AccountSchema, "The Account object"), ...errors(400, 401) },
+  responses: { 200: ok(AccountFilteredSchema, "The Account object"), ...errors(400, 401) },
 });
 
 export function registerWhoami(app: OpenAPIHono<AppEnv>): void {

@@ -4,10 +4,11 @@ import { unwrap } from "../../lib/errors.ts";
 import { selectOne } from "../../lib/listing.ts";
 import { errors, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
 import { cachedJson, readThrough } from "../../lib/read-cache.ts";
-import { CALL_FLOW_FIELDS, CallFlowParams, CallFlowSchema } from "./schema.ts";
+import { CALL_FLOW_FIELDS, CallFlowParams, CallFlowFilteredSchema } from "./schema.ts";
 
 const route = createRoute({
   method: "get",
+  operationId: "getCallFlow",
   path: "/call_flows/{call_flow_sid}",
   tags: ["Call Flows"],
   summary: "Get call flow by SID",
@@ -15,7 +16,7 @@ const route = createRoute({
   security: [{ basicAuth: [] }],
   middleware: [readThrough("config")] as const,
   request: { params: CallFlowParams, query: ObjectQuerySchema },
-  responses: { 200: ok(CallFlowSchema, "The Call Flow object"), ...errors(400, 401, 404) },
+  responses: { 200: ok(CallFlowFilteredSchema, "The Call Flow object"), ...errors(400, 401, 404) },
 });
 
 export function registerGet(app: OpenAPIHono<AppEnv>): void {

@@ -8,6 +8,7 @@ import { CALL_FLOW_FIELDS, CallFlowPageSchema } from "./schema.ts";
 
 const route = createRoute({
   method: "get",
+  operationId: "listCallFlows",
   path: "/call_flows",
   tags: ["Call Flows"],
   summary: "Get call flows",

@@ -168,9 +168,19 @@ forEachLivePlane((h) => {
         url = r.pagination.next;
       }
       expect(paged).toEqual(whole.items.map((c: { call_sid: string; role: string }) => ({ call_sid: c.call_sid, role: c.role })));
-      expect(await q("limit=3&offset=6")).toMatchObject({ count: 1, has_more: false, total: 7 });
-      expect(await q("limit=0")).toMatchObject({ count: 0, has_more: true, total: 7, pagination: {} });
-      expect(await q("offset=7")).toMatchObject({ count: 0, has_more: false, total: 7, items: [] });
+      const calls = "http://api.test/conference/v2/calls";
+      expect(await q("limit=3&offset=6")).toMatchObject({ count: 1, has_more: true, total: 7, pagination: { previous: `${calls}?limit=3&offset=3` } });
+      expect((await q("limit=3&offset=6")).pagination.next).toBeUndefined();
+      expect(await q("limit=3&offset=3")).toMatchObject({
+        count: 3,
+        has_more: true,
+        pagination: { next: `${calls}?limit=3&offset=6`, previous: `${calls}?limit=3&offset=0` },
+      });
+      expect(await q("limit=0")).toMatchObject({ count: 0, has_more: true, total: 7, pagination: { next: `${calls}?limit=10&offset=0` } });
+      expect(await q("offset=7")).toMatchObject({ count: 0, has_more: true, total: 7, items: [], pagination: { previous: `${calls}?offset=0` } });
+      expect(await q("limit=7")).toMatchObject({ count: 7, has_more: false, pagination: {} });
+      // The read-everything path (a filter) answers the same envelope.
+      expect(await q("filter=duration+ge+0&limit=3&offset=6")).toMatchObject({ count: 1, has_more: true, pagination: { previous: `${calls}?filter=duration+ge+0&limit=3&offset=3` } });
       expect((await h().json("GET", "/conference/v2/calls?limit=1", { auth: h().b.auth })).body).toMatchObject({ count: 1, total: 1 });
     } finally {
       for (const sid of extra) await h().store.leave(sid);

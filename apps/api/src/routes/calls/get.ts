@@ -5,10 +5,11 @@ import { selectOne } from "../../lib/listing.ts";
 import { isOwn, liveStore } from "../../lib/live.ts";
 import { errors, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
 import { cachedJson, durationValidUntil, readThrough } from "../../lib/read-cache.ts";
-import { CALL_FIELDS, CallParams, CallSchema } from "./schema.ts";
+import { CALL_FIELDS, CallParams, CallFilteredSchema } from "./schema.ts";
 
 const route = createRoute({
   method: "get",
+  operationId: "getCall",
   path: "/calls/{call_sid}",
   tags: ["Calls"],
   summary: "Get call by SID",
@@ -16,7 +17,7 @@ const route = createRoute({
   security: [{ basicAuth: [] }],
   middleware: [readThrough("live")] as const,
   request: { params: CallParams, query: ObjectQuerySchema },
-  responses: { 200: ok(CallSchema, "The Call object"), ...errors(400, 401, 404) },
+  responses: { 200: ok(CallFilteredSchema, "The Call object"), ...errors(400, 401, 404) },
 });
 
 export function registerGet(app: OpenAPIHono<AppEnv>): void {

@@ -9,6 +9,7 @@ import { CALL_FIELDS, CALL_FILTER_FIELDS, CallPageSchema } from "./schema.ts";
 
 const route = createRoute({
   method: "get",
+  operationId: "listCalls",
   path: "/calls",
   tags: ["Calls"],
   summary: "Get calls",

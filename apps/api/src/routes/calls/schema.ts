@@ -1,7 +1,7 @@
 import { ROLES } from "@conf/call-flow";
 import { z } from "@hono/zod-openapi";
 import type { MemoryFieldMap } from "../../lib/filter.ts";
-import { pageSchema, sidParam } from "../../lib/openapi.ts";
+import { fieldFiltered, pageSchema, sidParam } from "../../lib/openapi.ts";
 
 const EXAMPLE = {
   access_code: "890671",
@@ -46,7 +46,9 @@ export const CallSchema = z
   })
   .openapi("Call", { example: EXAMPLE });
 
-export const CallPageSchema = pageSchema(CallSchema, "CallPage");
+/** The object as the routes with field filtering answer it (lists included). */
+export const CallFilteredSchema = fieldFiltered(CallSchema, "CallFields");
+export const CallPageSchema = pageSchema(CallFilteredSchema, "CallPage");
 export const CALL_FIELDS = Object.keys(CallSchema.shape);
 /** Read-only fields compared with the current value on PATCH (`duration` changes every second, so any number passes). */
 export const CALL_READ_ONLY = [

@@ -6,10 +6,11 @@ import { selectOne } from "../../lib/listing.ts";
 import { isOwn, liveStore, toBoolean } from "../../lib/live.ts";
 import { errors, jsonBodyOf, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
 import { checkReadOnly } from "../../lib/patch.ts";
-import { CALL_FIELDS, CALL_READ_ONLY, CallParams, CallPatchSchema, CallSchema } from "./schema.ts";
+import { CALL_FIELDS, CALL_READ_ONLY, CallParams, CallPatchSchema, CallFilteredSchema } from "./schema.ts";
 
 const route = createRoute({
   method: "patch",
+  operationId: "updateCall",
   path: "/calls/{call_sid}",
   tags: ["Calls"],
   summary: "Update call",
@@ -17,7 +18,7 @@ const route = createRoute({
     "Mutes or unmutes, holds or releases, or renames a call. The change is stored and sent to the mixer node that owns the meeting.",
   security: [{ basicAuth: [] }],
   request: { params: CallParams, query: ObjectQuerySchema, body: jsonBodyOf(CallPatchSchema, "The fields to change") },
-  responses: { 200: ok(CallSchema, "The updated Call object"), ...errors(400, 401, 404, 415, 422) },
+  responses: { 200: ok(CallFilteredSchema, "The updated Call object"), ...errors(400, 401, 404, 415, 422) },
 });
 
 export function registerUpdate(app: OpenAPIHono<AppEnv>): void {

@@ -13,6 +13,7 @@ const security = [{ adminToken: [] }];
 
 const assign = createRoute({
   method: "post",
+  operationId: "coreAssignDid",
   path: "/dids",
   tags,
   security,
@@ -25,6 +26,7 @@ const assign = createRoute({
 
 const list = createRoute({
   method: "get",
+  operationId: "coreListDids",
   path: "/dids",
   tags,
   security,
@@ -35,6 +37,7 @@ const list = createRoute({
 
 const unassign = createRoute({
   method: "delete",
+  operationId: "coreUnassignDid",
   path: "/dids/{did_sid}",
   tags,
   security,

@@ -7,7 +7,7 @@ import { unwrap } from "../../lib/errors.ts";
 import { CORE_DEFAULT_LIMIT } from "../../lib/pagination.ts";
 import { listConfig, selectOne } from "../../lib/listing.ts";
 import { errors, jsonBodyOf, CoreListQuerySchema, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
-import { ENDPOINT_FIELDS, EndpointInputSchema, EndpointPageSchema, EndpointParams, EndpointSchema } from "./schema.ts";
+import { ENDPOINT_FIELDS, EndpointFilteredSchema, EndpointInputSchema, EndpointPageSchema, EndpointParams, EndpointSchema } from "./schema.ts";
 
 const tags = ["Operator: endpoints"];
 const security = [{ adminToken: [] }];
@@ -20,6 +20,7 @@ function withApiUrl<T extends Partial<EndpointObject>>(c: Context<AppEnv>, e: T)
 
 const create = createRoute({
   method: "post",
+  operationId: "coreCreateEndpoint",
   path: "/endpoints",
   tags,
   security,
@@ -32,6 +33,7 @@ const create = createRoute({
 
 const list = createRoute({
   method: "get",
+  operationId: "coreListEndpoints",
   path: "/endpoints",
   tags,
   security,
@@ -42,16 +44,18 @@ const list = createRoute({
 
 const get = createRoute({
   method: "get",
+  operationId: "coreGetEndpoint",
   path: "/endpoints/{endpoint_sid}",
   tags,
   security,
   summary: "Get endpoint by SID",
   request: { params: EndpointParams, query: ObjectQuerySchema },
-  responses: { 200: ok(EndpointSchema, "The endpoint"), ...errors(400, 401, 403, 404) },
+  responses: { 200: ok(EndpointFilteredSchema, "The endpoint"), ...errors(400, 401, 403, 404) },
 });
 
 const remove = createRoute({
   method: "delete",
+  operationId: "coreDeleteEndpoint",
   path: "/endpoints/{endpoint_sid}",
   tags,
   security,

@@ -5,13 +5,14 @@ import { unwrap } from "../../lib/errors.ts";
 import { CORE_DEFAULT_LIMIT } from "../../lib/pagination.ts";
 import { listConfig, selectOne } from "../../lib/listing.ts";
 import { errors, jsonBodyOf, CoreListQuerySchema, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
-import { AddPrefixSchema, PREFIX_FIELDS, PrefixPageSchema, PrefixParams, PrefixSchema } from "./schema.ts";
+import { AddPrefixSchema, PREFIX_FIELDS, PrefixFilteredSchema, PrefixPageSchema, PrefixParams, PrefixSchema } from "./schema.ts";
 
 const tags = ["Operator: trunk prefixes"];
 const security = [{ adminToken: [] }];
 
 const add = createRoute({
   method: "post",
+  operationId: "coreAddPrefix",
   path: "/prefixes",
   tags,
   security,
@@ -24,6 +25,7 @@ const add = createRoute({
 
 const list = createRoute({
   method: "get",
+  operationId: "coreListPrefixes",
   path: "/prefixes",
   tags,
   security,
@@ -34,16 +36,18 @@ const list = createRoute({
 
 const get = createRoute({
   method: "get",
+  operationId: "coreGetPrefix",
   path: "/prefixes/{prefix_sid}",
   tags,
   security,
   summary: "Get trunk prefix by SID",
   request: { params: PrefixParams, query: ObjectQuerySchema },
-  responses: { 200: ok(PrefixSchema, "The prefix"), ...errors(400, 401, 403, 404) },
+  responses: { 200: ok(PrefixFilteredSchema, "The prefix"), ...errors(400, 401, 403, 404) },
 });
 
 const remove = createRoute({
   method: "delete",
+  operationId: "coreDeletePrefix",
   path: "/prefixes/{prefix_sid}",
   tags,
   security,

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { pageSchema, sidParam } from "../../lib/openapi.ts";
+import { fieldFiltered, pageSchema, sidParam } from "../../lib/openapi.ts";
 
 /** A conference endpoint, in the shape of the reference's endpoint samples. */
 export const EndpointSchema = z
@@ -28,7 +28,9 @@ export const EndpointSchema = z
   })
   .openapi("Endpoint");
 
-export const EndpointPageSchema = pageSchema(EndpointSchema, "EndpointPage");
+/** The object as the routes with field filtering answer it (lists included). */
+export const EndpointFilteredSchema = fieldFiltered(EndpointSchema, "EndpointFields");
+export const EndpointPageSchema = pageSchema(EndpointFilteredSchema, "EndpointPage");
 export const ENDPOINT_FIELDS = Object.keys(EndpointSchema.shape);
 
 export const EndpointInputSchema = z
@@ -60,7 +62,9 @@ export const PrefixSchema = z
     prefix_sid: z.string(),
   })
   .openapi("Prefix");
-export const PrefixPageSchema = pageSchema(PrefixSchema, "PrefixPage");
+/** The object as the routes with field filtering answer it (lists included). */
+export const PrefixFilteredSchema = fieldFiltered(PrefixSchema, "PrefixFields");
+export const PrefixPageSchema = pageSchema(PrefixFilteredSchema, "PrefixPage");
 export const PREFIX_FIELDS = Object.keys(PrefixSchema.shape);
 
 export const AddPrefixSchema = z

@@ -5,17 +5,18 @@ import { unwrap } from "../../lib/errors.ts";
 import { selectOne } from "../../lib/listing.ts";
 import { errors, jsonBodyOf, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
 import { checkReadOnly, pickUpdatable } from "../../lib/patch.ts";
-import { DID_GROUP_FIELDS, DID_GROUP_READ_ONLY, DID_GROUP_UPDATABLE, DidGroupInputSchema, DidGroupSchema } from "./schema.ts";
+import { DID_GROUP_FIELDS, DID_GROUP_READ_ONLY, DID_GROUP_UPDATABLE, DidGroupInputSchema, DidGroupFilteredSchema } from "./schema.ts";
 
 const route = createRoute({
   method: "post",
+  operationId: "createDidGroup",
   path: "/did_groups",
   tags: ["DID Groups"],
   summary: "Create DID group",
   description: "Creates a DID group. No field is required; an empty object can be passed.",
   security: [{ basicAuth: [] }],
   request: { query: ObjectQuerySchema, body: jsonBodyOf(DidGroupInputSchema, "The DID group to create") },
-  responses: { 200: ok(DidGroupSchema, "The created DID Group object"), ...errors(400, 401, 415, 422) },
+  responses: { 200: ok(DidGroupFilteredSchema, "The created DID Group object"), ...errors(400, 401, 415, 422) },
 });
 
 export function registerCreate(app: OpenAPIHono<AppEnv>): void {

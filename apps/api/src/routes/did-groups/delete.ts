@@ -6,6 +6,7 @@ import { DidGroupParams } from "./schema.ts";
 
 const route = createRoute({
   method: "delete",
+  operationId: "deleteDidGroup",
   path: "/did_groups/{did_group_sid}",
   tags: ["DID Groups"],
   summary: "Delete DID group",

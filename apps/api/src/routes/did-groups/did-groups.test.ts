@@ -39,7 +39,7 @@ forEachDatabase((h) => {
     expect(badAttr.body.errors[0].field).toBe("attributes.conference_start_how");
   });
 
-  test("get, list, PATCH (the reference's example), PUT defaults, DELETE 204", async () => {
+  test("get, list, PATCH (the reference's example), PUT, DELETE 204", async () => {
     const created = (await h().json("POST", "/conference/v2/did_groups", { body: { name: "G", call_flow_sid: SECURED } })).body;
     const p = `/conference/v2/did_groups/${created.did_group_sid}`;
     expect((await h().json("GET", p)).body).toEqual(created);
@@ -50,7 +50,7 @@ forEachDatabase((h) => {
     expect(patched.body).toEqual({ ...created, name: "New DID group" });
     const rt = await h().json("PUT", p, { body: { ...patched.body, attributes: { conference_moh: "jazz" } } });
     expect(rt.body).toEqual({ ...patched.body, attributes: { conference_moh: "jazz" } });
-    const reset = await h().json("PUT", p, { body: {} });
+    const reset = await h().json("PUT", p, { body: { name: "N/A", call_flow_sid: null, attributes: {} } });
     expect(reset.body).toEqual({ ...created, name: "N/A", call_flow_sid: null, attributes: {} });
     const del = await h().request("DELETE", p);
     expect(del.status).toBe(204);
@@ -59,6 +59,23 @@ forEachDatabase((h) => {
     expect(gone.status).toBe(404);
     expect(gone.body).toEqual(NOT_FOUND);
     expect((await h().json("DELETE", p)).status).toBe(404);
+  });
+
+  test("PUT requires the entire object: each missing field is a 422 entry, and nothing changes", async () => {
+    const g = (await h().json("POST", "/conference/v2/did_groups", { body: { name: "Whole", call_flow_sid: SECURED, attributes: { conference_moh: "jazz" } } })).body;
+    const p = `/conference/v2/did_groups/${g.did_group_sid}`;
+    const required = (field: string) => ({ field, message: "field is required", reference_sid: null });
+    const cases: [unknown, unknown[]][] = [
+      [{ name: "x" }, [required("attributes"), required("call_flow_sid")]],
+      [{}, [required("attributes"), required("call_flow_sid"), required("name")]],
+      [{ did_group_sid: g.did_group_sid, attributes: {}, call_flow_sid: null }, [required("name")]],
+    ];
+    for (const [body, errors] of cases) {
+      const r = await h().json("PUT", p, { body });
+      expect([body, r.status, r.body]).toEqual([body, 422, { message: "object validation error", errors }]);
+    }
+    expect((await h().request("PUT", p)).status).toBe(422);
+    expect((await h().json("GET", p)).body).toEqual(g);
   });
 
   test("PATCH attributes: the four rules", async () => {
@@ -77,7 +94,8 @@ forEachDatabase((h) => {
   test("another account's group answers 404 on every method, and is untouched", async () => {
     const theirs = (await h().json("POST", "/conference/v2/did_groups", { auth: h().b.auth, body: { name: "B's" } })).body;
     const p = `/conference/v2/did_groups/${theirs.did_group_sid}`;
-    for (const [method, body] of [["GET"], ["PATCH", { name: "x" }], ["PUT", {}], ["DELETE"]] as const) {
+    const whole = { name: "x", call_flow_sid: null, attributes: {} };
+    for (const [method, body] of [["GET"], ["PATCH", { name: "x" }], ["PUT", whole], ["DELETE"]] as const) {
       const r = await h().json(method, p, body ? { body } : {});
       expect(r.status).toBe(404);
       expect(r.body).toEqual(NOT_FOUND);

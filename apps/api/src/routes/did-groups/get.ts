@@ -4,10 +4,11 @@ import { unwrap } from "../../lib/errors.ts";
 import { selectOne } from "../../lib/listing.ts";
 import { errors, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
 import { cachedJson, readThrough } from "../../lib/read-cache.ts";
-import { DID_GROUP_FIELDS, DidGroupParams, DidGroupSchema } from "./schema.ts";
+import { DID_GROUP_FIELDS, DidGroupParams, DidGroupFilteredSchema } from "./schema.ts";
 
 const route = createRoute({
   method: "get",
+  operationId: "getDidGroup",
   path: "/did_groups/{did_group_sid}",
   tags: ["DID Groups"],
   summary: "Get DID group by SID",
@@ -15,7 +16,7 @@ const route = createRoute({
   security: [{ basicAuth: [] }],
   middleware: [readThrough("config")] as const,
   request: { params: DidGroupParams, query: ObjectQuerySchema },
-  responses: { 200: ok(DidGroupSchema, "The DID Group object"), ...errors(400, 401, 404) },
+  responses: { 200: ok(DidGroupFilteredSchema, "The DID Group object"), ...errors(400, 401, 404) },
 });
 
 export function registerGet(app: OpenAPIHono<AppEnv>): void {

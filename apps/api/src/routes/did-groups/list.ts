@@ -8,6 +8,7 @@ import { DID_GROUP_FIELDS, DidGroupPageSchema } from "./schema.ts";
 
 const route = createRoute({
   method: "get",
+  operationId: "listDidGroups",
   path: "/did_groups",
   tags: ["DID Groups"],
   summary: "Get DID groups",

@@ -3,7 +3,7 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../lib/context.ts";
 import { unwrap } from "../../lib/errors.ts";
 import { selectOne } from "../../lib/listing.ts";
-import { errors, jsonBodyOf, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
+import { errors, ObjectQuerySchema, ok, putBodyOf } from "../../lib/openapi.ts";
 import { checkReadOnly, pickUpdatable } from "../../lib/patch.ts";
 import {
   DID_GROUP_FIELDS,
@@ -11,18 +11,20 @@ import {
   DID_GROUP_UPDATABLE,
   DidGroupInputSchema,
   DidGroupParams,
-  DidGroupSchema,
+  DidGroupFilteredSchema,
 } from "./schema.ts";
 
 const route = createRoute({
   method: "put",
+  operationId: "replaceDidGroup",
   path: "/did_groups/{did_group_sid}",
   tags: ["DID Groups"],
   summary: "Update DID group (PUT)",
-  description: "Replaces the DID group's updatable fields: those left out go back to their defaults (name `N/A`, no call flow, no attributes).",
+  description:
+    "Replaces the DID group. As the reference's PUT, the body is the entire object: attributes, call_flow_sid and name are all required (a missing one is a 422 naming it, and nothing changes).",
   security: [{ basicAuth: [] }],
-  request: { params: DidGroupParams, query: ObjectQuerySchema, body: jsonBodyOf(DidGroupInputSchema, "The whole object") },
-  responses: { 200: ok(DidGroupSchema, "The updated DID Group object"), ...errors(400, 401, 404, 415, 422) },
+  request: { params: DidGroupParams, query: ObjectQuerySchema, body: putBodyOf(DidGroupInputSchema, ["attributes", "call_flow_sid", "name"], "DidGroupReplace") },
+  responses: { 200: ok(DidGroupFilteredSchema, "The updated DID Group object"), ...errors(400, 401, 404, 415, 422) },
 });
 
 export function registerReplace(app: OpenAPIHono<AppEnv>): void {

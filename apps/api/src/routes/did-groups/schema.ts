@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { AttributeOverridesSchema, AttributesInputSchema, pageSchema, sidParam } from "../../lib/openapi.ts";
+import { AttributeOverridesSchema, AttributesInputSchema, fieldFiltered, pageSchema, sidParam } from "../../lib/openapi.ts";
 
 const EXAMPLE = {
   account_sid: "a1f38bf7-5879-49c1-be72-50ffa7f249a6",
@@ -20,7 +20,9 @@ export const DidGroupSchema = z
   })
   .openapi("DidGroup", { example: EXAMPLE });
 
-export const DidGroupPageSchema = pageSchema(DidGroupSchema, "DidGroupPage");
+/** The object as the routes with field filtering answer it (lists included). */
+export const DidGroupFilteredSchema = fieldFiltered(DidGroupSchema, "DidGroupFields");
+export const DidGroupPageSchema = pageSchema(DidGroupFilteredSchema, "DidGroupPage");
 export const DID_GROUP_FIELDS = Object.keys(DidGroupSchema.shape);
 export const DID_GROUP_READ_ONLY = ["account_sid", "did_group_sid"] as const;
 export const DID_GROUP_UPDATABLE = ["attributes", "call_flow_sid", "name"] as const;

@@ -11,11 +11,12 @@ import {
   DID_GROUP_UPDATABLE,
   DidGroupInputSchema,
   DidGroupParams,
-  DidGroupSchema,
+  DidGroupFilteredSchema,
 } from "./schema.ts";
 
 const route = createRoute({
   method: "patch",
+  operationId: "updateDidGroup",
   path: "/did_groups/{did_group_sid}",
   tags: ["DID Groups"],
   summary: "Update DID group (PATCH)",
@@ -23,7 +24,7 @@ const route = createRoute({
     "Updates the given fields of the DID group. Attributes merge: a key is replaced or added, null removes it; `?nested_objects=replace` replaces them whole.",
   security: [{ basicAuth: [] }],
   request: { params: DidGroupParams, query: PatchQuerySchema, body: jsonBodyOf(DidGroupInputSchema, "The fields to change") },
-  responses: { 200: ok(DidGroupSchema, "The updated DID Group object"), ...errors(400, 401, 404, 415, 422) },
+  responses: { 200: ok(DidGroupFilteredSchema, "The updated DID Group object"), ...errors(400, 401, 404, 415, 422) },
 });
 
 export function registerUpdate(app: OpenAPIHono<AppEnv>): void {

@@ -27,7 +27,8 @@ forEachDatabase((h) => {
   test("another account's DID answers 404 everywhere and is not listed", async () => {
     const theirs = await assignDid(h(), h().b, "15162065920");
     const p = `/conference/v2/dids/${theirs.did_sid}`;
-    for (const [method, body] of [["GET"], ["PATCH", { call_flow_sid: OPEN }], ["PUT", {}]] as const) {
+    const whole = { attributes: {}, call_flow_sid: OPEN, did_group_sid: null };
+    for (const [method, body] of [["GET"], ["PATCH", { call_flow_sid: OPEN }], ["PUT", whole]] as const) {
       const r = await h().json(method, p, body ? { body } : {});
       expect(r.status).toBe(404);
       expect(r.body).toEqual(NOT_FOUND);
@@ -88,14 +89,34 @@ forEachDatabase((h) => {
     }
   });
 
-  test("PUT: fields left out go back to null and {}", async () => {
+  test("PUT: a reset written out in full", async () => {
     const did = await assignDid(h(), h().a, "15162065924");
     const p = `/conference/v2/dids/${did.did_sid}`;
     const group = (await h().json("POST", "/conference/v2/did_groups", { body: {} })).body;
     await h().json("PATCH", p, { body: { call_flow_sid: OPEN, did_group_sid: group.did_group_sid, attributes: { conference_moh: "x" } } });
-    const r = await h().json("PUT", p, { body: {} });
+    const r = await h().json("PUT", p, { body: { call_flow_sid: null, did_group_sid: null, attributes: {} } });
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ call_flow_sid: null, did_group_sid: null, attributes: {}, phonenumber: "15162065924" });
+  });
+
+  test("PUT requires the entire object: each missing field is a 422 entry, and nothing changes", async () => {
+    const did = await assignDid(h(), h().a, "15162065927");
+    const p = `/conference/v2/dids/${did.did_sid}`;
+    const group = (await h().json("POST", "/conference/v2/did_groups", { body: {} })).body;
+    const before = (await h().json("PATCH", p, { body: { call_flow_sid: OPEN, did_group_sid: group.did_group_sid, attributes: { conference_moh: "x" } } })).body;
+    const required = (field: string) => ({ field, message: "field is required", reference_sid: null });
+    const cases: [unknown, unknown[]][] = [
+      [{}, [required("attributes"), required("call_flow_sid"), required("did_group_sid")]],
+      [{ did_group_sid: null }, [required("attributes"), required("call_flow_sid")]],
+      [{ ...before, attributes: undefined }, [required("attributes")]],
+      [{ phonenumber: before.phonenumber, call_flow_sid: null, attributes: {} }, [required("did_group_sid")]],
+    ];
+    for (const [body, errors] of cases) {
+      const r = await h().json("PUT", p, { body });
+      expect([body, r.status, r.body]).toEqual([body, 422, { message: "object validation error", errors }]);
+    }
+    expect((await h().request("PUT", p)).status).toBe(422);
+    expect((await h().json("GET", p)).body).toEqual(before);
   });
 
   test("numbers cannot be created or deleted through the Conference API", async () => {

@@ -4,10 +4,11 @@ import { unwrap } from "../../lib/errors.ts";
 import { selectOne } from "../../lib/listing.ts";
 import { errors, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
 import { cachedJson, readThrough } from "../../lib/read-cache.ts";
-import { DID_FIELDS, DidParams, DidSchema } from "./schema.ts";
+import { DID_FIELDS, DidParams, DidFilteredSchema } from "./schema.ts";
 
 const route = createRoute({
   method: "get",
+  operationId: "getDid",
   path: "/dids/{did_sid}",
   tags: ["DIDs"],
   summary: "Get DID by SID",
@@ -15,7 +16,7 @@ const route = createRoute({
   security: [{ basicAuth: [] }],
   middleware: [readThrough("config")] as const,
   request: { params: DidParams, query: ObjectQuerySchema },
-  responses: { 200: ok(DidSchema, "The DID object"), ...errors(400, 401, 404) },
+  responses: { 200: ok(DidFilteredSchema, "The DID object"), ...errors(400, 401, 404) },
 });
 
 export function registerGet(app: OpenAPIHono<AppEnv>): void {

@@ -8,6 +8,7 @@ import { DID_FIELDS, DidPageSchema } from "./schema.ts";
 
 const route = createRoute({
   method: "get",
+  operationId: "listDids",
   path: "/dids",
   tags: ["DIDs"],
   summary: "Get DIDs",

@@ -3,20 +3,21 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../lib/context.ts";
 import { unwrap } from "../../lib/errors.ts";
 import { selectOne } from "../../lib/listing.ts";
-import { errors, jsonBodyOf, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
+import { errors, ObjectQuerySchema, ok, putBodyOf } from "../../lib/openapi.ts";
 import { checkReadOnly, pickUpdatable } from "../../lib/patch.ts";
-import { DID_FIELDS, DID_READ_ONLY, DID_UPDATABLE, DidInputSchema, DidParams, DidSchema } from "./schema.ts";
+import { DID_FIELDS, DID_READ_ONLY, DID_UPDATABLE, DidInputSchema, DidParams, DidFilteredSchema } from "./schema.ts";
 
 const route = createRoute({
   method: "put",
+  operationId: "replaceDid",
   path: "/dids/{did_sid}",
   tags: ["DIDs"],
   summary: "Update DID (PUT)",
   description:
-    "Replaces the DID's updatable fields: those left out go back to their defaults (no call flow, no DID group, no attributes).",
+    "Replaces the DID. As the reference's PUT, the body is the entire object: attributes, call_flow_sid and did_group_sid are all required (a missing one is a 422 naming it, and nothing changes).",
   security: [{ basicAuth: [] }],
-  request: { params: DidParams, query: ObjectQuerySchema, body: jsonBodyOf(DidInputSchema, "The whole object") },
-  responses: { 200: ok(DidSchema, "The updated DID object"), ...errors(400, 401, 404, 415, 422) },
+  request: { params: DidParams, query: ObjectQuerySchema, body: putBodyOf(DidInputSchema, ["attributes", "call_flow_sid", "did_group_sid"], "DidReplace") },
+  responses: { 200: ok(DidFilteredSchema, "The updated DID object"), ...errors(400, 401, 404, 415, 422) },
 });
 
 export function registerReplace(app: OpenAPIHono<AppEnv>): void {

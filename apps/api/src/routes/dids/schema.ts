@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { AttributeOverridesSchema, AttributesInputSchema, pageSchema, sidParam } from "../../lib/openapi.ts";
+import { AttributeOverridesSchema, AttributesInputSchema, fieldFiltered, pageSchema, sidParam } from "../../lib/openapi.ts";
 
 const EXAMPLE = {
   account_sid: "a1f38bf7-5879-49c1-be72-50ffa7f249a6",
@@ -28,7 +28,9 @@ export const DidSchema = z
   })
   .openapi("Did", { example: EXAMPLE });
 
-export const DidPageSchema = pageSchema(DidSchema, "DidPage");
+/** The object as the routes with field filtering answer it (lists included). */
+export const DidFilteredSchema = fieldFiltered(DidSchema, "DidFields");
+export const DidPageSchema = pageSchema(DidFilteredSchema, "DidPage");
 export const DID_FIELDS = Object.keys(DidSchema.shape);
 export const DID_READ_ONLY = [
   "account_sid",

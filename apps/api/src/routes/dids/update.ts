@@ -5,10 +5,11 @@ import { unwrap } from "../../lib/errors.ts";
 import { selectOne } from "../../lib/listing.ts";
 import { errors, jsonBodyOf, ok, PatchQuerySchema } from "../../lib/openapi.ts";
 import { checkReadOnly, pickUpdatable } from "../../lib/patch.ts";
-import { DID_FIELDS, DID_READ_ONLY, DID_UPDATABLE, DidInputSchema, DidParams, DidSchema } from "./schema.ts";
+import { DID_FIELDS, DID_READ_ONLY, DID_UPDATABLE, DidInputSchema, DidParams, DidFilteredSchema } from "./schema.ts";
 
 const route = createRoute({
   method: "patch",
+  operationId: "updateDid",
   path: "/dids/{did_sid}",
   tags: ["DIDs"],
   summary: "Update DID (PATCH)",
@@ -16,7 +17,7 @@ const route = createRoute({
     "Updates the given fields of the DID. Attributes merge: a key is replaced or added, null removes it; `?nested_objects=replace` replaces them whole.",
   security: [{ basicAuth: [] }],
   request: { params: DidParams, query: PatchQuerySchema, body: jsonBodyOf(DidInputSchema, "The fields to change") },
-  responses: { 200: ok(DidSchema, "The updated DID object"), ...errors(400, 401, 404, 415, 422) },
+  responses: { 200: ok(DidFilteredSchema, "The updated DID object"), ...errors(400, 401, 404, 415, 422) },
 });
 
 export function registerUpdate(app: OpenAPIHono<AppEnv>): void {

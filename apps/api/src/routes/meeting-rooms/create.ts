@@ -10,18 +10,19 @@ import {
   MEETING_ROOM_READ_ONLY,
   MEETING_ROOM_UPDATABLE,
   MeetingRoomInputSchema,
-  MeetingRoomSchema,
+  MeetingRoomFilteredSchema,
 } from "./schema.ts";
 
 const route = createRoute({
   method: "post",
+  operationId: "createMeetingRoom",
   path: "/meeting_rooms",
   tags: ["Meeting Rooms"],
   summary: "Create meeting room",
   description: "Creates a meeting room. No field is required; an empty object can be passed.",
   security: [{ basicAuth: [] }],
   request: { query: ObjectQuerySchema, body: jsonBodyOf(MeetingRoomInputSchema, "The meeting room to create") },
-  responses: { 200: ok(MeetingRoomSchema, "The created Meeting Room object"), ...errors(400, 401, 409, 415, 422) },
+  responses: { 200: ok(MeetingRoomFilteredSchema, "The created Meeting Room object"), ...errors(400, 401, 409, 415, 422) },
 });
 
 export function registerCreate(app: OpenAPIHono<AppEnv>): void {

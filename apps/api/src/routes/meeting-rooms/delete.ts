@@ -6,6 +6,7 @@ import { MeetingRoomParams } from "./schema.ts";
 
 const route = createRoute({
   method: "delete",
+  operationId: "deleteMeetingRoom",
   path: "/meeting_rooms/{meeting_room_sid}",
   tags: ["Meeting Rooms"],
   summary: "Delete meeting room",

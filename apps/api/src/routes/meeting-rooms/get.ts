@@ -4,10 +4,11 @@ import { unwrap } from "../../lib/errors.ts";
 import { selectOne } from "../../lib/listing.ts";
 import { errors, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
 import { cachedJson, readThrough } from "../../lib/read-cache.ts";
-import { MEETING_ROOM_FIELDS, MeetingRoomParams, MeetingRoomSchema } from "./schema.ts";
+import { MEETING_ROOM_FIELDS, MeetingRoomParams, MeetingRoomFilteredSchema } from "./schema.ts";
 
 const route = createRoute({
   method: "get",
+  operationId: "getMeetingRoom",
   path: "/meeting_rooms/{meeting_room_sid}",
   tags: ["Meeting Rooms"],
   summary: "Get meeting room by SID",
@@ -15,7 +16,7 @@ const route = createRoute({
   security: [{ basicAuth: [] }],
   middleware: [readThrough("config")] as const,
   request: { params: MeetingRoomParams, query: ObjectQuerySchema },
-  responses: { 200: ok(MeetingRoomSchema, "The Meeting Room object"), ...errors(400, 401, 404) },
+  responses: { 200: ok(MeetingRoomFilteredSchema, "The Meeting Room object"), ...errors(400, 401, 404) },
 });
 
 export function registerGet(app: OpenAPIHono<AppEnv>): void {

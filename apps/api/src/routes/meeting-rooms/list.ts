@@ -8,6 +8,7 @@ import { MEETING_ROOM_FIELDS, MeetingRoomPageSchema } from "./schema.ts";
 
 const route = createRoute({
   method: "get",
+  operationId: "listMeetingRooms",
   path: "/meeting_rooms",
   tags: ["Meeting Rooms"],
   summary: "Get meeting rooms",

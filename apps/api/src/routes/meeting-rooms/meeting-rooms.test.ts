@@ -1,4 +1,5 @@
 import { expect, test } from "bun:test";
+import { DEFAULT_CALL_FLOW_SID } from "@conf/call-flow";
 import { assignDid, forEachDatabase } from "../../testing.ts";
 
 const OPEN = "fb2b69b1-6998-4cdc-b04c-a267c585f767";
@@ -63,7 +64,7 @@ forEachDatabase((h) => {
     expect(b.status).toBe(200);
     // A room may keep its own codes on update.
     const same = await h().json("PUT", `/conference/v2/meeting_rooms/${first.meeting_room_sid}`, {
-      body: { access_codes: [{ access_code: "555001", role: "participant" }] },
+      body: { ...first, access_codes: [{ access_code: "555001", role: "participant" }] },
     });
     expect(same.status).toBe(200);
   });
@@ -112,7 +113,7 @@ forEachDatabase((h) => {
     expect(r.body.attributes).toEqual({ conference_rollcall: "on" });
   });
 
-  test("PUT: round-trip, and fields left out go back to their defaults", async () => {
+  test("PUT: round-trip, and a reset written out in full", async () => {
     const g = (await h().json("POST", "/conference/v2/did_groups", { body: {} })).body;
     const room = (await h().json("POST", "/conference/v2/meeting_rooms", {
       body: { name: "R", did_group_sid: g.did_group_sid, attributes: { conference_moh: "jazz" }, access_codes: [{ access_code: "700001", role: "host" }] },
@@ -121,11 +122,45 @@ forEachDatabase((h) => {
     const rt = await h().json("PUT", p, { body: room });
     expect(rt.status).toBe(200);
     expect(rt.body).toEqual(room);
-    const reset = await h().json("PUT", p, { body: {} });
+    const reset = await h().json("PUT", p, { body: { name: "N/A", did_group_sid: null, attributes: {}, access_codes: [] } });
     expect(reset.body).toEqual({ ...room, name: "N/A", did_group_sid: null, attributes: {}, access_codes: [] });
-    const ro = await h().json("PUT", p, { body: { meeting_room_sid: g.did_group_sid } });
+    const ro = await h().json("PUT", p, { body: { ...room, meeting_room_sid: g.did_group_sid } });
     expect(ro.status).toBe(422);
     expect(ro.body.errors).toEqual([{ field: "meeting_room_sid", message: "field is read only and cannot be changed", reference_sid: null }]);
+  });
+
+  test("PUT requires the entire object: each missing field is a 422 entry, and nothing changes", async () => {
+    const room = (await h().json("POST", "/conference/v2/meeting_rooms", {
+      body: { name: "Whole", attributes: { conference_moh: "jazz" }, access_codes: [{ access_code: "700002", role: "host" }] },
+    })).body;
+    const p = `/conference/v2/meeting_rooms/${room.meeting_room_sid}`;
+    const required = (field: string) => ({ field, message: "field is required", reference_sid: null });
+    const cases: [string, unknown, unknown[]][] = [
+      ["only a name (the audit's case)", { name: "x" }, [required("access_codes"), required("attributes"), required("did_group_sid")]],
+      ["{}", {}, [required("access_codes"), required("attributes"), required("did_group_sid"), required("name")]],
+      ["read-only fields only", { account_sid: room.account_sid, meeting_room_sid: room.meeting_room_sid }, [
+        required("access_codes"),
+        required("attributes"),
+        required("did_group_sid"),
+        required("name"),
+      ]],
+      ["a bad value beside a missing field", { access_codes: [], attributes: {}, name: 5 }, [
+        required("did_group_sid"),
+        { field: "name", message: "must be a string", reference_sid: null },
+      ]],
+      ["a meeting key without its role", { ...room, access_codes: [{ access_code: "700003" }] }, [
+        { field: "access_codes[0].role", message: "must be one of host, participant, listener", reference_sid: null },
+      ]],
+    ];
+    for (const [name, body, errors] of cases) {
+      const r = await h().json("PUT", p, { body });
+      expect([name, r.status, r.body]).toEqual([name, 422, { message: "object validation error", errors }]);
+    }
+    // An undeclared empty body is `{}` and refused the same way.
+    expect((await h().request("PUT", p)).status).toBe(422);
+    // Declared as JSON, an empty body is not JSON: the reference's 400.
+    expect((await h().request("PUT", p, { headers: { "Content-Type": "application/json" } })).status).toBe(400);
+    expect((await h().json("GET", p)).body).toEqual(room);
   });
 
   test("did_group_sid must be a group of the account", async () => {
@@ -148,7 +183,8 @@ forEachDatabase((h) => {
   test("another account's room answers 404 on every method and is untouched", async () => {
     const theirs = (await h().json("POST", "/conference/v2/meeting_rooms", { auth: h().b.auth, body: { name: "B room" } })).body;
     const p = `/conference/v2/meeting_rooms/${theirs.meeting_room_sid}`;
-    for (const [method, body] of [["GET"], ["PATCH", { name: "x" }], ["PUT", {}], ["DELETE"]] as const) {
+    const whole = { name: "x", attributes: {}, did_group_sid: null, access_codes: [] };
+    for (const [method, body] of [["GET"], ["PATCH", { name: "x" }], ["PUT", whole], ["DELETE"]] as const) {
       const r = await h().json(method, p, body ? { body } : {});
       expect(r.status).toBe(404);
       expect(r.body).toEqual(NOT_FOUND);
@@ -198,7 +234,7 @@ forEachDatabase((h) => {
     await h().json("PATCH", `/conference/v2/accounts/${a.accountSid}`, { body: { call_flow_sid: null } });
     const none = await h().json("GET", `/conference/v2/meeting_rooms/${room.meeting_room_sid}/resolved_attributes`);
     expect(none.body).toMatchObject({ call_flow: null, attributes: null, did_group_sid: other.did_group_sid });
-    await h().json("PUT", `/conference/v2/accounts/${a.accountSid}`, { body: {} });
+    await h().json("PUT", `/conference/v2/accounts/${a.accountSid}`, { body: { name: "N/A", attributes: {}, call_flow_sid: DEFAULT_CALL_FLOW_SID } });
 
     const unknownDid = await h().json("GET", `/conference/v2/meeting_rooms/${room.meeting_room_sid}/resolved_attributes?did_sid=00000000-0000-4000-8000-000000000000`);
     expect(unknownDid.status).toBe(404);

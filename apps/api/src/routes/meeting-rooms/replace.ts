@@ -3,7 +3,7 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../lib/context.ts";
 import { unwrap } from "../../lib/errors.ts";
 import { selectOne } from "../../lib/listing.ts";
-import { errors, jsonBodyOf, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
+import { errors, ObjectQuerySchema, ok, putBodyOf } from "../../lib/openapi.ts";
 import { checkReadOnly, pickUpdatable } from "../../lib/patch.ts";
 import {
   MEETING_ROOM_FIELDS,
@@ -11,19 +11,20 @@ import {
   MEETING_ROOM_UPDATABLE,
   MeetingRoomInputSchema,
   MeetingRoomParams,
-  MeetingRoomSchema,
+  MeetingRoomFilteredSchema,
 } from "./schema.ts";
 
 const route = createRoute({
   method: "put",
+  operationId: "replaceMeetingRoom",
   path: "/meeting_rooms/{meeting_room_sid}",
   tags: ["Meeting Rooms"],
   summary: "Update meeting room (PUT)",
   description:
-    "Replaces the meeting room's updatable fields: those left out go back to their defaults (name `N/A`, no DID group, no attributes, no access codes).",
+    "Replaces the meeting room. As the reference's PUT, the body is the entire object: access_codes, attributes, did_group_sid and name are all required (a missing one is a 422 naming it, and nothing changes).",
   security: [{ basicAuth: [] }],
-  request: { params: MeetingRoomParams, query: ObjectQuerySchema, body: jsonBodyOf(MeetingRoomInputSchema, "The whole object") },
-  responses: { 200: ok(MeetingRoomSchema, "The updated Meeting Room object"), ...errors(400, 401, 404, 409, 415, 422) },
+  request: { params: MeetingRoomParams, query: ObjectQuerySchema, body: putBodyOf(MeetingRoomInputSchema, ["access_codes", "attributes", "did_group_sid", "name"], "MeetingRoomReplace") },
+  responses: { 200: ok(MeetingRoomFilteredSchema, "The updated Meeting Room object"), ...errors(400, 401, 404, 409, 415, 422) },
 });
 
 export function registerReplace(app: OpenAPIHono<AppEnv>): void {

@@ -33,6 +33,7 @@ export const ResolvedAttributesSchema = z
 
 const route = createRoute({
   method: "get",
+  operationId: "getMeetingRoomResolvedAttributes",
   path: "/meeting_rooms/{meeting_room_sid}/resolved_attributes",
   tags: ["Meeting Rooms"],
   summary: "Get the effective attributes of a meeting room",

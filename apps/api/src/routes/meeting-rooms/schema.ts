@@ -1,6 +1,6 @@
 import { ROLES } from "@conf/call-flow";
 import { z } from "@hono/zod-openapi";
-import { AttributeOverridesSchema, AttributesInputSchema, pageSchema, sidParam } from "../../lib/openapi.ts";
+import { AttributeOverridesSchema, AttributesInputSchema, fieldFiltered, pageSchema, sidParam } from "../../lib/openapi.ts";
 
 const EXAMPLE = {
   access_codes: [
@@ -38,7 +38,9 @@ export const MeetingRoomSchema = z
   })
   .openapi("MeetingRoom", { example: EXAMPLE });
 
-export const MeetingRoomPageSchema = pageSchema(MeetingRoomSchema, "MeetingRoomPage");
+/** The object as the routes with field filtering answer it (lists included). */
+export const MeetingRoomFilteredSchema = fieldFiltered(MeetingRoomSchema, "MeetingRoomFields");
+export const MeetingRoomPageSchema = pageSchema(MeetingRoomFilteredSchema, "MeetingRoomPage");
 export const MEETING_ROOM_FIELDS = Object.keys(MeetingRoomSchema.shape);
 export const MEETING_ROOM_READ_ONLY = ["account_sid", "meeting_room_sid"] as const;
 export const MEETING_ROOM_UPDATABLE = ["access_codes", "attributes", "did_group_sid", "name"] as const;

@@ -11,11 +11,12 @@ import {
   MEETING_ROOM_UPDATABLE,
   MeetingRoomInputSchema,
   MeetingRoomParams,
-  MeetingRoomSchema,
+  MeetingRoomFilteredSchema,
 } from "./schema.ts";
 
 const route = createRoute({
   method: "patch",
+  operationId: "updateMeetingRoom",
   path: "/meeting_rooms/{meeting_room_sid}",
   tags: ["Meeting Rooms"],
   summary: "Update meeting room (PATCH)",
@@ -27,7 +28,7 @@ const route = createRoute({
     query: PatchQuerySchema,
     body: jsonBodyOf(MeetingRoomInputSchema, "The fields to change"),
   },
-  responses: { 200: ok(MeetingRoomSchema, "The updated Meeting Room object"), ...errors(400, 401, 404, 409, 415, 422) },
+  responses: { 200: ok(MeetingRoomFilteredSchema, "The updated Meeting Room object"), ...errors(400, 401, 404, 409, 415, 422) },
 });
 
 export function registerUpdate(app: OpenAPIHono<AppEnv>): void {

@@ -7,6 +7,7 @@ import { MeetingParams } from "./schema.ts";
 
 const route = createRoute({
   method: "delete",
+  operationId: "deleteMeeting",
   path: "/meetings/{meeting_sid}",
   tags: ["Meetings"],
   summary: "Delete meeting",

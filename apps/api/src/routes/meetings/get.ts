@@ -5,10 +5,11 @@ import { selectOne } from "../../lib/listing.ts";
 import { isOwn, liveStore } from "../../lib/live.ts";
 import { errors, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
 import { cachedJson, durationValidUntil, readThrough } from "../../lib/read-cache.ts";
-import { MEETING_FIELDS, MeetingParams, MeetingSchema } from "./schema.ts";
+import { MEETING_FIELDS, MeetingParams, MeetingFilteredSchema } from "./schema.ts";
 
 const route = createRoute({
   method: "get",
+  operationId: "getMeeting",
   path: "/meetings/{meeting_sid}",
   tags: ["Meetings"],
   summary: "Get meeting by SID",
@@ -16,7 +17,7 @@ const route = createRoute({
   security: [{ basicAuth: [] }],
   middleware: [readThrough("live")] as const,
   request: { params: MeetingParams, query: ObjectQuerySchema },
-  responses: { 200: ok(MeetingSchema, "The Meeting object"), ...errors(400, 401, 404) },
+  responses: { 200: ok(MeetingFilteredSchema, "The Meeting object"), ...errors(400, 401, 404) },
 });
 
 export function registerGet(app: OpenAPIHono<AppEnv>): void {

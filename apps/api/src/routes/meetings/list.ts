@@ -9,6 +9,7 @@ import { MEETING_FIELDS, MEETING_FILTER_FIELDS, MeetingPageSchema } from "./sche
 
 const route = createRoute({
   method: "get",
+  operationId: "listMeetings",
   path: "/meetings",
   tags: ["Meetings"],
   summary: "Get meetings",

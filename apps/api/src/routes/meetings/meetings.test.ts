@@ -109,6 +109,10 @@ forEachLivePlane((h) => {
     expect((await q("filter=participant_muted+in+(true,relaxed)")).count).toBe(0);
     const zero = await q("limit=0");
     expect(zero).toMatchObject({ count: 0, has_more: true, total: null, items: [] });
+    expect(zero.pagination).toEqual({ next: "http://api.test/conference/v2/meetings?limit=10&offset=0" });
+    expect(await q("limit=1")).toMatchObject({ count: 1, has_more: false, pagination: {} });
+    expect(await q("offset=1")).toMatchObject({ count: 0, has_more: true, pagination: { previous: "http://api.test/conference/v2/meetings?offset=0" } });
+    expect(await q(`offset=1&filter=${encodeURIComponent("locked eq true")}`)).toMatchObject({ count: 0, has_more: false, pagination: {} });
     expect((await h().json("GET", "/conference/v2/meetings?filter=attendees+eq+1")).status).toBe(400);
   });
 

@@ -1,7 +1,7 @@
 import { PARTICIPANT_MUTED_VALUES } from "@conf/session-store";
 import { z } from "@hono/zod-openapi";
 import type { MemoryFieldMap } from "../../lib/filter.ts";
-import { pageSchema, sidParam } from "../../lib/openapi.ts";
+import { fieldFiltered, pageSchema, sidParam } from "../../lib/openapi.ts";
 
 const EXAMPLE = {
   account_sid: "a1f38bf7-5879-49c1-be72-50ffa7f249a6",
@@ -32,7 +32,9 @@ export const MeetingSchema = z
   })
   .openapi("Meeting", { example: EXAMPLE });
 
-export const MeetingPageSchema = pageSchema(MeetingSchema, "MeetingPage");
+/** The object as the routes with field filtering answer it (lists included). */
+export const MeetingFilteredSchema = fieldFiltered(MeetingSchema, "MeetingFields");
+export const MeetingPageSchema = pageSchema(MeetingFilteredSchema, "MeetingPage");
 export const MEETING_FIELDS = Object.keys(MeetingSchema.shape);
 /** Read-only fields compared with the current value on PATCH (`duration` and `attendees` change by themselves, so any value passes). */
 export const MEETING_READ_ONLY = ["account_sid", "date_created", "locked", "meeting_room_sid", "meeting_sid", "recording"] as const;

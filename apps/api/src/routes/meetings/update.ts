@@ -6,10 +6,11 @@ import { selectOne } from "../../lib/listing.ts";
 import { isOwn, liveStore } from "../../lib/live.ts";
 import { errors, jsonBodyOf, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
 import { checkReadOnly } from "../../lib/patch.ts";
-import { MEETING_FIELDS, MEETING_READ_ONLY, MeetingParams, MeetingPatchSchema, MeetingSchema } from "./schema.ts";
+import { MEETING_FIELDS, MEETING_READ_ONLY, MeetingParams, MeetingPatchSchema, MeetingFilteredSchema } from "./schema.ts";
 
 const route = createRoute({
   method: "patch",
+  operationId: "updateMeeting",
   path: "/meetings/{meeting_sid}",
   tags: ["Meetings"],
   summary: "Update meeting",
@@ -17,7 +18,7 @@ const route = createRoute({
     "Puts roles on hold (`on_hold`) or changes `participant_muted`. The change is stored and sent to the mixer node that owns the meeting.",
   security: [{ basicAuth: [] }],
   request: { params: MeetingParams, query: ObjectQuerySchema, body: jsonBodyOf(MeetingPatchSchema, "The fields to change") },
-  responses: { 200: ok(MeetingSchema, "The updated Meeting object"), ...errors(400, 401, 404, 415, 422) },
+  responses: { 200: ok(MeetingFilteredSchema, "The updated Meeting object"), ...errors(400, 401, 404, 415, 422) },
 });
 
 export function registerUpdate(app: OpenAPIHono<AppEnv>): void {
