@@ -51,6 +51,7 @@ export const PublicEventSchema = z
 const route = createRoute({
   method: "get",
   path: "/events",
+  operationId: "streamEvents",
   tags: ["Events"],
   summary: "Stream events (Server-Sent Events)",
   description:

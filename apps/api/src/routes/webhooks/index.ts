@@ -30,6 +30,7 @@ const NOTE = "Not in the reference. ";
 const create = createRoute({
   method: "post",
   path: "/webhooks",
+  operationId: "createWebhook",
   tags: TAGS,
   summary: "Create webhook",
   description: `${NOTE}Registers a URL to which every event of the account (or of \`types\`) is POSTed. The answer carries the signing \`secret\`, shown only here. URLs on loopback, private or link-local addresses are refused unless the operator allows them (OUTBOUND_ALLOW_PRIVATE).`,
@@ -41,6 +42,7 @@ const create = createRoute({
 const list = createRoute({
   method: "get",
   path: "/webhooks",
+  operationId: "listWebhooks",
   tags: TAGS,
   summary: "Get webhooks",
   description: `${NOTE}Returns the account's webhooks (without their secrets).`,
@@ -52,6 +54,7 @@ const list = createRoute({
 const get = createRoute({
   method: "get",
   path: "/webhooks/{webhook_sid}",
+  operationId: "getWebhook",
   tags: TAGS,
   summary: "Get webhook by SID",
   description: `${NOTE}Returns a webhook (without its secret).`,
@@ -63,6 +66,7 @@ const get = createRoute({
 const remove = createRoute({
   method: "delete",
   path: "/webhooks/{webhook_sid}",
+  operationId: "deleteWebhook",
   tags: TAGS,
   summary: "Delete webhook",
   description: `${NOTE}Deletes a webhook; deliveries still waiting for it are dropped.`,
