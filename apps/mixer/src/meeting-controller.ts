@@ -49,6 +49,8 @@ export interface MeetingControllerParts {
   voice: Voice;
   recording: MeetingRecording;
   events: DomainEvents;
+  /** Longest pause between the keys of one keypad command, ms. */
+  keypadInterdigitMs: number;
   log(line: string): void;
   bg(p: Promise<unknown>): void;
 }
@@ -150,7 +152,7 @@ export class MeetingController {
       await this.hangup(call, "full");
       return;
     }
-    call.enterMeeting(runtime, slot, new KeypadMatcher(decision.attributes), result.call);
+    call.enterMeeting(runtime, slot, new KeypadMatcher(decision.attributes, this.parts.keypadInterdigitMs), result.call);
     runtime.addCall(call, slot, result.meeting.locked);
     if (call.role === "host") {
       if (runtime.cancelStop()) runtime.mixer.overlay.clear();
