@@ -32,7 +32,9 @@ afterEach(async () => {
 async function setup() {
   const base = 44000 + Math.floor(Math.random() * 100) * 10;
   const ports = new RtpPortPool(base, base + 9, 1); // one shared socket carries every call
-  const store = createSessionStore({});
+  // A prefix of its own: stores of one prefix in one process share their meetings.
+  const store = createSessionStore({ prefix: `test-${crypto.randomUUID()}:` });
+  cleanup.push(() => store.close());
   const registry = new CallRegistry();
   const moh = createMohSources();
   const lobby = new MixGroup<CallSession>(new ConferenceMixer({ mohSources: moh, mohEnabled: false }));
@@ -79,7 +81,7 @@ async function setup() {
       at,
       () => {},
       1,
-      { callSid: crypto.randomUUID(), handedFrom: { nodeId: "x", handoverId: `h${n}` }, name: new Int16Array(1600).fill(n) },
+      { callSid: `CA${n}`, handedFrom: { nodeId: "x", handoverId: `h${n}` }, name: new Int16Array(1600).fill(n) },
     );
     registry.add(call);
     call.enterLobby(lobby);

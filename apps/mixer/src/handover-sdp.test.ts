@@ -31,7 +31,9 @@ function origin(body: string): { username: string; id: string; version: number; 
 test("the hand-over re-INVITE keeps the o= line of the call's SDP and raises its version", async () => {
   const prompts = loadPrompts();
   if (!prompts.ok) throw new Error(prompts.error);
-  const store = createSessionStore({});
+  // A prefix of its own: stores of one prefix in one process share their meetings.
+  const store = createSessionStore({ prefix: `test-${crypto.randomUUID()}:` });
+  cleanup.push(() => store.close());
   const router = createAccessRouter({
     config: createMemoryConfig({
       accounts: [{ sid: "A1", callFlowSid: SECURED }],
