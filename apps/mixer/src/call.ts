@@ -69,6 +69,15 @@ export interface CallOrigin {
   callSid: string;
   handedFrom: { nodeId: string; handoverId: string };
   name: Int16Array | null;
+  /** The o= line the phone knows from the node that answered: its version so far, and its address. */
+  sdp?: { version: number; address: string };
+}
+
+/** Our o= line for the next offer or answer in a dialog. */
+export interface SdpOrigin {
+  sessionId: number;
+  sessionVersion: number;
+  originAddress: string;
 }
 
 const PACKET_BYTES = 12 + 320;
@@ -128,9 +137,14 @@ export class CallSession {
   /** The node that answered this call and handed it over to us, and the hand-over's id. */
   readonly handedFrom: { nodeId: string; handoverId: string } | null;
 
-  /** o= of our SDP: later answers in the dialog keep the id and raise the version. */
+  /**
+   * o= of our SDP: later offers and answers in the dialog, on this node or the one it is
+   * handed over to, keep the id and address and raise the version (RFC 3264 section 8).
+   */
   readonly sdpSessionId: number;
-  private sdpVersion = 1;
+  private sdpVersion: number;
+  /** The o= address; null: the host this node answers with. */
+  private readonly sdpAddress: string | null;
 
   // Meeting state mirrored from the store
   readonly callSid: string;
@@ -155,6 +169,8 @@ export class CallSession {
     this.handedFrom = origin?.handedFrom ?? null;
     this._name = origin?.name ?? null;
     this.sdpSessionId = sdpSessionId;
+    this.sdpVersion = origin?.sdp?.version ?? 1;
+    this.sdpAddress = origin?.sdp?.address ?? null;
     this.sender = new RtpSender({ payloadType: media.payloadType });
     this.latch = rtp.latch;
     this.lastRtpAt = now;
@@ -342,17 +358,18 @@ export class CallSession {
     this._state = "ended";
   }
 
+  /** The o= line of our next offer or answer in this dialog: same id and address, next version. */
+  nextSdpOrigin(host: string): SdpOrigin {
+    this.sdpVersion++;
+    return { sessionId: this.sdpSessionId, sessionVersion: this.sdpVersion, originAddress: this.sdpAddress ?? host };
+  }
+
   /**
    * A re-INVITE's offer: the answer (same codec, same o= id, next version), and the
    * media follows it (direction; a new address re-arms the latch). Null: not acceptable.
    */
   answerReinvite(sdp: string, host: string): string | null {
-    this.sdpVersion++;
-    const neg = negotiateAnswer(
-      sdp,
-      { address: host, port: this.rtp.port, sessionId: this.sdpSessionId, sessionVersion: this.sdpVersion },
-      this.media.codec,
-    );
+    const neg = negotiateAnswer(sdp, { address: host, port: this.rtp.port, ...this.nextSdpOrigin(host) }, this.media.codec);
     if (!neg.ok) return null;
     const moved = neg.value.remoteAddress !== this.media.remoteAddress || neg.value.remotePort !== this.media.remotePort;
     this.media.send = neg.value.direction === "sendrecv" || neg.value.direction === "sendonly";

@@ -91,6 +91,8 @@ export const mixerEnvSchema = z.object({
   RTP_TIMEOUT_SECONDS: z.coerce.number().min(1).default(30),
   /** Milliseconds without RTP from a caller at the IVR (access-code prompt) before it is hung up. */
   LOBBY_RTP_TIMEOUT_MS: z.coerce.number().int().min(500).default(5000),
+  /** Longest pause between the keys of one keypad command (`*` then `6`), ms. */
+  KEYPAD_INTERDIGIT_MS: z.coerce.number().int().min(500).max(30_000).default(3000),
   /** RTP packets in sequence (one source, one SSRC) a stream from elsewhere than the SDP's address needs to latch. */
   RTP_LATCH_PACKETS: z.coerce.number().int().min(2).max(50).default(4),
   /** Milliseconds a routable SDP address is waited for before a stream from elsewhere may latch. */

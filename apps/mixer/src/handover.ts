@@ -19,7 +19,7 @@
 import type { JoinDecision } from "@conf/access-router";
 import type { HandoverMessage, HandoverStep, SessionStore } from "@conf/session-store";
 import { z } from "zod";
-import { type CallMedia, CallSession } from "./call.ts";
+import { type CallMedia, CallSession, type SdpOrigin } from "./call.ts";
 import type { CallRegistry } from "./call-registry.ts";
 import type { DomainEvents } from "./domain-events.ts";
 import { logSafe } from "./log-safe.ts";
@@ -62,6 +62,17 @@ export const handoverOfferSchema = z.object({
   }).passthrough(),
   /** The roll-call name at 16 kHz, as base64 of its little-endian samples. */
   name: z.string().nullable(),
+  /**
+   * The o= line the owner's offer must carry (the phone's session goes on): the front's
+   * session id and address, the version raised. Absent from older nodes: a new o= line.
+   */
+  sdpOrigin: z
+    .object({
+      sessionId: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+      sessionVersion: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+      originAddress: z.string().regex(/^[0-9A-Za-z.:-]{1,253}$/),
+    })
+    .optional(),
 });
 export type HandoverOffer = z.infer<typeof handoverOfferSchema>;
 
@@ -164,7 +175,7 @@ export class Handover {
    */
   private readonly incoming = new Map<
     string,
-    { offer: HandoverOffer; socket: RtpSocket; sessionId: number; timer: ReturnType<typeof setTimeout>; call: CallSession | null }
+    { offer: HandoverOffer; socket: RtpSocket; sdpOrigin: SdpOrigin; timer: ReturnType<typeof setTimeout>; call: CallSession | null }
   >();
   /** Dialogs handed over to another node, by dialog id: what still arrives here is passed on. */
   private readonly moved = new Map<string, { nodeId: string; handoverId: string; dialog: Dialog }>();
@@ -260,6 +271,7 @@ export class Handover {
       },
       decision: decision as unknown as HandoverOffer["decision"],
       name: call.name ? samplesToBase64(call.name) : null,
+      sdpOrigin: call.nextSdpOrigin(this.parts.sipHost),
     };
     const reply = await this.request(nodeId, "offer", handoverId, offer);
     const ready = reply?.step === "ready" ? handoverReadySchema.safeParse(reply.body) : null;
@@ -401,18 +413,18 @@ export class Handover {
       await refuse("no RTP port");
       return;
     }
-    const sessionId = Math.floor(Math.random() * 2 ** 31);
+    const sdpOrigin = offer.sdpOrigin ?? { sessionId: Math.floor(Math.random() * 2 ** 31), sessionVersion: 1, originAddress: sipHost };
     const sdp = buildOffer({
       address: sipHost,
       port: socket.port,
-      sessionId,
+      ...sdpOrigin,
       codecs: [offer.media.codec],
       telephoneEventPt: offer.media.telephoneEventPt ?? 101,
     });
     const entry = {
       offer,
       socket,
-      sessionId,
+      sdpOrigin,
       call: null,
       // The front gives up on the phone long before this.
       timer: setTimeout(() => {
@@ -476,11 +488,12 @@ export class Handover {
       new Date(offer.dateCreated),
       this.parts.now(),
       (c, k) => meetings.onDigit(c, k),
-      pending.sessionId,
+      pending.sdpOrigin.sessionId,
       {
         callSid: offer.callSid,
         handedFrom: { nodeId: m.fromNodeId, handoverId: m.handoverId },
         name: offer.name ? samplesFromBase64(offer.name) : null,
+        sdp: { version: pending.sdpOrigin.sessionVersion, address: pending.sdpOrigin.originAddress },
       },
     );
     this.takenOver.set(m.handoverId, call);

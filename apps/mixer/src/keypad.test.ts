@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { DEFAULT_ATTRIBUTES } from "@conf/call-flow";
+import { mixerEnvSchema } from "./env.ts";
 import { commandsFor, KeypadMatcher, mayUse } from "./keypad.ts";
 
 const attrs = { ...DEFAULT_ATTRIBUTES };
@@ -44,6 +45,33 @@ describe("KeypadMatcher", () => {
     const m = new KeypadMatcher({ ...attrs, conference_lock_dtmf_binding: "*" }, 1000);
     m.feed("*", 0);
     expect(m.feed("5", 3000)).toEqual({ kind: "command", command: "lock" });
+  });
+});
+
+describe("inter-digit timeout", () => {
+  test("by default keys of one command 2 s (and 2.9 s) apart still make the command", () => {
+    const m = new KeypadMatcher(attrs);
+    expect(m.feed("*", 0)).toEqual({ kind: "pending" });
+    expect(m.poll(2000)).toEqual({ kind: "none" });
+    expect(m.feed("6", 2000)).toEqual({ kind: "command", command: "self_mute" });
+    expect(m.feed("*", 10_000)).toEqual({ kind: "pending" });
+    expect(m.feed("6", 12_900)).toEqual({ kind: "command", command: "self_mute" });
+  });
+
+  test("past the timeout the sequence is dropped and the late key starts over", () => {
+    const m = new KeypadMatcher(attrs);
+    m.feed("*", 0);
+    expect(m.feed("6", 3100)).toEqual({ kind: "none" });
+  });
+
+  test("KEYPAD_INTERDIGIT_MS: 3000 by default, configurable, bounded", () => {
+    expect(mixerEnvSchema.parse({}).KEYPAD_INTERDIGIT_MS).toBe(3000);
+    expect(mixerEnvSchema.parse({ KEYPAD_INTERDIGIT_MS: "5000" }).KEYPAD_INTERDIGIT_MS).toBe(5000);
+    expect(mixerEnvSchema.safeParse({ KEYPAD_INTERDIGIT_MS: "0" }).success).toBe(false);
+    expect(mixerEnvSchema.safeParse({ KEYPAD_INTERDIGIT_MS: "abc" }).success).toBe(false);
+    const m = new KeypadMatcher(attrs, 5000);
+    m.feed("*", 0);
+    expect(m.feed("6", 4500)).toEqual({ kind: "command", command: "self_mute" });
   });
 });
 

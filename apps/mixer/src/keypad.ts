@@ -49,6 +49,12 @@ export function commandsFor(attributes: Attributes, role: Role): { command: Keyp
   }));
 }
 
+/**
+ * Inter-digit timeout by default, ms. People pressing `*` then `6` from a menu they are
+ * reading take 2 s and more between keys; 1.5 s dropped those commands.
+ */
+export const DEFAULT_INTERDIGIT_MS = 3000;
+
 export type KeypadResult = { kind: "command"; command: KeypadCommand } | { kind: "pending" } | { kind: "none" };
 
 /**
@@ -69,7 +75,7 @@ export class KeypadMatcher {
   constructor(
     attributes: Attributes,
     /** Inter-digit timeout, ms. */
-    readonly timeoutMs = 1500,
+    readonly timeoutMs = DEFAULT_INTERDIGIT_MS,
   ) {
     for (const command of KEYPAD_COMMANDS) {
       const keys = attributes[COMMAND_BINDING[command]];

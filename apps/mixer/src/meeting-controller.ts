@@ -49,6 +49,10 @@ export interface MeetingControllerParts {
   voice: Voice;
   recording: MeetingRecording;
   events: DomainEvents;
+  /** Longest pause between the keys of one keypad command, ms. */
+  keypadInterdigitMs: number;
+  /** Clock for coalescing announcements, ms; default performance.now. */
+  now?: () => number;
   log(line: string): void;
   bg(p: Promise<unknown>): void;
 }
@@ -59,7 +63,10 @@ export class MeetingController {
   private readonly voice: Voice;
   private readonly events: DomainEvents;
 
+  private readonly now: () => number;
+
   constructor(private readonly parts: MeetingControllerParts) {
+    this.now = parts.now ?? (() => performance.now());
     this.store = parts.store;
     this.voice = parts.voice;
     this.events = parts.events;
@@ -150,7 +157,7 @@ export class MeetingController {
       await this.hangup(call, "full");
       return;
     }
-    call.enterMeeting(runtime, slot, new KeypadMatcher(decision.attributes), result.call);
+    call.enterMeeting(runtime, slot, new KeypadMatcher(decision.attributes, this.parts.keypadInterdigitMs), result.call);
     runtime.addCall(call, slot, result.meeting.locked);
     if (call.role === "host") {
       if (runtime.cancelStop()) runtime.mixer.overlay.clear();
@@ -183,11 +190,12 @@ export class MeetingController {
       clips.push(others === 1 ? "there-is" : "there-are", ...numberClips(others), others === 1 ? "other-person" : "other-people");
     }
     if (clips.length) this.voice.say(call, clips);
-    if (others > 0 && runtime.entryTones) runtime.mixer.playToMeeting(ENTRY_TONE);
-    if (others > 0 && call.name && attrs.conference_rollcall_onenter === "on") {
-      runtime.mixer.playToMeeting(call.name);
-      runtime.mixer.playToMeeting(this.voice.prompts.get("has-joined"));
-    }
+    // Every join counts towards the rate, the first caller's too; only the others hear it.
+    runtime.announcements.joined(
+      this.now(),
+      others > 0 && runtime.entryTones ? ENTRY_TONE : null,
+      others > 0 && call.name && attrs.conference_rollcall_onenter === "on" ? [call.name, this.voice.prompts.get("has-joined")] : null,
+    );
   }
 
   /** A refused join: the reason, then goodbye. */
@@ -466,11 +474,11 @@ export class MeetingController {
       if (runtime && !runtime.ended) {
         if (left?.ended || runtime.calls.size === 0) this.disposeMeeting(runtime, "empty");
         else {
-          if (runtime.exitTones) runtime.mixer.playToMeeting(EXIT_TONE);
-          if (call.name && runtime.attributes.conference_rollcall_onexit === "on") {
-            runtime.mixer.playToMeeting(call.name);
-            runtime.mixer.playToMeeting(this.voice.prompts.get("has-left"));
-          }
+          runtime.announcements.left(
+            this.now(),
+            runtime.exitTones ? EXIT_TONE : null,
+            call.name && runtime.attributes.conference_rollcall_onexit === "on" ? [call.name, this.voice.prompts.get("has-left")] : null,
+          );
           if (call.role === "host" && runtime.hosts() === 0) this.lastHostLeft(runtime);
         }
       }

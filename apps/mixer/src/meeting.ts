@@ -7,6 +7,7 @@ import { ROLE_LETTER } from "@conf/call-flow";
 import type { Meeting, ParticipantMuted } from "@conf/session-store";
 import { ConferenceMixer } from "@conf/media";
 import type { LoopSource } from "@conf/media";
+import { MeetingAnnouncements } from "./announcements.ts";
 import type { DomainEvents } from "./domain-events.ts";
 import type { Recorder } from "./recording/index.ts";
 
@@ -92,6 +93,8 @@ export class MixGroup<C extends MixMember = MixMember> {
 
 export class MeetingRuntime<C extends MixMember = MixMember> extends MixGroup<C> {
   readonly calls = new Set<C>();
+  /** Entry and exit tones and roll-call names, coalesced in the meeting's overlay. */
+  readonly announcements = new MeetingAnnouncements(this.mixer.overlay);
   private _participantMuted: ParticipantMuted;
   private _onHold: string;
   private _entryTones: boolean;

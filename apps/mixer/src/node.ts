@@ -15,6 +15,7 @@ import { DomainEvents } from "./domain-events.ts";
 import { type GuessStore, TrustedSources } from "./guess-limiter.ts";
 import { Handover } from "./handover.ts";
 import { Housekeeping } from "./housekeeping.ts";
+import { DEFAULT_INTERDIGIT_MS } from "./keypad.ts";
 import { escapeControl, logSafe } from "./log-safe.ts";
 import {
   ConferenceMixer,
@@ -60,6 +61,8 @@ export interface MixerNodeOptions {
   rtpTimeoutSeconds?: number;
   /** A caller at the IVR (lobby) sending no RTP this long is hung up, ms. Default 5000. */
   lobbyRtpTimeoutMs?: number;
+  /** Longest pause between the keys of one keypad command, ms. Default DEFAULT_INTERDIGIT_MS (3000). */
+  keypadInterdigitMs?: number;
   /** How a call's RTP latches onto its caller (packets in sequence, grace, re-latch). */
   rtpLatch?: RtpLatchOptions;
   /** Seconds a caller may stay silent at the code prompt before it is repeated. */
@@ -134,7 +137,19 @@ export class MixerNode {
       changed: (m) => events.emit({ type: "meeting.updated", meetingSid: m.meetingSid, meeting: m.toApi() }),
       bg,
     });
-    this.controller = new MeetingController({ store, nodeId, registry, lobby, moh, voice, recording, events, log, bg });
+    this.controller = new MeetingController({
+      store,
+      nodeId,
+      registry,
+      lobby,
+      moh,
+      voice,
+      recording,
+      events,
+      keypadInterdigitMs: opts.keypadInterdigitMs ?? DEFAULT_INTERDIGIT_MS,
+      log,
+      bg,
+    });
     this.handover = new Handover({
       store,
       nodeId,

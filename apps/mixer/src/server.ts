@@ -114,6 +114,7 @@ export async function startMixer(options: StartMixerOptions): Promise<RunningMix
     },
     rtpTimeoutSeconds: env.RTP_TIMEOUT_SECONDS,
     lobbyRtpTimeoutMs: env.LOBBY_RTP_TIMEOUT_MS,
+    keypadInterdigitMs: env.KEYPAD_INTERDIGIT_MS,
     rtpLatch: {
       packets: env.RTP_LATCH_PACKETS,
       sdpGraceMs: env.RTP_LATCH_SDP_GRACE_MS,

@@ -212,6 +212,19 @@ describe("log lines", () => {
     for (const l of lines) expect(l).not.toMatch(/[\r\n]/);
     expect(lines.some((l) => l.includes("1999\\x0d\\x0amixer: call CAFAKE"))).toBe(true);
   });
+
+  test("a socket error on the SIP socket logs the error itself, not undefined", async () => {
+    const { node, lines } = await startNode();
+    // An OPTIONS from a port that closes before the answer: the answer bounces (ICMP
+    // port unreachable) and comes back as an error on the node's SIP socket.
+    const gone = await RawPeer.open();
+    gone.send(request({ method: "OPTIONS", uaPort: node.sipPort, peerPort: gone.port, callId: "sock-err-1", cseq: 1 }), node.sipPort);
+    gone.close();
+    await until(() => lines.some((l) => l.startsWith("sip error (socket)")), 2000, "the socket error log line");
+    const line = lines.find((l) => l.startsWith("sip error (socket)")) ?? "";
+    expect(line).not.toContain("undefined");
+    expect(line).toContain("ECONNREFUSED");
+  });
 });
 
 describe("message limits", () => {

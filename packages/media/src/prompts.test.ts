@@ -97,6 +97,24 @@ describe("WAV decoding", () => {
 });
 
 describe("PromptPlayer", () => {
+  test("waiting(n): queued and not begun; begun, played or cleared items are not waiting", () => {
+    const p = new PromptPlayer();
+    const frame = new Int16Array(320);
+    p.enqueue(new Int16Array(640));
+    const first = p.queuedTotal;
+    p.enqueue(new Int16Array(320));
+    const second = p.queuedTotal;
+    expect([p.waiting(first), p.waiting(second), p.waiting(0), p.waiting(second + 1)]).toEqual([true, true, false, false]);
+    p.next(frame, 0); // the first begins
+    expect([p.waiting(first), p.waiting(second)]).toEqual([false, true]);
+    p.next(frame, 0);
+    p.next(frame, 0); // the second begins and ends
+    expect(p.waiting(second)).toBe(false);
+    p.enqueue(new Int16Array(320));
+    p.clear();
+    expect(p.waiting(p.queuedTotal)).toBe(false);
+  });
+
   test("plays clips back to back across frame boundaries, pads the end with silence", () => {
     const a = new Int16Array(500).fill(1);
     const b = new Int16Array(300).fill(2);

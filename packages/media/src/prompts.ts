@@ -223,6 +223,9 @@ export class PromptPlayer {
   private head = 0;
   private count = 0;
   private pos = 0;
+  /** Items queued ever, and items begun (or cleared) ever: numbers an item's place in line. */
+  private pushed = 0;
+  private begun = 0;
 
   constructor(capacity = 64) {
     this.capacity = capacity;
@@ -234,6 +237,19 @@ export class PromptPlayer {
   /** True while something is queued. */
   get playing(): boolean {
     return this.count > 0;
+  }
+
+  /** How many items (clips and pauses) were ever queued: the last one queued has this number. */
+  get queuedTotal(): number {
+    return this.pushed;
+  }
+
+  /**
+   * Whether item number `n` (a `queuedTotal` read right after queueing it) is still
+   * waiting: queued, not begun, not cleared. Lets a caller keep one of a kind in line.
+   */
+  waiting(n: number): boolean {
+    return n > this.begun && n <= this.pushed;
   }
 
   /** Queues a clip; false when the queue is full. */
@@ -261,6 +277,7 @@ export class PromptPlayer {
     this.ring[idx] = clip;
     this.lengths[idx] = length;
     this.count++;
+    this.pushed++;
     return true;
   }
 
@@ -285,6 +302,7 @@ export class PromptPlayer {
     this.count = 0;
     this.head = 0;
     this.pos = 0;
+    this.begun = this.pushed;
   }
 
   /** Writes the next `MIX_FRAME` samples to `dst[off..]`; see `PROMPT_*` for the result. */
@@ -294,6 +312,7 @@ export class PromptPlayer {
     while (written < MIX_FRAME && this.count > 0) {
       const clip = this.ring[this.head] ?? null;
       const len = this.lengths[this.head] as number;
+      if (this.pos === 0) this.begun++;
       let take = len - this.pos;
       if (take > MIX_FRAME - written) take = MIX_FRAME - written;
       if (clip) for (let i = 0; i < take; i++) dst[off + written + i] = clip[this.pos + i] as number;

@@ -180,6 +180,14 @@ describe("negotiateAnswer", () => {
 });
 
 describe("buildOffer / parseAnswer", () => {
+  test("an offer that moves the media keeps the session's o= line (originAddress), c= names the new host", () => {
+    const offer = parse(buildOffer({ address: "127.0.0.2", port: 20004, sessionId: 7, sessionVersion: 3, originAddress: "127.0.0.1" }));
+    expect(offer.origin).toMatchObject({ username: "-", sessionId: 7, sessionVersion: 3, address: "127.0.0.1", ipVer: 4 });
+    expect(offer.connection?.ip).toBe("127.0.0.2");
+    const plain = parse(buildOffer({ address: "::1", port: 20004 }));
+    expect(plain.origin).toMatchObject({ address: "::1", ipVer: 6, sessionVersion: 1 });
+  });
+
   test("our offer lists our codecs and telephone-event; answering it round-trips", () => {
     const offer = buildOffer({ address: "127.0.0.1", port: 20002, direction: "sendonly" });
     const o = parse(offer);

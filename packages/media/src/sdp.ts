@@ -59,6 +59,11 @@ export interface LocalMedia {
   sessionId?: number;
   /** o= version; increase it in each later answer/offer of the dialog (default 1). */
   sessionVersion?: number;
+  /**
+   * o= address when it is not `address`: a session whose media moved to another host
+   * keeps its first o= line (RFC 3264 section 8) while c= names the new host.
+   */
+  originAddress?: string;
   /** Codecs we accept, in no particular order (default all we implement). */
   codecs?: readonly CodecName[];
 }
@@ -153,6 +158,7 @@ function audioMedia(
 
 function session(local: LocalMedia, media: MediaDescription[]): string {
   const ipVer = ipVersion(local.address);
+  const originAddress = local.originAddress ?? local.address;
   const desc: SessionDescription = {
     version: 0,
     origin: {
@@ -160,8 +166,8 @@ function session(local: LocalMedia, media: MediaDescription[]): string {
       sessionId: local.sessionId ?? randomSessionId(),
       sessionVersion: local.sessionVersion ?? 1,
       netType: "IN",
-      ipVer,
-      address: local.address,
+      ipVer: ipVersion(originAddress),
+      address: originAddress,
     },
     name: "-",
     connection: { version: ipVer, ip: local.address },

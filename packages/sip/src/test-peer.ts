@@ -56,8 +56,8 @@ export class RawPeer {
     });
   }
 
-  send(text: string | Uint8Array, port: number): void {
-    this.socket.send(text, port, "127.0.0.1");
+  send(text: string | Uint8Array, port: number, host = "127.0.0.1"): void {
+    this.socket.send(text, port, host);
   }
 
   /** Resolves with the first message (already received or future) matching `pred`. */

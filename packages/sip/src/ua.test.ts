@@ -490,6 +490,21 @@ describe("out-of-dialog requests and errors", () => {
     expect(ok.to.tag).not.toBeNull();
   });
 
+  test("a socket error reaches onError as the error itself, with context socket", async () => {
+    const seen: { err: unknown; ctx: string }[] = [];
+    await start({ onError: (err, ctx) => void seen.push({ err, ctx }) });
+    // The answer goes to a port that has closed meanwhile: the kernel's port-unreachable
+    // comes back as a socket error (ECONNREFUSED) on the UA's socket.
+    const gone = await RawPeer.open();
+    const gonePort = gone.port;
+    gone.send(request({ method: "OPTIONS", uaPort: ua.address.port, peerPort: gonePort, callId: "opt-gone", cseq: 1 }), ua.address.port);
+    gone.close();
+    await waitUntil(() => seen.some((s) => s.ctx === "socket"));
+    const e = seen.find((s) => s.ctx === "socket")?.err;
+    expect(e).toBeInstanceOf(Error);
+    expect(String((e as Error).message)).toContain("ECONNREFUSED");
+  });
+
   test("a retransmitted non-INVITE request gets the cached response", async () => {
     await start();
     const text = request({ method: "OPTIONS", uaPort: ua.address.port, peerPort: peer.port, callId: "opt-2", cseq: 1, branch: branch() });

@@ -109,8 +109,10 @@ export class SipUa implements DialogHost, CallHost {
         data(_s, buf, port, address, flags) {
           ua?.receive(buf, { address, port }, flags.truncated);
         },
-        error(_s, err) {
-          ua?.reportError(err, "socket");
+        // Bun 1.x calls this with the error alone (`this` is the socket), though its
+        // types declare (socket, error): take whichever argument is the error.
+        error(a: unknown, b?: unknown) {
+          ua?.reportError(b instanceof Error ? b : a instanceof Error ? a : (b ?? a), "socket");
         },
       },
     });
