@@ -181,8 +181,11 @@ export class Admission {
     this.parts.events.emit({
       type: "call.entered",
       callSid: call.callSid,
+      accountSid: decision.kind === "join" ? decision.accountSid : decision.context.accountSid,
       numberSrc: withoutTag(call.party.from),
       numberDst: withoutTag(call.party.to),
+      codecs: call.media.codec,
+      dateCreated,
     });
     // Nothing is played (so nothing sent) before the ACK and the caller's own RTP: an
     // INVITE naming someone else's address must not make us stream prompts at it.

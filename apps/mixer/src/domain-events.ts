@@ -8,7 +8,17 @@ import type { Call, Meeting } from "@conf/session-store";
 
 export type DomainEvent =
   /** A caller was answered and hears the IVR (the access-code prompt, or its join). */
-  | { type: "call.entered"; callSid: string; numberSrc: string; numberDst: string }
+  | {
+      type: "call.entered";
+      callSid: string;
+      /** The account the dialed number belongs to. */
+      accountSid: string;
+      numberSrc: string;
+      numberDst: string;
+      codecs: string;
+      /** When the INVITE arrived. */
+      dateCreated: Date;
+    }
   /** A caller is in a meeting's mix. */
   | { type: "call.joined"; callSid: string; meetingSid: string; call: Call }
   /** A joined caller's mute, hold or role changed. */

@@ -1,7 +1,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { createSessionStore } from "@conf/session-store";
 import { DomainEvents } from "./domain-events.ts";
-import { publishTalkerEvents } from "./event-publisher.ts";
+import { publishNodeEvents } from "./event-publisher.ts";
 
 const store = createSessionStore({ prefix: `evpub-${crypto.randomUUID().slice(0, 8)}:` });
 afterAll(() => store.close());
@@ -18,7 +18,7 @@ test("talker changes of a joined call reach the store's public event log, with t
   if (!joined.ok) throw new Error("join refused");
   const events = new DomainEvents();
   const errors: unknown[] = [];
-  const stop = publishTalkerEvents(
+  const stop = publishNodeEvents(
     events,
     new Map([[joined.meeting.meeting_sid, { accountSid: account }]]),
     store,
@@ -37,6 +37,33 @@ test("talker changes of a joined call reach the store's public event log, with t
   expect(talker.map((e) => e.type)).toEqual(["talker.started", "talker.stopped"]);
   expect(talker[0]).toMatchObject({ call_sid: joined.call.call_sid, meeting_sid: joined.meeting.meeting_sid });
   expect((talker[0]?.data as { call_sid: string } | undefined)?.call_sid).toBe(joined.call.call_sid);
+  expect(errors).toEqual([]);
+  stop();
+});
+
+test("a call answered at the access-code prompt is logged as call.entered, with no meeting yet", async () => {
+  const account = crypto.randomUUID();
+  const events = new DomainEvents();
+  const errors: unknown[] = [];
+  const stop = publishNodeEvents(events, new Map(), store, (e) => errors.push(e));
+  const at = new Date(Date.now() - 1000);
+  events.emit({
+    type: "call.entered",
+    callSid: "call-entered-1",
+    accountSid: account,
+    numberSrc: "<sip:15550001@127.0.0.1>",
+    numberDst: "<sip:15550002@127.0.0.1>",
+    codecs: "PCMU",
+    dateCreated: at,
+  });
+  let logged: { type: string; call_sid: string; meeting_sid: string | null; date_created: string; data: Record<string, unknown> }[] = [];
+  for (let i = 0; i < 50 && logged.length === 0; i++) {
+    await Bun.sleep(10);
+    logged = (await store.eventLog.readAfter(account, null, 10)).map((e) => JSON.parse(e.json));
+  }
+  expect(logged.map((e) => e.type)).toEqual(["call.entered"]);
+  expect(logged[0]).toMatchObject({ call_sid: "call-entered-1", meeting_sid: null, date_created: at.toISOString() });
+  expect(logged[0]?.data).toMatchObject({ account_sid: account, meeting_sid: null, number_src: "<sip:15550001@127.0.0.1>", codecs: "PCMU" });
   expect(errors).toEqual([]);
   stop();
 });

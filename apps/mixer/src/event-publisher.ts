@@ -13,11 +13,11 @@ export interface MeetingAccounts {
 }
 
 /**
- * Records talker.started and talker.stopped in the store's event log. Off the clock's
- * path: the store call is not awaited, and its failure only goes to `onError`.
- * Returns the function that stops it.
+ * Records call.entered, talker.started and talker.stopped in the store's event log. Off
+ * the clock's path: the store call is not awaited, and its failure only goes to
+ * `onError`. Returns the function that stops it.
  */
-export function publishTalkerEvents(
+export function publishNodeEvents(
   events: DomainEvents,
   meetings: MeetingAccounts,
   store: Pick<SessionStore, "recordEvent">,
@@ -29,6 +29,32 @@ export function publishTalkerEvents(
     store.recordEvent({ type, account_sid: meeting.accountSid, call_sid: callSid }).catch(onError);
   };
   const stops = [
+    events.on("call.entered", (e) => {
+      // Not in /calls yet (it joins no meeting until its code is right), so the event
+      // carries the Call's fields as far as they are known: no meeting, no role yet.
+      const data = {
+        access_code: "",
+        account_sid: e.accountSid,
+        call_sid: e.callSid,
+        codecs: e.codecs,
+        date_created: e.dateCreated.toISOString(),
+        date_joined: null,
+        direction: "In",
+        duration: 0,
+        gain_level: 0,
+        meeting_room_sid: null,
+        meeting_sid: null,
+        muted: false,
+        name: "",
+        number_dst: e.numberDst,
+        number_src: e.numberSrc,
+        on_hold: false,
+        role: null,
+      };
+      store
+        .recordEvent({ type: "call.entered", account_sid: e.accountSid, call_sid: e.callSid, meeting_sid: null, data, at: e.dateCreated })
+        .catch(onError);
+    }),
     events.on("talker.started", (e) => record("talker.started", e.meetingSid, e.callSid)),
     events.on("talker.stopped", (e) => record("talker.stopped", e.meetingSid, e.callSid)),
   ];

@@ -8,7 +8,7 @@ import { type Bus, createBus, createSessionStore, type SessionStore } from "@con
 import type { MixerEnv } from "./env.ts";
 import { RedisGuessStore, TrustedSources } from "./guess-limiter.ts";
 import { loadPrompts } from "@conf/media";
-import { publishTalkerEvents } from "./event-publisher.ts";
+import { publishNodeEvents } from "./event-publisher.ts";
 import { MixerNode } from "./node.ts";
 import { splitPortRange, startWorkers, type WorkerProcesses, workersUnsupported } from "./workers.ts";
 
@@ -126,7 +126,7 @@ export async function startMixer(options: StartMixerOptions): Promise<RunningMix
     log,
   });
   await node.start();
-  const stopTalkerEvents = publishTalkerEvents(node.events, node.meetings, store, (e) => log(`event log: ${String(e)}`));
+  const stopTalkerEvents = publishNodeEvents(node.events, node.meetings, store, (e) => log(`event log: ${String(e)}`));
   let closing: Promise<void> | undefined;
   return {
     node,
