@@ -167,8 +167,15 @@ forEachLivePlane(
     });
 
     test("a keep-alive comment comes while nothing happens", async () => {
-      const s = openStream(base, h().b.auth);
-      await until(() => s.comments.includes("keep-alive"), "keep-alive", 3000);
+      // The previous test's streams may still hold the account's two places for a moment.
+      let s = openStream(base, h().b.auth);
+      for (let tries = 0; (await s.res).status !== 200 && tries < 100; tries++) {
+        await s.close();
+        await Bun.sleep(20);
+        s = openStream(base, h().b.auth);
+      }
+      expect((await s.res).status).toBe(200);
+      await until(() => s.comments.includes("keep-alive"), "keep-alive", 10_000);
       await s.close();
     });
   },
