@@ -7,6 +7,7 @@
  * With DATABASE_URL and REDIS_URL, API and mixer may also run apart on any number of
  * machines (`bun run start:api`, `bun run start:mixer`).
  */
+import { startConfig } from "@conf/config";
 import type { ConfigReader } from "@conf/db";
 import { readMixerEnv, startMixer } from "@conf/mixer";
 import { createBus, createSessionStore } from "@conf/session-store";
@@ -14,11 +15,12 @@ import { ChildProcessPort, ThreadLink } from "@conf/thread-link";
 import type { ApiProcessStarted } from "./api-process.ts";
 
 const mixerEnv = readMixerEnv();
-const nice = process.env.API_NICE === undefined || process.env.API_NICE === "" ? 10 : Number(process.env.API_NICE);
-if (!Number.isInteger(nice) || nice < 0 || nice > 19) {
-  console.error("API_NICE: must be a whole number from 0 to 19");
+const started = startConfig(process.env);
+if (!started.ok) {
+  console.error(started.error);
   process.exit(1);
 }
+const nice = started.value.API_NICE;
 const port = new ChildProcessPort();
 // `nice` before the program starts, so every thread of the API (its garbage collector's
 // included) yields a shared core to the mixer's clock.

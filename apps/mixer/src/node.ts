@@ -6,6 +6,7 @@
  * housekeeping. They tell what happens as domain events (`events`).
  */
 import type { AccessRouter } from "@conf/access-router";
+import type { OutboundPolicy } from "@conf/outbound";
 import type { ControlMessage, SessionStore, Unsubscribe } from "@conf/session-store";
 import { Admission } from "./admission.ts";
 import { CallSession } from "./call.ts";
@@ -69,6 +70,8 @@ export interface MixerNodeOptions {
   sipTimers?: SipTimerOptions;
   /** Where `local` recordings are written. Default `.data/recordings`. */
   recordingDir?: string;
+  /** Where tenants may send remote recordings (OUTBOUND_*, SIP_HOST); absent: nowhere private (STRICT_POLICY). */
+  outbound?: OutboundPolicy;
   /**
    * Nodes to mix new meetings on (this node's worker processes): admitted callers are
    * handed over to them. Empty or absent: this node mixes the meetings it creates.
@@ -130,6 +133,7 @@ export class MixerNode {
       ports,
       sipHost,
       dir: opts.recordingDir ?? ".data/recordings",
+      outbound: opts.outbound,
       ua: () => this.ua,
       changed: (m) => events.emit({ type: "meeting.updated", meetingSid: m.meetingSid, meeting: m.toApi() }),
       bg,

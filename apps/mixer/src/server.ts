@@ -2,6 +2,7 @@
  * Starting a mixer node: open (or take) the config database, the live store and the
  * bus, build the access router over them, load the prompts, and listen for SIP.
  */
+import { outboundPolicy } from "@conf/config";
 import { createAccessRouter, invalidationChannel, parseInvalidation } from "@conf/access-router";
 import { type ConfigReader, createConfigReader, type Database, openDatabase } from "@conf/db";
 import { type Bus, createBus, createSessionStore, type SessionStore } from "@conf/session-store";
@@ -119,6 +120,7 @@ export async function startMixer(options: StartMixerOptions): Promise<RunningMix
       relatchSilenceMs: env.RTP_RELATCH_SILENCE_MS,
     },
     recordingDir: env.RECORDING_DIR,
+    outbound: outboundPolicy(env),
     statsSeconds: env.MIXER_STATS_SECONDS,
     sendPhases: env.MIXER_SEND_PHASES,
     log,

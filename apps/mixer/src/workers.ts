@@ -26,24 +26,9 @@ export function splitPortRange(min: number, max: number, parts: number): { min: 
   }));
 }
 
-/**
- * What the pool reads of the environment: MixerEnv has it. Declared here, not imported,
- * so that env.ts (which asks workersUnsupported while it parses) and this file do not
- * import each other.
- */
-export interface WorkerEnv {
-  readonly MIXER_WORKERS: number;
-  readonly REDIS_URL?: string | undefined;
-  readonly DATABASE_URL?: string | undefined;
-}
-
-/** Why a worker pool cannot start with this environment, or null. */
-export function workersUnsupported(env: WorkerEnv): string | null {
-  if (env.MIXER_WORKERS === 0) return null;
-  if (!env.REDIS_URL) return "MIXER_WORKERS needs REDIS_URL: the live store must be shared between processes";
-  if (!env.DATABASE_URL) return "MIXER_WORKERS needs DATABASE_URL: the embedded database cannot be shared between processes";
-  return null;
-}
+// The rule lives with the configuration, which checks it at start-up.
+export { type WorkerEnv, workersUnsupported } from "@conf/config";
+import type { WorkerEnv } from "@conf/config";
 
 /**
  * Spawns the workers and resolves once each listens for SIP. Their output is passed on
