@@ -8,6 +8,7 @@
  * machines (`bun run start:api`, `bun run start:mixer`).
  */
 import { startConfig } from "@conf/config";
+import { configureLogging, createLogger } from "@conf/log";
 import type { ConfigReader } from "@conf/db";
 import { readMixerEnv, startMixer } from "@conf/mixer";
 import { createBus, createSessionStore } from "@conf/session-store";
@@ -15,6 +16,7 @@ import { ChildProcessPort, ThreadLink } from "@conf/thread-link";
 import type { ApiProcessStarted } from "./api-process.ts";
 
 const mixerEnv = readMixerEnv();
+configureLogging({ level: mixerEnv.LOG_LEVEL });
 const started = startConfig(process.env);
 if (!started.ok) {
   console.error(started.error);
@@ -95,4 +97,6 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 }
 
 // A bug in one call's background work must not take every other call down with it.
-process.on("unhandledRejection", (err) => console.error("unhandled rejection:", err));
+process.on("unhandledRejection", (err) =>
+  createLogger("conference").error({ err: err instanceof Error ? (err.stack ?? err.message) : String(err) }, "unhandled rejection"),
+);

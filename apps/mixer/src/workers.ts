@@ -7,6 +7,7 @@
  * ordinary mixer nodes on their own SIP port and slice of the RTP range; they share the
  * front's PostgreSQL and Redis, which is why workers need DATABASE_URL and REDIS_URL.
  */
+import type { Log } from "@conf/log";
 import { join } from "node:path";
 
 export interface WorkerProcesses {
@@ -31,6 +32,24 @@ export { type WorkerEnv, workersUnsupported } from "@conf/config";
 import type { WorkerEnv } from "@conf/config";
 
 /**
+ * A worker's output line, passed on as the front's own: its records keep their level and
+ * fields and gain `worker` (its node id); anything else is named by the id.
+ */
+function forward(id: string, line: string, log: Log): void {
+  if (line.startsWith("{")) {
+    try {
+      const { level, time, pid, hostname, module, msg, ...fields } = JSON.parse(line) as Record<string, unknown>;
+      const n = typeof level === "number" ? level : 30;
+      (n >= 50 ? log.error : n >= 40 ? log.warn : log.info).call(log, { ...fields, worker: id }, typeof msg === "string" ? msg : "");
+      return;
+    } catch {
+      // Not a record after all: passed on as text below.
+    }
+  }
+  console.log(line.replace(/^mixer: /, `mixer ${id}: `));
+}
+
+/**
  * Spawns the workers and resolves once each listens for SIP. Their output is passed on
  * line by line, each line named by the worker's node id.
  */
@@ -38,7 +57,7 @@ export async function startWorkers(options: {
   env: WorkerEnv;
   frontNodeId: string;
   ports: readonly { min: number; max: number }[];
-  log: (line: string) => void;
+  log: Log;
   readyTimeoutMs?: number;
 }): Promise<WorkerProcesses> {
   const { env, frontNodeId, ports, log } = options;
@@ -70,7 +89,7 @@ export async function startWorkers(options: {
     children.push({ id, proc });
     void proc.exited.then((code) => {
       live.delete(id);
-      if (!closing) log(`worker ${id} exited with ${code}; its meetings are lost, new ones go elsewhere`);
+      if (!closing) log.error(`worker ${id} exited with ${code}; its meetings are lost, new ones go elsewhere`);
     });
     const timeoutMs = options.readyTimeoutMs ?? 30_000;
     await new Promise<void>((resolve, reject) => {
@@ -90,7 +109,7 @@ export async function startWorkers(options: {
               clearTimeout(timer);
               resolve();
             }
-            console.log(line.replace(/^mixer: /, `mixer ${id}: `));
+            forward(id, line, log);
             nl = pending.indexOf("\n");
           }
         }
