@@ -8,6 +8,7 @@
  */
 import { eventLogLimits, parseEnv, startApi } from "@conf/api";
 import { createConfigReader, openDatabase } from "@conf/db";
+import { configureLogging, createLogger } from "@conf/log";
 import { createBus, createSessionStore, serveLivePlane } from "@conf/session-store";
 import { ParentProcessPort, ThreadLink } from "@conf/thread-link";
 
@@ -26,6 +27,7 @@ link.expose("api", {
     const parsed = parseEnv(vars);
     if (!parsed.ok) throw new Error(parsed.error);
     const env = parsed.value;
+    configureLogging({ level: env.LOG_LEVEL });
     const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.PGLITE_DIR });
     const timeouts = { commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS, connectTimeoutMs: env.REDIS_CONNECT_TIMEOUT_MS };
     const bus = createBus({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX, timeouts });
@@ -57,7 +59,9 @@ link.expose("api", {
 });
 
 // A bug in one request's background work must not take the API down.
-process.on("unhandledRejection", (err) => console.error("api: unhandled rejection:", err));
+process.on("unhandledRejection", (err) =>
+  createLogger("api").error({ err: err instanceof Error ? (err.stack ?? err.message) : String(err) }, "unhandled rejection"),
+);
 // The mixer's process decides when to stop: it still needs the live store to hang up its
 // calls after a Ctrl-C reaches the whole process group. Its exit closes the channel.
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => {});

@@ -7,6 +7,8 @@
  * With DATABASE_URL and REDIS_URL, API and mixer may also run apart on any number of
  * machines (`bun run start:api`, `bun run start:mixer`).
  */
+import { startConfig } from "@conf/config";
+import { configureLogging, createLogger } from "@conf/log";
 import type { ConfigReader } from "@conf/db";
 import { readMixerEnv, startMixer } from "@conf/mixer";
 import { createBus, createSessionStore } from "@conf/session-store";
@@ -14,11 +16,13 @@ import { ChildProcessPort, ThreadLink } from "@conf/thread-link";
 import type { ApiProcessStarted } from "./api-process.ts";
 
 const mixerEnv = readMixerEnv();
-const nice = process.env.API_NICE === undefined || process.env.API_NICE === "" ? 10 : Number(process.env.API_NICE);
-if (!Number.isInteger(nice) || nice < 0 || nice > 19) {
-  console.error("API_NICE: must be a whole number from 0 to 19");
+configureLogging({ level: mixerEnv.LOG_LEVEL });
+const started = startConfig(process.env);
+if (!started.ok) {
+  console.error(started.error);
   process.exit(1);
 }
+const nice = started.value.API_NICE;
 const port = new ChildProcessPort();
 // `nice` before the program starts, so every thread of the API (its garbage collector's
 // included) yields a shared core to the mixer's clock.
@@ -93,4 +97,6 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 }
 
 // A bug in one call's background work must not take every other call down with it.
-process.on("unhandledRejection", (err) => console.error("unhandled rejection:", err));
+process.on("unhandledRejection", (err) =>
+  createLogger("conference").error({ err: err instanceof Error ? (err.stack ?? err.message) : String(err) }, "unhandled rejection"),
+);

@@ -3,6 +3,7 @@
  * real Postgres (a fresh database) and real Redis (a fresh key prefix), as an operator
  * would, and cleans both up afterwards.
  */
+import { textLines } from "@conf/log";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import postgres from "postgres";
@@ -149,7 +150,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     sipPort,
     adminToken,
     backing: { DATABASE_URL: url, REDIS_URL, REDIS_PREFIX: prefix },
-    output: () => out,
+    // JSON records (@conf/log) read as the `module[ worker]: message` lines they replaced.
+    output: () => textLines(out),
     async stop() {
       stopping = true;
       proc.kill("SIGTERM");

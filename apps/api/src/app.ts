@@ -9,6 +9,7 @@ import { type SessionStore, StoreUnavailableError } from "@conf/session-store";
 import { type OutboundPolicy, STRICT_POLICY } from "@conf/outbound";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
+import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { basicAuth, bearerAuth, type CredentialCache, createCredentialCache } from "./lib/auth.ts";
@@ -16,7 +17,9 @@ import { corsAnyOrigin } from "./lib/cors.ts";
 import { checkRequestStrings } from "./lib/input.ts";
 import { checkOutboundAttributes } from "./lib/outbound.ts";
 import { clientAddress } from "./lib/client-address.ts";
-import { unexpectedErrorLine } from "./lib/log.ts";
+import { unexpectedErrorLine, unexpectedErrorRecord } from "./lib/log.ts";
+import { accessLog } from "./lib/access-log.ts";
+import { createLogger, type Log } from "@conf/log";
 import { DEFAULT_FILTER_LIMITS, type FilterLimits } from "./lib/filter.ts";
 import { DOCS_SCRIPT_PATH, docsScript } from "./lib/docs-assets.ts";
 import { createReadCache, type ReadCache } from "./lib/read-cache.ts";
@@ -89,6 +92,8 @@ export interface AppDeps {
    * The record names the route and the error's kind only: no query, body, parameters or secrets.
    */
   readonly logError?: (line: string) => void;
+  /** Where the access log and unexpected errors go (default the `api` module's logger); false: no access log (tests). */
+  readonly log?: Log | false;
   /** Limits of `GET /conference/v2/events` (EVENTS_* variables). */
   readonly eventStreams?: EventStreamLimits;
   /** The outbound policy and limits of `/conference/v2/webhooks`. */
@@ -118,7 +123,10 @@ export const DEFAULT_MAX_BODY_BYTES = 1_048_576;
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const repos = deps.repos ?? createRepositories(deps.database);
   const authCache = deps.authCache ?? createCredentialCache();
-  const logError = deps.logError ?? ((line: string) => console.error(line));
+  const log = deps.log === false ? null : (deps.log ?? createLogger("api"));
+  // Through the logger: the same record (route, error kind; no query, body, secrets), as fields.
+  const logUnexpected = (err: unknown, c: Context) =>
+    deps.logError ? deps.logError(unexpectedErrorLine(err, c)) : (log ?? createLogger("api")).error(unexpectedErrorRecord(err, c), "unexpected error");
   const bus = deps.bus;
   const readCache = deps.readCache ?? createReadCache();
   const services: Services = {
@@ -147,13 +155,14 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       try {
         await bus.publish(invalidationChannel, message);
       } catch (e) {
-        console.error("api: could not publish a config invalidation", e);
+        (log ?? createLogger("api")).error({ err: e instanceof Error ? e.message : String(e) }, "could not publish a config invalidation");
       }
     },
   };
 
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
+  if (log) app.use("*", accessLog(log));
   app.use(
     "*",
     corsAnyOrigin({
@@ -197,11 +206,11 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     }
     if (err instanceof StoreUnavailableError) {
       // Not unexpected: the live store did not answer in time. The path carries no secrets.
-      logError(unexpectedErrorLine(err, c));
+      logUnexpected(err, c);
       return c.json(serviceUnavailable().body as object, 503);
     }
     try {
-      logError(unexpectedErrorLine(err, c));
+      logUnexpected(err, c);
     } catch {
       // A failing logger must not turn the 500 into something worse.
     }

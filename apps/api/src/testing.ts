@@ -104,6 +104,8 @@ export async function createHarness(kind: DbKind, options: HarnessOptions = {}):
   const readCache = createReadCache(options.readCache);
   await connectReadCache(readCache, { bus: invalidations, events: options.sessionStore?.events });
   const app = createApp({
+    // No access log unless a test asks for one (it would print every request).
+    log: false,
     ...options.appDeps,
     database: testDb.database,
     adminToken: ADMIN_TOKEN,

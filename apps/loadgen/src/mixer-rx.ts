@@ -1,8 +1,11 @@
 /**
  * Loss towards the mixer: each mixer node logs, when it stops, what its callers' RTP
  * sequence numbers say they sent and what arrived ("rx totals: R packets of E expected,
- * L lost (P%)"). The bench sums the lines of every node in the service's log.
+ * L lost (P%)"). The bench sums the lines of every node in the service's log. JSON
+ * records (@conf/log) are read as `module[ worker]: msg`, the lines they replaced.
  */
+import { textLines } from "@conf/log";
+
 export interface MixerRx {
   nodes: number;
   received: number;
@@ -15,7 +18,7 @@ const LINE = /rx totals: (\d+) packets of (\d+) expected, (\d+) lost/;
 /** The last totals line of each node (a node's log prefix tells nodes apart), summed. */
 export function parseMixerRx(log: string): MixerRx | null {
   const last = new Map<string, RegExpMatchArray>();
-  for (const line of log.split("\n")) {
+  for (const line of textLines(log).split("\n")) {
     const m = line.match(LINE);
     if (!m) continue;
     last.set(line.slice(0, m.index).replace(/ticks .*/, ""), m);
@@ -64,7 +67,7 @@ export function parseMixerTicks(log: string): MixerTicks | null {
   let ticks = 0;
   let worstP99 = 0;
   let worstMax = 0;
-  for (const line of log.split("\n")) {
+  for (const line of textLines(log).split("\n")) {
     const m = line.match(TICKS);
     if (!m || Number(m[1]) === 0) continue;
     nodes.add(line.slice(0, m.index));

@@ -4,6 +4,7 @@
  * admitted caller is placed: handed over to the node that mixes its meeting, or joined
  * here.
  */
+import type { Log } from "@conf/log";
 import {
   type AccessRouter,
   type JoinDecision,
@@ -50,7 +51,7 @@ export interface AdmissionParts {
   codeTimeoutSeconds: number;
   /** The node's clock of the current frame, ms. */
   now(): number;
-  log(line: string): void;
+  log: Log;
   bg(p: Promise<unknown>): void;
 }
 
@@ -79,7 +80,7 @@ export class Admission {
           const t = Date.now();
           if (t - storeErrorLogged < 60_000) return;
           storeErrorLogged = t;
-          parts.log(`guess counts: shared store failed, using this node's (${logSafe(err)})`);
+          parts.log.warn(`guess counts: shared store failed, using this node's (${logSafe(err)})`);
         },
       },
     );
@@ -107,7 +108,7 @@ export class Admission {
     });
     if (decision.kind === "refuse") {
       const r = refusalResponse(decision.reason);
-      log(`refused ${logSafe(dialed)} from ${invite.source.address}: ${decision.reason}`);
+      log.info({ source: invite.source.address, reason: decision.reason }, `refused ${logSafe(dialed)} from ${invite.source.address}: ${decision.reason}`);
       invite.reject(r.sipStatus, r.sipReason);
       return;
     }
@@ -133,7 +134,7 @@ export class Admission {
         { expect: { address: offered.value.remoteAddress, port: offered.value.remotePort } },
       );
     } catch (err) {
-      log(`no RTP port: ${String(err)}`);
+      log.warn(`no RTP port: ${String(err)}`);
       invite.reject(503, "Service Unavailable");
       return;
     }
@@ -254,7 +255,7 @@ export class Admission {
     const verdict = await this.guesses.check(keys);
     if (call.state !== "ivr") return;
     if (verdict.kind === "refuse") {
-      log(`refused code entry from ${logSafe(keys.key)}: too many wrong codes (retry in ${Math.ceil(verdict.retryAfterMs / 1000)} s)`);
+      log.warn(`refused code entry from ${logSafe(keys.key)}: too many wrong codes (retry in ${Math.ceil(verdict.retryAfterMs / 1000)} s)`);
       voice.say(call, ["try-later", "goodbye"], "hangup");
       return;
     }
@@ -265,7 +266,7 @@ export class Admission {
     if (!admitted || admitted.kind === "refuse") {
       const attempts = call.countAttempt();
       const banned = await this.guesses.wrong(keys);
-      if (banned) log(`${logSafe(keys.key)} reached the wrong-code limit; refused for a while`);
+      if (banned) log.info(`${logSafe(keys.key)} reached the wrong-code limit; refused for a while`);
       if (call.state !== "ivr") return;
       if (banned || attempts >= MAX_CODE_ATTEMPTS) voice.say(call, ["wrong-code", "too-many-tries", "goodbye"], "hangup");
       else voice.say(call, ["wrong-code", "enter-code"], "collect");

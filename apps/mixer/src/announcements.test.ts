@@ -1,3 +1,4 @@
+import { lineLog } from "@conf/log";
 /**
  * Entry and exit tones and roll-call names under join storms, at the meeting
  * controller: real calls (RTP on a real loopback socket), the real store and mixer;
@@ -53,7 +54,7 @@ async function setup() {
     events,
     keypadInterdigitMs: 3000,
     now: () => clock,
-    log: (l: string) => logs.push(l),
+    log: lineLog((l: string) => logs.push(l)),
     bg,
   });
   const sockets: RtpSocket[] = [];

@@ -12,6 +12,7 @@
  * each node also keeps its own in memory and falls back to it when Redis is slow or
  * down (a guess limiter must never be what stops calls).
  */
+import { parseAddressEntry } from "@conf/config";
 import { BlockList, isIP } from "node:net";
 import { Redis } from "ioredis";
 
@@ -75,16 +76,12 @@ export class TrustedSources {
     for (const raw of entries) {
       const entry = raw.trim();
       if (!entry) continue;
-      const [addr = "", bits] = entry.split("/");
-      const family = isIP(addr);
-      if (family === 0) throw new Error(`not an IP address or CIDR: ${entry}`);
+      const r = parseAddressEntry(entry);
+      if (!r.ok) throw new Error(r.error);
+      const { address, prefix, family } = r.value;
       const type = family === 4 ? "ipv4" : "ipv6";
-      if (bits === undefined) this.list.addAddress(addr, type);
-      else {
-        const prefix = Number(bits);
-        if (!/^\d{1,3}$/.test(bits) || prefix > (family === 4 ? 32 : 128)) throw new Error(`bad prefix length: ${entry}`);
-        this.list.addSubnet(addr, prefix, type);
-      }
+      if (prefix === undefined) this.list.addAddress(address, type);
+      else this.list.addSubnet(address, prefix, type);
       n++;
     }
     this.size = n;

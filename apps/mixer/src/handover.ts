@@ -16,6 +16,7 @@
  *   owner -> front  ended   the call is over; the front forgets the dialog
  * Bodies are validated here, at the edge: another node is another process.
  */
+import type { Log } from "@conf/log";
 import type { JoinDecision } from "@conf/access-router";
 import type { HandoverMessage, HandoverStep, SessionStore } from "@conf/session-store";
 import { z } from "zod";
@@ -159,7 +160,7 @@ export interface HandoverParts {
   stopped(): boolean;
   /** The node's clock of the current frame, ms. */
   now(): number;
-  log(line: string): void;
+  log: Log;
   bg(p: Promise<unknown>): void;
 }
 
@@ -276,7 +277,7 @@ export class Handover {
     const reply = await this.request(nodeId, "offer", handoverId, offer);
     const ready = reply?.step === "ready" ? handoverReadySchema.safeParse(reply.body) : null;
     if (!ready?.success) {
-      log(`call ${call.callSid}: node ${nodeId} did not take it (${reply ? reply.step : "no answer"}); mixing here`);
+      log.warn({ call_sid: call.callSid, account_sid: decision.accountSid, node: nodeId }, `call ${call.callSid}: node ${nodeId} did not take it (${reply ? reply.step : "no answer"}); mixing here`);
       if (reply) bg(this.send(nodeId, "abort", handoverId, {}));
       return false;
     }
@@ -294,7 +295,7 @@ export class Handover {
     if (call.state !== "joining" || !moved.ok || !moved.sdp) {
       bg(this.send(nodeId, "abort", handoverId, {}));
       if (call.state !== "joining") return true;
-      log(`call ${call.callSid}: the phone refused the move to ${nodeId} (${moved.ok ? "no SDP" : moved.status}); mixing here`);
+      log.warn({ call_sid: call.callSid, account_sid: decision.accountSid, node: nodeId }, `call ${call.callSid}: the phone refused the move to ${nodeId} (${moved.ok ? "no SDP" : moved.status}); mixing here`);
       return false;
     }
     const snapshot = dialog.snapshot();
@@ -309,7 +310,7 @@ export class Handover {
     call.end();
     this.parts.registry.remove(call, false);
     await this.send(nodeId, "commit", handoverId, { dialog: snapshot, answer: moved.sdp });
-    log(`call ${call.callSid} handed over to ${nodeId}`);
+    log.info({ call_sid: call.callSid, account_sid: decision.accountSid, node: nodeId }, `call ${call.callSid} handed over to ${nodeId}`);
     return true;
   }
 
@@ -389,7 +390,7 @@ export class Handover {
     const refuse = (reason: string) => this.send(m.fromNodeId, "refused", m.handoverId, { reason });
     const parsed = handoverOfferSchema.safeParse(m.body);
     if (!parsed.success) {
-      log(`bad hand-over offer from ${logSafe(m.fromNodeId)}: ${logSafe(parsed.error.issues[0]?.message ?? "invalid")}`);
+      log.warn(`bad hand-over offer from ${logSafe(m.fromNodeId)}: ${logSafe(parsed.error.issues[0]?.message ?? "invalid")}`);
       await refuse("bad offer");
       return;
     }
@@ -409,7 +410,7 @@ export class Handover {
         { expect: { address: offer.media.remoteAddress, port: offer.media.remotePort } },
       );
     } catch (err) {
-      log(`no RTP port for a hand-over: ${String(err)}`);
+      log.warn(`no RTP port for a hand-over: ${String(err)}`);
       await refuse("no RTP port");
       return;
     }
@@ -446,13 +447,13 @@ export class Handover {
     const ua = this.parts.ua();
     const pending = this.incoming.get(m.handoverId);
     if (!pending || !ua) {
-      log(`hand-over ${m.handoverId} committed after it expired here; the call is lost`);
+      log.warn(`hand-over ${m.handoverId} committed after it expired here; the call is lost`);
       return;
     }
     clearTimeout(pending.timer);
     this.incoming.delete(m.handoverId);
     const fail = (why: string) => {
-      log(`hand-over of call ${pending.offer.callSid} failed: ${logSafe(why)}`);
+      log.warn({ call_sid: pending.offer.callSid }, `hand-over of call ${pending.offer.callSid} failed: ${logSafe(why)}`);
       pending.socket.close();
     };
     const parsed = handoverCommitSchema.safeParse(m.body);
@@ -502,7 +503,7 @@ export class Handover {
     pending.call = call;
     this.parts.registry.add(call);
     call.enterLobby(this.parts.lobby);
-    log(`call ${call.callSid} taken over from ${m.fromNodeId}`);
+    log.info({ call_sid: call.callSid, account_sid: offer.decision.accountSid }, `call ${call.callSid} taken over from ${m.fromNodeId}`);
     await meetings.join(call, offer.decision as unknown as JoinDecision);
   }
 }

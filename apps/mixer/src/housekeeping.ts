@@ -2,6 +2,7 @@
  * The node's slow chores: callers that went silent are hung up, the leases of the
  * meetings it mixes are renewed, and a store that lost its data gets them written back.
  */
+import type { Log } from "@conf/log";
 import type { RestoreMeeting, SessionStore } from "@conf/session-store";
 import type { Admission } from "./admission.ts";
 import type { CallRegistry } from "./call-registry.ts";
@@ -18,7 +19,7 @@ export interface HousekeepingParts {
   /** A caller at the IVR (lobby) sending no RTP this long is hung up, ms. */
   lobbyRtpTimeoutMs: number;
   stopped(): boolean;
-  log(line: string): void;
+  log: Log;
   bg(p: Promise<unknown>): void;
 }
 
@@ -36,12 +37,12 @@ export class Housekeeping {
       // Short at the IVR: a caller that never sends RTP (a spoofed or abandoned INVITE)
       // holds a port and a lobby slot for nothing.
       if (c.state === "ivr" && now - c.lastRtpAt > this.parts.lobbyRtpTimeoutMs) {
-        log(`call ${c.callSid}: no RTP at the IVR for ${Math.round(now - c.lastRtpAt)} ms`);
+        log.info({ call_sid: c.callSid }, `call ${c.callSid}: no RTP at the IVR for ${Math.round(now - c.lastRtpAt)} ms`);
         bg(meetings.hangup(c, "lobby-rtp-timeout"));
         continue;
       }
       if (now - c.lastRtpAt > this.parts.rtpTimeoutMs) {
-        log(`call ${c.callSid}: no RTP for ${Math.round((now - c.lastRtpAt) / 1000)} s`);
+        log.info({ call_sid: c.callSid, meeting_sid: c.meeting?.meetingSid }, `call ${c.callSid}: no RTP for ${Math.round((now - c.lastRtpAt) / 1000)} s`);
         bg(meetings.hangup(c, "rtp-timeout"));
         continue;
       }
@@ -69,11 +70,11 @@ export class Housekeeping {
           const snapshot = this.restoreSnapshot();
           const results = await this.parts.store.restore(this.parts.nodeId, snapshot);
           const calls = snapshot.reduce((n, m) => n + m.calls.length, 0);
-          log(`the store lost its data: restored ${results.length} meetings, ${calls} calls`);
-          for (const r of results) if (!r.tookKey) log(`meeting ${r.meetingSid}: an older meeting holds its key`);
+          log.info(`the store lost its data: restored ${results.length} meetings, ${calls} calls`);
+          for (const r of results) if (!r.tookKey) log.info(`meeting ${r.meetingSid}: an older meeting holds its key`);
           if (!this.restoring.again) return;
         } catch (err) {
-          log(`restore failed (attempt ${attempt + 1}): ${String(err)}`);
+          log.warn(`restore failed (attempt ${attempt + 1}): ${String(err)}`);
           await Bun.sleep(1000);
         }
       }
@@ -128,11 +129,11 @@ export class Housekeeping {
     try {
       const r = await this.parts.store.renewLease(this.parts.nodeId, ttlMs);
       for (const sid of r.lost) {
-        this.parts.log(`lost the lease of meeting ${sid}`);
+        this.parts.log.warn({ meeting_sid: sid }, `lost the lease of meeting ${sid}`);
         await this.parts.meetings.endMeeting(sid, "lease-lost");
       }
     } catch (err) {
-      this.parts.log(`lease renewal failed: ${String(err)}`);
+      this.parts.log.warn(`lease renewal failed: ${String(err)}`);
     }
   }
 }

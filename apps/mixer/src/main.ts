@@ -1,8 +1,11 @@
 /** Reads the environment, starts a mixer node, and stops it cleanly on SIGINT/SIGTERM. */
+import { configureLogging, createLogger } from "@conf/log";
 import { readMixerEnv } from "./env.ts";
 import { startMixer } from "./server.ts";
 
 const env = readMixerEnv();
+configureLogging({ level: env.LOG_LEVEL });
+const log = createLogger("mixer");
 const mixer = await startMixer({ env });
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
@@ -14,14 +17,14 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 }
 
 // A bug in one call's background work must not take every other call down with it.
-process.on("unhandledRejection", (err) => console.error("unhandled rejection:", err));
+process.on("unhandledRejection", (err) => log.error({ err: err instanceof Error ? (err.stack ?? err.message) : String(err) }, "unhandled rejection"));
 
 // A worker of a front that died (even by SIGKILL) must not live on holding its ports.
 if (env.MIXER_PARENT_PID !== undefined) {
   const parent = env.MIXER_PARENT_PID;
   setInterval(() => {
     if (process.ppid !== parent) {
-      console.error("mixer: the front process is gone; stopping");
+      log.warn("the front process is gone; stopping");
       mixer.close().finally(() => process.exit(0));
     }
   }, 1000).unref();

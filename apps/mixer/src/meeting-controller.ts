@@ -3,6 +3,7 @@
  * control messages change them under the same rules, and calls and meetings end here.
  * Every change is told as a domain event.
  */
+import type { Log } from "@conf/log";
 import type { JoinDecision, RefusalReason } from "@conf/access-router";
 import { roleIn } from "@conf/call-flow";
 import type { ControlMessage, ParticipantMuted, SessionStore } from "@conf/session-store";
@@ -53,7 +54,7 @@ export interface MeetingControllerParts {
   keypadInterdigitMs: number;
   /** Clock for coalescing announcements, ms; default performance.now. */
   now?: () => number;
-  log(line: string): void;
+  log: Log;
   bg(p: Promise<unknown>): void;
 }
 
@@ -96,7 +97,7 @@ export class MeetingController {
         muted: call.role === "listener",
       },
     }).catch((err: unknown) => {
-      log(`call ${call.callSid}: join failed: ${String(err)}`);
+      log.warn({ call_sid: call.callSid, account_sid: decision.accountSid }, `call ${call.callSid}: join failed: ${String(err)}`);
       return null;
     });
     if (result === null) {
@@ -117,7 +118,7 @@ export class MeetingController {
       return;
     }
     if (result.ownerNodeId !== this.parts.nodeId) {
-      log(`meeting ${result.meeting.meeting_sid} is owned by ${result.ownerNodeId}; mixing here too`);
+      log.info({ meeting_sid: result.meeting.meeting_sid, account_sid: decision.accountSid }, `meeting ${result.meeting.meeting_sid} is owned by ${result.ownerNodeId}; mixing here too`);
     }
     call.mirror(result.call.muted, result.call.on_hold);
     if (call.role === "participant" && result.meeting.participant_muted !== "false" && !call.muted) {
@@ -153,7 +154,7 @@ export class MeetingController {
       send: call.media.send,
     });
     if (slot < 0) {
-      log(`meeting ${runtime.meetingSid} is full`);
+      log.warn({ call_sid: call.callSid, meeting_sid: runtime.meetingSid, account_sid: runtime.accountSid }, `meeting ${runtime.meetingSid} is full`);
       await this.hangup(call, "full");
       return;
     }
@@ -164,7 +165,7 @@ export class MeetingController {
       if (!runtime.started) this.startMeeting(runtime);
     }
     this.greet(call, runtime, decision);
-    log(`call ${call.callSid} joined meeting ${runtime.meetingSid} as ${call.role}`);
+    log.info({ call_sid: call.callSid, meeting_sid: runtime.meetingSid, account_sid: runtime.accountSid, role: call.role }, `call ${call.callSid} joined meeting ${runtime.meetingSid} as ${call.role}`);
     this.events.emit({ type: "call.joined", callSid: call.callSid, meetingSid: runtime.meetingSid, call: call.toApi() ?? result.call });
   }
 
@@ -437,7 +438,7 @@ export class MeetingController {
     if (!rec) return;
     const ready = await rec.ready;
     if (!ready.ok) {
-      this.parts.log(`recording of ${runtime.meetingSid} failed: ${logSafe(ready.error)}`);
+      this.parts.log.warn({ meeting_sid: runtime.meetingSid, account_sid: runtime.accountSid }, `recording of ${runtime.meetingSid} failed: ${logSafe(ready.error)}`);
       if (runtime.recorder === rec) await recording.stop(runtime);
       this.voice.say(call, ["recording-stopped"]);
       return;
@@ -455,7 +456,7 @@ export class MeetingController {
     const runtime = call.meeting;
     runtime?.removeCall(call);
     if (why !== "remote" && why !== "cancelled" && call.dialog) bg(call.dialog.bye());
-    if (call.latch.foreign > 0) log(`call ${call.callSid}: ${call.latch.foreign} foreign RTP packets dropped`);
+    if (call.latch.foreign > 0) log.info({ call_sid: call.callSid, meeting_sid: runtime?.meetingSid }, `call ${call.callSid}: ${call.latch.foreign} foreign RTP packets dropped`);
     this.parts.registry.remove(call, true);
     call.end();
     this.events.emit({
@@ -468,7 +469,7 @@ export class MeetingController {
       // Redis away: the call is gone here whatever the store says; its record goes with the
       // meeting's lease, or is never restored.
       const left = await this.store.leave(call.callSid).catch((err: unknown) => {
-        log(`call ${call.callSid}: could not leave the store: ${String(err)}`);
+        log.warn({ call_sid: call.callSid, meeting_sid: runtime?.meetingSid }, `call ${call.callSid}: could not leave the store: ${String(err)}`);
         return null;
       });
       if (runtime && !runtime.ended) {
@@ -483,7 +484,7 @@ export class MeetingController {
         }
       }
     }
-    log(`call ${call.callSid} ended (${why})`);
+    log.info({ call_sid: call.callSid, meeting_sid: runtime?.meetingSid, account_sid: runtime?.accountSid, reason: why }, `call ${call.callSid} ended (${why})`);
   }
 
   /** `conference_stop_how` `moderator`: the others are told, then dropped after the wait. */

@@ -2,6 +2,7 @@
  * Recording a meeting's mix, by its `recording_method`: to a local file, or to a SIP
  * recorder that is called for it. The store's `recording` follows.
  */
+import { type OutboundPolicy, STRICT_POLICY } from "@conf/outbound";
 import type { SessionStore } from "@conf/session-store";
 import type { CallSession } from "./call.ts";
 import type { MeetingRuntime } from "./meeting.ts";
@@ -15,6 +16,8 @@ export interface MeetingRecordingParts {
   sipHost: string;
   /** Where `local` recordings are written. */
   dir: string;
+  /** Where tenants may send recordings (the node's OUTBOUND_* and SIP_HOST); absent: nowhere private. */
+  outbound?: OutboundPolicy;
   /** The SIP stack, once it listens (a remote recording places a call). */
   ua(): SipUa | null;
   /** The meeting's recording started or stopped. */
@@ -47,6 +50,7 @@ export class MeetingRecording {
             target: a.recording_addr,
             meetingSid: runtime.meetingSid,
             metadata: a.recording_metadata,
+            outbound: this.parts.outbound ?? STRICT_POLICY,
           });
     runtime.attachRecorder(rec);
     this.parts.changed(runtime);

@@ -6,6 +6,8 @@
  * housekeeping. They tell what happens as domain events (`events`).
  */
 import type { AccessRouter } from "@conf/access-router";
+import { createLogger, escapedLog, type Log, lineLog } from "@conf/log";
+import type { OutboundPolicy } from "@conf/outbound";
 import type { ControlMessage, SessionStore, Unsubscribe } from "@conf/session-store";
 import { Admission } from "./admission.ts";
 import { CallSession } from "./call.ts";
@@ -72,6 +74,8 @@ export interface MixerNodeOptions {
   sipTimers?: SipTimerOptions;
   /** Where `local` recordings are written. Default `.data/recordings`. */
   recordingDir?: string;
+  /** Where tenants may send remote recordings (OUTBOUND_*, SIP_HOST); absent: nowhere private (STRICT_POLICY). */
+  outbound?: OutboundPolicy;
   /**
    * Nodes to mix new meetings on (this node's worker processes): admitted callers are
    * handed over to them. Empty or absent: this node mixes the meetings it creates.
@@ -83,7 +87,8 @@ export interface MixerNodeOptions {
   statsSeconds?: number;
   /** How long a hand-over step may take before the call stays here, ms. Default 3000. */
   handoverTimeoutMs?: number;
-  log?: (line: string) => void;
+  /** Where the node logs: a Log (fields and message), or a line callback (tests); default the `mixer` module's logger. */
+  log?: Log | ((line: string) => void);
 }
 
 /**
@@ -101,7 +106,7 @@ export class MixerNode {
   readonly tickStats = new TickStats();
   private readonly registry = new CallRegistry();
   private readonly ports: RtpPortPool;
-  private readonly log: (line: string) => void;
+  private readonly log: Log;
   private readonly clock: MixClock;
   private readonly admission: Admission;
   private readonly controller: MeetingController;
@@ -117,13 +122,13 @@ export class MixerNode {
     this.ports = new RtpPortPool(opts.rtpPortMin, opts.rtpPortMax, opts.rtpSharedSockets ?? 0, opts.rtpLatch);
     const moh = createMohSources();
     this.lobby = new MixGroup<CallSession>(new ConferenceMixer({ mohSources: moh, mohEnabled: false }));
-    const sink = opts.log ?? ((l) => console.log(`mixer: ${l}`));
+    const sink = typeof opts.log === "function" ? lineLog(opts.log) : (opts.log ?? createLogger("mixer"));
     // Sites escape what they print from SIP (logSafe); this catches what they missed,
     // so no value from a caller can start a log line of its own.
-    const log = (line: string) => sink(escapeControl(line));
+    const log = escapedLog(sink);
     this.log = log;
     const bg = (p: Promise<unknown>) => this.bg(p);
-    this.events = new DomainEvents((err, e) => log(`a listener of ${e.type} failed: ${logSafe(err)}`));
+    this.events = new DomainEvents((err, e) => log.error(`a listener of ${e.type} failed: ${logSafe(err)}`));
     const { store, nodeId, sipHost } = opts;
     const { registry, ports, lobby, events } = this;
     const voice = new Voice(opts.prompts);
@@ -133,6 +138,7 @@ export class MixerNode {
       ports,
       sipHost,
       dir: opts.recordingDir ?? ".data/recordings",
+      outbound: opts.outbound,
       ua: () => this.ua,
       changed: (m) => events.emit({ type: "meeting.updated", meetingSid: m.meetingSid, meeting: m.toApi() }),
       bg,
@@ -270,7 +276,7 @@ export class MixerNode {
           const answer = offer.sdp ? registry.ofDialog(dialog.id)?.answerReinvite(offer.sdp, opts.sipHost) : null;
           return answer ? { sdp: answer } : { status: 488 };
         },
-        onError: (err, ctx) => this.log(`sip error (${logSafe(ctx)}): ${logSafe(err)}`),
+        onError: (err, ctx) => this.log.warn(`sip error (${logSafe(ctx)}): ${logSafe(err)}`),
       },
     });
     this.unsubscribe = await opts.store.control.subscribe(opts.nodeId, (m) => this.onControl(m));
@@ -285,11 +291,11 @@ export class MixerNode {
       this.tickStats.summary(); // start counting now, not at construction
       this.timers.push(
         setInterval(() => {
-          this.log(`${this.tickStats.summary()}; ${registry.size} calls, ${controller.meetings.size} meetings; ${this.rxSummary()}`);
+          this.log.info(`${this.tickStats.summary()}; ${registry.size} calls, ${controller.meetings.size} meetings; ${this.rxSummary()}`);
         }, statsSeconds * 1000),
       );
     }
-    this.log(`SIP on udp ${opts.sipHost}:${this.sipPort}, RTP ${opts.rtpPortMin}-${opts.rtpPortMax}`);
+    this.log.info(`SIP on udp ${opts.sipHost}:${this.sipPort}, RTP ${opts.rtpPortMin}-${opts.rtpPortMax}`);
   }
 
   private onControl(m: ControlMessage): void {
@@ -309,7 +315,7 @@ export class MixerNode {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.log(this.rxSummary());
+    this.log.info(this.rxSummary());
     await Promise.all([...this.registry.calls.values()].map((c) => this.hangup(c, "shutdown")));
     this.clock.stop();
     for (const t of this.timers) clearInterval(t);
@@ -331,6 +337,6 @@ export class MixerNode {
 
   /** Runs a promise in the background: a failure is logged, never an unhandled rejection. */
   private bg(p: Promise<unknown>): void {
-    p.catch((err) => this.log(`background task failed: ${logSafe(err)}${err instanceof Error && err.stack ? ` ${escapeControl(err.stack)}` : ""}`));
+    p.catch((err) => this.log.error(`background task failed: ${logSafe(err)}${err instanceof Error && err.stack ? ` ${escapeControl(err.stack)}` : ""}`));
   }
 }

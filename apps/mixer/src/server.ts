@@ -2,6 +2,8 @@
  * Starting a mixer node: open (or take) the config database, the live store and the
  * bus, build the access router over them, load the prompts, and listen for SIP.
  */
+import { outboundPolicy } from "@conf/config";
+import { createLogger, type Log, lineLog } from "@conf/log";
 import { createAccessRouter, invalidationChannel, parseInvalidation } from "@conf/access-router";
 import { type ConfigReader, createConfigReader, type Database, openDatabase } from "@conf/db";
 import { type Bus, createBus, createSessionStore, type SessionStore } from "@conf/session-store";
@@ -25,7 +27,8 @@ export interface StartMixerOptions {
   readonly bus?: Bus;
   /** A live store to use (not closed by `close()`); default: created from REDIS_URL. */
   readonly sessionStore?: SessionStore;
-  readonly log?: (line: string) => void;
+  /** Where the node logs (a Log, or a line callback); default the `mixer` module's logger. */
+  readonly log?: Log | ((line: string) => void);
 }
 
 export interface RunningMixer {
@@ -71,7 +74,7 @@ export async function startMixer(options: StartMixerOptions): Promise<RunningMix
   const unsupported = workersUnsupported(env);
   if (unsupported) throw new Error(`mixer: ${unsupported}`);
   const nodeId = env.NODE_ID ?? `mixer-${env.SIP_HOST}:${env.SIP_PORT}-${process.pid}`;
-  const log = options.log ?? ((l: string) => console.log(`mixer: ${l}`));
+  const log = typeof options.log === "function" ? lineLog(options.log) : (options.log ?? createLogger("mixer"));
   let rtp = { min: env.RTP_PORT_MIN, max: env.RTP_PORT_MAX };
   let workers: WorkerProcesses | null = null;
   if (env.MIXER_WORKERS > 0) {
@@ -79,7 +82,7 @@ export async function startMixer(options: StartMixerOptions): Promise<RunningMix
     rtp = front as { min: number; max: number };
     workers = await startWorkers({ env, frontNodeId: nodeId, ports: rest, log });
     owned.push(() => (workers as WorkerProcesses).close());
-    log(`${env.MIXER_WORKERS} worker processes mix the meetings: ${workers.nodeIds().join(", ")}`);
+    log.info(`${env.MIXER_WORKERS} worker processes mix the meetings: ${workers.nodeIds().join(", ")}`);
   }
   const node = new MixerNode({
     router,
@@ -121,12 +124,13 @@ export async function startMixer(options: StartMixerOptions): Promise<RunningMix
       relatchSilenceMs: env.RTP_RELATCH_SILENCE_MS,
     },
     recordingDir: env.RECORDING_DIR,
+    outbound: outboundPolicy(env),
     statsSeconds: env.MIXER_STATS_SECONDS,
     sendPhases: env.MIXER_SEND_PHASES,
     log,
   });
   await node.start();
-  const stopTalkerEvents = publishNodeEvents(node.events, node.meetings, store, (e) => log(`event log: ${String(e)}`));
+  const stopTalkerEvents = publishNodeEvents(node.events, node.meetings, store, (e) => log.warn({}, `event log: ${String(e)}`));
   let closing: Promise<void> | undefined;
   return {
     node,
@@ -136,7 +140,7 @@ export async function startMixer(options: StartMixerOptions): Promise<RunningMix
         stopTalkerEvents();
         await node.stop();
         router.close();
-        for (const close of owned.reverse()) await close().catch((e) => console.error("mixer: close failed", e));
+        for (const close of owned.reverse()) await close().catch((e) => log.error({ err: String(e) }, "close failed"));
       })();
       return closing;
     },

@@ -7,6 +7,7 @@
  * ordinary mixer nodes on their own SIP port and slice of the RTP range; they share the
  * front's PostgreSQL and Redis, which is why workers need DATABASE_URL and REDIS_URL.
  */
+import type { Log } from "@conf/log";
 import { join } from "node:path";
 
 export interface WorkerProcesses {
@@ -26,23 +27,26 @@ export function splitPortRange(min: number, max: number, parts: number): { min: 
   }));
 }
 
-/**
- * What the pool reads of the environment: MixerEnv has it. Declared here, not imported,
- * so that env.ts (which asks workersUnsupported while it parses) and this file do not
- * import each other.
- */
-export interface WorkerEnv {
-  readonly MIXER_WORKERS: number;
-  readonly REDIS_URL?: string | undefined;
-  readonly DATABASE_URL?: string | undefined;
-}
+// The rule lives with the configuration, which checks it at start-up.
+export { type WorkerEnv, workersUnsupported } from "@conf/config";
+import type { WorkerEnv } from "@conf/config";
 
-/** Why a worker pool cannot start with this environment, or null. */
-export function workersUnsupported(env: WorkerEnv): string | null {
-  if (env.MIXER_WORKERS === 0) return null;
-  if (!env.REDIS_URL) return "MIXER_WORKERS needs REDIS_URL: the live store must be shared between processes";
-  if (!env.DATABASE_URL) return "MIXER_WORKERS needs DATABASE_URL: the embedded database cannot be shared between processes";
-  return null;
+/**
+ * A worker's output line, passed on as the front's own: its records keep their level and
+ * fields and gain `worker` (its node id); anything else is named by the id.
+ */
+function forward(id: string, line: string, log: Log): void {
+  if (line.startsWith("{")) {
+    try {
+      const { level, time, pid, hostname, module, msg, ...fields } = JSON.parse(line) as Record<string, unknown>;
+      const n = typeof level === "number" ? level : 30;
+      (n >= 50 ? log.error : n >= 40 ? log.warn : log.info).call(log, { ...fields, worker: id }, typeof msg === "string" ? msg : "");
+      return;
+    } catch {
+      // Not a record after all: passed on as text below.
+    }
+  }
+  console.log(line.replace(/^mixer: /, `mixer ${id}: `));
 }
 
 /**
@@ -53,7 +57,7 @@ export async function startWorkers(options: {
   env: WorkerEnv;
   frontNodeId: string;
   ports: readonly { min: number; max: number }[];
-  log: (line: string) => void;
+  log: Log;
   readyTimeoutMs?: number;
 }): Promise<WorkerProcesses> {
   const { env, frontNodeId, ports, log } = options;
@@ -85,7 +89,7 @@ export async function startWorkers(options: {
     children.push({ id, proc });
     void proc.exited.then((code) => {
       live.delete(id);
-      if (!closing) log(`worker ${id} exited with ${code}; its meetings are lost, new ones go elsewhere`);
+      if (!closing) log.error(`worker ${id} exited with ${code}; its meetings are lost, new ones go elsewhere`);
     });
     const timeoutMs = options.readyTimeoutMs ?? 30_000;
     await new Promise<void>((resolve, reject) => {
@@ -105,7 +109,7 @@ export async function startWorkers(options: {
               clearTimeout(timer);
               resolve();
             }
-            console.log(line.replace(/^mixer: /, `mixer ${id}: `));
+            forward(id, line, log);
             nl = pending.indexOf("\n");
           }
         }

@@ -82,5 +82,10 @@ export function safeJson(value: unknown): string {
  * @example log(unexpectedErrorLine(err, c)) // {"msg":"api: unexpected error","method":"GET","path":"/conference/v2/accounts",...}
  */
 export function unexpectedErrorLine(err: unknown, c: Context): string {
-  return safeJson({ msg: "api: unexpected error", method: c.req.method, path: c.req.path, error: describeError(err) });
+  return safeJson({ msg: "api: unexpected error", ...unexpectedErrorRecord(err, c) });
+}
+
+/** The fields of {@link unexpectedErrorLine}, for a logger that writes the record itself. */
+export function unexpectedErrorRecord(err: unknown, c: Context): { method: string; path: string; error: ReturnType<typeof describeError> } {
+  return { method: c.req.method, path: c.req.path, error: describeError(err) };
 }

@@ -5,7 +5,7 @@
  * @example
  * const rec = method === "local"
  *   ? startLocalRecording({ dir, meetingSid, accountSid, meetingRoomSid, startedAt: new Date(), metadata })
- *   : startRemoteRecording({ ua, ports, host, target: recordingAddr, meetingSid, metadata });
+ *   : startRemoteRecording({ ua, ports, host, target: recordingAddr, meetingSid, metadata, outbound });
  * mixer.recordTap = (mix) => rec.write(mix);
  * void rec.done.then(() => { mixer.recordTap = null; meeting.recording = false; });
  * await rec.stop();

@@ -19,7 +19,7 @@ import {
 } from "@conf/media";
 import type { RtpPortPool, RtpSocket } from "../rtp-socket.ts";
 import type { Dialog, OutgoingCall, SipUa } from "@conf/sip";
-import { type OutboundPolicy, outboundPolicyFromEnv } from "@conf/outbound";
+import type { OutboundPolicy } from "@conf/outbound";
 import { allowedTargetHost, type HostLookup, headerText, type RecordingTarget, recordingTarget } from "./target.ts";
 import type { RecordingReady, RemoteRecorder, RemoteRecordingResult } from "./types.ts";
 
@@ -57,19 +57,12 @@ export interface RemoteRecordingOptions {
   /** How long stop() waits for the answer to our BYE (default 2000 ms; the BYE itself keeps retrying). */
   byeWaitMs?: number;
   /**
-   * Where tenants may send recordings (`@conf/outbound`). Default: the policy of the
-   * process environment (OUTBOUND_ALLOW_PRIVATE, OUTBOUND_ALLOWLIST, SIP_HOST), read
-   * once, until the node passes the one it parsed at start-up.
+   * Where tenants may send recordings (`@conf/outbound`): the node's, parsed at start-up
+   * from OUTBOUND_ALLOW_PRIVATE, OUTBOUND_ALLOWLIST and SIP_HOST (@conf/config).
    */
-  outbound?: OutboundPolicy;
+  outbound: OutboundPolicy;
   /** Resolves the target's host name (tests); default the system resolver. */
   lookup?: HostLookup;
-}
-
-let envPolicy: ReturnType<typeof outboundPolicyFromEnv> | undefined;
-function defaultOutboundPolicy(): ReturnType<typeof outboundPolicyFromEnv> {
-  envPolicy ??= outboundPolicyFromEnv(process.env);
-  return envPolicy;
 }
 
 type State = "starting" | "calling" | "sending" | "ended";
@@ -128,13 +121,7 @@ class SipRemoteRecorder implements RemoteRecorder {
     }
     // recording_addr is the tenant's: never an internal host, even through a name that
     // resolved to a public address when the API checked it.
-    let policy = o.outbound;
-    if (policy === undefined) {
-      const fromEnv = defaultOutboundPolicy();
-      if (!fromEnv.ok) return this.fail(`outbound policy: ${fromEnv.error}`);
-      policy = fromEnv.value;
-    }
-    const allowed = await allowedTargetHost(t.value.host, policy, o.lookup);
+    const allowed = await allowedTargetHost(t.value.host, o.outbound, o.lookup);
     if (!allowed.ok) return this.fail(allowed.error);
     if (this.state !== "starting") return;
     let socket: RtpSocket;
