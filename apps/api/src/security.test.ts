@@ -126,7 +126,8 @@ forEachLivePlane((h) => {
     // The owner, from its own address: a wrong password is the usual 401, the right one works.
     expect((await h().json("GET", "/conference/v2/accounts/whoami", { auth: basicHeader(tenant.login, "typo"), address: owner })).status).toBe(401);
     expect((await h().json("GET", "/conference/v2/accounts/whoami", { auth: tenant.auth, address: owner })).status).toBe(200);
-  });
+    // Each wrong password costs an argon2id check: tens of them outlast 5 s on a loaded machine.
+  }, 30_000);
 
   test("a client's first burst of parallel requests with the right login is one attempt, not refused", async () => {
     const tenant = await h().tenant(`burst_${crypto.randomUUID().slice(0, 8)}`);
@@ -145,7 +146,8 @@ forEachLivePlane((h) => {
     );
     expect(statuses.filter((s) => s === 401).length).toBe(5);
     expect(statuses.filter((s) => s === 429).length).toBe(7);
-  });
+    // Each wrong password costs an argon2id check: tens of them outlast 5 s on a loaded machine.
+  }, 30_000);
 
   test("one address spraying many logins is refused for all of them", async () => {
     const sprayer = "127.0.0.77";
@@ -156,7 +158,8 @@ forEachLivePlane((h) => {
     expect(statuses.slice(0, 30).every((s) => s === 401)).toBe(true);
     expect(statuses.slice(30)).toEqual([429, 429]);
     expect((await h().json("GET", "/conference/v2/accounts/whoami", { auth: basicHeader("nobody0", "pw"), address: "127.0.0.78" })).status).toBe(401);
-  });
+    // Each wrong password costs an argon2id check: tens of them outlast 5 s on a loaded machine.
+  }, 30_000);
 
   // E: recording_addr=x@127.0.0.1:PORT made the mixer send INVITEs to any internal host.
   test("recording_addr naming an internal host is a 422 on every route that takes attributes", async () => {
