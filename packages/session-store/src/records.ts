@@ -37,24 +37,14 @@ export interface MeetingRecord {
   lease: number;
 }
 
-/** A call as stored. Field names double as Redis hash fields. */
-export interface CallRecord {
-  access_code: string;
-  account_sid: string;
-  call_sid: string;
-  codecs: string;
+/**
+ * A call as stored: the Call object's fields but times as ms since the epoch and no
+ * `duration` (computed when read), and the node carrying its media. Field names double
+ * as Redis hash fields.
+ */
+export interface CallRecord extends Omit<Call, "date_created" | "date_joined" | "duration"> {
   date_created: number;
   date_joined: number;
-  direction: Call["direction"];
-  gain_level: number;
-  meeting_room_sid: string | null;
-  meeting_sid: string;
-  muted: boolean;
-  name: string;
-  number_dst: string;
-  number_src: string;
-  on_hold: boolean;
-  role: Role;
   node: string;
 }
 

@@ -61,6 +61,27 @@ export interface Call {
   role: Role;
 }
 
+/** The Call object's fields in the order the reference lists them (alphabetical). */
+export const CALL_FIELDS = [
+  "access_code",
+  "account_sid",
+  "call_sid",
+  "codecs",
+  "date_created",
+  "date_joined",
+  "direction",
+  "duration",
+  "gain_level",
+  "meeting_room_sid",
+  "meeting_sid",
+  "muted",
+  "name",
+  "number_dst",
+  "number_src",
+  "on_hold",
+  "role",
+] as const satisfies readonly (keyof Call)[];
+
 /** A meeting with what the store keeps beside the public object. */
 export interface MeetingInfo {
   meeting: Meeting;

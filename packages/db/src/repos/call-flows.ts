@@ -2,7 +2,7 @@ import type { Attributes } from "@conf/call-flow";
 import { asc, eq, getTableColumns } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { callFlows } from "../schema/call-flows.ts";
-import { type DbResult, type FieldMap, isUuid, notFound, ok, type Page, sortedAttributes, type UnscopedListOptions } from "./common.ts";
+import { type FieldMap, isUuid, notFound, ok, type OperatorCollectionRepo, sortedAttributes } from "./common.ts";
 import { listPager } from "./list-page.ts";
 
 /** A Call Flow object in the reference's JSON shape. */
@@ -24,11 +24,7 @@ function toApi(row: typeof callFlows.$inferSelect): CallFlowObject {
 }
 
 /** Call flows are global (the built-ins): every account sees all of them; `accountSid` is ignored. */
-export interface CallFlowsRepo {
-  readonly fields: typeof callFlowFields;
-  get(callFlowSid: string): Promise<DbResult<CallFlowObject>>;
-  list(options: UnscopedListOptions): Promise<Page<CallFlowObject>>;
-}
+export type CallFlowsRepo = OperatorCollectionRepo<typeof callFlowFields, CallFlowObject>;
 
 /**
  * Read access to the seeded call flows.

@@ -1,6 +1,7 @@
 import { type AttributeOverrides, isAttributeKey, validateOverrides } from "@conf/call-flow";
-import { type SQL, sql } from "drizzle-orm";
-import type { AnyPgColumn } from "drizzle-orm/pg-core";
+import { and, eq, type SQL, sql } from "drizzle-orm";
+import type { AnyPgColumn, PgTable } from "drizzle-orm/pg-core";
+import type { DbOrTx } from "../client.ts";
 
 /** Kinds of expected failure. The API maps them: not_found 404, conflict 409, invalid 422. */
 export const DB_ERROR_KINDS = ["not_found", "conflict", "invalid"] as const;
@@ -195,4 +196,79 @@ export function checkString(
   const max = opts.max ?? 255;
   if (value.length > max) return { field, message: `must be at most ${max} characters` };
   return null;
+}
+
+/**
+ * The repository of a collection every account has its own of (DID groups, meeting
+ * rooms): `get`, `update`, `replace` and `delete` are scoped, and another account's
+ * object is `not_found` exactly as a missing one.
+ */
+export interface AccountCollectionRepo<Fields extends FieldMap, T, Input, Patch> {
+  readonly fields: Fields;
+  create(accountSid: string, input: Input): Promise<DbResult<T>>;
+  get(accountSid: string, sid: string): Promise<DbResult<T>>;
+  list(options: ListOptions): Promise<Page<T>>;
+  update(accountSid: string, sid: string, patch: Patch, options?: { nestedObjects?: NestedObjects }): Promise<DbResult<T>>;
+  replace(accountSid: string, sid: string, body: Input): Promise<DbResult<T>>;
+  delete(accountSid: string, sid: string): Promise<DbResult<void>>;
+}
+
+/**
+ * A collection whose objects are reached by their SID alone, whatever their account: the
+ * operator's (endpoints, trunk prefixes) and the global call flows.
+ */
+export interface OperatorCollectionRepo<Fields extends FieldMap, T> {
+  readonly fields: Fields;
+  get(sid: string): Promise<DbResult<T>>;
+  list(options: UnscopedListOptions): Promise<Page<T>>;
+}
+
+/** Reads and deletes of one account's rows of a table; see {@link accountRows}. */
+export interface AccountRows<Row> {
+  /** The condition selecting the row `sid` of `accountSid`. */
+  where(accountSid: string, sid: string): SQL | undefined;
+  /** Whether both SIDs can name a row at all: malformed ones are `not_found` without a query (no uuid cast error). */
+  valid(accountSid: string, sid: string): boolean;
+  /** The `not_found` of this kind of object. */
+  missing(): { ok: false; error: DbError };
+  /** The row as `toApi` makes it, or `not_found`. */
+  get<T>(accountSid: string, sid: string, toApi: (row: Row) => T | Promise<T>): Promise<DbResult<T>>;
+  delete(accountSid: string, sid: string): Promise<DbResult<void>>;
+}
+
+/**
+ * The get/delete/scope code of the tables whose rows belong to an account (DID groups,
+ * DIDs, meeting rooms, webhooks): every access is scoped by account and SID, so
+ * another account's row answers exactly as a missing one.
+ * @example
+ * const rows = accountRows(db, didGroups, { account: didGroups.accountSid, sid: didGroups.didGroupSid }, "did group");
+ * await rows.get(accountSid, sid, toApi);
+ */
+export function accountRows<Table extends PgTable>(
+  db: DbOrTx,
+  table: Table,
+  columns: { readonly account: AnyPgColumn; readonly sid: AnyPgColumn },
+  object: string,
+): AccountRows<Table["$inferSelect"]> {
+  const where = (accountSid: string, sid: string) => and(eq(columns.account, accountSid), eq(columns.sid, sid));
+  const valid = (accountSid: string, sid: string) => isUuid(accountSid) && isUuid(sid);
+  const missing = () => notFound(object);
+  // Not generic over the table's columns: drizzle's select types do not resolve for a
+  // type parameter, so the rows are typed by the table's own $inferSelect.
+  const source = table as PgTable;
+  return {
+    where,
+    valid,
+    missing,
+    async get(accountSid, sid, toApi) {
+      if (!valid(accountSid, sid)) return missing();
+      const [row] = (await db.select().from(source).where(where(accountSid, sid))) as Table["$inferSelect"][];
+      return row ? ok(await toApi(row)) : missing();
+    },
+    async delete(accountSid, sid) {
+      if (!valid(accountSid, sid)) return missing();
+      const rows = await db.delete(source).where(where(accountSid, sid)).returning({ sid: columns.sid });
+      return rows.length ? ok(undefined) : missing();
+    },
+  };
 }

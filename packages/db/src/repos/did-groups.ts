@@ -1,9 +1,11 @@
 import type { AttributeOverrides } from "@conf/call-flow";
-import { and, asc, eq, getTableColumns } from "drizzle-orm";
+import { asc, getTableColumns } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { didGroups } from "../schema/did-groups.ts";
 import { type AttributesChange, attributeUpdater } from "./attribute-update.ts";
 import {
+  type AccountCollectionRepo,
+  accountRows,
   type AttributesPatch,
   checkAttributes,
   checkString,
@@ -12,11 +14,8 @@ import {
   type FieldMap,
   invalid,
   isUuid,
-  type ListOptions,
-  type NestedObjects,
   notFound,
   ok,
-  type Page,
   sortedAttributes,
 } from "./common.ts";
 import { listPager } from "./list-page.ts";
@@ -66,16 +65,8 @@ function toApi(row: typeof didGroups.$inferSelect): DidGroupObject {
   };
 }
 
-export interface DidGroupsRepo {
-  readonly fields: typeof didGroupFields;
-  create(accountSid: string, input: DidGroupInput): Promise<DbResult<DidGroupObject>>;
-  get(accountSid: string, didGroupSid: string): Promise<DbResult<DidGroupObject>>;
-  list(options: ListOptions): Promise<Page<DidGroupObject>>;
-  update(accountSid: string, didGroupSid: string, patch: DidGroupPatch, options?: { nestedObjects?: NestedObjects }): Promise<DbResult<DidGroupObject>>;
-  replace(accountSid: string, didGroupSid: string, body: DidGroupInput): Promise<DbResult<DidGroupObject>>;
-  /** Deletes the group; its DIDs and meeting rooms keep existing with `did_group_sid` null. */
-  delete(accountSid: string, didGroupSid: string): Promise<DbResult<void>>;
-}
+/** `delete` leaves the group's DIDs and meeting rooms in place with `did_group_sid` null. */
+export type DidGroupsRepo = AccountCollectionRepo<typeof didGroupFields, DidGroupObject, DidGroupInput, DidGroupPatch>;
 
 /**
  * DID groups of an account. Every operation is scoped: another account's group is
@@ -83,7 +74,7 @@ export interface DidGroupsRepo {
  * @example await didGroupsRepo(db).create(accountSid, { name: "New DID group" });
  */
 export function didGroupsRepo(db: Db): DidGroupsRepo {
-  const scoped = (accountSid: string, sid: string) => and(eq(didGroups.accountSid, accountSid), eq(didGroups.didGroupSid, sid));
+  const rows = accountRows(db, didGroups, { account: didGroups.accountSid, sid: didGroups.didGroupSid }, "did group");
 
   async function checkPlain(body: { name?: unknown; call_flow_sid?: unknown }): Promise<FieldError[]> {
     const errors: FieldError[] = [];
@@ -96,18 +87,14 @@ export function didGroupsRepo(db: Db): DidGroupsRepo {
     return errors;
   }
 
-  async function get(accountSid: string, sid: string): Promise<DbResult<DidGroupObject>> {
-    if (!isUuid(accountSid) || !isUuid(sid)) return notFound("did group");
-    const [row] = await db.select().from(didGroups).where(scoped(accountSid, sid));
-    return row ? ok(toApi(row)) : notFound("did group");
-  }
+  const get = (accountSid: string, sid: string) => rows.get(accountSid, sid, toApi);
 
   async function write(
     [accountSid, sid]: [string, string],
     body: { name?: string; call_flow_sid?: string | null },
     attributes: AttributesChange,
   ): Promise<DbResult<DidGroupObject>> {
-    if (!isUuid(accountSid) || !isUuid(sid)) return notFound("did group");
+    if (!rows.valid(accountSid, sid)) return rows.missing();
     const errors = await checkPlain(body);
     if (errors.length) return invalid(errors);
     const set: Partial<typeof didGroups.$inferInsert> = {};
@@ -115,8 +102,8 @@ export function didGroupsRepo(db: Db): DidGroupsRepo {
     if (body.call_flow_sid !== undefined) set.callFlowSid = body.call_flow_sid;
     if (attributes !== undefined) set.attributes = attributes as AttributeOverrides;
     if (Object.keys(set).length === 0) return get(accountSid, sid);
-    const [row] = await db.update(didGroups).set(set).where(scoped(accountSid, sid)).returning();
-    return row ? ok(toApi(row)) : notFound("did group");
+    const [row] = await db.update(didGroups).set(set).where(rows.where(accountSid, sid)).returning();
+    return row ? ok(toApi(row)) : rows.missing();
   }
 
   const pages = listPager(db, {
@@ -157,10 +144,6 @@ export function didGroupsRepo(db: Db): DidGroupsRepo {
     list: pages.ofAccount,
     update: (accountSid, sid, patch, options) => updater.update([accountSid, sid], patch, options),
     replace: (accountSid, sid, body) => updater.replace([accountSid, sid], body),
-    async delete(accountSid, sid) {
-      if (!isUuid(accountSid) || !isUuid(sid)) return notFound("did group");
-      const rows = await db.delete(didGroups).where(scoped(accountSid, sid)).returning({ sid: didGroups.didGroupSid });
-      return rows.length ? ok(undefined) : notFound("did group");
-    },
+    delete: rows.delete,
   };
 }

@@ -1,10 +1,12 @@
 import type { AttributeOverrides } from "@conf/call-flow";
-import { and, asc, eq, getTableColumns } from "drizzle-orm";
+import { asc, eq, getTableColumns } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { formatPhoneNumber, normalizePhoneNumber } from "../phone.ts";
 import { dids } from "../schema/dids.ts";
 import { type AttributesChange, attributeUpdater } from "./attribute-update.ts";
 import {
+  type AccountCollectionRepo,
+  accountRows,
   type AttributesPatch,
   conflict,
   type DbResult,
@@ -13,8 +15,6 @@ import {
   invalid,
   isUniqueViolation,
   isUuid,
-  type ListOptions,
-  type NestedObjects,
   notFound,
   ok,
   type Page,
@@ -86,8 +86,7 @@ function toApi(row: typeof dids.$inferSelect): DidObject {
   };
 }
 
-export interface DidsRepo {
-  readonly fields: typeof didFields;
+export interface DidsRepo extends Omit<AccountCollectionRepo<typeof didFields, DidObject, DidInput, DidPatch>, "create" | "delete"> {
   /** Operator: assigns a number to an account. A number already assigned is a `conflict`. */
   assign(input: AssignDidInput): Promise<DbResult<DidObject>>;
   /** Operator: removes a number from whichever account has it. */
@@ -96,10 +95,6 @@ export interface DidsRepo {
   find(didSid: string): Promise<DbResult<DidObject>>;
   /** Operator: DIDs of all accounts, or of `accountSid` when given. */
   listAll(options: UnscopedListOptions): Promise<Page<DidObject>>;
-  get(accountSid: string, didSid: string): Promise<DbResult<DidObject>>;
-  list(options: ListOptions): Promise<Page<DidObject>>;
-  update(accountSid: string, didSid: string, patch: DidPatch, options?: { nestedObjects?: NestedObjects }): Promise<DbResult<DidObject>>;
-  replace(accountSid: string, didSid: string, body: DidInput): Promise<DbResult<DidObject>>;
 }
 
 /**
@@ -107,20 +102,15 @@ export interface DidsRepo {
  * @example await didsRepo(db).assign({ phonenumber: "15162065919", endpoint_sid });
  */
 export function didsRepo(db: Db): DidsRepo {
-  const scoped = (accountSid: string, sid: string) => and(eq(dids.accountSid, accountSid), eq(dids.didSid, sid));
-
-  async function get(accountSid: string, sid: string): Promise<DbResult<DidObject>> {
-    if (!isUuid(accountSid) || !isUuid(sid)) return notFound("did");
-    const [row] = await db.select().from(dids).where(scoped(accountSid, sid));
-    return row ? ok(toApi(row)) : notFound("did");
-  }
+  const rows = accountRows(db, dids, { account: dids.accountSid, sid: dids.didSid }, "did");
+  const get = (accountSid: string, sid: string) => rows.get(accountSid, sid, toApi);
 
   async function write(
     [accountSid, sid]: [string, string],
     body: { call_flow_sid?: string | null; did_group_sid?: string | null },
     attributes: AttributesChange,
   ): Promise<DbResult<DidObject>> {
-    if (!isUuid(accountSid) || !isUuid(sid)) return notFound("did");
+    if (!rows.valid(accountSid, sid)) return rows.missing();
     const errors: FieldError[] = [];
     const cf = await checkCallFlowRef(db, body.call_flow_sid);
     if (cf) errors.push(cf);
@@ -133,8 +123,8 @@ export function didsRepo(db: Db): DidsRepo {
     if (attributes !== undefined) set.attributes = attributes as AttributeOverrides;
     if (Object.keys(set).length === 0) return get(accountSid, sid);
     try {
-      const [row] = await db.update(dids).set(set).where(scoped(accountSid, sid)).returning();
-      return row ? ok(toApi(row)) : notFound("did");
+      const [row] = await db.update(dids).set(set).where(rows.where(accountSid, sid)).returning();
+      return row ? ok(toApi(row)) : rows.missing();
     } catch (e) {
       // The group or flow vanished between the check and the write.
       if (pgErrorOf(e)?.code === "23503") {

@@ -14,8 +14,7 @@ import {
   isUuid,
   notFound,
   ok,
-  type Page,
-  type UnscopedListOptions,
+  type OperatorCollectionRepo,
 } from "./common.ts";
 import { listPager } from "./list-page.ts";
 
@@ -72,12 +71,9 @@ export interface EndpointsOptions {
   readonly apiUrl?: string;
 }
 
-export interface EndpointsRepo {
-  readonly fields: typeof endpointFields;
+export interface EndpointsRepo extends OperatorCollectionRepo<typeof endpointFields, EndpointObject> {
   /** Creates the endpoint and its account (generated login, random password, the default call flow). */
   create(input: CreateEndpointInput): Promise<DbResult<EndpointObject>>;
-  get(endpointSid: string): Promise<DbResult<EndpointObject>>;
-  list(options: UnscopedListOptions): Promise<Page<EndpointObject>>;
   /** Deletes the endpoint, its account and everything the account owns. */
   delete(endpointSid: string): Promise<DbResult<void>>;
 }

@@ -5,6 +5,8 @@ import type { Db, DbOrTx, RawQuery } from "../client.ts";
 import { accessCodes, meetingRooms } from "../schema/meeting-rooms.ts";
 import { type AttributesChange, attributeUpdater } from "./attribute-update.ts";
 import {
+  type AccountCollectionRepo,
+  accountRows,
   type AttributesPatch,
   checkAttributes,
   checkString,
@@ -15,11 +17,8 @@ import {
   invalid,
   isUniqueViolation,
   isUuid,
-  type ListOptions,
-  type NestedObjects,
   notFound,
   ok,
-  type Page,
   pgErrorOf,
   sortedAttributes,
 } from "./common.ts";
@@ -108,15 +107,7 @@ export function checkAccessCodes(input: unknown): DbResult<AccessCodeObject[]> {
 /** The constraint that makes access codes unique within an account. */
 export const ACCESS_CODE_UNIQUE = "access_codes_account_sid_access_code_unique";
 
-export interface MeetingRoomsRepo {
-  readonly fields: typeof meetingRoomFields;
-  create(accountSid: string, input: MeetingRoomInput): Promise<DbResult<MeetingRoomObject>>;
-  get(accountSid: string, meetingRoomSid: string): Promise<DbResult<MeetingRoomObject>>;
-  list(options: ListOptions): Promise<Page<MeetingRoomObject>>;
-  update(accountSid: string, meetingRoomSid: string, patch: MeetingRoomPatch, options?: { nestedObjects?: NestedObjects }): Promise<DbResult<MeetingRoomObject>>;
-  replace(accountSid: string, meetingRoomSid: string, body: MeetingRoomInput): Promise<DbResult<MeetingRoomObject>>;
-  delete(accountSid: string, meetingRoomSid: string): Promise<DbResult<void>>;
-}
+export type MeetingRoomsRepo = AccountCollectionRepo<typeof meetingRoomFields, MeetingRoomObject, MeetingRoomInput, MeetingRoomPatch>;
 
 type RoomRow = typeof meetingRooms.$inferSelect;
 
@@ -206,15 +197,9 @@ class RoomNotFound extends Error {}
  * await meetingRoomsRepo(database.db, database.rawQuery).create(accountSid, { name: "My meeting room", access_codes: [{ access_code: "890671", role: "host" }] });
  */
 export function meetingRoomsRepo(db: Db, rawQuery: RawQuery): MeetingRoomsRepo {
-  const scoped = (accountSid: string, sid: string) =>
-    and(eq(meetingRooms.accountSid, accountSid), eq(meetingRooms.meetingRoomSid, sid));
-
-  async function get(accountSid: string, sid: string): Promise<DbResult<MeetingRoomObject>> {
-    if (!isUuid(accountSid) || !isUuid(sid)) return notFound("meeting room");
-    const [row] = await db.select().from(meetingRooms).where(scoped(accountSid, sid));
-    if (!row) return notFound("meeting room");
-    return ok(toApi(row, (await codesOf(db, [sid])).get(sid) ?? []));
-  }
+  const rows = accountRows(db, meetingRooms, { account: meetingRooms.accountSid, sid: meetingRooms.meetingRoomSid }, "meeting room");
+  const get = (accountSid: string, sid: string) =>
+    rows.get(accountSid, sid, async (row) => toApi(row, (await codesOf(db, [sid])).get(sid) ?? []));
 
   /** The 409 for codes another room of the account already has (found after the rollback). */
   async function codeConflict(accountSid: string, roomSid: string | null, codes: AccessCodeObject[]) {
@@ -278,7 +263,7 @@ export function meetingRoomsRepo(db: Db, rawQuery: RawQuery): MeetingRoomsRepo {
     attributes: AttributesChange,
     attributeErrors: readonly FieldError[],
   ): Promise<DbResult<MeetingRoomObject>> {
-    if (!isUuid(accountSid) || !isUuid(sid)) return notFound("meeting room");
+    if (!rows.valid(accountSid, sid)) return rows.missing();
     const checked = await check(accountSid, body, attributeErrors);
     if (!checked.ok) return checked;
     const codes = checked.value;
@@ -291,8 +276,8 @@ export function meetingRoomsRepo(db: Db, rawQuery: RawQuery): MeetingRoomsRepo {
         // Locks the row even when no column changes, so concurrent code replacements serialize.
         const [r] =
           Object.keys(set).length > 0
-            ? await tx.update(meetingRooms).set(set).where(scoped(accountSid, sid)).returning()
-            : await tx.select().from(meetingRooms).where(scoped(accountSid, sid)).for("update");
+            ? await tx.update(meetingRooms).set(set).where(rows.where(accountSid, sid)).returning()
+            : await tx.select().from(meetingRooms).where(rows.where(accountSid, sid)).for("update");
         if (!r) throw new RoomNotFound();
         if (codes !== undefined) {
           await tx.delete(accessCodes).where(eq(accessCodes.meetingRoomSid, sid));
@@ -302,7 +287,7 @@ export function meetingRoomsRepo(db: Db, rawQuery: RawQuery): MeetingRoomsRepo {
       });
       return ok(toApi(row, (await codesOf(db, [sid])).get(sid) ?? []));
     } catch (e) {
-      if (e instanceof RoomNotFound) return notFound("meeting room");
+      if (e instanceof RoomNotFound) return rows.missing();
       const mapped = mapWriteError(e, accountSid, sid, codes);
       if (mapped) return mapped;
       throw e;
@@ -373,10 +358,6 @@ export function meetingRoomsRepo(db: Db, rawQuery: RawQuery): MeetingRoomsRepo {
     list: pages.ofAccount,
     update: (accountSid, sid, patch, options) => updater.update([accountSid, sid], patch, options),
     replace: (accountSid, sid, body) => updater.replace([accountSid, sid], body),
-    async delete(accountSid, sid) {
-      if (!isUuid(accountSid) || !isUuid(sid)) return notFound("meeting room");
-      const rows = await db.delete(meetingRooms).where(scoped(accountSid, sid)).returning({ sid: meetingRooms.meetingRoomSid });
-      return rows.length ? ok(undefined) : notFound("meeting room");
-    },
+    delete: rows.delete,
   };
 }

@@ -8,13 +8,12 @@ import {
   type FieldError,
   type FieldMap,
   invalid,
+  iso,
   isUniqueViolation,
   isUuid,
-  iso,
   notFound,
   ok,
-  type Page,
-  type UnscopedListOptions,
+  type OperatorCollectionRepo,
 } from "./common.ts";
 import { listPager } from "./list-page.ts";
 import { resolveOwner } from "./refs.ts";
@@ -44,13 +43,10 @@ export interface AddPrefixInput {
   account_sid?: string;
 }
 
-export interface TrunkPrefixesRepo {
-  readonly fields: typeof prefixFields;
+export interface TrunkPrefixesRepo extends OperatorCollectionRepo<typeof prefixFields, PrefixObject> {
   /** A prefix already routed (to any account) is a `conflict`. */
   add(input: AddPrefixInput): Promise<DbResult<PrefixObject>>;
   remove(prefixSid: string): Promise<DbResult<void>>;
-  get(prefixSid: string): Promise<DbResult<PrefixObject>>;
-  list(options: UnscopedListOptions): Promise<Page<PrefixObject>>;
 }
 
 /**

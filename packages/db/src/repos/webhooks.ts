@@ -1,8 +1,18 @@
-import { and, asc, count, eq, getTableColumns } from "drizzle-orm";
+import { asc, count, eq, getTableColumns } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { accounts } from "../schema/accounts.ts";
 import { webhooks } from "../schema/webhooks.ts";
-import { type DbResult, type FieldMap, invalid, isUuid, type ListOptions, notFound, ok, type Page } from "./common.ts";
+import {
+  accountRows,
+  type DbResult,
+  type FieldMap,
+  invalid,
+  isUuid,
+  type ListOptions,
+  notFound,
+  ok,
+  type Page,
+} from "./common.ts";
 import { listPager } from "./list-page.ts";
 
 /** A Webhook object (not in the reference). The secret is shown once, when created. */
@@ -60,7 +70,7 @@ export interface WebhooksRepo {
  * @example await webhooksRepo(db).create(accountSid, { url: "https://hooks.example.com/conf", types: null }, 20);
  */
 export function webhooksRepo(db: Db): WebhooksRepo {
-  const scoped = (accountSid: string, sid: string) => and(eq(webhooks.accountSid, accountSid), eq(webhooks.webhookSid, sid));
+  const rows = accountRows(db, webhooks, { account: webhooks.accountSid, sid: webhooks.webhookSid }, "webhook");
   const pages = listPager(db, {
     table: webhooks,
     account: webhooks.accountSid,
@@ -84,21 +94,13 @@ export function webhooksRepo(db: Db): WebhooksRepo {
         return ok({ ...toApi(row!), secret });
       });
     },
-    async get(accountSid, sid) {
-      if (!isUuid(accountSid) || !isUuid(sid)) return notFound("webhook");
-      const [row] = await db.select().from(webhooks).where(scoped(accountSid, sid));
-      return row ? ok(toApi(row)) : notFound("webhook");
-    },
+    get: (accountSid, sid) => rows.get(accountSid, sid, toApi),
     list: pages.ofAccount,
     async ofAccount(accountSid) {
       if (!isUuid(accountSid)) return [];
-      const rows = await db.select().from(webhooks).where(eq(webhooks.accountSid, accountSid)).orderBy(asc(webhooks.dateCreated)).limit(1000);
-      return rows.map((r) => ({ ...toApi(r), secret: r.secret }));
+      const all = await db.select().from(webhooks).where(eq(webhooks.accountSid, accountSid)).orderBy(asc(webhooks.dateCreated)).limit(1000);
+      return all.map((r) => ({ ...toApi(r), secret: r.secret }));
     },
-    async delete(accountSid, sid) {
-      if (!isUuid(accountSid) || !isUuid(sid)) return notFound("webhook");
-      const rows = await db.delete(webhooks).where(scoped(accountSid, sid)).returning({ sid: webhooks.webhookSid });
-      return rows.length ? ok(undefined) : notFound("webhook");
-    },
+    delete: rows.delete,
   };
 }

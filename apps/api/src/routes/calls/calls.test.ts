@@ -1,26 +1,9 @@
 import { beforeAll, expect, test } from "bun:test";
+import { CALL_FIELDS } from "@conf/session-store";
 import { assignDid, eventually, forEachLivePlane, NODE_ID } from "../../testing.ts";
 
 const NOT_FOUND = { message: "no item error", errors: [{ field: null, message: "cannot find call", reference_sid: null }] };
-const SAMPLE_KEYS = [
-  "access_code",
-  "account_sid",
-  "call_sid",
-  "codecs",
-  "date_created",
-  "date_joined",
-  "direction",
-  "duration",
-  "gain_level",
-  "meeting_room_sid",
-  "meeting_sid",
-  "muted",
-  "name",
-  "number_dst",
-  "number_src",
-  "on_hold",
-  "role",
-];
+const SAMPLE_KEYS: string[] = [...CALL_FIELDS];
 
 forEachLivePlane((h) => {
   let roomSid = "";

@@ -1,4 +1,5 @@
 import { ROLES } from "@conf/call-flow";
+import { CALL_FIELDS as STORE_CALL_FIELDS } from "@conf/session-store";
 import { z } from "@hono/zod-openapi";
 import type { MemoryFieldMap } from "../../lib/filter.ts";
 import { fieldFiltered, pageSchema, sidParam } from "../../lib/openapi.ts";
@@ -50,22 +51,10 @@ export const CallSchema = z
 export const CallFilteredSchema = fieldFiltered(CallSchema, "CallFields");
 export const CallPageSchema = pageSchema(CallFilteredSchema, "CallPage");
 export const CALL_FIELDS = Object.keys(CallSchema.shape);
-/** Read-only fields compared with the current value on PATCH (`duration` changes every second, so any number passes). */
-export const CALL_READ_ONLY = [
-  "access_code",
-  "account_sid",
-  "call_sid",
-  "codecs",
-  "date_created",
-  "date_joined",
-  "direction",
-  "gain_level",
-  "meeting_room_sid",
-  "meeting_sid",
-  "number_dst",
-  "number_src",
-  "role",
-] as const;
+// What a PATCH may change, and `duration`, which changes every second (any number passes).
+const CALL_NOT_READ_ONLY: readonly string[] = ["duration", "muted", "name", "on_hold"];
+/** Read-only fields compared with the current value on PATCH: every other field of the Call object. */
+export const CALL_READ_ONLY = STORE_CALL_FIELDS.filter((f) => !CALL_NOT_READ_ONLY.includes(f));
 
 /** Filter and sort kinds of the Call object's fields. */
 export const CALL_FILTER_FIELDS: MemoryFieldMap = {

@@ -5,8 +5,7 @@ import { registerCreate } from "./create.ts";
 import { registerDelete } from "./delete.ts";
 import { registerGet } from "./get.ts";
 import { registerList } from "./list.ts";
-import { registerReplace } from "./replace.ts";
-import { registerUpdate } from "./update.ts";
+import { registerWrites } from "./writes.ts";
 
 /** `/did_groups`: POST, list, get, PATCH, PUT, DELETE. */
 export function didGroupsRoutes(): OpenAPIHono<AppEnv> {
@@ -14,8 +13,7 @@ export function didGroupsRoutes(): OpenAPIHono<AppEnv> {
   registerCreate(app);
   registerList(app);
   registerGet(app);
-  registerUpdate(app);
-  registerReplace(app);
+  registerWrites(app);
   registerDelete(app);
   return app;
 }

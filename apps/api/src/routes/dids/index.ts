@@ -3,15 +3,13 @@ import { validationHook } from "../../lib/body.ts";
 import type { AppEnv } from "../../lib/context.ts";
 import { registerGet } from "./get.ts";
 import { registerList } from "./list.ts";
-import { registerReplace } from "./replace.ts";
-import { registerUpdate } from "./update.ts";
+import { registerWrites } from "./writes.ts";
 
 /** `/dids`: list, get, PATCH, PUT (numbers are assigned by the operator under /core/v2). */
 export function didsRoutes(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   registerList(app);
   registerGet(app);
-  registerUpdate(app);
-  registerReplace(app);
+  registerWrites(app);
   return app;
 }

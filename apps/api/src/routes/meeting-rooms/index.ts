@@ -5,9 +5,8 @@ import { registerCreate } from "./create.ts";
 import { registerDelete } from "./delete.ts";
 import { registerGet } from "./get.ts";
 import { registerList } from "./list.ts";
-import { registerReplace } from "./replace.ts";
 import { registerResolvedAttributes } from "./resolved-attributes.ts";
-import { registerUpdate } from "./update.ts";
+import { registerWrites } from "./writes.ts";
 
 /** `/meeting_rooms`: POST, list, get, PATCH, PUT, DELETE, and `resolved_attributes`. */
 export function meetingRoomsRoutes(): OpenAPIHono<AppEnv> {
@@ -15,8 +14,7 @@ export function meetingRoomsRoutes(): OpenAPIHono<AppEnv> {
   registerCreate(app);
   registerList(app);
   registerGet(app);
-  registerUpdate(app);
-  registerReplace(app);
+  registerWrites(app);
   registerDelete(app);
   registerResolvedAttributes(app);
   return app;
