@@ -97,6 +97,12 @@ export const mixerEnvSchema = z.object({
   RTP_LATCH_SDP_GRACE_MS: z.coerce.number().int().min(0).max(10_000).default(500),
   /** Milliseconds the latched RTP source must be silent before another stream may re-latch (NAT rebinding). */
   RTP_RELATCH_SILENCE_MS: z.coerce.number().int().min(200).default(2000),
+  /** Port of this node's own GET /metrics (bearer ADMIN_TOKEN); unset: none (under `bun run start` the API serves them). */
+  MIXER_METRICS_PORT: z.preprocess((v) => (v === "" ? undefined : v), port.optional()),
+  /** Address MIXER_METRICS_PORT listens on. */
+  MIXER_METRICS_HOST: z.string().min(1).default("127.0.0.1"),
+  /** The operator's bearer token, which a scrape of MIXER_METRICS_PORT must carry. */
+  ADMIN_TOKEN: z.preprocess((v) => (v === "" ? undefined : v), z.string().min(16, "must be at least 16 characters").optional()),
 });
 export type MixerEnv = z.infer<typeof mixerEnvSchema>;
 
@@ -109,6 +115,10 @@ export function readMixerEnv(env: Record<string, string | undefined> = process.e
   }
   if (r.data.RTP_PORT_MIN > r.data.RTP_PORT_MAX) {
     console.error("mixer: bad RTP_PORT_MIN: must not exceed RTP_PORT_MAX");
+    process.exit(1);
+  }
+  if (r.data.MIXER_METRICS_PORT !== undefined && r.data.ADMIN_TOKEN === undefined) {
+    console.error("mixer: bad MIXER_METRICS_PORT: needs ADMIN_TOKEN (scrapes must carry it)");
     process.exit(1);
   }
   const workers = workersUnsupported(r.data);

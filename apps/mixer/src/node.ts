@@ -26,8 +26,8 @@ import { type MeetingRuntime, MixGroup } from "./meeting.ts";
 import { MeetingController } from "./meeting-controller.ts";
 import { MeetingRecording } from "./meeting-recording.ts";
 import { RtpPortPool } from "./rtp-socket.ts";
-import { type MessageLimits, SipUa, type SipTimerOptions, type SourceLimits } from "@conf/sip";
-import { TickStats } from "./tick-stats.ts";
+import { type MessageLimits, type SipMessageCounts, SipUa, type SipTimerOptions, type SourceLimits } from "@conf/sip";
+import { type CumulativeHistogram, TickStats } from "./tick-stats.ts";
 import { Voice } from "./voice.ts";
 
 export interface MixerNodeOptions {
@@ -81,6 +81,17 @@ export interface MixerNodeOptions {
   /** How long a hand-over step may take before the call stays here, ms. Default 3000. */
   handoverTimeoutMs?: number;
   log?: (line: string) => void;
+}
+
+/** What a node counted since it started (see `MixerNode.counts`). */
+export interface NodeCounts {
+  readonly calls: ReadonlyMap<string, CallSession>;
+  readonly meetings: number;
+  readonly rtp: { readonly rxPackets: number; readonly rxExpected: number; readonly txPackets: number };
+  /** Null before the node listens. */
+  readonly sip: SipMessageCounts | null;
+  readonly wrongCodes: number;
+  readonly lateness: CumulativeHistogram;
 }
 
 /**
@@ -280,6 +291,18 @@ export class MixerNode {
   private onControl(m: ControlMessage): void {
     if (m.type === "handover") this.handover.onMessage(m);
     else this.controller.onControl(m);
+  }
+
+  /** What the node counted since it started, read when metrics are scraped (metrics.ts). */
+  get counts(): NodeCounts {
+    return {
+      calls: this.registry.calls,
+      meetings: this.controller.meetings.size,
+      rtp: this.registry.rtpTotals(),
+      sip: this.ua?.messages ?? null,
+      wrongCodes: this.admission.wrongCodes,
+      lateness: this.tickStats.lateness,
+    };
   }
 
   /**

@@ -33,6 +33,7 @@ export function splitPortRange(min: number, max: number, parts: number): { min: 
  */
 export interface WorkerEnv {
   readonly MIXER_WORKERS: number;
+  readonly MIXER_METRICS_PORT?: number;
   readonly REDIS_URL?: string | undefined;
   readonly DATABASE_URL?: string | undefined;
 }
@@ -75,6 +76,8 @@ export async function startWorkers(options: {
         MIXER_PARENT_PID: String(process.pid),
         NODE_ID: id,
         SIP_PORT: "0",
+        // Each worker serves its own metrics, on the ports after the front's.
+        MIXER_METRICS_PORT: env.MIXER_METRICS_PORT ? String(env.MIXER_METRICS_PORT + i + 1) : env.MIXER_METRICS_PORT === 0 ? "0" : "",
         RTP_PORT_MIN: String(range.min),
         RTP_PORT_MAX: String(range.max),
       },
