@@ -177,6 +177,17 @@ describe("mixer metrics", () => {
     expect(sample(after, "conference_rtp_packets_sent_total")).toBeGreaterThanOrEqual(sample(during, "conference_rtp_packets_sent_total") ?? 0);
   }, 20_000);
 
+  test("counters never go down: loss that shrinks (a late packet arrived) keeps the highest figure reported", async () => {
+    const rtp = { rxPackets: 90, rxExpected: 100, txPackets: 0 };
+    const counts = { calls: new Map(), meetings: 0, rtp, sip: null, wrongCodes: 0, lateness: new CumulativeHistogram([0.001]) };
+    const registry = createMixerMetrics({ counts });
+    expect(sample(await registry.metrics(), "conference_rtp_packets_lost_total")).toBe(10);
+    rtp.rxPackets = 95;
+    expect(sample(await registry.metrics(), "conference_rtp_packets_lost_total")).toBe(10);
+    rtp.rxExpected = 120;
+    expect(sample(await registry.metrics(), "conference_rtp_packets_lost_total")).toBe(25);
+  });
+
   test("the served /metrics needs the bearer token: 401 in the reference's shape without it or with a wrong one", async () => {
     const registry = createMixerMetrics({
       counts: {
