@@ -10,6 +10,7 @@ import { BUILT_IN_CALL_FLOWS } from "@conf/call-flow";
 import { createSessionStore } from "@conf/session-store";
 import { loadPrompts } from "@conf/media";
 import { RawPeer, request, sdp } from "@conf/sip/test-peer";
+import { mixerEnvSchema } from "./env.ts";
 import { createMixerMetrics, serveMetrics } from "./metrics.ts";
 import { MixerNode } from "./node.ts";
 import { CumulativeHistogram } from "./tick-stats.ts";
@@ -55,6 +56,25 @@ describe("CumulativeHistogram", () => {
     expect(h.count).toBe(6);
     expect(h.sum).toBeCloseTo(0.516, 9);
   });
+});
+
+describe("MIXER_METRICS_PORT and ADMIN_TOKEN in the mixer's environment", () => {
+  const table: { name: string; input: Record<string, string>; expected: { port?: number; token?: string } | "error" }[] = [
+    { name: "unset: no listener", input: {}, expected: {} },
+    { name: "empty: no listener", input: { MIXER_METRICS_PORT: "", ADMIN_TOKEN: "" }, expected: {} },
+    { name: "a port and a token", input: { MIXER_METRICS_PORT: "9464", ADMIN_TOKEN: TOKEN }, expected: { port: 9464, token: TOKEN } },
+    { name: "a token too short", input: { ADMIN_TOKEN: "short" }, expected: "error" },
+    { name: "not a port", input: { MIXER_METRICS_PORT: "70000" }, expected: "error" },
+  ];
+  for (const { name, input, expected } of table) {
+    test(name, () => {
+      const r = mixerEnvSchema.safeParse(input);
+      if (expected === "error") return expect(r.success).toBe(false);
+      expect(r.success).toBe(true);
+      expect(r.data?.MIXER_METRICS_PORT).toBe(expected.port);
+      expect(r.data?.ADMIN_TOKEN).toBe(expected.token);
+    });
+  }
 });
 
 describe("mixer metrics", () => {
