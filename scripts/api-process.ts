@@ -36,7 +36,9 @@ link.expose("api", {
     // The mixer's thread appends to this thread's event log through the link (call.entered, talker.*).
     const stopServing = serveLivePlane(link, { eventLog });
     link.expose("config", createConfigReader(database));
-    const api = await startApi({ env, database, bus, sessionStore });
+    // The mixer (the parent) exposes its metrics once it runs; until then scrapes leave them out.
+    const mixerMetrics = link.proxy<{ text(): Promise<string> }>("metrics", ["text"], 2000);
+    const api = await startApi({ env, database, bus, sessionStore, metricsSources: [() => mixerMetrics.text()] });
     close = async () => {
       await api.close();
       await stopServing();

@@ -71,6 +71,8 @@ const sessionStore = createSessionStore({
   ...shared,
 });
 const mixer = await startMixer({ env: mixerEnv, config, bus, sessionStore });
+// The API's GET /metrics merges these (calls, meetings, SIP, RTP, ticks) with its own.
+link.expose("metrics", { text: () => mixer.metrics.metrics() });
 
 console.log(`conference: API on ${api.url} (docs ${api.url}/docs)`);
 console.log(`conference: SIP on udp ${mixerEnv.SIP_HOST}:${mixer.sipPort}, RTP ${mixerEnv.RTP_PORT_MIN}-${mixerEnv.RTP_PORT_MAX}`);

@@ -36,6 +36,7 @@ import {
   unsupportedMediaType,
 } from "./lib/errors.ts";
 import { createLoginLimiter, type LoginLimiter } from "./lib/login-limiter.ts";
+import { type ApiMetrics, createApiMetrics } from "./lib/metrics.ts";
 import { accountsRoutes } from "./routes/accounts/index.ts";
 import { callFlowsRoutes } from "./routes/call-flows/index.ts";
 import { callsRoutes } from "./routes/calls/index.ts";
@@ -98,6 +99,8 @@ export interface AppDeps {
   readonly eventStreams?: EventStreamLimits;
   /** The outbound policy and limits of `/conference/v2/webhooks`. */
   readonly webhooks?: WebhookRouteOptions;
+  /** What GET /metrics serves (bearer `adminToken`); default the API's own families only. */
+  readonly metrics?: ApiMetrics;
 }
 
 /** CORS as the reference's sample response headers show. */
@@ -162,6 +165,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
+  const metrics = deps.metrics ?? createApiMetrics();
+  app.use("*", metrics.middleware);
   if (log) app.use("*", accessLog(log));
   app.use(
     "*",
@@ -277,6 +282,11 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       "Cache-Control": "public, max-age=86400",
     });
   });
+
+  // Operator-only, like /core/v2; not part of the reference, so not in the document.
+  app.get("/metrics", bearerAuth({ token: deps.adminToken }), async (c) =>
+    c.body(await metrics.text(), 200, { "Content-Type": metrics.contentType }),
+  );
 
   const conference = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   conference.use(

@@ -6,4 +6,5 @@ export { type AppDeps, CORS_EXPOSE_HEADERS, createApp, type Publisher } from "./
 export { type CredentialCache, createCredentialCache } from "./lib/auth.ts";
 export type { AppEnv } from "./lib/context.ts";
 export { type Env, parseEnv } from "./lib/env.ts";
+export type { MetricsSource } from "./lib/metrics.ts";
 export { eventLogLimits, generateAdminToken, type RunningApi, type StartApiOptions, startApi } from "./server.ts";

@@ -13,6 +13,7 @@ import { createApp } from "./app.ts";
 import { createCredentialCache } from "./lib/auth.ts";
 import { credentialScope } from "./lib/context.ts";
 import { createLoginLimiter } from "./lib/login-limiter.ts";
+import { createApiMetrics, type MetricsSource } from "./lib/metrics.ts";
 import { connectReadCache, createReadCache } from "./lib/read-cache.ts";
 import type { Env } from "./lib/env.ts";
 
@@ -24,6 +25,8 @@ export interface StartApiOptions {
   readonly bus?: Bus;
   /** A live store to use (not closed by `close()`); default: created from REDIS_URL. */
   readonly sessionStore?: SessionStore;
+  /** Other processes' metrics that GET /metrics merges in (the mixer's under `bun run start`). */
+  readonly metricsSources?: readonly MetricsSource[];
 }
 
 export interface RunningApi {
@@ -128,6 +131,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     eventStreams,
     webhooks,
     repos,
+    metrics: createApiMetrics({ sources: options.metricsSources }),
     maxBodyBytes: env.API_MAX_BODY_BYTES,
     outbound: policy,
     trustProxy: env.API_TRUST_PROXY,

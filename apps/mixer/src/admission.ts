@@ -91,6 +91,11 @@ export class Admission {
     return this.parts.trusted.has(address);
   }
 
+  /** Wrong access codes entered on this node since it started (for metrics). */
+  get wrongCodes(): number {
+    return this.guesses.wrongCount;
+  }
+
   close(): Promise<void> {
     return this.guesses.close();
   }

@@ -11,6 +11,8 @@ export class CallRegistry {
   private rxEndedPackets = 0;
   /** Packets of ended calls dropped as not from their caller. */
   private rxEndedForeign = 0;
+  /** RTP counts of every call gone from here, handed-over ones too: metrics' counters never go down. */
+  private readonly gone = { rxPackets: 0, rxExpected: 0, txPackets: 0 };
 
   get size(): number {
     return this.calls.size;
@@ -28,6 +30,11 @@ export class CallRegistry {
 
   /** The call is gone from here; `ended`: its RTP counts go to the node's totals. */
   remove(call: CallSession, ended: boolean): void {
+    if (this.calls.get(call.callSid) === call) {
+      this.gone.rxPackets += call.rxPackets;
+      this.gone.rxExpected += call.rxExpected;
+      this.gone.txPackets += call.txPackets;
+    }
     if (ended) {
       this.rxEndedExpected += call.rxExpected;
       this.rxEndedPackets += call.rxPackets;
@@ -53,5 +60,16 @@ export class CallRegistry {
     const lost = Math.max(0, expected - received);
     const pct = expected > 0 ? (100 * lost) / expected : 0;
     return `rx totals: ${received} packets of ${expected} expected, ${lost} lost (${pct.toFixed(3)}%), ${foreign} foreign packets dropped`;
+  }
+
+  /** RTP packets since the node started, every call that was here included (read at scrape time). */
+  rtpTotals(): { rxPackets: number; rxExpected: number; txPackets: number } {
+    const t = { ...this.gone };
+    for (const c of this.calls.values()) {
+      t.rxPackets += c.rxPackets;
+      t.rxExpected += c.rxExpected;
+      t.txPackets += c.txPackets;
+    }
+    return t;
   }
 }

@@ -105,6 +105,8 @@ export class CallSession {
   lastRtpAt: number;
   /** RTP packets taken from the caller (audio and events), for loss towards us. */
   rxPackets = 0;
+  /** RTP packets sent to the caller (for metrics). */
+  txPackets = 0;
   /** First and highest extended sequence number seen; -1: none yet. */
   private rxFirstSeq = -1;
   private rxMaxSeq = 0;
@@ -506,6 +508,7 @@ export class CallSession {
     // A plain loop: `set(arena.subarray(...))` would allocate a view per packet.
     for (let i = 0; i < length; i++) p[12 + i] = arena[offset + i] as number;
     this.rtp.send(length === 160 ? this.packet160 : p.subarray(0, 12 + length), this.latch.port, this.latch.address);
+    this.txPackets++;
   }
 }
 

@@ -72,6 +72,7 @@ export class MixClock {
     const t = performance.now();
     if (t >= this.nextTick) {
       stats.late.add(t - this.nextTick);
+      stats.lateness.observe((t - this.nextTick) / 1000);
       // After a long stall (GC, debugger), do not burst: resume from now.
       if (t - this.nextTick > 200) this.nextTick = t;
       while (this.nextTick <= t) {

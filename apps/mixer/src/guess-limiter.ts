@@ -300,6 +300,8 @@ export class RedisGuessStore implements GuessStore {
  */
 export class GuessLimiter {
   readonly limits: GuessLimits;
+  /** Wrong codes this node was told of since it started (for metrics). */
+  wrongCount = 0;
   private readonly memory: MemoryGuessStore;
 
   constructor(
@@ -342,6 +344,7 @@ export class GuessLimiter {
 
   /** A wrong code was entered; true when this one reached the limit (the key is now refused). */
   async wrong(keys: GuessKeys): Promise<boolean> {
+    this.wrongCount++;
     const local = this.memory.addWrongNow(keys, this.limits);
     if (!this.shared) return local;
     try {

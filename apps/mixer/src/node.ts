@@ -29,8 +29,8 @@ import { type MeetingRuntime, MixGroup } from "./meeting.ts";
 import { MeetingController } from "./meeting-controller.ts";
 import { MeetingRecording } from "./meeting-recording.ts";
 import { RtpPortPool } from "./rtp-socket.ts";
-import { type MessageLimits, SipUa, type SipTimerOptions, type SourceLimits } from "@conf/sip";
-import { TickStats } from "./tick-stats.ts";
+import { type MessageLimits, type SipMessageCounts, SipUa, type SipTimerOptions, type SourceLimits } from "@conf/sip";
+import { type CumulativeHistogram, TickStats } from "./tick-stats.ts";
 import { Voice } from "./voice.ts";
 
 export interface MixerNodeOptions {
@@ -89,6 +89,17 @@ export interface MixerNodeOptions {
   handoverTimeoutMs?: number;
   /** Where the node logs: a Log (fields and message), or a line callback (tests); default the `mixer` module's logger. */
   log?: Log | ((line: string) => void);
+}
+
+/** What a node counted since it started (see `MixerNode.counts`). */
+export interface NodeCounts {
+  readonly calls: ReadonlyMap<string, CallSession>;
+  readonly meetings: number;
+  readonly rtp: { readonly rxPackets: number; readonly rxExpected: number; readonly txPackets: number };
+  /** Null before the node listens. */
+  readonly sip: SipMessageCounts | null;
+  readonly wrongCodes: number;
+  readonly lateness: CumulativeHistogram;
 }
 
 /**
@@ -301,6 +312,18 @@ export class MixerNode {
   private onControl(m: ControlMessage): void {
     if (m.type === "handover") this.handover.onMessage(m);
     else this.controller.onControl(m);
+  }
+
+  /** What the node counted since it started, read when metrics are scraped (metrics.ts). */
+  get counts(): NodeCounts {
+    return {
+      calls: this.registry.calls,
+      meetings: this.controller.meetings.size,
+      rtp: this.registry.rtpTotals(),
+      sip: this.ua?.messages ?? null,
+      wrongCodes: this.admission.wrongCodes,
+      lateness: this.tickStats.lateness,
+    };
   }
 
   /**

@@ -7,10 +7,12 @@ import { createLogger, type Log, lineLog } from "@conf/log";
 import { createAccessRouter, invalidationChannel, parseInvalidation } from "@conf/access-router";
 import { type ConfigReader, createConfigReader, type Database, openDatabase } from "@conf/db";
 import { type Bus, createBus, createSessionStore, type SessionStore } from "@conf/session-store";
+import type { Registry } from "prom-client";
 import type { MixerEnv } from "./env.ts";
 import { RedisGuessStore, TrustedSources } from "./guess-limiter.ts";
 import { loadPrompts } from "@conf/media";
 import { publishNodeEvents } from "./event-publisher.ts";
+import { createMixerMetrics, serveMetrics } from "./metrics.ts";
 import { MixerNode } from "./node.ts";
 import { splitPortRange, startWorkers, type WorkerProcesses, workersUnsupported } from "./workers.ts";
 
@@ -34,6 +36,10 @@ export interface StartMixerOptions {
 export interface RunningMixer {
   readonly node: MixerNode;
   readonly sipPort: number;
+  /** This node's metrics (Prometheus text: `await metrics.metrics()`). */
+  readonly metrics: Registry;
+  /** Port of this node's GET /metrics (MIXER_METRICS_PORT), or null when it serves none. */
+  readonly metricsPort: number | null;
   /** Hangs up every call, stops, and closes what `startMixer` opened. Idempotent. */
   close(): Promise<void>;
 }
@@ -131,10 +137,21 @@ export async function startMixer(options: StartMixerOptions): Promise<RunningMix
   });
   await node.start();
   const stopTalkerEvents = publishNodeEvents(node.events, node.meetings, store, (e) => log.warn({}, `event log: ${String(e)}`));
+  const metrics = createMixerMetrics(node);
+  let metricsPort: number | null = null;
+  if (env.MIXER_METRICS_PORT !== undefined) {
+    if (!env.ADMIN_TOKEN) throw new Error("mixer: MIXER_METRICS_PORT needs ADMIN_TOKEN");
+    const server = serveMetrics({ registry: metrics, token: env.ADMIN_TOKEN, host: env.MIXER_METRICS_HOST, port: env.MIXER_METRICS_PORT });
+    owned.push(() => server.close());
+    metricsPort = server.port;
+    log.info({}, `metrics on http://${env.MIXER_METRICS_HOST}:${metricsPort}/metrics`);
+  }
   let closing: Promise<void> | undefined;
   return {
     node,
     sipPort: node.sipPort,
+    metrics,
+    metricsPort,
     close() {
       closing ??= (async () => {
         stopTalkerEvents();

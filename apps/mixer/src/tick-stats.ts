@@ -40,9 +40,46 @@ export class Histogram {
   }
 }
 
+/** Upper bounds of the tick-lateness buckets for metrics, seconds (a tick is 20 ms). */
+export const LATENESS_BUCKETS_S = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1] as const;
+
+/**
+ * A Prometheus-style histogram that only grows (never reset), in preallocated arrays:
+ * `observe` allocates nothing, so the clock may call it every tick. Read at scrape time.
+ *
+ * @example
+ * const h = new CumulativeHistogram([0.001, 0.01]);
+ * h.observe(0.004); // counts[1] === 1, sum 0.004
+ */
+export class CumulativeHistogram {
+  /** Upper bounds, seconds, ascending (+Inf is implied after the last). */
+  readonly bounds: Float64Array;
+  /** Observations per bucket, not cumulative; the last entry is above every bound. */
+  readonly counts: Float64Array;
+  count = 0;
+  sum = 0;
+
+  constructor(bounds: readonly number[]) {
+    this.bounds = Float64Array.from(bounds);
+    this.counts = new Float64Array(bounds.length + 1);
+  }
+
+  observe(value: number): void {
+    const v = value < 0 ? 0 : value;
+    const b = this.bounds;
+    let i = 0;
+    while (i < b.length && v > (b[i] as number)) i++;
+    this.counts[i]!++;
+    this.count++;
+    this.sum += v;
+  }
+}
+
 export class TickStats {
   /** Start of a tick behind its schedule, ms. */
   readonly late = new Histogram();
+  /** The same lateness since the node started, seconds, for metrics (never reset). */
+  readonly lateness = new CumulativeHistogram(LATENESS_BUCKETS_S);
   /** Work of one tick (mix, encode, send), ms. */
   readonly work = new Histogram();
 

@@ -79,6 +79,8 @@ export async function startWorkers(options: {
         MIXER_PARENT_PID: String(process.pid),
         NODE_ID: id,
         SIP_PORT: "0",
+        // Each worker serves its own metrics, on the ports after the front's.
+        MIXER_METRICS_PORT: env.MIXER_METRICS_PORT ? String(env.MIXER_METRICS_PORT + i + 1) : env.MIXER_METRICS_PORT === 0 ? "0" : "",
         RTP_PORT_MIN: String(range.min),
         RTP_PORT_MAX: String(range.max),
       },

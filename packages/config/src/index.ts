@@ -58,6 +58,8 @@ export function startConfig(env: Record<string, string | undefined>): ConfigResu
 /** What a worker pool needs of the environment. */
 export interface WorkerEnv {
   readonly MIXER_WORKERS: number;
+  /** Worker i serves its own /metrics on this port + i. */
+  readonly MIXER_METRICS_PORT?: number | undefined;
   readonly REDIS_URL?: string | undefined;
   readonly DATABASE_URL?: string | undefined;
 }
@@ -82,6 +84,9 @@ export function mixerConfig(env: Record<string, string | undefined>): ConfigResu
   if (r.value.RTP_PORT_MIN > r.value.RTP_PORT_MAX) lines.push("RTP_PORT_MIN: must not exceed RTP_PORT_MAX");
   const workers = workersUnsupported(r.value);
   if (workers) lines.push(`MIXER_WORKERS: ${workers}`);
+  if (r.value.MIXER_METRICS_PORT !== undefined && r.value.ADMIN_TOKEN === undefined) {
+    lines.push("MIXER_METRICS_PORT: needs ADMIN_TOKEN (scrapes must carry it)");
+  }
   return lines.length ? { ok: false, error: lines.join("\n"), lines } : r;
 }
 

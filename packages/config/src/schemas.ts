@@ -212,6 +212,12 @@ export const mixerVars = {
   LOBBY_RTP_TIMEOUT_MS: intVar(5000, 500),
   /** Longest pause between the keys of one keypad command (`*` then `6`), ms. */
   KEYPAD_INTERDIGIT_MS: intVar(3000, 500, 30_000),
+  /** Port of this node's own GET /metrics (bearer ADMIN_TOKEN); unset: none (under `bun run start` the API serves them). */
+  MIXER_METRICS_PORT: optionalIntVar(1, 65535),
+  /** Address MIXER_METRICS_PORT listens on. */
+  MIXER_METRICS_HOST: stringVar("127.0.0.1"),
+  /** The operator's bearer token, which a scrape of MIXER_METRICS_PORT must carry. */
+  ADMIN_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   /** RTP packets in sequence (one source, one SSRC) a stream from elsewhere than the SDP's address needs to latch. */
   RTP_LATCH_PACKETS: intVar(4, 2, 50),
   /** Milliseconds a routable SDP address is waited for before a stream from elsewhere may latch. */

@@ -44,6 +44,7 @@ export {
   type ReinviteOptions,
   type ReinviteResult,
 } from "./dialog.ts";
+export { OTHER as OTHER_SIP_KEY, SipMessageCounts } from "./message-counts.ts";
 export { DTMF_INFO_TYPES, type DtmfInfo, type DtmfInfoType, parseDtmfInfo } from "./dtmf-info.ts";
 export {
   type Destination,

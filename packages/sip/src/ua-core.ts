@@ -8,6 +8,7 @@ import { isIP } from "node:net";
 import type { Dialog, DialogFailureReason } from "./dialog.ts";
 import { formatVia, parseNameAddr, type SipRequest, type SipUri, uriUser, type Via } from "./message.ts";
 import { type AdmissionTicket, DEFAULT_MESSAGE_LIMITS, type MessageLimits, type SourceLimits } from "./limits.ts";
+import { SipMessageCounts } from "./message-counts.ts";
 import { type Destination, resolveTimers, type SipTimerOptions, TransactionLayer } from "./transaction.ts";
 import type { IncomingCall } from "./incoming-call.ts";
 
@@ -156,6 +157,8 @@ export class UaCore {
   readonly userAgent: string;
   readonly forceRport: boolean;
   readonly limits: MessageLimits;
+  /** Messages by method and status code, each way (for metrics). */
+  readonly messages = new SipMessageCounts([...SUPPORTED_METHODS, ...KNOWN_UNSUPPORTED_METHODS]);
   closed = false;
   /** Where the response being handled came from (set around `receiveResponse`). */
   responseSource: Destination | null = null;
@@ -172,7 +175,12 @@ export class UaCore {
     this.userAgent = options.userAgent ?? "conf-mixer";
     this.forceRport = options.forceRport ?? false;
     this.limits = { ...DEFAULT_MESSAGE_LIMITS, ...options.messageLimits };
-    this.layer = new TransactionLayer(send, resolveTimers(options.timers), (err, ctx) => this.reportError(err, ctx));
+    // Every datagram leaves through the layer (transactions, ACKs, stateless answers).
+    const counted: SendDatagram = (data, dest) => {
+      this.messages.sent(data);
+      send(data, dest);
+    };
+    this.layer = new TransactionLayer(counted, resolveTimers(options.timers), (err, ctx) => this.reportError(err, ctx));
   }
 
   hostPort(): string {

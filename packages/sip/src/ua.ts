@@ -23,6 +23,7 @@ import {
   type ReinviteResult,
 } from "./dialog.ts";
 import { countHeaderLines } from "./limits.ts";
+import type { SipMessageCounts } from "./message-counts.ts";
 import { type OutgoingHeader, parseMessage, type SipResponse } from "./message.ts";
 import type { Destination, TransactionLayer } from "./transaction.ts";
 import { type SipUaHandlers, type SipUaOptions, UaCore } from "./ua-core.ts";
@@ -61,6 +62,11 @@ export class SipUa implements DialogHost, CallHost {
   readonly dialogs: Map<string, Dialog>;
   private readonly core: UaCore;
   private readonly uas: Uas;
+
+  /** SIP messages by method and status code, received and sent, since the UA started. */
+  get messages(): SipMessageCounts {
+    return this.core.messages;
+  }
   private readonly uac: Uac;
 
   private constructor(
@@ -175,8 +181,13 @@ export class SipUa implements DialogHost, CallHost {
       // Bun may reuse its receive buffer: the message (and its body slices) must own its bytes.
       const r = parseMessage(new Uint8Array(data));
       if (!r.ok) return this.uas.handleParseFailure(r, src);
-      if (r.value.kind === "request") this.uas.handleRequest(r.value, src);
-      else this.handleResponse(r.value, src);
+      if (r.value.kind === "request") {
+        this.core.messages.requestReceived(r.value.method);
+        this.uas.handleRequest(r.value, src);
+      } else {
+        this.core.messages.responseReceived(r.value.status);
+        this.handleResponse(r.value, src);
+      }
     } catch (err) {
       this.core.reportError(err, "receive");
     }

@@ -1,0 +1,238 @@
+/**
+ * The mixer's metrics, from a real call on real UDP: SIP and RTP counters rise, a wrong
+ * code counts, the tick-lateness histogram fills, the call and meeting gauges follow the
+ * call; the served text passes `promtool check metrics`, and only with the bearer token.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import type { udp } from "bun";
+import { createAccessRouter, createMemoryConfig } from "@conf/access-router";
+import { BUILT_IN_CALL_FLOWS } from "@conf/call-flow";
+import { createSessionStore } from "@conf/session-store";
+import { loadPrompts } from "@conf/media";
+import { RawPeer, request, sdp } from "@conf/sip/test-peer";
+import { mixerEnvSchema } from "./env.ts";
+import { createMixerMetrics, serveMetrics } from "./metrics.ts";
+import { MixerNode } from "./node.ts";
+import { CumulativeHistogram } from "./tick-stats.ts";
+
+const NUMBER = "15162065919";
+const CODE = "4321";
+const SECURED = BUILT_IN_CALL_FLOWS.find((f) => f.name === "secured")?.callFlowSid ?? "";
+const TOKEN = "metrics-test-token-0123456789";
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(20);
+  }
+}
+
+/** The value of one sample line (`name{labels} value`), or undefined when absent. */
+function sample(text: string, series: string): number | undefined {
+  for (const line of text.split("\n")) {
+    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
+  }
+  return undefined;
+}
+
+/** Runs `promtool check metrics` on the text; its complaints, or "" when it accepts it. */
+async function promtoolCheck(text: string): Promise<string> {
+  const p = Bun.spawn(["promtool", "check", "metrics"], { stdin: new TextEncoder().encode(text), stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  return code === 0 ? "" : `exit ${code}: ${out}${err}`;
+}
+
+describe("CumulativeHistogram", () => {
+  test("each value lands in the first bucket whose bound is not below it; negatives count as 0", () => {
+    const h = new CumulativeHistogram([0.001, 0.01]);
+    for (const v of [-1, 0, 0.001, 0.005, 0.01, 0.5]) h.observe(v);
+    expect([...h.counts]).toEqual([3, 2, 1]);
+    expect(h.count).toBe(6);
+    expect(h.sum).toBeCloseTo(0.516, 9);
+  });
+});
+
+describe("MIXER_METRICS_PORT and ADMIN_TOKEN in the mixer's environment", () => {
+  const table: { name: string; input: Record<string, string>; expected: { port?: number; token?: string } | "error" }[] = [
+    { name: "unset: no listener", input: {}, expected: {} },
+    { name: "empty: no listener", input: { MIXER_METRICS_PORT: "", ADMIN_TOKEN: "" }, expected: {} },
+    { name: "a port and a token", input: { MIXER_METRICS_PORT: "9464", ADMIN_TOKEN: TOKEN }, expected: { port: 9464, token: TOKEN } },
+    { name: "a token too short", input: { ADMIN_TOKEN: "short" }, expected: "error" },
+    { name: "not a port", input: { MIXER_METRICS_PORT: "70000" }, expected: "error" },
+  ];
+  for (const { name, input, expected } of table) {
+    test(name, () => {
+      const r = mixerEnvSchema.safeParse(input);
+      if (expected === "error") return expect(r.success).toBe(false);
+      expect(r.success).toBe(true);
+      expect(r.data?.MIXER_METRICS_PORT).toBe(expected.port);
+      expect(r.data?.ADMIN_TOKEN).toBe(expected.token);
+    });
+  }
+});
+
+describe("mixer metrics", () => {
+  test("a call through a node raises the SIP, RTP and wrong-code counters and fills the tick-lateness histogram", async () => {
+    const prompts = loadPrompts();
+    if (!prompts.ok) throw new Error(prompts.error);
+    const router = createAccessRouter({
+      config: createMemoryConfig({
+        accounts: [{ sid: "A1", callFlowSid: SECURED }],
+        dids: [{ sid: "D1", accountSid: "A1", phonenumber: NUMBER }],
+        meetingRooms: [{ sid: "R1", accountSid: "A1", name: "room", accessCodes: [{ accessCode: CODE, role: "host" }] }],
+      }),
+    });
+    const store = createSessionStore({});
+    const min = 42000 + Math.floor(Math.random() * 100) * 40;
+    const node = new MixerNode({
+      router,
+      store,
+      prompts: prompts.library,
+      nodeId: `metrics-${crypto.randomUUID()}`,
+      sipHost: "127.0.0.1",
+      sipPort: 0,
+      rtpPortMin: min,
+      rtpPortMax: min + 39,
+      log: () => {},
+    });
+    await node.start();
+    cleanups.push(async () => {
+      await node.stop();
+      router.close();
+      await store.close();
+    });
+    const registry = createMixerMetrics(node);
+    const server = serveMetrics({ registry, token: TOKEN, port: 0 });
+    cleanups.push(() => server.close());
+    const scrape = async () => {
+      const res = await fetch(`http://127.0.0.1:${server.port}/metrics`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+      expect(res.status).toBe(200);
+      return res.text();
+    };
+
+    const before = await scrape();
+    expect(await promtoolCheck(before)).toBe("");
+    expect(sample(before, 'conference_calls{state="lobby"}')).toBe(0);
+    expect(sample(before, "conference_rtp_packets_received_total")).toBe(0);
+
+    const peer = await RawPeer.open();
+    cleanups.push(() => peer.close());
+    const rtp: udp.Socket<"buffer"> = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data() {}, error() {} } });
+    cleanups.push(() => rtp.close());
+    const callId = `metrics-${crypto.randomUUID()}`;
+    peer.send(request({ method: "INVITE", uaPort: node.sipPort, peerPort: peer.port, callId, cseq: 1, body: sdp(rtp.port) }), node.sipPort);
+    const ok = await peer.waitResponse(200, "INVITE", callId, 3000);
+    const toTag = ok.to.tag ?? "";
+    const rtpPort = Number(/m=audio (\d+)/.exec(new TextDecoder().decode(ok.body))?.[1]);
+    peer.send(request({ method: "ACK", uaPort: node.sipPort, peerPort: peer.port, callId, toTag, cseq: 1 }), node.sipPort);
+
+    const pkt = new Uint8Array(12 + 160).fill(0xff);
+    pkt[0] = 0x80;
+    pkt[1] = 0;
+    let seq = 0;
+    const sender = setInterval(() => {
+      seq++;
+      pkt[2] = (seq >> 8) & 0xff;
+      pkt[3] = seq & 0xff;
+      rtp.send(pkt, rtpPort, "127.0.0.1");
+    }, 20);
+    cleanups.push(() => clearInterval(sender));
+
+    await until(() => node.calls.size === 1, 2000, "the call");
+    const lobby = await scrape();
+    expect(sample(lobby, 'conference_calls{state="lobby"}')).toBe(1);
+
+    let cseq = 1;
+    const keys = async (digits: string) => {
+      for (const d of digits) {
+        cseq++;
+        const c = cseq;
+        const body = `Signal=${d}\r\nDuration=160\r\n`;
+        peer.send(
+          request({ method: "INFO", uaPort: node.sipPort, peerPort: peer.port, callId, toTag, cseq: c, contentType: "application/dtmf-relay", body }),
+          node.sipPort,
+        );
+        await peer.waitFor((r) => r.msg.kind === "response" && r.msg.callId === callId && r.msg.cseq.seq === c, 2000, `INFO ${d}`);
+      }
+    };
+    await keys("9999#");
+    await until(() => node.counts.wrongCodes === 1, 5000, "the wrong code");
+    await keys(`${CODE}#`);
+    await until(() => [...node.calls.values()].some((c) => c.state === "meeting"), 5000, "the join");
+    await until(() => node.tickStats.lateness.count > 0 && seq > 20, 3000, "ticks and packets");
+
+    const during = await scrape();
+    expect(await promtoolCheck(during)).toBe("");
+    expect(sample(during, 'conference_calls{state="joined"}')).toBe(1);
+    expect(sample(during, 'conference_calls{state="lobby"}')).toBe(0);
+    expect(sample(during, "conference_meetings")).toBe(1);
+    expect(sample(during, 'conference_sip_requests_total{direction="received",method="INVITE"}')).toBe(1);
+    expect(sample(during, 'conference_sip_requests_total{direction="received",method="INFO"}')).toBe(10);
+    expect(sample(during, 'conference_sip_responses_total{direction="sent",code="200"}')).toBeGreaterThanOrEqual(10);
+    expect(sample(during, "conference_access_code_failures_total")).toBe(1);
+    expect(sample(during, "conference_rtp_packets_received_total")).toBeGreaterThan(10);
+    expect(sample(during, "conference_rtp_packets_sent_total")).toBeGreaterThan(10);
+    expect(sample(during, "conference_rtp_packets_lost_total")).toBe(0);
+    expect(sample(during, "conference_mixer_tick_lateness_seconds_count")).toBeGreaterThan(0);
+    expect(sample(during, 'conference_mixer_tick_lateness_seconds_bucket{le="+Inf"}')).toBe(
+      sample(during, "conference_mixer_tick_lateness_seconds_count"),
+    );
+
+    // After the call the counters keep what it counted; the gauges drop.
+    clearInterval(sender);
+    cseq++;
+    peer.send(request({ method: "BYE", uaPort: node.sipPort, peerPort: peer.port, callId, toTag, cseq }), node.sipPort);
+    await until(() => node.calls.size === 0, 3000, "the hang-up");
+    const after = await scrape();
+    expect(sample(after, 'conference_calls{state="joined"}')).toBe(0);
+    expect(sample(after, "conference_meetings")).toBe(0);
+    expect(sample(after, 'conference_sip_requests_total{direction="received",method="BYE"}')).toBe(1);
+    expect(sample(after, "conference_rtp_packets_received_total")).toBeGreaterThanOrEqual(sample(during, "conference_rtp_packets_received_total") ?? 0);
+    expect(sample(after, "conference_rtp_packets_sent_total")).toBeGreaterThanOrEqual(sample(during, "conference_rtp_packets_sent_total") ?? 0);
+  }, 20_000);
+
+  test("counters never go down: loss that shrinks (a late packet arrived) keeps the highest figure reported", async () => {
+    const rtp = { rxPackets: 90, rxExpected: 100, txPackets: 0 };
+    const counts = { calls: new Map(), meetings: 0, rtp, sip: null, wrongCodes: 0, lateness: new CumulativeHistogram([0.001]) };
+    const registry = createMixerMetrics({ counts });
+    expect(sample(await registry.metrics(), "conference_rtp_packets_lost_total")).toBe(10);
+    rtp.rxPackets = 95;
+    expect(sample(await registry.metrics(), "conference_rtp_packets_lost_total")).toBe(10);
+    rtp.rxExpected = 120;
+    expect(sample(await registry.metrics(), "conference_rtp_packets_lost_total")).toBe(25);
+  });
+
+  test("the served /metrics needs the bearer token: 401 in the reference's shape without it or with a wrong one", async () => {
+    const registry = createMixerMetrics({
+      counts: {
+        calls: new Map(),
+        meetings: 0,
+        rtp: { rxPackets: 0, rxExpected: 0, txPackets: 0 },
+        sip: null,
+        wrongCodes: 0,
+        lateness: new CumulativeHistogram([0.001]),
+      },
+    });
+    const server = serveMetrics({ registry, token: TOKEN, port: 0 });
+    cleanups.push(() => server.close());
+    const url = `http://127.0.0.1:${server.port}/metrics`;
+    for (const headers of [{} as Record<string, string>, { Authorization: "Bearer wrong-token-0123456789" }, { Authorization: `Basic ${btoa(`x:${TOKEN}`)}` }]) {
+      const res = await fetch(url, { headers });
+      expect(res.status).toBe(401);
+      expect(await res.json()).toEqual({
+        message: "authentication required",
+        errors: [{ field: "cause", message: "authentication required", reference_sid: null }],
+      });
+    }
+    const ok = await fetch(url, { headers: { Authorization: `Bearer ${TOKEN}` } });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("content-type")).toContain("text/plain");
+    expect((await fetch(`http://127.0.0.1:${server.port}/other`, { headers: { Authorization: `Bearer ${TOKEN}` } })).status).toBe(404);
+  });
+});
