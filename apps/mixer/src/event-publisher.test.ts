@@ -21,6 +21,7 @@ test("talker changes of a joined call reach the store's public event log, with t
   const stop = publishNodeEvents(
     events,
     new Map([[joined.meeting.meeting_sid, { accountSid: account }]]),
+    new Map(),
     store,
     (e) => errors.push(e),
   );
@@ -45,7 +46,7 @@ test("a call answered at the access-code prompt is logged as call.entered, with 
   const account = crypto.randomUUID();
   const events = new DomainEvents();
   const errors: unknown[] = [];
-  const stop = publishNodeEvents(events, new Map(), store, (e) => errors.push(e));
+  const stop = publishNodeEvents(events, new Map(), new Map(), store, (e) => errors.push(e));
   const at = new Date(Date.now() - 1000);
   events.emit({
     type: "call.entered",

@@ -4,12 +4,17 @@
  * meeting starts and ends are logged by the store as it makes those changes; who is
  * talking only the mixer knows.
  */
-import type { SessionStore } from "@conf/session-store";
+import type { Call, SessionStore } from "@conf/session-store";
 import type { DomainEvents } from "./domain-events.ts";
 
 /** What the publisher needs of the node's meetings: each one's account. */
 export interface MeetingAccounts {
   get(meetingSid: string): { readonly accountSid: string } | undefined;
+}
+
+/** What the publisher needs of the node's calls: each one as the API shows it. */
+export interface CallObjects {
+  get(callSid: string): { toApi(): Call | null } | undefined;
 }
 
 /**
@@ -20,13 +25,16 @@ export interface MeetingAccounts {
 export function publishNodeEvents(
   events: DomainEvents,
   meetings: MeetingAccounts,
+  calls: CallObjects,
   store: Pick<SessionStore, "recordEvent">,
   onError: (err: unknown) => void,
 ): () => void {
   const record = (type: "talker.started" | "talker.stopped", meetingSid: string, callSid: string) => {
     const meeting = meetings.get(meetingSid);
     if (!meeting) return;
-    store.recordEvent({ type, account_sid: meeting.accountSid, call_sid: callSid }).catch(onError);
+    // The node has the call's object: passing it saves the store a read per talker change.
+    const data = calls.get(callSid)?.toApi() ?? undefined;
+    store.recordEvent({ type, account_sid: meeting.accountSid, call_sid: callSid, meeting_sid: meetingSid, data }).catch(onError);
   };
   const stops = [
     events.on("call.entered", (e) => {

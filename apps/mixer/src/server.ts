@@ -136,7 +136,7 @@ export async function startMixer(options: StartMixerOptions): Promise<RunningMix
     log,
   });
   await node.start();
-  const stopTalkerEvents = publishNodeEvents(node.events, node.meetings, store, (e) => log.warn({}, `event log: ${String(e)}`));
+  const stopTalkerEvents = publishNodeEvents(node.events, node.meetings, node.calls, store, (e) => log.warn({}, `event log: ${String(e)}`));
   const metrics = createMixerMetrics(node);
   let metricsPort: number | null = null;
   if (env.MIXER_METRICS_PORT !== undefined) {
