@@ -12,6 +12,8 @@ export const mixerEnvSchema = z.object({
   RTP_PORT_MAX: port.default(29999),
   /** Shared RTP sockets to spread calls over (batched sends, for carrier/SBC traffic); 0: one per call. */
   RTP_SHARED_SOCKETS: z.coerce.number().int().min(0).max(256).default(0),
+  /** 1: shared RTP sockets are read (recvmmsg, once a tick) and written (sendmmsg) in batches through bun:ffi. */
+  RTP_BATCH_IO: z.enum(["0", "1"]).default("0").transform((v) => v === "1"),
   DATABASE_URL: z.string().url().optional(),
   REDIS_URL: z.string().url().optional(),
   REDIS_PREFIX: z.string().default("conf:"),
