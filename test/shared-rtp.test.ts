@@ -1,6 +1,8 @@
 /**
  * End to end with shared RTP sockets (RTP_SHARED_SOCKETS=1): two real callers on one
  * local RTP port are told apart by their source, and each hears the other, not itself.
+ * RTP_SHARED_SOCKETS and RTP_BATCH_IO in this test's environment reach the service, e.g.
+ * `RTP_BATCH_IO=1 RTP_SHARED_SOCKETS=4 bun test test/shared-rtp.test.ts` for batched sockets.
  */
 import { beforeAll, expect, test } from "bun:test";
 import type { Baresip } from "./lib/baresip.ts";
@@ -9,7 +11,7 @@ import { eventually } from "./lib/service.ts";
 import { levelsAtEnd } from "./lib/spectrum.ts";
 
 const NUMBER = "15162065922";
-const bed = callBed({ number: NUMBER, ports: { from: 51000, blocks: 50 }, env: { RTP_SHARED_SOCKETS: "1" } });
+const bed = callBed({ number: NUMBER, ports: { from: 51000, blocks: 50 }, env: { RTP_SHARED_SOCKETS: process.env.RTP_SHARED_SOCKETS ?? "1", RTP_BATCH_IO: process.env.RTP_BATCH_IO ?? "0" } });
 const callers: Baresip[] = [];
 
 beforeAll(async () => {
@@ -25,7 +27,7 @@ beforeAll(async () => {
   }
 }, 60_000);
 
-test("two callers on one shared RTP socket hear each other, not themselves", async () => {
+test(`two callers on shared RTP sockets${process.env.RTP_BATCH_IO === "1" ? " (RTP_BATCH_IO=1)" : ""} hear each other, not themselves`, async () => {
   const [host, part] = callers as [Baresip, Baresip];
   for (const [c, code] of [
     [host, "6661"],
