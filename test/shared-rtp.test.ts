@@ -11,7 +11,11 @@ import { eventually } from "./lib/service.ts";
 import { levelsAtEnd } from "./lib/spectrum.ts";
 
 const NUMBER = "15162065922";
-const bed = callBed({ number: NUMBER, ports: { from: 51000, blocks: 50 }, env: { RTP_SHARED_SOCKETS: process.env.RTP_SHARED_SOCKETS ?? "1", RTP_BATCH_IO: process.env.RTP_BATCH_IO ?? "0" } });
+const bed = callBed({
+  number: NUMBER,
+  ports: { from: 51000, blocks: 50 },
+  env: { RTP_SHARED_SOCKETS: process.env.RTP_SHARED_SOCKETS ?? "1", RTP_BATCH_IO: process.env.RTP_BATCH_IO ?? "0" },
+});
 const callers: Baresip[] = [];
 
 beforeAll(async () => {
@@ -35,10 +39,14 @@ test(`two callers on shared RTP sockets${process.env.RTP_BATCH_IO === "1" ? " (R
   ] as const) {
     await bed.dialIn(c, code);
   }
-  await eventually(async () => {
-    const r = await bed.acct.account.req<{ items: unknown[] }>("GET", "/conference/v2/calls");
-    return r.body.items.length === 2;
-  }, 15_000, "two calls");
+  await eventually(
+    async () => {
+      const r = await bed.acct.account.req<{ items: unknown[] }>("GET", "/conference/v2/calls");
+      return r.body.items.length === 2;
+    },
+    15_000,
+    "two calls",
+  );
   await Bun.sleep(3000);
   const m = await bed.acct.account.req<{ items: { meeting_sid: string }[] }>("GET", "/conference/v2/meetings");
   await bed.acct.account.req("DELETE", `/conference/v2/meetings/${m.body.items[0]!.meeting_sid}`);

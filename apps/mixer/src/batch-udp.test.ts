@@ -51,7 +51,8 @@ describe.skipIf(!batchUdpAvailable())("BatchUdpSocket", () => {
   test("parseIpv4 reads dotted quads and refuses the rest", () => {
     expect(parseIpv4("127.0.0.1")).toBe(0x7f000001);
     expect(parseIpv4("255.255.255.255")).toBe(0xffffffff);
-    for (const bad of ["", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1..2.3", "::1", "a.b.c.d", "1.2.3.4 ", "1234.1.1.1"]) expect(parseIpv4(bad)).toBe(-1);
+    for (const bad of ["", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1..2.3", "::1", "a.b.c.d", "1.2.3.4 ", "1234.1.1.1"])
+      expect(parseIpv4(bad)).toBe(-1);
   });
 
   test("reads many datagrams from several sources in batches, each with its source and exact length", async () => {

@@ -28,9 +28,10 @@ export const SLOT_BYTES = 2048;
 /** Datagrams per sendmmsg call (the queue flushes itself when full). */
 export const SEND_BATCH = 256;
 
-/** struct msghdr on 64-bit Linux: name, namelen, iov, iovlen, control, controllen, flags. */
-const MSGHDR = 56;
-/** struct mmsghdr: a msghdr and the length the kernel fills in. */
+/**
+ * struct mmsghdr on 64-bit Linux: a msghdr (name at 0, namelen 8, iov 16, iovlen 24,
+ * control 32, controllen 40, flags 48; 56 bytes), then the length the kernel fills in (56).
+ */
 const MMSGHDR = 64;
 const IOVEC = 16;
 const SOCKADDR_IN = 16;
@@ -49,7 +50,7 @@ let libc: Libc | null | undefined;
 function load(): Libc | null {
   if (libc !== undefined) return libc;
   libc = null;
-  if (process.platform !== "linux" || process.arch !== "x64" && process.arch !== "arm64") return libc;
+  if (process.platform !== "linux" || (process.arch !== "x64" && process.arch !== "arm64")) return libc;
   try {
     libc = dlopen("libc.so.6", {
       socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },

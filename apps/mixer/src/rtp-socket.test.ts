@@ -223,21 +223,21 @@ for (const batchIo of batchUdpAvailable() ? [false, true] : [false]) {
     });
 
     test.if(batchIo)("batched shared sockets: Bun does not read them; packets wait in the kernel until drained", async () => {
-    const pool = new RtpPortPool(base + 100, base + 199, 1, {}, true);
-    const got: string[] = [];
-    const p = await peer(got, "p");
-    const a: string[] = [];
-    const sa = await pool.open("127.0.0.1", (buf) => a.push(text(buf)), { expect: { address: "127.0.0.1", port: p.port } });
-    for (let i = 0; i < 3; i++) rtp(p, `${i}`, sa.port);
-    await Bun.sleep(50);
-    expect(a).toEqual([]);
-    pool.receive();
-    expect(a).toEqual(["0", "1", "2"]);
-    pool.receive();
-    expect(a.length).toBe(3);
-  });
+      const pool = new RtpPortPool(base + 100, base + 199, 1, {}, true);
+      const got: string[] = [];
+      const p = await peer(got, "p");
+      const a: string[] = [];
+      const sa = await pool.open("127.0.0.1", (buf) => a.push(text(buf)), { expect: { address: "127.0.0.1", port: p.port } });
+      for (let i = 0; i < 3; i++) rtp(p, `${i}`, sa.port);
+      await Bun.sleep(50);
+      expect(a).toEqual([]);
+      pool.receive();
+      expect(a).toEqual(["0", "1", "2"]);
+      pool.receive();
+      expect(a.length).toBe(3);
+    });
 
-  test("shared sockets: calls from one far-end address and port never share a socket", async () => {
+    test("shared sockets: calls from one far-end address and port never share a socket", async () => {
       const pool = newPool(base + 300, base + 399, 2);
       const from = { address: "127.0.0.1", port: 7000 };
       const s1 = await pool.open("127.0.0.1", () => {}, { expect: from });
