@@ -112,6 +112,18 @@ describe.skipIf(!batchUdpAvailable())("BatchUdpSocket", () => {
     expect(firsts).toEqual(payloads.map((_, i) => i & 255).sort((x, y) => x - y));
   });
 
+  test("a view into a larger buffer sends exactly its own bytes", async () => {
+    const s = batchSocket();
+    const received: number[][] = [];
+    const sink = await bunSocket("127.0.0.1", (buf) => received.push([...buf]));
+    const big = new Uint8Array(4096);
+    for (let i = 0; i < big.length; i++) big[i] = i & 255;
+    expect(s.queue(big.subarray(1000, 1030), sink.port, "127.0.0.1")).toBe(true);
+    s.flush();
+    for (let i = 0; i < 100 && received.length < 1; i++) await Bun.sleep(5);
+    expect(received).toEqual([[...big.subarray(1000, 1030)]]);
+  });
+
   test("a taken port throws (the pool then tries another)", () => {
     const s = batchSocket();
     expect(() => BatchUdpSocket.open("127.0.0.1", s.port)).toThrow(/bind/);
