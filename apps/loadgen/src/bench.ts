@@ -1177,6 +1177,14 @@ function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: 
 }
 
 async function main(): Promise<number> {
+  const shared = num(env.RTP_SHARED_SOCKETS, 0);
+  if (shared > 0 && shared < opts.callsPerSocket && !calibrate) {
+    // The mixer never puts two calls from one source on a shared socket: the rest of a
+    // generator socket's callers get sockets of their own, and the run measures a mix.
+    log(
+      `RTP_SHARED_SOCKETS=${shared} is less than --calls-per-socket ${opts.callsPerSocket}: ${opts.callsPerSocket - shared} of every ${opts.callsPerSocket} callers get RTP sockets of their own`,
+    );
+  }
   const t = await startTarget();
   // Ctrl-C or a kill must not leave the service (its own process group) or the database behind.
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
