@@ -361,13 +361,15 @@ async function runProbe(): Promise<void> {
     Bun.gc(true);
     const before = heapStats();
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     phaseMarker("traffic", seconds);
     const late = await runTicks(tick, seconds);
     phaseMarker("after", 0);
     const elapsed = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
     const received = sessions.reduce((a, c) => a + c.jitter.received, 0);
     console.log(
-      `traffic ${elapsed.toFixed(1)} s: ${received} packets received in all, tick lateness p50/p99/max ${late.p50.toFixed(1)}/${late.p99.toFixed(1)}/${late.max.toFixed(1)} ms`,
+      `traffic ${elapsed.toFixed(1)} s: ${received} packets received in all, tick lateness p50/p99/max ${late.p50.toFixed(1)}/${late.p99.toFixed(1)}/${late.max.toFixed(1)} ms, probe CPU ${((cpu.user + cpu.system) / 10 / (elapsed * 1000)).toFixed(1)} % of a core (user ${(cpu.user / 10 / (elapsed * 1000)).toFixed(1)}, system ${(cpu.system / 10 / (elapsed * 1000)).toFixed(1)})`,
     );
     const h = heapStats();
     console.log(
