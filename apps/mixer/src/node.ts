@@ -300,6 +300,7 @@ export class MixerNode {
     this.log(this.rxSummary());
     await Promise.all([...this.registry.calls.values()].map((c) => this.hangup(c, "shutdown")));
     this.clock.stop();
+    this.ports.close();
     for (const t of this.timers) clearInterval(t);
     this.stopResetWatch?.();
     await this.unsubscribe?.();

@@ -88,6 +88,11 @@ export class RtpPortPool {
     for (const s of this.shared) s.flush();
   }
 
+  /** Closes the shared sockets (the node stops; its calls are gone). Sockets per call close with their calls. */
+  close(): void {
+    for (const s of this.shared.splice(0)) s.close();
+  }
+
   get size(): number {
     return this.inUse.size;
   }
@@ -526,6 +531,11 @@ class SharedRtpSocket {
     addTo(this.bySdpPort, port, route);
     this.unfile(route);
     if (!this.waiting.includes(route)) this.waiting.push(route);
+  }
+
+  close(): void {
+    this.io?.close();
+    this.socket?.close();
   }
 
   queue(data: Uint8Array, port: number, address: string): void {
