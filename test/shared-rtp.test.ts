@@ -1,6 +1,8 @@
 /**
  * End to end with shared RTP sockets (RTP_SHARED_SOCKETS=1): two real callers on one
  * local RTP port are told apart by their source, and each hears the other, not itself.
+ * RTP_SHARED_SOCKETS and RTP_BATCH_IO in this test's environment reach the service, e.g.
+ * `RTP_BATCH_IO=1 RTP_SHARED_SOCKETS=4 bun test test/shared-rtp.test.ts` for batched sockets.
  */
 import { beforeAll, expect, test } from "bun:test";
 import type { Baresip } from "./lib/baresip.ts";
@@ -9,7 +11,11 @@ import { eventually } from "./lib/service.ts";
 import { levelsAtEnd } from "./lib/spectrum.ts";
 
 const NUMBER = "15162065922";
-const bed = callBed({ number: NUMBER, ports: { from: 51000, blocks: 50 }, env: { RTP_SHARED_SOCKETS: "1" } });
+const bed = callBed({
+  number: NUMBER,
+  ports: { from: 51000, blocks: 50 },
+  env: { RTP_SHARED_SOCKETS: process.env.RTP_SHARED_SOCKETS ?? "1", RTP_BATCH_IO: process.env.RTP_BATCH_IO ?? "0" },
+});
 const callers: Baresip[] = [];
 
 beforeAll(async () => {
@@ -25,7 +31,7 @@ beforeAll(async () => {
   }
 }, 60_000);
 
-test("two callers on one shared RTP socket hear each other, not themselves", async () => {
+test(`two callers on shared RTP sockets${process.env.RTP_BATCH_IO === "1" ? " (RTP_BATCH_IO=1)" : ""} hear each other, not themselves`, async () => {
   const [host, part] = callers as [Baresip, Baresip];
   for (const [c, code] of [
     [host, "6661"],
@@ -33,10 +39,14 @@ test("two callers on one shared RTP socket hear each other, not themselves", asy
   ] as const) {
     await bed.dialIn(c, code);
   }
-  await eventually(async () => {
-    const r = await bed.acct.account.req<{ items: unknown[] }>("GET", "/conference/v2/calls");
-    return r.body.items.length === 2;
-  }, 15_000, "two calls");
+  await eventually(
+    async () => {
+      const r = await bed.acct.account.req<{ items: unknown[] }>("GET", "/conference/v2/calls");
+      return r.body.items.length === 2;
+    },
+    15_000,
+    "two calls",
+  );
   await Bun.sleep(3000);
   const m = await bed.acct.account.req<{ items: { meeting_sid: string }[] }>("GET", "/conference/v2/meetings");
   await bed.acct.account.req("DELETE", `/conference/v2/meetings/${m.body.items[0]!.meeting_sid}`);

@@ -5,6 +5,7 @@
  *   bun run apps/loadgen/src/bench.ts            quick run (50 attendees x 10 s, small setup and API runs)
  *   bun run apps/loadgen/src/bench.ts --full     1000 attendees x 60 s, 200 calls/s x 30 s, API load
  *   bun run apps/loadgen/src/bench.ts --calibrate  generator against its reference UAS (no service)
+ *   bun run apps/loadgen/src/bench.ts --scenarios media,echo  the mixer, then the same callers against the C echo
  *
  * See BENCHMARKS.md for every option and what each figure means.
  */
@@ -13,7 +14,7 @@ import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ApiClient, basicAuth, numberOf, type Provisioned } from "./api-client.ts";
-import { CpuSampler, ForeignLoad, processTree, type CpuSummary } from "./cpu.ts";
+import { cmdline, CpuSampler, ForeignLoad, processTree, type CpuSummary } from "./cpu.ts";
 import type { CallSpec, GeneratorConfig, SendMode } from "./generator.ts";
 import { runHttpLoadProcess, runWrk, wrkPath, type HttpLoadResult } from "./http-load.ts";
 import { LoadPool } from "./pool.ts";
@@ -49,6 +50,7 @@ const { values: args } = parseArgs({
     "api-flood-cpus": { type: "string" },
     "code-delay": { type: "string" },
     "calls-per-socket": { type: "string" },
+    "echo-sockets": { type: "string" },
     "mixer-workers": { type: "string" },
     "service-cpus": { type: "string" },
     "gen-cpus": { type: "string" },
@@ -67,7 +69,7 @@ const full = args.full || env.BENCH_FULL === "1";
 const calibrate = args.calibrate || env.BENCH_CALIBRATE === "1";
 
 const opts = {
-  scenarios: (args.scenarios ?? env.BENCH_SCENARIOS ?? (calibrate ? "media" : "media,setup,api")).split(",").map((s) => s.trim()),
+  scenarios: (args.scenarios ?? env.BENCH_SCENARIOS ?? (calibrate ? "media" : "media,echo,setup,api")).split(",").map((s) => s.trim()),
   attendees: num(args.attendees ?? env.BENCH_ATTENDEES, full ? 1000 : 50),
   talkers: num(args.talkers ?? env.BENCH_TALKERS, full ? 10 : 5),
   listeners: num(args.listeners ?? env.BENCH_LISTENERS, full ? 500 : 20),
@@ -95,6 +97,10 @@ const opts = {
   statsSeconds: num(env.MIXER_STATS_SECONDS, 0),
   codeDelayMs: num(args["code-delay"] ?? env.BENCH_CODE_DELAY_MS, 500),
   callsPerSocket: num(args["calls-per-socket"] ?? env.BENCH_CALLS_PER_SOCKET, 25),
+  /** UDP sockets of the C echo reference (the echo scenario); at least the callers per generator socket. */
+  echoSockets: Math.max(1, Math.floor(num(args["echo-sockets"] ?? env.BENCH_ECHO_SOCKETS, 32))),
+  /** First port of the C echo's sockets (outside the service's RTP range: both may be up at once). */
+  echoRtpBase: num(env.BENCH_ECHO_RTP_BASE, 30000),
   /** MIXER_WORKERS for the service: mixing in N child processes (0 = in the service's own process). */
   mixerWorkers: Math.max(0, Math.floor(num(args["mixer-workers"] ?? env.BENCH_MIXER_WORKERS, 0))),
   pin: !args["no-pin"] && env.BENCH_NO_PIN !== "1",
@@ -234,6 +240,69 @@ async function startTarget(): Promise<Target> {
         ? `whole service process tree (front + MIXER_WORKERS=${opts.mixerWorkers} mixer processes)`
         : "whole service process tree (API + mixer)",
   };
+}
+
+const ECHO_SOURCE = join(ROOT, "apps", "loadgen", "reference", "rtp-echo.c");
+
+/**
+ * The C echo reference, built with the system's `cc -O2` into .data/bench/ (again when
+ * its source is newer), or null with the reason when there is no compiler or it failed.
+ */
+function buildEcho(): { path: string } | { error: string } {
+  const cc = Bun.which("cc");
+  if (!cc) return { error: "no C compiler (cc) on this machine" };
+  const dir = join(ROOT, ".data", "bench");
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, "rtp-echo");
+  if (existsSync(path) && statSync(path).mtimeMs >= statSync(ECHO_SOURCE).mtimeMs) return { path };
+  const r = Bun.spawnSync([cc, "-O2", "-o", path, ECHO_SOURCE], { stderr: "pipe" });
+  if (r.exitCode !== 0) return { error: `cc failed: ${r.stderr.toString().trim()}` };
+  return { path };
+}
+
+/**
+ * The reference UAS answering SIP with the C echo carrying the RTP, pinned like the
+ * service. Its CPU figure is the echo program's alone (the SIP side is idle in the window).
+ */
+async function startEchoTarget(binary: string): Promise<Target> {
+  const sipPort = await freePort("udp");
+  const base = opts.echoRtpBase;
+  const command = `bun run apps/loadgen/src/reference-uas.ts ${sipPort} ${base} ${base + opts.echoSockets - 1} echo=${binary}:${opts.echoSockets}`;
+  const core = pinned ? opts.serviceCpus : null;
+  log(`starting the C echo reference: ${core !== null ? `taskset -c ${core} ` : ""}${command}`);
+  const service = startService({ command, cwd: ROOT, env: {}, core, logDir: join(ROOT, ".data", "bench") });
+  const ready = await waitReady(() => sipAlive("127.0.0.1", sipPort, 500), service, 30_000);
+  if (!ready.ok) {
+    await service.stop();
+    throw new Error(`the C echo reference did not come up: ${ready.reason}`);
+  }
+  const echoPids = () => processTree(service.pid).filter((pid) => cmdline(pid).startsWith(binary));
+  return {
+    apiUrl: "",
+    adminToken: "",
+    sipHost: "127.0.0.1",
+    sipPort,
+    service,
+    mixerPids: echoPids,
+    servicePids: () => processTree(service.pid),
+    mixerDesc: `rtp-echo (${opts.echoSockets} sockets)`,
+  };
+}
+
+/** The media scenario against the C echo: the same callers, no mixer. */
+async function echoScenario(run: number): Promise<MediaRow[]> {
+  const built = buildEcho();
+  if ("error" in built) {
+    log(`echo scenario skipped: ${built.error}`);
+    return [];
+  }
+  const t = await startEchoTarget(built.path);
+  try {
+    const rows = await mediaScenario(t, null, run, "C echo reference (rtp-echo.c)");
+    return rows.map((r) => ({ ...r, echo: true }));
+  } finally {
+    await t.service?.stop();
+  }
 }
 
 /**
@@ -423,6 +492,8 @@ interface MediaRow {
   mixerTicks: MixerTicks | null;
   /** The API flood run during this window (--api-flood), if any. */
   flood?: FloodFigures | null;
+  /** A row of the C echo reference (the echo scenario), not of the service. */
+  echo?: boolean;
 }
 
 interface SetupRow {
@@ -607,7 +678,7 @@ async function mediaWindow(t: Target, api: ApiClient | null, pool: LoadPool, roo
  * Fill the meeting(s), measure a window, hang up. With --api-flood a second window on the
  * same callers runs under the flood, so the two rows differ by the flood alone.
  */
-async function mediaScenario(t: Target, api: ApiClient | null, run: number): Promise<MediaRow[]> {
+async function mediaScenario(t: Target, api: ApiClient | null, run: number, name = "media"): Promise<MediaRow[]> {
   const perMeeting = opts.attendees;
   const meetings = Math.max(1, opts.meetings);
   const total = perMeeting * meetings;
@@ -642,7 +713,7 @@ async function mediaScenario(t: Target, api: ApiClient | null, run: number): Pro
     // Setup figures from the last report (every call's record is cumulative).
     const setup = setupFigures(windows[windows.length - 1]!.reports.flatMap((r) => r.calls), api ? joins : null);
     const apiAfter = sumCounts(await Promise.all(rooms.map((p) => waitApiEmpty(api, p, 15_000))));
-    const base = `media${meetings > 1 ? ` x${meetings} meetings` : ""}`;
+    const base = `${name}${meetings > 1 ? ` x${meetings} meetings` : ""}`;
     return windows.map(({ reports: _reports, ...w }) => ({
       kind: "media",
       label: w.flood ? `${base} + API flood c=${opts.apiFlood} #${run}` : `${base}${floods.length > 1 ? " (no flood)" : ""} #${run}`,
@@ -882,6 +953,16 @@ function floodLine(r: MediaRow): string | null {
   );
 }
 
+/** The mixer's CPU as a multiple of the C echo's, over the same callers (median rows when several runs). */
+function echoComparison(mixer: MediaRow[], echo: MediaRow[]): string | null {
+  if (echo.length === 0) return null;
+  const echoCpu = median(echo.map((r) => r.cpu.avgPct));
+  const head = `C echo reference: CPU of the rtp-echo process alone (${opts.echoSockets} sockets, recvmmsg/sendmmsg, no mixing), the callers placed as for the mixer`;
+  if (mixer.length === 0 || !(echoCpu > 0)) return `${head}: ${fmt(echoCpu)}% of a core`;
+  const mixerCpu = median(mixer.map((r) => r.cpu.avgPct));
+  return `${head}: ${fmt(echoCpu)}% of a core; the service ${fmt(mixerCpu)}%, ${fmt(mixerCpu / echoCpu, 2)} times the echo's`;
+}
+
 function ticksLine(r: MediaRow): string | null {
   const t = r.mixerTicks;
   if (!t) return opts.statsSeconds > 0 ? `${r.label}: no mixer tick lines in the service log during the window` : null;
@@ -971,14 +1052,16 @@ function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: 
     ]);
   }
   // Medians per kind of window, so quiet and flooded runs are compared, never mixed.
-  for (const group of [media.filter((r) => r.flood === undefined), media.filter((r) => r.flood !== undefined)]) {
+  const mixerRows = media.filter((r) => !r.echo);
+  const echoRows = media.filter((r) => r.echo);
+  for (const group of [mixerRows.filter((r) => r.flood === undefined), mixerRows.filter((r) => r.flood !== undefined), echoRows]) {
     if (group.length < 2) continue;
     const med = (f: (r: MediaRow) => number, d = 1) => fmt(median(group.map(f)), d);
     const flooded = group[0]!.flood !== undefined;
-    const quiet = !flooded && media.some((r) => r.flood !== undefined);
+    const quiet = !flooded && !group[0]!.echo && media.some((r) => r.flood !== undefined);
     const floods = group.map((r) => r.flood?.result).filter((x): x is HttpLoadResult => !!x);
     rows.push([
-      `media${flooded ? ` + API flood c=${opts.apiFlood}` : quiet ? " (no flood)" : ""} median of ${group.length}`,
+      `${group[0]!.echo ? "C echo reference" : "media"}${flooded ? ` + API flood c=${opts.apiFlood}` : quiet ? " (no flood)" : ""} median of ${group.length}`,
       String(group[0]!.attendees),
       String(group[0]!.talkers),
       `${med((r) => r.cpu.avgPct)}/${med((r) => r.cpu.maxPct)}`,
@@ -1031,6 +1114,8 @@ function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: 
     );
   }
   if (rows.length) out.push(table(...dropEmptyColumns(headers, rows, OPTIONAL_COLUMNS)));
+  const echoLine = echoComparison(mixerRows.filter((r) => r.flood === undefined), echoRows);
+  if (echoLine) out.push(echoLine);
   if (media.some((r) => (r.foreignPct ?? 0) > 15)) {
     out.push("(other processes used more than 15% of a core during a media window, see below: the machine was shared, timing figures are noisier than the service alone)");
   }
@@ -1092,6 +1177,14 @@ function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: 
 }
 
 async function main(): Promise<number> {
+  const shared = num(env.RTP_SHARED_SOCKETS, 0);
+  if (shared > 0 && shared < opts.callsPerSocket && !calibrate) {
+    // The mixer never puts two calls from one source on a shared socket: the rest of a
+    // generator socket's callers get sockets of their own, and the run measures a mix.
+    log(
+      `RTP_SHARED_SOCKETS=${shared} is less than --calls-per-socket ${opts.callsPerSocket}: ${opts.callsPerSocket - shared} of every ${opts.callsPerSocket} callers get RTP sockets of their own`,
+    );
+  }
   const t = await startTarget();
   // Ctrl-C or a kill must not leave the service (its own process group) or the database behind.
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
@@ -1112,6 +1205,9 @@ async function main(): Promise<number> {
     for (const s of opts.scenarios) {
       try {
         if (s === "media") for (let r = 1; r <= opts.runs; r++) media.push(...(await mediaScenario(t, api, r)));
+        else if (s === "echo") {
+          if (!calibrate) for (let r = 1; r <= opts.runs; r++) media.push(...(await echoScenario(r)));
+        }
         else if (s === "setup") for (let r = 1; r <= opts.runs; r++) setup.push(await setupScenario(t, api, r));
         else if (s === "api") {
           if (api) for (let r = 1; r <= opts.runs; r++) apiRows.push(...(await apiScenario(t, api, r)));

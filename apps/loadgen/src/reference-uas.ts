@@ -10,6 +10,12 @@
  * hands the call to a "second node" (a second SIP socket and a new RTP socket with a new
  * SSRC, sequence and timestamp base) by a re-INVITE sent from that socket, whose Contact
  * and SDP name the new ports.
+ *
+ * With `echo` the RTP is not ours: a C program (reference/rtp-echo.c) owns a few sockets
+ * and sends each caller a packet per 20 ms with recvmmsg/sendmmsg; this only answers the
+ * SIP and names one of its sockets in each SDP answer (never two calls from the same
+ * source on one socket, as the mixer's shared sockets do). The bench's `echo` scenario
+ * measures that program's CPU beside the mixer's: the cost of the packets alone.
  */
 import type { udp } from "bun";
 import { Ticker } from "./clock.ts";
@@ -85,7 +91,10 @@ export interface RefCall {
 type Addr = { port: number; address: string };
 
 interface RefCallState extends RefCall {
-  socket: udp.Socket<"buffer">;
+  /** Our RTP socket; null when the C echo carries the call's RTP. */
+  socket: udp.Socket<"buffer"> | null;
+  /** With `echo`: the echo socket (index) and the caller's SDP source it holds there. */
+  echo: { socket: number; source: string } | null;
   invite: SipRequest;
   sipFrom: Addr;
   /** The SIP socket the call lives on now (the second node's after a move). */
@@ -117,6 +126,22 @@ export interface ReferenceUasOptions {
   moveDelayMs?: number;
   /** SIP T1 for the re-INVITE's retransmissions, ms. Default 500. */
   t1Ms?: number;
+  /** Leave RTP to the C echo program: its path, and its sockets on rtpPortMin, rtpPortMin + 1, ... */
+  echo?: { binary: string; sockets: number };
+}
+
+/** Starts the C echo on `sockets` ports from `basePort`; resolves once it has bound them all. */
+async function startEcho(binary: string, host: string, basePort: number, sockets: number) {
+  const proc = Bun.spawn([binary, host, String(basePort), String(sockets)], { stdout: "pipe", stderr: "inherit" });
+  const reader = proc.stdout.getReader();
+  let text = "";
+  while (!text.includes("ready\n")) {
+    const r = await reader.read();
+    if (r.done) throw new Error(`rtp-echo exited (${await proc.exited}) before binding ${host}:${basePort}+${sockets}`);
+    text += new TextDecoder().decode(r.value);
+  }
+  reader.releaseLock();
+  return proc;
 }
 
 /** Start a reference UAS. */
@@ -130,6 +155,18 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
   const hdr = createRtpHeader();
 
   const t1 = opts.t1Ms ?? 500;
+  const echo = opts.echo ? await startEcho(opts.echo.binary, host, opts.rtpPortMin, opts.echo.sockets) : null;
+  /** Per echo socket: calls on it, and the callers' SDP sources (address:port) it holds. */
+  const echoSockets = Array.from({ length: opts.echo?.sockets ?? 0 }, () => ({ calls: 0, sources: new Set<string>() }));
+  /** The least busy echo socket that holds no call from `source`, or -1. */
+  const pickEcho = (source: string): number => {
+    let best = -1;
+    for (let i = 0; i < echoSockets.length; i++) {
+      const e = echoSockets[i]!;
+      if (!e.sources.has(source) && (best < 0 || e.calls < echoSockets[best]!.calls)) best = i;
+    }
+    return best;
+  };
   const openSip = (port: number) =>
     Bun.udpSocket({
       hostname: host,
@@ -208,18 +245,32 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
       }
       reply(buildResponse(msg, 100, "Trying"), from);
       let state: RefCallState | undefined;
-      let socket: udp.Socket<"buffer">;
-      try {
-        socket = await bindRtp(() => state);
-      } catch {
-        reply(buildResponse(msg, 503, "Service Unavailable", [], "", randomToken(4)), from);
-        return;
+      let socket: udp.Socket<"buffer"> | null = null;
+      let echoAt: RefCallState["echo"] = null;
+      if (echo) {
+        const offer = parseAnswer(bodyText(msg), ["PCMU"]);
+        const source = offer.ok ? `${offer.value.remoteAddress}:${offer.value.remotePort}` : "";
+        const at = offer.ok ? pickEcho(source) : -1;
+        if (at < 0) {
+          reply(buildResponse(msg, offer.ok ? 503 : 488, offer.ok ? "Service Unavailable" : "Not Acceptable Here", [], "", randomToken(4)), from);
+          return;
+        }
+        echoSockets[at]!.calls++;
+        echoSockets[at]!.sources.add(source);
+        echoAt = { socket: at, source };
+      } else {
+        try {
+          socket = await bindRtp(() => state);
+        } catch {
+          reply(buildResponse(msg, 503, "Service Unavailable", [], "", randomToken(4)), from);
+          return;
+        }
       }
       state = {
         callId,
         from: msg.headers.get("from") ?? "",
         digits: "",
-        rtpPort: socket.port,
+        rtpPort: socket ? socket.port : opts.rtpPortMin + (echoAt?.socket ?? 0),
         packetsIn: 0,
         peer: null,
         ended: false,
@@ -227,6 +278,7 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
         moveStatus: null,
         byePort: null,
         socket,
+        echo: echoAt,
         invite: msg,
         sipFrom: from,
         sip,
@@ -347,7 +399,7 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
     c.moved = true;
     // Keep the old port a moment so the caller's packets already on their way are not
     // answered with ICMP port-unreachable.
-    setTimeout(() => old.close(), 200);
+    setTimeout(() => old?.close(), 200);
   }
 
   /** Our SDP: PCMU and telephone-event on `port`; `version` (o= line) grows with each SDP of the call. */
@@ -382,7 +434,12 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
   function end(c: RefCallState): void {
     if (c.ended) return;
     c.ended = true;
-    c.socket.close();
+    c.socket?.close();
+    if (c.echo) {
+      const e = echoSockets[c.echo.socket]!;
+      e.calls--;
+      e.sources.delete(c.echo.source);
+    }
     if (c.move) {
       if (c.move.timer) clearTimeout(c.move.timer);
       c.move.socket.close();
@@ -395,7 +452,7 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
     periodMs: 20,
     onTick: () => {
       for (const c of calls.values()) {
-        if (c.ended || !c.peer) continue;
+        if (c.ended || !c.peer || !c.socket) continue;
         if (opts.mediaAfterHash && !c.digits.includes("#")) continue;
         writeRtpHeader(frame, 0, 0, c.markNext, c.seq & 0xffff, c.ts >>> 0, c.ssrc);
         c.markNext = false;
@@ -459,6 +516,7 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
       for (const c of calls.values()) end(c);
       sip.close();
       sip2?.close();
+      echo?.kill("SIGTERM");
     },
   };
 }
@@ -466,14 +524,17 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
 export type ReferenceUas = Awaited<ReturnType<typeof startReferenceUas>>;
 
 if (import.meta.main) {
-  // CLI for `bench.ts --calibrate`: bun run reference-uas.ts SIP_PORT RTP_MIN RTP_MAX [move]
+  // CLI for `bench.ts --calibrate` and its echo scenario:
+  // bun run reference-uas.ts SIP_PORT RTP_MIN RTP_MAX [move | echo=BINARY:SOCKETS]
   const [sipPort, min, max] = process.argv.slice(2, 5).map(Number);
+  const echoArg = /^echo=(.+):(\d+)$/.exec(process.argv[5] ?? "");
   const uas = await startReferenceUas({
     sipPort: sipPort ?? 5060,
     rtpPortMin: min ?? 20000,
     rtpPortMax: max ?? 29999,
     mediaAfterHash: true,
     moveAfterHash: process.argv[5] === "move",
+    ...(echoArg ? { echo: { binary: echoArg[1]!, sockets: Number(echoArg[2]) } } : {}),
   });
   console.log(`reference UAS on udp ${uas.port}${uas.movePort !== null ? `, calls move to udp ${uas.movePort}` : ""}`);
   process.on("SIGTERM", () => {

@@ -9,11 +9,13 @@
  * and sending, and reports the allocation rate and the collections (parsed from
  * `BUN_JSC_logGC` of a child run of itself).
  *
- *   bun apps/mixer/scripts/heap-probe.ts [--calls 1000] [--step 100] [--shared 32]
+ *   bun apps/mixer/scripts/heap-probe.ts [--calls 1000] [--step 100] [--shared 32] [--batch]
  *     [--no-te] [--traffic 5] [--feed udp|direct] [--talkers 10] [--types 15]
  *     [--cpu N] [--feeder-cpu M] [--gc-log file] [--port-min 30000]
  *
  * --shared N     RTP_SHARED_SOCKETS (0: a socket per call).
+ * --batch        RTP_BATCH_IO=1: shared sockets read with recvmmsg once a tick and
+ *                written with sendmmsg (with --feed udp: what Bun no longer allocates).
  * --no-te        callers without telephone-event (an in-band DTMF detector per slot).
  * --feed udp     a child process sends 50 packets/s per call over loopback: every
  *                datagram is a Buffer, an address string and an object that Bun
@@ -57,6 +59,7 @@ const { values: args } = parseArgs({
     calls: { type: "string", default: "1000" },
     step: { type: "string", default: "100" },
     shared: { type: "string", default: "32" },
+    batch: { type: "boolean", default: false },
     "no-te": { type: "boolean", default: false },
     traffic: { type: "string", default: "5" },
     feed: { type: "string", default: "udp" },
@@ -190,7 +193,7 @@ async function runProbe(): Promise<void> {
   const portMin = Number(args["port-min"]);
   const feedUdp = args.feed === "udp";
   console.log(
-    `heap-probe: ${calls} calls, ${sharedSockets > 0 ? `${sharedSockets} shared sockets` : "a socket per call"}, ${withTe ? "telephone-event" : "in-band DTMF"}, feed ${args.feed}; bun ${Bun.version}`,
+    `heap-probe: ${calls} calls, ${sharedSockets > 0 ? `${sharedSockets} shared sockets${args.batch ? " (RTP_BATCH_IO=1)" : ""}` : "a socket per call"}, ${withTe ? "telephone-event" : "in-band DTMF"}, feed ${args.feed}; bun ${Bun.version}`,
   );
 
   phaseMarker("setup");
@@ -204,7 +207,7 @@ async function runProbe(): Promise<void> {
   const afterMoh = snapshot(`moh sources (${mohSamples} samples)`, 0, afterPrompts);
   const lobby = new MixGroup<CallSession>(new ConferenceMixer({ mohSources: moh, mohEnabled: false }));
   const meeting = new MixGroup<CallSession>(new ConferenceMixer({ mohSources: moh, defaultMoh: "default", mohEnabled: true }));
-  const pool = new RtpPortPool(portMin, portMin + 5998, sharedSockets);
+  const pool = new RtpPortPool(portMin, portMin + 5998, sharedSockets, {}, args.batch);
   retained.push(prompts, moh, lobby, meeting, pool);
   const afterMixers = snapshot("lobby + meeting mixers, port pool", 0, afterMoh);
 
@@ -318,6 +321,7 @@ async function runProbe(): Promise<void> {
     const tick = () => {
       now = performance.now();
       if (!feedUdp) directFeed();
+      else pool.receive(); // batched sockets: what arrived since the last tick, as the clock drains them
       const t1 = performance.now();
       mixGroup(lobby);
       mixGroup(meeting);
@@ -357,13 +361,15 @@ async function runProbe(): Promise<void> {
     Bun.gc(true);
     const before = heapStats();
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     phaseMarker("traffic", seconds);
     const late = await runTicks(tick, seconds);
     phaseMarker("after", 0);
     const elapsed = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
     const received = sessions.reduce((a, c) => a + c.jitter.received, 0);
     console.log(
-      `traffic ${elapsed.toFixed(1)} s: ${received} packets received in all, tick lateness p50/p99/max ${late.p50.toFixed(1)}/${late.p99.toFixed(1)}/${late.max.toFixed(1)} ms`,
+      `traffic ${elapsed.toFixed(1)} s: ${received} packets received in all, tick lateness p50/p99/max ${late.p50.toFixed(1)}/${late.p99.toFixed(1)}/${late.max.toFixed(1)} ms, probe CPU ${((cpu.user + cpu.system) / 10 / (elapsed * 1000)).toFixed(1)} % of a core (user ${(cpu.user / 10 / (elapsed * 1000)).toFixed(1)}, system ${(cpu.system / 10 / (elapsed * 1000)).toFixed(1)})`,
     );
     const h = heapStats();
     console.log(

@@ -17,6 +17,8 @@ export interface MixClockParts {
   meetings: ReadonlyMap<string, MeetingRuntime<CallSession>>;
   /** Sends what the phases queued (batched sends of shared sockets). */
   flush(): void;
+  /** Hands the packets waiting on batched sockets to their calls (before each mix). */
+  receive?(): void;
   /** Whether any call is up (an idle node wakes once a frame, not once a phase). */
   idle(): boolean;
   sendPhases: number;
@@ -92,6 +94,7 @@ export class MixClock {
   private subTick(phase: number): void {
     const { lobby, meetings, sendPhases } = this.parts;
     if (phase === 0) {
+      this.parts.receive?.();
       this.now = performance.now();
       this.mixGroup(lobby);
       for (const m of meetings.values()) {

@@ -44,6 +44,8 @@ export interface MixerNodeOptions {
   rtpPortMax: number;
   /** Spread calls over this many shared RTP sockets (batched sends); 0: a socket per call. */
   rtpSharedSockets?: number;
+  /** Shared RTP sockets read and written in batches (recvmmsg/sendmmsg), drained by the clock. */
+  rtpBatchIo?: boolean;
   /** Wrong codes from one source (trusted: one caller number) before it is refused for `codeGuessBanSeconds`. */
   codeGuessLimit?: number;
   codeGuessBanSeconds?: number;
@@ -130,7 +132,7 @@ export class MixerNode {
   private stopped = false;
 
   constructor(private readonly opts: MixerNodeOptions) {
-    this.ports = new RtpPortPool(opts.rtpPortMin, opts.rtpPortMax, opts.rtpSharedSockets ?? 0, opts.rtpLatch);
+    this.ports = new RtpPortPool(opts.rtpPortMin, opts.rtpPortMax, opts.rtpSharedSockets ?? 0, opts.rtpLatch, opts.rtpBatchIo ?? false);
     const moh = createMohSources();
     this.lobby = new MixGroup<CallSession>(new ConferenceMixer({ mohSources: moh, mohEnabled: false }));
     const sink = typeof opts.log === "function" ? lineLog(opts.log) : (opts.log ?? createLogger("mixer"));
@@ -225,6 +227,7 @@ export class MixerNode {
       lobby,
       meetings: this.controller.meetings,
       flush: () => ports.flush(),
+      receive: () => ports.receive(),
       idle: () => registry.size === 0,
       sendPhases: Math.max(1, Math.min(10, Math.floor(opts.sendPhases ?? SEND_PHASES))),
       tickStats: this.tickStats,
@@ -341,6 +344,7 @@ export class MixerNode {
     this.log.info(this.rxSummary());
     await Promise.all([...this.registry.calls.values()].map((c) => this.hangup(c, "shutdown")));
     this.clock.stop();
+    this.ports.close();
     for (const t of this.timers) clearInterval(t);
     this.stopResetWatch?.();
     await this.unsubscribe?.();

@@ -121,11 +121,16 @@ async function sipPeer(): Promise<RawPeer> {
 
 const foreignOf = (node: MixerNode) => [...node.calls.values()].reduce((n, c) => n + c.latch.foreign, 0);
 
-for (const shared of [0, 1]) {
-  const mode = shared ? "shared socket" : "a socket per call";
+const modes: [number, boolean][] = [
+  [0, false],
+  [1, false],
+  [1, true],
+];
+for (const [shared, batch] of modes) {
+  const mode = shared ? `shared socket${batch ? ", RTP_BATCH_IO=1" : ""}` : "a socket per call";
   describe(`RTP latching (${mode})`, () => {
     test("an attacker spraying the port before the caller gets nothing; the caller gets the prompts", async () => {
-      const { node } = await startNode({ rtpSharedSockets: shared });
+      const { node } = await startNode({ rtpBatchIo: batch, rtpSharedSockets: shared });
       const peer = await sipPeer();
       const caller = await rtpSocket("127.0.0.1");
       const attacker = await rtpSocket("127.0.0.2");
@@ -157,7 +162,7 @@ for (const shared of [0, 1]) {
     }, 10_000);
 
     test("a caller behind NAT (SDP names another address) is latched after a few packets and hears the prompts", async () => {
-      const { node } = await startNode({ rtpSharedSockets: shared });
+      const { node } = await startNode({ rtpBatchIo: batch, rtpSharedSockets: shared });
       const peer = await sipPeer();
       const caller = await rtpSocket("127.0.0.1");
       const sprayer = await rtpSocket("127.0.0.2");

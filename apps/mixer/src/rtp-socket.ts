@@ -18,6 +18,13 @@
  *   dropped and counted. A call on a shared socket does not follow a NAT binding that
  *   changes mid-call (it cannot be told which call a new source belongs to).
  *
+ * With `batchIo` (RTP_BATCH_IO=1) shared sockets are our own descriptors (`BatchUdpSocket`)
+ * instead of Bun's: nothing reads them until the clock calls `receive()` once a tick,
+ * which drains each with recvmmsg into preallocated slots and hands every datagram to the
+ * same latching code (no JavaScript callback, Buffer or string per datagram from Bun); a
+ * tick's packets leave in sendmmsg. Sockets per call, and hosts that are not IPv4, stay
+ * on Bun's sockets.
+ *
  * Either way each call's `RtpLatch` decides which source is its caller, and only that
  * source's packets reach the call's handler (the latch's rules are in media/rtp.ts).
  * Ports are drawn at random from the range, so the next call's port cannot be guessed
@@ -25,9 +32,11 @@
  */
 import type { udp } from "bun";
 import { RtpLatch, type RtpLatchOptions } from "@conf/media";
+import { BatchUdpSocket, batchUdpAvailable, parseIpv4, RECEIVE_BATCH } from "./batch-udp.ts";
 import { enlargeReceiveBuffer, fdOf } from "./sockopt.ts";
 
-export type RtpPacketHandler = (buf: Buffer, port: number, address: string) => void;
+/** `buf` is valid only during the call (batched sockets reuse it): a handler copies what it keeps. */
+export type RtpPacketHandler = (buf: Uint8Array, port: number, address: string) => void;
 
 /** One call's RTP endpoint: its local port, and how to send from it. */
 export interface RtpSocket {
@@ -62,11 +71,26 @@ export class RtpPortPool {
     readonly sharedSockets = 0,
     /** How each call's latch tells its caller from strangers. */
     readonly latchOptions: RtpLatchOptions = {},
+    /** Shared sockets read and written in batches through recvmmsg/sendmmsg, drained by `receive()`. */
+    readonly batchIo = false,
   ) {}
+
+  /**
+   * Reads what arrived on batched shared sockets since the last call and hands it to the
+   * calls (the clock calls this once a tick, before mixing). No-op otherwise.
+   */
+  receive(): void {
+    for (const s of this.shared) s.drain();
+  }
 
   /** Sends what shared sockets queued this tick (one sendMany each). No-op per call. */
   flush(): void {
     for (const s of this.shared) s.flush();
+  }
+
+  /** Closes the shared sockets (the node stops; its calls are gone). Sockets per call close with their calls. */
+  close(): void {
+    for (const s of this.shared.splice(0)) s.close();
   }
 
   get size(): number {
@@ -171,8 +195,9 @@ export class RtpPortPool {
       if (!best || s.pending < best.pending || (s.pending === best.pending && s.calls < best.calls)) best = s;
     }
     if ((!best || best.calls > 0) && this.shared.length < this.sharedSockets) {
+      const batch = this.batchIo && batchUdpAvailable() && parseIpv4(host) >= 0;
       best = await this.bindFree(
-        (port) => SharedRtpSocket.bind(host, port),
+        (port) => SharedRtpSocket.bind(host, port, batch),
         (s) => s,
       );
       this.shared.push(best);
@@ -284,6 +309,12 @@ class SharedRoute implements RtpSocket {
   }
 }
 
+/**
+ * Datagrams a batched socket hands on per drain, at most. A flood beyond it waits in (and
+ * overflows) the kernel's buffer instead of holding the clock.
+ */
+const DRAIN_LIMIT = 4096;
+
 /** Packets queued per tick before the socket flushes early (keeps each sendMany short). */
 const SHARED_BATCH = 256;
 
@@ -321,17 +352,50 @@ class SharedRtpSocket {
   foreign = 0;
 
   private constructor(
-    private readonly socket: udp.Socket<"buffer">,
+    /** Bun's socket, or null when `io` carries the packets. */
+    private readonly socket: udp.Socket<"buffer"> | null,
+    private readonly io: BatchUdpSocket | null,
     readonly port: number,
   ) {}
 
-  static async bind(host: string, port: number): Promise<SharedRtpSocket> {
+  static async bind(host: string, port: number, batch = false): Promise<SharedRtpSocket> {
+    if (batch) {
+      const io = BatchUdpSocket.open(host, port);
+      // Read once a tick: room for far more than a tick of every caller's packets.
+      enlargeReceiveBuffer(io.fd, SHARED_RECEIVE_BUFFER);
+      return new SharedRtpSocket(null, io, port);
+    }
     let self: SharedRtpSocket | null = null;
     const socket = await bindUdp(host, port, (buf, rport, raddr) => self?.deliver(buf, rport, raddr));
     // Dozens of callers' packets: room for a few hundred ms of them while the loop is busy.
     enlargeReceiveBuffer(fdOf(socket), SHARED_RECEIVE_BUFFER);
-    self = new SharedRtpSocket(socket, port);
+    self = new SharedRtpSocket(socket, null, port);
     return self;
+  }
+
+  /** Hands what waits on a batched socket to the calls, DRAIN_LIMIT datagrams at most. */
+  drain(): void {
+    const io = this.io;
+    if (io === null) return;
+    let total = 0;
+    while (total < DRAIN_LIMIT) {
+      const n = io.receive();
+      for (let i = 0; i < n; i++) {
+        const length = io.length(i);
+        if (length < 0) {
+          this.foreign++;
+          continue;
+        }
+        try {
+          this.deliver(io.packet(i, length), io.sourcePort(i), io.sourceName(i));
+        } catch (err) {
+          // A bug in one call's handling must not stop the others' packets.
+          console.error("mixer: rtp handler failed:", err);
+        }
+      }
+      total += n;
+      if (n < RECEIVE_BATCH) break;
+    }
   }
 
   get pending(): number {
@@ -386,7 +450,7 @@ class SharedRtpSocket {
     return this.bySdpPort.get(port)?.some((r) => r.latch.expectedAddress === address) ?? false;
   }
 
-  private deliver(buf: Buffer, rport: number, raddr: string): void {
+  private deliver(buf: Uint8Array, rport: number, raddr: string): void {
     const now = performance.now();
     const list = this.byPort.get(rport);
     if (list !== undefined) {
@@ -469,13 +533,26 @@ class SharedRtpSocket {
     if (!this.waiting.includes(route)) this.waiting.push(route);
   }
 
+  close(): void {
+    this.io?.close();
+    this.socket?.close();
+  }
+
   queue(data: Uint8Array, port: number, address: string): void {
+    if (this.io !== null) {
+      this.io.queue(data, port, address);
+      return;
+    }
     this.batch.push(data, port, address);
     if (++this.queued >= SHARED_BATCH) this.flush();
   }
 
   flush(): void {
-    if (this.queued === 0) return;
+    if (this.io !== null) {
+      this.io.flush();
+      return;
+    }
+    if (this.queued === 0 || this.socket === null) return;
     try {
       this.socket.sendMany(this.batch as never);
     } catch {

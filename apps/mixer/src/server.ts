@@ -101,6 +101,7 @@ export async function startMixer(options: StartMixerOptions): Promise<RunningMix
     rtpPortMax: rtp.max,
     placement: workers ? () => (workers as WorkerProcesses).nodeIds() : undefined,
     rtpSharedSockets: env.RTP_SHARED_SOCKETS,
+    rtpBatchIo: env.RTP_BATCH_IO,
     codeGuessLimit: env.CODE_GUESS_LIMIT,
     codeGuessBanSeconds: env.CODE_GUESS_BAN_SECONDS,
     codeGuessWindowSeconds: env.CODE_GUESS_WINDOW_SECONDS,

@@ -145,6 +145,8 @@ export const mixerVars = {
   RTP_PORT_MAX: portVar(29999),
   /** Shared RTP sockets to spread calls over (batched sends, for carrier/SBC traffic); 0: one per call. */
   RTP_SHARED_SOCKETS: intVar(0, 0, 256),
+  /** 1: shared RTP sockets are read with recvmmsg once per tick and written with sendmmsg (bun:ffi); per-call sockets are unaffected. */
+  RTP_BATCH_IO: flagVar,
   /**
    * After Redis restarts empty, how long a caller whose meeting is not in the store yet
    * waits for the mixers to write theirs back before a new meeting is made, ms.
