@@ -32,7 +32,13 @@ link.expose("api", {
     const timeouts = { commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS, connectTimeoutMs: env.REDIS_CONNECT_TIMEOUT_MS };
     const bus = createBus({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX, timeouts });
     const eventLog = eventLogLimits(env);
-    const sessionStore = createSessionStore({ redisUrl: env.REDIS_URL, prefix: env.REDIS_PREFIX, reapIntervalMs: 5000, timeouts, eventLog });
+    const sessionStore = createSessionStore({
+      redisUrl: env.REDIS_URL,
+      prefix: env.REDIS_PREFIX,
+      reapIntervalMs: 5000,
+      timeouts,
+      eventLog,
+    });
     // The mixer's thread appends to this thread's event log through the link (call.entered, talker.*).
     const stopServing = serveLivePlane(link, { eventLog });
     link.expose("config", createConfigReader(database));

@@ -37,11 +37,10 @@ const child = Bun.spawn({
 port.attach(child);
 const link = new ThreadLink(port, { callTimeoutMs: 10_000 });
 // Starting PGlite and migrating can take a while on a cold machine.
-const apiProcess = link.proxy<{ start(vars: Record<string, string | undefined>): Promise<ApiProcessStarted>; close(): Promise<void> }>(
-  "api",
-  ["start", "close"],
-  120_000,
-);
+const apiProcess = link.proxy<{
+  start(vars: Record<string, string | undefined>): Promise<ApiProcessStarted>;
+  close(): Promise<void>;
+}>("api", ["start", "close"], 120_000);
 let stopping = false;
 void child.exited.then((code) => {
   if (stopping) return;
@@ -75,7 +74,9 @@ const mixer = await startMixer({ env: mixerEnv, config, bus, sessionStore });
 link.expose("metrics", { text: () => mixer.metrics.metrics() });
 
 console.log(`conference: API on ${api.url} (docs ${api.url}/docs)`);
-console.log(`conference: SIP on udp ${mixerEnv.SIP_HOST}:${mixer.sipPort}, RTP ${mixerEnv.RTP_PORT_MIN}-${mixerEnv.RTP_PORT_MAX}`);
+console.log(
+  `conference: SIP on udp ${mixerEnv.SIP_HOST}:${mixer.sipPort}, RTP ${mixerEnv.RTP_PORT_MIN}-${mixerEnv.RTP_PORT_MAX}`,
+);
 console.log(`conference: database ${api.database}`);
 if (api.adminTokenGenerated) console.log(`conference: ADMIN_TOKEN=${api.adminToken}`);
 console.log("conference: ready");
@@ -100,5 +101,8 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 
 // A bug in one call's background work must not take every other call down with it.
 process.on("unhandledRejection", (err) =>
-  createLogger("conference").error({ err: err instanceof Error ? (err.stack ?? err.message) : String(err) }, "unhandled rejection"),
+  createLogger("conference").error(
+    { err: err instanceof Error ? (err.stack ?? err.message) : String(err) },
+    "unhandled rejection",
+  ),
 );

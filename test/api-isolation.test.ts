@@ -10,7 +10,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Provisioned, provision, type Service, startService } from "./lib/service.ts";
 
 /** Time from sending an OPTIONS to the mixer to its 200, in ms. */
-async function optionsProbe(sock: Bun.udp.Socket<"buffer">, sipPort: number, answers: Map<string, () => void>, n: number): Promise<number> {
+async function optionsProbe(
+  sock: Bun.udp.Socket<"buffer">,
+  sipPort: number,
+  answers: Map<string, () => void>,
+  n: number,
+): Promise<number> {
   const callId = `probe-${n}-${crypto.randomUUID()}`;
   const msg =
     `OPTIONS sip:127.0.0.1:${sipPort} SIP/2.0\r\n` +
@@ -25,7 +30,8 @@ async function optionsProbe(sock: Bun.udp.Socket<"buffer">, sipPort: number, ans
   return performance.now() - t0;
 }
 
-const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? 0;
+const quantile = (xs: number[], q: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? 0;
 
 for (const embedded of [true, false]) {
   describe(`the API's work does not delay the mixer (${embedded ? "embedded PGlite and in-process store" : "Postgres and Redis"})`, () => {
@@ -35,10 +41,14 @@ for (const embedded of [true, false]) {
       svc = await startService({ rtpPortMin: 42000, rtpPortMax: 42999, embedded });
       acct = await provision(svc, "15550001111");
       // Rooms enough that the largest page costs the API thread tens of ms to read and write.
-      const codes = (i: number) => Array.from({ length: 20 }, (_, k) => ({ access_code: `${i}${String(k).padStart(3, "0")}77`, role: "participant" }));
+      const codes = (i: number) =>
+        Array.from({ length: 20 }, (_, k) => ({ access_code: `${i}${String(k).padStart(3, "0")}77`, role: "participant" }));
       for (let i = 0; i < 300; i += 10) {
         const batch = Array.from({ length: 10 }, (_, k) =>
-          acct.account.req("POST", "/conference/v2/meeting_rooms", { name: `room ${"a".repeat(200)} ${i + k}`, access_codes: codes(i + k + 100) }),
+          acct.account.req("POST", "/conference/v2/meeting_rooms", {
+            name: `room ${"a".repeat(200)} ${i + k}`,
+            access_codes: codes(i + k + 100),
+          }),
         );
         for (const r of await Promise.all(batch)) expect(r.status).toBe(200);
       }
@@ -58,10 +68,13 @@ for (const embedded of [true, false]) {
         },
       });
       const heavy = `/conference/v2/meeting_rooms?limit=1000&filter=${encodeURIComponent('name like "%room%" and name ne "')}{n}%22`;
-      const flood = Bun.spawn(["bun", `${import.meta.dir}/lib/api-flood.ts`, svc.api + heavy, acct.account.authorization, "6", "5"], {
-        stdout: "pipe",
-        stderr: "inherit",
-      });
+      const flood = Bun.spawn(
+        ["bun", `${import.meta.dir}/lib/api-flood.ts`, svc.api + heavy, acct.account.authorization, "6", "5"],
+        {
+          stdout: "pipe",
+          stderr: "inherit",
+        },
+      );
       const lat: number[] = [];
       const start = Date.now();
       for (let n = 0; Date.now() - start < 5000; n++) {
@@ -73,7 +86,9 @@ for (const embedded of [true, false]) {
       const listings = Number(await new Response(flood.stdout).text());
       const p95 = quantile(lat, 0.95);
       const max = Math.max(...lat);
-      console.log(`${listings} listings in 5 s; OPTIONS answered in p50 ${quantile(lat, 0.5).toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, max ${max.toFixed(1)} ms`);
+      console.log(
+        `${listings} listings in 5 s; OPTIONS answered in p50 ${quantile(lat, 0.5).toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, max ${max.toFixed(1)} ms`,
+      );
       expect(listings).toBeGreaterThan(10);
       // Sharing a loop with the API, an answer waits behind whole listings: measured on the
       // one-thread start, p50 10-176 ms and p95 60-443 ms; on its own thread, p50 about 1 ms.

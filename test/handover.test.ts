@@ -80,19 +80,32 @@ describe("meetings mixed by worker processes", () => {
   test("a caller admitted on another mixer node is handed over to the worker that mixes its meeting", async () => {
     // A second mixer node of the same service (`bun run start:mixer`), as behind a SIP
     // dispatcher: its caller's meeting already runs on a worker of the first node.
-    const node: Subprocess<"ignore", "pipe", "inherit"> = Bun.spawn(["bun", "run", join(import.meta.dir, "..", "apps", "mixer", "src", "main.ts")], {
-      env: { ...process.env, ...h.svc.backing, SIP_HOST: "127.0.0.1", SIP_PORT: "0", RTP_PORT_MIN: "33000", RTP_PORT_MAX: "33199", NODE_ID: "second-node" },
-      stdin: "ignore",
-      stdout: "pipe",
-      stderr: "inherit",
-    });
+    const node: Subprocess<"ignore", "pipe", "inherit"> = Bun.spawn(
+      ["bun", "run", join(import.meta.dir, "..", "apps", "mixer", "src", "main.ts")],
+      {
+        env: {
+          ...process.env,
+          ...h.svc.backing,
+          SIP_HOST: "127.0.0.1",
+          SIP_PORT: "0",
+          RTP_PORT_MIN: "33000",
+          RTP_PORT_MAX: "33199",
+          NODE_ID: "second-node",
+        },
+        stdin: "ignore",
+        stdout: "pipe",
+        stderr: "inherit",
+      },
+    );
     let out = "";
     void (async () => {
       const dec = new TextDecoder();
       for await (const c of node.stdout) out += dec.decode(c);
     })();
     try {
-      const port = Number((await eventually(async () => out.match(/SIP on udp 127\.0\.0\.1:(\d+)/), 20_000, "the second node"))[1]);
+      const port = Number(
+        (await eventually(async () => out.match(/SIP on udp 127\.0\.0\.1:(\d+)/), 20_000, "the second node"))[1],
+      );
       const room = await h.room("handover-nodes", {});
       const a = h.phone(HOST_HZ);
       const b = h.phone(PART_HZ);

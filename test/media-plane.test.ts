@@ -17,7 +17,12 @@ const HEARD_DB = -35;
 /** And as absent below this one. */
 const ABSENT_DB = -50;
 
-const bed = callBed({ number: NUMBER, ports: { from: 41000, blocks: 100 }, env: { RTP_TIMEOUT_SECONDS: "3" }, quietAccount: true });
+const bed = callBed({
+  number: NUMBER,
+  ports: { from: 41000, blocks: 100 },
+  env: { RTP_TIMEOUT_SECONDS: "3" },
+  quietAccount: true,
+});
 const caller = bed.caller;
 
 beforeAll(async () => {
@@ -32,7 +37,16 @@ beforeAll(async () => {
   expect(room.status).toBe(200);
 }, 60_000);
 
-type Call = { call_sid: string; role: string; access_code: string; codecs: string; meeting_sid: string; number_dst: string; number_src: string; muted: boolean };
+type Call = {
+  call_sid: string;
+  role: string;
+  access_code: string;
+  codecs: string;
+  meeting_sid: string;
+  number_dst: string;
+  number_src: string;
+  muted: boolean;
+};
 type Meeting = { meeting_sid: string; attendees: { hosts: number; participants: number; listeners: number } };
 
 describe("three callers in one meeting", () => {
@@ -47,10 +61,14 @@ describe("three callers in one meeting", () => {
     ] as const) {
       await bed.dialIn(c, code);
     }
-    const calls = await eventually(async () => {
-      const r = await bed.acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls?limit=10");
-      return r.body.items.length === 3 ? r.body.items : null;
-    }, 15_000, "three calls in the API");
+    const calls = await eventually(
+      async () => {
+        const r = await bed.acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls?limit=10");
+        return r.body.items.length === 3 ? r.body.items : null;
+      },
+      15_000,
+      "three calls in the API",
+    );
     const byRole = Object.fromEntries(calls.map((c) => [c.role, c]));
     expect(byRole.host?.access_code).toBe("1111");
     expect(byRole.participant?.access_code).toBe("2222");
@@ -73,10 +91,14 @@ describe("three callers in one meeting", () => {
     const del = await bed.acct.account.req("DELETE", `/conference/v2/meetings/${calls[0]!.meeting_sid}`);
     expect(del.status).toBe(204);
     for (const c of [host, part, list]) await c.waitFor(/terminat|closed/i, 10_000);
-    await eventually(async () => {
-      const r = await bed.acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls");
-      return r.body.items.length === 0;
-    }, 5000, "calls gone");
+    await eventually(
+      async () => {
+        const r = await bed.acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls");
+        return r.body.items.length === 0;
+      },
+      5000,
+      "calls gone",
+    );
     for (const c of [host, part, list]) await c.stop();
 
     const freqs = [HOST_HZ, PART_HZ, LIST_HZ];
@@ -135,16 +157,23 @@ describe("callers that leave badly", () => {
   test("a caller that vanishes without BYE is removed after the RTP timeout", async () => {
     const c = await caller(HOST_HZ, "1007");
     await bed.dialIn(c, "1111");
-    await eventually(async () => {
-      const r = await bed.acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls");
-      return r.body.items.length === 1;
-    }, 10_000, "the call joined");
+    await eventually(
+      async () => {
+        const r = await bed.acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls");
+        return r.body.items.length === 1;
+      },
+      10_000,
+      "the call joined",
+    );
     c.kill();
-    await eventually(async () => {
-      const r = await bed.acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls");
-      const m = await bed.acct.account.req<{ items: unknown[] }>("GET", "/conference/v2/meetings");
-      return r.body.items.length === 0 && m.body.items.length === 0;
-    }, 10_000, "the call and its meeting removed");
+    await eventually(
+      async () => {
+        const r = await bed.acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls");
+        const m = await bed.acct.account.req<{ items: unknown[] }>("GET", "/conference/v2/meetings");
+        return r.body.items.length === 0 && m.body.items.length === 0;
+      },
+      10_000,
+      "the call and its meeting removed",
+    );
   }, 30_000);
 });
-

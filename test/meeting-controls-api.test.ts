@@ -11,7 +11,17 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ABSENT_DB, BEEP_HZ, type Call, HEARD_DB, HOST_HZ, LIST_HZ, type Meeting, MeetingHarness, PART_HZ } from "./lib/meeting-harness.ts";
+import {
+  ABSENT_DB,
+  BEEP_HZ,
+  type Call,
+  HEARD_DB,
+  HOST_HZ,
+  LIST_HZ,
+  type Meeting,
+  MeetingHarness,
+  PART_HZ,
+} from "./lib/meeting-harness.ts";
 import { hasNetSip, NetSipRecorder } from "./lib/net-sip-recorder.ts";
 import { PROMPT_HEARD_SCORE } from "./lib/prompt-detect.ts";
 import { eventually } from "./lib/service.ts";
@@ -196,7 +206,8 @@ describe("meeting rules", () => {
     const b = h.phone(0);
     await Promise.all([h.dialIn(a, on.participant), h.dialIn(b, off.participant)]);
     expect(a.meetingSid).not.toBe(b.meetingSid);
-    for (const p of [a, b]) expect((await h.meeting(p.meetingSid))?.attendees).toEqual({ hosts: 0, participants: 1, listeners: 0 });
+    for (const p of [a, b])
+      expect((await h.meeting(p.meetingSid))?.attendees).toEqual({ hosts: 0, participants: 1, listeners: 0 });
     await Bun.sleep(3000);
     await Promise.all([h.finish(a.meetingSid, [a]), h.finish(b.meetingSid, [b])]);
 
@@ -255,7 +266,11 @@ describe("meeting rules", () => {
  * meeting is then gone from the API.
  */
 async function moderatorStop(wait: number, attributes: Record<string, string>): Promise<void> {
-  const r = await h.room(`stop-moderator-${wait}`, { conference_stop_how: "moderator", conference_stop_wait: String(wait), ...attributes });
+  const r = await h.room(`stop-moderator-${wait}`, {
+    conference_stop_how: "moderator",
+    conference_stop_wait: String(wait),
+    ...attributes,
+  });
   const { host, part } = await h.hostAndParticipant(r);
   const sid = part.meetingSid;
   await Bun.sleep(1000);
@@ -295,7 +310,11 @@ async function moderatorStop(wait: number, attributes: Record<string, string>): 
 describe("recording", () => {
   test("recording_stop_how moderator: a local recording stops when the host hangs up (recording false, stopped_at); last: it goes on until the meeting ends", async () => {
     const common = { recording_method: "local", conference_stop_how: "last" };
-    const mod = await h.room("rec-moderator", { ...common, recording_stop_how: "moderator", recording_metadata: "stop-moderator" });
+    const mod = await h.room("rec-moderator", {
+      ...common,
+      recording_stop_how: "moderator",
+      recording_metadata: "stop-moderator",
+    });
     const last = await h.room("rec-last", { ...common, recording_stop_how: "last", recording_metadata: "stop-last" });
     const hostM = h.phone(HOST_HZ);
     const partM = h.phone(PART_HZ);
@@ -339,7 +358,11 @@ describe("recording", () => {
     await partL.hangup();
     const tEndL = Date.now();
     await eventually(async () => (await h.meeting(sidL)) === null, 5000, "the meeting gone with its last caller");
-    const stoppedL = await eventually(async () => localRecording(sidL).sidecar?.stopped_at, 3000, "stopped_at when the meeting ended");
+    const stoppedL = await eventually(
+      async () => localRecording(sidL).sidecar?.stopped_at,
+      3000,
+      "stopped_at when the meeting ended",
+    );
     expect(Date.parse(stoppedL)).toBeGreaterThan(Date.parse(stoppedM));
     await h.finish(sidM, [hostM, partM]);
     await Promise.all([hostL.stop(), partL.stop()]);

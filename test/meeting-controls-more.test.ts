@@ -64,7 +64,11 @@ MeetingHarness.perFile({ number: NUMBER }, (x) => {
 describe("question queue, hold", () => {
   test("Q&A: meeting-muted participants raise hands with *1; each host *1 lets the next speak and re-mutes the previous", async () => {
     const r = await room("qa", {});
-    const [host, first, second] = await harness.dialInAll(r, [[HOST_HZ, "host"], [PART_HZ, "participant"], [LIST_HZ, "participant"]]);
+    const [host, first, second] = await harness.dialInAll(r, [
+      [HOST_HZ, "host"],
+      [PART_HZ, "participant"],
+      [LIST_HZ, "participant"],
+    ]);
     const sid = first.meetingSid;
     await Bun.sleep(500);
     host.keys("*5");
@@ -203,18 +207,34 @@ describe("tones, count, instructions, music on hold", () => {
     const exits = findTwoNotes(P.samples, P.rate, NOTE_HIGH, NOTE_LOW);
     const report = JSON.stringify({ entries, exits, tJoin1, tLeave1, tOff });
     // Tones on: the listener's arrival and departure are heard (it dials, keys its code, then joins).
-    expect(entries.some((t) => t > tJoin1 && t < tLeave1), report).toBe(true);
-    expect(exits.some((t) => t > tLeave1 - 0.2 && t < tLeave1 + 2), report).toBe(true);
+    expect(
+      entries.some((t) => t > tJoin1 && t < tLeave1),
+      report,
+    ).toBe(true);
+    expect(
+      exits.some((t) => t > tLeave1 - 0.2 && t < tLeave1 + 2),
+      report,
+    ).toBe(true);
     // Tones off: nothing after *8.
-    expect(entries.filter((t) => t > tOff), report).toEqual([]);
-    expect(exits.filter((t) => t > tOff), report).toEqual([]);
+    expect(
+      entries.filter((t) => t > tOff),
+      report,
+    ).toEqual([]);
+    expect(
+      exits.filter((t) => t > tOff),
+      report,
+    ).toEqual([]);
     const H = host.heard();
     expect(H.find("tones-off", tOffHost - 0.5).score, H.report(["tones-off", "tones-on"])).toBeGreaterThan(PROMPT_HEARD_SCORE);
   }, 60_000);
 
   test("*2 tells the caller how many others are in, *4 a listener the commands it may use", async () => {
     const r = await room("info", {});
-    const [host, part, list] = await harness.dialInAll(r, [[HOST_HZ, "host"], [PART_HZ, "participant"], [0, "listener"]]);
+    const [host, part, list] = await harness.dialInAll(r, [
+      [HOST_HZ, "host"],
+      [PART_HZ, "participant"],
+      [0, "listener"],
+    ]);
     expect((await meeting(part.meetingSid))?.attendees).toEqual({ hosts: 1, participants: 1, listeners: 1 });
     await Bun.sleep(500);
     part.keys("*2");
@@ -227,7 +247,17 @@ describe("tones, count, instructions, music on hold", () => {
     const count = ["there-are", "num-2", "other-people"];
     expect(P.sequence(count), P.report(count)).not.toBeNull();
     const L = list.heard();
-    const instructions = ["instructions", "instr-count", "star", "num-2", "instr-instructions", "star", "num-4", "instr-moh", "num-0"];
+    const instructions = [
+      "instructions",
+      "instr-count",
+      "star",
+      "num-2",
+      "instr-instructions",
+      "star",
+      "num-4",
+      "instr-moh",
+      "num-0",
+    ];
     expect(L.sequence(instructions), L.report(instructions)).not.toBeNull();
     // Commands a listener may not use are not offered.
     for (const name of ["instr-mute", "instr-raise-hand", "instr-lock", "instr-drop"]) {
@@ -301,7 +331,9 @@ describe("recording, drop", () => {
 
     const H = host.heard();
     expect(H.sequence(["recording-started"]), H.report(["recording-started", "recording-stopped"])).not.toBeNull();
-    expect(H.find("recording-stopped").score, H.report(["recording-started", "recording-stopped"])).toBeGreaterThan(PROMPT_HEARD_SCORE);
+    expect(H.find("recording-stopped").score, H.report(["recording-started", "recording-stopped"])).toBeGreaterThan(
+      PROMPT_HEARD_SCORE,
+    );
     const files = readdirSync(recordingDir).filter((f) => f.includes(sid));
     const wav = files.find((f) => f.endsWith(".wav"));
     const json = files.find((f) => f.endsWith(".json"));
@@ -335,7 +367,11 @@ describe("recording, drop", () => {
 
   test("drop: host 92 ends the meeting: everyone hears goodbye and is hung up, the meeting is gone", async () => {
     const r = await room("drop", {});
-    const [host, part, list] = await harness.dialInAll(r, [[HOST_HZ, "host"], [PART_HZ, "participant"], [0, "listener"]]);
+    const [host, part, list] = await harness.dialInAll(r, [
+      [HOST_HZ, "host"],
+      [PART_HZ, "participant"],
+      [0, "listener"],
+    ]);
     const sid = part.meetingSid;
     await Bun.sleep(500);
     host.keys("92");
@@ -375,7 +411,10 @@ describe("recording, drop", () => {
   // Regression: a prompt already playing delayed the goodbye past the hang-up.
   test("drop: a caller in the middle of a prompt still hears goodbye before the hang-up", async () => {
     const r = await room("drop-busy", {});
-    const [host, list] = await harness.dialInAll(r, [[HOST_HZ, "host"], [0, "listener"]]);
+    const [host, list] = await harness.dialInAll(r, [
+      [HOST_HZ, "host"],
+      [0, "listener"],
+    ]);
     const sid = list.meetingSid;
     await Bun.sleep(500);
     list.keys("*4");
@@ -434,7 +473,10 @@ describe("meeting rules", () => {
     const wait2 = W.find("wait-for-host");
     expect(wait2.score, W.report(["wait-for-host"])).toBeGreaterThan(PROMPT_HEARD_SCORE);
     expect(W.find("goodbye").score).toBeLessThan(PROMPT_HEARD_SCORE);
-    expect(activeFraction(W.samples, W.rate, wait2.atSeconds + wait2.seconds + 0.2, tHost), "music while waiting").toBeGreaterThan(0.8);
+    expect(
+      activeFraction(W.samples, W.rate, wait2.atSeconds + wait2.seconds + 0.2, tHost),
+      "music while waiting",
+    ).toBeGreaterThan(0.8);
     // Once the host is in, the two hear each other (and the music stops: the host's tone is all there is).
     const from = tHost + 2;
     const to = W.seconds - 0.3;
@@ -492,7 +534,11 @@ describe("meeting rules", () => {
 
   test("refused keys: a listener's *6 leaves it muted; a participant's host-only *5 changes nothing", async () => {
     const r = await room("refused", {});
-    const [host, part, list] = await harness.dialInAll(r, [[HOST_HZ, "host"], [PART_HZ, "participant"], [LIST_HZ, "listener"]]);
+    const [host, part, list] = await harness.dialInAll(r, [
+      [HOST_HZ, "host"],
+      [PART_HZ, "participant"],
+      [LIST_HZ, "listener"],
+    ]);
     const sid = part.meetingSid;
     await Bun.sleep(500);
     const t = host.at();
@@ -510,7 +556,10 @@ describe("meeting rules", () => {
     expect(L.find("unmuted").score, L.report(["listener-only", "unmuted"])).toBeLessThan(PROMPT_HEARD_SCORE);
     expect(P.find("host-only").score, P.report(["host-only", "meeting-muted"])).toBeGreaterThan(PROMPT_HEARD_SCORE);
     expect(P.find("meeting-muted").score, P.report(["host-only", "meeting-muted"])).toBeLessThan(PROMPT_HEARD_SCORE);
-    const levels = { part: host.level(PART_HZ, t + 0.5, host.heard().seconds - 0.3), list: host.level(LIST_HZ, t, host.heard().seconds - 0.3) };
+    const levels = {
+      part: host.level(PART_HZ, t + 0.5, host.heard().seconds - 0.3),
+      list: host.level(LIST_HZ, t, host.heard().seconds - 0.3),
+    };
     expect(levels.part, JSON.stringify(levels)).toBeGreaterThan(HEARD_DB);
     expect(levels.list, JSON.stringify(levels)).toBeLessThan(ABSENT_DB);
   }, 60_000);

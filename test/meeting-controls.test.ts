@@ -109,10 +109,14 @@ describe("keypad and API controls", () => {
     await callOf("host");
     await Bun.sleep(500);
     host.sendDigits("*7");
-    await eventually(async () => {
-      const r = await bed.acct.account.req<{ items: Meeting[] }>("GET", "/conference/v2/meetings");
-      return r.body.items[0]?.locked === true;
-    }, 5000, "meeting locked");
+    await eventually(
+      async () => {
+        const r = await bed.acct.account.req<{ items: Meeting[] }>("GET", "/conference/v2/meetings");
+        return r.body.items[0]?.locked === true;
+      },
+      5000,
+      "meeting locked",
+    );
     const late = await caller(0, "2006");
     await dialIn(late, "4443");
     await late.waitFor(/terminat|closed/i, 15_000);
@@ -126,10 +130,14 @@ describe("keypad and API controls", () => {
     const { host, part } = await hostAndParticipant(6);
     await Bun.sleep(1000);
     host.sendDigits("*5");
-    await eventually(async () => {
-      const r = await bed.acct.account.req<{ items: Meeting[] }>("GET", "/conference/v2/meetings");
-      return r.body.items[0]?.participant_muted === "true";
-    }, 5000, "participant_muted true");
+    await eventually(
+      async () => {
+        const r = await bed.acct.account.req<{ items: Meeting[] }>("GET", "/conference/v2/meetings");
+        return r.body.items[0]?.participant_muted === "true";
+      },
+      5000,
+      "participant_muted true",
+    );
     await untilMuted("participant");
     await Bun.sleep(2500);
     const [partDb, report] = await heardAtEnd(host, part, PART_HZ);

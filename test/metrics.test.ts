@@ -21,7 +21,11 @@ const FAMILIES = [
 ];
 
 async function promtoolCheck(text: string): Promise<string> {
-  const p = Bun.spawn(["promtool", "check", "metrics"], { stdin: new TextEncoder().encode(text), stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn(["promtool", "check", "metrics"], {
+    stdin: new TextEncoder().encode(text),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return code === 0 ? "" : `exit ${code}: ${out}${err}`;
 }

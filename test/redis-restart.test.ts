@@ -41,7 +41,9 @@ describe("Redis restarted or frozen under a running meeting", () => {
     expect(part.meetingSid).toBe(meetingSid);
     // State the restore must keep: a muted participant, a meeting that mutes participants.
     expect((await h.acct.account.req("PATCH", `/conference/v2/calls/${part.callSid}`, { muted: true })).status).toBe(200);
-    expect((await h.acct.account.req("PATCH", `/conference/v2/meetings/${meetingSid}`, { participant_muted: "relaxed" })).status).toBe(200);
+    expect(
+      (await h.acct.account.req("PATCH", `/conference/v2/meetings/${meetingSid}`, { participant_muted: "relaxed" })).status,
+    ).toBe(200);
     await h.untilMuted(part, true);
     const before = (await h.calls()).map((c) => c.call_sid).sort();
 

@@ -37,10 +37,14 @@ test("a listener's recorded name is played to the meeting when it joins and leav
   await bed.dialIn(host, "5551");
   await bed.dialIn(listener, "5553");
   // Both record a name (about 2.5 s after the prompt) before they join.
-  await eventually(async () => {
-    const r = await bed.acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls");
-    return r.body.items.length === 2;
-  }, 20_000, "both joined after recording their names");
+  await eventually(
+    async () => {
+      const r = await bed.acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls");
+      return r.body.items.length === 2;
+    },
+    20_000,
+    "both joined after recording their names",
+  );
   await Bun.sleep(4000);
   listener.command("/hangup");
   await listener.waitFor(/terminat|closed/i, 5000);

@@ -99,7 +99,15 @@ try {
       accountSid,
       meetingRoomSid: null,
       nodeId: `cpu-${tag}`,
-      call: { access_code: "333333", codecs: "PCMU", number_src: `<sip:1555000${i}@h>`, number_dst: "<sip:2@h>", name: "", direction: "In", role: "listener" },
+      call: {
+        access_code: "333333",
+        codecs: "PCMU",
+        number_src: `<sip:1555000${i}@h>`,
+        number_dst: "<sip:2@h>",
+        name: "",
+        direction: "In",
+        role: "listener",
+      },
     });
     if (!j.ok) throw new Error("join failed");
   }
@@ -116,8 +124,13 @@ try {
   for (let run = 1; run <= Number(values.runs); run++) {
     for (const name of values.targets.split(",") as (keyof typeof targets)[]) {
       // Warm up first, so the pool's connections exist before their backends are listed.
-      await Bun.spawn(["taskset", "-c", "1", "wrk", "-t1", "-c32", "-d1s", "-H", `Authorization: ${auth}`, `${base}${targets[name]}`], { stdout: "ignore" }).exited;
-      const backends: number[] = ((await admin`select pid from pg_stat_activity where datname = ${dbName}`) as { pid: number }[]).map((r) => Number(r.pid));
+      await Bun.spawn(
+        ["taskset", "-c", "1", "wrk", "-t1", "-c32", "-d1s", "-H", `Authorization: ${auth}`, `${base}${targets[name]}`],
+        { stdout: "ignore" },
+      ).exited;
+      const backends: number[] = (
+        (await admin`select pid from pg_stat_activity where datname = ${dbName}`) as { pid: number }[]
+      ).map((r) => Number(r.pid));
       const snap = () => ({
         svc: cpuTicks(child.pid!),
         pg: backends.reduce((a, p) => a + cpuTicks(p), 0),
@@ -125,7 +138,19 @@ try {
       });
       const before = snap();
       const wrk = Bun.spawn(
-        ["taskset", "-c", "1", "wrk", "-t1", "-c32", `-d${values.duration}s`, "--latency", "-H", `Authorization: ${auth}`, `${base}${targets[name]}`],
+        [
+          "taskset",
+          "-c",
+          "1",
+          "wrk",
+          "-t1",
+          "-c32",
+          `-d${values.duration}s`,
+          "--latency",
+          "-H",
+          `Authorization: ${auth}`,
+          `${base}${targets[name]}`,
+        ],
         { stdout: "pipe" },
       );
       const out = await new Response(wrk.stdout).text();
@@ -140,10 +165,28 @@ try {
       let open = "";
       if (Number(values.rate) > 0) {
         const cli = resolve(ROOT, "apps/loadgen/src/http-load.ts");
-        const args = ["taskset", "-c", "1", "bun", "run", cli, "--url", `${base}${targets[name]}`, "--duration", values.duration, "--rate", values.rate];
+        const args = [
+          "taskset",
+          "-c",
+          "1",
+          "bun",
+          "run",
+          cli,
+          "--url",
+          `${base}${targets[name]}`,
+          "--duration",
+          values.duration,
+          "--rate",
+          values.rate,
+        ];
         args.push("--concurrency", "256", "--header", `Authorization: ${auth}`);
         const p = Bun.spawn(args, { stdout: "pipe", stderr: "inherit" });
-        const r = JSON.parse((await new Response(p.stdout).text()).trim().split("\n").pop() ?? "{}") as { rps: number; p50Ms: number; p99Ms: number; maxMs: number };
+        const r = JSON.parse((await new Response(p.stdout).text()).trim().split("\n").pop() ?? "{}") as {
+          rps: number;
+          p50Ms: number;
+          p99Ms: number;
+          maxMs: number;
+        };
         open = ` open loop ${values.rate}/s: ${r.rps.toFixed(0)} req/s, p50 ${r.p50Ms.toFixed(2)} p99 ${r.p99Ms.toFixed(2)} max ${r.maxMs.toFixed(1)} ms |`;
       }
       console.log(

@@ -27,7 +27,15 @@ for (let i = 0; i < 20; i++) {
     accountSid,
     meetingRoomSid: null,
     nodeId: "layers",
-    call: { access_code: "333333", codecs: "PCMU", number_src: `<sip:1555000${i}@h>`, number_dst: "<sip:2@h>", name: "", direction: "In", role: "listener" },
+    call: {
+      access_code: "333333",
+      codecs: "PCMU",
+      number_src: `<sip:1555000${i}@h>`,
+      number_dst: "<sip:2@h>",
+      name: "",
+      direction: "In",
+      role: "listener",
+    },
   });
 }
 // Answer the two lists from memory: what is left is the API layer itself.
@@ -40,7 +48,9 @@ const listCalls = store.listCalls.bind(store);
 (store as { listCalls: unknown }).listCalls = async (sid: string) => (sid === accountSid ? [...calls] : listCalls(sid));
 
 const bare = new Hono();
-const body = await (await app.request("http://x/conference/v2/meeting_rooms?limit=10", { headers: { authorization: auth } })).json();
+const body = await (
+  await app.request("http://x/conference/v2/meeting_rooms?limit=10", { headers: { authorization: auth } })
+).json();
 bare.get("/ceiling", (c) => c.json(body));
 
 const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch });
@@ -75,7 +85,9 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-console.log(`| route | req/s max / median | CPU us/req min / median | (${ROUNDS} rounds of ${DURATION} s, load avg ${readFileSync("/proc/loadavg", "utf8").split(" ")[0]}) |`);
+console.log(
+  `| route | req/s max / median | CPU us/req min / median | (${ROUNDS} rounds of ${DURATION} s, load avg ${readFileSync("/proc/loadavg", "utf8").split(" ")[0]}) |`,
+);
 console.log("|---|---|---|---|");
 const bareCpu = (results.get(targets[0][0]) ?? []).map((r) => r.cpu);
 for (const [label, list] of results) {

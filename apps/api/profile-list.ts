@@ -15,7 +15,10 @@ const REDIS_URL = process.env.TEST_REDIS_URL || "redis://127.0.0.1:6379";
 const ADMIN = "profile-admin-token-0123456789";
 const prefix = `apiprof:${Date.now().toString(36)}:`;
 
-const testDb = await createTestDatabase({ kind, maxConnections: process.env.PROFILE_POOL ? Number(process.env.PROFILE_POOL) : undefined });
+const testDb = await createTestDatabase({
+  kind,
+  maxConnections: process.env.PROFILE_POOL ? Number(process.env.PROFILE_POOL) : undefined,
+});
 const store = createSessionStore({ redisUrl: storeKind === "redis" ? REDIS_URL : undefined, prefix });
 const app = createApp({ database: testDb.database, adminToken: ADMIN, sessionStore: store });
 
@@ -57,7 +60,15 @@ try {
       accountSid,
       meetingRoomSid: null,
       nodeId: "prof-node",
-      call: { access_code: "100002", codecs: "PCMU", number_src: `<sip:${i}@h>`, number_dst: "<sip:2@h>", name: "", direction: "In", role: "listener" },
+      call: {
+        access_code: "100002",
+        codecs: "PCMU",
+        number_src: `<sip:${i}@h>`,
+        number_dst: "<sip:2@h>",
+        name: "",
+        direction: "In",
+        role: "listener",
+      },
     });
     if (!j.ok) throw new Error("join failed");
   }
@@ -87,22 +98,36 @@ try {
     );
     const s = (performance.now() - t0) / 1000;
     const c = process.cpuUsage(c0);
-    console.log(`${label.padEnd(48)} ${inflight} in flight ${(N / s).toFixed(0)} req/s, CPU ${((c.user + c.system) / N).toFixed(1)} us/op`);
+    console.log(
+      `${label.padEnd(48)} ${inflight} in flight ${(N / s).toFixed(0)} req/s, CPU ${((c.user + c.system) / N).toFixed(1)} us/op`,
+    );
   }
 
   const rooms0 = await (await req("/conference/v2/meeting_rooms?limit=10", { headers })).json();
   const calls0 = await (await req("/conference/v2/calls?limit=10", { headers })).json();
-  console.log(`rooms page: count ${(rooms0 as any).count} total ${(rooms0 as any).total}; calls page: count ${(calls0 as any).count} total ${(calls0 as any).total}`);
+  console.log(
+    `rooms page: count ${(rooms0 as any).count} total ${(rooms0 as any).total}; calls page: count ${(calls0 as any).count} total ${(calls0 as any).total}`,
+  );
 
   const { createRepositories } = await import("@conf/db");
   const repo = createRepositories(testDb.database);
   await sequential("repo.meetingRooms.list", () => repo.meetingRooms.list({ accountSid, limit: 10, offset: 0 }));
   await sequential("store.listCalls", () => store.listCalls(accountSid));
-  await sequential("app GET /conference/v2/accounts/whoami (auth only)", () => req("/conference/v2/accounts/whoami", { headers }).then((r) => r.text()));
-  await sequential("app GET /conference/v2/meeting_rooms?limit=10", () => req("/conference/v2/meeting_rooms?limit=10", { headers }).then((r) => r.text()));
-  await sequential("app GET /conference/v2/calls?limit=10", () => req("/conference/v2/calls?limit=10", { headers }).then((r) => r.text()));
-  await concurrent("app GET /conference/v2/meeting_rooms?limit=10", () => req("/conference/v2/meeting_rooms?limit=10", { headers }).then((r) => r.text()));
-  await concurrent("app GET /conference/v2/calls?limit=10", () => req("/conference/v2/calls?limit=10", { headers }).then((r) => r.text()));
+  await sequential("app GET /conference/v2/accounts/whoami (auth only)", () =>
+    req("/conference/v2/accounts/whoami", { headers }).then((r) => r.text()),
+  );
+  await sequential("app GET /conference/v2/meeting_rooms?limit=10", () =>
+    req("/conference/v2/meeting_rooms?limit=10", { headers }).then((r) => r.text()),
+  );
+  await sequential("app GET /conference/v2/calls?limit=10", () =>
+    req("/conference/v2/calls?limit=10", { headers }).then((r) => r.text()),
+  );
+  await concurrent("app GET /conference/v2/meeting_rooms?limit=10", () =>
+    req("/conference/v2/meeting_rooms?limit=10", { headers }).then((r) => r.text()),
+  );
+  await concurrent("app GET /conference/v2/calls?limit=10", () =>
+    req("/conference/v2/calls?limit=10", { headers }).then((r) => r.text()),
+  );
 } finally {
   for (const m of await store.listMeetings(accountSid)) await store.endMeeting(m.meeting_sid);
   await store.close();

@@ -58,10 +58,7 @@ export class Baresip {
       ].join("\n"),
     );
     const user = opts.user ?? `caller${opts.sipPort}`;
-    writeFileSync(
-      join(this.dir, "accounts"),
-      `<sip:${user}@127.0.0.1>;regint=0;audio_codecs=${opts.codecs ?? "pcmu"}\n`,
-    );
+    writeFileSync(join(this.dir, "accounts"), `<sip:${user}@127.0.0.1>;regint=0;audio_codecs=${opts.codecs ?? "pcmu"}\n`);
   }
 
   /** Starts baresip and dials `uri`. */
@@ -120,7 +117,9 @@ export class Baresip {
 
   /** Path of the WAV of what this caller heard (decoded audio). */
   recording(): string {
-    const f = readdirSync(join(this.dir, "rec")).filter((n) => n.endsWith("-dec.wav")).sort();
+    const f = readdirSync(join(this.dir, "rec"))
+      .filter((n) => n.endsWith("-dec.wav"))
+      .sort();
     const last = f[f.length - 1];
     if (!last) throw new Error("baresip: no recording");
     return join(this.dir, "rec", last);

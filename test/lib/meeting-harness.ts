@@ -279,7 +279,11 @@ export class MeetingHarness {
   async finish(meetingSid: string, phones: Phone[]): Promise<void> {
     const del = await this.acct.account.req("DELETE", `/conference/v2/meetings/${meetingSid}`);
     expect([204, 404]).toContain(del.status);
-    await eventually(async () => !(await this.calls()).some((c) => c.meeting_sid === meetingSid), 10_000, "the meeting's calls gone");
+    await eventually(
+      async () => !(await this.calls()).some((c) => c.meeting_sid === meetingSid),
+      10_000,
+      "the meeting's calls gone",
+    );
     for (const p of phones) await p.stop();
   }
 

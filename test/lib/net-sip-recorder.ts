@@ -39,7 +39,11 @@ export class NetSipRecorder {
 
   /** Starts a recorder answering PCMU that gives up after `seconds`; resolves once it listens. */
   static async start(outfile: string, seconds: number): Promise<NetSipRecorder> {
-    const proc = Bun.spawn(["perl", SCRIPT, "pcmu", outfile, String(seconds)], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn(["perl", SCRIPT, "pcmu", outfile, String(seconds)], {
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const r = new NetSipRecorder(proc, outfile);
     const listen = await r.waitLine(/^LISTEN (\d+)$/, 5000);
     r.port = Number(listen[1]);
@@ -82,7 +86,13 @@ export class NetSipRecorder {
       .filter((l) => l.length > 0)
       .map((l) => {
         const [at, seq, ts, pt, hex] = l.split(" ");
-        return { at: Number(at), seq: Number(seq), ts: Number(ts), pt: Number(pt), payload: new Uint8Array(Buffer.from(hex ?? "", "hex")) };
+        return {
+          at: Number(at),
+          seq: Number(seq),
+          ts: Number(ts),
+          pt: Number(pt),
+          payload: new Uint8Array(Buffer.from(hex ?? "", "hex")),
+        };
       });
   }
 

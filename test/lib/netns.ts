@@ -4,7 +4,10 @@
  * For browser tests, whose ICE and background requests would otherwise wander onto the
  * machine's other interfaces. Needs root (CI and the developers' machines run as root).
  */
-export async function inLoopbackNamespace(script: string, timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function inLoopbackNamespace(
+  script: string,
+  timeoutMs: number,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const proc = Bun.spawn(["unshare", "--net", "--", "bash", "-euo", "pipefail", "-c", `ip link set lo up\n${script}`], {
     stdout: "pipe",
     stderr: "pipe",

@@ -17,7 +17,8 @@ function noise(n: number, amp: number, seed = 1): Int16Array {
 /** `base` with the clips written at the given seconds (overwriting, as a prompt replaces the mix). */
 function withClips(base: Int16Array, clips: [Int16Array, number][]): Int16Array {
   const out = base.slice();
-  for (const [clip, at] of clips) out.set(clip.subarray(0, Math.max(0, out.length - Math.round(at * RATE))), Math.round(at * RATE));
+  for (const [clip, at] of clips)
+    out.set(clip.subarray(0, Math.max(0, out.length - Math.round(at * RATE))), Math.round(at * RATE));
   return out;
 }
 
@@ -72,7 +73,14 @@ describe("HeardAudio", () => {
   test("sequence: back to back in order, null otherwise; occurrences counts repeats", () => {
     const a = promptClip("meeting-ended").samples;
     const b = promptClip("goodbye").samples;
-    const h = new HeardAudio(withClips(background, [[a, 0.5], [b, 0.5 + a.length / RATE], [a, 3.5]]), RATE);
+    const h = new HeardAudio(
+      withClips(background, [
+        [a, 0.5],
+        [b, 0.5 + a.length / RATE],
+        [a, 3.5],
+      ]),
+      RATE,
+    );
     expect(h.sequence(["meeting-ended", "goodbye"])?.map((m) => Math.round(m.atSeconds * 10) / 10)).toEqual([0.5, 1.7]);
     expect(h.sequence(["goodbye", "meeting-ended"])).toBeNull();
     expect(h.occurrences("meeting-ended").map((t) => Math.round(t * 10) / 10)).toEqual([0.5, 3.5]);

@@ -224,7 +224,11 @@ export async function provision(svc: Service, phonenumber: string): Promise<Prov
 }
 
 /** Polls `fn` until it returns a truthy value or the time runs out. */
-export async function eventually<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 10_000, what = "condition"): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | null | undefined | false>,
+  timeoutMs = 10_000,
+  what = "condition",
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

@@ -27,11 +27,11 @@ export function readWav(path: string): { samples: Int16Array; rate: number } {
 export function toneLevelDb(samples: Int16Array, rate: number, hz: number, from = 0, to = samples.length): number {
   const n = to - from;
   if (n <= 0) return -120;
-  const k = (2 * Math.cos((2 * Math.PI * hz) / rate));
+  const k = 2 * Math.cos((2 * Math.PI * hz) / rate);
   let s1 = 0;
   let s2 = 0;
   for (let i = from; i < to; i++) {
-    const s0 = (samples[i]! / 32768) + k * s1 - s2;
+    const s0 = samples[i]! / 32768 + k * s1 - s2;
     s2 = s1;
     s1 = s0;
   }
@@ -53,6 +53,7 @@ export function peakLevelDb(path: string, hz: number, windowSeconds = 0.5): numb
   const { samples, rate } = readWav(path);
   const w = Math.round(windowSeconds * rate);
   let best = -120;
-  for (let from = 0; from + w <= samples.length; from += w >> 1) best = Math.max(best, toneLevelDb(samples, rate, hz, from, from + w));
+  for (let from = 0; from + w <= samples.length; from += w >> 1)
+    best = Math.max(best, toneLevelDb(samples, rate, hz, from, from + w));
   return best;
 }

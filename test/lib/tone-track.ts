@@ -91,7 +91,14 @@ export function rmsDb(samples: Int16Array, rate: number, fromS: number, toS: num
 }
 
 /** Fraction of `frameSeconds` frames in [fromS, toS) whose RMS is above `minDb`. */
-export function activeFraction(samples: Int16Array, rate: number, fromS: number, toS: number, minDb = -45, frameSeconds = 0.1): number {
+export function activeFraction(
+  samples: Int16Array,
+  rate: number,
+  fromS: number,
+  toS: number,
+  minDb = -45,
+  frameSeconds = 0.1,
+): number {
   let n = 0;
   let active = 0;
   for (let t = fromS; t + frameSeconds <= toS; t += frameSeconds) {
@@ -102,7 +109,14 @@ export function activeFraction(samples: Int16Array, rate: number, fromS: number,
 }
 
 /** The loudest `frameSeconds` frame's level of `hz` in [fromS, toS) (for beeps and short notes). */
-export function peakToneDb(samples: Int16Array, rate: number, hz: number, fromS: number, toS: number, frameSeconds = 0.1): number {
+export function peakToneDb(
+  samples: Int16Array,
+  rate: number,
+  hz: number,
+  fromS: number,
+  toS: number,
+  frameSeconds = 0.1,
+): number {
   let best = -120;
   for (const f of toneTrack(samples, rate, hz, fromS, toS, frameSeconds, frameSeconds / 2)) best = Math.max(best, f.db);
   return best;

@@ -129,7 +129,9 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const log = deps.log === false ? null : (deps.log ?? createLogger("api"));
   // Through the logger: the same record (route, error kind; no query, body, secrets), as fields.
   const logUnexpected = (err: unknown, c: Context) =>
-    deps.logError ? deps.logError(unexpectedErrorLine(err, c)) : (log ?? createLogger("api")).error(unexpectedErrorRecord(err, c), "unexpected error");
+    deps.logError
+      ? deps.logError(unexpectedErrorLine(err, c))
+      : (log ?? createLogger("api")).error(unexpectedErrorRecord(err, c), "unexpected error");
   const bus = deps.bus;
   const readCache = deps.readCache ?? createReadCache();
   const services: Services = {
@@ -158,7 +160,10 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       try {
         await bus.publish(invalidationChannel, message);
       } catch (e) {
-        (log ?? createLogger("api")).error({ err: e instanceof Error ? e.message : String(e) }, "could not publish a config invalidation");
+        (log ?? createLogger("api")).error(
+          { err: e instanceof Error ? e.message : String(e) },
+          "could not publish a config invalidation",
+        );
       }
     },
   };

@@ -14,7 +14,13 @@ async function start(adminToken: string): Promise<{ code: number | null; stderr:
   // Only what start-up reads; were the token accepted, the API would listen on a free
   // loopback port over a throwaway PGlite, and the timeout below would stop it.
   const proc = Bun.spawn([process.execPath, MAIN], {
-    env: { PATH: process.env.PATH ?? "", ADMIN_TOKEN: adminToken, API_PORT: "0", API_HOST: "127.0.0.1", PGLITE_DIR: join(dir, "pglite") },
+    env: {
+      PATH: process.env.PATH ?? "",
+      ADMIN_TOKEN: adminToken,
+      API_PORT: "0",
+      API_HOST: "127.0.0.1",
+      PGLITE_DIR: join(dir, "pglite"),
+    },
     stdout: "ignore",
     stderr: "pipe",
   });

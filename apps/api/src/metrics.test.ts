@@ -13,7 +13,11 @@ import { ADMIN_TOKEN } from "./testing.ts";
 const BEARER = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 
 async function promtoolCheck(text: string): Promise<string> {
-  const p = Bun.spawn(["promtool", "check", "metrics"], { stdin: new TextEncoder().encode(text), stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn(["promtool", "check", "metrics"], {
+    stdin: new TextEncoder().encode(text),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return code === 0 ? "" : `exit ${code}: ${out}${err}`;
 }
@@ -59,7 +63,11 @@ describe("GET /metrics", () => {
   });
 
   test("requests are counted by method, route pattern and status; the text merges other processes' and passes promtool", async () => {
-    const app = createApp({ database: db.database, adminToken: ADMIN_TOKEN, metrics: createApiMetrics({ sources: [otherProcess()] }) });
+    const app = createApp({
+      database: db.database,
+      adminToken: ADMIN_TOKEN,
+      metrics: createApiMetrics({ sources: [otherProcess()] }),
+    });
     const secretSid = `sid-${crypto.randomUUID()}`;
     await app.request(`http://api.test/conference/v2/calls/${secretSid}`);
     await app.request(`http://api.test/conference/v2/calls/${secretSid}-2`);

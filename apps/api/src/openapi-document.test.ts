@@ -11,7 +11,10 @@ import { ADMIN_TOKEN, assignDid, forEachLivePlane, type LiveHarness } from "./te
 
 type Doc = {
   info: { license?: { name: string; identifier?: string; url?: string } };
-  paths: Record<string, Record<string, { operationId?: string; responses: Record<string, { content?: Record<string, { schema: object }> }> }>>;
+  paths: Record<
+    string,
+    Record<string, { operationId?: string; responses: Record<string, { content?: Record<string, { schema: object }> }> }>
+  >;
   components: object;
 };
 
@@ -90,10 +93,15 @@ forEachLivePlane((h: () => LiveHarness) => {
     check = responseValidator((await h().json("GET", "/conference/v2/openapi.json", { auth: null })).body);
     did = await assignDid(h(), h().a, "15162065801");
     group = (await h().json("POST", "/conference/v2/did_groups", { body: { name: "G" } })).body;
-    room = (await h().json("POST", "/conference/v2/meeting_rooms", {
-      body: { name: "Doc", attributes: { conference_moh: "jazz" }, access_codes: [{ access_code: "880001", role: "host" }] },
-    })).body;
-    const prefix = await h().json("POST", "/core/v2/prefixes", { auth: `Bearer ${ADMIN_TOKEN}`, body: { prefix: "7777", endpoint_sid: h().a.endpointSid } });
+    room = (
+      await h().json("POST", "/conference/v2/meeting_rooms", {
+        body: { name: "Doc", attributes: { conference_moh: "jazz" }, access_codes: [{ access_code: "880001", role: "host" }] },
+      })
+    ).body;
+    const prefix = await h().json("POST", "/core/v2/prefixes", {
+      auth: `Bearer ${ADMIN_TOKEN}`,
+      body: { prefix: "7777", endpoint_sid: h().a.endpointSid },
+    });
     expect(prefix.status).toBe(200);
     const joined = await h().dialIn("15162065801", "880001", { name: "Caller" });
     callSid = joined.call.call_sid;
@@ -101,7 +109,12 @@ forEachLivePlane((h: () => LiveHarness) => {
   });
 
   /** Sends the request and returns the document's complaints about the response. */
-  async function answer(method: string, template: string, path: string, options: { body?: unknown; headers?: Record<string, string>; auth?: string | null } = {}) {
+  async function answer(
+    method: string,
+    template: string,
+    path: string,
+    options: { body?: unknown; headers?: Record<string, string>; auth?: string | null } = {},
+  ) {
     const r = await h().json(method, path, options);
     return { status: r.status, body: r.body, problems: check(method, template, r.status, r.body) };
   }
@@ -145,7 +158,11 @@ forEachLivePlane((h: () => LiveHarness) => {
       expect([path, whole.status, whole.problems, whole.body.count > 0]).toEqual([path, 200, [], true]);
       // Cut by the object's own fields (an unknown field is a 400).
       const keys = Object.keys(whole.body.items[0]);
-      for (const query of [`?include_fields=${keys[1]}`, `?exclude_fields=${keys.slice(0, 2).join(",")}`, `?include_fields=${keys[0]}&limit=0`]) {
+      for (const query of [
+        `?include_fields=${keys[1]}`,
+        `?exclude_fields=${keys.slice(0, 2).join(",")}`,
+        `?include_fields=${keys[0]}&limit=0`,
+      ]) {
         const r = await answer("GET", path, `${path}${query}`, { auth });
         expect([path, query, r.status, r.problems]).toEqual([path, query, 200, []]);
       }
@@ -166,7 +183,12 @@ forEachLivePlane((h: () => LiveHarness) => {
       ["GET", "/conference/v2/calls/{call_sid}", `/conference/v2/calls/${callSid}`],
       ["GET", "/conference/v2/meetings/{meeting_sid}", `/conference/v2/meetings/${meetingSid}`],
       ["PATCH", rooms, `/conference/v2/meeting_rooms/${room.meeting_room_sid}`, { name: "Doc" }],
-      ["PUT", rooms, `/conference/v2/meeting_rooms/${room.meeting_room_sid}`, { name: "Doc", attributes: {}, did_group_sid: null, access_codes: [] }],
+      [
+        "PUT",
+        rooms,
+        `/conference/v2/meeting_rooms/${room.meeting_room_sid}`,
+        { name: "Doc", attributes: {}, did_group_sid: null, access_codes: [] },
+      ],
       ["POST", "/conference/v2/did_groups", "/conference/v2/did_groups", {}],
       ["PATCH", "/conference/v2/calls/{call_sid}", `/conference/v2/calls/${callSid}`, { muted: false }],
     ];
@@ -179,22 +201,27 @@ forEachLivePlane((h: () => LiveHarness) => {
         expect([method, path, query, r.status, r.problems]).toEqual([method, path, query, 200, []]);
       }
     }
-    const cut = await answer("GET", rooms, `/conference/v2/meeting_rooms/${room.meeting_room_sid}?exclude_fields=access_codes,attributes`);
+    const cut = await answer(
+      "GET",
+      rooms,
+      `/conference/v2/meeting_rooms/${room.meeting_room_sid}?exclude_fields=access_codes,attributes`,
+    );
     expect(Object.keys(cut.body).sort()).toEqual(["account_sid", "did_group_sid", "meeting_room_sid", "name"]);
   });
 
   test("error bodies match the document: 401, 403, 404, 415, 422, 400 of a query, 413", async () => {
     const rooms = "/conference/v2/meeting_rooms/{meeting_room_sid}";
     const path = `/conference/v2/meeting_rooms/${room.meeting_room_sid}`;
-    const cases: [string, string, string, { body?: unknown; headers?: Record<string, string>; auth?: string | null }, number][] = [
-      ["GET", rooms, path, { auth: null }, 401],
-      ["GET", rooms, "/conference/v2/meeting_rooms/00000000-0000-4000-8000-000000000009", {}, 404],
-      ["PUT", rooms, path, { body: { name: "x" } }, 422],
-      ["PATCH", rooms, path, { body: "{}", headers: { "Content-Type": "text/plain" } }, 415],
-      ["GET", "/conference/v2/meeting_rooms", "/conference/v2/meeting_rooms?filter=name+zz+1", {}, 400],
-      ["POST", "/conference/v2/meeting_rooms", "/conference/v2/meeting_rooms", { body: { name: "x".repeat(2_000_000) } }, 413],
-      ["GET", "/core/v2/endpoints", "/core/v2/endpoints", {}, 403],
-    ];
+    const cases: [string, string, string, { body?: unknown; headers?: Record<string, string>; auth?: string | null }, number][] =
+      [
+        ["GET", rooms, path, { auth: null }, 401],
+        ["GET", rooms, "/conference/v2/meeting_rooms/00000000-0000-4000-8000-000000000009", {}, 404],
+        ["PUT", rooms, path, { body: { name: "x" } }, 422],
+        ["PATCH", rooms, path, { body: "{}", headers: { "Content-Type": "text/plain" } }, 415],
+        ["GET", "/conference/v2/meeting_rooms", "/conference/v2/meeting_rooms?filter=name+zz+1", {}, 400],
+        ["POST", "/conference/v2/meeting_rooms", "/conference/v2/meeting_rooms", { body: { name: "x".repeat(2_000_000) } }, 413],
+        ["GET", "/core/v2/endpoints", "/core/v2/endpoints", {}, 403],
+      ];
     for (const [method, template, p, options, status] of cases) {
       const r = await answer(method, template, p, options);
       expect([method, p.slice(0, 60), r.status, r.problems]).toEqual([method, p.slice(0, 60), status, []]);

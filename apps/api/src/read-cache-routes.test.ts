@@ -68,7 +68,9 @@ forEachDatabase((h) => {
     expect((await get(h(), one)).body.name).toBe("rw 2");
     expect((await get(h(), list)).body.items.map((r: any) => r.name)).toContain("rw 2");
     await warm(h(), one);
-    const put = await h().json("PUT", one, { body: { name: "rw 3", access_codes: [{ access_code: "700700", role: "host" }], attributes: {}, did_group_sid: null } });
+    const put = await h().json("PUT", one, {
+      body: { name: "rw 3", access_codes: [{ access_code: "700700", role: "host" }], attributes: {}, did_group_sid: null },
+    });
     expect(put.status).toBe(200);
     expect((await get(h(), one)).body).toMatchObject({ name: "rw 3", access_codes: [{ access_code: "700700", role: "host" }] });
     await warm(h(), one);
@@ -105,7 +107,10 @@ forEachDatabase((h) => {
     await h().json("PATCH", one, { body: { attributes: { conference_language: "IT" } } });
     expect((await get(h(), one)).body.attributes).toEqual({ conference_language: "IT" });
     await warm(h(), one);
-    expect((await h().json("PUT", one, { body: { attributes: { conference_moh: "jazz" }, call_flow_sid: null, did_group_sid: null } })).status).toBe(200);
+    expect(
+      (await h().json("PUT", one, { body: { attributes: { conference_moh: "jazz" }, call_flow_sid: null, did_group_sid: null } }))
+        .status,
+    ).toBe(200);
     expect((await get(h(), one)).body.attributes).toEqual({ conference_moh: "jazz" });
     await warm(h(), list);
     const removed = await h().request("DELETE", `/core/v2/dids/${did.did_sid}`, { auth: `Bearer ${ADMIN_TOKEN}` });
@@ -124,13 +129,23 @@ forEachDatabase((h) => {
     expect((await get(h(), paths[2]!)).body.name).toBe("renamed once");
     for (const p of paths) await warm(h(), p);
     const current = (await get(h(), paths[1]!)).body;
-    expect((await h().json("PUT", `/conference/v2/accounts/${accountSid}`, { body: { ...current, name: "renamed twice" } })).status).toBe(200);
+    expect(
+      (await h().json("PUT", `/conference/v2/accounts/${accountSid}`, { body: { ...current, name: "renamed twice" } })).status,
+    ).toBe(200);
     expect((await get(h(), paths[2]!)).body.name).toBe("renamed twice");
   });
 
   test("a write that failed still leaves the next read fresh", async () => {
-    const room = (await h().json("POST", "/conference/v2/meeting_rooms", { body: { access_codes: [{ access_code: "810001", role: "host" }] } })).body;
-    const other = (await h().json("POST", "/conference/v2/meeting_rooms", { body: { access_codes: [{ access_code: "810002", role: "host" }] } })).body;
+    const room = (
+      await h().json("POST", "/conference/v2/meeting_rooms", {
+        body: { access_codes: [{ access_code: "810001", role: "host" }] },
+      })
+    ).body;
+    const other = (
+      await h().json("POST", "/conference/v2/meeting_rooms", {
+        body: { access_codes: [{ access_code: "810002", role: "host" }] },
+      })
+    ).body;
     const one = `/conference/v2/meeting_rooms/${other.meeting_room_sid}`;
     await warm(h(), one);
     const conflict = await h().json("PATCH", one, { body: { access_codes: [{ access_code: "810001", role: "host" }] } });
@@ -174,7 +189,12 @@ forEachDatabase((h) => {
     // A second instance over the same database and bus: its write reaches this one.
     const otherCache = createReadCache();
     const stop = await connectReadCache(otherCache, { bus: h().invalidations });
-    const other = createApp({ database: h().testDb.database, adminToken: ADMIN_TOKEN, bus: new RecordingBus(h().invalidations), readCache: otherCache });
+    const other = createApp({
+      database: h().testDb.database,
+      adminToken: ADMIN_TOKEN,
+      bus: new RecordingBus(h().invalidations),
+      readCache: otherCache,
+    });
     try {
       await warm(h(), one);
       const r = await other.request(`http://api.test${one}`, {
@@ -197,7 +217,8 @@ forEachDatabase((h) => {
     const app = createApp({ database: h().testDb.database, adminToken: ADMIN_TOKEN, bus, readCache: cache });
     const room = (await h().json("POST", "/conference/v2/meeting_rooms", { body: { name: "down 1" } })).body;
     const one = `http://api.test/conference/v2/meeting_rooms/${room.meeting_room_sid}`;
-    const read = async () => (await (await app.request(one, { headers: { Authorization: h().a.auth } })).json()) as { name: string };
+    const read = async () =>
+      (await (await app.request(one, { headers: { Authorization: h().a.auth } })).json()) as { name: string };
     await read();
     await read();
     expect(cache.stats.hits).toBe(1);
@@ -224,8 +245,13 @@ describe("live pages", () => {
       test("a session event of the account drops its /calls and /meetings pages", async () => {
         await assignDid(h(), h().a, "15162067515");
         await assignDid(h(), h().b, "15162067516");
-        await h().json("POST", "/conference/v2/meeting_rooms", { body: { access_codes: [{ access_code: "445566", role: "host" }] } });
-        await h().json("POST", "/conference/v2/meeting_rooms", { auth: h().b.auth, body: { access_codes: [{ access_code: "445567", role: "host" }] } });
+        await h().json("POST", "/conference/v2/meeting_rooms", {
+          body: { access_codes: [{ access_code: "445566", role: "host" }] },
+        });
+        await h().json("POST", "/conference/v2/meeting_rooms", {
+          auth: h().b.auth,
+          body: { access_codes: [{ access_code: "445567", role: "host" }] },
+        });
         const joined = await h().dialIn("15162067515", "445566", { name: "first" });
         callSid = joined.call.call_sid;
         meetingSid = joined.meeting.meeting_sid;

@@ -27,7 +27,15 @@ const SAMPLE_ENDPOINT = {
   type: "flexml",
   voip_token: null,
 };
-const page = (item: unknown, limit = 10) => ({ count: 1, has_more: false, items: [item], limit, offset: 0, pagination: {}, total: 1 });
+const page = (item: unknown, limit = 10) => ({
+  count: 1,
+  has_more: false,
+  items: [item],
+  limit,
+  offset: 0,
+  pagination: {},
+  total: 1,
+});
 const SAMPLE_ACCOUNT = {
   account_sid: "993a6552-b73b-41e5-a501-a788377ca8ed",
   attributes: {},
@@ -124,7 +132,10 @@ forEachDatabase((h) => {
     const account = await h().json("GET", `/conference/v2/accounts/${accountSid}`, { auth: u });
     expectShape(account.body, SAMPLE_ACCOUNT);
     // curl -X PATCH '.../conference/v2/accounts/{account_sid}' --data-binary '{"name":"John W. Smith"}'
-    const renamed = await h().json("PATCH", `/conference/v2/accounts/${accountSid}`, { auth: u, body: '{"name":"John W. Smith"}' });
+    const renamed = await h().json("PATCH", `/conference/v2/accounts/${accountSid}`, {
+      auth: u,
+      body: '{"name":"John W. Smith"}',
+    });
     expect(renamed.status).toBe(200);
     expect(renamed.body).toEqual({ ...account.body, name: "John W. Smith" });
     // curl -X GET '.../conference/v2/accounts/whoami'
@@ -175,7 +186,10 @@ forEachDatabase((h) => {
     // curl -X GET '.../conference/v2/did_groups/{did_group_sid}'
     expect((await h().json("GET", `/conference/v2/did_groups/${groupSid}`, { auth: u })).body).toEqual(group.body);
     // curl -X PATCH '.../conference/v2/did_groups/{did_group_sid}' --data-binary '{"name":"New DID group"}'
-    const renamedGroup = await h().json("PATCH", `/conference/v2/did_groups/${groupSid}`, { auth: u, body: '{"name":"New DID group"}' });
+    const renamedGroup = await h().json("PATCH", `/conference/v2/did_groups/${groupSid}`, {
+      auth: u,
+      body: '{"name":"New DID group"}',
+    });
     expect(renamedGroup.body).toEqual({ ...group.body, name: "New DID group" });
 
     // curl -X POST '.../conference/v2/meeting_rooms' --data-binary '{"name":"My meeting room","access_codes":[...]}'
@@ -191,7 +205,10 @@ forEachDatabase((h) => {
     // curl -X GET '.../conference/v2/meeting_rooms/{meeting_room_sid}'
     expect((await h().json("GET", `/conference/v2/meeting_rooms/${roomSid}`, { auth: u })).body).toEqual(room.body);
     // curl -X PATCH '.../conference/v2/meeting_rooms/{meeting_room_sid}' --data-binary '{"name":"Updated meeting room"}'
-    const updated = await h().json("PATCH", `/conference/v2/meeting_rooms/${roomSid}`, { auth: u, body: '{"name":"Updated meeting room"}' });
+    const updated = await h().json("PATCH", `/conference/v2/meeting_rooms/${roomSid}`, {
+      auth: u,
+      body: '{"name":"Updated meeting room"}',
+    });
     expect(updated.body).toEqual({ ...room.body, name: "Updated meeting room" });
     // curl -X DELETE '.../conference/v2/meeting_rooms/{meeting_room_sid}'
     const delRoom = await h().request("DELETE", `/conference/v2/meeting_rooms/${roomSid}`, { auth: u });

@@ -16,14 +16,19 @@ const invalid = (field: string | null, message: string) => ({
   message: "object validation error",
   errors: [{ field, message, reference_sid: null }],
 });
-const bad = (field: string | null, message: string) => ({ message: "bad request", errors: [{ field, message, reference_sid: null }] });
+const bad = (field: string | null, message: string) => ({
+  message: "bad request",
+  errors: [{ field, message, reference_sid: null }],
+});
 
 forEachLivePlane((h) => {
   let callSid = "";
 
   beforeAll(async () => {
     await assignDid(h(), h().a, "15162065901");
-    await h().json("POST", "/conference/v2/meeting_rooms", { body: { name: "Sec", access_codes: [{ access_code: "901901", role: "host" }] } });
+    await h().json("POST", "/conference/v2/meeting_rooms", {
+      body: { name: "Sec", access_codes: [{ access_code: "901901", role: "host" }] },
+    });
     callSid = (await h().dialIn("15162065901", "901901", { name: "a".repeat(255) })).call.call_sid;
   }, 60_000);
 
@@ -50,7 +55,9 @@ forEachLivePlane((h) => {
       expect(all.status).toBe(200);
       expect(all.body.count).toBe(1);
       const year = new Date().getUTCFullYear();
-      expect((await h().json("GET", `${path}?filter=${encodeURIComponent(`date_created like "${year}-%Z"`)}`)).body.count).toBe(1);
+      expect((await h().json("GET", `${path}?filter=${encodeURIComponent(`date_created like "${year}-%Z"`)}`)).body.count).toBe(
+        1,
+      );
       expect((await h().json("GET", `${path}?filter=${encodeURIComponent('date_created like "1999%"')}`)).body.count).toBe(0);
     }
   });
@@ -60,7 +67,13 @@ forEachLivePlane((h) => {
   test("a NUL or control character in any body string is a 422 naming the field", async () => {
     const cases: { method: string; path: () => string; body: unknown; field: string | null; message: string }[] = [
       { method: "POST", path: () => "/conference/v2/meeting_rooms", body: { name: "a\u0000b" }, field: "name", message: CONTROL },
-      { method: "POST", path: () => "/conference/v2/meeting_rooms", body: { name: "line\r\nbreak" }, field: "name", message: CONTROL },
+      {
+        method: "POST",
+        path: () => "/conference/v2/meeting_rooms",
+        body: { name: "line\r\nbreak" },
+        field: "name",
+        message: CONTROL,
+      },
       {
         method: "POST",
         path: () => "/conference/v2/meeting_rooms",
@@ -68,15 +81,34 @@ forEachLivePlane((h) => {
         field: "access_codes[0].access_code",
         message: CONTROL,
       },
-      { method: "POST", path: () => "/conference/v2/meeting_rooms", body: { attributes: { "x\u0000": "1" } }, field: "attributes", message: `a key ${CONTROL}` },
-      { method: "PATCH", path: () => `/conference/v2/calls/${callSid}`, body: { name: "\u0000" }, field: "name", message: CONTROL },
+      {
+        method: "POST",
+        path: () => "/conference/v2/meeting_rooms",
+        body: { attributes: { "x\u0000": "1" } },
+        field: "attributes",
+        message: `a key ${CONTROL}`,
+      },
+      {
+        method: "PATCH",
+        path: () => `/conference/v2/calls/${callSid}`,
+        body: { name: "\u0000" },
+        field: "name",
+        message: CONTROL,
+      },
       { method: "PATCH", path: () => "/conference/v2/accounts/own", body: { name: "x\u007f" }, field: "name", message: CONTROL },
     ];
     for (const c of cases) {
       const r = await h().json(c.method, c.path(), { body: c.body });
-      expect({ case: c.body, status: r.status, body: r.body }).toEqual({ case: c.body, status: 422, body: invalid(c.field, c.message) });
+      expect({ case: c.body, status: r.status, body: r.body }).toEqual({
+        case: c.body,
+        status: 422,
+        body: invalid(c.field, c.message),
+      });
     }
-    const core = await h().json("POST", "/core/v2/endpoints", { auth: `Bearer ${ADMIN_TOKEN}`, body: { name: "n\u0000", type: "conference" } });
+    const core = await h().json("POST", "/core/v2/endpoints", {
+      auth: `Bearer ${ADMIN_TOKEN}`,
+      body: { name: "n\u0000", type: "conference" },
+    });
     expect(core).toMatchObject({ status: 422, body: invalid("name", CONTROL) });
   });
 
@@ -112,19 +144,31 @@ forEachLivePlane((h) => {
     const attacker = "127.0.0.66";
     const owner = "127.0.0.10";
     for (let i = 0; i < 5; i++) {
-      const r = await h().json("GET", "/conference/v2/accounts/whoami", { auth: basicHeader(tenant.login, `guess-${i}`), address: attacker });
+      const r = await h().json("GET", "/conference/v2/accounts/whoami", {
+        auth: basicHeader(tenant.login, `guess-${i}`),
+        address: attacker,
+      });
       expect(r.status).toBe(401);
     }
     const refused = await h().json("GET", "/conference/v2/accounts/whoami", { auth: tenant.auth, address: attacker });
     expect(refused.status).toBe(429);
     expect(refused.body).toEqual({
       message: "too many requests",
-      errors: [{ field: "cause", message: expect.stringMatching(/^too many failed logins; retry after \d+ seconds$/), reference_sid: null }],
+      errors: [
+        {
+          field: "cause",
+          message: expect.stringMatching(/^too many failed logins; retry after \d+ seconds$/),
+          reference_sid: null,
+        },
+      ],
     });
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(Number(refused.headers.get("retry-after"))).toBeLessThanOrEqual(300);
     // The owner, from its own address: a wrong password is the usual 401, the right one works.
-    expect((await h().json("GET", "/conference/v2/accounts/whoami", { auth: basicHeader(tenant.login, "typo"), address: owner })).status).toBe(401);
+    expect(
+      (await h().json("GET", "/conference/v2/accounts/whoami", { auth: basicHeader(tenant.login, "typo"), address: owner }))
+        .status,
+    ).toBe(401);
     expect((await h().json("GET", "/conference/v2/accounts/whoami", { auth: tenant.auth, address: owner })).status).toBe(200);
     // Each wrong password costs an argon2id check: tens of them outlast 5 s on a loaded machine.
   }, 30_000);
@@ -132,7 +176,11 @@ forEachLivePlane((h) => {
   test("a client's first burst of parallel requests with the right login is one attempt, not refused", async () => {
     const tenant = await h().tenant(`burst_${crypto.randomUUID().slice(0, 8)}`);
     const statuses = await Promise.all(
-      Array.from({ length: 20 }, async () => (await h().json("GET", "/conference/v2/accounts/whoami", { auth: tenant.auth, address: "127.0.0.55" })).status),
+      Array.from(
+        { length: 20 },
+        async () =>
+          (await h().json("GET", "/conference/v2/accounts/whoami", { auth: tenant.auth, address: "127.0.0.55" })).status,
+      ),
     );
     expect(statuses).toEqual(Array(20).fill(200));
   });
@@ -140,8 +188,15 @@ forEachLivePlane((h) => {
   test("parallel guesses of different passwords are each counted", async () => {
     const tenant = await h().tenant(`guesses_${crypto.randomUUID().slice(0, 8)}`);
     const statuses = await Promise.all(
-      Array.from({ length: 12 }, async (_, i) =>
-        (await h().json("GET", "/conference/v2/accounts/whoami", { auth: basicHeader(tenant.login, `guess-${i}`), address: "127.0.0.56" })).status,
+      Array.from(
+        { length: 12 },
+        async (_, i) =>
+          (
+            await h().json("GET", "/conference/v2/accounts/whoami", {
+              auth: basicHeader(tenant.login, `guess-${i}`),
+              address: "127.0.0.56",
+            })
+          ).status,
       ),
     );
     expect(statuses.filter((s) => s === 401).length).toBe(5);
@@ -153,11 +208,17 @@ forEachLivePlane((h) => {
     const sprayer = "127.0.0.77";
     const statuses: number[] = [];
     for (let i = 0; i < 32; i++) {
-      statuses.push((await h().json("GET", "/conference/v2/accounts/whoami", { auth: basicHeader(`nobody${i}`, "pw"), address: sprayer })).status);
+      statuses.push(
+        (await h().json("GET", "/conference/v2/accounts/whoami", { auth: basicHeader(`nobody${i}`, "pw"), address: sprayer }))
+          .status,
+      );
     }
     expect(statuses.slice(0, 30).every((s) => s === 401)).toBe(true);
     expect(statuses.slice(30)).toEqual([429, 429]);
-    expect((await h().json("GET", "/conference/v2/accounts/whoami", { auth: basicHeader("nobody0", "pw"), address: "127.0.0.78" })).status).toBe(401);
+    expect(
+      (await h().json("GET", "/conference/v2/accounts/whoami", { auth: basicHeader("nobody0", "pw"), address: "127.0.0.78" }))
+        .status,
+    ).toBe(401);
     // Each wrong password costs an argon2id check: tens of them outlast 5 s on a loaded machine.
   }, 30_000);
 
@@ -201,7 +262,9 @@ forEachLivePlane((h) => {
       }
     }
     // A public address is stored as before.
-    const ok = await h().json("PATCH", `/conference/v2/meeting_rooms/${room.meeting_room_sid}`, { body: { attributes: { recording_addr: "rec@8.8.4.4:5080" } } });
+    const ok = await h().json("PATCH", `/conference/v2/meeting_rooms/${room.meeting_room_sid}`, {
+      body: { attributes: { recording_addr: "rec@8.8.4.4:5080" } },
+    });
     expect(ok.status).toBe(200);
     expect(ok.body.attributes.recording_addr).toBe("rec@8.8.4.4:5080");
   });
@@ -246,7 +309,10 @@ describe("the 500 path", () => {
         accounts: {
           ...real.accounts,
           verifyLogin: async () => {
-            const cause = Object.assign(new Error('invalid byte sequence: "evil\r\nINJECTED"'), { name: "PostgresError", code: "22021" });
+            const cause = Object.assign(new Error('invalid byte sequence: "evil\r\nINJECTED"'), {
+              name: "PostgresError",
+              code: "22021",
+            });
             throw new DrizzleQueryError('select "password_hash" from "accounts" where "login" = $1', ["alice", hash], cause);
           },
         },
@@ -256,18 +322,31 @@ describe("the 500 path", () => {
       headers: { Authorization: basicHeader("alice", "hunter2-password") },
     });
     expect(res.status).toBe(500);
-    expect(await res.json()).toEqual({ message: "internal server error", errors: [{ field: null, message: "internal server error", reference_sid: null }] });
+    expect(await res.json()).toEqual({
+      message: "internal server error",
+      errors: [{ field: null, message: "internal server error", reference_sid: null }],
+    });
     expect(lines).toHaveLength(1);
     const line = lines[0] as string;
     expect(line).not.toMatch(/[\r\n\u0000]/);
-    for (const secret of ["argon2", "alice", "hunter2", "secret-query", "INJECTED", basicHeader("alice", "hunter2-password").slice(6)]) {
+    for (const secret of [
+      "argon2",
+      "alice",
+      "hunter2",
+      "secret-query",
+      "INJECTED",
+      basicHeader("alice", "hunter2-password").slice(6),
+    ]) {
       expect(line).not.toContain(secret);
     }
     expect(JSON.parse(line)).toMatchObject({
       msg: "api: unexpected error",
       method: "GET",
       path: "/conference/v2/meeting_rooms",
-      error: { query: 'select "password_hash" from "accounts" where "login" = $1', cause: { name: "PostgresError", code: "22021" } },
+      error: {
+        query: 'select "password_hash" from "accounts" where "login" = $1',
+        cause: { name: "PostgresError", code: "22021" },
+      },
     });
   });
 });

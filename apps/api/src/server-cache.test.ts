@@ -33,7 +33,10 @@ let accountSid = "";
 
 function open(kind: "a" | "b"): { bus: Bus; sessionStore: SessionStore } {
   if (kind === "b") {
-    return { bus: createBus({ redisUrl: TEST_REDIS_URL, prefix }), sessionStore: createSessionStore({ redisUrl: TEST_REDIS_URL, prefix }) };
+    return {
+      bus: createBus({ redisUrl: TEST_REDIS_URL, prefix }),
+      sessionStore: createSessionStore({ redisUrl: TEST_REDIS_URL, prefix }),
+    };
   }
   const busConn = connA();
   const storeConn = connA();
@@ -88,7 +91,9 @@ async function until(check: () => Promise<boolean>, timeoutMs = 3000): Promise<v
 async function cutSubscribers(): Promise<void> {
   const admin = new Redis(TEST_REDIS_URL);
   try {
-    const clients = ((await admin.client("LIST")) as string).split("\n").filter((l) => l.includes(`name=${nameA}`) && / sub=[1-9]/.test(l));
+    const clients = ((await admin.client("LIST")) as string)
+      .split("\n")
+      .filter((l) => l.includes(`name=${nameA}`) && / sub=[1-9]/.test(l));
     const ids = clients.map((l) => l.match(/\bid=(\d+)/)?.[1]).filter((x): x is string => x !== undefined);
     expect(ids.length).toBe(2);
     for (const id of ids) await admin.client("KILL", "ID", id);

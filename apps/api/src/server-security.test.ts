@@ -46,7 +46,10 @@ afterAll(async () => {
 });
 
 const basic = (l: string, p: string) => `Basic ${Buffer.from(`${l}:${p}`).toString("base64")}`;
-const TOO_LARGE = { message: "payload too large", errors: [{ field: "body", message: `the request body must be at most ${MAX} bytes`, reference_sid: null }] };
+const TOO_LARGE = {
+  message: "payload too large",
+  errors: [{ field: "body", message: `the request body must be at most ${MAX} bytes`, reference_sid: null }],
+};
 
 /** A request from `localAddress`, with a body written by `write` (chunked unless a length is set). */
 function request(opts: {
@@ -60,7 +63,14 @@ function request(opts: {
   return new Promise((resolve, reject) => {
     let done = false;
     const req = http.request(
-      { host: url.hostname, port: url.port, method: opts.method, path: opts.path, localAddress: opts.localAddress, headers: opts.headers },
+      {
+        host: url.hostname,
+        port: url.port,
+        method: opts.method,
+        path: opts.path,
+        localAddress: opts.localAddress,
+        headers: opts.headers,
+      },
       (res) => {
         done = true;
         let body = "";
@@ -119,13 +129,28 @@ test("a chunked body is cut off once past the limit, without reading the rest", 
 
 test("failed logins are counted per TCP peer: the attacker's 127.0.0.66 is refused, the owner's 127.0.0.10 is not", async () => {
   for (let i = 0; i < 3; i++) {
-    const r = await request({ method: "GET", path: "/conference/v2/accounts/whoami", localAddress: "127.0.0.66", headers: { Authorization: basic(login, `guess${i}`) } });
+    const r = await request({
+      method: "GET",
+      path: "/conference/v2/accounts/whoami",
+      localAddress: "127.0.0.66",
+      headers: { Authorization: basic(login, `guess${i}`) },
+    });
     expect(r.status).toBe(401);
   }
-  const refused = await request({ method: "GET", path: "/conference/v2/accounts/whoami", localAddress: "127.0.0.66", headers: { Authorization: basic(login, "guess3") } });
+  const refused = await request({
+    method: "GET",
+    path: "/conference/v2/accounts/whoami",
+    localAddress: "127.0.0.66",
+    headers: { Authorization: basic(login, "guess3") },
+  });
   expect(refused.status).toBe(429);
   expect(Number(refused.headers["retry-after"])).toBeGreaterThan(0);
   expect(JSON.parse(refused.body).message).toBe("too many requests");
-  const owner = await request({ method: "GET", path: "/conference/v2/accounts/whoami", localAddress: "127.0.0.10", headers: { Authorization: basic(login, password) } });
+  const owner = await request({
+    method: "GET",
+    path: "/conference/v2/accounts/whoami",
+    localAddress: "127.0.0.10",
+    headers: { Authorization: basic(login, password) },
+  });
   expect(owner.status).toBe(200);
 });

@@ -6,7 +6,14 @@
 import { invalidationChannel } from "@conf/access-router";
 import { type Database, openDatabase } from "@conf/db";
 import { type OutboundPolicy, parseOutboundPolicy } from "@conf/outbound";
-import { type Bus, createBus, createDeliveryQueue, createSessionStore, type EventLogLimits, type SessionStore } from "@conf/session-store";
+import {
+  type Bus,
+  createBus,
+  createDeliveryQueue,
+  createSessionStore,
+  type EventLogLimits,
+  type SessionStore,
+} from "@conf/session-store";
 import { startWebhookDispatcher } from "./lib/webhook-dispatcher.ts";
 import { createRepositories } from "@conf/db";
 import { createApp } from "./app.ts";
@@ -52,7 +59,11 @@ export function outboundPolicyOf(env: Env): OutboundPolicy {
 
 /** The event log's bounds from the environment (EVENT_LOG_*, EVENT_DISPATCH_BACKLOG). */
 export function eventLogLimits(env: Env): EventLogLimits {
-  return { maxEvents: env.EVENT_LOG_MAX_EVENTS, retentionMs: env.EVENT_LOG_RETENTION_MS, dispatchBacklog: env.EVENT_DISPATCH_BACKLOG };
+  return {
+    maxEvents: env.EVENT_LOG_MAX_EVENTS,
+    retentionMs: env.EVENT_LOG_RETENTION_MS,
+    dispatchBacklog: env.EVENT_DISPATCH_BACKLOG,
+  };
 }
 
 /** A random operator token: 32 bytes, base64url. */

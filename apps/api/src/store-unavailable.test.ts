@@ -69,7 +69,11 @@ test("Redis frozen: GET /calls, /meetings and a meeting answer 503 within 2 s; 2
   expect((await get("/conference/v2/calls?limit=1")).status).toBe(200);
   redis.freeze();
   try {
-    for (const path of ["/conference/v2/calls", "/conference/v2/meetings", "/conference/v2/meetings/7a2b6f9e-0c4e-4e55-9f0e-2b9f4d6c1a11"]) {
+    for (const path of [
+      "/conference/v2/calls",
+      "/conference/v2/meetings",
+      "/conference/v2/meetings/7a2b6f9e-0c4e-4e55-9f0e-2b9f4d6c1a11",
+    ]) {
       const r = await get(path);
       expect([r.status, r.body]).toEqual([503, UNAVAILABLE]);
       expect(r.ms).toBeLessThan(2000);

@@ -126,7 +126,8 @@ export async function createHarness(kind: DbKind, options: HarnessOptions = {}):
       body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
       if (!Object.keys(headers).some((h) => h.toLowerCase() === "content-type")) headers["Content-Type"] = "application/json";
     }
-    const env = opts.address === undefined ? undefined : { requestIP: () => ({ address: opts.address, family: "IPv4", port: 40000 }) };
+    const env =
+      opts.address === undefined ? undefined : { requestIP: () => ({ address: opts.address, family: "IPv4", port: 40000 }) };
     return app.request(`http://api.test${path}`, { method, headers, body }, env);
   }
 
@@ -214,7 +215,11 @@ export interface LiveHarness extends Harness {
    * Dials `dialed` and enters `code`, as the mixer does: route, admit, join. Returns the
    * store's answer.
    */
-  dialIn(dialed: string, code: string | null, call?: { name?: string; number_src?: string }): Promise<{ call: Call; meeting: Meeting }>;
+  dialIn(
+    dialed: string,
+    code: string | null,
+    call?: { name?: string; number_src?: string },
+  ): Promise<{ call: Call; meeting: Meeting }>;
 }
 
 export interface LiveHarnessOptions {
@@ -229,7 +234,11 @@ export async function createLiveHarness(
   options: LiveHarnessOptions = {},
 ): Promise<{ live: LiveHarness; cleanup(): Promise<void> }> {
   const prefix = `apitest:${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}:`;
-  const store = createSessionStore({ redisUrl: plane.store === "redis" ? TEST_REDIS_URL : undefined, prefix, clock: options.clock });
+  const store = createSessionStore({
+    redisUrl: plane.store === "redis" ? TEST_REDIS_URL : undefined,
+    prefix,
+    clock: options.clock,
+  });
   const h = await createHarness(plane.db, { sessionStore: store, readCache: { now: options.clock }, appDeps: options.appDeps });
   const router = createAccessRouter({ config: createConfigReader(h.testDb.database), cacheTtlMs: 0 });
   const control: ControlMessage[] = [];

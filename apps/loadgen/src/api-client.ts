@@ -182,8 +182,20 @@ export class ApiClient {
     const bearer = `Bearer ${this.adminToken}`;
     const auth = basicAuth(p.login, p.password);
     const signal = () => AbortSignal.timeout(this.requestTimeoutMs);
-    await fetch(`${this.baseUrl}/conference/v2/meeting_rooms/${p.roomSid}`, { method: "DELETE", headers: { authorization: auth }, signal: signal() }).catch(() => null);
-    await fetch(`${this.baseUrl}/core/v2/dids/${p.didSid}`, { method: "DELETE", headers: { authorization: bearer }, signal: signal() }).catch(() => null);
-    await fetch(`${this.baseUrl}/core/v2/endpoints/${p.endpointSid}`, { method: "DELETE", headers: { authorization: bearer }, signal: signal() }).catch(() => null);
+    await fetch(`${this.baseUrl}/conference/v2/meeting_rooms/${p.roomSid}`, {
+      method: "DELETE",
+      headers: { authorization: auth },
+      signal: signal(),
+    }).catch(() => null);
+    await fetch(`${this.baseUrl}/core/v2/dids/${p.didSid}`, {
+      method: "DELETE",
+      headers: { authorization: bearer },
+      signal: signal(),
+    }).catch(() => null);
+    await fetch(`${this.baseUrl}/core/v2/endpoints/${p.endpointSid}`, {
+      method: "DELETE",
+      headers: { authorization: bearer },
+      signal: signal(),
+    }).catch(() => null);
   }
 }

@@ -69,7 +69,9 @@ const full = args.full || env.BENCH_FULL === "1";
 const calibrate = args.calibrate || env.BENCH_CALIBRATE === "1";
 
 const opts = {
-  scenarios: (args.scenarios ?? env.BENCH_SCENARIOS ?? (calibrate ? "media" : "media,echo,setup,api")).split(",").map((s) => s.trim()),
+  scenarios: (args.scenarios ?? env.BENCH_SCENARIOS ?? (calibrate ? "media" : "media,echo,setup,api"))
+    .split(",")
+    .map((s) => s.trim()),
   attendees: num(args.attendees ?? env.BENCH_ATTENDEES, full ? 1000 : 50),
   talkers: num(args.talkers ?? env.BENCH_TALKERS, full ? 10 : 5),
   listeners: num(args.listeners ?? env.BENCH_LISTENERS, full ? 500 : 20),
@@ -135,7 +137,8 @@ if (pinned && env.BENCH_PINNED !== "1") {
 // Mixer workers share calls through the Redis live store (and the database with it), so
 // they imply --redis and --pg whatever else was asked.
 if (opts.mixerWorkers > 0 && !calibrate && !opts.external) {
-  if (!opts.redis || !opts.pg) log(`--mixer-workers ${opts.mixerWorkers}: using PostgreSQL and Redis (workers need the Redis live store)`);
+  if (!opts.redis || !opts.pg)
+    log(`--mixer-workers ${opts.mixerWorkers}: using PostgreSQL and Redis (workers need the Redis live store)`);
   opts.redis = true;
   opts.pg = true;
 }
@@ -348,7 +351,10 @@ function prepareBacking(serviceEnv: Record<string, string>): { cleanup: () => vo
       const prefix = serviceEnv.REDIS_PREFIX!;
       parts.push(`Redis (prefix ${prefix})`);
       undo.push(() => {
-        const keys = Bun.spawnSync(["redis-cli", "-u", url, "--scan", "--pattern", `${prefix}*`]).stdout.toString().split("\n").filter(Boolean);
+        const keys = Bun.spawnSync(["redis-cli", "-u", url, "--scan", "--pattern", `${prefix}*`])
+          .stdout.toString()
+          .split("\n")
+          .filter(Boolean);
         for (let i = 0; i < keys.length; i += 500) Bun.spawnSync(["redis-cli", "-u", url, "del", ...keys.slice(i, i + 500)]);
       });
     } else {
@@ -356,7 +362,8 @@ function prepareBacking(serviceEnv: Record<string, string>): { cleanup: () => vo
     }
   }
   backingDesc = parts.length ? parts.join(" + ") : "embedded (PGlite + in-process live store)";
-  if (serviceEnv.DATABASE_URL && !parts.some((p) => p.startsWith("PostgreSQL"))) backingDesc = "DATABASE_URL/REDIS_URL from the environment";
+  if (serviceEnv.DATABASE_URL && !parts.some((p) => p.startsWith("PostgreSQL")))
+    backingDesc = "DATABASE_URL/REDIS_URL from the environment";
   return {
     cleanup: () => {
       for (const f of undo) f();
@@ -443,11 +450,17 @@ function joinWatcher(api: ApiClient | null, p: Provisioned | null, intervalMs: n
   };
 }
 
-async function apiCounts(api: ApiClient | null, p: Provisioned | null): Promise<{ calls: number; attendees: number; meetings: number } | null> {
+async function apiCounts(
+  api: ApiClient | null,
+  p: Provisioned | null,
+): Promise<{ calls: number; attendees: number; meetings: number } | null> {
   if (!api || !p) return null;
   try {
     const [calls, meetings] = await Promise.all([api.listCalls(p), api.listMeetings(p)]);
-    const attendees = meetings.reduce((a, m) => a + (m.attendees ? m.attendees.hosts + m.attendees.participants + m.attendees.listeners : 0), 0);
+    const attendees = meetings.reduce(
+      (a, m) => a + (m.attendees ? m.attendees.hosts + m.attendees.participants + m.attendees.listeners : 0),
+      0,
+    );
     return { calls: calls.length, attendees, meetings: meetings.length };
   } catch (e) {
     log(`API count failed: ${String(e)}`);
@@ -460,7 +473,10 @@ type Counts = { calls: number; attendees: number; meetings: number };
 /** Sum per-account counts (each meeting room is its own account); null if any is unknown. */
 function sumCounts(list: (Counts | null)[]): Counts | null {
   if (list.length === 0 || list.some((c) => c === null)) return null;
-  return list.reduce<Counts>((a, c) => ({ calls: a.calls + c!.calls, attendees: a.attendees + c!.attendees, meetings: a.meetings + c!.meetings }), { calls: 0, attendees: 0, meetings: 0 });
+  return list.reduce<Counts>(
+    (a, c) => ({ calls: a.calls + c!.calls, attendees: a.attendees + c!.attendees, meetings: a.meetings + c!.meetings }),
+    { calls: 0, attendees: 0, meetings: 0 },
+  );
 }
 
 async function waitApiEmpty(api: ApiClient | null, p: Provisioned | null, timeoutMs: number) {
@@ -627,7 +643,9 @@ function tickWindow(t: Target, durationS: number) {
       const to = size();
       if (to <= from) return null;
       // Start at a line's beginning: a write may have been cut at `from`.
-      let text = await Bun.file(path).slice(Math.max(0, from - 1), to).text();
+      let text = await Bun.file(path)
+        .slice(Math.max(0, from - 1), to)
+        .text();
       if (from > 0) text = text.startsWith("\n") ? text.slice(1) : text.slice(text.indexOf("\n") + 1);
       return parseMixerTicks(text);
     },
@@ -639,7 +657,13 @@ type Window = Pick<MediaRow, "cpu" | "genCpu" | "foreignPct" | "loadavg" | "medi
 };
 
 /** One measured window on the callers already in their meetings, optionally under an API flood. */
-async function mediaWindow(t: Target, api: ApiClient | null, pool: LoadPool, rooms: (Provisioned | null)[], flood: boolean): Promise<Window> {
+async function mediaWindow(
+  t: Target,
+  api: ApiClient | null,
+  pool: LoadPool,
+  rooms: (Provisioned | null)[],
+  flood: boolean,
+): Promise<Window> {
   await pool.resetWindow();
   const cpu = new CpuSampler(t.mixerPids, 1000);
   const genCpu = new CpuSampler(() => [process.pid], 1000);
@@ -711,12 +735,17 @@ async function mediaScenario(t: Target, api: ApiClient | null, run: number, name
     await pool.hangupAll(200);
     log("hung up");
     // Setup figures from the last report (every call's record is cumulative).
-    const setup = setupFigures(windows[windows.length - 1]!.reports.flatMap((r) => r.calls), api ? joins : null);
+    const setup = setupFigures(
+      windows[windows.length - 1]!.reports.flatMap((r) => r.calls),
+      api ? joins : null,
+    );
     const apiAfter = sumCounts(await Promise.all(rooms.map((p) => waitApiEmpty(api, p, 15_000))));
     const base = `${name}${meetings > 1 ? ` x${meetings} meetings` : ""}`;
     return windows.map(({ reports: _reports, ...w }) => ({
       kind: "media",
-      label: w.flood ? `${base} + API flood c=${opts.apiFlood} #${run}` : `${base}${floods.length > 1 ? " (no flood)" : ""} #${run}`,
+      label: w.flood
+        ? `${base} + API flood c=${opts.apiFlood} #${run}`
+        : `${base}${floods.length > 1 ? " (no flood)" : ""} #${run}`,
       attendees: total,
       talkers: opts.talkers * meetings,
       ...w,
@@ -760,7 +789,10 @@ async function setupScenario(t: Target, api: ApiClient | null, run: number): Pro
     return {
       kind: "setup",
       label: `call setup #${run}`,
-      setup: setupFigures(reports.flatMap((r) => r.calls), api ? watcher.joins : null),
+      setup: setupFigures(
+        reports.flatMap((r) => r.calls),
+        api ? watcher.joins : null,
+      ),
       cpu: cpuSum,
       apiAfter,
       pollErrors: watcher.errors,
@@ -837,7 +869,10 @@ async function apiScenario(t: Target, api: ApiClient, run: number): Promise<ApiR
   const serviceCore = pinned ? opts.serviceCpus : null;
   const ceilingPort = await freePort("tcp");
   const ceilingCmd = ["bun", "run", join(import.meta.dir, "hono-ceiling.ts"), String(ceilingPort)];
-  const ceiling = Bun.spawn(serviceCore !== null ? ["taskset", "-c", serviceCore, ...ceilingCmd] : ceilingCmd, { stdout: "pipe", stderr: "inherit" });
+  const ceiling = Bun.spawn(serviceCore !== null ? ["taskset", "-c", serviceCore, ...ceilingCmd] : ceilingCmd, {
+    stdout: "pipe",
+    stderr: "inherit",
+  });
   const rows: ApiRow[] = [];
   try {
     const reader = ceiling.stdout.getReader();
@@ -846,20 +881,31 @@ async function apiScenario(t: Target, api: ApiClient, run: number): Promise<ApiR
     if (!new TextDecoder().decode(first.value).includes("listening")) throw new Error("ceiling server did not start");
     const auth = { authorization: basicAuth(p.login, p.password) };
     const targets = [
-      { label: "GET /conference/v2/meeting_rooms?limit=10", url: `${t.apiUrl}/conference/v2/meeting_rooms?limit=10`, headers: auth },
+      {
+        label: "GET /conference/v2/meeting_rooms?limit=10",
+        url: `${t.apiUrl}/conference/v2/meeting_rooms?limit=10`,
+        headers: auth,
+      },
       { label: "GET /conference/v2/calls?limit=10", url: `${t.apiUrl}/conference/v2/calls?limit=10`, headers: auth },
       { label: "bare Hono route, fixed JSON (ceiling)", url: `http://127.0.0.1:${ceilingPort}/ceiling`, headers: {} },
     ];
     for (const tg of targets) {
       log(`api: ${tg.label}`);
-      const base = { url: tg.url, headers: tg.headers, durationS: opts.apiDurationS, concurrency: opts.apiConcurrency, core: genCore };
+      const base = {
+        url: tg.url,
+        headers: tg.headers,
+        durationS: opts.apiDurationS,
+        concurrency: opts.apiConcurrency,
+        core: genCore,
+      };
       const watch = tg.url.includes("/calls") ? watchPage(tg.url, tg.headers) : null;
       const closed = (await runWrk(base)) ?? (await runHttpLoadProcess(base));
       await Bun.sleep(500);
       const open = await runHttpLoadProcess({ ...base, rate: opts.apiRate, concurrency: 256 });
       const page = watch ? await watch.stop() : undefined;
       if (page && page.empty > 0) log(`api: ${tg.label} returned an empty page in ${page.empty} of ${page.samples} samples`);
-      else if (page) log(`api: ${tg.label} page had ${page.min}-${page.max} items over ${page.samples} samples (${page.failed} failed)`);
+      else if (page)
+        log(`api: ${tg.label} page had ${page.min}-${page.max} items over ${page.samples} samples (${page.failed} failed)`);
       rows.push({ label: tg.label, run, closed, open, ...(page ? { page } : {}) });
     }
     const gen = await pool.reports();
@@ -970,7 +1016,16 @@ function ticksLine(r: MediaRow): string | null {
 }
 
 /** A row of the results table for call setup alone: no talkers, and the nine media columns empty. */
-function setupCells(label: string, calls: string, cpu: string, rate: string, to200: string, toJoin: string, codeToJoin: string, failures: string): string[] {
+function setupCells(
+  label: string,
+  calls: string,
+  cpu: string,
+  rate: string,
+  to200: string,
+  toJoin: string,
+  codeToJoin: string,
+  failures: string,
+): string[] {
   return [label, calls, "0", cpu, "", "", "", "", "", "", "", "", "", rate, to200, toJoin, codeToJoin, failures];
 }
 
@@ -983,7 +1038,8 @@ function failuresText(f: Record<string, number>): string {
 function apiMedians(rows: ApiRow[]): ApiRow[] {
   if (opts.runs < 2) return [];
   const labels = [...new Set(rows.map((r) => r.label))];
-  const med = (xs: (HttpLoadResult | null)[], f: (x: HttpLoadResult) => number) => median(xs.filter((x) => x !== null).map((x) => f(x!)));
+  const med = (xs: (HttpLoadResult | null)[], f: (x: HttpLoadResult) => number) =>
+    median(xs.filter((x) => x !== null).map((x) => f(x!)));
   const one = (xs: (HttpLoadResult | null)[]): HttpLoadResult | null => {
     const first = xs.find((x) => x !== null);
     if (!first) return null;
@@ -1004,7 +1060,9 @@ function apiMedians(rows: ApiRow[]): ApiRow[] {
 
 function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: ApiRow[]): string {
   const out: string[] = [];
-  out.push(`machine: ${machine()}; service backing: ${calibrate ? "reference UAS (calibration)" : backingDesc}; ${opts.external ? `service started elsewhere${pinned ? `, generator pinned to CPU ${opts.genCpus}` : ""}` : `service ${pinned ? `pinned to CPU ${opts.serviceCpus}, generator to CPU ${opts.genCpus}` : "not pinned"}`}; CPU measured: ${t.mixerDesc}`);
+  out.push(
+    `machine: ${machine()}; service backing: ${calibrate ? "reference UAS (calibration)" : backingDesc}; ${opts.external ? `service started elsewhere${pinned ? `, generator pinned to CPU ${opts.genCpus}` : ""}` : `service ${pinned ? `pinned to CPU ${opts.serviceCpus}, generator to CPU ${opts.genCpus}` : "not pinned"}`}; CPU measured: ${t.mixerDesc}`,
+  );
   const headers = [
     "scenario",
     "attendees",
@@ -1054,7 +1112,11 @@ function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: 
   // Medians per kind of window, so quiet and flooded runs are compared, never mixed.
   const mixerRows = media.filter((r) => !r.echo);
   const echoRows = media.filter((r) => r.echo);
-  for (const group of [mixerRows.filter((r) => r.flood === undefined), mixerRows.filter((r) => r.flood !== undefined), echoRows]) {
+  for (const group of [
+    mixerRows.filter((r) => r.flood === undefined),
+    mixerRows.filter((r) => r.flood !== undefined),
+    echoRows,
+  ]) {
     if (group.length < 2) continue;
     const med = (f: (r: MediaRow) => number, d = 1) => fmt(median(group.map(f)), d);
     const flooded = group[0]!.flood !== undefined;
@@ -1070,7 +1132,9 @@ function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: 
       `${med((r) => r.media.devP50)}/${med((r) => r.media.devP99)}/${med((r) => r.media.devP999)}/${med((r) => r.media.devMax)}`,
       med((r) => r.media.jitterMean, 2),
       med((r) => r.media.lateTicksPerStream, 2),
-      group.some((r) => r.mixerTicks) ? `${med((r) => r.mixerTicks?.worstP999 ?? NaN)}/${med((r) => r.mixerTicks?.worstMax ?? NaN)}` : "",
+      group.some((r) => r.mixerTicks)
+        ? `${med((r) => r.mixerTicks?.worstP999 ?? NaN)}/${med((r) => r.mixerTicks?.worstMax ?? NaN)}`
+        : "",
       flooded
         ? `${fmt(median(floods.map((x) => x.requests)), 0)} (median) ${fmt(median(floods.map((x) => x.p50Ms)), 1)}/${fmt(median(floods.map((x) => x.p99Ms)), 1)}`
         : "",
@@ -1114,16 +1178,25 @@ function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: 
     );
   }
   if (rows.length) out.push(table(...dropEmptyColumns(headers, rows, OPTIONAL_COLUMNS)));
-  const echoLine = echoComparison(mixerRows.filter((r) => r.flood === undefined), echoRows);
+  const echoLine = echoComparison(
+    mixerRows.filter((r) => r.flood === undefined),
+    echoRows,
+  );
   if (echoLine) out.push(echoLine);
   if (media.some((r) => (r.foreignPct ?? 0) > 15)) {
-    out.push("(other processes used more than 15% of a core during a media window, see below: the machine was shared, timing figures are noisier than the service alone)");
+    out.push(
+      "(other processes used more than 15% of a core during a media window, see below: the machine was shared, timing figures are noisier than the service alone)",
+    );
   }
   if (media.some((r) => r.genCpu.avgPct > 85 || r.media.genLagP99 > 5 || r.media.skippedTicks > 0)) {
-    out.push("(!) the generator itself was saturated or late (CPU > 85%, its tick lag p99 > 5 ms, or skipped ticks): timing figures of that row are bounded by the generator, not the service.");
+    out.push(
+      "(!) the generator itself was saturated or late (CPU > 85%, its tick lag p99 > 5 ms, or skipped ticks): timing figures of that row are bounded by the generator, not the service.",
+    );
   }
   for (const r of media) {
-    const v = Object.entries(r.media.voicedPct).map(([k, x]) => `${k} ${fmt(x, 0)}%`).join(", ");
+    const v = Object.entries(r.media.voicedPct)
+      .map(([k, x]) => `${k} ${fmt(x, 0)}%`)
+      .join(", ");
     out.push(
       `${r.label}: other processes used ${fmt(r.foreignPct, 0)}% of a core during the window (load average ${r.loadavg}); ${r.media.streams} streams, rx ${r.media.packetsRx} pkts (${r.media.lostRx} lost, ${r.media.streamsWithLoss} streams with loss, worst ${fmt(r.media.worstStreamLossPct, 2)}%), tx ${fmt(r.media.txPps, 0)} pkt/s (${r.media.sendFailures} send failures), generator lag max ${fmt(r.media.genLagMax, 1)} ms, skipped ticks ${r.media.skippedTicks}; frames heard with voice energy: ${v}; API during: ${JSON.stringify(r.apiDuring)}, after hang-up: ${JSON.stringify(r.apiAfter)}${r.media.moves > 0 || r.media.reinvitesRefused > 0 ? `; calls moved by re-INVITE ${r.media.moves} (longest gap across a move ${fmt(r.media.moveGapMaxMs, 1)} ms, re-INVITEs refused ${r.media.reinvitesRefused}, 200s never ACKed ${r.media.reinviteAckTimeouts})` : ""}`,
     );
@@ -1133,10 +1206,16 @@ function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: 
     // The live store answers for the calls it holds: a flood that made them vanish from
     // the API (a lease not renewed in time, say) harmed the service even if the audio held.
     if (r.apiDuring && r.apiDuring.calls !== r.attendees) {
-      out.push(`(!) ${r.label}: the API listed ${r.apiDuring.calls} calls and ${r.apiDuring.meetings} meetings right after the window, while ${r.attendees} callers were connected`);
-    } else if (!r.apiDuring && r.flood !== undefined) out.push(`(!) ${r.label}: the API did not answer the count of calls after the window`);
+      out.push(
+        `(!) ${r.label}: the API listed ${r.apiDuring.calls} calls and ${r.apiDuring.meetings} meetings right after the window, while ${r.attendees} callers were connected`,
+      );
+    } else if (!r.apiDuring && r.flood !== undefined)
+      out.push(`(!) ${r.label}: the API did not answer the count of calls after the window`);
   }
-  for (const r of setup) out.push(`${r.label}: API after hang-up: ${JSON.stringify(r.apiAfter)}; INVITE retransmissions ${r.setup.retransmissions}; join-poll errors ${r.pollErrors}`);
+  for (const r of setup)
+    out.push(
+      `${r.label}: API after hang-up: ${JSON.stringify(r.apiAfter)}; INVITE retransmissions ${r.setup.retransmissions}; join-poll errors ${r.pollErrors}`,
+    );
   for (const r of [...media, ...setup]) {
     const line = processLine(r.label, r.cpu);
     if (line) out.push(line);
@@ -1145,7 +1224,18 @@ function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: 
     out.push("");
     out.push(
       table(
-        ["API target", "closed loop tool", "req/s", "p50 ms", "p99 ms", "errors", `open loop ${opts.apiRate} req/s: achieved`, "p50 ms", "p99 ms", "errors"],
+        [
+          "API target",
+          "closed loop tool",
+          "req/s",
+          "p50 ms",
+          "p99 ms",
+          "errors",
+          `open loop ${opts.apiRate} req/s: achieved`,
+          "p50 ms",
+          "p99 ms",
+          "errors",
+        ],
         [...apiRows, ...apiMedians(apiRows)].map((r) => [
           r.run > 0 && opts.runs > 1 ? `${r.label} #${r.run}` : r.run === 0 ? `${r.label} (median of ${opts.runs})` : r.label,
           r.closed ? `${r.closed.tool} c=${opts.apiConcurrency}` : "-",
@@ -1164,14 +1254,21 @@ function printResults(t: Target, media: MediaRow[], setup: SetupRow[], apiRows: 
       if (!r.page) continue;
       const name = `${r.label}${opts.runs > 1 ? ` #${r.run}` : ""}`;
       const dropped = `${r.droppedCalls ?? 0} of ${API_LIVE_CALLS} live calls hung up by the service`;
-      if (r.page.samples === r.page.failed) out.push(`(!) ${name}: its page could not be sampled while measured (${r.page.failed} failed requests)`);
+      if (r.page.samples === r.page.failed)
+        out.push(`(!) ${name}: its page could not be sampled while measured (${r.page.failed} failed requests)`);
       else if (r.page.empty > 0) {
         out.push(
           `(!) ${name}: the page was empty in ${r.page.empty} of ${r.page.samples} samples while measured (items min ${r.page.min}, max ${r.page.max}; ${r.page.failed} samples failed; ${dropped}): its figures are partly those of an empty list.`,
         );
-      } else if (r.droppedCalls) out.push(`(!) ${name}: ${dropped} during the scenario (the page was never empty: items min ${r.page.min}, max ${r.page.max})`);
+      } else if (r.droppedCalls)
+        out.push(
+          `(!) ${name}: ${dropped} during the scenario (the page was never empty: items min ${r.page.min}, max ${r.page.max})`,
+        );
     }
-    if (!wrkPath()) out.push("(wrk not installed: closed-loop figures from a Bun fetch client in a second process; `apt-get install wrk` for a lighter client)");
+    if (!wrkPath())
+      out.push(
+        "(wrk not installed: closed-loop figures from a Bun fetch client in a second process; `apt-get install wrk` for a lighter client)",
+      );
   }
   return out.join("\n");
 }
@@ -1207,14 +1304,13 @@ async function main(): Promise<number> {
         if (s === "media") for (let r = 1; r <= opts.runs; r++) media.push(...(await mediaScenario(t, api, r)));
         else if (s === "echo") {
           if (!calibrate) for (let r = 1; r <= opts.runs; r++) media.push(...(await echoScenario(r)));
-        }
-        else if (s === "setup") for (let r = 1; r <= opts.runs; r++) setup.push(await setupScenario(t, api, r));
+        } else if (s === "setup") for (let r = 1; r <= opts.runs; r++) setup.push(await setupScenario(t, api, r));
         else if (s === "api") {
           if (api) for (let r = 1; r <= opts.runs; r++) apiRows.push(...(await apiScenario(t, api, r)));
         } else log(`unknown scenario ${s}`);
       } catch (e) {
         code = 1;
-        log(`scenario ${s} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+        log(`scenario ${s} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
         if (t.service?.exited() !== null && t.service) break;
       }
     }

@@ -26,7 +26,9 @@ function parseSip(data: Uint8Array | string): SipMessage | null {
   const headers = new Map<string, string[]>();
   for (const f of m.headers.fields) headers.set(f.name, [...(headers.get(f.name) ?? []), f.value]);
   const base = { headers, body: bodyText(m) };
-  return m.kind === "request" ? { kind: "request", method: m.method, uri: m.uri, ...base } : { kind: "response", status: m.status, ...base };
+  return m.kind === "request"
+    ? { kind: "request", method: m.method, uri: m.uri, ...base }
+    : { kind: "response", status: m.status, ...base };
 }
 
 /** A response the strict parser refuses (our 400 to a request without From/To/Call-ID lacks them too): status line and headers. */
@@ -37,7 +39,11 @@ function looseResponse(raw: string): SipMessage | null {
   const headers = new Map<string, string[]>();
   for (const line of lines.slice(1)) {
     const i = line.indexOf(":");
-    if (i > 0) headers.set(line.slice(0, i).trim().toLowerCase(), [...(headers.get(line.slice(0, i).trim().toLowerCase()) ?? []), line.slice(i + 1).trim()]);
+    if (i > 0)
+      headers.set(line.slice(0, i).trim().toLowerCase(), [
+        ...(headers.get(line.slice(0, i).trim().toLowerCase()) ?? []),
+        line.slice(i + 1).trim(),
+      ]);
   }
   return { kind: "response", status: Number(status[1]), headers, body: "" };
 }
@@ -67,11 +73,23 @@ function buildRequest(method: string, uri: string, headers: [string, string][], 
   return text(serializeRequest(method, uri, headers, body));
 }
 
-function buildResponse(req: SipMessage, status: number, reason: string, extra: [string, string][] = [], body = "", toTag?: string): string {
+function buildResponse(
+  req: SipMessage,
+  status: number,
+  reason: string,
+  extra: [string, string][] = [],
+  body = "",
+  toTag?: string,
+): string {
   const headers: OutgoingHeader[] = (req.headers.get("via") ?? []).map((v): OutgoingHeader => ["Via", v]);
   let to = header(req, "to") ?? "";
   if (toTag && !headerParam(to, "tag")) to += `;tag=${toTag}`;
-  headers.push(["From", header(req, "from") ?? ""], ["To", to], ["Call-ID", header(req, "call-id") ?? ""], ["CSeq", header(req, "cseq") ?? ""]);
+  headers.push(
+    ["From", header(req, "from") ?? ""],
+    ["To", to],
+    ["Call-ID", header(req, "call-id") ?? ""],
+    ["CSeq", header(req, "cseq") ?? ""],
+  );
   return text(serializeResponse(status, reason, [...headers, ...extra], body));
 }
 
@@ -109,7 +127,8 @@ async function startUas(onRequest: (uas: Uas, msg: SipMessage) => void): Promise
   return uas;
 }
 
-const SDP_ANSWER = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 30000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n";
+const SDP_ANSWER =
+  "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 30000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n";
 
 function ok200(uas: Uas, req: SipMessage): string {
   return buildResponse(
@@ -147,7 +166,10 @@ describe("CallerUa", () => {
       }
     });
     const uac = await CallerUa.create({ t1Ms: 50 });
-    closers.push(() => uas.close(), () => uac.close());
+    closers.push(
+      () => uas.close(),
+      () => uac.close(),
+    );
 
     const provisional: number[] = [];
     const out = await uac.invite({
@@ -212,7 +234,10 @@ describe("CallerUa", () => {
       if (msg.method === "BYE") u.send(buildResponse(msg, 200, "OK"));
     });
     const uac = await CallerUa.create({ t1Ms: 50 });
-    closers.push(() => uas.close(), () => uac.close());
+    closers.push(
+      () => uas.close(),
+      () => uac.close(),
+    );
     const out = await uac.invite({
       target: { host: "127.0.0.1", port: uas.port },
       toUser: "100",
@@ -236,7 +261,10 @@ describe("CallerUa", () => {
       if (msg.method === "INVITE" && ++invites === 3) u.send(ok200(u, msg));
     });
     const uac = await CallerUa.create({ t1Ms: 20 });
-    closers.push(() => uas.close(), () => uac.close());
+    closers.push(
+      () => uas.close(),
+      () => uac.close(),
+    );
     const out = await uac.invite({ target: { host: "127.0.0.1", port: uas.port }, toUser: "1", fromUser: "2", sdp: "" });
     expect(out.ok).toBe(true);
     expect(out.timings.retransmissions).toBe(2);
@@ -249,7 +277,10 @@ describe("CallerUa", () => {
       if (msg.method === "INVITE") u.send(buildResponse(msg, 486, "Busy Here", [], "", "busytag"));
     });
     const uac = await CallerUa.create({ t1Ms: 50 });
-    closers.push(() => uas.close(), () => uac.close());
+    closers.push(
+      () => uas.close(),
+      () => uac.close(),
+    );
     const out = await uac.invite({ target: { host: "127.0.0.1", port: uas.port }, toUser: "1", fromUser: "2", sdp: "" });
     expect(out.ok).toBe(false);
     expect(out.status).toBe(486);
@@ -270,7 +301,10 @@ describe("CallerUa", () => {
       }
     });
     const uac = await CallerUa.create({ t1Ms: 10 });
-    closers.push(() => uas.close(), () => uac.close());
+    closers.push(
+      () => uas.close(),
+      () => uac.close(),
+    );
     const out = await uac.invite({ target: { host: "127.0.0.1", port: uas.port }, toUser: "1", fromUser: "2", sdp: "" });
     expect(out.ok).toBe(true);
     await until(() => uas.received.filter((m) => m.method === "ACK").length === 1);
@@ -288,7 +322,12 @@ describe("CallerUa", () => {
 });
 
 /** A raw UDP socket playing the "second node" a call moves to: collects what it receives. */
-async function startNode(): Promise<{ port: number; received: SipMessage[]; sendTo(port: number, text: string): void; close(): void }> {
+async function startNode(): Promise<{
+  port: number;
+  received: SipMessage[];
+  sendTo(port: number, text: string): void;
+  close(): void;
+}> {
   const received: SipMessage[] = [];
   const socket = await Bun.udpSocket({
     hostname: "127.0.0.1",
@@ -320,13 +359,26 @@ describe("CallerUa re-INVITE and other in-dialog requests", () => {
     });
     const node = await startNode();
     const uac = await CallerUa.create({ t1Ms, t2Ms: 8 * t1Ms });
-    closers.push(() => uas.close(), () => node.close(), () => uac.close());
-    const out = await uac.invite({ target: { host: "127.0.0.1", port: uas.port }, toUser: "100", fromUser: "200", sdp: "v=0\r\n" });
+    closers.push(
+      () => uas.close(),
+      () => node.close(),
+      () => uac.close(),
+    );
+    const out = await uac.invite({
+      target: { host: "127.0.0.1", port: uas.port },
+      toUser: "100",
+      fromUser: "200",
+      sdp: "v=0\r\n",
+    });
     if (!out.ok) throw new Error("no dialog");
     const invite = uas.received[0]!;
     await until(() => uas.received.some((m) => m.method === "ACK"));
     /** An in-dialog request from the server side (From = our To with its tag, To = our From with ours). */
-    const request = (method: string, seq: number, opts: { branch?: string; contact?: string; body?: string; toTag?: string; type?: string } = {}) =>
+    const request = (
+      method: string,
+      seq: number,
+      opts: { branch?: string; contact?: string; body?: string; toTag?: string; type?: string } = {},
+    ) =>
       buildRequest(
         method,
         uriOf(header(invite, "contact"))!,
@@ -347,7 +399,9 @@ describe("CallerUa re-INVITE and other in-dialog requests", () => {
 
   // Final responses only: the shared UAS sends 100 Trying to a re-INVITE before its answer.
   const responses = (node: { received: SipMessage[] }, seq: number, method = "INVITE") =>
-    node.received.filter((m) => m.kind === "response" && (m.status ?? 0) >= 200 && cseqOf(m)?.seq === seq && cseqOf(m)?.method === method);
+    node.received.filter(
+      (m) => m.kind === "response" && (m.status ?? 0) >= 200 && cseqOf(m)?.seq === seq && cseqOf(m)?.method === method,
+    );
 
   test("a re-INVITE is answered 200 with SDP, retransmitted until the ACK, and moves the remote target", async () => {
     const { uas, node, uac, dialog, invite, request } = await established(20);
@@ -367,7 +421,9 @@ describe("CallerUa re-INVITE and other in-dialog requests", () => {
     expect(ok.status).toBe(200);
     // RFC 3261 8.2.6.2: Via, From, To (already tagged), Call-ID and CSeq copied; the
     // shared UAS fills in the rport the request asked for (RFC 3581).
-    expect(ok.headers.get("via")).toEqual(req.headers.get("via")!.map((v) => v.replace(/;rport$/, `;rport=${node.port};received=127.0.0.1`)));
+    expect(ok.headers.get("via")).toEqual(
+      req.headers.get("via")!.map((v) => v.replace(/;rport$/, `;rport=${node.port};received=127.0.0.1`)),
+    );
     expect(header(ok, "from")).toBe(header(req, "from")!);
     expect(header(ok, "to")).toBe(header(req, "to")!);
     expect(header(ok, "call-id")).toBe(header(req, "call-id")!);
@@ -465,12 +521,23 @@ describe("CallerUa re-INVITE and other in-dialog requests", () => {
     expect(await statusOf(request("UPDATE", 16), 16, "UPDATE")).toBe(405);
     expect(await statusOf(request("MESSAGE", 17), 17, "MESSAGE")).toBe(405);
     // With rport: the shared UAS answers a Via without it at the port the Via names (RFC 3261 18.2.2).
-    const missing = buildRequest("INFO", "sip:x@127.0.0.1", [["Via", "SIP/2.0/UDP 127.0.0.1:1;branch=z9hG4bKx;rport"], ["CSeq", "18 INFO"]]);
+    const missing = buildRequest("INFO", "sip:x@127.0.0.1", [
+      ["Via", "SIP/2.0/UDP 127.0.0.1:1;branch=z9hG4bKx;rport"],
+      ["CSeq", "18 INFO"],
+    ]);
     expect(await statusOf(missing, 18, "INFO")).toBe(400);
     const otherCall = request("INFO", 19).replace(/Call-ID: .*/, "Call-ID: nosuchcall");
     expect(await statusOf(otherCall, 19, "INFO")).toBe(481);
     // Garbage of all kinds: counted, never thrown.
-    for (const g of ["\r\n\r\n", "garbage", "INVITE\r\n\r\n", "INVITE sip:x SIP/2.0\r\nCSeq: x\r\n\r\n", "SIP/2.0 200 OK\r\n\r\n", "\u0000\u00ff\u0001 \r\n\r\n", "ACK sip:x SIP/2.0\r\nCall-ID: q\r\nCSeq: 1 ACK\r\n\r\n"]) {
+    for (const g of [
+      "\r\n\r\n",
+      "garbage",
+      "INVITE\r\n\r\n",
+      "INVITE sip:x SIP/2.0\r\nCSeq: x\r\n\r\n",
+      "SIP/2.0 200 OK\r\n\r\n",
+      "\u0000\u00ff\u0001 \r\n\r\n",
+      "ACK sip:x SIP/2.0\r\nCall-ID: q\r\nCSeq: 1 ACK\r\n\r\n",
+    ]) {
       node.sendTo(uac.port, g);
     }
     await Bun.sleep(50);
@@ -490,7 +557,7 @@ describe("parseSip", () => {
       "SIP/2.0 200 OK\r\n" +
       "v: SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/UDP b;branch=z9hG4bK2\r\n" +
       "f: <sip:a@b>;tag=1\r\n" +
-      "t: \"x, y\" <sip:c@d>\r\n  ;tag=2\r\n" +
+      't: "x, y" <sip:c@d>\r\n  ;tag=2\r\n' +
       "i: abc\r\nCSeq: 1 INVITE\r\nl: 4\r\n\r\nbodyEXTRA";
     const m = parseSip(text)!;
     expect(m.status).toBe(200);

@@ -106,7 +106,10 @@ export class CallerUa {
   static async create(opts: CallerUaOptions = {}): Promise<CallerUa> {
     const hostname = opts.hostname ?? "127.0.0.1";
     let self: CallerUa | null = null;
-    const timers = { ...(opts.t1Ms !== undefined ? { t1: opts.t1Ms } : {}), ...(opts.t2Ms !== undefined ? { t2: opts.t2Ms } : {}) };
+    const timers = {
+      ...(opts.t1Ms !== undefined ? { t1: opts.t1Ms } : {}),
+      ...(opts.t2Ms !== undefined ? { t2: opts.t2Ms } : {}),
+    };
     const ua = await SipUa.listen({
       host: hostname,
       port: opts.port ?? 0,

@@ -74,7 +74,8 @@ describe("CpuSampler", () => {
     ]);
     let now = 0;
     const s = new CpuSampler(() => [...ticks.keys()], 1_000_000, {
-      read: (pid): ProcStat | null => (ticks.has(pid) ? { ticks: ticks.get(pid)!, ppid: 1, comm: pid === 10 ? "bun" : "bun" } : null),
+      read: (pid): ProcStat | null =>
+        ticks.has(pid) ? { ticks: ticks.get(pid)!, ppid: 1, comm: pid === 10 ? "bun" : "bun" } : null,
       cmdline: (pid) => (pid === 10 ? "bun run scripts/start.ts" : "/usr/bin/bun /work/main/apps/mixer/src/main.ts --worker 1"),
       now: () => now,
     });

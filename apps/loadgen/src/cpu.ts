@@ -226,7 +226,12 @@ export class CpuSampler {
         continue;
       }
       // Present at the start: only what it uses from now counts. Born later: all of it.
-      this.tracked.set(pid, { first: this.starting ? st.ticks : 0, last: st.ticks, comm: st.comm, cmd: shortCommand(this.src.cmdline(pid)) });
+      this.tracked.set(pid, {
+        first: this.starting ? st.ticks : 0,
+        last: st.ticks,
+        comm: st.comm,
+        cmd: shortCommand(this.src.cmdline(pid)),
+      });
     }
     let sum = 0;
     for (const t of this.tracked.values()) sum += t.last - t.first;

@@ -169,7 +169,10 @@ describe("Generator against the reference UAS", () => {
     cleanups.push(() => uas.close());
     const pool = await LoadPool.create(1, config(uas.port));
     cleanups.push(() => pool.close());
-    await pool.place(specs(3, ["silence"]).map((s) => ({ ...s, digits: "" })), 0);
+    await pool.place(
+      specs(3, ["silence"]).map((s) => ({ ...s, digits: "" })),
+      0,
+    );
     await Bun.sleep(100);
     await pool.resetWindow();
     await Bun.sleep(800);

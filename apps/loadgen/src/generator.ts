@@ -347,7 +347,8 @@ export class Generator {
     rtp.members--;
     const per = Math.max(1, Math.floor(this.cfg.callsPerSocket ?? 1));
     if (rtp.members > 0 || (rtp === this.openRtp && rtp.placed < per)) {
-      if (s.answer) setTimeout(() => rtp.byRemotePort.get(s.answer!.port) === s && rtp.byRemotePort.delete(s.answer!.port), lingerMs);
+      if (s.answer)
+        setTimeout(() => rtp.byRemotePort.get(s.answer!.port) === s && rtp.byRemotePort.delete(s.answer!.port), lingerMs);
       return;
     }
     rtp.closed = true;

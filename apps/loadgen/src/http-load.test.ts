@@ -68,13 +68,26 @@ describe("a flood of distinct requests", () => {
     });
     try {
       const base = `http://127.0.0.1:${server.port}/x?filter=`;
-      const r = await runHttpLoad({ url: `${base}a-TOK`, moreUrls: [`${base}b-TOK`], uniqueToken: "TOK", durationS: 0.3, concurrency: 3 });
+      const r = await runHttpLoad({
+        url: `${base}a-TOK`,
+        moreUrls: [`${base}b-TOK`],
+        uniqueToken: "TOK",
+        durationS: 0.3,
+        concurrency: 3,
+      });
       expect(r.requests).toBeGreaterThan(10);
       expect(new Set(seen).size).toBe(seen.length);
       expect(seen.filter((s) => s.startsWith("?filter=a-")).length).toBeGreaterThan(4);
       expect(seen.filter((s) => s.startsWith("?filter=b-")).length).toBeGreaterThan(4);
       seen.length = 0;
-      const p = await runHttpLoadProcess({ url: `${base}c-TOK`, uniqueToken: "TOK", durationS: 0.3, concurrency: 2, core: null, nice: 5 });
+      const p = await runHttpLoadProcess({
+        url: `${base}c-TOK`,
+        uniqueToken: "TOK",
+        durationS: 0.3,
+        concurrency: 2,
+        core: null,
+        nice: 5,
+      });
       expect(p.requests).toBe(seen.length);
       expect(new Set(seen).size).toBe(seen.length);
       expect(p.statuses["200"]).toBe(p.requests);
@@ -104,7 +117,13 @@ describe("a flood of distinct requests", () => {
   test("answers that come within the grace after the end are counted, not cut", async () => {
     const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: async () => (await Bun.sleep(150), new Response("{}")) });
     try {
-      const r = await runHttpLoad({ url: `http://127.0.0.1:${server.port}/slow`, durationS: 0.4, concurrency: 3, abortAtEnd: true, abortGraceMs: 2000 });
+      const r = await runHttpLoad({
+        url: `http://127.0.0.1:${server.port}/slow`,
+        durationS: 0.4,
+        concurrency: 3,
+        abortAtEnd: true,
+        abortGraceMs: 2000,
+      });
       expect(r.unfinished).toBe(0);
       expect(r.statuses["200"]).toBe(r.requests);
     } finally {

@@ -69,7 +69,9 @@ export async function runHttpLoad(opts: HttpLoadOptions): Promise<HttpLoadResult
   // One abort for everything still in flight at the end: a request a server never answers
   // (or answers after minutes) must not stretch the measured window.
   const stop = opts.abortAtEnd ? new AbortController() : null;
-  const stopTimer = stop ? setTimeout(() => stop.abort(), Math.max(0, end - performance.now()) + (opts.abortGraceMs ?? 1000)) : null;
+  const stopTimer = stop
+    ? setTimeout(() => stop.abort(), Math.max(0, end - performance.now()) + (opts.abortGraceMs ?? 1000))
+    : null;
   let unfinished = 0;
   let unfinishedMaxMs = 0;
   let seq = 0;
@@ -169,8 +171,7 @@ export function parseWrk(out: string, url: string, durationS: number): HttpLoadR
   const max = /Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s|m)/.exec(out);
   const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
   const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  const errors =
-    Number(non2xx?.[1] ?? 0) + (sockErr ? sockErr.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
+  const errors = Number(non2xx?.[1] ?? 0) + (sockErr ? sockErr.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
   return {
     tool: "wrk",
     mode: "closed",
@@ -205,8 +206,20 @@ export async function runWrk(opts: HttpLoadOptions & { core: number | null }): P
  * taskset list) if given, and at a lower priority with `nice` so that it yields its CPU
  * to whatever else runs there.
  */
-export async function runHttpLoadProcess(opts: HttpLoadOptions & { core: number | string | null; nice?: number }): Promise<HttpLoadResult> {
-  const args = ["bun", "run", import.meta.path, "--url", opts.url, "--duration", String(opts.durationS), "--concurrency", String(opts.concurrency)];
+export async function runHttpLoadProcess(
+  opts: HttpLoadOptions & { core: number | string | null; nice?: number },
+): Promise<HttpLoadResult> {
+  const args = [
+    "bun",
+    "run",
+    import.meta.path,
+    "--url",
+    opts.url,
+    "--duration",
+    String(opts.durationS),
+    "--concurrency",
+    String(opts.concurrency),
+  ];
   for (const u of opts.moreUrls ?? []) args.push("--url", u);
   if (opts.uniqueToken) args.push("--unique", opts.uniqueToken);
   if (opts.abortAtEnd) args.push("--abort-at-end");

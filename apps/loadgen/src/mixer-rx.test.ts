@@ -22,7 +22,15 @@ test("tick lateness: the worst interval of every node, idle lines skipped", () =
     "mixer: ticks 100: late p50/p99/p99.9/max 0.1/0.8/1.0/1.1 ms, work p50/p99/max 0.2/0.4/0.9 ms; 50 calls, 1 meetings",
     "conference: ready",
   ].join("\n");
-  expect(parseMixerTicks(log)).toEqual({ lines: 3, nodes: 2, ticks: 300, worstP99: 1.6, worstP999: 9.4, worstMax: 12.5, medianP999: 2.5 });
+  expect(parseMixerTicks(log)).toEqual({
+    lines: 3,
+    nodes: 2,
+    ticks: 300,
+    worstP99: 1.6,
+    worstP999: 9.4,
+    worstMax: 12.5,
+    medianP999: 2.5,
+  });
   expect(parseMixerTicks("mixer: rx totals: 1 packets of 1 expected, 0 lost")).toBeNull();
 });
 
@@ -30,7 +38,11 @@ test("JSON records (@conf/log) read like the text lines: node by module and work
   const rec = (fields: Record<string, unknown>) => JSON.stringify({ level: 30, time: 1, pid: 7, module: "mixer", ...fields });
   const log = [
     rec({ msg: "ticks 100: late p50/p99/p99.9/max 0.1/0.6/2.5/3.0 ms, work p50/p99/max 0.2/0.4/0.9 ms; 50 calls, 1 meetings" }),
-    rec({ time: 2, worker: "mixer-x-w1", msg: "ticks 100: late p50/p99/p99.9/max 0.2/1.6/9.4/12.5 ms, work p50/p99/max 0.2/0.4/0.9 ms; 50 calls, 1 meetings" }),
+    rec({
+      time: 2,
+      worker: "mixer-x-w1",
+      msg: "ticks 100: late p50/p99/p99.9/max 0.2/1.6/9.4/12.5 ms, work p50/p99/max 0.2/0.4/0.9 ms; 50 calls, 1 meetings",
+    }),
     rec({ time: 3, msg: "rx totals: 50 packets of 50 expected, 0 lost (0.000%)" }),
     rec({ time: 4, msg: "rx totals: 60 packets of 60 expected, 0 lost (0.000%)" }),
     rec({ time: 5, worker: "mixer-x-w1", msg: "rx totals: 3000 packets of 3001 expected, 1 lost (0.033%)" }),

@@ -94,9 +94,7 @@ export class LoadPool {
    */
   static async create(workers: number, cfg: GeneratorConfig): Promise<LoadPool> {
     const n = Math.max(1, workers);
-    const backends: Backend[] = Array.from({ length: n }, () =>
-      workers === 0 ? new InlineBackend() : new WorkerBackend(),
-    );
+    const backends: Backend[] = Array.from({ length: n }, () => (workers === 0 ? new InlineBackend() : new WorkerBackend()));
     const span = Math.floor((cfg.rtpPortMax - cfg.rtpPortMin + 1) / n);
     await Promise.all(
       backends.map((b, i) =>

@@ -66,7 +66,12 @@ function buildResponse(
   const headers: OutgoingHeader[] = req.headers.getAll("via").map((v): OutgoingHeader => ["Via", v]);
   let to = req.headers.get("to") ?? "";
   if (toTag && req.to.tag === null) to += `;tag=${toTag}`;
-  headers.push(["From", req.headers.get("from") ?? ""], ["To", to], ["Call-ID", req.callId], ["CSeq", req.headers.get("cseq") ?? ""]);
+  headers.push(
+    ["From", req.headers.get("from") ?? ""],
+    ["To", to],
+    ["Call-ID", req.callId],
+    ["CSeq", req.headers.get("cseq") ?? ""],
+  );
   headers.push(...extra);
   return serializeResponse(status, reason, headers, body);
 }
@@ -252,7 +257,17 @@ export async function startReferenceUas(opts: ReferenceUasOptions) {
         const source = offer.ok ? `${offer.value.remoteAddress}:${offer.value.remotePort}` : "";
         const at = offer.ok ? pickEcho(source) : -1;
         if (at < 0) {
-          reply(buildResponse(msg, offer.ok ? 503 : 488, offer.ok ? "Service Unavailable" : "Not Acceptable Here", [], "", randomToken(4)), from);
+          reply(
+            buildResponse(
+              msg,
+              offer.ok ? 503 : 488,
+              offer.ok ? "Service Unavailable" : "Not Acceptable Here",
+              [],
+              "",
+              randomToken(4),
+            ),
+            from,
+          );
           return;
         }
         echoSockets[at]!.calls++;

@@ -163,7 +163,9 @@ function snapshot(label: string, types: number, base?: ReturnType<typeof heapSta
   Bun.gc(true);
   const h = heapStats();
   const m = process.memoryUsage();
-  const delta = base ? ` (+${fmt(h.heapSize - base.heapSize)} heap, +${fmt(h.extraMemorySize - base.extraMemorySize)} extra)` : "";
+  const delta = base
+    ? ` (+${fmt(h.heapSize - base.heapSize)} heap, +${fmt(h.extraMemorySize - base.extraMemorySize)} extra)`
+    : "";
   console.log(
     `${label}: heapSize ${fmt(h.heapSize)}, extra ${fmt(h.extraMemorySize)}, capacity ${fmt(h.heapCapacity)}, objects ${h.objectCount}${delta}; rss ${fmt(m.rss)}, heapUsed ${fmt(m.heapUsed)}, arrayBuffers ${fmt(m.arrayBuffers)}`,
   );
@@ -304,7 +306,7 @@ async function runProbe(): Promise<void> {
         pkt.writeUInt32BE(ts, 4);
         pkt.writeUInt32BE(i + 1, 8);
         // Talkers speak (a loud ramp), the rest send silence.
-        pkt.fill(i < talkers ? (seq & 0x1f) : 0xff, 12);
+        pkt.fill(i < talkers ? seq & 0x1f : 0xff, 12);
         (sessions[i] as CallSession).receive(pkt, sources[i] as number, "127.0.0.1", now);
       }
     };

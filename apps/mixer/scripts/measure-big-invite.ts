@@ -67,7 +67,10 @@ const probe = () => {
 };
 probe();
 const cpu0 = process.cpuUsage();
-const sender = Bun.spawn(["bun", "run", import.meta.path, "--send", String(node.sipPort), ...(small ? ["--small"] : []), ...(none ? ["--none"] : [])], { stdout: "pipe" });
+const sender = Bun.spawn(
+  ["bun", "run", import.meta.path, "--send", String(node.sipPort), ...(small ? ["--small"] : []), ...(none ? ["--none"] : [])],
+  { stdout: "pipe" },
+);
 const bytes = (await new Response(sender.stdout).text()).trim();
 await sender.exited;
 probing = false;

@@ -5,12 +5,7 @@
  * here.
  */
 import type { Log } from "@conf/log";
-import {
-  type AccessRouter,
-  type JoinDecision,
-  MAX_CODE_ATTEMPTS,
-  refusalResponse,
-} from "@conf/access-router";
+import { type AccessRouter, type JoinDecision, MAX_CODE_ATTEMPTS, refusalResponse } from "@conf/access-router";
 import { CallSession, type CallMedia, partyOf, withoutTag } from "./call.ts";
 import type { CallRegistry } from "./call-registry.ts";
 import type { DomainEvents } from "./domain-events.ts";
@@ -113,7 +108,10 @@ export class Admission {
     });
     if (decision.kind === "refuse") {
       const r = refusalResponse(decision.reason);
-      log.info({ source: invite.source.address, reason: decision.reason }, `refused ${logSafe(dialed)} from ${invite.source.address}: ${decision.reason}`);
+      log.info(
+        { source: invite.source.address, reason: decision.reason },
+        `refused ${logSafe(dialed)} from ${invite.source.address}: ${decision.reason}`,
+      );
       invite.reject(r.sipStatus, r.sipReason);
       return;
     }
@@ -260,7 +258,9 @@ export class Admission {
     const verdict = await this.guesses.check(keys);
     if (call.state !== "ivr") return;
     if (verdict.kind === "refuse") {
-      log.warn(`refused code entry from ${logSafe(keys.key)}: too many wrong codes (retry in ${Math.ceil(verdict.retryAfterMs / 1000)} s)`);
+      log.warn(
+        `refused code entry from ${logSafe(keys.key)}: too many wrong codes (retry in ${Math.ceil(verdict.retryAfterMs / 1000)} s)`,
+      );
       voice.say(call, ["try-later", "goodbye"], "hangup");
       return;
     }
@@ -311,7 +311,8 @@ export class Admission {
 
   /** A silent caller at the code prompt hears it again, a few times, then goodbye. */
   checkCodeTimeout(call: CallSession, now: number): void {
-    if (call.state !== "ivr" || !call.prompt || call.afterPrompt !== "none" || call.waitingSince <= 0 || call.digits !== "") return;
+    if (call.state !== "ivr" || !call.prompt || call.afterPrompt !== "none" || call.waitingSince <= 0 || call.digits !== "")
+      return;
     if (now - call.waitingSince <= this.parts.codeTimeoutSeconds * 1000) return;
     call.waitForInput(0);
     if (call.countAttempt() >= MAX_CODE_ATTEMPTS) this.parts.voice.say(call, ["goodbye"], "hangup");

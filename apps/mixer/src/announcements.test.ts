@@ -64,7 +64,16 @@ async function setup() {
   let n = 0;
   const attributes: Attributes = { ...DEFAULT_ATTRIBUTES, conference_rollcall_onenter: "on", conference_rollcall_onexit: "on" };
   const callFlow = BUILT_IN_CALL_FLOWS[0] as JoinDecision["callFlow"];
-  const decision = { kind: "join", meetingKey: "room:R1", role: "participant", accountSid: "A1", meetingRoomSid: "R1", accessCode: "4321", callFlow, attributes } as unknown as JoinDecision;
+  const decision = {
+    kind: "join",
+    meetingKey: "room:R1",
+    role: "participant",
+    accountSid: "A1",
+    meetingRoomSid: "R1",
+    accessCode: "4321",
+    callFlow,
+    attributes,
+  } as unknown as JoinDecision;
 
   /** A caller with a recorded name joins at `at` ms. */
   async function join(at: number): Promise<CallSession> {
@@ -75,7 +84,13 @@ async function setup() {
     const rtp = await ports.open("127.0.0.1", () => {}, { expect: { address: "127.0.0.1", port: far } });
     sockets.push(rtp);
     const call = new CallSession(
-      { from: `<sip:${n}@127.0.0.1>;tag=t${n}`, to: "<sip:15162065919@127.0.0.1>", displayName: "", callerNumber: `${n}`, sourceAddress: "127.0.0.1" },
+      {
+        from: `<sip:${n}@127.0.0.1>;tag=t${n}`,
+        to: "<sip:15162065919@127.0.0.1>",
+        displayName: "",
+        callerNumber: `${n}`,
+        sourceAddress: "127.0.0.1",
+      },
       rtp,
       { codec: "PCMU", payloadType: 0, telephoneEventPt: 101, remoteAddress: "127.0.0.1", remotePort: far, send: true },
       new Date(),

@@ -4,7 +4,14 @@ import { CallRegistry } from "./call-registry.ts";
 
 /** The fields the registry reads of a call. */
 function call(sid: string, rx: number, tx: number): CallSession {
-  return { callSid: sid, dialog: null, rxPackets: rx, rxExpected: rx + 1, txPackets: tx, latch: { foreign: 0 } } as unknown as CallSession;
+  return {
+    callSid: sid,
+    dialog: null,
+    rxPackets: rx,
+    rxExpected: rx + 1,
+    txPackets: tx,
+    latch: { foreign: 0 },
+  } as unknown as CallSession;
 }
 
 describe("CallRegistry.rtpTotals", () => {

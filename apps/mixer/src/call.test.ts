@@ -3,7 +3,13 @@ import { CallSession, type CallParty } from "./call.ts";
 import { RtpLatch } from "@conf/media";
 import type { RtpSocket } from "./rtp-socket.ts";
 
-const party: CallParty = { from: "<sip:1@x>;tag=a", to: "<sip:2@y>", displayName: "", callerNumber: "1", sourceAddress: "127.0.0.1" };
+const party: CallParty = {
+  from: "<sip:1@x>;tag=a",
+  to: "<sip:2@y>",
+  displayName: "",
+  callerNumber: "1",
+  sourceAddress: "127.0.0.1",
+};
 const socket = (): RtpSocket => ({ port: 20000, latch: new RtpLatch("127.0.0.1", 40000), send() {}, expect() {}, close() {} });
 
 function packet(seq: number, pt = 0): Uint8Array {
@@ -17,7 +23,14 @@ function packet(seq: number, pt = 0): Uint8Array {
 }
 
 function call(): CallSession {
-  const media = { codec: "PCMU" as const, payloadType: 0, telephoneEventPt: 101, remoteAddress: "127.0.0.1", remotePort: 40000, send: true };
+  const media = {
+    codec: "PCMU" as const,
+    payloadType: 0,
+    telephoneEventPt: 101,
+    remoteAddress: "127.0.0.1",
+    remotePort: 40000,
+    send: true,
+  };
   return new CallSession(party, socket(), media, new Date(), 0, () => {});
 }
 

@@ -178,24 +178,58 @@ export class CallSession {
     this.lastRtpAt = now;
   }
 
-  get state(): CallState { return this._state; }
-  get dialog(): Dialog | null { return this._dialog; }
-  get group(): MixGroup<CallSession> | null { return this._group; }
-  get slot(): number { return this._slot; }
+  get state(): CallState {
+    return this._state;
+  }
+  get dialog(): Dialog | null {
+    return this._dialog;
+  }
+  get group(): MixGroup<CallSession> | null {
+    return this._group;
+  }
+  get slot(): number {
+    return this._slot;
+  }
   /** The meeting the call is in (state `meeting`, or leaving it). */
-  get meeting(): MeetingRuntime<CallSession> | null { return this._meeting; }
-  get prompt(): PromptContext | null { return this._prompt; }
-  get digits(): string { return this._digits; }
-  get attempts(): number { return this._attempts; }
-  get afterPrompt(): AfterPrompt { return this._afterPrompt; }
-  get name(): Int16Array | null { return this._name; }
-  get waitingSince(): number { return this._waitingSince; }
-  get keypad(): KeypadMatcher | null { return this._keypad; }
-  get role(): Role { return this._role; }
-  get muted(): boolean { return this._muted; }
-  get onHold(): boolean { return this._onHold; }
-  get accessCode(): string { return this._accessCode; }
-  get stored(): Call | null { return this._stored; }
+  get meeting(): MeetingRuntime<CallSession> | null {
+    return this._meeting;
+  }
+  get prompt(): PromptContext | null {
+    return this._prompt;
+  }
+  get digits(): string {
+    return this._digits;
+  }
+  get attempts(): number {
+    return this._attempts;
+  }
+  get afterPrompt(): AfterPrompt {
+    return this._afterPrompt;
+  }
+  get name(): Int16Array | null {
+    return this._name;
+  }
+  get waitingSince(): number {
+    return this._waitingSince;
+  }
+  get keypad(): KeypadMatcher | null {
+    return this._keypad;
+  }
+  get role(): Role {
+    return this._role;
+  }
+  get muted(): boolean {
+    return this._muted;
+  }
+  get onHold(): boolean {
+    return this._onHold;
+  }
+  get accessCode(): string {
+    return this._accessCode;
+  }
+  get stored(): Call | null {
+    return this._stored;
+  }
 
   /** The call as the API shows it (its stored Call with the state the mix has now), once joined. */
   toApi(): Call | null {

@@ -78,7 +78,10 @@ describe("domain events", () => {
     cleanups.push(() => rtp.close());
 
     const callId = `events-${crypto.randomUUID()}`;
-    peer.send(request({ method: "INVITE", uaPort: node.sipPort, peerPort: peer.port, callId, cseq: 1, body: sdp(rtp.port) }), node.sipPort);
+    peer.send(
+      request({ method: "INVITE", uaPort: node.sipPort, peerPort: peer.port, callId, cseq: 1, body: sdp(rtp.port) }),
+      node.sipPort,
+    );
     const ok = await peer.waitResponse(200, "INVITE", callId, 3000);
     const toTag = ok.to.tag ?? "";
     const rtpPort = Number(/m=audio (\d+)/.exec(new TextDecoder().decode(ok.body))?.[1]);
@@ -119,7 +122,11 @@ describe("domain events", () => {
         body: `Signal=${d}\r\nDuration=160\r\n`,
       });
       peer.send(info, node.sipPort);
-      await peer.waitFor((r) => r.msg.kind === "response" && r.msg.callId === callId && r.msg.cseq.seq === cseq, 2000, `INFO ${d}`);
+      await peer.waitFor(
+        (r) => r.msg.kind === "response" && r.msg.callId === callId && r.msg.cseq.seq === cseq,
+        2000,
+        `INFO ${d}`,
+      );
     }
     await until(() => seen.some((e) => e.type === "call.joined"), 5000, "the join");
     const joined = seen.find((e) => e.type === "call.joined");

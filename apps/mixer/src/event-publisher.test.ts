@@ -13,7 +13,15 @@ test("talker changes of a joined call reach the store's public event log, with t
     accountSid: account,
     meetingRoomSid: null,
     nodeId: "node-1",
-    call: { access_code: "1", codecs: "PCMU", number_src: "<sip:a@h>", number_dst: "<sip:b@h>", name: "", direction: "In", role: "host" },
+    call: {
+      access_code: "1",
+      codecs: "PCMU",
+      number_src: "<sip:a@h>",
+      number_dst: "<sip:b@h>",
+      name: "",
+      direction: "In",
+      role: "host",
+    },
   });
   if (!joined.ok) throw new Error("join refused");
   const events = new DomainEvents();
@@ -57,14 +65,25 @@ test("a call answered at the access-code prompt is logged as call.entered, with 
     codecs: "PCMU",
     dateCreated: at,
   });
-  let logged: { type: string; call_sid: string; meeting_sid: string | null; date_created: string; data: Record<string, unknown> }[] = [];
+  let logged: {
+    type: string;
+    call_sid: string;
+    meeting_sid: string | null;
+    date_created: string;
+    data: Record<string, unknown>;
+  }[] = [];
   for (let i = 0; i < 50 && logged.length === 0; i++) {
     await Bun.sleep(10);
     logged = (await store.eventLog.readAfter(account, null, 10)).map((e) => JSON.parse(e.json));
   }
   expect(logged.map((e) => e.type)).toEqual(["call.entered"]);
   expect(logged[0]).toMatchObject({ call_sid: "call-entered-1", meeting_sid: null, date_created: at.toISOString() });
-  expect(logged[0]?.data).toMatchObject({ account_sid: account, meeting_sid: null, number_src: "<sip:15550001@127.0.0.1>", codecs: "PCMU" });
+  expect(logged[0]?.data).toMatchObject({
+    account_sid: account,
+    meeting_sid: null,
+    number_src: "<sip:15550001@127.0.0.1>",
+    codecs: "PCMU",
+  });
   expect(errors).toEqual([]);
   stop();
 });

@@ -60,7 +60,14 @@ export function publishNodeEvents(
         role: null,
       };
       store
-        .recordEvent({ type: "call.entered", account_sid: e.accountSid, call_sid: e.callSid, meeting_sid: null, data, at: e.dateCreated })
+        .recordEvent({
+          type: "call.entered",
+          account_sid: e.accountSid,
+          call_sid: e.callSid,
+          meeting_sid: null,
+          data,
+          at: e.dateCreated,
+        })
         .catch(onError);
     }),
     events.on("talker.started", (e) => record("talker.started", e.meetingSid, e.callSid)),

@@ -324,7 +324,11 @@ export class GuessLimiter {
         const s = await this.shared.read(keys, this.limits);
         // This node's own counts are part of the shared ones unless Redis lost them
         // (restart, eviction): the stricter of the two holds.
-        c = { wrong: Math.max(c.wrong, s.wrong), bannedMs: Math.max(c.bannedMs, s.bannedMs), didWrong: Math.max(c.didWrong, s.didWrong) };
+        c = {
+          wrong: Math.max(c.wrong, s.wrong),
+          bannedMs: Math.max(c.bannedMs, s.bannedMs),
+          didWrong: Math.max(c.didWrong, s.didWrong),
+        };
       } catch (err) {
         this.onStoreError(err);
       }

@@ -56,13 +56,22 @@ test("the hand-over re-INVITE keeps the o= line of the call's SDP and raises its
   });
   await owner.start();
   await front.start();
-  cleanup.push(() => owner.stop(), () => front.stop());
+  cleanup.push(
+    () => owner.stop(),
+    () => front.stop(),
+  );
   const phone = await RawPeer.open();
   const sink = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
-  cleanup.push(() => phone.close(), () => sink.close());
+  cleanup.push(
+    () => phone.close(),
+    () => sink.close(),
+  );
 
   const callId = `ho-sdp-${crypto.randomUUID()}`;
-  phone.send(request({ method: "INVITE", uaPort: front.sipPort, peerPort: phone.port, callId, cseq: 1, body: sdp(sink.port) }), front.sipPort);
+  phone.send(
+    request({ method: "INVITE", uaPort: front.sipPort, peerPort: phone.port, callId, cseq: 1, body: sdp(sink.port) }),
+    front.sipPort,
+  );
   const ok = await phone.waitResponse(200, "INVITE", callId, 3000);
   const toTag = ok.to.tag ?? "";
   phone.send(request({ method: "ACK", uaPort: front.sipPort, peerPort: phone.port, callId, toTag, cseq: 1 }), front.sipPort);
@@ -82,7 +91,11 @@ test("the hand-over re-INVITE keeps the o= line of the call's SDP and raises its
       }),
       front.sipPort,
     );
-    await phone.waitFor((r) => r.msg.kind === "response" && r.msg.callId === callId && r.msg.cseq.seq === cseq, 2000, `INFO ${d}`);
+    await phone.waitFor(
+      (r) => r.msg.kind === "response" && r.msg.callId === callId && r.msg.cseq.seq === cseq,
+      2000,
+      `INFO ${d}`,
+    );
   }
   const reinvite = await phone.waitRequest("INVITE", callId, 5000);
   phone.send(reply(reinvite, 200, "OK", [`Contact: <sip:caller@127.0.0.1:${phone.port}>`], sdp(sink.port)), front.sipPort);

@@ -76,7 +76,9 @@ describe("MIXER_WORKERS", () => {
     expect(workersUnsupported(env({ MIXER_WORKERS: "2" }))).toContain("REDIS_URL");
     expect(workersUnsupported(env({ MIXER_WORKERS: "2", REDIS_URL: "redis://127.0.0.1:6379" }))).toContain("DATABASE_URL");
     expect(
-      workersUnsupported(env({ MIXER_WORKERS: "2", REDIS_URL: "redis://127.0.0.1:6379", DATABASE_URL: "postgres://127.0.0.1/x" })),
+      workersUnsupported(
+        env({ MIXER_WORKERS: "2", REDIS_URL: "redis://127.0.0.1:6379", DATABASE_URL: "postgres://127.0.0.1/x" }),
+      ),
     ).toBeNull();
   });
 

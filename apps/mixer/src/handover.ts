@@ -52,15 +52,17 @@ export const handoverOfferSchema = z.object({
     remoteAddress: z.string(),
     remotePort: z.number().int().min(0).max(65535),
   }),
-  decision: z.object({
-    kind: z.literal("join"),
-    accountSid: z.string(),
-    meetingKey: z.string(),
-    meetingRoomSid: z.string().nullable(),
-    role,
-    accessCode: z.string().nullable(),
-    attributes: z.record(z.string(), z.string()),
-  }).passthrough(),
+  decision: z
+    .object({
+      kind: z.literal("join"),
+      accountSid: z.string(),
+      meetingKey: z.string(),
+      meetingRoomSid: z.string().nullable(),
+      role,
+      accessCode: z.string().nullable(),
+      attributes: z.record(z.string(), z.string()),
+    })
+    .passthrough(),
   /** The roll-call name at 16 kHz, as base64 of its little-endian samples. */
   name: z.string().nullable(),
   /**
@@ -176,7 +178,13 @@ export class Handover {
    */
   private readonly incoming = new Map<
     string,
-    { offer: HandoverOffer; socket: RtpSocket; sdpOrigin: SdpOrigin; timer: ReturnType<typeof setTimeout>; call: CallSession | null }
+    {
+      offer: HandoverOffer;
+      socket: RtpSocket;
+      sdpOrigin: SdpOrigin;
+      timer: ReturnType<typeof setTimeout>;
+      call: CallSession | null;
+    }
   >();
   /** Dialogs handed over to another node, by dialog id: what still arrives here is passed on. */
   private readonly moved = new Map<string, { nodeId: string; handoverId: string; dialog: Dialog }>();
@@ -277,7 +285,10 @@ export class Handover {
     const reply = await this.request(nodeId, "offer", handoverId, offer);
     const ready = reply?.step === "ready" ? handoverReadySchema.safeParse(reply.body) : null;
     if (!ready?.success) {
-      log.warn({ call_sid: call.callSid, account_sid: decision.accountSid, node: nodeId }, `call ${call.callSid}: node ${nodeId} did not take it (${reply ? reply.step : "no answer"}); mixing here`);
+      log.warn(
+        { call_sid: call.callSid, account_sid: decision.accountSid, node: nodeId },
+        `call ${call.callSid}: node ${nodeId} did not take it (${reply ? reply.step : "no answer"}); mixing here`,
+      );
       if (reply) bg(this.send(nodeId, "abort", handoverId, {}));
       return false;
     }
@@ -295,7 +306,10 @@ export class Handover {
     if (call.state !== "joining" || !moved.ok || !moved.sdp) {
       bg(this.send(nodeId, "abort", handoverId, {}));
       if (call.state !== "joining") return true;
-      log.warn({ call_sid: call.callSid, account_sid: decision.accountSid, node: nodeId }, `call ${call.callSid}: the phone refused the move to ${nodeId} (${moved.ok ? "no SDP" : moved.status}); mixing here`);
+      log.warn(
+        { call_sid: call.callSid, account_sid: decision.accountSid, node: nodeId },
+        `call ${call.callSid}: the phone refused the move to ${nodeId} (${moved.ok ? "no SDP" : moved.status}); mixing here`,
+      );
       return false;
     }
     const snapshot = dialog.snapshot();
@@ -310,7 +324,10 @@ export class Handover {
     call.end();
     this.parts.registry.remove(call, false);
     await this.send(nodeId, "commit", handoverId, { dialog: snapshot, answer: moved.sdp });
-    log.info({ call_sid: call.callSid, account_sid: decision.accountSid, node: nodeId }, `call ${call.callSid} handed over to ${nodeId}`);
+    log.info(
+      { call_sid: call.callSid, account_sid: decision.accountSid, node: nodeId },
+      `call ${call.callSid} handed over to ${nodeId}`,
+    );
     return true;
   }
 
@@ -414,7 +431,11 @@ export class Handover {
       await refuse("no RTP port");
       return;
     }
-    const sdpOrigin = offer.sdpOrigin ?? { sessionId: Math.floor(Math.random() * 2 ** 31), sessionVersion: 1, originAddress: sipHost };
+    const sdpOrigin = offer.sdpOrigin ?? {
+      sessionId: Math.floor(Math.random() * 2 ** 31),
+      sessionVersion: 1,
+      originAddress: sipHost,
+    };
     const sdp = buildOffer({
       address: sipHost,
       port: socket.port,
@@ -503,7 +524,10 @@ export class Handover {
     pending.call = call;
     this.parts.registry.add(call);
     call.enterLobby(this.parts.lobby);
-    log.info({ call_sid: call.callSid, account_sid: offer.decision.accountSid }, `call ${call.callSid} taken over from ${m.fromNodeId}`);
+    log.info(
+      { call_sid: call.callSid, account_sid: offer.decision.accountSid },
+      `call ${call.callSid} taken over from ${m.fromNodeId}`,
+    );
     await meetings.join(call, offer.decision as unknown as JoinDecision);
   }
 }

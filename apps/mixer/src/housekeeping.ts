@@ -42,7 +42,10 @@ export class Housekeeping {
         continue;
       }
       if (now - c.lastRtpAt > this.parts.rtpTimeoutMs) {
-        log.info({ call_sid: c.callSid, meeting_sid: c.meeting?.meetingSid }, `call ${c.callSid}: no RTP for ${Math.round((now - c.lastRtpAt) / 1000)} s`);
+        log.info(
+          { call_sid: c.callSid, meeting_sid: c.meeting?.meetingSid },
+          `call ${c.callSid}: no RTP for ${Math.round((now - c.lastRtpAt) / 1000)} s`,
+        );
         bg(meetings.hangup(c, "rtp-timeout"));
         continue;
       }

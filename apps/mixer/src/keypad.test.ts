@@ -20,7 +20,11 @@ describe("KeypadMatcher", () => {
   const cases: { name: string; keys: string; expected: string[]; overrides?: Partial<typeof attrs> }[] = [
     { name: "self mute *6", keys: "*6", expected: ["self_mute"] },
     { name: "drop 92", keys: "92", expected: ["drop"] },
-    { name: "every default binding", keys: "*1*2*3*4*5*6*7*8*90", expected: ["qa", "count", "hold", "instructions", "meeting_mute", "self_mute", "lock", "tones", "recording", "moh_next"] },
+    {
+      name: "every default binding",
+      keys: "*1*2*3*4*5*6*7*8*90",
+      expected: ["qa", "count", "hold", "instructions", "meeting_mute", "self_mute", "lock", "tones", "recording", "moh_next"],
+    },
     { name: "noise before a binding is dropped", keys: "55*6", expected: ["self_mute"] },
     { name: "unbound star sequence is ignored", keys: "*#", expected: [] },
     { name: "a room override moves the key", keys: "*0*6", expected: ["self_mute"], overrides: { call_mute_dtmf_binding: "*0" } },

@@ -17,7 +17,9 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 }
 
 // A bug in one call's background work must not take every other call down with it.
-process.on("unhandledRejection", (err) => log.error({ err: err instanceof Error ? (err.stack ?? err.message) : String(err) }, "unhandled rejection"));
+process.on("unhandledRejection", (err) =>
+  log.error({ err: err instanceof Error ? (err.stack ?? err.message) : String(err) }, "unhandled rejection"),
+);
 
 // A worker of a front that died (even by SIGKILL) must not live on holding its ports.
 if (env.MIXER_PARENT_PID !== undefined) {

@@ -79,27 +79,32 @@ export class MeetingController {
   async join(call: CallSession, decision: JoinDecision): Promise<void> {
     const { log, bg } = this.parts;
     call.beginJoin(decision);
-    const result = await this.store.join({
-      meetingKey: decision.meetingKey,
-      accountSid: decision.accountSid,
-      meetingRoomSid: decision.meetingRoomSid,
-      nodeId: this.parts.nodeId,
-      call: {
-        call_sid: call.callSid,
-        access_code: call.accessCode,
-        codecs: call.media.codec,
-        number_src: withoutTag(call.party.from),
-        number_dst: withoutTag(call.party.to),
-        name: call.party.displayName,
-        direction: "In",
-        role: call.role,
-        date_created: call.dateCreated,
-        muted: call.role === "listener",
-      },
-    }).catch((err: unknown) => {
-      log.warn({ call_sid: call.callSid, account_sid: decision.accountSid }, `call ${call.callSid}: join failed: ${String(err)}`);
-      return null;
-    });
+    const result = await this.store
+      .join({
+        meetingKey: decision.meetingKey,
+        accountSid: decision.accountSid,
+        meetingRoomSid: decision.meetingRoomSid,
+        nodeId: this.parts.nodeId,
+        call: {
+          call_sid: call.callSid,
+          access_code: call.accessCode,
+          codecs: call.media.codec,
+          number_src: withoutTag(call.party.from),
+          number_dst: withoutTag(call.party.to),
+          name: call.party.displayName,
+          direction: "In",
+          role: call.role,
+          date_created: call.dateCreated,
+          muted: call.role === "listener",
+        },
+      })
+      .catch((err: unknown) => {
+        log.warn(
+          { call_sid: call.callSid, account_sid: decision.accountSid },
+          `call ${call.callSid}: join failed: ${String(err)}`,
+        );
+        return null;
+      });
     if (result === null) {
       // Redis did not answer in time: the caller is told to try later, not left in silence.
       if (call.state !== "joining") return;
@@ -118,7 +123,10 @@ export class MeetingController {
       return;
     }
     if (result.ownerNodeId !== this.parts.nodeId) {
-      log.info({ meeting_sid: result.meeting.meeting_sid, account_sid: decision.accountSid }, `meeting ${result.meeting.meeting_sid} is owned by ${result.ownerNodeId}; mixing here too`);
+      log.info(
+        { meeting_sid: result.meeting.meeting_sid, account_sid: decision.accountSid },
+        `meeting ${result.meeting.meeting_sid} is owned by ${result.ownerNodeId}; mixing here too`,
+      );
     }
     call.mirror(result.call.muted, result.call.on_hold);
     if (call.role === "participant" && result.meeting.participant_muted !== "false" && !call.muted) {
@@ -154,7 +162,10 @@ export class MeetingController {
       send: call.media.send,
     });
     if (slot < 0) {
-      log.warn({ call_sid: call.callSid, meeting_sid: runtime.meetingSid, account_sid: runtime.accountSid }, `meeting ${runtime.meetingSid} is full`);
+      log.warn(
+        { call_sid: call.callSid, meeting_sid: runtime.meetingSid, account_sid: runtime.accountSid },
+        `meeting ${runtime.meetingSid} is full`,
+      );
       await this.hangup(call, "full");
       return;
     }
@@ -165,8 +176,16 @@ export class MeetingController {
       if (!runtime.started) this.startMeeting(runtime);
     }
     this.greet(call, runtime, decision);
-    log.info({ call_sid: call.callSid, meeting_sid: runtime.meetingSid, account_sid: runtime.accountSid, role: call.role }, `call ${call.callSid} joined meeting ${runtime.meetingSid} as ${call.role}`);
-    this.events.emit({ type: "call.joined", callSid: call.callSid, meetingSid: runtime.meetingSid, call: call.toApi() ?? result.call });
+    log.info(
+      { call_sid: call.callSid, meeting_sid: runtime.meetingSid, account_sid: runtime.accountSid, role: call.role },
+      `call ${call.callSid} joined meeting ${runtime.meetingSid} as ${call.role}`,
+    );
+    this.events.emit({
+      type: "call.joined",
+      callSid: call.callSid,
+      meetingSid: runtime.meetingSid,
+      call: call.toApi() ?? result.call,
+    });
   }
 
   /** What a caller who just joined hears, and what the meeting hears of it. */
@@ -195,7 +214,9 @@ export class MeetingController {
     runtime.announcements.joined(
       this.now(),
       others > 0 && runtime.entryTones ? ENTRY_TONE : null,
-      others > 0 && call.name && attrs.conference_rollcall_onenter === "on" ? [call.name, this.voice.prompts.get("has-joined")] : null,
+      others > 0 && call.name && attrs.conference_rollcall_onenter === "on"
+        ? [call.name, this.voice.prompts.get("has-joined")]
+        : null,
     );
   }
 
@@ -295,7 +316,11 @@ export class MeetingController {
       }
       case "count": {
         const others = runtime.calls.size - 1;
-        say(call, [others === 1 ? "there-is" : "there-are", ...numberClips(others), others === 1 ? "other-person" : "other-people"]);
+        say(call, [
+          others === 1 ? "there-is" : "there-are",
+          ...numberClips(others),
+          others === 1 ? "other-person" : "other-people",
+        ]);
         return;
       }
       case "instructions": {
@@ -372,7 +397,8 @@ export class MeetingController {
 
   private callUpdated(call: CallSession): void {
     const api = call.toApi();
-    if (api && call.meeting) this.events.emit({ type: "call.updated", callSid: call.callSid, meetingSid: call.meeting.meetingSid, call: api });
+    if (api && call.meeting)
+      this.events.emit({ type: "call.updated", callSid: call.callSid, meetingSid: call.meeting.meetingSid, call: api });
   }
 
   private meetingUpdated(runtime: MeetingRuntime<CallSession>): void {
@@ -438,7 +464,10 @@ export class MeetingController {
     if (!rec) return;
     const ready = await rec.ready;
     if (!ready.ok) {
-      this.parts.log.warn({ meeting_sid: runtime.meetingSid, account_sid: runtime.accountSid }, `recording of ${runtime.meetingSid} failed: ${logSafe(ready.error)}`);
+      this.parts.log.warn(
+        { meeting_sid: runtime.meetingSid, account_sid: runtime.accountSid },
+        `recording of ${runtime.meetingSid} failed: ${logSafe(ready.error)}`,
+      );
       if (runtime.recorder === rec) await recording.stop(runtime);
       this.voice.say(call, ["recording-stopped"]);
       return;
@@ -456,7 +485,11 @@ export class MeetingController {
     const runtime = call.meeting;
     runtime?.removeCall(call);
     if (why !== "remote" && why !== "cancelled" && call.dialog) bg(call.dialog.bye());
-    if (call.latch.foreign > 0) log.info({ call_sid: call.callSid, meeting_sid: runtime?.meetingSid }, `call ${call.callSid}: ${call.latch.foreign} foreign RTP packets dropped`);
+    if (call.latch.foreign > 0)
+      log.info(
+        { call_sid: call.callSid, meeting_sid: runtime?.meetingSid },
+        `call ${call.callSid}: ${call.latch.foreign} foreign RTP packets dropped`,
+      );
     this.parts.registry.remove(call, true);
     call.end();
     this.events.emit({
@@ -469,7 +502,10 @@ export class MeetingController {
       // Redis away: the call is gone here whatever the store says; its record goes with the
       // meeting's lease, or is never restored.
       const left = await this.store.leave(call.callSid).catch((err: unknown) => {
-        log.warn({ call_sid: call.callSid, meeting_sid: runtime?.meetingSid }, `call ${call.callSid}: could not leave the store: ${String(err)}`);
+        log.warn(
+          { call_sid: call.callSid, meeting_sid: runtime?.meetingSid },
+          `call ${call.callSid}: could not leave the store: ${String(err)}`,
+        );
         return null;
       });
       if (runtime && !runtime.ended) {
@@ -478,13 +514,18 @@ export class MeetingController {
           runtime.announcements.left(
             this.now(),
             runtime.exitTones ? EXIT_TONE : null,
-            call.name && runtime.attributes.conference_rollcall_onexit === "on" ? [call.name, this.voice.prompts.get("has-left")] : null,
+            call.name && runtime.attributes.conference_rollcall_onexit === "on"
+              ? [call.name, this.voice.prompts.get("has-left")]
+              : null,
           );
           if (call.role === "host" && runtime.hosts() === 0) this.lastHostLeft(runtime);
         }
       }
     }
-    log.info({ call_sid: call.callSid, meeting_sid: runtime?.meetingSid, account_sid: runtime?.accountSid, reason: why }, `call ${call.callSid} ended (${why})`);
+    log.info(
+      { call_sid: call.callSid, meeting_sid: runtime?.meetingSid, account_sid: runtime?.accountSid, reason: why },
+      `call ${call.callSid} ended (${why})`,
+    );
   }
 
   /** `conference_stop_how` `moderator`: the others are told, then dropped after the wait. */

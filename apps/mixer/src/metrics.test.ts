@@ -43,7 +43,11 @@ function sample(text: string, series: string): number | undefined {
 
 /** Runs `promtool check metrics` on the text; its complaints, or "" when it accepts it. */
 async function promtoolCheck(text: string): Promise<string> {
-  const p = Bun.spawn(["promtool", "check", "metrics"], { stdin: new TextEncoder().encode(text), stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn(["promtool", "check", "metrics"], {
+    stdin: new TextEncoder().encode(text),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return code === 0 ? "" : `exit ${code}: ${out}${err}`;
 }
@@ -62,7 +66,11 @@ describe("MIXER_METRICS_PORT and ADMIN_TOKEN in the mixer's environment", () => 
   const table: { name: string; input: Record<string, string>; expected: { port?: number; token?: string } | "error" }[] = [
     { name: "unset: no listener", input: {}, expected: {} },
     { name: "empty: no listener", input: { MIXER_METRICS_PORT: "", ADMIN_TOKEN: "" }, expected: {} },
-    { name: "a port and a token", input: { MIXER_METRICS_PORT: "9464", ADMIN_TOKEN: TOKEN }, expected: { port: 9464, token: TOKEN } },
+    {
+      name: "a port and a token",
+      input: { MIXER_METRICS_PORT: "9464", ADMIN_TOKEN: TOKEN },
+      expected: { port: 9464, token: TOKEN },
+    },
     { name: "a token too short", input: { ADMIN_TOKEN: "short" }, expected: "error" },
     { name: "not a port", input: { MIXER_METRICS_PORT: "70000" }, expected: "error" },
   ];
@@ -126,7 +134,10 @@ describe("mixer metrics", () => {
     const rtp: udp.Socket<"buffer"> = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data() {}, error() {} } });
     cleanups.push(() => rtp.close());
     const callId = `metrics-${crypto.randomUUID()}`;
-    peer.send(request({ method: "INVITE", uaPort: node.sipPort, peerPort: peer.port, callId, cseq: 1, body: sdp(rtp.port) }), node.sipPort);
+    peer.send(
+      request({ method: "INVITE", uaPort: node.sipPort, peerPort: peer.port, callId, cseq: 1, body: sdp(rtp.port) }),
+      node.sipPort,
+    );
     const ok = await peer.waitResponse(200, "INVITE", callId, 3000);
     const toTag = ok.to.tag ?? "";
     const rtpPort = Number(/m=audio (\d+)/.exec(new TextDecoder().decode(ok.body))?.[1]);
@@ -155,10 +166,23 @@ describe("mixer metrics", () => {
         const c = cseq;
         const body = `Signal=${d}\r\nDuration=160\r\n`;
         peer.send(
-          request({ method: "INFO", uaPort: node.sipPort, peerPort: peer.port, callId, toTag, cseq: c, contentType: "application/dtmf-relay", body }),
+          request({
+            method: "INFO",
+            uaPort: node.sipPort,
+            peerPort: peer.port,
+            callId,
+            toTag,
+            cseq: c,
+            contentType: "application/dtmf-relay",
+            body,
+          }),
           node.sipPort,
         );
-        await peer.waitFor((r) => r.msg.kind === "response" && r.msg.callId === callId && r.msg.cseq.seq === c, 2000, `INFO ${d}`);
+        await peer.waitFor(
+          (r) => r.msg.kind === "response" && r.msg.callId === callId && r.msg.cseq.seq === c,
+          2000,
+          `INFO ${d}`,
+        );
       }
     };
     await keys("9999#");
@@ -193,8 +217,12 @@ describe("mixer metrics", () => {
     expect(sample(after, 'conference_calls{state="joined"}')).toBe(0);
     expect(sample(after, "conference_meetings")).toBe(0);
     expect(sample(after, 'conference_sip_requests_total{direction="received",method="BYE"}')).toBe(1);
-    expect(sample(after, "conference_rtp_packets_received_total")).toBeGreaterThanOrEqual(sample(during, "conference_rtp_packets_received_total") ?? 0);
-    expect(sample(after, "conference_rtp_packets_sent_total")).toBeGreaterThanOrEqual(sample(during, "conference_rtp_packets_sent_total") ?? 0);
+    expect(sample(after, "conference_rtp_packets_received_total")).toBeGreaterThanOrEqual(
+      sample(during, "conference_rtp_packets_received_total") ?? 0,
+    );
+    expect(sample(after, "conference_rtp_packets_sent_total")).toBeGreaterThanOrEqual(
+      sample(during, "conference_rtp_packets_sent_total") ?? 0,
+    );
   }, 20_000);
 
   test("counters never go down: loss that shrinks (a late packet arrived) keeps the highest figure reported", async () => {
@@ -222,7 +250,11 @@ describe("mixer metrics", () => {
     const server = serveMetrics({ registry, token: TOKEN, port: 0 });
     cleanups.push(() => server.close());
     const url = `http://127.0.0.1:${server.port}/metrics`;
-    for (const headers of [{} as Record<string, string>, { Authorization: "Bearer wrong-token-0123456789" }, { Authorization: `Basic ${btoa(`x:${TOKEN}`)}` }]) {
+    for (const headers of [
+      {} as Record<string, string>,
+      { Authorization: "Bearer wrong-token-0123456789" },
+      { Authorization: `Basic ${btoa(`x:${TOKEN}`)}` },
+    ]) {
       const res = await fetch(url, { headers });
       expect(res.status).toBe(401);
       expect(await res.json()).toEqual({
@@ -233,6 +265,8 @@ describe("mixer metrics", () => {
     const ok = await fetch(url, { headers: { Authorization: `Bearer ${TOKEN}` } });
     expect(ok.status).toBe(200);
     expect(ok.headers.get("content-type")).toContain("text/plain");
-    expect((await fetch(`http://127.0.0.1:${server.port}/other`, { headers: { Authorization: `Bearer ${TOKEN}` } })).status).toBe(404);
+    expect((await fetch(`http://127.0.0.1:${server.port}/other`, { headers: { Authorization: `Bearer ${TOKEN}` } })).status).toBe(
+      404,
+    );
   });
 });

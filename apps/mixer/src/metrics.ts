@@ -97,12 +97,20 @@ export function createMixerMetrics(node: CountsSource): Registry {
         this.inc(read(node.counts.rtp));
       },
     });
-  rtp("conference_rtp_packets_received_total", "RTP packets taken from callers on this node (audio and telephone events).", (t) => t.rxPackets);
+  rtp(
+    "conference_rtp_packets_received_total",
+    "RTP packets taken from callers on this node (audio and telephone events).",
+    (t) => t.rxPackets,
+  );
   rtp("conference_rtp_packets_sent_total", "RTP packets sent to callers from this node.", (t) => t.txPackets);
-  rtp("conference_rtp_packets_lost_total", "RTP packets from callers that never arrived, by the callers' sequence numbers.", (t) => {
-    lostReported = Math.max(lostReported, t.rxExpected - t.rxPackets);
-    return lostReported;
-  });
+  rtp(
+    "conference_rtp_packets_lost_total",
+    "RTP packets from callers that never arrived, by the callers' sequence numbers.",
+    (t) => {
+      lostReported = Math.max(lostReported, t.rxExpected - t.rxPackets);
+      return lostReported;
+    },
+  );
   new Counter({
     name: "conference_access_code_failures_total",
     help: "Wrong access codes entered at this node's prompt.",
@@ -200,17 +208,27 @@ export function serveMetrics(options: MetricsServerOptions): MetricsServer {
     async fetch(req) {
       const path = new URL(req.url).pathname;
       if (path !== "/metrics") {
-        return new Response(JSON.stringify({ message: "no item error", errors: [{ field: null, message: "cannot find route", reference_sid: null }] }), {
-          status: 404,
-          headers: json,
-        });
+        return new Response(
+          JSON.stringify({
+            message: "no item error",
+            errors: [{ field: null, message: "cannot find route", reference_sid: null }],
+          }),
+          {
+            status: 404,
+            headers: json,
+          },
+        );
       }
-      if (!bearerMatches(req.headers.get("authorization"), token)) return new Response(UNAUTHORIZED_BODY, { status: 401, headers: json });
+      if (!bearerMatches(req.headers.get("authorization"), token))
+        return new Response(UNAUTHORIZED_BODY, { status: 401, headers: json });
       if (req.method !== "GET" && req.method !== "HEAD") {
-        return new Response(JSON.stringify({ message: "method not allowed", errors: [{ field: null, message: "use GET", reference_sid: null }] }), {
-          status: 405,
-          headers: { ...json, Allow: "GET, HEAD" },
-        });
+        return new Response(
+          JSON.stringify({ message: "method not allowed", errors: [{ field: null, message: "use GET", reference_sid: null }] }),
+          {
+            status: 405,
+            headers: { ...json, Allow: "GET, HEAD" },
+          },
+        );
       }
       return new Response(await registry.metrics(), { headers: { "Content-Type": registry.contentType } });
     },

@@ -19,12 +19,7 @@ import { Handover } from "./handover.ts";
 import { Housekeeping } from "./housekeeping.ts";
 import { DEFAULT_INTERDIGIT_MS } from "./keypad.ts";
 import { escapeControl, logSafe } from "./log-safe.ts";
-import {
-  ConferenceMixer,
-  createMohSources,
-  type PromptLibrary,
-  type RtpLatchOptions,
-} from "@conf/media";
+import { ConferenceMixer, createMohSources, type PromptLibrary, type RtpLatchOptions } from "@conf/media";
 import { type MeetingRuntime, MixGroup } from "./meeting.ts";
 import { MeetingController } from "./meeting-controller.ts";
 import { MeetingRecording } from "./meeting-recording.ts";
@@ -132,7 +127,13 @@ export class MixerNode {
   private stopped = false;
 
   constructor(private readonly opts: MixerNodeOptions) {
-    this.ports = new RtpPortPool(opts.rtpPortMin, opts.rtpPortMax, opts.rtpSharedSockets ?? 0, opts.rtpLatch, opts.rtpBatchIo ?? false);
+    this.ports = new RtpPortPool(
+      opts.rtpPortMin,
+      opts.rtpPortMax,
+      opts.rtpSharedSockets ?? 0,
+      opts.rtpLatch,
+      opts.rtpBatchIo ?? false,
+    );
     const moh = createMohSources();
     this.lobby = new MixGroup<CallSession>(new ConferenceMixer({ mohSources: moh, mohEnabled: false }));
     const sink = typeof opts.log === "function" ? lineLog(opts.log) : (opts.log ?? createLogger("mixer"));
@@ -305,7 +306,9 @@ export class MixerNode {
       this.tickStats.summary(); // start counting now, not at construction
       this.timers.push(
         setInterval(() => {
-          this.log.info(`${this.tickStats.summary()}; ${registry.size} calls, ${controller.meetings.size} meetings; ${this.rxSummary()}`);
+          this.log.info(
+            `${this.tickStats.summary()}; ${registry.size} calls, ${controller.meetings.size} meetings; ${this.rxSummary()}`,
+          );
         }, statsSeconds * 1000),
       );
     }
@@ -364,6 +367,10 @@ export class MixerNode {
 
   /** Runs a promise in the background: a failure is logged, never an unhandled rejection. */
   private bg(p: Promise<unknown>): void {
-    p.catch((err) => this.log.error(`background task failed: ${logSafe(err)}${err instanceof Error && err.stack ? ` ${escapeControl(err.stack)}` : ""}`));
+    p.catch((err) =>
+      this.log.error(
+        `background task failed: ${logSafe(err)}${err instanceof Error && err.stack ? ` ${escapeControl(err.stack)}` : ""}`,
+      ),
+    );
   }
 }

@@ -44,7 +44,9 @@ async function rtpSocket(host: string): Promise<Rtp> {
 
 let portBase = 43000 + Math.floor(Math.random() * 150) * 40;
 
-async function startNode(extra: Partial<ConstructorParameters<typeof MixerNode>[0]> = {}): Promise<{ node: MixerNode; log: string[] }> {
+async function startNode(
+  extra: Partial<ConstructorParameters<typeof MixerNode>[0]> = {},
+): Promise<{ node: MixerNode; log: string[] }> {
   const config = createMemoryConfig({
     accounts: [{ sid: "A1", callFlowSid: DEFAULT_CALL_FLOW_SID }],
     dids: [{ sid: "D1", accountSid: "A1", phonenumber: "15162065919" }],

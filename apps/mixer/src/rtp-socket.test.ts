@@ -238,19 +238,19 @@ for (const batchIo of batchUdpAvailable() ? [false, true] : [false]) {
     });
 
     test("close() frees the shared sockets' ports", async () => {
-    const pool = newPool(base + 100, base + 199, 2);
-    const s1 = await pool.open("127.0.0.1", () => {}, { expect: { address: "127.0.0.1", port: 7200 } });
-    const s2 = await pool.open("127.0.0.1", () => {}, { expect: { address: "127.0.0.1", port: 7202 } });
-    const ports = [s1.port, s2.port];
-    pool.close();
-    for (const port of ports) {
-      const again = await Bun.udpSocket({ hostname: "127.0.0.1", port });
-      opened.push(again);
-      expect(again.port).toBe(port);
-    }
-  });
+      const pool = newPool(base + 100, base + 199, 2);
+      const s1 = await pool.open("127.0.0.1", () => {}, { expect: { address: "127.0.0.1", port: 7200 } });
+      const s2 = await pool.open("127.0.0.1", () => {}, { expect: { address: "127.0.0.1", port: 7202 } });
+      const ports = [s1.port, s2.port];
+      pool.close();
+      for (const port of ports) {
+        const again = await Bun.udpSocket({ hostname: "127.0.0.1", port });
+        opened.push(again);
+        expect(again.port).toBe(port);
+      }
+    });
 
-  test("shared sockets: calls from one far-end address and port never share a socket", async () => {
+    test("shared sockets: calls from one far-end address and port never share a socket", async () => {
       const pool = newPool(base + 300, base + 399, 2);
       const from = { address: "127.0.0.1", port: 7000 };
       const s1 = await pool.open("127.0.0.1", () => {}, { expect: from });

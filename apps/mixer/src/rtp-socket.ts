@@ -179,7 +179,7 @@ export class RtpPortPool {
     return socket;
   }
 
-/**
+  /**
    * A place on a shared socket where no other call comes from the same far-end address
    * and port (so packets can always be told apart), or null when every shared socket
    * already has a call from there (the caller then gets a socket of its own).
@@ -562,4 +562,3 @@ class SharedRtpSocket {
     this.queued = 0;
   }
 }
-

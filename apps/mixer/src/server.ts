@@ -137,12 +137,19 @@ export async function startMixer(options: StartMixerOptions): Promise<RunningMix
     log,
   });
   await node.start();
-  const stopTalkerEvents = publishNodeEvents(node.events, node.meetings, node.calls, store, (e) => log.warn({}, `event log: ${String(e)}`));
+  const stopTalkerEvents = publishNodeEvents(node.events, node.meetings, node.calls, store, (e) =>
+    log.warn({}, `event log: ${String(e)}`),
+  );
   const metrics = createMixerMetrics(node);
   let metricsPort: number | null = null;
   if (env.MIXER_METRICS_PORT !== undefined) {
     if (!env.ADMIN_TOKEN) throw new Error("mixer: MIXER_METRICS_PORT needs ADMIN_TOKEN");
-    const server = serveMetrics({ registry: metrics, token: env.ADMIN_TOKEN, host: env.MIXER_METRICS_HOST, port: env.MIXER_METRICS_PORT });
+    const server = serveMetrics({
+      registry: metrics,
+      token: env.ADMIN_TOKEN,
+      host: env.MIXER_METRICS_HOST,
+      port: env.MIXER_METRICS_PORT,
+    });
     owned.push(() => server.close());
     metricsPort = server.port;
     log.info({}, `metrics on http://${env.MIXER_METRICS_HOST}:${metricsPort}/metrics`);

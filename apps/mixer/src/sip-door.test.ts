@@ -26,7 +26,10 @@ afterEach(async () => {
   running = null;
 });
 
-async function startNode(extra: Partial<MixerNodeOptions> = {}, ports = 40): Promise<{ node: MixerNode; lines: string[]; sinkPort: number }> {
+async function startNode(
+  extra: Partial<MixerNodeOptions> = {},
+  ports = 40,
+): Promise<{ node: MixerNode; lines: string[]; sinkPort: number }> {
   const prompts = loadPrompts();
   if (!prompts.ok) throw new Error(prompts.error);
   const router = createAccessRouter({
@@ -89,7 +92,13 @@ async function dial(p: RawPeer, node: MixerNode, sinkPort: number, fromUser: str
   p.send(invite, node.sipPort);
   const ok = await p.waitResponse(200, "INVITE", callId, 3000);
   const toTag = ok.to.tag ?? "";
-  p.send(request({ method: "ACK", uaPort: node.sipPort, peerPort: p.port, callId, fromTag, toTag, cseq: 1 }).replace("sip:+15551230000@", `sip:${fromUser}@`), node.sipPort);
+  p.send(
+    request({ method: "ACK", uaPort: node.sipPort, peerPort: p.port, callId, fromTag, toTag, cseq: 1 }).replace(
+      "sip:+15551230000@",
+      `sip:${fromUser}@`,
+    ),
+    node.sipPort,
+  );
   return { callId, fromTag, toTag, cseq: 1, fromUser };
 }
 
@@ -159,7 +168,14 @@ describe("INVITE flood", () => {
     const flooder = await peer("127.0.0.2");
     for (let i = 0; i < 500; i++) {
       flooder.send(
-        request({ method: "INVITE", uaPort: node.sipPort, peerPort: flooder.port, callId: `flood-${i}-${crypto.randomUUID()}`, cseq: 1, body: sdp(sinkPort) }),
+        request({
+          method: "INVITE",
+          uaPort: node.sipPort,
+          peerPort: flooder.port,
+          callId: `flood-${i}-${crypto.randomUUID()}`,
+          cseq: 1,
+          body: sdp(sinkPort),
+        }),
         node.sipPort,
       );
       if (i % 50 === 49) await sleep(5);
@@ -171,7 +187,9 @@ describe("INVITE flood", () => {
     expect(placed.toTag.length).toBeGreaterThan(0);
     expect(performance.now() - t0).toBeLessThan(2000);
     // Distinct calls: timer G retransmits each un-ACKed 200.
-    const answered = new Set(flooder.received.filter((r) => r.msg.kind === "response" && r.msg.status === 200).map((r) => r.msg.callId)).size;
+    const answered = new Set(
+      flooder.received.filter((r) => r.msg.kind === "response" && r.msg.status === 200).map((r) => r.msg.callId),
+    ).size;
     const refused = flooder.received.filter((r) => r.msg.kind === "response" && r.msg.status === 503);
     expect(answered).toBeLessThanOrEqual(20); // SIP_PENDING_PER_SOURCE
     expect(refused.length).toBeGreaterThan(0);
@@ -179,10 +197,16 @@ describe("INVITE flood", () => {
   }, 20_000);
 
   test("INVITEs over the per-source rate get 503 with Retry-After; the limits are configurable", async () => {
-    const { node, sinkPort } = await startNode({ sourceLimits: { invitesPerSecond: 1, burst: 3, pendingPerSource: 100, callsPerSource: 100 } }, 40);
+    const { node, sinkPort } = await startNode(
+      { sourceLimits: { invitesPerSecond: 1, burst: 3, pendingPerSource: 100, callsPerSource: 100 } },
+      40,
+    );
     const p = await peer("127.0.0.4");
     for (let i = 0; i < 5; i++) {
-      p.send(request({ method: "INVITE", uaPort: node.sipPort, peerPort: p.port, callId: `rate-${i}`, cseq: 1, body: sdp(sinkPort) }), node.sipPort);
+      p.send(
+        request({ method: "INVITE", uaPort: node.sipPort, peerPort: p.port, callId: `rate-${i}`, cseq: 1, body: sdp(sinkPort) }),
+        node.sipPort,
+      );
     }
     await p.waitResponse(503, "INVITE", "rate-3");
     const r = await p.waitResponse(503, "INVITE", "rate-4");
@@ -207,7 +231,17 @@ describe("log lines", () => {
       }),
       node.sipPort,
     );
-    await p.waitResponse(404, "INVITE", "log-1").catch(() => p.waitFor((r) => r.msg.kind === "response" && r.msg.callId === "log-1" && r.msg.kind === "response" && (r.msg as { status: number }).status >= 300));
+    await p
+      .waitResponse(404, "INVITE", "log-1")
+      .catch(() =>
+        p.waitFor(
+          (r) =>
+            r.msg.kind === "response" &&
+            r.msg.callId === "log-1" &&
+            r.msg.kind === "response" &&
+            (r.msg as { status: number }).status >= 300,
+        ),
+      );
     await until(() => lines.some((l) => l.startsWith("refused ")), 2000, "the refusal log line");
     for (const l of lines) expect(l).not.toMatch(/[\r\n]/);
     expect(lines.some((l) => l.includes("1999\\x0d\\x0amixer: call CAFAKE"))).toBe(true);
@@ -218,7 +252,10 @@ describe("log lines", () => {
     // An OPTIONS from a port that closes before the answer: the answer bounces (ICMP
     // port unreachable) and comes back as an error on the node's SIP socket.
     const gone = await RawPeer.open();
-    gone.send(request({ method: "OPTIONS", uaPort: node.sipPort, peerPort: gone.port, callId: "sock-err-1", cseq: 1 }), node.sipPort);
+    gone.send(
+      request({ method: "OPTIONS", uaPort: node.sipPort, peerPort: gone.port, callId: "sock-err-1", cseq: 1 }),
+      node.sipPort,
+    );
     gone.close();
     await until(() => lines.some((l) => l.startsWith("sip error (socket)")), 2000, "the socket error log line");
     const line = lines.find((l) => l.startsWith("sip error (socket)")) ?? "";
@@ -240,10 +277,19 @@ describe("message limits", () => {
     await p.waitResponse(513, "INVITE", "big-1");
 
     const headers = Array.from({ length: 150 }, (_, i) => `X-Filler-${i}: ${i}`);
-    p.send(request({ method: "OPTIONS", uaPort: node.sipPort, peerPort: p.port, callId: "many-1", cseq: 1, headers }), node.sipPort);
+    p.send(
+      request({ method: "OPTIONS", uaPort: node.sipPort, peerPort: p.port, callId: "many-1", cseq: 1, headers }),
+      node.sipPort,
+    );
     // Under the size limit, but over the format limit: refused before negotiation.
-    const midSdp = sdp(sinkPort).replace("RTP/AVP 0 101", `RTP/AVP 0 101 ${Array.from({ length: 200 }, (_, i) => String(i % 128)).join(" ")}`);
-    p.send(request({ method: "INVITE", uaPort: node.sipPort, peerPort: p.port, callId: "pts-1", cseq: 1, body: midSdp }), node.sipPort);
+    const midSdp = sdp(sinkPort).replace(
+      "RTP/AVP 0 101",
+      `RTP/AVP 0 101 ${Array.from({ length: 200 }, (_, i) => String(i % 128)).join(" ")}`,
+    );
+    p.send(
+      request({ method: "INVITE", uaPort: node.sipPort, peerPort: p.port, callId: "pts-1", cseq: 1, body: midSdp }),
+      node.sipPort,
+    );
     await p.waitResponse(488, "INVITE", "pts-1");
     await sleep(200);
     expect(p.count((m) => m.callId === "many-1")).toBe(0);

@@ -40,7 +40,11 @@ function forward(id: string, line: string, log: Log): void {
     try {
       const { level, time, pid, hostname, module, msg, ...fields } = JSON.parse(line) as Record<string, unknown>;
       const n = typeof level === "number" ? level : 30;
-      (n >= 50 ? log.error : n >= 40 ? log.warn : log.info).call(log, { ...fields, worker: id }, typeof msg === "string" ? msg : "");
+      (n >= 50 ? log.error : n >= 40 ? log.warn : log.info).call(
+        log,
+        { ...fields, worker: id },
+        typeof msg === "string" ? msg : "",
+      );
       return;
     } catch {
       // Not a record after all: passed on as text below.
@@ -80,7 +84,11 @@ export async function startWorkers(options: {
         NODE_ID: id,
         SIP_PORT: "0",
         // Each worker serves its own metrics, on the ports after the front's.
-        MIXER_METRICS_PORT: env.MIXER_METRICS_PORT ? String(env.MIXER_METRICS_PORT + i + 1) : env.MIXER_METRICS_PORT === 0 ? "0" : "",
+        MIXER_METRICS_PORT: env.MIXER_METRICS_PORT
+          ? String(env.MIXER_METRICS_PORT + i + 1)
+          : env.MIXER_METRICS_PORT === 0
+            ? "0"
+            : "",
         RTP_PORT_MIN: String(range.min),
         RTP_PORT_MAX: String(range.max),
       },

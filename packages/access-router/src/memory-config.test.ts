@@ -42,7 +42,11 @@ describe("createMemoryConfig", () => {
           expect(m).toBeNull();
           return;
         }
-        expect(m).toEqual({ kind: "prefix", prefix: starting[0]!, account: { sid: `acc-${starting[0]}`, attributes: null, callFlowSid: null } });
+        expect(m).toEqual({
+          kind: "prefix",
+          prefix: starting[0]!,
+          account: { sid: `acc-${starting[0]}`, attributes: null, callFlowSid: null },
+        });
       }),
     );
   });

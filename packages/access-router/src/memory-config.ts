@@ -61,7 +61,9 @@ export function createMemoryConfig(data: Partial<MemoryConfigData> = {}): Memory
         if (normalizeDialed(did.phonenumber) !== digits) continue;
         const acc = account(did.accountSid);
         if (!acc) continue;
-        const group = did.didGroupSid ? d.didGroups.find((g) => g.sid === did.didGroupSid && g.accountSid === acc.sid) : undefined;
+        const group = did.didGroupSid
+          ? d.didGroups.find((g) => g.sid === did.didGroupSid && g.accountSid === acc.sid)
+          : undefined;
         return {
           kind: "did",
           account: level(acc),

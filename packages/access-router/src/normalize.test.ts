@@ -32,11 +32,17 @@ describe("normalizeDialed", () => {
     const digits = fc.stringMatching(/^[0-9]{1,15}$/);
     const sep = fc.constantFrom("", " ", "-", ".", "(", ")");
     fc.assert(
-      fc.property(digits, fc.array(sep, { minLength: 15, maxLength: 15 }), fc.boolean(), fc.constantFrom("", "tel:", "sip:"), (d, seps, plus, scheme) => {
-        const formatted = [...d].map((ch, i) => ch + (seps[i] ?? "")).join("");
-        const host = scheme === "sip:" ? "@example.com;user=phone" : "";
-        expect(normalizeDialed(`${scheme}${plus ? "+" : ""}${formatted}${host}`)).toBe(d);
-      }),
+      fc.property(
+        digits,
+        fc.array(sep, { minLength: 15, maxLength: 15 }),
+        fc.boolean(),
+        fc.constantFrom("", "tel:", "sip:"),
+        (d, seps, plus, scheme) => {
+          const formatted = [...d].map((ch, i) => ch + (seps[i] ?? "")).join("");
+          const host = scheme === "sip:" ? "@example.com;user=phone" : "";
+          expect(normalizeDialed(`${scheme}${plus ? "+" : ""}${formatted}${host}`)).toBe(d);
+        },
+      ),
     );
   });
 

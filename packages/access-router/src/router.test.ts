@@ -176,7 +176,12 @@ describe("route", () => {
     {
       name: "DID's direct_participant beats its group's open",
       input: "15550000006",
-      expected: { kind: "join", meetingKey: "direct:A1:15550000006", role: "participant", callFlow: { name: "direct_participant" } },
+      expected: {
+        kind: "join",
+        meetingKey: "direct:A1:15550000006",
+        role: "participant",
+        callFlow: { name: "direct_participant" },
+      },
     },
     {
       name: "direct_participant from the account",
@@ -184,7 +189,11 @@ describe("route", () => {
       expected: { kind: "join", meetingKey: "direct:A2:15550000009", role: "participant", accountSid: "A2" },
     },
     { name: "open on the DID", input: "15550000007", expected: { kind: "prompt", context: { callFlow: { name: "open" } } } },
-    { name: "open from the DID group", input: "15550000008", expected: { kind: "prompt", context: { callFlow: { name: "open" } } } },
+    {
+      name: "open from the DID group",
+      input: "15550000008",
+      expected: { kind: "prompt", context: { callFlow: { name: "open" } } },
+    },
     { name: "no call flow at any level", input: "15550000010", expected: { kind: "refuse", reason: "no_call_flow" } },
     {
       name: "DID names a flow where the account has none",
@@ -251,7 +260,11 @@ describe("route", () => {
     };
     const router = createAccessRouter({ config: port });
     const ctx = await prompt(router, "7777000");
-    expect(ctx.levels).toEqual({ account: { sid: "A1", callFlowSid: SECURED, attributes: { conference_moh: "jazz" } }, didGroup: null, did: null });
+    expect(ctx.levels).toEqual({
+      account: { sid: "A1", callFlowSid: SECURED, attributes: { conference_moh: "jazz" } },
+      didGroup: null,
+      did: null,
+    });
     expect(ctx.attributes.conference_moh).toBe("jazz");
     expect(ctx.sources.conference_moh).toEqual({ level: "account", sid: "A1" });
   });
@@ -266,18 +279,46 @@ describe("route", () => {
 });
 
 describe("admit", () => {
-  const cases: { name: string; input: { dialed: string; code: string }; expected: Partial<Record<keyof JoinDecision | "reason", unknown>> }[] = [
+  const cases: {
+    name: string;
+    input: { dialed: string; code: string };
+    expected: Partial<Record<keyof JoinDecision | "reason", unknown>>;
+  }[] = [
     {
       name: "secured: host code",
       input: { dialed: "15550000001", code: "1001" },
       expected: { kind: "join", meetingKey: "room:R1", role: "host", meetingRoomSid: "R1", accessCode: "1001", accountSid: "A1" },
     },
-    { name: "secured: participant code", input: { dialed: "15550000001", code: "1002" }, expected: { kind: "join", role: "participant" } },
-    { name: "secured: listener code", input: { dialed: "15550000001", code: "1003" }, expected: { kind: "join", role: "listener" } },
-    { name: "secured: pound ends the code", input: { dialed: "15550000001", code: "1001#" }, expected: { kind: "join", accessCode: "1001" } },
-    { name: "secured: wrong code", input: { dialed: "15550000001", code: "9999" }, expected: { kind: "refuse", reason: "unknown_code" } },
-    { name: "secured: empty code", input: { dialed: "15550000001", code: "#" }, expected: { kind: "refuse", reason: "unknown_code" } },
-    { name: "secured: code of another account", input: { dialed: "15550000001", code: "3001" }, expected: { kind: "refuse", reason: "unknown_code" } },
+    {
+      name: "secured: participant code",
+      input: { dialed: "15550000001", code: "1002" },
+      expected: { kind: "join", role: "participant" },
+    },
+    {
+      name: "secured: listener code",
+      input: { dialed: "15550000001", code: "1003" },
+      expected: { kind: "join", role: "listener" },
+    },
+    {
+      name: "secured: pound ends the code",
+      input: { dialed: "15550000001", code: "1001#" },
+      expected: { kind: "join", accessCode: "1001" },
+    },
+    {
+      name: "secured: wrong code",
+      input: { dialed: "15550000001", code: "9999" },
+      expected: { kind: "refuse", reason: "unknown_code" },
+    },
+    {
+      name: "secured: empty code",
+      input: { dialed: "15550000001", code: "#" },
+      expected: { kind: "refuse", reason: "unknown_code" },
+    },
+    {
+      name: "secured: code of another account",
+      input: { dialed: "15550000001", code: "3001" },
+      expected: { kind: "refuse", reason: "unknown_code" },
+    },
     {
       name: "group room through a DID of its group",
       input: { dialed: "15550000002", code: "2001" },
@@ -308,8 +349,16 @@ describe("admit", () => {
       input: { dialed: "15550000004", code: "1002" },
       expected: { kind: "join", meetingKey: "room:R1", role: "participant" },
     },
-    { name: "ungrouped room through a prefix", input: { dialed: "7777000", code: "1001" }, expected: { kind: "join", meetingKey: "room:R1" } },
-    { name: "open: a room's code", input: { dialed: "15550000007", code: "1003" }, expected: { kind: "join", meetingKey: "room:R1", role: "listener" } },
+    {
+      name: "ungrouped room through a prefix",
+      input: { dialed: "7777000", code: "1001" },
+      expected: { kind: "join", meetingKey: "room:R1" },
+    },
+    {
+      name: "open: a room's code",
+      input: { dialed: "15550000007", code: "1003" },
+      expected: { kind: "join", meetingKey: "room:R1", role: "listener" },
+    },
     {
       name: "open: any other code is an ad-hoc meeting as participant",
       input: { dialed: "15550000007", code: "424242#" },
@@ -325,8 +374,16 @@ describe("admit", () => {
       input: { dialed: "15550000007", code: "2001" },
       expected: { kind: "refuse", reason: "room_not_reachable" },
     },
-    { name: "open: not keypad input", input: { dialed: "15550000007", code: "12ab" }, expected: { kind: "refuse", reason: "unknown_code" } },
-    { name: "open: empty code", input: { dialed: "15550000007", code: "" }, expected: { kind: "refuse", reason: "unknown_code" } },
+    {
+      name: "open: not keypad input",
+      input: { dialed: "15550000007", code: "12ab" },
+      expected: { kind: "refuse", reason: "unknown_code" },
+    },
+    {
+      name: "open: empty code",
+      input: { dialed: "15550000007", code: "" },
+      expected: { kind: "refuse", reason: "unknown_code" },
+    },
     {
       name: "open from a DID group in an account without a flow: its room",
       input: { dialed: "15550000012", code: "4001" },
@@ -372,14 +429,25 @@ describe("admit", () => {
 
   test("property: a room join's attributes are the highest level's value per key", async () => {
     const key = fc.constantFrom(...ATTRIBUTE_KEYS);
-    const overrides = fc.dictionary(key, fc.stringMatching(/^[a-z0-9]{1,6}$/), { maxKeys: 8 }) as fc.Arbitrary<AttributeOverrides>;
+    const overrides = fc.dictionary(key, fc.stringMatching(/^[a-z0-9]{1,6}$/), {
+      maxKeys: 8,
+    }) as fc.Arbitrary<AttributeOverrides>;
     await fc.assert(
       fc.asyncProperty(overrides, overrides, overrides, overrides, async (acc, grp, did, room) => {
         const config = createMemoryConfig({
           accounts: [{ sid: "A", callFlowSid: SECURED, attributes: acc }],
           didGroups: [{ sid: "G", accountSid: "A", attributes: grp }],
           dids: [{ sid: "D", accountSid: "A", phonenumber: "100", didGroupSid: "G", attributes: did }],
-          meetingRooms: [{ sid: "R", accountSid: "A", name: "r", didGroupSid: "G", attributes: room, accessCodes: [{ accessCode: "1", role: "host" }] }],
+          meetingRooms: [
+            {
+              sid: "R",
+              accountSid: "A",
+              name: "r",
+              didGroupSid: "G",
+              attributes: room,
+              accessCodes: [{ accessCode: "1", role: "host" }],
+            },
+          ],
         });
         const router = createAccessRouter({ config });
         const ctx = await prompt(router, "100");
@@ -603,7 +671,10 @@ describe("invalidation after a change", () => {
     },
   ];
 
-  async function run(router: ReturnType<typeof createAccessRouter>, input: { dialed: string; code?: string }): Promise<RouteDecision | AdmitDecision> {
+  async function run(
+    router: ReturnType<typeof createAccessRouter>,
+    input: { dialed: string; code?: string },
+  ): Promise<RouteDecision | AdmitDecision> {
     const d = await router.route(inbound(input.dialed));
     if (input.code === undefined || d.kind !== "prompt") return d;
     return router.admit(d.context, input.code);

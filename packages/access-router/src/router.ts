@@ -118,14 +118,14 @@ export function createAccessRouter(options: AccessRouterOptions): AccessRouter {
     const pending = inFlight.get(key);
     if (pending) return pending;
     const startedAt = generation;
-    const p = load().then(
-      (value) => {
+    const p = load()
+      .then((value) => {
         if (caching && generation === startedAt) cache.set(key, value);
         return value;
-      },
-    ).finally(() => {
-      if (inFlight.get(key) === p) inFlight.delete(key);
-    });
+      })
+      .finally(() => {
+        if (inFlight.get(key) === p) inFlight.delete(key);
+      });
     inFlight.set(key, p);
     return p;
   }

@@ -155,7 +155,8 @@ export const ATTRIBUTES = {
     kind: "enum",
     default: "moderator",
     values: ["moderator", "last"],
-    meaning: "moderator: when the last host leaves the rest are dropped after conference_stop_wait; last: ends with the last caller",
+    meaning:
+      "moderator: when the last host leaves the rest are dropped after conference_stop_wait; last: ends with the last caller",
   },
   conference_stop_wait: { kind: "seconds", default: "180", meaning: "grace period for moderator stops" },
   recording_addr: {

@@ -36,11 +36,24 @@ describe("resolve", () => {
   });
 
   const choice: { name: string; did?: string; group?: string; acc?: string; prefix?: boolean; expected: string | null }[] = [
-    { name: "DID's flow first", did: directHost!.callFlowSid, group: open!.callFlowSid, acc: secured!.callFlowSid, expected: "direct_host" },
+    {
+      name: "DID's flow first",
+      did: directHost!.callFlowSid,
+      group: open!.callFlowSid,
+      acc: secured!.callFlowSid,
+      expected: "direct_host",
+    },
     { name: "then the DID group's", group: open!.callFlowSid, acc: secured!.callFlowSid, expected: "open" },
     { name: "then the account's", acc: secured!.callFlowSid, expected: "secured" },
     { name: "none anywhere", expected: null },
-    { name: "prefix calls use the account only", did: directHost!.callFlowSid, group: open!.callFlowSid, acc: secured!.callFlowSid, prefix: true, expected: "secured" },
+    {
+      name: "prefix calls use the account only",
+      did: directHost!.callFlowSid,
+      group: open!.callFlowSid,
+      acc: secured!.callFlowSid,
+      prefix: true,
+      expected: "secured",
+    },
   ];
   for (const c of choice) {
     test(`call flow choice: ${c.name}`, () => {
@@ -74,10 +87,9 @@ describe("resolve", () => {
 
   test("property: each value comes from the highest level that sets it", () => {
     const levels = ["account", "did_group", "did", "meeting_room"] as const;
-    const overrides = fc.dictionary(
-      fc.constantFrom(...ATTRIBUTE_KEYS),
-      fc.constantFrom("on", "off"),
-    ) as fc.Arbitrary<Partial<Record<AttributeKey, string>>>;
+    const overrides = fc.dictionary(fc.constantFrom(...ATTRIBUTE_KEYS), fc.constantFrom("on", "off")) as fc.Arbitrary<
+      Partial<Record<AttributeKey, string>>
+    >;
     fc.assert(
       fc.property(fc.tuple(overrides, overrides, overrides, overrides), (os) => {
         const r = resolve({

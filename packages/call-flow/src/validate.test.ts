@@ -32,9 +32,7 @@ describe("validateOverrides", () => {
     {
       name: "binding too long",
       input: { call_mute_dtmf_binding: "*1234" },
-      errors: [
-        { field: "attributes.call_mute_dtmf_binding", message: "must be 1 to 4 keypad characters of 0-9, * and #" },
-      ],
+      errors: [{ field: "attributes.call_mute_dtmf_binding", message: "must be 1 to 4 keypad characters of 0-9, * and #" }],
     },
     {
       name: "repeated role letter",

@@ -1,10 +1,4 @@
-import {
-  ATTRIBUTES,
-  type AttributeKey,
-  type AttributeOverrides,
-  type AttributeSpec,
-  isAttributeKey,
-} from "./attributes.ts";
+import { ATTRIBUTES, type AttributeKey, type AttributeOverrides, type AttributeSpec, isAttributeKey } from "./attributes.ts";
 
 /** A validation failure that names the offending key, as the API's 422 body wants it. */
 export interface AttributeError {

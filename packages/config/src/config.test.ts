@@ -28,9 +28,18 @@ describe("one rule per variable, whichever app reads it", () => {
     });
     test(`${app}: Redis timeouts, outbound and LOG_LEVEL`, () => {
       const ok = parse({ REDIS_COMMAND_TIMEOUT_MS: "250", OUTBOUND_ALLOW_PRIVATE: "yes", LOG_LEVEL: "DEBUG" });
-      expect(ok.ok && ok.value).toMatchObject({ REDIS_COMMAND_TIMEOUT_MS: 250, REDIS_CONNECT_TIMEOUT_MS: 2000, OUTBOUND_ALLOW_PRIVATE: true, LOG_LEVEL: "debug" });
+      expect(ok.ok && ok.value).toMatchObject({
+        REDIS_COMMAND_TIMEOUT_MS: 250,
+        REDIS_CONNECT_TIMEOUT_MS: 2000,
+        OUTBOUND_ALLOW_PRIVATE: true,
+        LOG_LEVEL: "debug",
+      });
       const bad = parse({ REDIS_COMMAND_TIMEOUT_MS: "0", OUTBOUND_ALLOWLIST: "10.0.0.0/40", LOG_LEVEL: "loud" });
-      expect(!bad.ok && bad.lines.map((l) => l.split(":")[0])).toEqual(["REDIS_COMMAND_TIMEOUT_MS", "OUTBOUND_ALLOWLIST", "LOG_LEVEL"]);
+      expect(!bad.ok && bad.lines.map((l) => l.split(":")[0])).toEqual([
+        "REDIS_COMMAND_TIMEOUT_MS",
+        "OUTBOUND_ALLOWLIST",
+        "LOG_LEVEL",
+      ]);
     });
   }
 });
@@ -38,7 +47,14 @@ describe("one rule per variable, whichever app reads it", () => {
 describe("mixerConfig", () => {
   test("defaults", () => {
     const r = mixerConfig({});
-    expect(r.ok && r.value).toMatchObject({ SIP_PORT: 5060, SIP_HOST: "127.0.0.1", RTP_PORT_MIN: 20000, RTP_PORT_MAX: 29999, MIXER_WORKERS: 0, LOG_LEVEL: "info" });
+    expect(r.ok && r.value).toMatchObject({
+      SIP_PORT: 5060,
+      SIP_HOST: "127.0.0.1",
+      RTP_PORT_MIN: 20000,
+      RTP_PORT_MAX: 29999,
+      MIXER_WORKERS: 0,
+      LOG_LEVEL: "info",
+    });
     expect(r.ok && r.value.MIXER_PARENT_PID).toBeUndefined();
   });
   test("empty numbers take their default, not zero", () => {
@@ -53,8 +69,18 @@ describe("mixerConfig", () => {
     ]);
   });
   test("bad values are named", () => {
-    const r = mixerConfig({ SIP_PORT: "70000", SIP_TRUSTED_SOURCES: "10.0.0.0/8, nope", SIP_INVITES_PER_SOURCE: "0", CODE_GUESS_LIMIT: "1.5" });
-    expect(!r.ok && r.lines.map((l) => l.split(":")[0]).sort()).toEqual(["CODE_GUESS_LIMIT", "SIP_INVITES_PER_SOURCE", "SIP_PORT", "SIP_TRUSTED_SOURCES"]);
+    const r = mixerConfig({
+      SIP_PORT: "70000",
+      SIP_TRUSTED_SOURCES: "10.0.0.0/8, nope",
+      SIP_INVITES_PER_SOURCE: "0",
+      CODE_GUESS_LIMIT: "1.5",
+    });
+    expect(!r.ok && r.lines.map((l) => l.split(":")[0]).sort()).toEqual([
+      "CODE_GUESS_LIMIT",
+      "SIP_INVITES_PER_SOURCE",
+      "SIP_PORT",
+      "SIP_TRUSTED_SOURCES",
+    ]);
   });
   test("its outbound policy counts SIP_HOST as the service's own", () => {
     const r = mixerConfig({ SIP_HOST: "203.0.113.5", OUTBOUND_ALLOWLIST: "10.1.10.190" });

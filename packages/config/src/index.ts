@@ -99,7 +99,11 @@ export function outboundPolicy(config: {
   readonly OUTBOUND_ALLOWLIST?: string | undefined;
   readonly SIP_HOST?: string | undefined;
 }): OutboundPolicy {
-  const r = parseOutboundPolicy({ allowPrivate: config.OUTBOUND_ALLOW_PRIVATE, allowlist: config.OUTBOUND_ALLOWLIST, ownHosts: [config.SIP_HOST] });
+  const r = parseOutboundPolicy({
+    allowPrivate: config.OUTBOUND_ALLOW_PRIVATE,
+    allowlist: config.OUTBOUND_ALLOWLIST,
+    ownHosts: [config.SIP_HOST],
+  });
   // The schema has checked the allowlist already.
   if (!r.ok) throw new Error(`OUTBOUND_ALLOWLIST: ${r.error}`);
   return r.value;

@@ -8,9 +8,21 @@ import { openDatabase, seedCallFlows } from "./client.ts";
 import { callFlows } from "./schema/index.ts";
 import { createTestDatabase, TEST_DATABASE_HOOK_TIMEOUT_MS, type TestDatabase } from "./testing.ts";
 
-const TABLES = ["access_codes", "accounts", "call_flows", "did_groups", "dids", "endpoints", "meeting_rooms", "trunk_prefixes", "webhooks"];
+const TABLES = [
+  "access_codes",
+  "accounts",
+  "call_flows",
+  "did_groups",
+  "dids",
+  "endpoints",
+  "meeting_rooms",
+  "trunk_prefixes",
+  "webhooks",
+];
 /** Every committed migration is applied once. */
-const MIGRATIONS = (JSON.parse(await Bun.file(new URL("../drizzle/meta/_journal.json", import.meta.url)).text()) as { entries: unknown[] }).entries.length;
+const MIGRATIONS = (
+  JSON.parse(await Bun.file(new URL("../drizzle/meta/_journal.json", import.meta.url)).text()) as { entries: unknown[] }
+).entries.length;
 
 async function tableNames(t: TestDatabase["database"]): Promise<string[]> {
   const rows = (await t.db.execute(
@@ -99,7 +111,9 @@ describe("openDatabase (postgres, concurrent starters)", () => {
       const url = new URL(adminUrl);
       url.pathname = `/${name}`;
       const dbs = await Promise.all([1, 2, 3].map(() => openDatabase({ url: url.toString(), maxConnections: 1 })));
-      const rows = (await dbs[0]!.db.execute(sql`select count(*)::int as n from drizzle.__drizzle_migrations`)) as unknown as { n: number }[];
+      const rows = (await dbs[0]!.db.execute(sql`select count(*)::int as n from drizzle.__drizzle_migrations`)) as unknown as {
+        n: number;
+      }[];
       expect(rows[0]?.n).toBe(MIGRATIONS);
       expect((await dbs[0]!.db.select().from(callFlows)).length).toBe(4);
       for (const d of dbs) await d.close();

@@ -39,7 +39,11 @@ export interface RawQueryOptions {
  * Runs one compiled statement (`$1`-style parameters) and resolves to its rows as objects
  * keyed by column name, json/jsonb parsed, the same on both drivers.
  */
-export type RawQuery = (text: string, params: readonly unknown[], options?: RawQueryOptions) => Promise<Record<string, unknown>[]>;
+export type RawQuery = (
+  text: string,
+  params: readonly unknown[],
+  options?: RawQueryOptions,
+) => Promise<Record<string, unknown>[]>;
 
 /** An open configuration database. */
 export interface Database {
@@ -144,7 +148,8 @@ async function openPglite(dataDir: string): Promise<Database> {
     await migratePglite(pdb, { migrationsFolder: MIGRATIONS_FOLDER });
     const db = pdb as unknown as Db;
     await seedCallFlows(db);
-    const rawQuery: RawQuery = async (text, params) => (await client.query<Record<string, unknown>>(text, params as unknown[])).rows;
+    const rawQuery: RawQuery = async (text, params) =>
+      (await client.query<Record<string, unknown>>(text, params as unknown[])).rows;
     return { db, kind: "pglite", rawQuery, close: once(() => client.close()) };
   } catch (e) {
     await client.close().catch(() => {});

@@ -8,13 +8,19 @@ const open = BUILT_IN_CALL_FLOWS[1]!.callFlowSid;
 const directHost = BUILT_IN_CALL_FLOWS[2]!.callFlowSid;
 
 describeEachDatabase("config reader", (suite) => {
-
   test("findNumber: a DID with its account and DID group levels", async () => {
     const { endpointSid, accountSid } = await newAccount(suite.repos);
     must(await suite.repos.accounts.update(accountSid, { attributes: { conference_language: "DE" } }));
-    const g = must(await suite.repos.didGroups.create(accountSid, { call_flow_sid: open, attributes: { conference_moh: "beep" } }));
+    const g = must(
+      await suite.repos.didGroups.create(accountSid, { call_flow_sid: open, attributes: { conference_moh: "beep" } }),
+    );
     const d = must(await suite.repos.dids.assign({ phonenumber: "15162065919", endpoint_sid: endpointSid }));
-    must(await suite.repos.dids.update(accountSid, d.did_sid, { did_group_sid: g.did_group_sid, attributes: { conference_entrytones: "off" } }));
+    must(
+      await suite.repos.dids.update(accountSid, d.did_sid, {
+        did_group_sid: g.did_group_sid,
+        attributes: { conference_entrytones: "off" },
+      }),
+    );
     const config = createConfigReader(suite.database);
     const m = await config.findNumber("15162065919");
     expect(m).toEqual({
@@ -47,7 +53,11 @@ describeEachDatabase("config reader", (suite) => {
     const short = await config.findNumber("88880000");
     expect(short).toMatchObject({ kind: "prefix", prefix: "8888", account: { sid: a.accountSid } });
     const long = await config.findNumber("8888123456");
-    expect(long).toEqual({ kind: "prefix", prefix: "888812", account: { sid: b.accountSid, attributes: {}, callFlowSid: directHost } });
+    expect(long).toEqual({
+      kind: "prefix",
+      prefix: "888812",
+      account: { sid: b.accountSid, attributes: {}, callFlowSid: directHost },
+    });
     // Longer than E.164 (prefix plus a full number) still matches the prefix.
     expect(await config.findNumber("88881215162065919")).toMatchObject({ kind: "prefix", prefix: "888812" });
     must(await suite.repos.dids.assign({ phonenumber: "88881299", endpoint_sid: a.endpointSid }));

@@ -30,7 +30,12 @@ export interface MeetingRoomLevelRow extends ConfigLevelRow {
 }
 
 export type NumberMatchRow =
-  | { readonly kind: "did"; readonly account: ConfigLevelRow; readonly did: DidLevelRow; readonly didGroup: ConfigLevelRow | null }
+  | {
+      readonly kind: "did";
+      readonly account: ConfigLevelRow;
+      readonly did: DidLevelRow;
+      readonly didGroup: ConfigLevelRow | null;
+    }
   | { readonly kind: "prefix"; readonly account: ConfigLevelRow; readonly prefix: string };
 
 export interface AccessCodeMatchRow {

@@ -18,7 +18,10 @@ export interface PhoneFormats {
  * @example normalizePhoneNumber("+1 (516) 206-5919") // "15162065919"
  */
 export function normalizePhoneNumber(input: string): string | null {
-  const digits = input.trim().replace(/^\+/, "").replace(/[\s().-]/g, "");
+  const digits = input
+    .trim()
+    .replace(/^\+/, "")
+    .replace(/[\s().-]/g, "");
   return /^[0-9]{1,15}$/.test(digits) ? digits : null;
 }
 

@@ -16,7 +16,10 @@ function capture(pretty: boolean, level: "info" | "warn" = "info") {
 
 test("JSON: module, ids as fields, level, redaction, no raw separators", () => {
   const { out, log } = capture(false);
-  log.info({ call_sid: "CA1", meeting_sid: "CF1", account_sid: "AC1", headers: { authorization: "Bearer s3cret" }, password: "pw" }, "joined\u2028x\r\ny");
+  log.info(
+    { call_sid: "CA1", meeting_sid: "CF1", account_sid: "AC1", headers: { authorization: "Bearer s3cret" }, password: "pw" },
+    "joined\u2028x\r\ny",
+  );
   log.debug("not written");
   expect(out.length).toBe(1);
   const line = out[0] as string;
@@ -24,7 +27,14 @@ test("JSON: module, ids as fields, level, redaction, no raw separators", () => {
   expect(line).not.toContain("\u2028");
   expect(line).not.toContain("s3cret");
   const r = JSON.parse(line);
-  expect(r).toMatchObject({ level: 30, module: "mixer", call_sid: "CA1", meeting_sid: "CF1", account_sid: "AC1", password: "[redacted]" });
+  expect(r).toMatchObject({
+    level: 30,
+    module: "mixer",
+    call_sid: "CA1",
+    meeting_sid: "CF1",
+    account_sid: "AC1",
+    password: "[redacted]",
+  });
   expect(r.headers.authorization).toBe("[redacted]");
   expect(r.msg).toBe("joined\\u2028x\r\ny");
 });
@@ -56,7 +66,9 @@ test("lineLog and escapedLog: the message is the line, escaped", () => {
 
 test("textLine: a record as the line it replaced, other lines as they are", () => {
   expect(textLine('{"level":30,"module":"mixer","msg":"rx totals: 1"}')).toBe("mixer: rx totals: 1");
-  expect(textLine('{"level":30,"module":"mixer","worker":"n-w1","msg":"call X taken over from y"}')).toBe("mixer n-w1: call X taken over from y");
+  expect(textLine('{"level":30,"module":"mixer","worker":"n-w1","msg":"call X taken over from y"}')).toBe(
+    "mixer n-w1: call X taken over from y",
+  );
   expect(textLine("conference: ready")).toBe("conference: ready");
   expect(textLine("{not json")).toBe("{not json");
 });

@@ -103,7 +103,8 @@ function payloads(talkers: number): { tone: Uint8Array[][]; silence: Uint8Array[
         bytes[i] = ULAW_ENCODE[v + 32768] as number;
         bytes[160 + i] = ALAW_ENCODE[v + 32768] as number;
       }
-      for (let i = 0; i < 320; i++) pcm16[i] = Math.round(6000 * Math.sin((2 * Math.PI * (300 + 37 * t) * (f * 320 + i)) / 16000));
+      for (let i = 0; i < 320; i++)
+        pcm16[i] = Math.round(6000 * Math.sin((2 * Math.PI * (300 + 37 * t) * (f * 320 + i)) / 16000));
       enc.encode(pcm16, 0, 320, bytes, 320);
       frames.push(bytes);
     }
@@ -165,7 +166,9 @@ function run(s: Setup, talkers: number, ticks: number, record: boolean) {
     console.log(summary("  all three", total));
     let sum = 0;
     for (const v of mix) sum += v;
-    console.log(`  mixer.tick() = ${((sum / ticks / 20000) * 100).toFixed(2)}% of one core at 50 ticks/s; talkers mixed: ${mixer.talkerCount}`);
+    console.log(
+      `  mixer.tick() = ${((sum / ticks / 20000) * 100).toFixed(2)}% of one core at 50 ticks/s; talkers mixed: ${mixer.talkerCount}`,
+    );
   }
 }
 

@@ -385,7 +385,15 @@ describe("ConferenceMixer: no allocation per frame", () => {
           const src = i < 4 ? tone : silent;
           for (let j = 0; j < 160; j++) packet[12 + j] = src[j] as number;
           if (parseRtp(packet, 0, packet.length, header))
-            (jbs[i] as JitterBuffer).put(header.sequence, header.timestamp, header.ssrc, packet, header.payloadOffset, header.payloadLength, k * 20);
+            (jbs[i] as JitterBuffer).put(
+              header.sequence,
+              header.timestamp,
+              header.ssrc,
+              packet,
+              header.payloadOffset,
+              header.payloadLength,
+              k * 20,
+            );
         }
         if (k % 500 === 0) mixer.playToMeeting(ENTRY_TONE);
         mixer.tick();

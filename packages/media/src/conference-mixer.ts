@@ -27,23 +27,9 @@
  * Events the call layer must see (in-band DTMF digits, a prompt that finished) are
  * queued in preallocated arrays and read after the tick (`eventCount` etc.).
  */
-import {
-  CODEC_COUNT,
-  CODEC_G722,
-  CODEC_PCMA,
-  CODEC_PCMU,
-  type CodecName,
-  codecId,
-} from "./codec.ts";
+import { CODEC_COUNT, CODEC_G722, CODEC_PCMA, CODEC_PCMU, type CodecName, codecId } from "./codec.ts";
 import { InbandDtmfDetector } from "./dtmf.ts";
-import {
-  ALAW_DECODE,
-  ALAW_ENCODE,
-  ALAW_SILENCE,
-  ULAW_DECODE,
-  ULAW_ENCODE,
-  ULAW_SILENCE,
-} from "./g711.ts";
+import { ALAW_DECODE, ALAW_ENCODE, ALAW_SILENCE, ULAW_DECODE, ULAW_ENCODE, ULAW_SILENCE } from "./g711.ts";
 import { G722Decoder, G722Encoder } from "./g722.ts";
 import { JB_LOST, concealFrame } from "./jitter-buffer.ts";
 import { PROMPT_FINISHED, PromptPlayer } from "./prompts.ts";

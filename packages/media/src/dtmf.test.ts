@@ -55,7 +55,8 @@ describe("RFC 4733 sender -> receiver", () => {
     tx.start("7", 100, 12345);
     const buf = new Uint8Array(4);
     const seen: [boolean, boolean, number][] = [];
-    while (tx.next(buf, 0) > 0) seen.push([tx.marker, ((buf[1] as number) & 0x80) !== 0, ((buf[2] as number) << 8) | (buf[3] as number)]);
+    while (tx.next(buf, 0) > 0)
+      seen.push([tx.marker, ((buf[1] as number) & 0x80) !== 0, ((buf[2] as number) << 8) | (buf[3] as number)]);
     expect(buf[0]).toBe(7);
     expect(seen).toEqual([
       [true, false, 160],
@@ -143,13 +144,39 @@ describe("in-band detector", () => {
     expect(detect(synth(parts))).toBe("159#");
   });
   test("a long press is one key; the same key again after a gap is another", () => {
-    expect(detect(synth([["5", 600], ["", 60], ["5", 80], ["", 50]]))).toBe("55");
+    expect(
+      detect(
+        synth([
+          ["5", 600],
+          ["", 60],
+          ["5", 80],
+          ["", 50],
+        ]),
+      ),
+    ).toBe("55");
   });
   test("a 10 ms dropout inside a press does not double the key", () => {
-    expect(detect(synth([["2", 100], ["", 10], ["2", 100], ["", 50]]))).toBe("2");
+    expect(
+      detect(
+        synth([
+          ["2", 100],
+          ["", 10],
+          ["2", 100],
+          ["", 50],
+        ]),
+      ),
+    ).toBe("2");
   });
   test("survives G.711 µ-law", () => {
-    const pcm = synth([["9", 70], ["", 60], ["#", 70], ["", 60]], 200);
+    const pcm = synth(
+      [
+        ["9", 70],
+        ["", 60],
+        ["#", 70],
+        ["", 60],
+      ],
+      200,
+    );
     const u = new Uint8Array(pcm.length);
     encodeUlaw(pcm, 0, u, 0, pcm.length);
     const back = new Int16Array(pcm.length);
@@ -157,13 +184,47 @@ describe("in-band detector", () => {
     expect(detect(back)).toBe("9#");
   });
   test("quiet tones at -30 dBm0 (about 500 peak each) still detected", () => {
-    expect(detect(synth([["4", 80, 500], ["", 60]]))).toBe("4");
+    expect(
+      detect(
+        synth([
+          ["4", 80, 500],
+          ["", 60],
+        ]),
+      ),
+    ).toBe("4");
   });
   const rejects: [string, Int16Array][] = [
-    ["a 20 ms blip", synth([["6", 20], ["", 100]])],
-    ["too quiet", synth([["6", 100, 150], ["", 60]])],
-    ["12 dB twist", synth([["6", 100, 6000, 0.25], ["", 60]])],
-    ["loud noise with a weak tone", synth([["6", 100, 1500], ["", 60]], 12000)],
+    [
+      "a 20 ms blip",
+      synth([
+        ["6", 20],
+        ["", 100],
+      ]),
+    ],
+    [
+      "too quiet",
+      synth([
+        ["6", 100, 150],
+        ["", 60],
+      ]),
+    ],
+    [
+      "12 dB twist",
+      synth([
+        ["6", 100, 6000, 0.25],
+        ["", 60],
+      ]),
+    ],
+    [
+      "loud noise with a weak tone",
+      synth(
+        [
+          ["6", 100, 1500],
+          ["", 60],
+        ],
+        12000,
+      ),
+    ],
   ];
   test.each(rejects)("rejects %s", (_name, pcm) => {
     expect(detect(pcm)).toBe("");
@@ -175,7 +236,9 @@ describe("in-band detector", () => {
     const harmonic = new Int16Array(n);
     for (let i = 0; i < n; i++) {
       const t = i / 8000;
-      chord[i] = Math.round(4000 * (Math.sin(2 * Math.PI * 440 * t) + Math.sin(2 * Math.PI * 554 * t) + Math.sin(2 * Math.PI * 659 * t)));
+      chord[i] = Math.round(
+        4000 * (Math.sin(2 * Math.PI * 440 * t) + Math.sin(2 * Math.PI * 554 * t) + Math.sin(2 * Math.PI * 659 * t)),
+      );
       single[i] = Math.round(10000 * Math.sin(2 * Math.PI * 1000 * t));
       // A voiced sound: 140 Hz fundamental with many harmonics.
       let v = 0;

@@ -44,8 +44,20 @@ function snrDb(ref: Int16Array, out: Int16Array): number {
 
 describe("G.722 64 kbit/s", () => {
   test.each([
-    ["speech band", [[440, 8000], [1800, 3000]]],
-    ["wideband content above 4 kHz", [[5000, 6000], [300, 4000]]],
+    [
+      "speech band",
+      [
+        [440, 8000],
+        [1800, 3000],
+      ],
+    ],
+    [
+      "wideband content above 4 kHz",
+      [
+        [5000, 6000],
+        [300, 4000],
+      ],
+    ],
     ["a quiet tone", [[1000, 300]]],
   ] as [string, [number, number][]][])("round trip keeps %s (SNR > 20 dB)", (_n, parts) => {
     const pcm = tones(16000, parts);
@@ -108,7 +120,10 @@ describe.skipIf(!haveSpandsp)("G.722 matches spandsp bit for bit", () => {
         const t = i / 16000;
         const f = 100 + 7000 * (i / n);
         const env = i < n / 2 ? 1 : 0.05;
-        pcm[i] = Math.round(env * (9000 * Math.sin(2 * Math.PI * f * t) + 4000 * Math.sin(2 * Math.PI * 3 * f * t)) + ((seed / 0x7fffffff) - 0.5) * 800);
+        pcm[i] = Math.round(
+          env * (9000 * Math.sin(2 * Math.PI * f * t) + 4000 * Math.sin(2 * Math.PI * 3 * f * t)) +
+            (seed / 0x7fffffff - 0.5) * 800,
+        );
       }
       const encState = lib.symbols.g722_encode_init(null, 64000, 0);
       const theirs = new Uint8Array(n / 2);
@@ -141,7 +156,10 @@ describe("G.722 level tracking without decoding", () => {
     const dec = new G722Decoder();
     expect(dec.trackLevel(quiet, 0, 160)).toBeLessThan(70);
     // Then a voice-level tone: the tracked step rises past the mixer's gate (80).
-    const pcm = tones(16000, [[700, 3000], [1900, 1500]]);
+    const pcm = tones(16000, [
+      [700, 3000],
+      [1900, 1500],
+    ]);
     const bytes = new Uint8Array(8000);
     for (let off = 0; off < 16000; off += 320) enc.encode(pcm, off, 320, bytes, off / 2);
     let level = 0;

@@ -9,13 +9,7 @@
  * A pure sine of amplitude A at `freq` yields about A when the block holds many periods.
  * @example goertzelAmplitude(pcm, 0, 320, 1000, 16000) // ~ 8000 for an 8000-peak 1 kHz tone
  */
-export function goertzelAmplitude(
-  samples: ArrayLike<number>,
-  off: number,
-  n: number,
-  freq: number,
-  sampleRate: number,
-): number {
+export function goertzelAmplitude(samples: ArrayLike<number>, off: number, n: number, freq: number, sampleRate: number): number {
   const w = (2 * Math.PI * freq) / sampleRate;
   const coeff = 2 * Math.cos(w);
   let s1 = 0;

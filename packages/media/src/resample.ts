@@ -72,7 +72,15 @@ function loadWork(src: Int16Array, srcOff: number, n: number, hist: Int16Array, 
  * (zeroed for a new stream). Delay: 31 output samples.
  * @example upsample2x(pcm8, 0, 160, pcm16, 0, state, 0)
  */
-export function upsample2x(src: Int16Array, srcOff: number, n: number, dst: Int16Array, dstOff: number, hist: Int16Array, histOff: number): void {
+export function upsample2x(
+  src: Int16Array,
+  srcOff: number,
+  n: number,
+  dst: Int16Array,
+  dstOff: number,
+  hist: Int16Array,
+  histOff: number,
+): void {
   const H = UP_HISTORY;
   loadWork(src, srcOff, n, hist, histOff, H);
   const c = ODD;
@@ -91,7 +99,15 @@ export function upsample2x(src: Int16Array, srcOff: number, n: number, dst: Int1
  * (8 kHz) at `dst[dstOff..]`; `hist[histOff .. histOff+DOWN_HISTORY)` is the state.
  * @example downsample2x(mix16, 0, 320, pcm8, 0, state, 0)
  */
-export function downsample2x(src: Int16Array, srcOff: number, n: number, dst: Int16Array, dstOff: number, hist: Int16Array, histOff: number): void {
+export function downsample2x(
+  src: Int16Array,
+  srcOff: number,
+  n: number,
+  dst: Int16Array,
+  dstOff: number,
+  hist: Int16Array,
+  histOff: number,
+): void {
   const H = DOWN_HISTORY;
   loadWork(src, srcOff, n, hist, histOff, H);
   const c = ODD;

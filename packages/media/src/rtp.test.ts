@@ -149,7 +149,15 @@ describe("RtpSender", () => {
 
 describe("RtpLatch", () => {
   /** Feeds `n` packets of one stream (20 ms apart from `t0`); returns the results. */
-  function feed(latch: RtpLatch, address: string, port: number, ssrc: number, firstSeq: number, n: number, t0: number): boolean[] {
+  function feed(
+    latch: RtpLatch,
+    address: string,
+    port: number,
+    ssrc: number,
+    firstSeq: number,
+    n: number,
+    t0: number,
+  ): boolean[] {
     const out: boolean[] = [];
     for (let i = 0; i < n; i++) out.push(latch.accept(address, port, ssrc, (firstSeq + i) & 0xffff, t0 + i * 20));
     return out;

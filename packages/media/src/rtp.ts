@@ -78,9 +78,17 @@ export function parseRtp(buf: Uint8Array, off: number, len: number, out: RtpHead
   out.payloadType = pt;
   out.sequence = ((buf[off + 2] as number) << 8) | (buf[off + 3] as number);
   out.timestamp =
-    (((buf[off + 4] as number) << 24) | ((buf[off + 5] as number) << 16) | ((buf[off + 6] as number) << 8) | (buf[off + 7] as number)) >>> 0;
+    (((buf[off + 4] as number) << 24) |
+      ((buf[off + 5] as number) << 16) |
+      ((buf[off + 6] as number) << 8) |
+      (buf[off + 7] as number)) >>>
+    0;
   out.ssrc =
-    (((buf[off + 8] as number) << 24) | ((buf[off + 9] as number) << 16) | ((buf[off + 10] as number) << 8) | (buf[off + 11] as number)) >>> 0;
+    (((buf[off + 8] as number) << 24) |
+      ((buf[off + 9] as number) << 16) |
+      ((buf[off + 10] as number) << 8) |
+      (buf[off + 11] as number)) >>>
+    0;
   out.csrcCount = cc;
   out.extensionProfile = profile;
   out.payloadOffset = off + pos;
@@ -174,7 +182,15 @@ export class RtpSender {
  * that keep their own sequence and timing (the load generator, test peers).
  * @example writeRtpHeader(pkt, 0, 0, true, seq, ts, ssrc); socket.send(pkt, port, host);
  */
-export function writeRtpHeader(buf: Uint8Array, off: number, pt: number, marker: boolean, seq: number, ts: number, ssrc: number): void {
+export function writeRtpHeader(
+  buf: Uint8Array,
+  off: number,
+  pt: number,
+  marker: boolean,
+  seq: number,
+  ts: number,
+  ssrc: number,
+): void {
   writeRaw(buf, off, pt & 0x7f, marker, seq & 0xffff, ts >>> 0, ssrc >>> 0);
 }
 
@@ -238,7 +254,8 @@ export function isRoutableAddress(address: string): boolean {
   }
   if (!address.includes(":")) return false; // a host name: packets never come "from" it
   const lower = address.toLowerCase();
-  if (lower === "::" || lower.startsWith("fe8") || lower.startsWith("fe9") || lower.startsWith("fea") || lower.startsWith("feb")) return false;
+  if (lower === "::" || lower.startsWith("fe8") || lower.startsWith("fe9") || lower.startsWith("fea") || lower.startsWith("feb"))
+    return false;
   if (lower.startsWith("fc") || lower.startsWith("fd")) return false;
   return true;
 }
@@ -338,7 +355,8 @@ export class RtpLatch {
     const pt = (buf[1] as number) & 0x7f;
     if (pt >= 72 && pt <= 76) return false;
     const seq = ((buf[2] as number) << 8) | (buf[3] as number);
-    const ssrc = (((buf[8] as number) << 24) | ((buf[9] as number) << 16) | ((buf[10] as number) << 8) | (buf[11] as number)) >>> 0;
+    const ssrc =
+      (((buf[8] as number) << 24) | ((buf[9] as number) << 16) | ((buf[10] as number) << 8) | (buf[11] as number)) >>> 0;
     return this.accept(address, port, ssrc, seq, now);
   }
 

@@ -165,8 +165,16 @@ describe("negotiateAnswer", () => {
   });
 
   const failures: [string, string, string][] = [
-    ["opus only", NET_SIP.replace("m=audio 2012 RTP/AVP 0 101", "m=audio 2012 RTP/AVP 111 101").concat("a=rtpmap:111 opus/48000/2\r\n"), "no common codec"],
-    ["G.722 at a wrong clock", NET_SIP.replace("m=audio 2012 RTP/AVP 0 101", "m=audio 2012 RTP/AVP 9 101").concat("a=rtpmap:9 G722/16000\r\n"), "no common codec"],
+    [
+      "opus only",
+      NET_SIP.replace("m=audio 2012 RTP/AVP 0 101", "m=audio 2012 RTP/AVP 111 101").concat("a=rtpmap:111 opus/48000/2\r\n"),
+      "no common codec",
+    ],
+    [
+      "G.722 at a wrong clock",
+      NET_SIP.replace("m=audio 2012 RTP/AVP 0 101", "m=audio 2012 RTP/AVP 9 101").concat("a=rtpmap:9 G722/16000\r\n"),
+      "no common codec",
+    ],
     ["telephone-event only", NET_SIP.replace("m=audio 2012 RTP/AVP 0 101", "m=audio 2012 RTP/AVP 101"), "no common codec"],
     ["video only", NET_SIP.replace("m=audio 2012 RTP/AVP 0 101", "m=video 2012 RTP/AVP 96"), "no audio stream"],
     ["SRTP only", NET_SIP.replace("RTP/AVP", "RTP/SAVP"), "no audio stream"],
@@ -181,7 +189,9 @@ describe("negotiateAnswer", () => {
 
 describe("buildOffer / parseAnswer", () => {
   test("an offer that moves the media keeps the session's o= line (originAddress), c= names the new host", () => {
-    const offer = parse(buildOffer({ address: "127.0.0.2", port: 20004, sessionId: 7, sessionVersion: 3, originAddress: "127.0.0.1" }));
+    const offer = parse(
+      buildOffer({ address: "127.0.0.2", port: 20004, sessionId: 7, sessionVersion: 3, originAddress: "127.0.0.1" }),
+    );
     expect(offer.origin).toMatchObject({ username: "-", sessionId: 7, sessionVersion: 3, address: "127.0.0.1", ipVer: 4 });
     expect(offer.connection?.ip).toBe("127.0.0.2");
     const plain = parse(buildOffer({ address: "::1", port: 20004 }));

@@ -108,7 +108,11 @@ function randomSessionId(): number {
 }
 
 /** Reads an m-line's offered codecs and telephone-event PT. */
-function offeredFormats(m: MediaDescription): { codecs: { pt: number; codec: CodecName }[]; te: number | null; teFmtp: string | null } {
+function offeredFormats(m: MediaDescription): {
+  codecs: { pt: number; codec: CodecName }[];
+  te: number | null;
+  teFmtp: string | null;
+} {
   const codecs: { pt: number; codec: CodecName }[] = [];
   let te: number | null = null;
   for (const pt of payloadList(m)) {
@@ -121,7 +125,8 @@ function offeredFormats(m: MediaDescription): { codecs: { pt: number; codec: Cod
         continue;
       }
       const id = codecId(name);
-      if (id >= 0 && rate === 8000 && (map.encoding === undefined || map.encoding === 1)) codecs.push({ pt, codec: CODEC_NAMES[id] as CodecName });
+      if (id >= 0 && rate === 8000 && (map.encoding === undefined || map.encoding === 1))
+        codecs.push({ pt, codec: CODEC_NAMES[id] as CodecName });
     } else if (STATIC_PT[pt]) {
       codecs.push({ pt, codec: STATIC_PT[pt] as CodecName });
     }
@@ -185,7 +190,15 @@ function agreed(
   remotePort: number,
   direction: Direction,
 ): NegotiatedMedia {
-  return { codec: chosen.codec, payloadType: chosen.pt, clockRate: 8000, telephoneEventPt: te, remoteAddress, remotePort, direction };
+  return {
+    codec: chosen.codec,
+    payloadType: chosen.pt,
+    clockRate: 8000,
+    telephoneEventPt: te,
+    remoteAddress,
+    remotePort,
+    direction,
+  };
 }
 
 /**
@@ -249,7 +262,11 @@ export interface OfferOptions extends LocalMedia {
 export function buildOffer(options: OfferOptions): string {
   const codecs = options.codecs ?? CODEC_NAMES;
   const te = options.telephoneEventPt === undefined ? 101 : options.telephoneEventPt;
-  const rtp: MediaDescription["rtp"] = codecs.map((c) => ({ payload: CODEC_PAYLOAD_TYPES[codecId(c)] as number, codec: c, rate: 8000 }));
+  const rtp: MediaDescription["rtp"] = codecs.map((c) => ({
+    payload: CODEC_PAYLOAD_TYPES[codecId(c)] as number,
+    codec: c,
+    rate: 8000,
+  }));
   const pts = rtp.map((r) => r.payload);
   const fmtp: MediaDescription["fmtp"] = [];
   if (te !== null) {

@@ -118,12 +118,30 @@ function makeDefaultMusic(): Int16Array {
     const t0 = ci * 4 * beatMs;
     for (const note of chord) {
       const f = midi(note);
-      addNote(buf, t0, 4 * beatMs, [{ freq: f, amp: 0.5 }, { freq: f * 2, amp: 0.12 }], 3000);
+      addNote(
+        buf,
+        t0,
+        4 * beatMs,
+        [
+          { freq: f, amp: 0.5 },
+          { freq: f * 2, amp: 0.12 },
+        ],
+        3000,
+      );
     }
     const arp = [chord[1], chord[2], chord[3], (chord[1] as number) + 12, chord[3], chord[2], chord[1], chord[2]];
     arp.forEach((note, k) => {
       const f = midi((note as number) + 12);
-      addNote(buf, t0 + k * (beatMs / 2), beatMs / 2, [{ freq: f, amp: 0.35 }, { freq: f * 2, amp: 0.08 }], 200);
+      addNote(
+        buf,
+        t0 + k * (beatMs / 2),
+        beatMs / 2,
+        [
+          { freq: f, amp: 0.35 },
+          { freq: f * 2, amp: 0.08 },
+        ],
+        200,
+      );
     });
   });
   return toInt16(buf, 7000);
@@ -133,20 +151,60 @@ function makeDefaultMusic(): Int16Array {
 function makeLegacyMusic(): Int16Array {
   // [MIDI note, beats]; 0 is a rest. Beat = 300 ms (a lilting 6/8).
   const tune: [number, number][] = [
-    [57, 1], [60, 2], [62, 1], [64, 1.5], [65, 0.5], [64, 1], [62, 2], [59, 1], [55, 1.5], [57, 0.5], [59, 1],
-    [60, 2], [57, 1], [57, 1.5], [56, 0.5], [57, 1], [59, 2], [56, 1], [52, 2], [57, 1],
-    [60, 2], [62, 1], [64, 1.5], [65, 0.5], [64, 1], [62, 2], [59, 1], [55, 1.5], [57, 0.5], [59, 1],
-    [60, 1.5], [59, 0.5], [57, 1], [56, 1.5], [54, 0.5], [56, 1], [57, 3], [0, 3],
+    [57, 1],
+    [60, 2],
+    [62, 1],
+    [64, 1.5],
+    [65, 0.5],
+    [64, 1],
+    [62, 2],
+    [59, 1],
+    [55, 1.5],
+    [57, 0.5],
+    [59, 1],
+    [60, 2],
+    [57, 1],
+    [57, 1.5],
+    [56, 0.5],
+    [57, 1],
+    [59, 2],
+    [56, 1],
+    [52, 2],
+    [57, 1],
+    [60, 2],
+    [62, 1],
+    [64, 1.5],
+    [65, 0.5],
+    [64, 1],
+    [62, 2],
+    [59, 1],
+    [55, 1.5],
+    [57, 0.5],
+    [59, 1],
+    [60, 1.5],
+    [59, 0.5],
+    [57, 1],
+    [56, 1.5],
+    [54, 0.5],
+    [56, 1],
+    [57, 3],
+    [0, 3],
   ];
   const beatMs = 300;
   const totalMs = tune.reduce((a, [, b]) => a + b * beatMs, 0);
-  const buf = new Float64Array(Math.ceil((totalMs / 1000) * MIX_RATE / MIX_FRAME) * MIX_FRAME);
+  const buf = new Float64Array(Math.ceil(((totalMs / 1000) * MIX_RATE) / MIX_FRAME) * MIX_FRAME);
   let t = 0;
   for (const [note, beats] of tune) {
     const ms = beats * beatMs;
     if (note > 0) {
       const f = midi(note + 12);
-      addNote(buf, t, ms * 0.92, [1, 3, 5, 7].map((h) => ({ freq: f * h, amp: 1 / h })), 900);
+      addNote(
+        buf,
+        t,
+        ms * 0.92,
+        [1, 3, 5, 7].map((h) => ({ freq: f * h, amp: 1 / h })),
+        900,
+      );
     }
     t += ms;
   }

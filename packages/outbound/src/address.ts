@@ -79,7 +79,10 @@ export function parseIpv6(input: string): Ip | null {
       if (i === groups.length - 1 && g.includes(".")) {
         const v4 = /^\d{1,3}(\.\d{1,3}){3}$/.test(g) ? parseIpv4(g) : null;
         if (!v4) return null;
-        out.push((v4.bytes[0] as number) * 256 + (v4.bytes[1] as number), (v4.bytes[2] as number) * 256 + (v4.bytes[3] as number));
+        out.push(
+          (v4.bytes[0] as number) * 256 + (v4.bytes[1] as number),
+          (v4.bytes[2] as number) * 256 + (v4.bytes[3] as number),
+        );
       } else {
         if (!/^[0-9A-Fa-f]{1,4}$/.test(g)) return null;
         out.push(Number.parseInt(g, 16));
@@ -191,8 +194,7 @@ export function classifyIp(ip: Ip): AddressClass {
 
 /** Whether two addresses are the same (an IPv4-mapped IPv6 address equals its IPv4 one). */
 export function sameIp(a: Ip, b: Ip): boolean {
-  const flat = (ip: Ip) =>
-    ip.family === 6 && inPrefix(ip, V6_EMBEDDING_V4[0]?.[0] as Ip, 96) ? ip.bytes.slice(12) : ip.bytes;
+  const flat = (ip: Ip) => (ip.family === 6 && inPrefix(ip, V6_EMBEDDING_V4[0]?.[0] as Ip, 96) ? ip.bytes.slice(12) : ip.bytes);
   const x = flat(a);
   const y = flat(b);
   return x.length === y.length && x.every((v, i) => v === y[i]);

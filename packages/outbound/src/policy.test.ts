@@ -1,5 +1,14 @@
 import { describe, expect, test } from "bun:test";
-import { outboundPolicyFromEnv, checkHost, checkResolved, checkSipAddress, checkUrl, parseOutboundPolicy, STRICT_POLICY, sipAddressHost } from "./policy.ts";
+import {
+  outboundPolicyFromEnv,
+  checkHost,
+  checkResolved,
+  checkSipAddress,
+  checkUrl,
+  parseOutboundPolicy,
+  STRICT_POLICY,
+  sipAddressHost,
+} from "./policy.ts";
 
 function policy(input: Parameters<typeof parseOutboundPolicy>[0]) {
   const p = parseOutboundPolicy(input);
@@ -46,12 +55,19 @@ describe("policy switches", () => {
   });
   test("the allowlist takes hosts, addresses and CIDRs", () => {
     const p = policy({ allowlist: " 10.1.10.190 , 192.168.0.0/16, rec.lan.example, fd00::/8" });
-    for (const h of ["10.1.10.190", "192.168.44.1", "rec.lan.example", "REC.lan.example.", "fd00::9"]) expect(checkHost(h, p).ok).toBe(true);
+    for (const h of ["10.1.10.190", "192.168.44.1", "rec.lan.example", "REC.lan.example.", "fd00::9"])
+      expect(checkHost(h, p).ok).toBe(true);
     for (const h of ["10.1.10.191", "127.0.0.1", "fe80::1"]) expect(checkHost(h, p).ok).toBe(false);
   });
   test("a bad allowlist entry is named", () => {
-    expect(parseOutboundPolicy({ allowlist: "10.0.0.0/33" })).toEqual({ ok: false, error: '"10.0.0.0/33" is not a CIDR such as 10.0.0.0/8' });
-    expect(parseOutboundPolicy({ allowlist: "a b" })).toEqual({ ok: false, error: '"a b" is not a host name, an address or a CIDR' });
+    expect(parseOutboundPolicy({ allowlist: "10.0.0.0/33" })).toEqual({
+      ok: false,
+      error: '"10.0.0.0/33" is not a CIDR such as 10.0.0.0/8',
+    });
+    expect(parseOutboundPolicy({ allowlist: "a b" })).toEqual({
+      ok: false,
+      error: '"a b" is not a host name, an address or a CIDR',
+    });
   });
 });
 
@@ -100,7 +116,13 @@ test("outboundPolicyFromEnv", () => {
   expect(outboundPolicyFromEnv({})).toEqual({ ok: true, value: { allowPrivate: false, allowlist: [], own: [] } });
   const lab = outboundPolicyFromEnv({ OUTBOUND_ALLOW_PRIVATE: "1", SIP_HOST: "203.0.113.5" });
   expect(lab.ok && lab.value.allowPrivate).toBe(true);
-  expect(lab.ok && checkHost("203.0.113.5", { ...lab.value, allowPrivate: false })).toEqual({ ok: false, error: "names this service's own address" });
-  expect(outboundPolicyFromEnv({ OUTBOUND_ALLOW_PRIVATE: "maybe" })).toEqual({ ok: false, error: "OUTBOUND_ALLOW_PRIVATE: must be 0 or 1" });
+  expect(lab.ok && checkHost("203.0.113.5", { ...lab.value, allowPrivate: false })).toEqual({
+    ok: false,
+    error: "names this service's own address",
+  });
+  expect(outboundPolicyFromEnv({ OUTBOUND_ALLOW_PRIVATE: "maybe" })).toEqual({
+    ok: false,
+    error: "OUTBOUND_ALLOW_PRIVATE: must be 0 or 1",
+  });
   expect(outboundPolicyFromEnv({ OUTBOUND_ALLOWLIST: "x y" }).ok).toBe(false);
 });

@@ -10,7 +10,9 @@ import { type AddressClass, classifyIp, type Ip, inPrefix, parseIp, sameIp } fro
 export type Result<T, E = string> = { ok: true; value: T } | { ok: false; error: E };
 
 /** One allowlist entry: a host name, or a network (a single address is a full-length prefix). */
-export type AllowEntry = { readonly kind: "name"; readonly name: string } | { readonly kind: "net"; readonly net: Ip; readonly prefix: number };
+export type AllowEntry =
+  | { readonly kind: "name"; readonly name: string }
+  | { readonly kind: "net"; readonly net: Ip; readonly prefix: number };
 
 /** What tenants may send to. */
 export interface OutboundPolicy {
@@ -39,7 +41,8 @@ export function parseAllowEntry(raw: string): Result<AllowEntry> {
     const net = parseIp(s.slice(0, slash));
     const bits = s.slice(slash + 1);
     const max = net?.family === 4 ? 32 : 128;
-    if (!net || !/^\d{1,3}$/.test(bits) || Number(bits) > max) return { ok: false, error: `"${raw}" is not a CIDR such as 10.0.0.0/8` };
+    if (!net || !/^\d{1,3}$/.test(bits) || Number(bits) > max)
+      return { ok: false, error: `"${raw}" is not a CIDR such as 10.0.0.0/8` };
     return { ok: true, value: { kind: "net", net, prefix: Number(bits) } };
   }
   const ip = parseIp(s);
@@ -82,7 +85,11 @@ export function parseOutboundPolicy(input: OutboundPolicyInput): Result<Outbound
 }
 
 function matches(entries: readonly AllowEntry[], name: string, ip: Ip | null): boolean {
-  return entries.some((e) => (e.kind === "name" ? e.name === name : ip !== null && (e.prefix === (e.net.family === 4 ? 32 : 128) ? sameIp(ip, e.net) : inPrefix(ip, e.net, e.prefix))));
+  return entries.some((e) =>
+    e.kind === "name"
+      ? e.name === name
+      : ip !== null && (e.prefix === (e.net.family === 4 ? 32 : 128) ? sameIp(ip, e.net) : inPrefix(ip, e.net, e.prefix)),
+  );
 }
 
 const CLASS_TEXT: Record<Exclude<AddressClass, "public">, string> = {
@@ -195,7 +202,8 @@ export function checkUrl(url: string, policy: OutboundPolicy): Result<CheckedHos
  */
 export function outboundPolicyFromEnv(env: Readonly<Record<string, string | undefined>>): Result<OutboundPolicy> {
   const flag = (env.OUTBOUND_ALLOW_PRIVATE ?? "").trim().toLowerCase();
-  if (!["", "0", "1", "false", "true", "no", "yes"].includes(flag)) return { ok: false, error: "OUTBOUND_ALLOW_PRIVATE: must be 0 or 1" };
+  if (!["", "0", "1", "false", "true", "no", "yes"].includes(flag))
+    return { ok: false, error: "OUTBOUND_ALLOW_PRIVATE: must be 0 or 1" };
   const r = parseOutboundPolicy({
     allowPrivate: flag === "1" || flag === "true" || flag === "yes",
     allowlist: env.OUTBOUND_ALLOWLIST,

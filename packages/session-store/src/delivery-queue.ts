@@ -82,7 +82,10 @@ export class MemoryDeliveryQueue implements DeliveryQueue {
   }
 
   async claim(now: number, max: number, leaseMs: number): Promise<Delivery[]> {
-    const due = [...this.#s.jobs.values()].filter((j) => j.due <= now).sort((a, b) => a.due - b.due).slice(0, max);
+    const due = [...this.#s.jobs.values()]
+      .filter((j) => j.due <= now)
+      .sort((a, b) => a.due - b.due)
+      .slice(0, max);
     for (const j of due) j.due = now + leaseMs;
     return due.map((j) => j.d);
   }
@@ -175,13 +178,21 @@ export class RedisDeliveryQueue implements DeliveryQueue {
     try {
       return await this.#redis.evalsha(s.sha, 3, ...this.#keys, ...args);
     } catch (err) {
-      if (err instanceof Error && err.message.startsWith("NOSCRIPT")) return this.#redis.eval(s.lua, 3, ...this.#keys, ...args).catch(rethrowUnavailable);
+      if (err instanceof Error && err.message.startsWith("NOSCRIPT"))
+        return this.#redis.eval(s.lua, 3, ...this.#keys, ...args).catch(rethrowUnavailable);
       return rethrowUnavailable(err);
     }
   }
 
   async enqueue(d: Delivery, dueAt: number): Promise<EnqueueResult> {
-    return (await this.#run("enqueue", [d.id, d.webhookSid, JSON.stringify(d), dueAt, this.#limits.maxTotal, this.#limits.maxPerWebhook])) as EnqueueResult;
+    return (await this.#run("enqueue", [
+      d.id,
+      d.webhookSid,
+      JSON.stringify(d),
+      dueAt,
+      this.#limits.maxTotal,
+      this.#limits.maxPerWebhook,
+    ])) as EnqueueResult;
   }
 
   async claim(now: number, max: number, leaseMs: number): Promise<Delivery[]> {
@@ -220,7 +231,10 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): { queue
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   if (options.redisUrl) {
     const redis = connectRedis(options.redisUrl, options.timeouts);
-    return { queue: new RedisDeliveryQueue(redis, prefix, options.limits), close: async () => void (await redis.quit().catch(() => redis.disconnect())) };
+    return {
+      queue: new RedisDeliveryQueue(redis, prefix, options.limits),
+      close: async () => void (await redis.quit().catch(() => redis.disconnect())),
+    };
   }
   return { queue: new MemoryDeliveryQueue(prefix, options.limits), close: async () => {} };
 }

@@ -28,7 +28,11 @@ export const PUBLIC_EVENT_TYPES = [
 export type PublicEventType = (typeof PUBLIC_EVENT_TYPES)[number];
 
 /** The types a mixer node records itself (the store records the others from its own operations). */
-export const NODE_EVENT_TYPES = ["call.entered", "talker.started", "talker.stopped"] as const satisfies readonly PublicEventType[];
+export const NODE_EVENT_TYPES = [
+  "call.entered",
+  "talker.started",
+  "talker.stopped",
+] as const satisfies readonly PublicEventType[];
 export type NodeEventType = (typeof NODE_EVENT_TYPES)[number];
 
 /**
@@ -149,17 +153,62 @@ const keyOf = (prefix: string, accountSid: string) => `${prefix}evlog:${accountS
 export function toPublicEvent(e: SessionEvent): PublicEvent {
   switch (e.type) {
     case "meeting_started":
-      return { type: "meeting.started", date_created: e.at, account_sid: e.account_sid, meeting_sid: e.meeting.meeting_sid, call_sid: null, data: e.meeting };
+      return {
+        type: "meeting.started",
+        date_created: e.at,
+        account_sid: e.account_sid,
+        meeting_sid: e.meeting.meeting_sid,
+        call_sid: null,
+        data: e.meeting,
+      };
     case "meeting_updated":
-      return { type: "meeting.updated", date_created: e.at, account_sid: e.account_sid, meeting_sid: e.meeting.meeting_sid, call_sid: null, data: e.meeting, changes: { ...e.changes } };
+      return {
+        type: "meeting.updated",
+        date_created: e.at,
+        account_sid: e.account_sid,
+        meeting_sid: e.meeting.meeting_sid,
+        call_sid: null,
+        data: e.meeting,
+        changes: { ...e.changes },
+      };
     case "meeting_ended":
-      return { type: "meeting.ended", date_created: e.at, account_sid: e.account_sid, meeting_sid: e.meeting.meeting_sid, call_sid: null, data: e.meeting, reason: e.reason };
+      return {
+        type: "meeting.ended",
+        date_created: e.at,
+        account_sid: e.account_sid,
+        meeting_sid: e.meeting.meeting_sid,
+        call_sid: null,
+        data: e.meeting,
+        reason: e.reason,
+      };
     case "call_joined":
-      return { type: "call.joined", date_created: e.at, account_sid: e.account_sid, meeting_sid: e.call.meeting_sid, call_sid: e.call.call_sid, data: e.call };
+      return {
+        type: "call.joined",
+        date_created: e.at,
+        account_sid: e.account_sid,
+        meeting_sid: e.call.meeting_sid,
+        call_sid: e.call.call_sid,
+        data: e.call,
+      };
     case "call_updated":
-      return { type: "call.updated", date_created: e.at, account_sid: e.account_sid, meeting_sid: e.call.meeting_sid, call_sid: e.call.call_sid, data: e.call, changes: { ...e.changes } };
+      return {
+        type: "call.updated",
+        date_created: e.at,
+        account_sid: e.account_sid,
+        meeting_sid: e.call.meeting_sid,
+        call_sid: e.call.call_sid,
+        data: e.call,
+        changes: { ...e.changes },
+      };
     case "call_left":
-      return { type: "call.left", date_created: e.at, account_sid: e.account_sid, meeting_sid: e.call.meeting_sid, call_sid: e.call.call_sid, data: e.call };
+      return {
+        type: "call.left",
+        date_created: e.at,
+        account_sid: e.account_sid,
+        meeting_sid: e.call.meeting_sid,
+        call_sid: e.call.call_sid,
+        data: e.call,
+      };
   }
 }
 
@@ -208,7 +257,16 @@ const memStates = new Map<string, MemState>();
 function memState(prefix: string): MemState {
   let s = memStates.get(prefix);
   if (!s) {
-    s = { accounts: new Map(), lastMs: 0, seq: 0, dispatch: [], taken: new Map(), dispatchSeq: 0, dispatching: false, lastSweep: 0 };
+    s = {
+      accounts: new Map(),
+      lastMs: 0,
+      seq: 0,
+      dispatch: [],
+      taken: new Map(),
+      dispatchSeq: 0,
+      dispatching: false,
+      lastSweep: 0,
+    };
     memStates.set(prefix, s);
   }
   return s;
@@ -233,7 +291,12 @@ export class MemoryEventLog implements EventLog {
   readonly #transport: Transport;
   readonly #clock: () => number;
 
-  constructor(prefix: string, limits: EventLogLimits = {}, transport: Transport = new MemoryTransport(), clock: () => number = Date.now) {
+  constructor(
+    prefix: string,
+    limits: EventLogLimits = {},
+    transport: Transport = new MemoryTransport(),
+    clock: () => number = Date.now,
+  ) {
     this.#prefix = prefix;
     this.#limits = limitsOf(limits);
     this.#transport = transport;
@@ -295,7 +358,9 @@ export class MemoryEventLog implements EventLog {
     if (!entries) return [];
     this.#trim(entries, this.#clock());
     const start = afterId === null ? 0 : firstAfter(entries, afterId);
-    return entries.slice(start, start + limit).map(({ id, type, accountSid: a, meetingSid, json }) => ({ id, type, accountSid: a, meetingSid, json }));
+    return entries
+      .slice(start, start + limit)
+      .map(({ id, type, accountSid: a, meetingSid, json }) => ({ id, type, accountSid: a, meetingSid, json }));
   }
 
   watch(accountSid: string, fn: () => void): Promise<Unsubscribe> {
@@ -321,7 +386,14 @@ export class MemoryEventLog implements EventLog {
         s.taken.set(e.dispatchId, { entry: e, at: now });
         out.push(e);
       }
-      return out.map(({ id, type, accountSid, meetingSid, json, dispatchId }) => ({ id, type, accountSid, meetingSid, json, dispatchId }));
+      return out.map(({ id, type, accountSid, meetingSid, json, dispatchId }) => ({
+        id,
+        type,
+        accountSid,
+        meetingSid,
+        json,
+        dispatchId,
+      }));
     },
     ack: async (ids: readonly string[]): Promise<void> => {
       const s = memState(this.#prefix);
@@ -399,7 +471,8 @@ export class RedisEventLog implements EventLog {
     try {
       return (await this.#redis.evalsha(APPEND_SHA, 2, ...args)) as string;
     } catch (err) {
-      if (err instanceof Error && err.message.startsWith("NOSCRIPT")) return (await this.#redis.eval(APPEND_LUA, 2, ...args).catch(rethrowUnavailable)) as string;
+      if (err instanceof Error && err.message.startsWith("NOSCRIPT"))
+        return (await this.#redis.eval(APPEND_LUA, 2, ...args).catch(rethrowUnavailable)) as string;
       return rethrowUnavailable(err);
     }
   }
@@ -413,7 +486,9 @@ export class RedisEventLog implements EventLog {
   async readAfter(accountSid: string, afterId: string | null, limit: number): Promise<LoggedEvent[]> {
     checkLimit(limit);
     const start = afterId === null ? "-" : `(${afterId}`;
-    const rows = (await this.#redis.xrange(keyOf(this.#prefix, accountSid), start, "+", "COUNT", limit).catch(rethrowUnavailable)) as StreamEntry[];
+    const rows = (await this.#redis
+      .xrange(keyOf(this.#prefix, accountSid), start, "+", "COUNT", limit)
+      .catch(rethrowUnavailable)) as StreamEntry[];
     return rows.map((r) => this.#toLogged(accountSid, r)).filter((e): e is LoggedEvent => e !== null);
   }
 
@@ -422,16 +497,14 @@ export class RedisEventLog implements EventLog {
   }
 
   #ensureGroup(): Promise<void> {
-    this.#groupReady ??= this.#redis
-      .xgroup("CREATE", this.#dispatchKey, DISPATCH_GROUP, "$", "MKSTREAM")
-      .then(
-        () => {},
-        (err: unknown) => {
-          if (err instanceof Error && err.message.startsWith("BUSYGROUP")) return;
-          this.#groupReady = null;
-          rethrowUnavailable(err);
-        },
-      );
+    this.#groupReady ??= this.#redis.xgroup("CREATE", this.#dispatchKey, DISPATCH_GROUP, "$", "MKSTREAM").then(
+      () => {},
+      (err: unknown) => {
+        if (err instanceof Error && err.message.startsWith("BUSYGROUP")) return;
+        this.#groupReady = null;
+        rethrowUnavailable(err);
+      },
+    );
     return this.#groupReady;
   }
 

@@ -91,7 +91,8 @@ export function serveLivePlane(link: ThreadLink, options: ServeLivePlaneOptions 
   const logs = new Map<string, MemoryEventLog>();
   const logService: EventLogService = {
     async op(prefix, method, args) {
-      if (typeof prefix !== "string" || !FORWARDED_LOG.has(method)) throw new Error(`live plane: no event log operation ${method}`);
+      if (typeof prefix !== "string" || !FORWARDED_LOG.has(method))
+        throw new Error(`live plane: no event log operation ${method}`);
       let log = logs.get(prefix);
       if (!log) logs.set(prefix, (log = new MemoryEventLog(prefix, options.eventLog, transport)));
       return (log[method as (typeof EVENT_LOG_METHODS)[number]] as (...a: unknown[]) => unknown).apply(log, args);
@@ -148,7 +149,8 @@ export function linkEventLog(link: ThreadLink, prefix: string, transport: Transp
   const dispatch: DispatchFeed = { take: unavailable, ack: unavailable };
   return {
     append: (event) => remote.op(prefix, "append", [event]) as Promise<string>,
-    readAfter: (accountSid, afterId, limit) => remote.op(prefix, "readAfter", [accountSid, afterId, limit]) as ReturnType<EventLog["readAfter"]>,
+    readAfter: (accountSid, afterId, limit) =>
+      remote.op(prefix, "readAfter", [accountSid, afterId, limit]) as ReturnType<EventLog["readAfter"]>,
     watch: (accountSid, fn) => transport.subscribe(notifyChannel(prefix, accountSid), () => fn()),
     dispatch,
   };

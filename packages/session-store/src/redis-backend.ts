@@ -79,7 +79,12 @@ export class RedisBackend implements Backend {
           epoch: reply[5] as string,
         };
       case "locked":
-        return { status: "locked", meeting: parseMeeting(reply[1] as string), reaped: destroyed(reply[2]), epoch: reply[3] as string };
+        return {
+          status: "locked",
+          meeting: parseMeeting(reply[1] as string),
+          reaped: destroyed(reply[2]),
+          epoch: reply[3] as string,
+        };
       case "duplicate":
         return { status: "duplicate", epoch: reply[1] as string };
       case "wait":
@@ -116,11 +121,7 @@ export class RedisBackend implements Backend {
   }
 
   async listCalls(accountSid: string, now: number): Promise<RawList<CallRecord>> {
-    const [calls, msids, leases] = (await this.#run("listCalls", now, accountSid)) as [
-      string[],
-      string[],
-      (string | null)[],
-    ];
+    const [calls, msids, leases] = (await this.#run("listCalls", now, accountSid)) as [string[], string[], (string | null)[]];
     const live = new Set<string>();
     let sawExpired = false;
     msids.forEach((sid, i) => {
@@ -137,7 +138,11 @@ export class RedisBackend implements Backend {
   }
 
   async listCallsPage(accountSid: string, now: number, offset: number, limit: number): Promise<RawPage<CallRecord>> {
-    const [calls, total, expired] = (await this.#run("listCallsPage", now, accountSid, offset, limit)) as [string[], number, number];
+    const [calls, total, expired] = (await this.#run("listCallsPage", now, accountSid, offset, limit)) as [
+      string[],
+      number,
+      number,
+    ];
     return { items: calls.map(parseCall), total, sawExpired: expired === 1 };
   }
 

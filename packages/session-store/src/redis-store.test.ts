@@ -80,7 +80,7 @@ describe("Redis adapter", () => {
       if (!j.ok) throw new Error("refused");
       const ops: [string, () => Promise<unknown>][] = [
         ["getCall", () => s.getCall(j.call.call_sid)],
-        
+
         ["getMeetingByKey", () => s.getMeetingByKey("k")],
         ["listCalls", () => s.listCalls("x")],
         ["listMeetings", () => s.listMeetings("x")],
@@ -91,15 +91,18 @@ describe("Redis adapter", () => {
       for (const [name, op] of ops) expect({ name, cmds: await count(op) }).toEqual({ name, cmds: ["evalsha"] });
       expect(await count(() => s.getMeeting(j.meeting.meeting_sid))).toEqual(["get"]);
       let muted = false;
-      expect(await count(() => s.updateCall(j.call.call_sid, { muted: (muted = !muted) }))).toEqual(["evalsha", "publish", "evalsha"]);
+      expect(await count(() => s.updateCall(j.call.call_sid, { muted: (muted = !muted) }))).toEqual([
+        "evalsha",
+        "publish",
+        "evalsha",
+      ]);
       let locked = false;
       expect(await count(() => s.updateMeeting(j.meeting.meeting_sid, { locked: (locked = !locked) }))).toEqual([
         "evalsha",
         "publish",
         "evalsha",
       ]);
-      const join = () =>
-        s.join({ meetingKey: "k", accountSid: "x", meetingRoomSid: null, nodeId: "n", call: call("host") });
+      const join = () => s.join({ meetingKey: "k", accountSid: "x", meetingRoomSid: null, nodeId: "n", call: call("host") });
       expect(await count(join)).toEqual(["evalsha", "publish", "evalsha"]);
       const leaving = (await join()) as { call: { call_sid: string } };
       const other = (await join()) as { call: { call_sid: string } };

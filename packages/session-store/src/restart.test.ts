@@ -123,7 +123,13 @@ test("after Redis restarts empty, the owner's restore brings the meeting back an
 test("a meeting created for the key before the owner restored gives the key to the older, restored one", async () => {
   const s = open();
   const key = "acct-2:room:r2";
-  const first = await s.join({ meetingKey: key, accountSid: "acct-2", meetingRoomSid: "r2", nodeId: "n1", call: caller("host", 1) });
+  const first = await s.join({
+    meetingKey: key,
+    accountSid: "acct-2",
+    meetingRoomSid: "r2",
+    nodeId: "n1",
+    call: caller("host", 1),
+  });
   if (!first.ok) throw new Error("refused");
   const [c] = await s.listCalls("acct-2");
   await redis.restart();
@@ -136,12 +142,16 @@ test("a meeting created for the key before the owner restored gives the key to t
   );
   if (!split.ok) throw new Error("refused");
   expect(split.created).toBe(true);
-  const [r] = await s.restore("n1", [
-    { meetingKey: key, ...first.meeting, calls: [{ ...(c as NonNullable<typeof c>) }] },
-  ]);
+  const [r] = await s.restore("n1", [{ meetingKey: key, ...first.meeting, calls: [{ ...(c as NonNullable<typeof c>) }] }]);
   expect(r).toMatchObject({ status: "created", tookKey: true });
   expect((await s.getMeetingByKey(key))?.meeting_sid).toBe(first.meeting.meeting_sid);
-  const next = await s.join({ meetingKey: key, accountSid: "acct-2", meetingRoomSid: "r2", nodeId: "n2", call: caller("host", 3) });
+  const next = await s.join({
+    meetingKey: key,
+    accountSid: "acct-2",
+    meetingRoomSid: "r2",
+    nodeId: "n2",
+    call: caller("host", 3),
+  });
   expect(next.ok && next.meeting.meeting_sid).toBe(first.meeting.meeting_sid);
 }, 20_000);
 

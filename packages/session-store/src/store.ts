@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { ThreadLink } from "@conf/thread-link";
-import type { Backend, Destroyed, EpochInput } from "./backend.ts";
+import type { Backend, Destroyed, EpochInput, RawJoin } from "./backend.ts";
 import { connectRedis, DEFAULT_PREFIX, type RedisTimeouts } from "./bus.ts";
 import {
   type EventLog,
@@ -314,10 +314,8 @@ class Store implements SessionStore {
     const eventsChannel = `${prefix}events`;
     this.control = {
       send: (nodeId, message) => transport.publish(controlPrefix + nodeId, JSON.stringify(message)),
-      sendToOwner: (message) =>
-        backend.publishToOwner(message.meetingSid, this.#clock(), controlPrefix, JSON.stringify(message)),
-      subscribe: (nodeId, handler) =>
-        transport.subscribe(controlPrefix + nodeId, jsonHandler(handler, this.#onError, isControl)),
+      sendToOwner: (message) => backend.publishToOwner(message.meetingSid, this.#clock(), controlPrefix, JSON.stringify(message)),
+      subscribe: (nodeId, handler) => transport.subscribe(controlPrefix + nodeId, jsonHandler(handler, this.#onError, isControl)),
     };
     this.events = {
       publish: (event) => transport.publish(eventsChannel, JSON.stringify(event)),
@@ -347,8 +345,10 @@ class Store implements SessionStore {
   }
 
   async recordEvent(input: NodeEventInput): Promise<string | null> {
-    if (!(NODE_EVENT_TYPES as readonly string[]).includes(input.type)) throw new RangeError(`type: not a node event: ${String(input.type)}`);
-    if (typeof input.account_sid !== "string" || typeof input.call_sid !== "string") throw new RangeError("account_sid and call_sid must be strings");
+    if (!(NODE_EVENT_TYPES as readonly string[]).includes(input.type))
+      throw new RangeError(`type: not a node event: ${String(input.type)}`);
+    if (typeof input.account_sid !== "string" || typeof input.call_sid !== "string")
+      throw new RangeError("account_sid and call_sid must be strings");
     const now = this.#now();
     let data = input.data;
     let meetingSid = input.meeting_sid;
@@ -463,7 +463,8 @@ class Store implements SessionStore {
         const started = { ...m, attendees: { hosts: 0, listeners: 0, participants: 0 } };
         this.#emit({ type: "meeting_started", account_sid: m.account_sid, at, meeting: started }, false);
       }
-      for (const c of r.added) this.#emit({ type: "call_joined", account_sid: m.account_sid, at, call: toCall(c, now), meeting: m }, false);
+      for (const c of r.added)
+        this.#emit({ type: "call_joined", account_sid: m.account_sid, at, call: toCall(c, now), meeting: m }, false);
       out.push({ meetingSid: rm.meeting_sid, status: r.status, added: r.added.length, tookKey: r.tookKey });
     }
     return out;
@@ -492,7 +493,7 @@ class Store implements SessionStore {
     // While the store settles after losing its data, see restore(); bounded however the
     // window behaves, then the join creates the meeting.
     const giveUpAt = performance.now() + this.#graceMs + 1000;
-    let r;
+    let r: RawJoin;
     for (let force = false; ; ) {
       r = await this.#backend.join({
         key: input.meetingKey,
@@ -700,7 +701,14 @@ export function createSessionStore(options: SessionStoreOptions = {}): SessionSt
   }
   if (options.link) {
     const transport = new LinkTransport(options.link);
-    return new Store("memory", linkBackend(options.link, prefix), transport, prefix, options, linkEventLog(options.link, prefix, transport));
+    return new Store(
+      "memory",
+      linkBackend(options.link, prefix),
+      transport,
+      prefix,
+      options,
+      linkEventLog(options.link, prefix, transport),
+    );
   }
   const transport = new MemoryTransport();
   const log = new MemoryEventLog(prefix, options.eventLog, transport);

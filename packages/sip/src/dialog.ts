@@ -30,9 +30,7 @@ export const DIALOG_END_REASONS = ["bye-received", "bye-sent", "moved", ...DIALO
 export type DialogEndReason = (typeof DIALOG_END_REASONS)[number];
 
 /** How our BYE ended. */
-export type ByeResult =
-  | { ok: true; status: number }
-  | { ok: false; status: number; reason: string };
+export type ByeResult = { ok: true; status: number } | { ok: false; status: number; reason: string };
 
 /** Options of {@link Dialog.reinvite}. */
 export interface ReinviteOptions {

@@ -39,5 +39,7 @@ export function parseDtmfInfo(contentType: DtmfInfoType, body: string): DtmfInfo
     if (key === "signal") digit = normalizeDigit(value);
     else if (key === "duration" && /^[0-9]{1,6}$/.test(value)) durationMs = Number(value);
   }
-  return digit === null ? { ok: false, reason: "no valid Signal in application/dtmf-relay body" } : { ok: true, digit, durationMs };
+  return digit === null
+    ? { ok: false, reason: "no valid Signal in application/dtmf-relay body" }
+    : { ok: true, digit, durationMs };
 }

@@ -68,18 +68,30 @@ const spliced = fc
 
 describe("parser fuzz", () => {
   test("random bytes never throw", () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 2000 }), (b) => parseAll(b)), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 2000 }), (b) => parseAll(b)),
+      { numRuns: 2000 },
+    );
   });
   test("random strings never throw", () => {
-    fc.assert(fc.property(fc.string({ maxLength: 500 }), (s) => parseAll(new TextEncoder().encode(s))), {
-      numRuns: 2000,
-    });
+    fc.assert(
+      fc.property(fc.string({ maxLength: 500 }), (s) => parseAll(new TextEncoder().encode(s))),
+      {
+        numRuns: 2000,
+      },
+    );
   });
   test("mutated torture messages never throw", () => {
-    fc.assert(fc.property(mutated, (b) => parseAll(b)), { numRuns: 4000 });
+    fc.assert(
+      fc.property(mutated, (b) => parseAll(b)),
+      { numRuns: 4000 },
+    );
   });
   test("recombined header lines never throw", () => {
-    fc.assert(fc.property(spliced, (s) => parseAll(new TextEncoder().encode(s))), { numRuns: 1500 });
+    fc.assert(
+      fc.property(spliced, (s) => parseAll(new TextEncoder().encode(s))),
+      { numRuns: 1500 },
+    );
   });
   test("header sub-parsers never throw on any string", () => {
     fc.assert(
@@ -116,9 +128,15 @@ describe("UA fuzz", () => {
     try {
       const src = { address: "127.0.0.1", port: sink.port };
       fc.assert(
-        fc.property(fc.oneof(mutated, spliced.map((t) => new TextEncoder().encode(t))), (b) => {
-          ua.receive(b, src);
-        }),
+        fc.property(
+          fc.oneof(
+            mutated,
+            spliced.map((t) => new TextEncoder().encode(t)),
+          ),
+          (b) => {
+            ua.receive(b, src);
+          },
+        ),
         { numRuns: 1500 },
       );
       expect(errors).toEqual([]);

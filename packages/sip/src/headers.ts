@@ -438,7 +438,10 @@ export function parseNameAddr(value: string): ParseResult<NameAddr> {
   if (sc.peek() === 0x3c || (displayName === null && lt >= 0)) {
     if (displayName === null && lt > sc.pos) {
       // *(token LWS): display name made of tokens
-      const words = value.slice(sc.pos, lt).trim().split(/[ \t]+/);
+      const words = value
+        .slice(sc.pos, lt)
+        .trim()
+        .split(/[ \t]+/);
       for (const w of words) {
         if (!isToken(w)) return { ok: false, reason: `bad display name '${value.slice(sc.pos, lt).trim()}'` };
       }

@@ -109,4 +109,3 @@ export class IncomingCall {
     return this.host.reject(this, status, reason, headers);
   }
 }
-

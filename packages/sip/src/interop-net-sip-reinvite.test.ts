@@ -87,10 +87,12 @@ async function listenPair(): Promise<{ handedOver: Promise<HandOver> }> {
 function runCaller(mode: "caller-bye" | "wait-bye") {
   const proc = Bun.spawn(["perl", script, String(a.address.port), mode], { stdout: "pipe", stderr: "pipe" });
   const timer = setTimeout(() => proc.kill(), 9000);
-  return Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]).then(([out, err, code]) => {
-    clearTimeout(timer);
-    return { out, err, code };
-  });
+  return Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]).then(
+    ([out, err, code]) => {
+      clearTimeout(timer);
+      return { out, err, code };
+    },
+  );
 }
 
 /** Sends RTP to Net::SIP's port (from its SDP answer) until its echo reaches B's RTP socket. */

@@ -8,7 +8,11 @@ const enc = (s: string) => new TextEncoder().encode(s);
 describe("SourceAdmission", () => {
   test("token bucket per source, then 503s from a second budget, then silence", () => {
     let now = 0;
-    const a = new SourceAdmission({ invitesPerSecond: 2, burst: 2, pendingPerSource: 100, callsPerSource: 100 }, () => false, () => now);
+    const a = new SourceAdmission(
+      { invitesPerSecond: 2, burst: 2, pendingPerSource: 100, callsPerSource: 100 },
+      () => false,
+      () => now,
+    );
     const kinds = Array.from({ length: 6 }, () => a.admit("192.0.2.1").kind);
     expect(kinds).toEqual(["admit", "admit", "refuse", "refuse", "drop", "drop"]);
     expect(a.admit("192.0.2.2").kind).toBe("admit");
@@ -17,7 +21,10 @@ describe("SourceAdmission", () => {
   });
 
   test("pending and call counts end with their tickets; trusted sources are not counted", () => {
-    const a = new SourceAdmission({ invitesPerSecond: 1000, burst: 1000, pendingPerSource: 2, callsPerSource: 3 }, (x) => x === "198.51.100.1");
+    const a = new SourceAdmission(
+      { invitesPerSecond: 1000, burst: 1000, pendingPerSource: 2, callsPerSource: 3 },
+      (x) => x === "198.51.100.1",
+    );
     const t1 = a.admit("192.0.2.1");
     const t2 = a.admit("192.0.2.1");
     expect(a.admit("192.0.2.1")).toMatchObject({ kind: "refuse", why: "INVITEs waiting for an answer or ACK" });
@@ -61,9 +68,15 @@ describe("SipUa per-source holds", () => {
     const p = await RawPeer.open();
     try {
       const place = async (callId: string) => {
-        p.send(request({ method: "INVITE", uaPort: ua.address.port, peerPort: p.port, callId, cseq: 1, body: sdp(6000) }), ua.address.port);
+        p.send(
+          request({ method: "INVITE", uaPort: ua.address.port, peerPort: p.port, callId, cseq: 1, body: sdp(6000) }),
+          ua.address.port,
+        );
         const ok = await p.waitResponse(200, "INVITE", callId);
-        p.send(request({ method: "ACK", uaPort: ua.address.port, peerPort: p.port, callId, toTag: ok.to.tag ?? "", cseq: 1 }), ua.address.port);
+        p.send(
+          request({ method: "ACK", uaPort: ua.address.port, peerPort: p.port, callId, toTag: ok.to.tag ?? "", cseq: 1 }),
+          ua.address.port,
+        );
         return ok.to.tag ?? "";
       };
       const tag1 = await place("hold-1");
@@ -71,9 +84,15 @@ describe("SipUa per-source holds", () => {
       await place("hold-2");
       await Bun.sleep(50);
       // Two calls up: the third is refused until one ends.
-      p.send(request({ method: "INVITE", uaPort: ua.address.port, peerPort: p.port, callId: "hold-3", cseq: 1, body: sdp(6000) }), ua.address.port);
+      p.send(
+        request({ method: "INVITE", uaPort: ua.address.port, peerPort: p.port, callId: "hold-3", cseq: 1, body: sdp(6000) }),
+        ua.address.port,
+      );
       await p.waitResponse(503, "INVITE", "hold-3");
-      p.send(request({ method: "BYE", uaPort: ua.address.port, peerPort: p.port, callId: "hold-1", toTag: tag1, cseq: 2 }), ua.address.port);
+      p.send(
+        request({ method: "BYE", uaPort: ua.address.port, peerPort: p.port, callId: "hold-1", toTag: tag1, cseq: 2 }),
+        ua.address.port,
+      );
       await p.waitResponse(200, "BYE", "hold-1");
       await place("hold-4");
     } finally {

@@ -223,7 +223,16 @@ describe("parseMessage", () => {
   });
   test("response with empty reason phrase", () => {
     const r = parseMessage(
-      msg("SIP/2.0 180", "Via: SIP/2.0/UDP a;branch=z9hG4bK1", "From: <sip:a@h>;tag=1", "To: <sip:b@h>;tag=2", "Call-ID: x", "CSeq: 1 INVITE", "", ""),
+      msg(
+        "SIP/2.0 180",
+        "Via: SIP/2.0/UDP a;branch=z9hG4bK1",
+        "From: <sip:a@h>;tag=1",
+        "To: <sip:b@h>;tag=2",
+        "Call-ID: x",
+        "CSeq: 1 INVITE",
+        "",
+        "",
+      ),
     );
     if (!r.ok || r.value.kind !== "response") throw new Error("parse");
     expect(r.value.status).toBe(180);
@@ -233,7 +242,11 @@ describe("parseMessage", () => {
     ["empty", "", "empty datagram"],
     ["only CRLF (keep-alive)", "\r\n\r\n", "empty datagram"],
     ["no blank line", "OPTIONS sip:x@h SIP/2.0\r\nVia: SIP/2.0/UDP a\r\n", "no empty line after the header section"],
-    ["header without colon", msg("OPTIONS sip:x@h SIP/2.0", "Via SIP/2.0/UDP a", "", ""), "header line without name and colon: 'Via SIP/2.0/UDP a'"],
+    [
+      "header without colon",
+      msg("OPTIONS sip:x@h SIP/2.0", "Via SIP/2.0/UDP a", "", ""),
+      "header line without name and colon: 'Via SIP/2.0/UDP a'",
+    ],
     ["missing Via", msg("OPTIONS sip:x@h SIP/2.0", "CSeq: 1 OPTIONS", "", ""), "missing Via"],
     ["too short body", BASIC.replace("Content-Length: 4", "Content-Length: 40"), "body shorter than Content-Length"],
     ["status 99", msg("SIP/2.0 099 x", "", ""), "status code out of range: 99"],

@@ -121,11 +121,7 @@ export type MessageParseResult =
 const decoder = new TextDecoder("utf-8");
 const encoder = new TextEncoder();
 
-function fail(
-  reason: string,
-  salvage: ParseSalvage | null,
-  status: 400 | 505 = 400,
-): Extract<MessageParseResult, { ok: false }> {
+function fail(reason: string, salvage: ParseSalvage | null, status: 400 | 505 = 400): Extract<MessageParseResult, { ok: false }> {
   return { ok: false, reason, status, salvage };
 }
 
@@ -360,9 +356,10 @@ export function salvageResponseHeaders(
   const parsed = parseVia(first);
   if (parsed.ok) topVia = parsed.value;
   else {
-    const m = /^[ \t]*SIP[ \t]*\/[ \t]*([0-9.]+)[ \t]*\/[ \t]*([A-Za-z]+)[ \t]+([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?:[ \t]*:[ \t]*([0-9]{1,5}))?/i.exec(
-      first,
-    );
+    const m =
+      /^[ \t]*SIP[ \t]*\/[ \t]*([0-9.]+)[ \t]*\/[ \t]*([A-Za-z]+)[ \t]+([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?:[ \t]*:[ \t]*([0-9]{1,5}))?/i.exec(
+        first,
+      );
     if (!m || !m[1] || !m[2] || !m[3]) return null;
     const params: Params = new Map();
     const b = /;[ \t]*branch[ \t]*=[ \t]*([!%*_+`'~.A-Za-z0-9-]+)/i.exec(first);

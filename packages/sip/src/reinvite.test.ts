@@ -181,7 +181,8 @@ describe("Dialog.reinvite", () => {
 
     // The next one may go out at once, with the next CSeq.
     const again = dialog.reinvite({ sdp: sdp(50004) });
-    const second = (await peer.waitFor((x) => isReq("INVITE", inv.cseq.seq + 1)(x.msg), 2000, "second re-INVITE")).msg as SipRequest;
+    const second = (await peer.waitFor((x) => isReq("INVITE", inv.cseq.seq + 1)(x.msg), 2000, "second re-INVITE"))
+      .msg as SipRequest;
     peer.send(reply(second, 491, "Request Pending"), viaPort(second));
     expect(await again).toEqual({ ok: false, status: 491, reason: "Request Pending" });
   });
@@ -285,7 +286,15 @@ describe("Dialog.reinvite", () => {
 
     // With nothing pending, the peer's re-INVITE reaches the app again.
     peer.send(
-      request({ method: "INVITE", uaPort: ua.address.port, peerPort: peer.port, callId: "glare-1", cseq: 3, toTag, body: sdp(40002) }),
+      request({
+        method: "INVITE",
+        uaPort: ua.address.port,
+        peerPort: peer.port,
+        callId: "glare-1",
+        cseq: 3,
+        toTag,
+        body: sdp(40002),
+      }),
       ua.address.port,
     );
     await waitUntil(() => peer.count((m) => m.kind === "response" && m.status === 200 && m.cseq.seq === 3) >= 1);
@@ -526,10 +535,7 @@ describe("hand-over to another UA", () => {
     expect(lastAck?.from.port).toBe(ua.address.port);
 
     const toA = (method: string, cseq: number) =>
-      peer.send(
-        request({ method, uaPort: ua.address.port, peerPort: peer.port, callId: "ho-3", cseq, toTag }),
-        ua.address.port,
-      );
+      peer.send(request({ method, uaPort: ua.address.port, peerPort: peer.port, callId: "ho-3", cseq, toTag }), ua.address.port);
     // A phone that missed the target refresh still reaches us: keys and pings are answered.
     toA("INFO", 2);
     await peer.waitResponse(200, "INFO", "ho-3");

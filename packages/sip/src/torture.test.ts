@@ -21,9 +21,33 @@ function response(name: string): SipResponse {
 
 /** RFC 4475 3.1.1 valid messages, 3.2, 3.3 and 3.4: all must parse. */
 const VALID = [
-  "wsinv", "intmeth", "esc01", "escnull", "esc02", "lwsdisp", "longreq", "dblreq", "semiuri", "transports",
-  "mpart01", "unreason", "noreason", "badbranch", "unkscm", "novelsc", "unksm2", "bext01", "invut", "regaut01",
-  "bcast", "zeromf", "cparam01", "cparam02", "regescrt", "sdp01", "inv2543",
+  "wsinv",
+  "intmeth",
+  "esc01",
+  "escnull",
+  "esc02",
+  "lwsdisp",
+  "longreq",
+  "dblreq",
+  "semiuri",
+  "transports",
+  "mpart01",
+  "unreason",
+  "noreason",
+  "badbranch",
+  "unkscm",
+  "novelsc",
+  "unksm2",
+  "bext01",
+  "invut",
+  "regaut01",
+  "bcast",
+  "zeromf",
+  "cparam01",
+  "cparam02",
+  "regescrt",
+  "sdp01",
+  "inv2543",
 ];
 
 /** RFC 4475 invalid messages with the reason our parser must give and the status to answer. */
@@ -54,7 +78,10 @@ const INVALID: { name: string; reason: string; status: 400 | 505; salvage: boole
 
 describe("RFC 4475 torture messages", () => {
   test("every fixture is classified", () => {
-    const files = readdirSync(dir).filter((f) => f.endsWith(".dat")).map((f) => f.slice(0, -4)).sort();
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith(".dat"))
+      .map((f) => f.slice(0, -4))
+      .sort();
     expect(files.length).toBe(49);
     expect([...VALID, ...INVALID.map((i) => i.name)].sort()).toEqual(files);
   });

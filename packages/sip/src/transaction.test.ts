@@ -59,7 +59,10 @@ function recorder(timers: SipTimerOptions = {}) {
 const bytes = (s: string) => new TextEncoder().encode(s);
 
 /** An INVITE client transaction to DEST, added to `layer` and started (its ACK is the bytes "ACK"). */
-function startInvite(layer: ReturnType<typeof recorder>["layer"], events: ConstructorParameters<typeof InviteClientTransaction>[4]): InviteClientTransaction {
+function startInvite(
+  layer: ReturnType<typeof recorder>["layer"],
+  events: ConstructorParameters<typeof InviteClientTransaction>[4],
+): InviteClientTransaction {
   const tx = new InviteClientTransaction(layer, "z9hG4bKt1", bytes("INVITE"), DEST, events, () => bytes("ACK"));
   layer.addClient(tx);
   tx.start();

@@ -262,7 +262,6 @@ export class UaCore {
     }
   }
 
-
   endDialog(dialog: Dialog, reason: NonNullable<Dialog["endReason"]>): void {
     this.dialogTickets.get(dialog)?.end();
     dialog.state = "terminated";
@@ -284,7 +283,13 @@ export class UaCore {
    * (what Asterisk's force_rport/rewrite_contact do).
    */
   inDialogDestination(dialog: Dialog, nextHop: SipUri | null): Promise<Destination | null> {
-    if (this.forceRport && dialog.role === "uas" && dialog.routeSet.length === 0 && nextHop && nextHop.host !== dialog.source.address) {
+    if (
+      this.forceRport &&
+      dialog.role === "uas" &&
+      dialog.routeSet.length === 0 &&
+      nextHop &&
+      nextHop.host !== dialog.source.address
+    ) {
       return Promise.resolve(dialog.source);
     }
     return this.destinationOf(nextHop);

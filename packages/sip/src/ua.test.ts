@@ -307,7 +307,11 @@ describe("dialogs", () => {
       expect(bye.to.raw).toBe('"Caller" <sip:+15551230000@127.0.0.1>;tag=ft1');
       expect(bye.cseq.method).toBe("BYE");
       expect(bye.via[0]?.branch?.startsWith("z9hG4bK")).toBe(true);
-      await proxy.waitFor((r) => r.msg.kind === "request" && r.msg.method === "BYE" && r !== proxy.received[0], 1000, "BYE retransmission");
+      await proxy.waitFor(
+        (r) => r.msg.kind === "request" && r.msg.method === "BYE" && r !== proxy.received[0],
+        1000,
+        "BYE retransmission",
+      );
       expect(dialog.state).toBe("terminated");
       const top = bye.via[0];
       proxy.send(reply(bye, 200, "OK"), top?.rport === true ? ua.address.port : (top?.port ?? 5060));
@@ -346,7 +350,10 @@ describe("dialogs", () => {
       ua.address.port,
     );
     await peer.waitResponse(481, "BYE", "nope");
-    peer.send(request({ method: "BYE", uaPort: ua.address.port, peerPort: peer.port, callId: "nope2", cseq: 2 }), ua.address.port);
+    peer.send(
+      request({ method: "BYE", uaPort: ua.address.port, peerPort: peer.port, callId: "nope2", cseq: 2 }),
+      ua.address.port,
+    );
     await peer.waitResponse(481, "BYE", "nope2");
   });
 
@@ -392,7 +399,16 @@ describe("dialogs", () => {
     const { toTag } = await establish("dtmf-1");
     const info = (cseq: number, body: string, contentType: string) =>
       peer.send(
-        request({ method: "INFO", uaPort: ua.address.port, peerPort: peer.port, callId: "dtmf-1", cseq, toTag, body, contentType }),
+        request({
+          method: "INFO",
+          uaPort: ua.address.port,
+          peerPort: peer.port,
+          callId: "dtmf-1",
+          cseq,
+          toTag,
+          body,
+          contentType,
+        }),
         ua.address.port,
       );
     info(2, "Signal=5\r\nDuration=160\r\n", "application/dtmf-relay");
@@ -483,7 +499,10 @@ describe("dialogs", () => {
 describe("out-of-dialog requests and errors", () => {
   test("OPTIONS keep-alive: 200 with Allow and Accept", async () => {
     await start();
-    peer.send(request({ method: "OPTIONS", uaPort: ua.address.port, peerPort: peer.port, callId: "opt-1", cseq: 1 }), ua.address.port);
+    peer.send(
+      request({ method: "OPTIONS", uaPort: ua.address.port, peerPort: peer.port, callId: "opt-1", cseq: 1 }),
+      ua.address.port,
+    );
     const ok = await peer.waitResponse(200, "OPTIONS", "opt-1");
     expect(ok.headers.getAll("allow")).toEqual(["INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "INFO"]);
     expect(ok.headers.getAll("accept")).toContain("application/sdp");
@@ -497,7 +516,10 @@ describe("out-of-dialog requests and errors", () => {
     // comes back as a socket error (ECONNREFUSED) on the UA's socket.
     const gone = await RawPeer.open();
     const gonePort = gone.port;
-    gone.send(request({ method: "OPTIONS", uaPort: ua.address.port, peerPort: gonePort, callId: "opt-gone", cseq: 1 }), ua.address.port);
+    gone.send(
+      request({ method: "OPTIONS", uaPort: ua.address.port, peerPort: gonePort, callId: "opt-gone", cseq: 1 }),
+      ua.address.port,
+    );
     gone.close();
     await waitUntil(() => seen.some((s) => s.ctx === "socket"));
     const e = seen.find((s) => s.ctx === "socket")?.err;
@@ -507,7 +529,14 @@ describe("out-of-dialog requests and errors", () => {
 
   test("a retransmitted non-INVITE request gets the cached response", async () => {
     await start();
-    const text = request({ method: "OPTIONS", uaPort: ua.address.port, peerPort: peer.port, callId: "opt-2", cseq: 1, branch: branch() });
+    const text = request({
+      method: "OPTIONS",
+      uaPort: ua.address.port,
+      peerPort: peer.port,
+      callId: "opt-2",
+      cseq: 1,
+      branch: branch(),
+    });
     peer.send(text, ua.address.port);
     const first = await peer.waitResponse(200, "OPTIONS", "opt-2");
     peer.send(text, ua.address.port);
@@ -540,8 +569,14 @@ describe("out-of-dialog requests and errors", () => {
   test("unknown method 501, known-but-unsupported 405 with Allow", async () => {
     await start();
     peer.send(request({ method: "FOO", uaPort: ua.address.port, peerPort: peer.port, callId: "m-1", cseq: 1 }), ua.address.port);
-    peer.send(request({ method: "REGISTER", uaPort: ua.address.port, peerPort: peer.port, callId: "m-2", cseq: 1 }), ua.address.port);
-    peer.send(request({ method: "SUBSCRIBE", uaPort: ua.address.port, peerPort: peer.port, callId: "m-3", cseq: 1 }), ua.address.port);
+    peer.send(
+      request({ method: "REGISTER", uaPort: ua.address.port, peerPort: peer.port, callId: "m-2", cseq: 1 }),
+      ua.address.port,
+    );
+    peer.send(
+      request({ method: "SUBSCRIBE", uaPort: ua.address.port, peerPort: peer.port, callId: "m-3", cseq: 1 }),
+      ua.address.port,
+    );
     await peer.waitResponse(501, "FOO", "m-1");
     const r405 = await peer.waitResponse(405, "REGISTER", "m-2");
     expect(r405.headers.getAll("allow")).toContain("INVITE");
@@ -558,7 +593,14 @@ describe("out-of-dialog requests and errors", () => {
     peer.send("hello world\r\n\r\n", ua.address.port);
     peer.send("\r\n\r\n", ua.address.port);
     peer.send(
-      request({ method: "OPTIONS", uaPort: ua.address.port, peerPort: peer.port, callId: "bad-1", cseq: 1, cseqMethod: "INVITE" }),
+      request({
+        method: "OPTIONS",
+        uaPort: ua.address.port,
+        peerPort: peer.port,
+        callId: "bad-1",
+        cseq: 1,
+        cseqMethod: "INVITE",
+      }),
       ua.address.port,
     );
     const bad = await peer.waitResponse(400, "INVITE", "bad-1");
@@ -567,7 +609,10 @@ describe("out-of-dialog requests and errors", () => {
     await invite("bad-2");
     await peer.waitResponse(100, "INVITE", "bad-2");
     await waitUntil(() => errors.length === 1);
-    peer.send(request({ method: "OPTIONS", uaPort: ua.address.port, peerPort: peer.port, callId: "ok-1", cseq: 1 }), ua.address.port);
+    peer.send(
+      request({ method: "OPTIONS", uaPort: ua.address.port, peerPort: peer.port, callId: "ok-1", cseq: 1 }),
+      ua.address.port,
+    );
     await peer.waitResponse(200, "OPTIONS", "ok-1");
     expect(drops.some((d) => d.startsWith("no empty line") || d.startsWith("bad method"))).toBe(true);
     expect(peer.garbage).toEqual([]);
@@ -576,7 +621,14 @@ describe("out-of-dialog requests and errors", () => {
   test("Require with unknown extensions gets 420 with Unsupported", async () => {
     await start();
     peer.send(
-      request({ method: "OPTIONS", uaPort: ua.address.port, peerPort: peer.port, callId: "req-1", cseq: 1, headers: ["Require: 100rel, foo"] }),
+      request({
+        method: "OPTIONS",
+        uaPort: ua.address.port,
+        peerPort: peer.port,
+        callId: "req-1",
+        cseq: 1,
+        headers: ["Require: 100rel, foo"],
+      }),
       ua.address.port,
     );
     const r = await peer.waitResponse(420, "OPTIONS", "req-1");
@@ -676,7 +728,15 @@ describe("response routing (RFC 3261 18.2.2, RFC 3581)", () => {
   test("forceRport answers the source port even without rport", async () => {
     await start({}, { forceRport: true });
     peer.send(
-      request({ method: "OPTIONS", uaPort: ua.address.port, peerPort: peer.port, callId: "via-3", cseq: 1, rport: false, viaHost: "10.1.1.1:5070" }),
+      request({
+        method: "OPTIONS",
+        uaPort: ua.address.port,
+        peerPort: peer.port,
+        callId: "via-3",
+        cseq: 1,
+        rport: false,
+        viaHost: "10.1.1.1:5070",
+      }),
       ua.address.port,
     );
     const r = await peer.waitResponse(200, "OPTIONS", "via-3");

@@ -37,7 +37,11 @@ describe("UAC INVITE", () => {
       expect(inv.headers.get("x-meeting")).toBe("m1");
       expect(inv.contentType).toBe("application/sdp");
       expect(inv.from.tag).toBe(out.localTag);
-      await uas.waitFor((r) => r.msg.kind === "request" && r.msg.method === "INVITE" && r !== uas.received[0], 500, "retransmission");
+      await uas.waitFor(
+        (r) => r.msg.kind === "request" && r.msg.method === "INVITE" && r !== uas.received[0],
+        500,
+        "retransmission",
+      );
       uas.send(reply(inv, 180, "Ringing"), ua.address.port);
       await sleep(20);
       const sent = uas.count((m) => m.kind === "request" && m.method === "INVITE");
@@ -66,7 +70,11 @@ describe("UAC INVITE", () => {
 
       // A retransmitted 2xx gets the same ACK again.
       uas.send(ok, ua.address.port);
-      await proxy.waitFor((m) => m.msg.kind === "request" && m.msg.method === "ACK" && m !== proxy.received[0], 1000, "second ACK");
+      await proxy.waitFor(
+        (m) => m.msg.kind === "request" && m.msg.method === "ACK" && m !== proxy.received[0],
+        1000,
+        "second ACK",
+      );
 
       // BYE from our side goes to the first route too.
       const bye = r.dialog.bye();
@@ -85,7 +93,11 @@ describe("UAC INVITE", () => {
     const out = ua.invite({ target: target(), sdp: sdp(31000) });
     expect(out.retransmissions).toBe(0);
     const inv = await uas.waitRequest("INVITE");
-    await uas.waitFor((r) => r.msg.kind === "request" && r.msg.method === "INVITE" && r !== uas.received[0], 500, "retransmission");
+    await uas.waitFor(
+      (r) => r.msg.kind === "request" && r.msg.method === "INVITE" && r !== uas.received[0],
+      500,
+      "retransmission",
+    );
     uas.send(reply(inv, 486, "Busy Here"), ua.address.port);
     await out.result;
     await uas.waitRequest("ACK");

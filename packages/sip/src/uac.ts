@@ -11,13 +11,16 @@ import {
   type ReinviteOptions,
   type ReinviteResult,
 } from "./dialog.ts";
-import { bodyText, isSipUri, type NameAddr, type OutgoingHeader, parseUri, type SipResponse, serializeRequest } from "./message.ts";
 import {
-  type Destination,
-  InviteClientTransaction,
-  MAGIC_COOKIE,
-  NonInviteClientTransaction,
-} from "./transaction.ts";
+  bodyText,
+  isSipUri,
+  type NameAddr,
+  type OutgoingHeader,
+  parseUri,
+  type SipResponse,
+  serializeRequest,
+} from "./message.ts";
+import { type Destination, InviteClientTransaction, MAGIC_COOKIE, NonInviteClientTransaction } from "./transaction.ts";
 import { ALLOW, randomHex, type UaCore } from "./ua-core.ts";
 
 /** Options of {@link SipUa.invite}. */
@@ -142,7 +145,8 @@ export class Uac implements DialogHost {
       if (!dest) return resolve({ ok: false, status: 503, reason: "next hop not resolvable" });
       const tx = new NonInviteClientTransaction(this.core.layer, branch, "BYE", bytes, dest, {
         onResponse: (res) => {
-          if (res.status >= 200) resolve(res.status < 300 ? { ok: true, status: res.status } : { ok: false, status: res.status, reason: res.reason });
+          if (res.status >= 200)
+            resolve(res.status < 300 ? { ok: true, status: res.status } : { ok: false, status: res.status, reason: res.reason });
         },
         onTimeout: () => resolve({ ok: false, status: 408, reason: "Request Timeout" }),
       });
@@ -202,7 +206,9 @@ export class Uac implements DialogHost {
           dialog.localSdp = opts.sdp;
           if (sdp !== null) dialog.remoteSdp = sdp;
           const ackBranch = MAGIC_COOKIE + randomHex(8);
-          const built = buildInDialogRequest(dialog, "ACK", seq, this.core.newVia(ackBranch), [["User-Agent", this.core.userAgent]]);
+          const built = buildInDialogRequest(dialog, "ACK", seq, this.core.newVia(ackBranch), [
+            ["User-Agent", this.core.userAgent],
+          ]);
           void this.core.inDialogDestination(dialog, built.target.nextHop).then((ackDest) => {
             ack = { bytes: built.bytes, destination: ackDest ?? dest };
             this.core.send(ack.bytes, ack.destination);

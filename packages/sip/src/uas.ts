@@ -122,7 +122,8 @@ export class Uas implements CallHost {
   tooLarge(data: Uint8Array, src: Destination): void {
     const why = `datagram of ${data.length} bytes over ${this.core.limits.maxMessageBytes}`;
     const bodyStart = headerSectionEnd(data, this.core.limits.maxMessageBytes);
-    if (bodyStart < 0 || countHeaderLines(data, this.core.limits.maxHeaders) > this.core.limits.maxHeaders) return this.core.drop(why, src);
+    if (bodyStart < 0 || countHeaderLines(data, this.core.limits.maxHeaders) > this.core.limits.maxHeaders)
+      return this.core.drop(why, src);
     const r = parseMessage(new Uint8Array(data.subarray(0, bodyStart)));
     if (r.ok) {
       const req = r.value;

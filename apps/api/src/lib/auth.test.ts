@@ -21,7 +21,11 @@ describe("parseBasic", () => {
     { name: "plain", input: header("u", "p"), expected: { login: "u", password: "p" } },
     { name: "password with colons", input: header("u", "p:q:r"), expected: { login: "u", password: "p:q:r" } },
     { name: "empty password", input: header("u", ""), expected: { login: "u", password: "" } },
-    { name: "scheme case-insensitive", input: `basic ${Buffer.from("u:p").toString("base64")}`, expected: { login: "u", password: "p" } },
+    {
+      name: "scheme case-insensitive",
+      input: `basic ${Buffer.from("u:p").toString("base64")}`,
+      expected: { login: "u", password: "p" },
+    },
     { name: "no colon", input: `Basic ${Buffer.from("up").toString("base64")}`, expected: null },
     { name: "empty login", input: `Basic ${Buffer.from(":p").toString("base64")}`, expected: null },
     { name: "bearer", input: "Bearer abc", expected: null },

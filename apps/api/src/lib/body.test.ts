@@ -46,7 +46,10 @@ describe("zodIssuesToItems", () => {
   });
   test("too long", () => {
     const r = schema.safeParse({ name: "abcd" });
-    if (!r.success) expect(zodIssuesToItems(r.error)).toEqual([{ field: "name", message: "must be at most 3 characters", reference_sid: null }]);
+    if (!r.success)
+      expect(zodIssuesToItems(r.error)).toEqual([
+        { field: "name", message: "must be at most 3 characters", reference_sid: null },
+      ]);
   });
   test("fieldPath", () => {
     expect(fieldPath([])).toBeNull();

@@ -105,14 +105,27 @@ export function zodIssuesToItems(error: ZodError, data?: unknown): ErrorItem[] {
       }
       case "invalid_value":
         out.push(
-          item(field, issue.message.startsWith("Invalid") ? `must be one of ${issue.values.map(String).join(", ")}` : issue.message),
+          item(
+            field,
+            issue.message.startsWith("Invalid") ? `must be one of ${issue.values.map(String).join(", ")}` : issue.message,
+          ),
         );
         break;
       case "too_big":
-        out.push(item(field, issue.origin === "string" ? `must be at most ${issue.maximum} characters` : `must be at most ${issue.maximum}`));
+        out.push(
+          item(
+            field,
+            issue.origin === "string" ? `must be at most ${issue.maximum} characters` : `must be at most ${issue.maximum}`,
+          ),
+        );
         break;
       case "too_small":
-        out.push(item(field, issue.origin === "string" ? `must be at least ${issue.minimum} characters` : `must be at least ${issue.minimum}`));
+        out.push(
+          item(
+            field,
+            issue.origin === "string" ? `must be at least ${issue.minimum} characters` : `must be at least ${issue.minimum}`,
+          ),
+        );
         break;
       default:
         out.push(item(field, issue.message));

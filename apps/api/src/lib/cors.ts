@@ -33,7 +33,11 @@ export function corsAnyOrigin(options: CorsOptions): MiddlewareHandler {
       let requested = allowHeaders;
       if (!requested) {
         const asked = c.req.header("Access-Control-Request-Headers");
-        if (asked) requested = asked.split(",").map((h) => h.trim()).join(",");
+        if (asked)
+          requested = asked
+            .split(",")
+            .map((h) => h.trim())
+            .join(",");
       }
       if (requested) {
         headers.set("Access-Control-Allow-Headers", requested);

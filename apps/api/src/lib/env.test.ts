@@ -25,10 +25,17 @@ describe("parseEnv", () => {
     expect(r.ok && r.value.ADMIN_TOKEN).toBeUndefined();
   });
   test("each bad variable is named", () => {
-    const r = parseEnv({ API_PORT: "99999", DATABASE_URL: "mysql://x", REDIS_URL: "http://x", ADMIN_TOKEN: "short", PUBLIC_URL: "ftp://x" });
+    const r = parseEnv({
+      API_PORT: "99999",
+      DATABASE_URL: "mysql://x",
+      REDIS_URL: "http://x",
+      ADMIN_TOKEN: "short",
+      PUBLIC_URL: "ftp://x",
+    });
     expect(r.ok).toBe(false);
     if (!r.ok) {
-      for (const name of ["API_PORT", "DATABASE_URL", "REDIS_URL", "ADMIN_TOKEN", "PUBLIC_URL"]) expect(r.error).toContain(`${name}:`);
+      for (const name of ["API_PORT", "DATABASE_URL", "REDIS_URL", "ADMIN_TOKEN", "PUBLIC_URL"])
+        expect(r.error).toContain(`${name}:`);
     }
   });
   test("ADMIN_TOKEN: 16 characters or more (after trimming), else named with the rule", () => {
@@ -53,8 +60,17 @@ describe("parseEnv", () => {
       OUTBOUND_ALLOW_PRIVATE: false,
     });
     const v = parseEnv({ API_MAX_BODY_BYTES: "2048", OUTBOUND_ALLOW_PRIVATE: "1", OUTBOUND_ALLOWLIST: " 10.0.0.0/8 " });
-    expect(v.ok && v.value).toMatchObject({ API_MAX_BODY_BYTES: 2048, OUTBOUND_ALLOW_PRIVATE: true, OUTBOUND_ALLOWLIST: "10.0.0.0/8" });
-    const bad = parseEnv({ API_FILTER_MAX_PATTERN_LENGTH: "0", API_MAX_BODY_BYTES: "lots", OUTBOUND_ALLOW_PRIVATE: "maybe", OUTBOUND_ALLOWLIST: "10.0.0.0/40" });
+    expect(v.ok && v.value).toMatchObject({
+      API_MAX_BODY_BYTES: 2048,
+      OUTBOUND_ALLOW_PRIVATE: true,
+      OUTBOUND_ALLOWLIST: "10.0.0.0/8",
+    });
+    const bad = parseEnv({
+      API_FILTER_MAX_PATTERN_LENGTH: "0",
+      API_MAX_BODY_BYTES: "lots",
+      OUTBOUND_ALLOW_PRIVATE: "maybe",
+      OUTBOUND_ALLOWLIST: "10.0.0.0/40",
+    });
     expect(bad.ok).toBe(false);
     for (const name of ["API_FILTER_MAX_PATTERN_LENGTH", "API_MAX_BODY_BYTES", "OUTBOUND_ALLOW_PRIVATE", "OUTBOUND_ALLOWLIST"]) {
       expect(!bad.ok && bad.error).toContain(`${name}:`);

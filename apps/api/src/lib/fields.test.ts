@@ -24,7 +24,9 @@ describe("field filtering", () => {
     });
   });
   test("both: include, then exclude", () => {
-    expect<object>(selectFields(room, parseFieldSelection({ include_fields: "name,attributes", exclude_fields: "attributes" }, known))).toEqual({
+    expect<object>(
+      selectFields(room, parseFieldSelection({ include_fields: "name,attributes", exclude_fields: "attributes" }, known)),
+    ).toEqual({
       name: "N/A",
     });
   });

@@ -46,9 +46,15 @@ function quote(v: string): string {
 
 const condition = fc.oneof(
   adversarial.chain((p) => fc.constantFrom(`name like ${quote(p)}`, `name ilike ${quote(p)}`, `date_joined like ${quote(p)}`)),
-  fc.record({ f: fc.constantFrom("name", "duration", "muted", "date_joined"), op: fc.constantFrom(...FILTER_OPERATORS), v: fc.string({ maxLength: 20 }) }).map(
-    ({ f, op, v }) => (op === "in" || op === "notin" ? `${f} ${op} (${quote(v)}, ${quote(v + v)})` : `${f} ${op} ${quote(v)}`),
-  ),
+  fc
+    .record({
+      f: fc.constantFrom("name", "duration", "muted", "date_joined"),
+      op: fc.constantFrom(...FILTER_OPERATORS),
+      v: fc.string({ maxLength: 20 }),
+    })
+    .map(({ f, op, v }) =>
+      op === "in" || op === "notin" ? `${f} ${op} (${quote(v)}, ${quote(v + v)})` : `${f} ${op} ${quote(v)}`,
+    ),
   fc.string({ maxLength: 80 }),
 );
 

@@ -4,7 +4,10 @@ import { type Condition, compilePredicate, FILTER_OPERATORS, parseFilter } from 
 
 const field = fc.stringMatching(/^[a-z_][a-z0-9_]{0,10}(\.[a-z0-9_]{1,8})?$/);
 /** Any text, including quotes, backslashes, spaces, commas and parentheses. */
-const text = fc.string({ maxLength: 12, unit: fc.constantFrom("a", "Z", "1", " ", "'", '"', "\\", ",", "(", ")", "%", "_", "é") });
+const text = fc.string({
+  maxLength: 12,
+  unit: fc.constantFrom("a", "Z", "1", " ", "'", '"', "\\", ",", "(", ")", "%", "_", "é"),
+});
 const caseOf = (s: string, upper: boolean[]) => [...s].map((c, i) => (upper[i % upper.length] ? c.toUpperCase() : c)).join("");
 
 function render(value: string | null, quote: '"' | "'"): string {
@@ -35,7 +38,9 @@ test("rendered conditions parse back to what they say (quotes, escapes, keyword 
       const r = parseFilter(parts.join(joiner));
       if (!r.ok) throw new Error(`${parts.join(joiner)}: ${r.error}`);
       const expected: Condition[] = conds.map((c) =>
-        c.op === "in" || c.op === "notin" ? { field: c.field, op: c.op, values: c.values } : { field: c.field, op: c.op, value: c.values[0] ?? null },
+        c.op === "in" || c.op === "notin"
+          ? { field: c.field, op: c.op, values: c.values }
+          : { field: c.field, op: c.op, value: c.values[0] ?? null },
       );
       expect(r.value.conditions).toEqual(expected);
     }),
@@ -54,29 +59,36 @@ test("the parser never throws: any input is a result", () => {
 });
 
 test("eq and ne split the objects; in and notin split them", () => {
-  const objects = fc.array(fc.record({ n: fc.option(fc.integer({ min: -5, max: 5 }), { nil: null }), s: fc.option(text, { nil: null }) }));
+  const objects = fc.array(
+    fc.record({ n: fc.option(fc.integer({ min: -5, max: 5 }), { nil: null }), s: fc.option(text, { nil: null }) }),
+  );
   fc.assert(
-    fc.property(objects, fc.integer({ min: -5, max: 5 }), fc.array(fc.integer({ min: -5, max: 5 }), { minLength: 1, maxLength: 3 }), (objs, v, list) => {
-      const pred = (f: string) => {
-        const ast = parseFilter(f);
-        if (!ast.ok) throw new Error(ast.error);
-        const p = compilePredicate(ast.value, { n: "number", s: "string" });
-        if (!p.ok) throw new Error(p.error);
-        return p.value;
-      };
-      const eq = pred(`n eq ${v}`);
-      const ne = pred(`n ne ${v}`);
-      const inl = pred(`n in (${list.join(",")})`);
-      const notin = pred(`n notin (${list.join(",")})`);
-      const lt = pred(`n lt ${v}`);
-      const ge = pred(`n ge ${v}`);
-      for (const o of objs) {
-        expect(eq(o) !== ne(o)).toBe(true);
-        expect(inl(o) !== notin(o)).toBe(true);
-        // Ordering comparisons hold for values only: a null is neither below nor at/above.
-        if (o.n !== null) expect(lt(o) !== ge(o)).toBe(true);
-        else expect(lt(o) || ge(o)).toBe(false);
-      }
-    }),
+    fc.property(
+      objects,
+      fc.integer({ min: -5, max: 5 }),
+      fc.array(fc.integer({ min: -5, max: 5 }), { minLength: 1, maxLength: 3 }),
+      (objs, v, list) => {
+        const pred = (f: string) => {
+          const ast = parseFilter(f);
+          if (!ast.ok) throw new Error(ast.error);
+          const p = compilePredicate(ast.value, { n: "number", s: "string" });
+          if (!p.ok) throw new Error(p.error);
+          return p.value;
+        };
+        const eq = pred(`n eq ${v}`);
+        const ne = pred(`n ne ${v}`);
+        const inl = pred(`n in (${list.join(",")})`);
+        const notin = pred(`n notin (${list.join(",")})`);
+        const lt = pred(`n lt ${v}`);
+        const ge = pred(`n ge ${v}`);
+        for (const o of objs) {
+          expect(eq(o) !== ne(o)).toBe(true);
+          expect(inl(o) !== notin(o)).toBe(true);
+          // Ordering comparisons hold for values only: a null is neither below nor at/above.
+          if (o.n !== null) expect(lt(o) !== ge(o)).toBe(true);
+          else expect(lt(o) || ge(o)).toBe(false);
+        }
+      },
+    ),
   );
 });

@@ -11,7 +11,11 @@ const ok = (s: string): FilterAst => {
 describe("parseFilter: accepted", () => {
   const cases: { name: string; input: string; expected: FilterAst["conditions"] }[] = [
     { name: "bare word", input: "type eq conference", expected: [{ field: "type", op: "eq", value: "conference" }] },
-    { name: "double quotes with spaces", input: 'name eq "filter value name"', expected: [{ field: "name", op: "eq", value: "filter value name" }] },
+    {
+      name: "double quotes with spaces",
+      input: 'name eq "filter value name"',
+      expected: [{ field: "name", op: "eq", value: "filter value name" }],
+    },
     { name: "single quotes", input: "name eq 'my mediator'", expected: [{ field: "name", op: "eq", value: "my mediator" }] },
     { name: "escaped quote", input: 'name eq "say \\"hi\\""', expected: [{ field: "name", op: "eq", value: 'say "hi"' }] },
     { name: "other quote inside", input: `name eq "O'Brien"`, expected: [{ field: "name", op: "eq", value: "O'Brien" }] },
@@ -33,14 +37,38 @@ describe("parseFilter: accepted", () => {
         { field: "c", op: "ilike", value: "x" },
       ],
     },
-    { name: "in list quoted", input: 'status in ("active", "suspended")', expected: [{ field: "status", op: "in", values: ["active", "suspended"] }] },
-    { name: "notin list bare, no spaces", input: "status notin (a,b)", expected: [{ field: "status", op: "notin", values: ["a", "b"] }] },
-    { name: "in list mixed quotes", input: `x in ( 'a b' ,"c",d )`, expected: [{ field: "x", op: "in", values: ["a b", "c", "d"] }] },
-    { name: "in list with a comma inside quotes", input: `x in ("a,b", c)`, expected: [{ field: "x", op: "in", values: ["a,b", "c"] }] },
+    {
+      name: "in list quoted",
+      input: 'status in ("active", "suspended")',
+      expected: [{ field: "status", op: "in", values: ["active", "suspended"] }],
+    },
+    {
+      name: "notin list bare, no spaces",
+      input: "status notin (a,b)",
+      expected: [{ field: "status", op: "notin", values: ["a", "b"] }],
+    },
+    {
+      name: "in list mixed quotes",
+      input: `x in ( 'a b' ,"c",d )`,
+      expected: [{ field: "x", op: "in", values: ["a b", "c", "d"] }],
+    },
+    {
+      name: "in list with a comma inside quotes",
+      input: `x in ("a,b", c)`,
+      expected: [{ field: "x", op: "in", values: ["a,b", "c"] }],
+    },
     { name: "bare null", input: "did_group_sid eq null", expected: [{ field: "did_group_sid", op: "eq", value: null }] },
     { name: "quoted null is a string", input: 'name eq "null"', expected: [{ field: "name", op: "eq", value: "null" }] },
-    { name: "dotted field", input: "attributes.conference_language eq EN", expected: [{ field: "attributes.conference_language", op: "eq", value: "EN" }] },
-    { name: "bare value with comma and parens", input: "call_moh_list eq legacy,beep(x)", expected: [{ field: "call_moh_list", op: "eq", value: "legacy,beep(x)" }] },
+    {
+      name: "dotted field",
+      input: "attributes.conference_language eq EN",
+      expected: [{ field: "attributes.conference_language", op: "eq", value: "EN" }],
+    },
+    {
+      name: "bare value with comma and parens",
+      input: "call_moh_list eq legacy,beep(x)",
+      expected: [{ field: "call_moh_list", op: "eq", value: "legacy,beep(x)" }],
+    },
     { name: "surrounding and repeated spaces", input: "  a   gt   5  ", expected: [{ field: "a", op: "gt", value: "5" }] },
     {
       name: "every scalar operator",
@@ -66,7 +94,7 @@ describe("parseFilter: rejected with a message saying what is wrong", () => {
     { input: "status in ()", message: 'empty list after "status in"' },
     { input: "status in (a b)", message: 'expected "," or ")" at position 14' },
     { input: "1abc eq x", message: '"1abc" at position 1 is not a field name' },
-    { input: "name eq ab\"c", message: "unexpected quote" },
+    { input: 'name eq ab"c', message: "unexpected quote" },
     { input: '"name" eq x', message: "expected a field name at position 1" },
   ];
   for (const c of cases) {
@@ -121,9 +149,33 @@ const CALL_FIELDS: MemoryFieldMap = {
   attendees: { hosts: "number" },
 };
 const calls = [
-  { call_sid: "a", name: "Alice", duration: 10, muted: false, date_joined: "2021-09-03T14:11:55.000Z", meeting_sid: null, attendees: { hosts: 1 } },
-  { call_sid: "b", name: "bob", duration: 20, muted: true, date_joined: "2021-09-03T14:12:00.000Z", meeting_sid: "m1", attendees: { hosts: 0 } },
-  { call_sid: "c", name: "Carol Ann", duration: 30, muted: false, date_joined: "2021-09-04T00:00:00.000Z", meeting_sid: "m2", attendees: { hosts: 2 } },
+  {
+    call_sid: "a",
+    name: "Alice",
+    duration: 10,
+    muted: false,
+    date_joined: "2021-09-03T14:11:55.000Z",
+    meeting_sid: null,
+    attendees: { hosts: 1 },
+  },
+  {
+    call_sid: "b",
+    name: "bob",
+    duration: 20,
+    muted: true,
+    date_joined: "2021-09-03T14:12:00.000Z",
+    meeting_sid: "m1",
+    attendees: { hosts: 0 },
+  },
+  {
+    call_sid: "c",
+    name: "Carol Ann",
+    duration: 30,
+    muted: false,
+    date_joined: "2021-09-04T00:00:00.000Z",
+    meeting_sid: "m2",
+    attendees: { hosts: 2 },
+  },
 ];
 
 describe("compilePredicate (live objects)", () => {
@@ -194,7 +246,14 @@ describe("compileFilter (SQL)", () => {
     attributes: jsonb(),
     created: timestamp({ withTimezone: true, mode: "string" }),
   });
-  const fields = { meeting_room_sid: t.sid, name: t.name, size: t.size, open: t.open, attributes: t.attributes, date_created: t.created };
+  const fields = {
+    meeting_room_sid: t.sid,
+    name: t.name,
+    size: t.size,
+    open: t.open,
+    attributes: t.attributes,
+    date_created: t.created,
+  };
   const dialect = new PgDialect();
   const compile = (s: string, opts = {}) => {
     const r = compileFilter(ok(s), fields, opts);

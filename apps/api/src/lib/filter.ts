@@ -263,7 +263,8 @@ function typedValue(field: string, kind: Exclude<FieldKind, "json">, op: FilterO
     }
     case "date": {
       const ms = Date.parse(value);
-      if (Number.isNaN(ms)) return { ok: false, error: `"${field}" is a date; "${value}" is not a date such as 2021-02-25T20:36:54.000Z` };
+      if (Number.isNaN(ms))
+        return { ok: false, error: `"${field}" is a date; "${value}" is not a date such as 2021-02-25T20:36:54.000Z` };
       return { ok: true, value: { kind, value: new Date(ms).toISOString() } };
     }
     default:

@@ -9,7 +9,6 @@
 import type { MiddlewareHandler } from "hono";
 import { badRequest, invalid, item, type ErrorItem } from "./errors.ts";
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
 const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/;
 
 /**

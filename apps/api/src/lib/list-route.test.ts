@@ -19,7 +19,9 @@ const routes = [ListQuerySchema, CoreListQuerySchema].map((query, i) =>
 
 function build(fast: boolean): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-  app.onError((err, c) => (err instanceof ApiError ? c.json(err.body as object, err.status) : c.json({ message: String(err) }, 500)));
+  app.onError((err, c) =>
+    err instanceof ApiError ? c.json(err.body as object, err.status) : c.json({ message: String(err) }, 500),
+  );
   for (const route of routes) {
     const handler = async (c: any) => c.json({ valid: c.req.valid("query"), raw: c.req.query() }, 200);
     if (fast) registerListRoute(app, route, handler);

@@ -48,7 +48,10 @@ forEachDatabase((h) => {
     }
     // The other account's rooms must never show up.
     for (const name of ["Alpha", "Omega"]) {
-      await h().json("POST", "/conference/v2/meeting_rooms", { auth: h().b.auth, body: { name, attributes: { conference_language: "EN" } } });
+      await h().json("POST", "/conference/v2/meeting_rooms", {
+        auth: h().b.auth,
+        body: { name, attributes: { conference_language: "EN" } },
+      });
     }
     rooms = (await h().json("GET", "/conference/v2/meeting_rooms?limit=1000&order=name")).body.items;
     expect(rooms).toHaveLength(ROOMS.length);
@@ -77,7 +80,7 @@ forEachDatabase((h) => {
     { filter: 'name eq "O\'Brien room"', expected: ["O'Brien room"] },
     { filter: `name eq 'Say "hi"'`, expected: ['Say "hi"'] },
     { filter: 'name eq "Say \\"hi\\""', expected: ['Say "hi"'] },
-    { filter: "name gt N", expected: ["N/A", "O'Brien room", "Say \"hi\"", "Zeta", "alpha three", "alpha two", "beta%"] },
+    { filter: "name gt N", expected: ["N/A", "O'Brien room", 'Say "hi"', "Zeta", "alpha three", "alpha two", "beta%"] },
     { filter: "name ge N/A" },
     { filter: "name lt Beta", expected: ["Alpha"] },
     { filter: "name le Beta", expected: ["Alpha", "Beta"] },
@@ -153,7 +156,10 @@ forEachDatabase((h) => {
     let url: string | undefined = "/conference/v2/meeting_rooms?order=name+desc&limit=5";
     let pages = 0;
     while (url && pages < 10) {
-      const r: { body: { items: Room[]; pagination: { next?: string } } } = await h().json("GET", url.replace("http://api.test", ""));
+      const r: { body: { items: Room[]; pagination: { next?: string } } } = await h().json(
+        "GET",
+        url.replace("http://api.test", ""),
+      );
       seen.push(...names(r.body.items));
       url = r.body.pagination.next;
       pages++;
@@ -168,7 +174,11 @@ forEachDatabase((h) => {
     });
     const last = await list("order=name&limit=5&offset=10");
     // Records before the last page lie outside it, so has_more is true (the reference: "more records existing outside of the queried parameters").
-    expect(last.body).toMatchObject({ count: 2, has_more: true, pagination: { previous: "http://api.test/conference/v2/meeting_rooms?order=name&limit=5&offset=5" } });
+    expect(last.body).toMatchObject({
+      count: 2,
+      has_more: true,
+      pagination: { previous: "http://api.test/conference/v2/meeting_rooms?order=name&limit=5&offset=5" },
+    });
   });
 
   test("links keep the filter and field selection", async () => {
@@ -217,7 +227,10 @@ forEachDatabase((h) => {
     expect((await list("limit=1000")).body).toMatchObject({ count: 12, has_more: false, limit: 1000, pagination: {} });
     const r = await list("limit=1001");
     expect(r.status).toBe(400);
-    expect(r.body).toEqual({ message: "bad request", errors: [{ field: "limit", message: "limit cannot exceed 1000", reference_sid: null }] });
+    expect(r.body).toEqual({
+      message: "bad request",
+      errors: [{ field: "limit", message: "limit cannot exceed 1000", reference_sid: null }],
+    });
     for (const q of ["limit=-1", "limit=abc", "offset=-5", "offset=1.5"]) expect((await list(q)).status).toBe(400);
   });
 

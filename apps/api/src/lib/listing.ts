@@ -144,7 +144,8 @@ export async function listLivePaged<T extends object>(
   const query = c.req.query();
   const page = parsePageQuery(query);
   const selection = parseFieldSelection(query, objectFields);
-  if (parseFilterParam(c, query.filter) || page.order) return listLive(c, await fetchAll(), fields, objectFields, { countable: true });
+  if (parseFilterParam(c, query.filter) || page.order)
+    return listLive(c, await fetchAll(), fields, objectFields, { countable: true });
   const { items, total } = await fetchPage(page.offset, page.limit);
   return envelope(c, items, selection, page, total, total);
 }

@@ -49,7 +49,15 @@ interface ErrorRecord {
 /** A loggable description of an error and its causes, free of parameters and secrets. */
 export function describeError(err: unknown, depth = 0): ErrorRecord {
   if (typeof err !== "object" || err === null) return { name: typeof err };
-  const e = err as { name?: unknown; message?: unknown; code?: unknown; query?: unknown; params?: unknown; stack?: unknown; cause?: unknown };
+  const e = err as {
+    name?: unknown;
+    message?: unknown;
+    code?: unknown;
+    query?: unknown;
+    params?: unknown;
+    stack?: unknown;
+    cause?: unknown;
+  };
   const name = typeof e.name === "string" ? e.name : (err.constructor?.name ?? "Object");
   const out: ErrorRecord = { name };
   if (typeof e.code === "string") out.code = e.code;
@@ -73,7 +81,10 @@ export function describeError(err: unknown, depth = 0): ErrorRecord {
  * C1 and the line/paragraph separators, which some terminals and log viewers honour.
  */
 export function safeJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return JSON.stringify(value).replace(
+    /[\u007f-\u009f\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 /**
@@ -86,6 +97,9 @@ export function unexpectedErrorLine(err: unknown, c: Context): string {
 }
 
 /** The fields of {@link unexpectedErrorLine}, for a logger that writes the record itself. */
-export function unexpectedErrorRecord(err: unknown, c: Context): { method: string; path: string; error: ReturnType<typeof describeError> } {
+export function unexpectedErrorRecord(
+  err: unknown,
+  c: Context,
+): { method: string; path: string; error: ReturnType<typeof describeError> } {
   return { method: c.req.method, path: c.req.path, error: describeError(err) };
 }

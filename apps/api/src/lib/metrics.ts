@@ -36,7 +36,9 @@ export interface ApiMetrics {
  * const metrics = createApiMetrics({ sources: [() => mixer.text()] });
  * app.use("*", metrics.middleware);
  */
-export function createApiMetrics(options: { sources?: readonly MetricsSource[]; onSourceError?: (err: unknown) => void } = {}): ApiMetrics {
+export function createApiMetrics(
+  options: { sources?: readonly MetricsSource[]; onSourceError?: (err: unknown) => void } = {},
+): ApiMetrics {
   const registry = new Registry();
   const duration = new Histogram({
     name: "conference_http_request_duration_seconds",

@@ -45,7 +45,10 @@ type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS;
 /** A 400 of a route that takes a body: a bad query parameter, or the reference's own envelope for unparsable JSON. */
 const BadRequestWithBodySchema = z.union([ErrorSchema, BadJsonSchema]);
 
-type ErrorEntry = { description: string; content: { "application/json": { schema: typeof ErrorSchema | typeof BadRequestWithBodySchema } } };
+type ErrorEntry = {
+  description: string;
+  content: { "application/json": { schema: typeof ErrorSchema | typeof BadRequestWithBodySchema } };
+};
 
 /**
  * The `responses` entries of the given error statuses, plus `default`: any other error
@@ -67,7 +70,8 @@ export function errors<S extends ErrorStatus>(...statuses: S[]) {
         : { description: ERROR_DESCRIPTIONS[s], content: { "application/json": { schema: ErrorSchema } } };
   }
   out.default = {
-    description: "Any other error (413 body too large, 429 too many failed logins, 500, 503 live store unavailable), in the same error body",
+    description:
+      "Any other error (413 body too large, 429 too many failed logins, 500, 503 live store unavailable), in the same error body",
     content: { "application/json": { schema: ErrorSchema } },
   };
   return out;
@@ -146,17 +150,23 @@ export const ListQuerySchema = z.object({
     .string()
     .optional()
     .openapi({ param: { name: "offset", in: "query" }, description: "Items skipped (default 0)", example: "0" }),
-  order: z.string().optional().openapi({
-    param: { name: "order", in: "query" },
-    description: "`field`, `field asc` or `field desc`",
-    example: "name desc",
-  }),
-  filter: z.string().optional().openapi({
-    param: { name: "filter", in: "query" },
-    description:
-      'Result filter: `field op value` joined by `and`; op is eq, ne, gt, ge, lt, le, like, ilike, in, notin; values bare, "double" or \'single\' quoted; lists as `in ("a", "b")`; keys of attributes as `attributes.<key>`',
-    example: 'name like "Sales%" and attributes.conference_language eq EN',
-  }),
+  order: z
+    .string()
+    .optional()
+    .openapi({
+      param: { name: "order", in: "query" },
+      description: "`field`, `field asc` or `field desc`",
+      example: "name desc",
+    }),
+  filter: z
+    .string()
+    .optional()
+    .openapi({
+      param: { name: "filter", in: "query" },
+      description:
+        'Result filter: `field op value` joined by `and`; op is eq, ne, gt, ge, lt, le, like, ilike, in, notin; values bare, "double" or \'single\' quoted; lists as `in ("a", "b")`; keys of attributes as `attributes.<key>`',
+      example: 'name like "Sales%" and attributes.conference_language eq EN',
+    }),
   include_fields: fieldsParam("include_fields"),
   exclude_fields: fieldsParam("exclude_fields"),
 });
@@ -166,10 +176,13 @@ export const CoreListQuerySchema = ListQuerySchema.extend({ limit: limitParam(10
 
 /** The query of a PATCH: `nested_objects=replace` replaces nested objects whole (rule 4). */
 export const PatchQuerySchema = ObjectQuerySchema.extend({
-  nested_objects: z.enum(["merge", "replace"]).optional().openapi({
-    param: { name: "nested_objects", in: "query" },
-    description: "`replace`: nested objects (attributes) are replaced whole instead of merged",
-  }),
+  nested_objects: z
+    .enum(["merge", "replace"])
+    .optional()
+    .openapi({
+      param: { name: "nested_objects", in: "query" },
+      description: "`replace`: nested objects (attributes) are replaced whole instead of merged",
+    }),
 });
 
 /** The list envelope of the reference around `item`. */
@@ -177,16 +190,27 @@ export function pageSchema<T extends z.ZodType>(item: T, name: string) {
   return z
     .object({
       count: z.number().int().openapi({ description: "Items in this response" }),
-      has_more: z.boolean().openapi({ description: "Whether matching items exist outside this page (before or after it); true exactly when `pagination` has a link" }),
+      has_more: z.boolean().openapi({
+        description:
+          "Whether matching items exist outside this page (before or after it); true exactly when `pagination` has a link",
+      }),
       items: z.array(item),
       limit: z.number().int(),
       offset: z.number().int(),
       pagination: z
         .object({
-          next: z.string().optional().openapi({ description: "Absolute URL of the items after this page (present when there are any)" }),
-          previous: z.string().optional().openapi({ description: "Absolute URL of the items before this page (present when there are any; past the end, the last items)" }),
+          next: z
+            .string()
+            .optional()
+            .openapi({ description: "Absolute URL of the items after this page (present when there are any)" }),
+          previous: z.string().optional().openapi({
+            description: "Absolute URL of the items before this page (present when there are any; past the end, the last items)",
+          }),
         })
-        .openapi({ description: "Links to the items outside this page; `{}` exactly when there are none. A `limit=0` page's links carry the default limit." }),
+        .openapi({
+          description:
+            "Links to the items outside this page; `{}` exactly when there are none. A `limit=0` page's links carry the default limit.",
+        }),
       total: z.number().int().nullable().openapi({ description: "Items matching in all (null for uncountable objects)" }),
     })
     .openapi(name);
@@ -195,7 +219,10 @@ export function pageSchema<T extends z.ZodType>(item: T, name: string) {
 function attributeDoc(key: AttributeKey) {
   const spec = ATTRIBUTES[key];
   const values = "values" in spec && spec.values ? ` (${spec.values.join(" / ")})` : "";
-  return { description: `${spec.meaning}${values}. Kind: ${spec.kind}; default ${JSON.stringify(spec.default)}.`, example: spec.default };
+  return {
+    description: `${spec.meaning}${values}. Kind: ${spec.kind}; default ${JSON.stringify(spec.default)}.`,
+    example: spec.default,
+  };
 }
 
 const attributeShape = <T extends z.ZodType>(make: (key: AttributeKey) => T) =>

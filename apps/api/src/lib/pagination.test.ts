@@ -29,10 +29,30 @@ describe("parsePageQuery", () => {
   });
   const bad: { name: string; query: Record<string, string>; field: string; message: string }[] = [
     { name: "limit over 1000", query: { limit: "1001" }, field: "limit", message: "limit cannot exceed 1000" },
-    { name: "negative limit", query: { limit: "-1" }, field: "limit", message: 'limit must be a whole number of 0 or more, got "-1"' },
-    { name: "limit not a number", query: { limit: "ten" }, field: "limit", message: 'limit must be a whole number of 0 or more, got "ten"' },
-    { name: "fractional offset", query: { offset: "1.5" }, field: "offset", message: 'offset must be a whole number of 0 or more, got "1.5"' },
-    { name: "bad order direction", query: { order: "name up" }, field: "order", message: 'order direction must be asc or desc, got "up"' },
+    {
+      name: "negative limit",
+      query: { limit: "-1" },
+      field: "limit",
+      message: 'limit must be a whole number of 0 or more, got "-1"',
+    },
+    {
+      name: "limit not a number",
+      query: { limit: "ten" },
+      field: "limit",
+      message: 'limit must be a whole number of 0 or more, got "ten"',
+    },
+    {
+      name: "fractional offset",
+      query: { offset: "1.5" },
+      field: "offset",
+      message: 'offset must be a whole number of 0 or more, got "1.5"',
+    },
+    {
+      name: "bad order direction",
+      query: { order: "name up" },
+      field: "order",
+      message: 'order direction must be asc or desc, got "up"',
+    },
     { name: "order with extra words", query: { order: "name asc desc" }, field: "order", message: "order takes one field" },
   ];
   for (const c of bad) {
@@ -98,18 +118,88 @@ describe("pageEnvelope", () => {
     pagination: { next?: string; previous?: string };
   }[] = [
     { name: "start", query: { limit: "2" }, matched: 13, count: 2, has_more: true, pagination: { next: at(2, 2) } },
-    { name: "middle", query: { limit: "2", offset: "6" }, matched: 13, count: 2, has_more: true, pagination: { next: at(8, 2), previous: at(4, 2) } },
-    { name: "last page, partly filled", query: { limit: "2", offset: "12" }, matched: 13, count: 1, has_more: true, pagination: { previous: at(10, 2) } },
-    { name: "last page, exactly filled", query: { limit: "2", offset: "11" }, matched: 13, count: 2, has_more: true, pagination: { previous: at(9, 2) } },
-    { name: "offset inside the first page's width", query: { limit: "5", offset: "3" }, matched: 13, count: 5, has_more: true, pagination: { next: at(8, 5), previous: at(0, 5) } },
-    { name: "past the end: previous is the last records", query: { limit: "2", offset: "50" }, matched: 13, count: 0, has_more: true, pagination: { previous: at(11, 2) } },
-    { name: "just past the end", query: { limit: "2", offset: "13" }, matched: 13, count: 0, has_more: true, pagination: { previous: at(11, 2) } },
+    {
+      name: "middle",
+      query: { limit: "2", offset: "6" },
+      matched: 13,
+      count: 2,
+      has_more: true,
+      pagination: { next: at(8, 2), previous: at(4, 2) },
+    },
+    {
+      name: "last page, partly filled",
+      query: { limit: "2", offset: "12" },
+      matched: 13,
+      count: 1,
+      has_more: true,
+      pagination: { previous: at(10, 2) },
+    },
+    {
+      name: "last page, exactly filled",
+      query: { limit: "2", offset: "11" },
+      matched: 13,
+      count: 2,
+      has_more: true,
+      pagination: { previous: at(9, 2) },
+    },
+    {
+      name: "offset inside the first page's width",
+      query: { limit: "5", offset: "3" },
+      matched: 13,
+      count: 5,
+      has_more: true,
+      pagination: { next: at(8, 5), previous: at(0, 5) },
+    },
+    {
+      name: "past the end: previous is the last records",
+      query: { limit: "2", offset: "50" },
+      matched: 13,
+      count: 0,
+      has_more: true,
+      pagination: { previous: at(11, 2) },
+    },
+    {
+      name: "just past the end",
+      query: { limit: "2", offset: "13" },
+      matched: 13,
+      count: 0,
+      has_more: true,
+      pagination: { previous: at(11, 2) },
+    },
     { name: "everything in one page", query: { limit: "13" }, matched: 13, count: 13, has_more: false, pagination: {} },
     { name: "nothing matches, offset 0", query: { limit: "2" }, matched: 0, count: 0, has_more: false, pagination: {} },
-    { name: "nothing matches, offset past it", query: { limit: "2", offset: "4" }, matched: 0, count: 0, has_more: false, pagination: {} },
-    { name: "limit 0 at the start: next at the default limit", query: { limit: "0" }, matched: 13, count: 0, has_more: true, pagination: { next: at(0, 10) } },
-    { name: "limit 0 in the middle", query: { limit: "0", offset: "6" }, matched: 13, count: 0, has_more: true, pagination: { next: at(6, 10), previous: at(0, 10) } },
-    { name: "limit 0 past the end", query: { limit: "0", offset: "20" }, matched: 13, count: 0, has_more: true, pagination: { previous: at(3, 10) } },
+    {
+      name: "nothing matches, offset past it",
+      query: { limit: "2", offset: "4" },
+      matched: 0,
+      count: 0,
+      has_more: false,
+      pagination: {},
+    },
+    {
+      name: "limit 0 at the start: next at the default limit",
+      query: { limit: "0" },
+      matched: 13,
+      count: 0,
+      has_more: true,
+      pagination: { next: at(0, 10) },
+    },
+    {
+      name: "limit 0 in the middle",
+      query: { limit: "0", offset: "6" },
+      matched: 13,
+      count: 0,
+      has_more: true,
+      pagination: { next: at(6, 10), previous: at(0, 10) },
+    },
+    {
+      name: "limit 0 past the end",
+      query: { limit: "0", offset: "20" },
+      matched: 13,
+      count: 0,
+      has_more: true,
+      pagination: { previous: at(3, 10) },
+    },
     { name: "limit 0 over nothing", query: { limit: "0" }, matched: 0, count: 0, has_more: false, pagination: {} },
   ];
   for (const e of edges) {
@@ -135,7 +225,13 @@ describe("pageEnvelope", () => {
       fc.property(fc.nat(30), fc.nat(40), fc.nat(12), (matched, offset, limit) => {
         const page = parsePageQuery({ limit: String(limit), offset: String(offset) });
         const count = Math.max(0, Math.min(limit, matched - offset));
-        const env = pageEnvelope({ items: Array.from({ length: count }, (_, i) => i), matched, total: matched, page, requestUrl: new URL(R) });
+        const env = pageEnvelope({
+          items: Array.from({ length: count }, (_, i) => i),
+          matched,
+          total: matched,
+          page,
+          requestUrl: new URL(R),
+        });
         const outside = matched - count > 0;
         expect(env.has_more).toBe(outside);
         expect(Object.keys(env.pagination).length > 0).toBe(outside);
@@ -146,7 +242,8 @@ describe("pageEnvelope", () => {
           const u = new URL(link);
           expect(Number(u.searchParams.get("limit") ?? "10")).toBeGreaterThan(0);
         }
-        if (env.pagination.previous) expect(Number(new URL(env.pagination.previous).searchParams.get("offset"))).toBeLessThan(matched);
+        if (env.pagination.previous)
+          expect(Number(new URL(env.pagination.previous).searchParams.get("offset"))).toBeLessThan(matched);
       }),
     );
   });
@@ -156,7 +253,7 @@ describe("pageEnvelope", () => {
     expect(env.has_more).toBe(true);
   });
   test("filter values survive in the links (encoded)", () => {
-    const u = new URL('http://h/x?filter=name%20eq%20%22a%20b%22&limit=1');
+    const u = new URL("http://h/x?filter=name%20eq%20%22a%20b%22&limit=1");
     const env = pageEnvelope({ items: [1], matched: 3, total: 3, page: parsePageQuery({ limit: "1" }), requestUrl: u });
     const next = new URL(env.pagination.next!);
     expect(next.searchParams.get("filter")).toBe('name eq "a b"');
@@ -165,11 +262,23 @@ describe("pageEnvelope", () => {
 });
 
 describe("sortInMemory", () => {
-  const items = [{ n: 2, s: "b" }, { n: null, s: "a" }, { n: 1, s: "c" }];
+  const items = [
+    { n: 2, s: "b" },
+    { n: null, s: "a" },
+    { n: 1, s: "c" },
+  ];
   const fields = { n: "number", s: "string" } as const;
   test("ascending puts nulls last, descending first (as Postgres)", () => {
-    expect(sortInMemory(items, { field: "n", direction: "asc" }, fields, (o, f) => o[f as "n"]).map((o) => o.n)).toEqual([1, 2, null]);
-    expect(sortInMemory(items, { field: "n", direction: "desc" }, fields, (o, f) => o[f as "n"]).map((o) => o.n)).toEqual([null, 2, 1]);
+    expect(sortInMemory(items, { field: "n", direction: "asc" }, fields, (o, f) => o[f as "n"]).map((o) => o.n)).toEqual([
+      1,
+      2,
+      null,
+    ]);
+    expect(sortInMemory(items, { field: "n", direction: "desc" }, fields, (o, f) => o[f as "n"]).map((o) => o.n)).toEqual([
+      null,
+      2,
+      1,
+    ]);
   });
   test("unknown field is a 400", () => {
     const e = error400(() => sortInMemory(items, { field: "zz", direction: "asc" }, fields, () => null));

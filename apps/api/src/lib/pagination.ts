@@ -92,7 +92,12 @@ export function sqlOrderBy(order: OrderSpec, fields: SqlFieldMap, options: SqlFi
 }
 
 /** Sorts live objects by the requested field (stable; nulls last ascending, first descending). */
-export function sortInMemory<T>(items: readonly T[], order: OrderSpec | null, fields: MemoryFieldMap, getPath: (o: T, f: string) => unknown): T[] {
+export function sortInMemory<T>(
+  items: readonly T[],
+  order: OrderSpec | null,
+  fields: MemoryFieldMap,
+  getPath: (o: T, f: string) => unknown,
+): T[] {
   if (!order) return [...items];
   const k = resolveMemoryField(order.field, fields);
   if (!k.ok) throw badRequest("order", k.error);

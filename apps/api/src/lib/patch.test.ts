@@ -12,7 +12,8 @@ describe("jsonEqual", () => {
     ["1", 1, false],
     [{}, [], false],
   ];
-  for (const [a, b, expected] of cases) test(`${JSON.stringify(a)} vs ${JSON.stringify(b)}`, () => expect(jsonEqual(a, b)).toBe(expected));
+  for (const [a, b, expected] of cases)
+    test(`${JSON.stringify(a)} vs ${JSON.stringify(b)}`, () => expect(jsonEqual(a, b)).toBe(expected));
 });
 
 describe("checkReadOnly", () => {

@@ -144,7 +144,11 @@ describe("durationValidUntil", () => {
       input: [{ date_created: "2024-01-01T00:00:00.000Z", duration: 0 }],
       expected: at("2024-01-01T00:00:01.000Z"),
     },
-    { name: "unreadable date: keep nothing", input: [{ date_created: "not a date", duration: 1 }], expected: Number.NEGATIVE_INFINITY },
+    {
+      name: "unreadable date: keep nothing",
+      input: [{ date_created: "not a date", duration: 1 }],
+      expected: Number.NEGATIVE_INFINITY,
+    },
   ];
   for (const c of cases) test(c.name, () => expect(durationValidUntil(c.input)).toBe(c.expected));
 

@@ -75,7 +75,8 @@ export function startWebhookDispatcher(o: WebhookDispatcherOptions): WebhookDisp
   const pollMs = o.pollMs ?? 250;
   const cacheTtlMs = o.cacheTtlMs ?? 5000;
   const resolve = o.resolve ?? (async (host: string) => (await lookup(host, { all: true })).map((a) => a.address));
-  const onError = o.onError ?? ((m: string, e?: unknown) => console.error(`webhooks: ${m}`, e instanceof Error ? e.message : (e ?? "")));
+  const onError =
+    o.onError ?? ((m: string, e?: unknown) => console.error(`webhooks: ${m}`, e instanceof Error ? e.message : (e ?? "")));
   const consumer = `api-${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
   const cache = new Map<string, { at: number; hooks: Promise<WebhookWithSecret[]> }>();
   const inflight = new Map<string, number>();
@@ -102,8 +103,16 @@ export function startWebhookDispatcher(o: WebhookDispatcherOptions): WebhookDisp
     for (const e of taken) {
       for (const hook of await webhooks(e.accountSid)) {
         if (hook.types !== null && !hook.types.includes(e.type)) continue;
-        const d: Delivery = { id: `${hook.webhook_sid}|${e.id}`, webhookSid: hook.webhook_sid, accountSid: e.accountSid, body: e.json, attempt: 0, firstAt: now };
-        if ((await o.queue.enqueue(d, now)) === "full") onError(`queue full: event ${e.id} not delivered to webhook ${hook.webhook_sid}`);
+        const d: Delivery = {
+          id: `${hook.webhook_sid}|${e.id}`,
+          webhookSid: hook.webhook_sid,
+          accountSid: e.accountSid,
+          body: e.json,
+          attempt: 0,
+          firstAt: now,
+        };
+        if ((await o.queue.enqueue(d, now)) === "full")
+          onError(`queue full: event ${e.id} not delivered to webhook ${hook.webhook_sid}`);
       }
     }
     await o.log.dispatch.ack(taken.map((e) => e.dispatchId));
@@ -121,7 +130,11 @@ export function startWebhookDispatcher(o: WebhookDispatcherOptions): WebhookDisp
     const t = Math.floor(Date.now() / 1000);
     const res = await fetch(hook.url, {
       method: "POST",
-      headers: { "Content-Type": "application/json", "Conference-Signature": signature(hook.secret, t, d.body), "User-Agent": "conference-webhooks/1" },
+      headers: {
+        "Content-Type": "application/json",
+        "Conference-Signature": signature(hook.secret, t, d.body),
+        "User-Agent": "conference-webhooks/1",
+      },
       body: d.body,
       redirect: "manual",
       signal: AbortSignal.timeout(timeoutMs),

@@ -35,7 +35,11 @@ export interface ObjectWrites<Input extends z.ZodObject> {
   readonly updated: string;
   readonly patch: { readonly summary: string; readonly description: string };
   /** `required`: every updatable field, as the reference's PUT takes the entire object. */
-  readonly put: { readonly summary: string; readonly description: string; readonly required: readonly (keyof Input["shape"] & string)[] };
+  readonly put: {
+    readonly summary: string;
+    readonly description: string;
+    readonly required: readonly (keyof Input["shape"] & string)[];
+  };
 }
 
 /**
@@ -47,7 +51,12 @@ export interface ObjectWrites<Input extends z.ZodObject> {
  */
 export function registerObjectWrites<Input extends z.ZodObject>(app: OpenAPIHono<AppEnv>, spec: ObjectWrites<Input>): void {
   // The two routes differ in the method, the query (PATCH's `nested_objects`) and the body schema only.
-  const route = <M extends "patch" | "put">(method: M, verb: string, text: { summary: string; description: string }, request: object) =>
+  const route = <M extends "patch" | "put">(
+    method: M,
+    verb: string,
+    text: { summary: string; description: string },
+    request: object,
+  ) =>
     createRoute({
       method,
       operationId: `${verb}${spec.name}`,
@@ -59,7 +68,10 @@ export function registerObjectWrites<Input extends z.ZodObject>(app: OpenAPIHono
       request: { params: spec.params, ...request },
       responses: { 200: ok(spec.filtered, spec.updated), ...errors(...spec.errorStatuses) },
     });
-  const patchRoute = route("patch", "update", spec.patch, { query: PatchQuerySchema, body: jsonBodyOf(spec.input, "The fields to change") });
+  const patchRoute = route("patch", "update", spec.patch, {
+    query: PatchQuerySchema,
+    body: jsonBodyOf(spec.input, "The fields to change"),
+  });
   const putRoute = route("put", "replace", spec.put, {
     query: ObjectQuerySchema,
     body: putBodyOf(spec.input, spec.put.required, `${spec.name}Replace`),
@@ -77,7 +89,9 @@ export function registerObjectWrites<Input extends z.ZodObject>(app: OpenAPIHono
       checkReadOnly(body, unwrap(await repo.get(accountSid, sid)), spec.readOnly);
       const mode = replace ? "replace" : (query.nested_objects ?? "merge");
       const fields = pickUpdatable(body, spec.updatable, mode === "replace") as never;
-      const object = unwrap(await (replace ? repo.replace(accountSid, sid, fields) : repo.update(accountSid, sid, fields, { nestedObjects: mode })));
+      const object = unwrap(
+        await (replace ? repo.replace(accountSid, sid, fields) : repo.update(accountSid, sid, fields, { nestedObjects: mode })),
+      );
       await c.var.services.publish({ kind: "account", accountSid });
       return c.json(selectOne(c, object, spec.fields), 200);
     }) as never);

@@ -47,14 +47,17 @@ describe("a code keyed by RFC 4733", () => {
     expect(ticks.map((t) => t[0]!.duration)).toEqual([160, 320, 480, 640, 800]);
     expect(ticks.map((t) => t[0]!.marker)).toEqual([true, false, false, false, false]);
     expect(ticks.map((t) => t[0]!.end)).toEqual([false, false, false, false, true]);
-    for (const p of ticks[4]!) expect(p).toEqual({ event: 5, end: true, marker: false, duration: 800, timestamp: 1000, volume: 10 });
+    for (const p of ticks[4]!)
+      expect(p).toEqual({ event: 5, end: true, marker: false, duration: 800, timestamp: 1000, volume: 10 });
     expect(ticks.every((t) => t.every((p) => p.timestamp === 1000 && p.event === 5))).toBe(true);
     expect(plan.slice(5)).toEqual([null, null, null]);
   });
 
   test("a code: each digit starts a new event at its own tick", () => {
     const plan = ticksOf("12#");
-    const starts = plan.flatMap((t, i) => (t && t[0]!.marker ? [{ i, ev: t[0]!.event, start: (t[0]!.timestamp - 1000) / 160 }] : []));
+    const starts = plan.flatMap((t, i) =>
+      t && t[0]!.marker ? [{ i, ev: t[0]!.event, start: (t[0]!.timestamp - 1000) / 160 }] : [],
+    );
     expect(starts).toEqual([
       { i: 0, ev: 1, start: 0 },
       { i: 8, ev: 2, start: 8 },

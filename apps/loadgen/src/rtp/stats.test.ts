@@ -13,7 +13,11 @@ function feed(s: StreamStats, start: number, offsets: number[], times?: number[]
 describe("StreamStats loss", () => {
   test("no loss across the 16-bit sequence wrap", () => {
     const s = new StreamStats();
-    feed(s, 65530, Array.from({ length: 20 }, (_, i) => i));
+    feed(
+      s,
+      65530,
+      Array.from({ length: 20 }, (_, i) => i),
+    );
     expect(s.c.packets).toBe(20);
     expect(s.c.expected).toBe(20);
     expect(s.lost).toBe(0);
@@ -109,7 +113,11 @@ describe("StreamStats timing", () => {
   test("perfectly paced packets have zero jitter and no late arrivals", () => {
     const dev = new Histogram(0.1, 1000);
     const s = new StreamStats({ deviation: dev });
-    feed(s, 0, Array.from({ length: 100 }, (_, i) => i));
+    feed(
+      s,
+      0,
+      Array.from({ length: 100 }, (_, i) => i),
+    );
     expect(s.c.jitterMs).toBe(0);
     expect(s.c.late).toBe(0);
     expect(dev.count).toBe(99);
@@ -125,7 +133,12 @@ describe("StreamStats timing", () => {
       times.push(t);
       t += i % 2 === 0 ? 15 : 25;
     }
-    feed(s, 0, Array.from({ length: 400 }, (_, i) => i), times);
+    feed(
+      s,
+      0,
+      Array.from({ length: 400 }, (_, i) => i),
+      times,
+    );
     // |D| is 5 ms every packet, so J -> 5 ms.
     expect(s.c.jitterMs).toBeCloseTo(5, 3);
     expect(s.c.late).toBe(199);

@@ -62,7 +62,8 @@ export function voiceLoop(
   const frames: Uint8Array[] = [];
   for (let f = 0; f < total / SAMPLES_PER_FRAME; f++) {
     const frame = new Uint8Array(SAMPLES_PER_FRAME);
-    for (let i = 0; i < SAMPLES_PER_FRAME; i++) frame[i] = encode(Math.max(-32768, Math.min(32767, Math.round(pcm[f * SAMPLES_PER_FRAME + i]! * gain))));
+    for (let i = 0; i < SAMPLES_PER_FRAME; i++)
+      frame[i] = encode(Math.max(-32768, Math.min(32767, Math.round(pcm[f * SAMPLES_PER_FRAME + i]! * gain))));
     frames.push(frame);
   }
   return { frames };

@@ -186,7 +186,8 @@ describe("local recording", () => {
     const rec = startLocalRecording({ ...base, dir, startedAt: new Date() });
     feedSine((f) => rec.write(f), 1, 440);
     expect(await rec.ready).toEqual({ ok: true });
-    while ((await readFile(join(dir, (await readdir(dir)).find((f) => f.endsWith(".wav")) ?? ""))).length < 44 + 32000) await Bun.sleep(5);
+    while ((await readFile(join(dir, (await readdir(dir)).find((f) => f.endsWith(".wav")) ?? ""))).length < 44 + 32000)
+      await Bun.sleep(5);
     // Fault injection: the file descriptor goes away under the recorder, as on a failed disk.
     await (rec as unknown as { fh: { close(): Promise<void> } }).fh.close();
     feedSine((f) => rec.write(f), 1, 440);

@@ -73,7 +73,10 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** `2024-05-01T12:34:56.789Z` -> `20240501T123456Z`. */
 export function fileTimestamp(d: Date): string {
-  return d.toISOString().replace(/\.\d+Z$/, "Z").replace(/[-:]/g, "");
+  return d
+    .toISOString()
+    .replace(/\.\d+Z$/, "Z")
+    .replace(/[-:]/g, "");
 }
 
 /** A meeting sid as a safe file-name part (ours are alphanumeric; anything else is replaced). */

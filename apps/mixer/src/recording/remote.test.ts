@@ -71,7 +71,7 @@ function expectContinuous(pkts: readonly { seq: number; ts: number }[]): void {
   for (let i = 1; i < pkts.length; i++) {
     const a = pkts[i - 1] as { seq: number; ts: number };
     const b = pkts[i] as { seq: number; ts: number };
-    if (b.seq !== ((a.seq + 1) & 0xffff) || b.ts !== ((a.ts + 160) >>> 0)) breaks++;
+    if (b.seq !== ((a.seq + 1) & 0xffff) || b.ts !== (a.ts + 160) >>> 0) breaks++;
   }
   expect(breaks).toBe(0);
 }
@@ -164,7 +164,13 @@ class NetSipRecorder {
       .filter((l) => l.length > 0)
       .map((l) => {
         const [at, seq, ts, pt, hex] = l.split(" ");
-        return { at: Number(at), seq: Number(seq), ts: Number(ts), pt: Number(pt), payload: new Uint8Array(Buffer.from(hex ?? "", "hex")) };
+        return {
+          at: Number(at),
+          seq: Number(seq),
+          ts: Number(ts),
+          pt: Number(pt),
+          payload: new Uint8Array(Buffer.from(hex ?? "", "hex")),
+        };
       });
   }
 }
@@ -174,7 +180,7 @@ describe.skipIf(!hasNetSip)("remote recording to Net::SIP", () => {
     const peer = await NetSipRecorder.start("pcmu", join(dir, "rtp.txt"));
     try {
       const rec = startRemoteRecording({
-      outbound: LAB,
+        outbound: LAB,
         ua,
         ports,
         host: "127.0.0.1",
@@ -192,7 +198,14 @@ describe.skipIf(!hasNetSip)("remote recording to Net::SIP", () => {
       const sent = await feedRealtime(rec, 3, 1000);
       const r = await withTimeout(rec.stop(), 5000, "stop");
       if (!r.ok) throw new Error(r.error);
-      expect(r).toMatchObject({ kind: "remote", ok: true, codec: "PCMU", packetsSent: sent, durationSeconds: 3, endedBy: "stop" });
+      expect(r).toMatchObject({
+        kind: "remote",
+        ok: true,
+        codec: "PCMU",
+        packetsSent: sent,
+        durationSeconds: 3,
+        endedBy: "stop",
+      });
       expect(r.target).toBe(`sip:record@127.0.0.1:${peer.port}`);
       expect(ports.size).toBe(0);
 
@@ -213,7 +226,14 @@ describe.skipIf(!hasNetSip)("remote recording to Net::SIP", () => {
       expect(pps).toBeGreaterThan(45);
       expect(pps).toBeLessThan(55);
 
-      const levels = toneLevels(decode(pkts.map((p) => p.payload), "ulaw"), 1000, 1500);
+      const levels = toneLevels(
+        decode(
+          pkts.map((p) => p.payload),
+          "ulaw",
+        ),
+        1000,
+        1500,
+      );
       expect(levels.min).toBeGreaterThan(6500);
       expect(levels.otherMax).toBeLessThan(300);
     } finally {
@@ -225,7 +245,14 @@ describe.skipIf(!hasNetSip)("remote recording to Net::SIP", () => {
     const peer = await NetSipRecorder.start("pcma", join(dir, "rtp.txt"));
     try {
       const rec = startRemoteRecording({
-      outbound: LAB, ua, ports, host: "127.0.0.1", target: `rec@127.0.0.1:${peer.port}`, meetingSid: "CF1", metadata: "m" });
+        outbound: LAB,
+        ua,
+        ports,
+        host: "127.0.0.1",
+        target: `rec@127.0.0.1:${peer.port}`,
+        meetingSid: "CF1",
+        metadata: "m",
+      });
       expect(await withTimeout(rec.ready, 5000, "ready")).toEqual({ ok: true });
       const sent = await feedRealtime(rec, 1, 440);
       const r = await rec.stop();
@@ -237,7 +264,14 @@ describe.skipIf(!hasNetSip)("remote recording to Net::SIP", () => {
       expect(pkts.length).toBe(sent);
       expect(new Set(pkts.map((p) => p.pt))).toEqual(new Set([8]));
       expectContinuous(pkts);
-      const levels = toneLevels(decode(pkts.map((p) => p.payload), "alaw"), 440, 1000);
+      const levels = toneLevels(
+        decode(
+          pkts.map((p) => p.payload),
+          "alaw",
+        ),
+        440,
+        1000,
+      );
       expect(levels.min).toBeGreaterThan(6500);
       expect(levels.otherMax).toBeLessThan(300);
     } finally {
@@ -249,7 +283,14 @@ describe.skipIf(!hasNetSip)("remote recording to Net::SIP", () => {
     const peer = await NetSipRecorder.start("busy", join(dir, "rtp.txt"));
     try {
       const rec = startRemoteRecording({
-      outbound: LAB, ua, ports, host: "127.0.0.1", target: `rec@127.0.0.1:${peer.port}`, meetingSid: "CF2", metadata: "" });
+        outbound: LAB,
+        ua,
+        ports,
+        host: "127.0.0.1",
+        target: `rec@127.0.0.1:${peer.port}`,
+        meetingSid: "CF2",
+        metadata: "",
+      });
       const frame = new Int16Array(FRAME).fill(1000);
       rec.write(frame);
       const ready = await withTimeout(rec.ready, 5000, "ready");
@@ -309,7 +350,18 @@ describe("remote recording to a scripted UAS", () => {
     // Not answered yet: these frames go nowhere.
     const frame = new Int16Array(FRAME).fill(500);
     for (let i = 0; i < 10; i++) rec.write(frame);
-    uas.respond(invite, 200, "OK", uas.answerSdp([[0, "PCMU/8000"], [101, "telephone-event/8000"]], ["a=recvonly"]));
+    uas.respond(
+      invite,
+      200,
+      "OK",
+      uas.answerSdp(
+        [
+          [0, "PCMU/8000"],
+          [101, "telephone-event/8000"],
+        ],
+        ["a=recvonly"],
+      ),
+    );
     expect(await withTimeout(rec.ready, 3000, "ready")).toEqual({ ok: true });
     await uas.waitRequest("ACK");
     const sent = await feedRealtime(rec, 0.5, 1000);
@@ -319,7 +371,14 @@ describe("remote recording to a scripted UAS", () => {
     expect(uas.rtp.slice(1).some((p) => p.marker)).toBe(false);
     expect(new Set(uas.rtp.map((p) => p.ssrc)).size).toBe(1);
     expectContinuous(uas.rtp);
-    const levels = toneLevels(decode(uas.rtp.map((p) => p.payload), "ulaw"), 1000, 1500);
+    const levels = toneLevels(
+      decode(
+        uas.rtp.map((p) => p.payload),
+        "ulaw",
+      ),
+      1000,
+      1500,
+    );
     expect(levels.min).toBeGreaterThan(6500);
     expect(levels.otherMax).toBeLessThan(300);
 
@@ -417,7 +476,11 @@ describe("remote recording to a scripted UAS", () => {
     });
     expect(await unresolvable.ready).toEqual({ ok: false, error: "recording_addr nowhere.example.com does not resolve" });
     // The operator's allowlist lets a lab recorder through.
-    const allowed = start({ outbound: { ...STRICT_POLICY, allowlist: [{ kind: "name", name: "recorder.lab.example" }] }, target: "rec@recorder.lab.example:5080", lookup: async () => ["10.0.0.7"] });
+    const allowed = start({
+      outbound: { ...STRICT_POLICY, allowlist: [{ kind: "name", name: "recorder.lab.example" }] },
+      target: "rec@recorder.lab.example:5080",
+      lookup: async () => ["10.0.0.7"],
+    });
     await Bun.sleep(50);
     await allowed.stop();
     // Past the policy: whatever ends it now (the name does not exist), it is not the policy.
@@ -429,7 +492,13 @@ describe("remote recording to a scripted UAS", () => {
   });
 
   test("unusable recording_addr values fail at once: no INVITE, no port", async () => {
-    for (const target of ["", "rec@127.0.0.1;transport=tcp", `rec@127.0.0.1:${uas.port}?X-Evil=1`, "tel:+15551230000", "rec@127.0.0.1\r\nX: 1"]) {
+    for (const target of [
+      "",
+      "rec@127.0.0.1;transport=tcp",
+      `rec@127.0.0.1:${uas.port}?X-Evil=1`,
+      "tel:+15551230000",
+      "rec@127.0.0.1\r\nX: 1",
+    ]) {
       const rec = start({ target });
       const ready = await rec.ready;
       expect(ready.ok).toBe(false);

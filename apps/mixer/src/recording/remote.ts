@@ -115,7 +115,10 @@ class SipRemoteRecorder implements RemoteRecorder {
     this.target = t.value;
     const ua = o.ua;
     const port = t.value.port ?? 5060;
-    if ((t.value.host === ua.advertisedHost || t.value.host === ua.address.address) && (port === ua.advertisedPort || port === ua.address.port)) {
+    if (
+      (t.value.host === ua.advertisedHost || t.value.host === ua.address.address) &&
+      (port === ua.advertisedPort || port === ua.address.port)
+    ) {
       // The mixer would call itself and land in its own IVR.
       return this.fail("recording_addr points at this mixer");
     }
@@ -170,7 +173,8 @@ class SipRemoteRecorder implements RemoteRecorder {
     let error: string | null = null;
     if (answer === null) error = "recorder answered without SDP";
     else if (!answer.ok) error = `recorder answer: ${answer.error}`;
-    else if (answer.value.direction === "recvonly" || answer.value.direction === "inactive") error = "recorder does not accept audio";
+    else if (answer.value.direction === "recvonly" || answer.value.direction === "inactive")
+      error = "recorder does not accept audio";
     else if (answer.value.remoteAddress === "0.0.0.0" || answer.value.remoteAddress === "::" || answer.value.remotePort <= 0) {
       error = "recorder gave no media address";
     }

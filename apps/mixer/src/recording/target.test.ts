@@ -15,7 +15,10 @@ describe("recordingTarget", () => {
       ok: true,
       value: { uri: "sip:rec@recorder.example.com", host: "recorder.example.com", port: null },
     });
-    expect(recordingTarget("10.0.0.5:5080")).toEqual({ ok: true, value: { uri: "sip:10.0.0.5:5080", host: "10.0.0.5", port: 5080 } });
+    expect(recordingTarget("10.0.0.5:5080")).toEqual({
+      ok: true,
+      value: { uri: "sip:10.0.0.5:5080", host: "10.0.0.5", port: 5080 },
+    });
     expect(recordingTarget("rec@[2001:db8::1]:5062")).toEqual({
       ok: true,
       value: { uri: "sip:rec@[2001:db8::1]:5062", host: "2001:db8::1", port: 5062 },

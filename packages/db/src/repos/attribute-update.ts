@@ -1,7 +1,14 @@
 import type { AttributeOverrides } from "@conf/call-flow";
 import type { SQL } from "drizzle-orm";
 import type { AnyPgColumn } from "drizzle-orm/pg-core";
-import { type AttributesPatch, attributesUpdate, checkAttributes, type DbResult, type FieldError, type NestedObjects } from "./common.ts";
+import {
+  type AttributesPatch,
+  attributesUpdate,
+  checkAttributes,
+  type DbResult,
+  type FieldError,
+  type NestedObjects,
+} from "./common.ts";
 
 /** What a write does to `attributes`: nothing (left out of a PATCH), store a whole object, or run SQL merging a PATCH in. */
 export type AttributesChange = SQL | AttributeOverrides | undefined;
@@ -24,7 +31,11 @@ export interface AttributeUpdate<Key, Body, Put extends { readonly attributes?: 
 
 /** PATCH (`update`) and PUT (`replace`) of one object, by its key (its SID, or its account's and its own). */
 export interface AttributeUpdater<Key, Body, Put, T> {
-  update(key: Key, patch: Body & { readonly attributes?: AttributesPatch }, options?: { nestedObjects?: NestedObjects }): Promise<DbResult<T>>;
+  update(
+    key: Key,
+    patch: Body & { readonly attributes?: AttributesPatch },
+    options?: { nestedObjects?: NestedObjects },
+  ): Promise<DbResult<T>>;
   replace(key: Key, body: Put): Promise<DbResult<T>>;
 }
 

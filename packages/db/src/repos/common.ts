@@ -186,11 +186,7 @@ export function attributesUpdate(
 }
 
 /** Checks that `value` is a string (or null when `nullable`), for the field's message. */
-export function checkString(
-  field: string,
-  value: unknown,
-  opts: { nullable?: boolean; max?: number } = {},
-): FieldError | null {
+export function checkString(field: string, value: unknown, opts: { nullable?: boolean; max?: number } = {}): FieldError | null {
   if (value === null && opts.nullable) return null;
   if (typeof value !== "string") return { field, message: opts.nullable ? "must be a string or null" : "must be a string" };
   const max = opts.max ?? 255;

@@ -9,7 +9,6 @@ const secured = BUILT_IN_CALL_FLOWS[0]!.callFlowSid;
 const open = BUILT_IN_CALL_FLOWS[1]!.callFlowSid;
 
 describeEachDatabase("call flows, DID groups, DIDs, trunk prefixes", (suite) => {
-
   test("call flows: list and get in the reference's shape", async () => {
     const l = await suite.repos.callFlows.list({ limit: 10, offset: 0 });
     expect(l.total).toBe(4);
@@ -17,7 +16,11 @@ describeEachDatabase("call flows, DID groups, DIDs, trunk prefixes", (suite) => 
     expect(Object.keys(s)).toEqual(["attributes", "call_flow_sid", "name"]);
     expect(s.name).toBe("secured");
     expect(Object.keys(s.attributes)).toEqual(Object.keys(DEFAULT_ATTRIBUTES).sort());
-    const byName = await suite.repos.callFlows.list({ where: sql`${suite.repos.callFlows.fields.name} = 'open'`, limit: 10, offset: 0 });
+    const byName = await suite.repos.callFlows.list({
+      where: sql`${suite.repos.callFlows.fields.name} = 'open'`,
+      limit: 10,
+      offset: 0,
+    });
     expect(byName.items.map((f) => f.call_flow_sid)).toEqual([open]);
     const byAttr = await suite.repos.callFlows.list({
       where: sql`${fieldExpression(suite.repos.callFlows.fields, "attributes.conference_language")} = 'EN'`,
@@ -39,10 +42,25 @@ describeEachDatabase("call flows, DID groups, DIDs, trunk prefixes", (suite) => 
 
   test("DID groups: update, replace, list with filter/order/paging, delete", async () => {
     const { accountSid } = await newAccount(suite.repos);
-    const a = must(await suite.repos.didGroups.create(accountSid, { name: "b", call_flow_sid: open, attributes: { conference_moh: "custom" } }));
+    const a = must(
+      await suite.repos.didGroups.create(accountSid, {
+        name: "b",
+        call_flow_sid: open,
+        attributes: { conference_moh: "custom" },
+      }),
+    );
     const b = must(await suite.repos.didGroups.create(accountSid, { name: "a" }));
-    const up = must(await suite.repos.didGroups.update(accountSid, a.did_group_sid, { name: "New DID group", attributes: { conference_entrytones: "off" } }));
-    expect(up).toMatchObject({ name: "New DID group", call_flow_sid: open, attributes: { conference_entrytones: "off", conference_moh: "custom" } });
+    const up = must(
+      await suite.repos.didGroups.update(accountSid, a.did_group_sid, {
+        name: "New DID group",
+        attributes: { conference_entrytones: "off" },
+      }),
+    );
+    expect(up).toMatchObject({
+      name: "New DID group",
+      call_flow_sid: open,
+      attributes: { conference_entrytones: "off", conference_moh: "custom" },
+    });
     const put = must(await suite.repos.didGroups.replace(accountSid, a.did_group_sid, { name: "z" }));
     expect(put).toMatchObject({ name: "z", call_flow_sid: null, attributes: {} });
     const f = suite.repos.didGroups.fields;
@@ -76,7 +94,10 @@ describeEachDatabase("call flows, DID groups, DIDs, trunk prefixes", (suite) => 
 
   test("DID groups: bad call flow and attributes are invalid, naming the field", async () => {
     const { accountSid } = await newAccount(suite.repos);
-    const r = await suite.repos.didGroups.create(accountSid, { call_flow_sid: crypto.randomUUID(), attributes: { conference_start_how: "never" } });
+    const r = await suite.repos.didGroups.create(accountSid, {
+      call_flow_sid: crypto.randomUUID(),
+      attributes: { conference_start_how: "never" },
+    });
     expect(!r.ok && r.error.kind).toBe("invalid");
     expect(!r.ok && r.error.errors?.map((e) => e.field)).toEqual(["call_flow_sid", "attributes.conference_start_how"]);
     const g = must(await suite.repos.didGroups.create(accountSid, {}));
@@ -88,8 +109,15 @@ describeEachDatabase("call flows, DID groups, DIDs, trunk prefixes", (suite) => 
     const { endpointSid, accountSid } = await newAccount(suite.repos);
     const d = must(await suite.repos.dids.assign({ phonenumber: "+1 (516) 206-5919", endpoint_sid: endpointSid }));
     expect(Object.keys(d)).toEqual([
-      "account_sid", "attributes", "call_flow_sid", "country_code", "did_group_sid", "did_sid",
-      "in_country_format", "international_format", "phonenumber",
+      "account_sid",
+      "attributes",
+      "call_flow_sid",
+      "country_code",
+      "did_group_sid",
+      "did_sid",
+      "in_country_format",
+      "international_format",
+      "phonenumber",
     ]);
     expect(d).toMatchObject({
       account_sid: accountSid,
@@ -103,7 +131,12 @@ describeEachDatabase("call flows, DID groups, DIDs, trunk prefixes", (suite) => 
     });
     const uk = must(await suite.repos.dids.assign({ phonenumber: "442079460958", account_sid: accountSid }));
     expect(uk).toMatchObject({ country_code: "GBR", international_format: "+44 20 7946 0958" });
-    const l = await suite.repos.dids.list({ accountSid, where: sql`${suite.repos.dids.fields.country_code} = 'GBR'`, limit: 10, offset: 0 });
+    const l = await suite.repos.dids.list({
+      accountSid,
+      where: sql`${suite.repos.dids.fields.country_code} = 'GBR'`,
+      limit: 10,
+      offset: 0,
+    });
     expect(l).toEqual({ items: [uk], total: 1 });
     const again = await suite.repos.dids.assign({ phonenumber: "15162065919", endpoint_sid: endpointSid });
     expect(!again.ok && again.error).toMatchObject({ kind: "conflict", field: "phonenumber" });
@@ -121,7 +154,9 @@ describeEachDatabase("call flows, DID groups, DIDs, trunk prefixes", (suite) => 
     expect(d.country_code).toBe("DEU");
     const myGroup = must(await suite.repos.didGroups.create(mine.accountSid, {}));
     const theirGroup = must(await suite.repos.didGroups.create(theirs.accountSid, {}));
-    const up = must(await suite.repos.dids.update(mine.accountSid, d.did_sid, { did_group_sid: myGroup.did_group_sid, call_flow_sid: open }));
+    const up = must(
+      await suite.repos.dids.update(mine.accountSid, d.did_sid, { did_group_sid: myGroup.did_group_sid, call_flow_sid: open }),
+    );
     expect(up).toMatchObject({ did_group_sid: myGroup.did_group_sid, call_flow_sid: open });
     const cross = await suite.repos.dids.update(mine.accountSid, d.did_sid, { did_group_sid: theirGroup.did_group_sid });
     expect(!cross.ok && cross.error).toMatchObject({ kind: "invalid", field: "did_group_sid" });
@@ -135,7 +170,10 @@ describeEachDatabase("call flows, DID groups, DIDs, trunk prefixes", (suite) => 
     expect(put).toMatchObject({ did_group_sid: null, call_flow_sid: null, attributes: {} });
     // The database itself refuses a cross-account group reference.
     await expect(
-      (async () => await suite.database.db.execute(sql`update dids set did_group_sid = ${theirGroup.did_group_sid} where did_sid = ${d.did_sid}`))(),
+      (async () =>
+        await suite.database.db.execute(
+          sql`update dids set did_group_sid = ${theirGroup.did_group_sid} where did_sid = ${d.did_sid}`,
+        ))(),
     ).rejects.toThrow();
     // Deleting a group leaves its DIDs with did_group_sid null.
     must(await suite.repos.dids.update(mine.accountSid, d.did_sid, { did_group_sid: myGroup.did_group_sid }));

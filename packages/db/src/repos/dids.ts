@@ -86,7 +86,8 @@ function toApi(row: typeof dids.$inferSelect): DidObject {
   };
 }
 
-export interface DidsRepo extends Omit<AccountCollectionRepo<typeof didFields, DidObject, DidInput, DidPatch>, "create" | "delete"> {
+export interface DidsRepo
+  extends Omit<AccountCollectionRepo<typeof didFields, DidObject, DidInput, DidPatch>, "create" | "delete"> {
   /** Operator: assigns a number to an account. A number already assigned is a `conflict`. */
   assign(input: AssignDidInput): Promise<DbResult<DidObject>>;
   /** Operator: removes a number from whichever account has it. */

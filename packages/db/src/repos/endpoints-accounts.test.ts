@@ -8,7 +8,6 @@ const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const API_URL = "http://api.test/conference/v2";
 
 describeEachDatabase("endpoints and accounts", { apiUrl: API_URL }, (suite) => {
-
   async function newEndpoint(name = "my_conf") {
     const r = await suite.repos.endpoints.create({ name, type: "conference" });
     if (!r.ok) throw new Error(r.error.message);
@@ -18,10 +17,27 @@ describeEachDatabase("endpoints and accounts", { apiUrl: API_URL }, (suite) => {
   test("create returns the reference's endpoint shape with the plain password once", async () => {
     const e = await newEndpoint("My Conf!");
     expect(Object.keys(e).sort()).toEqual([
-      "addresses", "attributes", "capacity", "endpoint_sid", "name", "out_sip_password", "out_sip_username",
-      "partner_sid", "properties", "transformations", "type", "voip_token",
+      "addresses",
+      "attributes",
+      "capacity",
+      "endpoint_sid",
+      "name",
+      "out_sip_password",
+      "out_sip_username",
+      "partner_sid",
+      "properties",
+      "transformations",
+      "type",
+      "voip_token",
     ]);
-    expect(e).toMatchObject({ addresses: [], attributes: {}, capacity: 0, name: "My Conf!", type: "conference", voip_token: null });
+    expect(e).toMatchObject({
+      addresses: [],
+      attributes: {},
+      capacity: 0,
+      name: "My Conf!",
+      type: "conference",
+      voip_token: null,
+    });
     expect(Object.keys(e.properties).sort()).toEqual(["account_sid", "api_url", "container_sid", "login", "password"]);
     expect(e.properties.api_url).toBe(API_URL);
     expect(e.properties.container_sid).toBe("null");
@@ -52,7 +68,11 @@ describeEachDatabase("endpoints and accounts", { apiUrl: API_URL }, (suite) => {
     const e = await newEndpoint("listed");
     const after = await suite.repos.endpoints.list({ limit: 1000, offset: 0 });
     expect(after.total).toBe(before.total + 1);
-    const filtered = await suite.repos.endpoints.list({ where: sql`${suite.repos.endpoints.fields.name} = ${"listed"}`, limit: 10, offset: 0 });
+    const filtered = await suite.repos.endpoints.list({
+      where: sql`${suite.repos.endpoints.fields.name} = ${"listed"}`,
+      limit: 10,
+      offset: 0,
+    });
     expect(filtered.items.map((i) => i.endpoint_sid)).toEqual([e.endpoint_sid]);
     const byAccount = await suite.repos.endpoints.list({ accountSid: e.properties.account_sid, limit: 10, offset: 0 });
     expect(byAccount.total).toBe(1);
@@ -89,18 +109,35 @@ describeEachDatabase("endpoints and accounts", { apiUrl: API_URL }, (suite) => {
     const a = await suite.repos.accounts.get(sid);
     if (!a.ok) throw new Error(a.error.message);
     expect(Object.keys(a.value)).toEqual(["account_sid", "attributes", "call_flow_sid", "date_created", "login", "name"]);
-    expect(a.value).toMatchObject({ account_sid: sid, attributes: {}, call_flow_sid: DEFAULT_CALL_FLOW_SID, login: e.properties.login, name: "John Smith" });
+    expect(a.value).toMatchObject({
+      account_sid: sid,
+      attributes: {},
+      call_flow_sid: DEFAULT_CALL_FLOW_SID,
+      login: e.properties.login,
+      name: "John Smith",
+    });
     expect(a.value.date_created).toMatch(ISO_MS);
     const l = await suite.repos.accounts.list({ accountSid: sid, limit: 10, offset: 0 });
     expect(l).toEqual({ items: [a.value], total: 1 });
-    const none = await suite.repos.accounts.list({ accountSid: sid, where: sql`${suite.repos.accounts.fields.name} = 'x'`, limit: 10, offset: 0 });
+    const none = await suite.repos.accounts.list({
+      accountSid: sid,
+      where: sql`${suite.repos.accounts.fields.name} = 'x'`,
+      limit: 10,
+      offset: 0,
+    });
     expect(none).toEqual({ items: [], total: 0 });
   });
 
   test("accounts: PATCH merges attributes, null removes, replace mode replaces", async () => {
     const sid = (await newEndpoint()).properties.account_sid;
-    let r = await suite.repos.accounts.update(sid, { name: "John W. Smith", attributes: { conference_language: "DE", conference_entrytones: "off" } });
-    expect(r.ok && r.value).toMatchObject({ name: "John W. Smith", attributes: { conference_entrytones: "off", conference_language: "DE" } });
+    let r = await suite.repos.accounts.update(sid, {
+      name: "John W. Smith",
+      attributes: { conference_language: "DE", conference_entrytones: "off" },
+    });
+    expect(r.ok && r.value).toMatchObject({
+      name: "John W. Smith",
+      attributes: { conference_entrytones: "off", conference_language: "DE" },
+    });
     r = await suite.repos.accounts.update(sid, { attributes: { conference_language: null, conference_exittones: "off" } });
     expect(r.ok && r.value.attributes).toEqual({ conference_entrytones: "off", conference_exittones: "off" });
     r = await suite.repos.accounts.update(sid, { attributes: { conference_moh: "custom" } }, { nestedObjects: "replace" });
@@ -113,7 +150,10 @@ describeEachDatabase("endpoints and accounts", { apiUrl: API_URL }, (suite) => {
     const sid = (await newEndpoint()).properties.account_sid;
     const bad = await suite.repos.accounts.update(sid, { attributes: { conference_language: "English", bogus: "x" } });
     expect(!bad.ok && bad.error.kind).toBe("invalid");
-    expect(!bad.ok && bad.error.errors?.map((e) => e.field).sort()).toEqual(["attributes.bogus", "attributes.conference_language"]);
+    expect(!bad.ok && bad.error.errors?.map((e) => e.field).sort()).toEqual([
+      "attributes.bogus",
+      "attributes.conference_language",
+    ]);
     const flow = await suite.repos.accounts.update(sid, { call_flow_sid: crypto.randomUUID() });
     expect(!flow.ok && flow.error).toMatchObject({ kind: "invalid", field: "call_flow_sid" });
     const pw = await suite.repos.accounts.update(sid, { password: "short" });
@@ -144,7 +184,11 @@ describeEachDatabase("endpoints and accounts", { apiUrl: API_URL }, (suite) => {
   test("logins are unique in the database", async () => {
     const e = await newEndpoint();
     const other = await newEndpoint();
-    const clash = (async () => await suite.database.db.update(accounts).set({ login: e.properties.login }).where(eq(accounts.accountSid, other.properties.account_sid)))();
+    const clash = (async () =>
+      await suite.database.db
+        .update(accounts)
+        .set({ login: e.properties.login })
+        .where(eq(accounts.accountSid, other.properties.account_sid)))();
     await expect(clash).rejects.toThrow();
   });
 });

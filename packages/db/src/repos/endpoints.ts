@@ -95,7 +95,11 @@ export function randomString(length: number, alphabetSize = ALNUM.length): strin
 
 /** A login derived from the endpoint name plus a random suffix, e.g. `my_conf_x7k2q9`. */
 export function generateLogin(name: string): string {
-  const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "").slice(0, 32);
+  const slug = name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "_")
+    .replace(/^_+|_+$/g, "")
+    .slice(0, 32);
   return `${slug || "conference"}_${randomString(6, 36)}`;
 }
 
@@ -117,7 +121,15 @@ export function endpointsRepo(db: Db, options: EndpointsOptions = {}): Endpoints
     accountSid: accounts.accountSid,
     login: accounts.login,
   };
-  type Row = { endpointSid: string; name: string; type: EndpointType; partnerSid: string; attributes: Record<string, unknown>; accountSid: string; login: string };
+  type Row = {
+    endpointSid: string;
+    name: string;
+    type: EndpointType;
+    partnerSid: string;
+    attributes: Record<string, unknown>;
+    accountSid: string;
+    login: string;
+  };
   const toApi = (row: Row, password: string | null): EndpointObject => ({
     addresses: [],
     attributes: row.attributes,

@@ -53,7 +53,10 @@ describeEachDatabase("list scope and attribute-update order", (suite) => {
 
   test("a page past the end or of no rows still counts every match", async () => {
     for (const [name, list] of Object.entries(accountLists(suite.repos))) {
-      for (const p of [{ limit: 10, offset: 5 }, { limit: 0, offset: 0 }]) {
+      for (const p of [
+        { limit: 10, offset: 5 },
+        { limit: 0, offset: 0 },
+      ]) {
         expect([name, await list({ accountSid: owner.accountSid, ...p })]).toEqual([name, { items: [], total: 1 }]);
       }
     }
@@ -65,22 +68,65 @@ describeEachDatabase("list scope and attribute-update order", (suite) => {
     const [group] = (await suite.repos.didGroups.list({ accountSid: owner.accountSid, ...page })).items;
     const [did] = (await suite.repos.dids.list({ accountSid: owner.accountSid, ...page })).items;
     const [room] = (await suite.repos.meetingRooms.list({ accountSid: owner.accountSid, ...page })).items;
-    const fields = (r: { ok: boolean; error?: { errors?: readonly { field: string }[] } }) => r.error?.errors?.map((e) => e.field);
+    const fields = (r: { ok: boolean; error?: { errors?: readonly { field: string }[] } }) =>
+      r.error?.errors?.map((e) => e.field);
     const attributeOnly = ["attributes.conference_language"];
 
-    expect(fields(await suite.repos.accounts.update(owner.accountSid, { call_flow_sid: badFlow, attributes: badAttributes }))).toEqual(attributeOnly);
-    expect(fields(await suite.repos.accounts.replace(owner.accountSid, { call_flow_sid: badFlow, attributes: badAttributes }))).toEqual(attributeOnly);
-    expect(fields(await suite.repos.didGroups.update(owner.accountSid, group!.did_group_sid, { call_flow_sid: badFlow, attributes: badAttributes }))).toEqual(attributeOnly);
-    expect(fields(await suite.repos.didGroups.replace(owner.accountSid, group!.did_group_sid, { call_flow_sid: badFlow, attributes: badAttributes }))).toEqual(attributeOnly);
-    expect(fields(await suite.repos.dids.update(owner.accountSid, did!.did_sid, { call_flow_sid: badFlow, attributes: badAttributes }))).toEqual(attributeOnly);
-    expect(fields(await suite.repos.dids.replace(owner.accountSid, did!.did_sid, { call_flow_sid: badFlow, attributes: badAttributes }))).toEqual(attributeOnly);
+    expect(
+      fields(await suite.repos.accounts.update(owner.accountSid, { call_flow_sid: badFlow, attributes: badAttributes })),
+    ).toEqual(attributeOnly);
+    expect(
+      fields(await suite.repos.accounts.replace(owner.accountSid, { call_flow_sid: badFlow, attributes: badAttributes })),
+    ).toEqual(attributeOnly);
+    expect(
+      fields(
+        await suite.repos.didGroups.update(owner.accountSid, group!.did_group_sid, {
+          call_flow_sid: badFlow,
+          attributes: badAttributes,
+        }),
+      ),
+    ).toEqual(attributeOnly);
+    expect(
+      fields(
+        await suite.repos.didGroups.replace(owner.accountSid, group!.did_group_sid, {
+          call_flow_sid: badFlow,
+          attributes: badAttributes,
+        }),
+      ),
+    ).toEqual(attributeOnly);
+    expect(
+      fields(
+        await suite.repos.dids.update(owner.accountSid, did!.did_sid, { call_flow_sid: badFlow, attributes: badAttributes }),
+      ),
+    ).toEqual(attributeOnly);
+    expect(
+      fields(
+        await suite.repos.dids.replace(owner.accountSid, did!.did_sid, { call_flow_sid: badFlow, attributes: badAttributes }),
+      ),
+    ).toEqual(attributeOnly);
     // Attributes are checked before the SIDs: a bad body on a missing object is still a 422.
-    expect(fields(await suite.repos.dids.update(owner.accountSid, "not-a-uuid", { attributes: badAttributes }))).toEqual(attributeOnly);
+    expect(fields(await suite.repos.dids.update(owner.accountSid, "not-a-uuid", { attributes: badAttributes }))).toEqual(
+      attributeOnly,
+    );
 
     const withCodes = ["attributes.conference_language", "access_codes"];
     const badCodes = [{ access_code: "#", role: "host" as const }];
-    expect(fields(await suite.repos.meetingRooms.update(owner.accountSid, room!.meeting_room_sid, { attributes: badAttributes, access_codes: badCodes }))).toEqual(withCodes);
-    expect(fields(await suite.repos.meetingRooms.replace(owner.accountSid, room!.meeting_room_sid, { attributes: badAttributes, access_codes: badCodes }))).toEqual(withCodes);
+    expect(
+      fields(
+        await suite.repos.meetingRooms.update(owner.accountSid, room!.meeting_room_sid, {
+          attributes: badAttributes,
+          access_codes: badCodes,
+        }),
+      ),
+    ).toEqual(withCodes);
+    expect(
+      fields(
+        await suite.repos.meetingRooms.replace(owner.accountSid, room!.meeting_room_sid, {
+          attributes: badAttributes,
+          access_codes: badCodes,
+        }),
+      ),
+    ).toEqual(withCodes);
     // A room's SIDs are checked first: a bad body on a missing room is a 404.
     const missing = await suite.repos.meetingRooms.update(owner.accountSid, "not-a-uuid", { attributes: badAttributes });
     expect(!missing.ok && missing.error.kind).toBe("not_found");
@@ -90,7 +136,9 @@ describeEachDatabase("list scope and attribute-update order", (suite) => {
     const [group] = (await suite.repos.didGroups.list({ accountSid: owner.accountSid, ...page })).items;
     const sid = group!.did_group_sid;
     must(await suite.repos.didGroups.update(owner.accountSid, sid, { attributes: { conference_moh: "custom" } }));
-    expect(must(await suite.repos.didGroups.update(owner.accountSid, sid, { name: "h" })).attributes).toEqual({ conference_moh: "custom" });
+    expect(must(await suite.repos.didGroups.update(owner.accountSid, sid, { name: "h" })).attributes).toEqual({
+      conference_moh: "custom",
+    });
     expect(must(await suite.repos.didGroups.replace(owner.accountSid, sid, { name: "h" })).attributes).toEqual({});
   });
 });

@@ -13,12 +13,17 @@ const SAMPLE_CODES: AccessCodeObject[] = [
 ];
 
 describeEachDatabase("meeting rooms", (suite) => {
-
   test("create the reference's sample; codes keep their order; exact shape", async () => {
     const { accountSid } = await newAccount(suite.repos);
     const r = must(await suite.repos.meetingRooms.create(accountSid, { name: "My meeting room", access_codes: SAMPLE_CODES }));
     expect(Object.keys(r)).toEqual(["access_codes", "account_sid", "attributes", "did_group_sid", "meeting_room_sid", "name"]);
-    expect(r).toMatchObject({ access_codes: SAMPLE_CODES, account_sid: accountSid, attributes: {}, did_group_sid: null, name: "My meeting room" });
+    expect(r).toMatchObject({
+      access_codes: SAMPLE_CODES,
+      account_sid: accountSid,
+      attributes: {},
+      did_group_sid: null,
+      name: "My meeting room",
+    });
     for (const c of r.access_codes) expect(Object.keys(c)).toEqual(["access_code", "role"]);
     expect(must(await suite.repos.meetingRooms.get(accountSid, r.meeting_room_sid))).toEqual(r);
     const empty = must(await suite.repos.meetingRooms.create(accountSid, {}));
@@ -27,10 +32,15 @@ describeEachDatabase("meeting rooms", (suite) => {
 
   test("a code used by another room of the account is a conflict naming the room", async () => {
     const { accountSid } = await newAccount(suite.repos);
-    const first = must(await suite.repos.meetingRooms.create(accountSid, { access_codes: [{ access_code: "1234", role: "host" }] }));
+    const first = must(
+      await suite.repos.meetingRooms.create(accountSid, { access_codes: [{ access_code: "1234", role: "host" }] }),
+    );
     const r = await suite.repos.meetingRooms.create(accountSid, {
       name: "second",
-      access_codes: [{ access_code: "5555", role: "host" }, { access_code: "1234", role: "participant" }],
+      access_codes: [
+        { access_code: "5555", role: "host" },
+        { access_code: "1234", role: "participant" },
+      ],
     });
     expect(!r.ok && r.error).toMatchObject({ kind: "conflict", field: "access_codes" });
     expect(!r.ok && r.error.errors?.[0]?.referenceSid).toBe(first.meeting_room_sid);
@@ -40,13 +50,18 @@ describeEachDatabase("meeting rooms", (suite) => {
     expect(l.total).toBe(1);
     // The same code in another account is fine.
     const other = await newAccount(suite.repos);
-    expect((await suite.repos.meetingRooms.create(other.accountSid, { access_codes: [{ access_code: "1234", role: "host" }] })).ok).toBe(true);
+    expect(
+      (await suite.repos.meetingRooms.create(other.accountSid, { access_codes: [{ access_code: "1234", role: "host" }] })).ok,
+    ).toBe(true);
   });
 
   test("a code repeated within one request is invalid, bad codes and roles too", async () => {
     const { accountSid } = await newAccount(suite.repos);
     const dup = await suite.repos.meetingRooms.create(accountSid, {
-      access_codes: [{ access_code: "42", role: "host" }, { access_code: "42", role: "listener" }],
+      access_codes: [
+        { access_code: "42", role: "host" },
+        { access_code: "42", role: "listener" },
+      ],
     });
     expect(!dup.ok && dup.error).toMatchObject({ kind: "invalid", field: "access_codes" });
     const cases: unknown[] = [
@@ -69,30 +84,46 @@ describeEachDatabase("meeting rooms", (suite) => {
     const { accountSid } = await newAccount(suite.repos);
     const a = must(await suite.repos.meetingRooms.create(accountSid, { access_codes: [{ access_code: "777", role: "host" }] }));
     const b = must(await suite.repos.meetingRooms.create(accountSid, {}));
-    const insert = (room: string, code: string, account = accountSid) => async () =>
-      await suite.database.db.insert(accessCodes).values({ meetingRoomSid: room, accountSid: account, accessCode: code, role: "host", position: 5 });
+    const insert =
+      (room: string, code: string, account = accountSid) =>
+      async () =>
+        await suite.database.db
+          .insert(accessCodes)
+          .values({ meetingRoomSid: room, accountSid: account, accessCode: code, role: "host", position: 5 });
     await expect(insert(b.meeting_room_sid, "777")()).rejects.toThrow();
     // account_sid must be the room's own account: no sneaking the code in under another account.
     const other = await newAccount(suite.repos);
     await expect(insert(a.meeting_room_sid, "999", other.accountSid)()).rejects.toThrow();
     // roles are checked too
     await expect(
-      (async () => await suite.database.db.execute(sql`insert into access_codes values (${b.meeting_room_sid}, ${accountSid}, '1', 'boss', 0)`))(),
+      (async () =>
+        await suite.database.db.execute(
+          sql`insert into access_codes values (${b.meeting_room_sid}, ${accountSid}, '1', 'boss', 0)`,
+        ))(),
     ).rejects.toThrow();
     await insert(b.meeting_room_sid, "778")();
-    expect(must(await suite.repos.meetingRooms.get(accountSid, b.meeting_room_sid)).access_codes).toEqual([{ access_code: "778", role: "host" }]);
+    expect(must(await suite.repos.meetingRooms.get(accountSid, b.meeting_room_sid)).access_codes).toEqual([
+      { access_code: "778", role: "host" },
+    ]);
   });
 
   test("update replaces access codes whole in one transaction; a conflict changes nothing", async () => {
     const { accountSid } = await newAccount(suite.repos);
     const a = must(await suite.repos.meetingRooms.create(accountSid, { name: "a", access_codes: SAMPLE_CODES }));
-    const b = must(await suite.repos.meetingRooms.create(accountSid, { name: "b", access_codes: [{ access_code: "1", role: "host" }] }));
+    const b = must(
+      await suite.repos.meetingRooms.create(accountSid, { name: "b", access_codes: [{ access_code: "1", role: "host" }] }),
+    );
     // Moving a code from a room to itself is fine (the old set is deleted first).
-    const same = must(await suite.repos.meetingRooms.update(accountSid, a.meeting_room_sid, { access_codes: [...SAMPLE_CODES].reverse() }));
+    const same = must(
+      await suite.repos.meetingRooms.update(accountSid, a.meeting_room_sid, { access_codes: [...SAMPLE_CODES].reverse() }),
+    );
     expect(same.access_codes).toEqual([...SAMPLE_CODES].reverse());
     const clash = await suite.repos.meetingRooms.update(accountSid, b.meeting_room_sid, {
       name: "renamed",
-      access_codes: [{ access_code: "2", role: "host" }, { access_code: "890671", role: "participant" }],
+      access_codes: [
+        { access_code: "2", role: "host" },
+        { access_code: "890671", role: "participant" },
+      ],
     });
     expect(!clash.ok && clash.error).toMatchObject({ kind: "conflict", field: "access_codes" });
     expect(!clash.ok && clash.error.errors?.[0]?.referenceSid).toBe(a.meeting_room_sid);
@@ -117,13 +148,27 @@ describeEachDatabase("meeting rooms", (suite) => {
         access_codes: [{ access_code: "31", role: "host" }],
       }),
     );
-    let u = must(await suite.repos.meetingRooms.update(accountSid, r.meeting_room_sid, { attributes: { conference_stop_how: "last" } }));
+    let u = must(
+      await suite.repos.meetingRooms.update(accountSid, r.meeting_room_sid, { attributes: { conference_stop_how: "last" } }),
+    );
     expect(u.attributes).toEqual({ conference_start_how: "moderator", conference_stop_how: "last" });
-    u = must(await suite.repos.meetingRooms.update(accountSid, r.meeting_room_sid, { attributes: { conference_start_how: null } }));
+    u = must(
+      await suite.repos.meetingRooms.update(accountSid, r.meeting_room_sid, { attributes: { conference_start_how: null } }),
+    );
     expect(u.attributes).toEqual({ conference_stop_how: "last" });
-    u = must(await suite.repos.meetingRooms.update(accountSid, r.meeting_room_sid, { attributes: { conference_moh: "beep" } }, { nestedObjects: "replace" }));
+    u = must(
+      await suite.repos.meetingRooms.update(
+        accountSid,
+        r.meeting_room_sid,
+        { attributes: { conference_moh: "beep" } },
+        { nestedObjects: "replace" },
+      ),
+    );
     expect(u.attributes).toEqual({ conference_moh: "beep" });
-    const bad = await suite.repos.meetingRooms.update(accountSid, r.meeting_room_sid, { name: 5 as unknown as string, attributes: { conference_moh: "" } });
+    const bad = await suite.repos.meetingRooms.update(accountSid, r.meeting_room_sid, {
+      name: 5 as unknown as string,
+      attributes: { conference_moh: "" },
+    });
     expect(!bad.ok && bad.error.errors?.map((e) => e.field)).toEqual(["name", "attributes.conference_moh"]);
     const put = must(await suite.repos.meetingRooms.replace(accountSid, r.meeting_room_sid, { name: "only name" }));
     expect(put).toMatchObject({ name: "only name", attributes: {}, did_group_sid: null, access_codes: [] });
@@ -139,7 +184,9 @@ describeEachDatabase("meeting rooms", (suite) => {
     const r = must(await suite.repos.meetingRooms.create(mine.accountSid, { did_group_sid: myGroup.did_group_sid }));
     await expect(
       (async () =>
-        await suite.database.db.execute(sql`update meeting_rooms set did_group_sid = ${theirGroup.did_group_sid} where meeting_room_sid = ${r.meeting_room_sid}`))(),
+        await suite.database.db.execute(
+          sql`update meeting_rooms set did_group_sid = ${theirGroup.did_group_sid} where meeting_room_sid = ${r.meeting_room_sid}`,
+        ))(),
     ).rejects.toThrow();
     must(await suite.repos.didGroups.delete(mine.accountSid, myGroup.did_group_sid));
     expect(must(await suite.repos.meetingRooms.get(mine.accountSid, r.meeting_room_sid)).did_group_sid).toBeNull();
@@ -149,8 +196,16 @@ describeEachDatabase("meeting rooms", (suite) => {
     const { accountSid } = await newAccount(suite.repos);
     const other = await newAccount(suite.repos);
     must(await suite.repos.meetingRooms.create(other.accountSid, { name: "theirs" }));
-    const x = must(await suite.repos.meetingRooms.create(accountSid, { name: "x", attributes: { conference_language: "DE" }, access_codes: [{ access_code: "10", role: "host" }] }));
-    const y = must(await suite.repos.meetingRooms.create(accountSid, { name: "y", access_codes: [{ access_code: "20", role: "listener" }] }));
+    const x = must(
+      await suite.repos.meetingRooms.create(accountSid, {
+        name: "x",
+        attributes: { conference_language: "DE" },
+        access_codes: [{ access_code: "10", role: "host" }],
+      }),
+    );
+    const y = must(
+      await suite.repos.meetingRooms.create(accountSid, { name: "y", access_codes: [{ access_code: "20", role: "listener" }] }),
+    );
     const f = suite.repos.meetingRooms.fields;
     const all = await suite.repos.meetingRooms.list({ accountSid, orderBy: [sql`${f.name} desc`], limit: 10, offset: 0 });
     expect(all).toEqual({ items: [y, x], total: 2 });
@@ -161,16 +216,28 @@ describeEachDatabase("meeting rooms", (suite) => {
       offset: 0,
     });
     expect(de).toEqual({ items: [x], total: 1 });
-    expect(await suite.repos.meetingRooms.list({ accountSid, limit: 1, offset: 1, orderBy: [sql`${f.name}`] })).toEqual({ items: [y], total: 2 });
+    expect(await suite.repos.meetingRooms.list({ accountSid, limit: 1, offset: 1, orderBy: [sql`${f.name}`] })).toEqual({
+      items: [y],
+      total: 2,
+    });
     expect(fieldExpression(f, "nope")).toBeUndefined();
     expect((await suite.repos.meetingRooms.get(other.accountSid, x.meeting_room_sid)).ok).toBe(false);
     expect((await suite.repos.meetingRooms.delete(other.accountSid, x.meeting_room_sid)).ok).toBe(false);
     expect((await suite.repos.meetingRooms.update(other.accountSid, x.meeting_room_sid, { name: "stolen" })).ok).toBe(false);
     expect((await suite.repos.meetingRooms.delete(accountSid, x.meeting_room_sid)).ok).toBe(true);
-    const left = await suite.database.db.select().from(accessCodes).where(sql`${accessCodes.meetingRoomSid} = ${x.meeting_room_sid}`);
+    const left = await suite.database.db
+      .select()
+      .from(accessCodes)
+      .where(sql`${accessCodes.meetingRoomSid} = ${x.meeting_room_sid}`);
     expect(left).toEqual([]);
     // The deleted room's code is free again.
-    expect((await suite.repos.meetingRooms.update(accountSid, y.meeting_room_sid, { access_codes: [{ access_code: "10", role: "host" }] })).ok).toBe(true);
+    expect(
+      (
+        await suite.repos.meetingRooms.update(accountSid, y.meeting_room_sid, {
+          access_codes: [{ access_code: "10", role: "host" }],
+        })
+      ).ok,
+    ).toBe(true);
   });
 
   test("list pages: creation order by default, codes in their order, totals of empty pages, order kept across pages", async () => {
@@ -192,7 +259,8 @@ describeEachDatabase("meeting rooms", (suite) => {
         ),
       );
     }
-    const list = (o: { limit: number; offset: number; orderBy?: ReturnType<typeof sql>[] }) => suite.repos.meetingRooms.list({ accountSid, ...o });
+    const list = (o: { limit: number; offset: number; orderBy?: ReturnType<typeof sql>[] }) =>
+      suite.repos.meetingRooms.list({ accountSid, ...o });
     expect(await list({ limit: 10, offset: 0 })).toEqual({ items: rooms, total: 5 });
     for (const r of (await list({ limit: 10, offset: 0 })).items) {
       expect(Object.keys(r.attributes)).toEqual(Object.keys(r.attributes).sort());
@@ -207,17 +275,26 @@ describeEachDatabase("meeting rooms", (suite) => {
     const f = suite.repos.meetingRooms.fields;
     const byName = [...rooms].sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
     const pages = [];
-    for (let offset = 0; offset < 5; offset += 2) pages.push(...(await list({ limit: 2, offset, orderBy: [sql`${f.name} desc`] })).items);
+    for (let offset = 0; offset < 5; offset += 2)
+      pages.push(...(await list({ limit: 2, offset, orderBy: [sql`${f.name} desc`] })).items);
     expect(pages).toEqual(byName);
     const empty = await newAccount(suite.repos);
-    expect(await suite.repos.meetingRooms.list({ accountSid: empty.accountSid, limit: 10, offset: 0 })).toEqual({ items: [], total: 0 });
-    expect(await suite.repos.meetingRooms.list({ accountSid: empty.accountSid, limit: 10, offset: 10 })).toEqual({ items: [], total: 0 });
+    expect(await suite.repos.meetingRooms.list({ accountSid: empty.accountSid, limit: 10, offset: 0 })).toEqual({
+      items: [],
+      total: 0,
+    });
+    expect(await suite.repos.meetingRooms.list({ accountSid: empty.accountSid, limit: 10, offset: 10 })).toEqual({
+      items: [],
+      total: 0,
+    });
   });
 
   test("concurrent creates with the same code: exactly one wins", async () => {
     const { accountSid } = await newAccount(suite.repos);
     const results = await Promise.all(
-      Array.from({ length: 4 }, (_, i) => suite.repos.meetingRooms.create(accountSid, { name: `r${i}`, access_codes: [{ access_code: "4242", role: "host" }] })),
+      Array.from({ length: 4 }, (_, i) =>
+        suite.repos.meetingRooms.create(accountSid, { name: `r${i}`, access_codes: [{ access_code: "4242", role: "host" }] }),
+      ),
     );
     expect(results.filter((r) => r.ok).length).toBe(1);
     for (const r of results.filter((r) => !r.ok)) expect(!r.ok && r.error.kind).toBe("conflict");

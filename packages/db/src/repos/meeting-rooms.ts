@@ -107,7 +107,12 @@ export function checkAccessCodes(input: unknown): DbResult<AccessCodeObject[]> {
 /** The constraint that makes access codes unique within an account. */
 export const ACCESS_CODE_UNIQUE = "access_codes_account_sid_access_code_unique";
 
-export type MeetingRoomsRepo = AccountCollectionRepo<typeof meetingRoomFields, MeetingRoomObject, MeetingRoomInput, MeetingRoomPatch>;
+export type MeetingRoomsRepo = AccountCollectionRepo<
+  typeof meetingRoomFields,
+  MeetingRoomObject,
+  MeetingRoomInput,
+  MeetingRoomPatch
+>;
 
 type RoomRow = typeof meetingRooms.$inferSelect;
 
@@ -147,7 +152,12 @@ const dialect = new PgDialect();
  * correlated subquery keeps its per-room index lookups whatever the generic plan
  * estimates, where a join might turn into a scan of every account's codes.
  */
-function pageSql(scope: SQL | undefined, orderBy: readonly SQL[], limit: number | Placeholder, offset: number | Placeholder): SQL {
+function pageSql(
+  scope: SQL | undefined,
+  orderBy: readonly SQL[],
+  limit: number | Placeholder,
+  offset: number | Placeholder,
+): SQL {
   const ordering = sql.join([...orderBy, asc(meetingRooms.dateCreated), asc(meetingRooms.meetingRoomSid)], sql`, `);
   return sql`select p.meeting_room_sid, p.account_sid, p.name, p.did_group_sid, p.attributes, p.total,
   array(select array[${accessCodes.accessCode}, ${accessCodes.role}] from ${accessCodes}
@@ -197,7 +207,12 @@ class RoomNotFound extends Error {}
  * await meetingRoomsRepo(database.db, database.rawQuery).create(accountSid, { name: "My meeting room", access_codes: [{ access_code: "890671", role: "host" }] });
  */
 export function meetingRoomsRepo(db: Db, rawQuery: RawQuery): MeetingRoomsRepo {
-  const rows = accountRows(db, meetingRooms, { account: meetingRooms.accountSid, sid: meetingRooms.meetingRoomSid }, "meeting room");
+  const rows = accountRows(
+    db,
+    meetingRooms,
+    { account: meetingRooms.accountSid, sid: meetingRooms.meetingRoomSid },
+    "meeting room",
+  );
   const get = (accountSid: string, sid: string) =>
     rows.get(accountSid, sid, async (row) => toApi(row, (await codesOf(db, [sid])).get(sid) ?? []));
 
@@ -209,21 +224,30 @@ export function meetingRoomsRepo(db: Db, rawQuery: RawQuery): MeetingRoomsRepo {
       .where(
         and(
           eq(accessCodes.accountSid, accountSid),
-          inArray(accessCodes.accessCode, codes.map((c) => c.access_code)),
+          inArray(
+            accessCodes.accessCode,
+            codes.map((c) => c.access_code),
+          ),
           roomSid ? ne(accessCodes.meetingRoomSid, roomSid) : undefined,
         ),
       );
     const errors: FieldError[] = taken.length
-      ? taken.map((t) => ({ field: "access_codes", message: `access code ${t.code} is already used by another meeting room`, referenceSid: t.room }))
+      ? taken.map((t) => ({
+          field: "access_codes",
+          message: `access code ${t.code} is already used by another meeting room`,
+          referenceSid: t.room,
+        }))
       : [{ field: "access_codes", message: "an access code is already used by another meeting room" }];
     return conflict(errors);
   }
 
   async function insertCodes(tx: DbOrTx, accountSid: string, roomSid: string, codes: AccessCodeObject[]) {
     if (codes.length === 0) return;
-    await tx.insert(accessCodes).values(
-      codes.map((c, position) => ({ meetingRoomSid: roomSid, accountSid, accessCode: c.access_code, role: c.role, position })),
-    );
+    await tx
+      .insert(accessCodes)
+      .values(
+        codes.map((c, position) => ({ meetingRoomSid: roomSid, accountSid, accessCode: c.access_code, role: c.role, position })),
+      );
   }
 
   /** Validates the plain fields and the codes of a create/update/replace, all errors at once. */

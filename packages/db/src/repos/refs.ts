@@ -44,6 +44,7 @@ export async function resolveOwner(
     .select({ accountSid: accounts.accountSid, endpointSid: accounts.endpointSid })
     .from(accounts)
     .where(byEndpoint ? eq(accounts.endpointSid, sid) : eq(accounts.accountSid, sid));
-  if (!row) return { ok: false, error: { field, message: `${byEndpoint ? "endpoint" : "account"} not found`, referenceSid: sid } };
+  if (!row)
+    return { ok: false, error: { field, message: `${byEndpoint ? "endpoint" : "account"} not found`, referenceSid: sid } };
   return { ok: true, ...row };
 }

@@ -61,7 +61,13 @@ export function trunkPrefixesRepo(db: Db): TrunkPrefixesRepo {
     prefix: trunkPrefixes.prefix,
     prefixSid: trunkPrefixes.prefixSid,
   };
-  const toApi = (r: { accountSid: string; dateCreated: Date; endpointSid: string; prefix: string; prefixSid: string }): PrefixObject => ({
+  const toApi = (r: {
+    accountSid: string;
+    dateCreated: Date;
+    endpointSid: string;
+    prefix: string;
+    prefixSid: string;
+  }): PrefixObject => ({
     account_sid: r.accountSid,
     date_created: iso(r.dateCreated),
     endpoint_sid: r.endpointSid,
@@ -102,7 +108,10 @@ export function trunkPrefixesRepo(db: Db): TrunkPrefixesRepo {
     },
     async remove(sid) {
       if (!isUuid(sid)) return notFound("prefix");
-      const rows = await db.delete(trunkPrefixes).where(eq(trunkPrefixes.prefixSid, sid)).returning({ sid: trunkPrefixes.prefixSid });
+      const rows = await db
+        .delete(trunkPrefixes)
+        .where(eq(trunkPrefixes.prefixSid, sid))
+        .returning({ sid: trunkPrefixes.prefixSid });
       return rows.length ? ok(undefined) : notFound("prefix");
     },
     async get(sid) {

@@ -86,7 +86,11 @@ export function webhooksRepo(db: Db): WebhooksRepo {
       return db.transaction(async (tx) => {
         // Locking the account row serializes creations of one account, so two at once
         // cannot both pass the count.
-        const [acct] = await tx.select({ sid: accounts.accountSid }).from(accounts).where(eq(accounts.accountSid, accountSid)).for("update");
+        const [acct] = await tx
+          .select({ sid: accounts.accountSid })
+          .from(accounts)
+          .where(eq(accounts.accountSid, accountSid))
+          .for("update");
         if (!acct) return notFound("account");
         const [c] = await tx.select({ n: count() }).from(webhooks).where(eq(webhooks.accountSid, accountSid));
         if ((c?.n ?? 0) >= max) return invalid([{ field: "url", message: `an account has at most ${max} webhooks` }]);
@@ -98,7 +102,12 @@ export function webhooksRepo(db: Db): WebhooksRepo {
     list: pages.ofAccount,
     async ofAccount(accountSid) {
       if (!isUuid(accountSid)) return [];
-      const all = await db.select().from(webhooks).where(eq(webhooks.accountSid, accountSid)).orderBy(asc(webhooks.dateCreated)).limit(1000);
+      const all = await db
+        .select()
+        .from(webhooks)
+        .where(eq(webhooks.accountSid, accountSid))
+        .orderBy(asc(webhooks.dateCreated))
+        .limit(1000);
       return all.map((r) => ({ ...toApi(r), secret: r.secret }));
     },
     delete: rows.delete,

@@ -21,7 +21,15 @@ for (let i = 0; i < N; i += 200) {
         accountSid: "acct",
         meetingRoomSid: null,
         nodeId: "n1",
-        call: { access_code: "1", codecs: "PCMU", number_src: "a", number_dst: "b", name: "", direction: "In", role: "participant" },
+        call: {
+          access_code: "1",
+          codecs: "PCMU",
+          number_src: "a",
+          number_dst: "b",
+          name: "",
+          direction: "In",
+          role: "participant",
+        },
       }),
     ),
   );

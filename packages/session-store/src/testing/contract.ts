@@ -279,10 +279,7 @@ export function sessionStoreContract(makeHarness: () => Harness): void {
       );
       expect(first.meeting.participant_muted).toBe("relaxed");
       expect(first.meeting.on_hold).toBe("pl");
-      const second = await joined(
-        s,
-        joinInput("im", "host", { initialMeeting: { participant_muted: "true", on_hold: "h" } }),
-      );
+      const second = await joined(s, joinInput("im", "host", { initialMeeting: { participant_muted: "true", on_hold: "h" } }));
       expect(second.meeting.participant_muted).toBe("relaxed");
       expect(second.meeting.on_hold).toBe("pl");
     });
@@ -313,10 +310,16 @@ export function sessionStoreContract(makeHarness: () => Harness): void {
       const clock = manualClock();
       const s = h.open(space(), { clock: clock.now, leaseTtlMs: 1000 });
       const dead: string[] = [];
-      for (let i = 0; i < 3; i++) dead.push((await joined(s, joinInput("page-dead", i === 0 ? "host" : "participant", { nodeId: "node-dead" }))).call.call_sid);
+      for (let i = 0; i < 3; i++)
+        dead.push(
+          (await joined(s, joinInput("page-dead", i === 0 ? "host" : "participant", { nodeId: "node-dead" }))).call.call_sid,
+        );
       clock.advance(600);
       const live: string[] = [];
-      for (let i = 0; i < 7; i++) live.push((await joined(s, joinInput(`page-live-${i % 2}`, i < 2 ? "host" : "listener", { nodeId: "node-live" }))).call.call_sid);
+      for (let i = 0; i < 7; i++)
+        live.push(
+          (await joined(s, joinInput(`page-live-${i % 2}`, i < 2 ? "host" : "listener", { nodeId: "node-live" }))).call.call_sid,
+        );
       await joined(s, { ...joinInput("page-other", "host"), accountSid: OTHER_ACCOUNT });
       const all = await s.listCalls(ACCOUNT);
       expect(all.map((c) => c.call_sid).sort()).toEqual([...dead, ...live].sort());
@@ -377,8 +380,12 @@ export function sessionStoreContract(makeHarness: () => Harness): void {
     test("bad input throws naming the field; a reused call_sid is refused", async () => {
       const s = h.open(space());
       expect(String(await rejection(s.join(joinInput("bad", "boss" as Role))))).toMatch(/call\.role/);
-      expect(String(await rejection(s.join(joinInput("bad", "host", {}, { direction: "Up" as never }))))).toMatch(/call\.direction/);
-      expect(String(await rejection(s.join(joinInput("bad", "host", {}, { date_created: "yesterday" }))))).toMatch(/date_created/);
+      expect(String(await rejection(s.join(joinInput("bad", "host", {}, { direction: "Up" as never }))))).toMatch(
+        /call\.direction/,
+      );
+      expect(String(await rejection(s.join(joinInput("bad", "host", {}, { date_created: "yesterday" }))))).toMatch(
+        /date_created/,
+      );
       expect(String(await rejection(s.join(joinInput("bad", "host", { initialMeeting: { on_hold: "hx" } }))))).toMatch(/on_hold/);
       await joined(s, joinInput("dup", "host", {}, { call_sid: "same" }));
       expect(String(await rejection(s.join(joinInput("dup", "host", {}, { call_sid: "same" }))))).toMatch(/already in use/);
@@ -489,7 +496,9 @@ export function sessionStoreContract(makeHarness: () => Harness): void {
     test("200 concurrent joins from 20 clients make exactly one meeting; concurrent leaves end it exactly once", async () => {
       const sp = space();
       const clients = Array.from({ length: 20 }, () => h.open(sp));
-      const roles: Role[] = Array.from({ length: 200 }, (_, i) => (i % 10 === 0 ? "host" : i % 3 === 0 ? "listener" : "participant"));
+      const roles: Role[] = Array.from({ length: 200 }, (_, i) =>
+        i % 10 === 0 ? "host" : i % 3 === 0 ? "listener" : "participant",
+      );
       const results = await Promise.all(
         roles.map((role, i) =>
           joined(clients[i % clients.length] as SessionStore, joinInput("crowd", role, { nodeId: `node-${i % 4}` })),
@@ -509,7 +518,9 @@ export function sessionStoreContract(makeHarness: () => Harness): void {
       const m = await clients[0]?.getMeeting(sid);
       expect(m?.attendees).toEqual(expected);
       // Each join saw a distinct running total: no two joins interleaved.
-      const totals = results.map((r) => r.meeting.attendees.hosts + r.meeting.attendees.listeners + r.meeting.attendees.participants);
+      const totals = results.map(
+        (r) => r.meeting.attendees.hosts + r.meeting.attendees.listeners + r.meeting.attendees.participants,
+      );
       expect(new Set(totals).size).toBe(200);
       expect(await clients[1]?.listCallsOfMeeting(sid)).toHaveLength(200);
       expect(await clients[2]?.listCalls(ACCOUNT)).toHaveLength(200);
@@ -540,9 +551,12 @@ export function sessionStoreContract(makeHarness: () => Harness): void {
         Array.from({ length: 40 }, (_, i) => joined(clients[i % 8] as SessionStore, joinInput("mix", "participant"))),
       );
       const ops: Promise<unknown>[] = [];
-      for (let i = 0; i < 20; i++) ops.push((clients[i % 8] as SessionStore).leave((first[i] as { call: { call_sid: string } }).call.call_sid));
+      for (let i = 0; i < 20; i++)
+        ops.push((clients[i % 8] as SessionStore).leave((first[i] as { call: { call_sid: string } }).call.call_sid));
       ops.push((clients[1] as SessionStore).updateMeeting(sid, { locked: true }));
-      const late = Array.from({ length: 20 }, (_, i) => (clients[(i + 3) % 8] as SessionStore).join(joinInput("mix", "participant")));
+      const late = Array.from({ length: 20 }, (_, i) =>
+        (clients[(i + 3) % 8] as SessionStore).join(joinInput("mix", "participant")),
+      );
       ops.push(...late);
       await Promise.all(ops);
       const admitted = (await Promise.all(late)).filter((r) => r.ok).length;

@@ -68,7 +68,13 @@ export function eventLogContract(makeHarness: () => Harness): void {
       expect(new Set(ids).size).toBe(8);
       const all = await readAll(s, ACCOUNT);
       expect(all.map((e) => e.id)).toEqual(ids);
-      expect(all[0]?.body).toMatchObject({ event_id: ids[0], type: "call.updated", account_sid: ACCOUNT, call_sid: "c-0", data: { n: 0 } });
+      expect(all[0]?.body).toMatchObject({
+        event_id: ids[0],
+        type: "call.updated",
+        account_sid: ACCOUNT,
+        call_sid: "c-0",
+        data: { n: 0 },
+      });
       expect((await readAll(s, ACCOUNT, ids[4] as string)).map((e) => e.body.call_sid)).toEqual(["c-5", "c-6", "c-7"]);
       expect(await s.eventLog.readAfter(ACCOUNT, ids[7] as string, 10)).toEqual([]);
       expect((await readAll(s, OTHER)).map((e) => e.body.call_sid)).toEqual(["c-99"]);
@@ -105,7 +111,11 @@ export function eventLogContract(makeHarness: () => Harness): void {
       const [started, joined, updated, mUpdated, left, ended] = got.map((e) => e.body) as Record<string, any>[];
       expect(started).toMatchObject({ account_sid: ACCOUNT, meeting_sid: j.meeting.meeting_sid, call_sid: null });
       expect(started?.data.meeting_sid).toBe(j.meeting.meeting_sid);
-      expect(joined).toMatchObject({ call_sid: j.call.call_sid, meeting_sid: j.meeting.meeting_sid, data: { call_sid: j.call.call_sid, role: "participant" } });
+      expect(joined).toMatchObject({
+        call_sid: j.call.call_sid,
+        meeting_sid: j.meeting.meeting_sid,
+        data: { call_sid: j.call.call_sid, role: "participant" },
+      });
       expect(updated).toMatchObject({ changes: { muted: true }, data: { muted: true } });
       expect(mUpdated).toMatchObject({ call_sid: null, changes: { locked: true } });
       expect(left?.call_sid).toBe(j.call.call_sid);
@@ -128,12 +138,26 @@ export function eventLogContract(makeHarness: () => Harness): void {
       expect(talk).not.toBeNull();
       expect(await s.recordEvent({ type: "talker.stopped", account_sid: OTHER, call_sid: j.call.call_sid })).toBeNull();
       expect(await s.recordEvent({ type: "talker.stopped", account_sid: ACCOUNT, call_sid: "gone" })).toBeNull();
-      await expect(s.recordEvent({ type: "call.joined" as "call.entered", account_sid: ACCOUNT, call_sid: "x" })).rejects.toThrow(RangeError);
+      await expect(s.recordEvent({ type: "call.joined" as "call.entered", account_sid: ACCOUNT, call_sid: "x" })).rejects.toThrow(
+        RangeError,
+      );
       await Bun.sleep(50);
-      const mine = (await readAll(s, ACCOUNT)).map((e) => e.body).filter((e) => e.type === "call.entered" || e.type === "talker.started");
+      const mine = (await readAll(s, ACCOUNT))
+        .map((e) => e.body)
+        .filter((e) => e.type === "call.entered" || e.type === "talker.started");
       expect(mine).toEqual([
-        expect.objectContaining({ type: "call.entered", meeting_sid: null, call_sid: "c-prompt", data: { call_sid: "c-prompt", meeting_sid: null, state: "access_code" } }),
-        expect.objectContaining({ type: "talker.started", meeting_sid: j.meeting.meeting_sid, call_sid: j.call.call_sid, data: expect.objectContaining({ call_sid: j.call.call_sid }) }),
+        expect.objectContaining({
+          type: "call.entered",
+          meeting_sid: null,
+          call_sid: "c-prompt",
+          data: { call_sid: "c-prompt", meeting_sid: null, state: "access_code" },
+        }),
+        expect.objectContaining({
+          type: "talker.started",
+          meeting_sid: j.meeting.meeting_sid,
+          call_sid: j.call.call_sid,
+          data: expect.objectContaining({ call_sid: j.call.call_sid }),
+        }),
       ]);
     });
 
@@ -155,44 +179,50 @@ export function eventLogContract(makeHarness: () => Harness): void {
       expect(mine).toBe(before);
     });
 
-    test.skipIf(overLink)("keeps the newest maxEvents (approximately on Redis) and drops what is older than the retention", async () => {
-      const sp = space();
-      const s = h.open(sp, { eventLog: { maxEvents: 5, retentionMs: 60_000 } });
-      for (let i = 0; i < 300; i++) await s.eventLog.append(event(i));
-      const kept = await s.eventLog.readAfter(ACCOUNT, null, 1000);
-      expect(kept.length).toBeGreaterThanOrEqual(5);
-      expect(kept.length).toBeLessThan(300);
-      expect(JSON.parse((kept.at(-1) as { json: string }).json).call_sid).toBe("c-299");
-      const short = h.open(space(), { eventLog: { retentionMs: 50 } });
-      for (let i = 0; i < 150; i++) await short.eventLog.append(event(i));
-      await Bun.sleep(120);
-      await short.eventLog.append(event(1000));
-      const left = await short.eventLog.readAfter(ACCOUNT, null, 1000);
-      expect(left.length).toBeLessThan(151);
-      expect(JSON.parse((left.at(-1) as { json: string }).json).call_sid).toBe("c-1000");
-    });
+    test.skipIf(overLink)(
+      "keeps the newest maxEvents (approximately on Redis) and drops what is older than the retention",
+      async () => {
+        const sp = space();
+        const s = h.open(sp, { eventLog: { maxEvents: 5, retentionMs: 60_000 } });
+        for (let i = 0; i < 300; i++) await s.eventLog.append(event(i));
+        const kept = await s.eventLog.readAfter(ACCOUNT, null, 1000);
+        expect(kept.length).toBeGreaterThanOrEqual(5);
+        expect(kept.length).toBeLessThan(300);
+        expect(JSON.parse((kept.at(-1) as { json: string }).json).call_sid).toBe("c-299");
+        const short = h.open(space(), { eventLog: { retentionMs: 50 } });
+        for (let i = 0; i < 150; i++) await short.eventLog.append(event(i));
+        await Bun.sleep(120);
+        await short.eventLog.append(event(1000));
+        const left = await short.eventLog.readAfter(ACCOUNT, null, 1000);
+        expect(left.length).toBeLessThan(151);
+        expect(JSON.parse((left.at(-1) as { json: string }).json).call_sid).toBe("c-1000");
+      },
+    );
 
-    test.skipIf(overLink)("dispatch: each entry to one consumer; unacked entries are taken again after the reclaim time", async () => {
-      const s = h.open(space());
-      const feed = s.eventLog.dispatch;
-      expect(await feed.take("d1", 10, 60_000)).toEqual([]); // the first take starts the feed
-      for (let i = 0; i < 6; i++) await s.eventLog.append(event(i, i % 2 ? OTHER : ACCOUNT));
-      const a = await feed.take("d1", 4, 60_000);
-      const b = await feed.take("d2", 4, 60_000);
-      expect(a.length).toBe(4);
-      expect(b.length).toBe(2);
-      const seen = [...a, ...b].map((e) => JSON.parse(e.json).call_sid);
-      expect(seen.sort()).toEqual(["c-0", "c-1", "c-2", "c-3", "c-4", "c-5"]);
-      expect(a[1]?.accountSid).toBe(OTHER);
-      await feed.ack(a.map((e) => e.dispatchId));
-      expect(await feed.take("d3", 10, 60_000)).toEqual([]);
-      await Bun.sleep(30);
-      // d2 went away without acking: after 20 ms idle, d3 gets its entries.
-      const again = await feed.take("d3", 10, 20);
-      expect(again.map((e) => e.dispatchId).sort()).toEqual(b.map((e) => e.dispatchId).sort());
-      await feed.ack(again.map((e) => e.dispatchId));
-      await Bun.sleep(30);
-      expect(await feed.take("d3", 10, 20)).toEqual([]);
-    });
+    test.skipIf(overLink)(
+      "dispatch: each entry to one consumer; unacked entries are taken again after the reclaim time",
+      async () => {
+        const s = h.open(space());
+        const feed = s.eventLog.dispatch;
+        expect(await feed.take("d1", 10, 60_000)).toEqual([]); // the first take starts the feed
+        for (let i = 0; i < 6; i++) await s.eventLog.append(event(i, i % 2 ? OTHER : ACCOUNT));
+        const a = await feed.take("d1", 4, 60_000);
+        const b = await feed.take("d2", 4, 60_000);
+        expect(a.length).toBe(4);
+        expect(b.length).toBe(2);
+        const seen = [...a, ...b].map((e) => JSON.parse(e.json).call_sid);
+        expect(seen.sort()).toEqual(["c-0", "c-1", "c-2", "c-3", "c-4", "c-5"]);
+        expect(a[1]?.accountSid).toBe(OTHER);
+        await feed.ack(a.map((e) => e.dispatchId));
+        expect(await feed.take("d3", 10, 60_000)).toEqual([]);
+        await Bun.sleep(30);
+        // d2 went away without acking: after 20 ms idle, d3 gets its entries.
+        const again = await feed.take("d3", 10, 20);
+        expect(again.map((e) => e.dispatchId).sort()).toEqual(b.map((e) => e.dispatchId).sort());
+        await feed.ack(again.map((e) => e.dispatchId));
+        await Bun.sleep(30);
+        expect(await feed.take("d3", 10, 20)).toEqual([]);
+      },
+    );
   });
 }

@@ -35,8 +35,6 @@ const results = await Promise.all(
   ),
 );
 console.log(
-  JSON.stringify(
-    results.map((r) => (r.ok ? { meeting_sid: r.meeting.meeting_sid, created: r.created } : { refused: r.reason })),
-  ),
+  JSON.stringify(results.map((r) => (r.ok ? { meeting_sid: r.meeting.meeting_sid, created: r.created } : { refused: r.reason }))),
 );
 await store.close();

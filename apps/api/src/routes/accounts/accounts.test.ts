@@ -112,7 +112,9 @@ forEachDatabase((h) => {
     });
     const value = await h().json("PATCH", path(), { body: { attributes: { conference_entrytones: "loud" } } });
     expect(value.status).toBe(422);
-    expect(value.body.errors).toEqual([{ field: "attributes.conference_entrytones", message: "must be on or off", reference_sid: null }]);
+    expect(value.body.errors).toEqual([
+      { field: "attributes.conference_entrytones", message: "must be on or off", reference_sid: null },
+    ]);
     const type = await h().json("PATCH", path(), { body: { attributes: { conference_start_wait: 60 } } });
     expect(type.status).toBe(422);
     expect(type.body.errors[0].field).toBe("attributes.conference_start_wait");
@@ -147,7 +149,9 @@ forEachDatabase((h) => {
 
   test("read-only fields: accepted with their current value, 422 with another", async () => {
     const current = (await h().json("GET", path())).body;
-    const same = await h().json("PATCH", path(), { body: { login: current.login, account_sid: current.account_sid, name: "Same" } });
+    const same = await h().json("PATCH", path(), {
+      body: { login: current.login, account_sid: current.account_sid, name: "Same" },
+    });
     expect(same.status).toBe(200);
     expect(same.body.name).toBe("Same");
     for (const [field, value] of [
@@ -176,7 +180,9 @@ forEachDatabase((h) => {
   });
 
   test("PUT requires the entire object (the password, never returned, excepted): each missing field is a 422 entry, and nothing changes", async () => {
-    await h().json("PATCH", path(), { body: { name: "Whole", attributes: { conference_moh: "jazz" }, call_flow_sid: OPEN_FLOW } });
+    await h().json("PATCH", path(), {
+      body: { name: "Whole", attributes: { conference_moh: "jazz" }, call_flow_sid: OPEN_FLOW },
+    });
     const before = (await h().json("GET", path())).body;
     const required = (field: string) => ({ field, message: "field is required", reference_sid: null });
     const cases: [unknown, unknown[]][] = [
@@ -200,7 +206,10 @@ forEachDatabase((h) => {
     expect((await h().json("GET", "/conference/v2/accounts/whoami", { auth: t.auth })).status).toBe(200);
     // Change the password behind the API's back: only the cache still knows the old one.
     await accountsRepo(h().testDb.database.db).update(t.accountSid, { password: "behind-the-back-1" });
-    const r = await h().json("PATCH", `/conference/v2/accounts/${t.accountSid}`, { auth: t.auth, body: { name: "still cached" } });
+    const r = await h().json("PATCH", `/conference/v2/accounts/${t.accountSid}`, {
+      auth: t.auth,
+      body: { name: "still cached" },
+    });
     expect(r.status).toBe(200);
     expect(h().bus.messages.at(-1)?.message).toEqual({ kind: "account", accountSid: t.accountSid });
     expect((await h().json("POST", "/conference/v2/meeting_rooms", { auth: t.auth, body: {} })).status).toBe(200);
@@ -211,7 +220,10 @@ forEachDatabase((h) => {
     const t = await h().tenant("pw_tenant");
     // Warm the credential cache with the old password.
     expect((await h().json("GET", "/conference/v2/accounts/whoami", { auth: t.auth })).status).toBe(200);
-    const short = await h().json("PATCH", `/conference/v2/accounts/${t.accountSid}`, { auth: t.auth, body: { password: "short" } });
+    const short = await h().json("PATCH", `/conference/v2/accounts/${t.accountSid}`, {
+      auth: t.auth,
+      body: { password: "short" },
+    });
     expect(short.status).toBe(422);
     expect(short.body.errors[0].field).toBe("password");
     const r = await h().json("PATCH", `/conference/v2/accounts/${t.accountSid}`, {

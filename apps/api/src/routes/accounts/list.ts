@@ -19,5 +19,7 @@ const route = createRoute({
 });
 
 export function registerList(app: OpenAPIHono<AppEnv>): void {
-  registerListRoute(app, route, async (c) => cachedJson(c, await listConfig(c, c.var.services.repos.accounts, ACCOUNT_FIELDS)), { cache: "config" });
+  registerListRoute(app, route, async (c) => cachedJson(c, await listConfig(c, c.var.services.repos.accounts, ACCOUNT_FIELDS)), {
+    cache: "config",
+  });
 }

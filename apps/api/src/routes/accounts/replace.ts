@@ -6,7 +6,14 @@ import { selectOne } from "../../lib/listing.ts";
 import { errors, ObjectQuerySchema, ok, putBodyOf } from "../../lib/openapi.ts";
 import { checkReadOnly, pickUpdatable } from "../../lib/patch.ts";
 import { ownAccountSid } from "./own.ts";
-import { ACCOUNT_FIELDS, ACCOUNT_READ_ONLY, ACCOUNT_UPDATABLE, AccountInputSchema, AccountParams, AccountFilteredSchema } from "./schema.ts";
+import {
+  ACCOUNT_FIELDS,
+  ACCOUNT_READ_ONLY,
+  ACCOUNT_UPDATABLE,
+  AccountInputSchema,
+  AccountParams,
+  AccountFilteredSchema,
+} from "./schema.ts";
 
 const route = createRoute({
   method: "put",
@@ -17,7 +24,11 @@ const route = createRoute({
   description:
     "Replaces the account. As the reference's PUT, the body is the entire object: attributes, call_flow_sid and name are all required (a missing one is a 422 naming it, and nothing changes). The password is never part of the object the API returns, so it stays unless sent.",
   security: [{ basicAuth: [] }],
-  request: { params: AccountParams, query: ObjectQuerySchema, body: putBodyOf(AccountInputSchema, ["attributes", "call_flow_sid", "name"], "AccountReplace") },
+  request: {
+    params: AccountParams,
+    query: ObjectQuerySchema,
+    body: putBodyOf(AccountInputSchema, ["attributes", "call_flow_sid", "name"], "AccountReplace"),
+  },
   responses: { 200: ok(AccountFilteredSchema, "The updated Account object"), ...errors(400, 401, 404, 415, 422) },
 });
 

@@ -6,7 +6,14 @@ import { selectOne } from "../../lib/listing.ts";
 import { errors, jsonBodyOf, ok, PatchQuerySchema } from "../../lib/openapi.ts";
 import { checkReadOnly, pickUpdatable } from "../../lib/patch.ts";
 import { ownAccountSid } from "./own.ts";
-import { ACCOUNT_FIELDS, ACCOUNT_READ_ONLY, ACCOUNT_UPDATABLE, AccountInputSchema, AccountParams, AccountFilteredSchema } from "./schema.ts";
+import {
+  ACCOUNT_FIELDS,
+  ACCOUNT_READ_ONLY,
+  ACCOUNT_UPDATABLE,
+  AccountInputSchema,
+  AccountParams,
+  AccountFilteredSchema,
+} from "./schema.ts";
 
 const route = createRoute({
   method: "patch",

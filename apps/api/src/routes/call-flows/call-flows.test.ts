@@ -60,7 +60,10 @@ forEachDatabase((h) => {
   test("filter, order and field filtering", async () => {
     const byName = await h().json("GET", "/conference/v2/call_flows?filter=name+eq+secured");
     expect(byName.body.items).toEqual([REFERENCE_SECURED]);
-    const list = await h().json("GET", `/conference/v2/call_flows?filter=${encodeURIComponent('name in ("open", "secured")')}&order=name+desc&include_fields=name`);
+    const list = await h().json(
+      "GET",
+      `/conference/v2/call_flows?filter=${encodeURIComponent('name in ("open", "secured")')}&order=name+desc&include_fields=name`,
+    );
     expect(list.body.items).toEqual([{ name: "secured" }, { name: "open" }]);
     const attr = await h().json("GET", "/conference/v2/call_flows?filter=attributes.conference_language+eq+EN&limit=0");
     expect(attr.body).toMatchObject({ count: 0, items: [], total: 4 });
@@ -71,9 +74,14 @@ forEachDatabase((h) => {
   test("unknown SID is 404 cannot find call flow; call flows are read only", async () => {
     const r = await h().json("GET", "/conference/v2/call_flows/00000000-0000-4000-8000-000000000000");
     expect(r.status).toBe(404);
-    expect(r.body).toEqual({ message: "no item error", errors: [{ field: null, message: "cannot find call flow", reference_sid: null }] });
+    expect(r.body).toEqual({
+      message: "no item error",
+      errors: [{ field: null, message: "cannot find call flow", reference_sid: null }],
+    });
     for (const method of ["PATCH", "PUT", "DELETE"]) {
-      expect((await h().json(method, `/conference/v2/call_flows/${REFERENCE_SECURED.call_flow_sid}`, { body: {} })).status).toBe(404);
+      expect((await h().json(method, `/conference/v2/call_flows/${REFERENCE_SECURED.call_flow_sid}`, { body: {} })).status).toBe(
+        404,
+      );
     }
     expect((await h().json("POST", "/conference/v2/call_flows", { body: {} })).status).toBe(404);
   });

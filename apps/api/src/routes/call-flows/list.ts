@@ -19,5 +19,10 @@ const route = createRoute({
 });
 
 export function registerList(app: OpenAPIHono<AppEnv>): void {
-  registerListRoute(app, route, async (c) => cachedJson(c, await listConfig(c, c.var.services.repos.callFlows, CALL_FLOW_FIELDS)), { cache: "config" });
+  registerListRoute(
+    app,
+    route,
+    async (c) => cachedJson(c, await listConfig(c, c.var.services.repos.callFlows, CALL_FLOW_FIELDS)),
+    { cache: "config" },
+  );
 }

@@ -15,10 +15,19 @@ forEachLivePlane((h) => {
     await assignDid(h(), h().a, "15162065515");
     await assignDid(h(), h().b, "15162065516");
     const room = await h().json("POST", "/conference/v2/meeting_rooms", {
-      body: { name: "Live", access_codes: [{ access_code: "890671", role: "host" }, { access_code: "143623", role: "participant" }] },
+      body: {
+        name: "Live",
+        access_codes: [
+          { access_code: "890671", role: "host" },
+          { access_code: "143623", role: "participant" },
+        ],
+      },
     });
     roomSid = room.body.meeting_room_sid;
-    await h().json("POST", "/conference/v2/meeting_rooms", { auth: h().b.auth, body: { access_codes: [{ access_code: "111111", role: "host" }] } });
+    await h().json("POST", "/conference/v2/meeting_rooms", {
+      auth: h().b.auth,
+      body: { access_codes: [{ access_code: "111111", role: "host" }] },
+    });
     expect((await h().json("GET", "/conference/v2/calls")).body).toEqual({
       count: 0,
       has_more: false,
@@ -68,7 +77,10 @@ forEachLivePlane((h) => {
       expect(miss.body).toEqual(NOT_FOUND);
     }
     expect((await h().json("GET", `/conference/v2/calls/${theirSid}`, { auth: h().b.auth })).status).toBe(200);
-    expect((await h().json("GET", `/conference/v2/calls/${hostSid}?include_fields=call_sid,role`)).body).toEqual({ call_sid: hostSid, role: "host" });
+    expect((await h().json("GET", `/conference/v2/calls/${hostSid}?include_fields=call_sid,role`)).body).toEqual({
+      call_sid: hostSid,
+      role: "host",
+    });
   });
 
   test('PATCH {"muted":"true"} (the reference\'s example): stored, and sent to the owning node', async () => {
@@ -83,10 +95,16 @@ forEachLivePlane((h) => {
 
   test("PATCH on_hold and name, booleans as JSON or strings", async () => {
     h().control.length = 0;
-    let r = await h().json("PATCH", `/conference/v2/calls/${participantSid}`, { body: { on_hold: true, name: "Pat", muted: "false" } });
+    let r = await h().json("PATCH", `/conference/v2/calls/${participantSid}`, {
+      body: { on_hold: true, name: "Pat", muted: "false" },
+    });
     expect(r.body).toMatchObject({ on_hold: true, name: "Pat", muted: false });
     await eventually(() => h().control.length >= 2);
-    expect(h().control.map((m) => m.type).sort()).toEqual(["call_hold", "call_mute"]);
+    expect(
+      h()
+        .control.map((m) => m.type)
+        .sort(),
+    ).toEqual(["call_hold", "call_mute"]);
     r = await h().json("PATCH", `/conference/v2/calls/${participantSid}`, { body: { on_hold: "false" } });
     expect(r.body.on_hold).toBe(false);
   });
@@ -135,7 +153,8 @@ forEachLivePlane((h) => {
 
   test("unfiltered pages (read page by page from the store) agree with the filtered list (read whole)", async () => {
     const extra: string[] = [];
-    for (let i = 0; i < 5; i++) extra.push((await h().dialIn("15162065515", "143623", { number_src: `1760569400${i}` })).call.call_sid);
+    for (let i = 0; i < 5; i++)
+      extra.push((await h().dialIn("15162065515", "143623", { number_src: `1760569400${i}` })).call.call_sid);
     try {
       const q = async (query: string) => (await h().json("GET", `/conference/v2/calls?${query}`)).body;
       // A filter every call passes takes the read-everything path, in the store's order.
@@ -144,7 +163,9 @@ forEachLivePlane((h) => {
       const paged = [];
       let url: string | undefined = "/conference/v2/calls?limit=3&include_fields=call_sid,role";
       while (url) {
-        const r: { total: number; count: number; items: unknown[]; pagination: { next?: string } } = (await h().json("GET", url.replace("http://api.test", ""))).body;
+        const r: { total: number; count: number; items: unknown[]; pagination: { next?: string } } = (
+          await h().json("GET", url.replace("http://api.test", ""))
+        ).body;
         expect(r.total).toBe(7);
         expect(r.count).toBe(r.items.length);
         paged.push(...r.items);
@@ -152,19 +173,42 @@ forEachLivePlane((h) => {
       }
       expect(paged).toEqual(whole.items.map((c: { call_sid: string; role: string }) => ({ call_sid: c.call_sid, role: c.role })));
       const calls = "http://api.test/conference/v2/calls";
-      expect(await q("limit=3&offset=6")).toMatchObject({ count: 1, has_more: true, total: 7, pagination: { previous: `${calls}?limit=3&offset=3` } });
+      expect(await q("limit=3&offset=6")).toMatchObject({
+        count: 1,
+        has_more: true,
+        total: 7,
+        pagination: { previous: `${calls}?limit=3&offset=3` },
+      });
       expect((await q("limit=3&offset=6")).pagination.next).toBeUndefined();
       expect(await q("limit=3&offset=3")).toMatchObject({
         count: 3,
         has_more: true,
         pagination: { next: `${calls}?limit=3&offset=6`, previous: `${calls}?limit=3&offset=0` },
       });
-      expect(await q("limit=0")).toMatchObject({ count: 0, has_more: true, total: 7, pagination: { next: `${calls}?limit=10&offset=0` } });
-      expect(await q("offset=7")).toMatchObject({ count: 0, has_more: true, total: 7, items: [], pagination: { previous: `${calls}?offset=0` } });
+      expect(await q("limit=0")).toMatchObject({
+        count: 0,
+        has_more: true,
+        total: 7,
+        pagination: { next: `${calls}?limit=10&offset=0` },
+      });
+      expect(await q("offset=7")).toMatchObject({
+        count: 0,
+        has_more: true,
+        total: 7,
+        items: [],
+        pagination: { previous: `${calls}?offset=0` },
+      });
       expect(await q("limit=7")).toMatchObject({ count: 7, has_more: false, pagination: {} });
       // The read-everything path (a filter) answers the same envelope.
-      expect(await q("filter=duration+ge+0&limit=3&offset=6")).toMatchObject({ count: 1, has_more: true, pagination: { previous: `${calls}?filter=duration+ge+0&limit=3&offset=3` } });
-      expect((await h().json("GET", "/conference/v2/calls?limit=1", { auth: h().b.auth })).body).toMatchObject({ count: 1, total: 1 });
+      expect(await q("filter=duration+ge+0&limit=3&offset=6")).toMatchObject({
+        count: 1,
+        has_more: true,
+        pagination: { previous: `${calls}?filter=duration+ge+0&limit=3&offset=3` },
+      });
+      expect((await h().json("GET", "/conference/v2/calls?limit=1", { auth: h().b.auth })).body).toMatchObject({
+        count: 1,
+        total: 1,
+      });
     } finally {
       for (const sid of extra) await h().store.leave(sid);
     }

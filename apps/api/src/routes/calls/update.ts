@@ -37,8 +37,10 @@ export function registerUpdate(app: OpenAPIHono<AppEnv>): void {
     // The caller may have hung up between the read and the write.
     if (!call) throw notFound("call");
     const messages: ControlMessage[] = [];
-    if (patch.muted !== undefined) messages.push({ type: "call_mute", meetingSid: call.meeting_sid, callSid: sid, muted: call.muted });
-    if (patch.on_hold !== undefined) messages.push({ type: "call_hold", meetingSid: call.meeting_sid, callSid: sid, on_hold: call.on_hold });
+    if (patch.muted !== undefined)
+      messages.push({ type: "call_mute", meetingSid: call.meeting_sid, callSid: sid, muted: call.muted });
+    if (patch.on_hold !== undefined)
+      messages.push({ type: "call_hold", meetingSid: call.meeting_sid, callSid: sid, on_hold: call.on_hold });
     for (const m of messages) await store.control.sendToOwner(m);
     return c.json(selectOne(c, call, CALL_FIELDS), 200);
   });

@@ -31,7 +31,11 @@ forEachDatabase((h) => {
       auth: basicHeader(r.body.properties.login, r.body.properties.password),
     });
     expect(me.status).toBe(200);
-    expect(me.body).toMatchObject({ account_sid: r.body.properties.account_sid, login: r.body.properties.login, name: "my_conf" });
+    expect(me.body).toMatchObject({
+      account_sid: r.body.properties.account_sid,
+      login: r.body.properties.login,
+      name: "my_conf",
+    });
   });
 
   test("list (filter type eq conference, exclude_fields=properties), get; the password is not returned again", async () => {
@@ -63,9 +67,9 @@ forEachDatabase((h) => {
     });
     const byLogin = await h().json("GET", `/core/v2/endpoints?filter=properties.login+eq+${h().b.login}`, { auth: admin });
     expect(byLogin.body.items.map((e: { endpoint_sid: string }) => e.endpoint_sid)).toEqual([h().b.endpointSid]);
-    expect((await h().json("GET", "/core/v2/endpoints/00000000-0000-4000-8000-000000000000", { auth: admin })).body.errors[0].message).toBe(
-      "cannot find endpoint",
-    );
+    expect(
+      (await h().json("GET", "/core/v2/endpoints/00000000-0000-4000-8000-000000000000", { auth: admin })).body.errors[0].message,
+    ).toBe("cannot find endpoint");
   });
 
   test("422 for a bad endpoint body", async () => {
@@ -97,17 +101,31 @@ forEachDatabase((h) => {
 
   test("DIDs: assign (publishes an invalidation), 409 when taken, 422 when malformed, remove", async () => {
     h().bus.messages.length = 0;
-    const r = await h().json("POST", "/core/v2/dids", { auth: admin, body: { phonenumber: "+1 (516) 206-5000", endpoint_sid: h().a.endpointSid } });
+    const r = await h().json("POST", "/core/v2/dids", {
+      auth: admin,
+      body: { phonenumber: "+1 (516) 206-5000", endpoint_sid: h().a.endpointSid },
+    });
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ phonenumber: "15162065000", account_sid: h().a.accountSid, country_code: "USA" });
-    expect(h().bus.messages).toEqual([{ channel: "config:invalidate", message: { kind: "account", accountSid: h().a.accountSid } }]);
-    const dup = await h().json("POST", "/core/v2/dids", { auth: admin, body: { phonenumber: "15162065000", endpoint_sid: h().b.endpointSid } });
+    expect(h().bus.messages).toEqual([
+      { channel: "config:invalidate", message: { kind: "account", accountSid: h().a.accountSid } },
+    ]);
+    const dup = await h().json("POST", "/core/v2/dids", {
+      auth: admin,
+      body: { phonenumber: "15162065000", endpoint_sid: h().b.endpointSid },
+    });
     expect(dup.status).toBe(409);
     expect(dup.body.errors[0].field).toBe("phonenumber");
-    const bad = await h().json("POST", "/core/v2/dids", { auth: admin, body: { phonenumber: "call me", endpoint_sid: h().a.endpointSid } });
+    const bad = await h().json("POST", "/core/v2/dids", {
+      auth: admin,
+      body: { phonenumber: "call me", endpoint_sid: h().a.endpointSid },
+    });
     expect(bad.status).toBe(422);
     expect(bad.body.errors[0].field).toBe("phonenumber");
-    const noOwner = await h().json("POST", "/core/v2/dids", { auth: admin, body: { phonenumber: "15162065001", endpoint_sid: "00000000-0000-4000-8000-000000000000" } });
+    const noOwner = await h().json("POST", "/core/v2/dids", {
+      auth: admin,
+      body: { phonenumber: "15162065001", endpoint_sid: "00000000-0000-4000-8000-000000000000" },
+    });
     expect(noOwner.status).toBe(422);
     const all = await h().json("GET", "/core/v2/dids?filter=phonenumber+eq+15162065000", { auth: admin });
     expect(all.body.items.map((d: { did_sid: string }) => d.did_sid)).toEqual([r.body.did_sid]);
@@ -118,11 +136,20 @@ forEachDatabase((h) => {
   });
 
   test("prefixes: add, 409 when taken, 422 when malformed, get, list, remove", async () => {
-    const r = await h().json("POST", "/core/v2/prefixes", { auth: admin, body: { prefix: "7777", endpoint_sid: h().a.endpointSid } });
+    const r = await h().json("POST", "/core/v2/prefixes", {
+      auth: admin,
+      body: { prefix: "7777", endpoint_sid: h().a.endpointSid },
+    });
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ prefix: "7777", account_sid: h().a.accountSid, endpoint_sid: h().a.endpointSid });
-    expect((await h().json("POST", "/core/v2/prefixes", { auth: admin, body: { prefix: "7777", endpoint_sid: h().b.endpointSid } })).status).toBe(409);
-    const bad = await h().json("POST", "/core/v2/prefixes", { auth: admin, body: { prefix: "77a", endpoint_sid: h().a.endpointSid } });
+    expect(
+      (await h().json("POST", "/core/v2/prefixes", { auth: admin, body: { prefix: "7777", endpoint_sid: h().b.endpointSid } }))
+        .status,
+    ).toBe(409);
+    const bad = await h().json("POST", "/core/v2/prefixes", {
+      auth: admin,
+      body: { prefix: "77a", endpoint_sid: h().a.endpointSid },
+    });
     expect(bad.status).toBe(422);
     expect(bad.body.errors[0].field).toBe("prefix");
     expect((await h().json("GET", `/core/v2/prefixes/${r.body.prefix_sid}`, { auth: admin })).body).toEqual(r.body);

@@ -7,7 +7,14 @@ import { unwrap } from "../../lib/errors.ts";
 import { CORE_DEFAULT_LIMIT } from "../../lib/pagination.ts";
 import { listConfig, selectOne } from "../../lib/listing.ts";
 import { errors, jsonBodyOf, CoreListQuerySchema, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
-import { ENDPOINT_FIELDS, EndpointFilteredSchema, EndpointInputSchema, EndpointPageSchema, EndpointParams, EndpointSchema } from "./schema.ts";
+import {
+  ENDPOINT_FIELDS,
+  EndpointFilteredSchema,
+  EndpointInputSchema,
+  EndpointPageSchema,
+  EndpointParams,
+  EndpointSchema,
+} from "./schema.ts";
 
 const tags = ["Operator: endpoints"];
 const security = [{ adminToken: [] }];
@@ -74,7 +81,11 @@ export function registerEndpoints(app: OpenAPIHono<AppEnv>): void {
   });
   registerListRoute(app, list, async (c) => {
     const repo = c.var.services.repos.endpoints;
-    const page = await listConfig(c, repo, ENDPOINT_FIELDS, { unscoped: true, fieldOptions: {}, defaultLimit: CORE_DEFAULT_LIMIT });
+    const page = await listConfig(c, repo, ENDPOINT_FIELDS, {
+      unscoped: true,
+      fieldOptions: {},
+      defaultLimit: CORE_DEFAULT_LIMIT,
+    });
     return c.json({ ...page, items: page.items.map((e) => withApiUrl(c, e)) }, 200);
   });
   app.openapi(get, async (c) => {

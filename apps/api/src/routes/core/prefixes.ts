@@ -64,7 +64,13 @@ export function registerPrefixes(app: OpenAPIHono<AppEnv>): void {
     return c.json(prefix, 200);
   });
   registerListRoute(app, list, async (c) =>
-    c.json(await listConfig(c, c.var.services.repos.trunkPrefixes, PREFIX_FIELDS, { unscoped: true, defaultLimit: CORE_DEFAULT_LIMIT }), 200),
+    c.json(
+      await listConfig(c, c.var.services.repos.trunkPrefixes, PREFIX_FIELDS, {
+        unscoped: true,
+        defaultLimit: CORE_DEFAULT_LIMIT,
+      }),
+      200,
+    ),
   );
   app.openapi(get, async (c) => {
     const prefix = unwrap(await c.var.services.repos.trunkPrefixes.get(c.req.valid("param").prefix_sid));

@@ -46,7 +46,10 @@ export const EndpointParams = sidParam("endpoint_sid", "613325f8-bbb8-4599-b477-
 export const AssignDidSchema = z
   .strictObject({
     phonenumber: z.string({ error: "field is required and must be a string" }).openapi({ example: "15162065919" }),
-    endpoint_sid: z.string({ error: "must be a string" }).optional().openapi({ description: "The conference endpoint to assign it to" }),
+    endpoint_sid: z
+      .string({ error: "must be a string" })
+      .optional()
+      .openapi({ description: "The conference endpoint to assign it to" }),
     account_sid: z.string({ error: "must be a string" }).optional().openapi({ description: "Or the account" }),
   })
   .openapi("AssignDid", { example: { phonenumber: "15162065919", endpoint_sid: "613325f8-bbb8-4599-b477-1b4fef3d017c" } });

@@ -5,7 +5,13 @@ import { unwrap } from "../../lib/errors.ts";
 import { selectOne } from "../../lib/listing.ts";
 import { errors, jsonBodyOf, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
 import { checkReadOnly, pickUpdatable } from "../../lib/patch.ts";
-import { DID_GROUP_FIELDS, DID_GROUP_READ_ONLY, DID_GROUP_UPDATABLE, DidGroupInputSchema, DidGroupFilteredSchema } from "./schema.ts";
+import {
+  DID_GROUP_FIELDS,
+  DID_GROUP_READ_ONLY,
+  DID_GROUP_UPDATABLE,
+  DidGroupInputSchema,
+  DidGroupFilteredSchema,
+} from "./schema.ts";
 
 const route = createRoute({
   method: "post",

@@ -17,7 +17,10 @@ forEachDatabase((h) => {
       did_group_sid: expect.stringMatching(/^[0-9a-f-]{36}$/),
       name: "N/A",
     });
-    expect(h().bus.messages.at(-1)).toEqual({ channel: "config:invalidate", message: { kind: "account", accountSid: h().a.accountSid } });
+    expect(h().bus.messages.at(-1)).toEqual({
+      channel: "config:invalidate",
+      message: { kind: "account", accountSid: h().a.accountSid },
+    });
   });
 
   test("POST with every field; read-only fields only with the caller's own account", async () => {
@@ -28,13 +31,17 @@ forEachDatabase((h) => {
     expect(r.body).toMatchObject({ name: "Sales", call_flow_sid: OPEN, attributes: { conference_language: "DE" } });
     const ro = await h().json("POST", "/conference/v2/did_groups", { body: { did_group_sid: MISSING } });
     expect(ro.status).toBe(422);
-    expect(ro.body.errors).toEqual([{ field: "did_group_sid", message: "field is read only and cannot be changed", reference_sid: null }]);
+    expect(ro.body.errors).toEqual([
+      { field: "did_group_sid", message: "field is read only and cannot be changed", reference_sid: null },
+    ]);
     const other = await h().json("POST", "/conference/v2/did_groups", { body: { account_sid: h().b.accountSid } });
     expect(other.status).toBe(422);
     const badFlow = await h().json("POST", "/conference/v2/did_groups", { body: { call_flow_sid: MISSING } });
     expect(badFlow.status).toBe(422);
     expect(badFlow.body.errors[0].field).toBe("call_flow_sid");
-    const badAttr = await h().json("POST", "/conference/v2/did_groups", { body: { attributes: { conference_start_how: "never" } } });
+    const badAttr = await h().json("POST", "/conference/v2/did_groups", {
+      body: { attributes: { conference_start_how: "never" } },
+    });
     expect(badAttr.status).toBe(422);
     expect(badAttr.body.errors[0].field).toBe("attributes.conference_start_how");
   });
@@ -43,7 +50,10 @@ forEachDatabase((h) => {
     const created = (await h().json("POST", "/conference/v2/did_groups", { body: { name: "G", call_flow_sid: SECURED } })).body;
     const p = `/conference/v2/did_groups/${created.did_group_sid}`;
     expect((await h().json("GET", p)).body).toEqual(created);
-    const list = await h().json("GET", `/conference/v2/did_groups?filter=${encodeURIComponent(`did_group_sid eq ${created.did_group_sid}`)}`);
+    const list = await h().json(
+      "GET",
+      `/conference/v2/did_groups?filter=${encodeURIComponent(`did_group_sid eq ${created.did_group_sid}`)}`,
+    );
     expect(list.body.items).toEqual([created]);
     const patched = await h().json("PATCH", p, { body: { name: "New DID group" } });
     expect(patched.status).toBe(200);
@@ -62,7 +72,11 @@ forEachDatabase((h) => {
   });
 
   test("PUT requires the entire object: each missing field is a 422 entry, and nothing changes", async () => {
-    const g = (await h().json("POST", "/conference/v2/did_groups", { body: { name: "Whole", call_flow_sid: SECURED, attributes: { conference_moh: "jazz" } } })).body;
+    const g = (
+      await h().json("POST", "/conference/v2/did_groups", {
+        body: { name: "Whole", call_flow_sid: SECURED, attributes: { conference_moh: "jazz" } },
+      })
+    ).body;
     const p = `/conference/v2/did_groups/${g.did_group_sid}`;
     const required = (field: string) => ({ field, message: "field is required", reference_sid: null });
     const cases: [unknown, unknown[]][] = [
@@ -103,7 +117,8 @@ forEachDatabase((h) => {
     const list = await h().json("GET", "/conference/v2/did_groups?limit=1000");
     expect(list.body.items.some((g: { did_group_sid: string }) => g.did_group_sid === theirs.did_group_sid)).toBe(false);
     expect((await h().json("GET", p, { auth: h().b.auth })).body).toEqual(theirs);
-    for (const sid of [MISSING, "nope"]) expect((await h().json("GET", `/conference/v2/did_groups/${sid}`)).body).toEqual(NOT_FOUND);
+    for (const sid of [MISSING, "nope"])
+      expect((await h().json("GET", `/conference/v2/did_groups/${sid}`)).body).toEqual(NOT_FOUND);
   });
 
   test("deleting a group leaves its DIDs and meeting rooms without a group", async () => {

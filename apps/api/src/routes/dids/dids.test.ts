@@ -93,7 +93,9 @@ forEachDatabase((h) => {
     const did = await assignDid(h(), h().a, "15162065924");
     const p = `/conference/v2/dids/${did.did_sid}`;
     const group = (await h().json("POST", "/conference/v2/did_groups", { body: {} })).body;
-    await h().json("PATCH", p, { body: { call_flow_sid: OPEN, did_group_sid: group.did_group_sid, attributes: { conference_moh: "x" } } });
+    await h().json("PATCH", p, {
+      body: { call_flow_sid: OPEN, did_group_sid: group.did_group_sid, attributes: { conference_moh: "x" } },
+    });
     const r = await h().json("PUT", p, { body: { call_flow_sid: null, did_group_sid: null, attributes: {} } });
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ call_flow_sid: null, did_group_sid: null, attributes: {}, phonenumber: "15162065924" });
@@ -103,7 +105,11 @@ forEachDatabase((h) => {
     const did = await assignDid(h(), h().a, "15162065927");
     const p = `/conference/v2/dids/${did.did_sid}`;
     const group = (await h().json("POST", "/conference/v2/did_groups", { body: {} })).body;
-    const before = (await h().json("PATCH", p, { body: { call_flow_sid: OPEN, did_group_sid: group.did_group_sid, attributes: { conference_moh: "x" } } })).body;
+    const before = (
+      await h().json("PATCH", p, {
+        body: { call_flow_sid: OPEN, did_group_sid: group.did_group_sid, attributes: { conference_moh: "x" } },
+      })
+    ).body;
     const required = (field: string) => ({ field, message: "field is required", reference_sid: null });
     const cases: [unknown, unknown[]][] = [
       [{}, [required("attributes"), required("call_flow_sid"), required("did_group_sid")]],

@@ -1,12 +1,5 @@
 import { registerObjectWrites } from "../object-writes.ts";
-import {
-  DID_FIELDS,
-  DID_READ_ONLY,
-  DID_UPDATABLE,
-  DidFilteredSchema,
-  DidInputSchema,
-  DidParams,
-} from "./schema.ts";
+import { DID_FIELDS, DID_READ_ONLY, DID_UPDATABLE, DidFilteredSchema, DidInputSchema, DidParams } from "./schema.ts";
 
 /** PATCH and PUT `/dids/{did_sid}`. */
 export function registerWrites(app: Parameters<typeof registerObjectWrites>[0]): void {

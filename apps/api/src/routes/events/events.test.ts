@@ -71,8 +71,13 @@ forEachLivePlane(
       base = `http://127.0.0.1:${server.port}/conference/v2/events`;
       await assignDid(h(), h().a, "15162065515");
       await assignDid(h(), h().b, "15162065516");
-      await h().json("POST", "/conference/v2/meeting_rooms", { body: { access_codes: [{ access_code: "890671", role: "host" }] } });
-      await h().json("POST", "/conference/v2/meeting_rooms", { auth: h().b.auth, body: { access_codes: [{ access_code: "111111", role: "host" }] } });
+      await h().json("POST", "/conference/v2/meeting_rooms", {
+        body: { access_codes: [{ access_code: "890671", role: "host" }] },
+      });
+      await h().json("POST", "/conference/v2/meeting_rooms", {
+        auth: h().b.auth,
+        body: { access_codes: [{ access_code: "111111", role: "host" }] },
+      });
     });
     afterAll(() => server.stop(true));
 
@@ -98,14 +103,20 @@ forEachLivePlane(
       await s1.close();
 
       // While no client listens: a mute through the API, a second caller, a leave.
-      expect((await h().json("PATCH", `/conference/v2/calls/${first.call.call_sid}`, { body: { muted: true } })).status).toBe(200);
+      expect((await h().json("PATCH", `/conference/v2/calls/${first.call.call_sid}`, { body: { muted: true } })).status).toBe(
+        200,
+      );
       const second = await h().dialIn("15162065515", "890671", { name: "two" });
       await h().store.leave(second.call.call_sid);
 
       const s2 = openStream(base, h().a.auth, { "Last-Event-ID": lastSeen });
       await until(() => s2.events.length >= 3, "the missed events");
       expect(s2.events.map((e) => e.event)).toEqual(["call.updated", "call.joined", "call.left"]);
-      expect(s2.events[0]?.data).toMatchObject({ call_sid: first.call.call_sid, changes: { muted: true }, data: { muted: true } });
+      expect(s2.events[0]?.data).toMatchObject({
+        call_sid: first.call.call_sid,
+        changes: { muted: true },
+        data: { muted: true },
+      });
       // Then the live ones.
       await h().store.leave(first.call.call_sid);
       await until(() => s2.events.length >= 5, "live events after the replay");

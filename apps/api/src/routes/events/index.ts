@@ -42,8 +42,13 @@ export const PublicEventSchema = z
     account_sid: z.string(),
     meeting_sid: z.string().nullable().openapi({ description: "Null for a call still at the access-code prompt" }),
     call_sid: z.string().nullable().openapi({ description: "Null for meeting events" }),
-    data: z.record(z.string(), z.unknown()).openapi({ description: "The Call (call.*, talker.*) or Meeting (meeting.*) object as GET returns it" }),
-    changes: z.record(z.string(), z.unknown()).optional().openapi({ description: "call.updated, meeting.updated: the fields that changed, with their new values" }),
+    data: z
+      .record(z.string(), z.unknown())
+      .openapi({ description: "The Call (call.*, talker.*) or Meeting (meeting.*) object as GET returns it" }),
+    changes: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .openapi({ description: "call.updated, meeting.updated: the fields that changed, with their new values" }),
     reason: z.string().optional().openapi({ description: "meeting.ended: last_left, ended or lease_expired" }),
   })
   .openapi("Event", { example: EXAMPLE_EVENT });
@@ -59,21 +64,53 @@ const route = createRoute({
   security: [{ basicAuth: [] }],
   request: {
     query: z.object({
-      meeting_sid: z.string().max(100).optional().openapi({ param: { name: "meeting_sid", in: "query" }, description: "Only events of this meeting" }),
-      type: z.string().max(1000).optional().openapi({ param: { name: "type", in: "query" }, description: "Comma-separated event types", example: "call.joined,call.left" }),
-      last_event_id: z.string().max(40).optional().openapi({ param: { name: "last_event_id", in: "query" }, description: "As the Last-Event-ID header, for clients that cannot set it" }),
+      meeting_sid: z
+        .string()
+        .max(100)
+        .optional()
+        .openapi({ param: { name: "meeting_sid", in: "query" }, description: "Only events of this meeting" }),
+      type: z
+        .string()
+        .max(1000)
+        .optional()
+        .openapi({
+          param: { name: "type", in: "query" },
+          description: "Comma-separated event types",
+          example: "call.joined,call.left",
+        }),
+      last_event_id: z
+        .string()
+        .max(40)
+        .optional()
+        .openapi({
+          param: { name: "last_event_id", in: "query" },
+          description: "As the Last-Event-ID header, for clients that cannot set it",
+        }),
     }),
     headers: z.object({
-      "last-event-id": z.string().max(40).optional().openapi({ param: { name: "last-event-id", in: "header" }, description: "Resume after this event id" }),
+      "last-event-id": z
+        .string()
+        .max(40)
+        .optional()
+        .openapi({ param: { name: "last-event-id", in: "header" }, description: "Resume after this event id" }),
     }),
   },
   responses: {
     200: {
       description: "The event stream",
-      content: { "text/event-stream": { schema: z.string().openapi({ example: `id: 1718000000000-0\nevent: call.joined\ndata: ${JSON.stringify(EXAMPLE_EVENT)}\n\n` }) } },
+      content: {
+        "text/event-stream": {
+          schema: z
+            .string()
+            .openapi({ example: `id: 1718000000000-0\nevent: call.joined\ndata: ${JSON.stringify(EXAMPLE_EVENT)}\n\n` }),
+        },
+      },
     },
     ...errors(401, 422),
-    429: { description: "Too many open event streams for the account", content: { "application/json": { schema: z.object({ message: z.string(), errors: z.array(z.unknown()) }) } } },
+    429: {
+      description: "Too many open event streams for the account",
+      content: { "application/json": { schema: z.object({ message: z.string(), errors: z.array(z.unknown()) }) } },
+    },
   },
 });
 
@@ -83,7 +120,8 @@ function parseTypes(raw: string | undefined): Set<PublicEventType> | null {
   const out = new Set<PublicEventType>();
   for (const t of raw.split(",")) {
     const s = t.trim();
-    if (!(PUBLIC_EVENT_TYPES as readonly string[]).includes(s)) throw invalidField("type", `unknown event type "${s.slice(0, 40)}"; one of ${PUBLIC_EVENT_TYPES.join(", ")}`);
+    if (!(PUBLIC_EVENT_TYPES as readonly string[]).includes(s))
+      throw invalidField("type", `unknown event type "${s.slice(0, 40)}"; one of ${PUBLIC_EVENT_TYPES.join(", ")}`);
     out.add(s as PublicEventType);
   }
   return out;
@@ -108,11 +146,22 @@ export function eventsRoutes(limits: EventStreamLimits = {}): OpenAPIHono<AppEnv
     const types = parseTypes(query.type);
     const meetingSid = query.meeting_sid;
     const lastEventId = c.req.header("last-event-id") ?? query.last_event_id ?? null;
-    if (lastEventId !== null && !isEventId(lastEventId)) throw invalidField("Last-Event-ID", "not an event id (as sent in `id:`)");
+    if (lastEventId !== null && !isEventId(lastEventId))
+      throw invalidField("Last-Event-ID", "not an event id (as sent in `id:`)");
     const mine = open.get(accountSid) ?? 0;
     if (mine >= maxPerAccount || total >= maxTotal) {
       return c.json(
-        { message: "too many requests", errors: [item(null, mine >= maxPerAccount ? `at most ${maxPerAccount} open event streams per account` : "too many open event streams; try again later")] },
+        {
+          message: "too many requests",
+          errors: [
+            item(
+              null,
+              mine >= maxPerAccount
+                ? `at most ${maxPerAccount} open event streams per account`
+                : "too many open event streams; try again later",
+            ),
+          ],
+        },
         429,
         { "Retry-After": "5" },
       );

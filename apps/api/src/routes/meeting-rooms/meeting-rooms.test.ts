@@ -4,7 +4,10 @@ import { assignDid, forEachDatabase } from "../../testing.ts";
 
 const OPEN = "fb2b69b1-6998-4cdc-b04c-a267c585f767";
 const SECURED = "665bd4c6-7f44-4c46-a467-1e4696f52968";
-const NOT_FOUND = { message: "no item error", errors: [{ field: null, message: "cannot find meeting room", reference_sid: null }] };
+const NOT_FOUND = {
+  message: "no item error",
+  errors: [{ field: null, message: "cannot find meeting room", reference_sid: null }],
+};
 const CODES = [
   { access_code: "890671", role: "host" },
   { access_code: "265423", role: "listener" },
@@ -34,7 +37,11 @@ forEachDatabase((h) => {
   });
 
   test("409 for an access code used in another room of the account, naming the field, code and room", async () => {
-    const first = (await h().json("POST", "/conference/v2/meeting_rooms", { body: { access_codes: [{ access_code: "555001", role: "host" }] } })).body;
+    const first = (
+      await h().json("POST", "/conference/v2/meeting_rooms", {
+        body: { access_codes: [{ access_code: "555001", role: "host" }] },
+      })
+    ).body;
     const r = await h().json("POST", "/conference/v2/meeting_rooms", {
       body: { name: "dup", access_codes: [{ access_code: "555001", role: "participant" }] },
     });
@@ -48,7 +55,11 @@ forEachDatabase((h) => {
     const list = await h().json("GET", `/conference/v2/meeting_rooms?filter=name+eq+dup`);
     expect(list.body.total).toBe(0);
     // PATCH into a conflict is a 409 too, and leaves the room as it was.
-    const other = (await h().json("POST", "/conference/v2/meeting_rooms", { body: { access_codes: [{ access_code: "555002", role: "host" }] } })).body;
+    const other = (
+      await h().json("POST", "/conference/v2/meeting_rooms", {
+        body: { access_codes: [{ access_code: "555002", role: "host" }] },
+      })
+    ).body;
     const p = await h().json("PATCH", `/conference/v2/meeting_rooms/${other.meeting_room_sid}`, {
       body: { access_codes: [{ access_code: "555001", role: "host" }] },
     });
@@ -76,7 +87,13 @@ forEachDatabase((h) => {
       [[{ access_code: "1234" }], "access_codes[0].role"],
       [[{ access_code: "1234", role: "host", pin: 1 }], "access_codes[0].pin"],
       [{ access_code: "1234" }, "access_codes"],
-      [[{ access_code: "777", role: "host" }, { access_code: "777", role: "listener" }], "access_codes"],
+      [
+        [
+          { access_code: "777", role: "host" },
+          { access_code: "777", role: "listener" },
+        ],
+        "access_codes",
+      ],
     ];
     for (const [codes, field] of cases) {
       const r = await h().json("POST", "/conference/v2/meeting_rooms", { body: { access_codes: codes } });
@@ -87,21 +104,34 @@ forEachDatabase((h) => {
   });
 
   test("PATCH: name alone keeps the codes; access_codes are replaced whole", async () => {
-    const room = (await h().json("POST", "/conference/v2/meeting_rooms", { body: { access_codes: [{ access_code: "600001", role: "host" }, { access_code: "600002", role: "participant" }] } })).body;
+    const room = (
+      await h().json("POST", "/conference/v2/meeting_rooms", {
+        body: {
+          access_codes: [
+            { access_code: "600001", role: "host" },
+            { access_code: "600002", role: "participant" },
+          ],
+        },
+      })
+    ).body;
     const p = `/conference/v2/meeting_rooms/${room.meeting_room_sid}`;
     const named = await h().json("PATCH", p, { body: { name: "Updated meeting room" } });
     expect(named.body).toEqual({ ...room, name: "Updated meeting room" });
     const codes = await h().json("PATCH", p, { body: { access_codes: [{ access_code: "600003", role: "listener" }] } });
     expect(codes.body.access_codes).toEqual([{ access_code: "600003", role: "listener" }]);
     // The replaced codes are free again.
-    const reuse = await h().json("POST", "/conference/v2/meeting_rooms", { body: { access_codes: [{ access_code: "600001", role: "host" }] } });
+    const reuse = await h().json("POST", "/conference/v2/meeting_rooms", {
+      body: { access_codes: [{ access_code: "600001", role: "host" }] },
+    });
     expect(reuse.status).toBe(200);
     const cleared = await h().json("PATCH", p, { body: { access_codes: [] } });
     expect(cleared.body.access_codes).toEqual([]);
   });
 
   test("PATCH attributes: the four rules", async () => {
-    const room = (await h().json("POST", "/conference/v2/meeting_rooms", { body: { attributes: { conference_start_how: "moderator" } } })).body;
+    const room = (
+      await h().json("POST", "/conference/v2/meeting_rooms", { body: { attributes: { conference_start_how: "moderator" } } })
+    ).body;
     const p = `/conference/v2/meeting_rooms/${room.meeting_room_sid}`;
     let r = await h().json("PATCH", p, { body: { attributes: { conference_start_how: "first" } } });
     expect(r.body.attributes).toEqual({ conference_start_how: "first" });
@@ -109,15 +139,24 @@ forEachDatabase((h) => {
     expect(r.body.attributes).toEqual({ conference_start_how: "first", conference_stop_how: "last" });
     r = await h().json("PATCH", p, { body: { attributes: { conference_start_how: null } } });
     expect(r.body.attributes).toEqual({ conference_stop_how: "last" });
-    r = await h().json("PATCH", `${p}?nested_objects=replace`, { body: { attributes: { conference_rollcall: "on", conference_moh: null } } });
+    r = await h().json("PATCH", `${p}?nested_objects=replace`, {
+      body: { attributes: { conference_rollcall: "on", conference_moh: null } },
+    });
     expect(r.body.attributes).toEqual({ conference_rollcall: "on" });
   });
 
   test("PUT: round-trip, and a reset written out in full", async () => {
     const g = (await h().json("POST", "/conference/v2/did_groups", { body: {} })).body;
-    const room = (await h().json("POST", "/conference/v2/meeting_rooms", {
-      body: { name: "R", did_group_sid: g.did_group_sid, attributes: { conference_moh: "jazz" }, access_codes: [{ access_code: "700001", role: "host" }] },
-    })).body;
+    const room = (
+      await h().json("POST", "/conference/v2/meeting_rooms", {
+        body: {
+          name: "R",
+          did_group_sid: g.did_group_sid,
+          attributes: { conference_moh: "jazz" },
+          access_codes: [{ access_code: "700001", role: "host" }],
+        },
+      })
+    ).body;
     const p = `/conference/v2/meeting_rooms/${room.meeting_room_sid}`;
     const rt = await h().json("PUT", p, { body: room });
     expect(rt.status).toBe(200);
@@ -126,31 +165,41 @@ forEachDatabase((h) => {
     expect(reset.body).toEqual({ ...room, name: "N/A", did_group_sid: null, attributes: {}, access_codes: [] });
     const ro = await h().json("PUT", p, { body: { ...room, meeting_room_sid: g.did_group_sid } });
     expect(ro.status).toBe(422);
-    expect(ro.body.errors).toEqual([{ field: "meeting_room_sid", message: "field is read only and cannot be changed", reference_sid: null }]);
+    expect(ro.body.errors).toEqual([
+      { field: "meeting_room_sid", message: "field is read only and cannot be changed", reference_sid: null },
+    ]);
   });
 
   test("PUT requires the entire object: each missing field is a 422 entry, and nothing changes", async () => {
-    const room = (await h().json("POST", "/conference/v2/meeting_rooms", {
-      body: { name: "Whole", attributes: { conference_moh: "jazz" }, access_codes: [{ access_code: "700002", role: "host" }] },
-    })).body;
+    const room = (
+      await h().json("POST", "/conference/v2/meeting_rooms", {
+        body: { name: "Whole", attributes: { conference_moh: "jazz" }, access_codes: [{ access_code: "700002", role: "host" }] },
+      })
+    ).body;
     const p = `/conference/v2/meeting_rooms/${room.meeting_room_sid}`;
     const required = (field: string) => ({ field, message: "field is required", reference_sid: null });
     const cases: [string, unknown, unknown[]][] = [
-      ["only a name (the audit's case)", { name: "x" }, [required("access_codes"), required("attributes"), required("did_group_sid")]],
+      [
+        "only a name (the audit's case)",
+        { name: "x" },
+        [required("access_codes"), required("attributes"), required("did_group_sid")],
+      ],
       ["{}", {}, [required("access_codes"), required("attributes"), required("did_group_sid"), required("name")]],
-      ["read-only fields only", { account_sid: room.account_sid, meeting_room_sid: room.meeting_room_sid }, [
-        required("access_codes"),
-        required("attributes"),
-        required("did_group_sid"),
-        required("name"),
-      ]],
-      ["a bad value beside a missing field", { access_codes: [], attributes: {}, name: 5 }, [
-        required("did_group_sid"),
-        { field: "name", message: "must be a string", reference_sid: null },
-      ]],
-      ["a meeting key without its role", { ...room, access_codes: [{ access_code: "700003" }] }, [
-        { field: "access_codes[0].role", message: "must be one of host, participant, listener", reference_sid: null },
-      ]],
+      [
+        "read-only fields only",
+        { account_sid: room.account_sid, meeting_room_sid: room.meeting_room_sid },
+        [required("access_codes"), required("attributes"), required("did_group_sid"), required("name")],
+      ],
+      [
+        "a bad value beside a missing field",
+        { access_codes: [], attributes: {}, name: 5 },
+        [required("did_group_sid"), { field: "name", message: "must be a string", reference_sid: null }],
+      ],
+      [
+        "a meeting key without its role",
+        { ...room, access_codes: [{ access_code: "700003" }] },
+        [{ field: "access_codes[0].role", message: "must be one of host, participant, listener", reference_sid: null }],
+      ],
     ];
     for (const [name, body, errors] of cases) {
       const r = await h().json("PUT", p, { body });
@@ -171,13 +220,23 @@ forEachDatabase((h) => {
   });
 
   test("DELETE 204 with an empty body, then 404; the codes are free again", async () => {
-    const room = (await h().json("POST", "/conference/v2/meeting_rooms", { body: { access_codes: [{ access_code: "800001", role: "host" }] } })).body;
+    const room = (
+      await h().json("POST", "/conference/v2/meeting_rooms", {
+        body: { access_codes: [{ access_code: "800001", role: "host" }] },
+      })
+    ).body;
     const p = `/conference/v2/meeting_rooms/${room.meeting_room_sid}`;
     const del = await h().request("DELETE", p);
     expect(del.status).toBe(204);
     expect(await del.text()).toBe("");
     expect((await h().json("GET", p)).body).toEqual(NOT_FOUND);
-    expect((await h().json("POST", "/conference/v2/meeting_rooms", { body: { access_codes: [{ access_code: "800001", role: "host" }] } })).status).toBe(200);
+    expect(
+      (
+        await h().json("POST", "/conference/v2/meeting_rooms", {
+          body: { access_codes: [{ access_code: "800001", role: "host" }] },
+        })
+      ).status,
+    ).toBe(200);
   });
 
   test("another account's room answers 404 on every method and is untouched", async () => {
@@ -195,11 +254,23 @@ forEachDatabase((h) => {
 
   test("resolved_attributes: each value with the level and SID it came from", async () => {
     const { a } = h();
-    await h().json("PATCH", `/conference/v2/accounts/${a.accountSid}`, { body: { attributes: { conference_language: "DE", conference_moh: "acct" } } });
-    const group = (await h().json("POST", "/conference/v2/did_groups", { body: { call_flow_sid: OPEN, attributes: { conference_moh: "group" } } })).body;
+    await h().json("PATCH", `/conference/v2/accounts/${a.accountSid}`, {
+      body: { attributes: { conference_language: "DE", conference_moh: "acct" } },
+    });
+    const group = (
+      await h().json("POST", "/conference/v2/did_groups", {
+        body: { call_flow_sid: OPEN, attributes: { conference_moh: "group" } },
+      })
+    ).body;
     const did = await assignDid(h(), a, "15162069001");
-    await h().json("PATCH", `/conference/v2/dids/${did.did_sid}`, { body: { did_group_sid: group.did_group_sid, attributes: { conference_entrytones: "off" } } });
-    const room = (await h().json("POST", "/conference/v2/meeting_rooms", { body: { attributes: { conference_entrytones: "on", conference_rollcall: "on" } } })).body;
+    await h().json("PATCH", `/conference/v2/dids/${did.did_sid}`, {
+      body: { did_group_sid: group.did_group_sid, attributes: { conference_entrytones: "off" } },
+    });
+    const room = (
+      await h().json("POST", "/conference/v2/meeting_rooms", {
+        body: { attributes: { conference_entrytones: "on", conference_rollcall: "on" } },
+      })
+    ).body;
 
     const noDid = await h().json("GET", `/conference/v2/meeting_rooms/${room.meeting_room_sid}/resolved_attributes`);
     expect(noDid.status).toBe(200);
@@ -216,27 +287,44 @@ forEachDatabase((h) => {
     expect(noDid.body.attributes.conference_stop_wait).toEqual({ value: "180", level: "call_flow", sid: SECURED });
     expect(Object.keys(noDid.body.attributes)).toHaveLength(31);
 
-    const viaDid = await h().json("GET", `/conference/v2/meeting_rooms/${room.meeting_room_sid}/resolved_attributes?did_sid=${did.did_sid}`);
+    const viaDid = await h().json(
+      "GET",
+      `/conference/v2/meeting_rooms/${room.meeting_room_sid}/resolved_attributes?did_sid=${did.did_sid}`,
+    );
     expect(viaDid.body.did_sid).toBe(did.did_sid);
     expect(viaDid.body.did_group_sid).toBe(group.did_group_sid);
     expect(viaDid.body.call_flow).toEqual({ call_flow_sid: OPEN, name: "open", level: "did_group", sid: group.did_group_sid });
     expect(viaDid.body.attributes.conference_moh).toEqual({ value: "group", level: "did_group", sid: group.did_group_sid });
     // The room overrides the DID.
-    expect(viaDid.body.attributes.conference_entrytones).toEqual({ value: "on", level: "meeting_room", sid: room.meeting_room_sid });
+    expect(viaDid.body.attributes.conference_entrytones).toEqual({
+      value: "on",
+      level: "meeting_room",
+      sid: room.meeting_room_sid,
+    });
 
     // A room bound to another group is not reachable through this DID.
     const other = (await h().json("POST", "/conference/v2/did_groups", { body: {} })).body;
-    await h().json("PATCH", `/conference/v2/meeting_rooms/${room.meeting_room_sid}`, { body: { did_group_sid: other.did_group_sid } });
-    const bound = await h().json("GET", `/conference/v2/meeting_rooms/${room.meeting_room_sid}/resolved_attributes?did_sid=${did.did_sid}`);
+    await h().json("PATCH", `/conference/v2/meeting_rooms/${room.meeting_room_sid}`, {
+      body: { did_group_sid: other.did_group_sid },
+    });
+    const bound = await h().json(
+      "GET",
+      `/conference/v2/meeting_rooms/${room.meeting_room_sid}/resolved_attributes?did_sid=${did.did_sid}`,
+    );
     expect(bound.body.reachable).toBe(false);
 
     // Without any call flow, calls are refused: no attributes.
     await h().json("PATCH", `/conference/v2/accounts/${a.accountSid}`, { body: { call_flow_sid: null } });
     const none = await h().json("GET", `/conference/v2/meeting_rooms/${room.meeting_room_sid}/resolved_attributes`);
     expect(none.body).toMatchObject({ call_flow: null, attributes: null, did_group_sid: other.did_group_sid });
-    await h().json("PUT", `/conference/v2/accounts/${a.accountSid}`, { body: { name: "N/A", attributes: {}, call_flow_sid: DEFAULT_CALL_FLOW_SID } });
+    await h().json("PUT", `/conference/v2/accounts/${a.accountSid}`, {
+      body: { name: "N/A", attributes: {}, call_flow_sid: DEFAULT_CALL_FLOW_SID },
+    });
 
-    const unknownDid = await h().json("GET", `/conference/v2/meeting_rooms/${room.meeting_room_sid}/resolved_attributes?did_sid=00000000-0000-4000-8000-000000000000`);
+    const unknownDid = await h().json(
+      "GET",
+      `/conference/v2/meeting_rooms/${room.meeting_room_sid}/resolved_attributes?did_sid=00000000-0000-4000-8000-000000000000`,
+    );
     expect(unknownDid.status).toBe(404);
     expect(unknownDid.body.errors[0].message).toBe("cannot find did");
   });

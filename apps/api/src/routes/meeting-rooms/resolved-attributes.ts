@@ -43,7 +43,10 @@ const route = createRoute({
   request: {
     params: MeetingRoomParams,
     query: z.object({
-      did_sid: z.string().optional().openapi({ param: { name: "did_sid", in: "query" }, description: "The DID dialed" }),
+      did_sid: z
+        .string()
+        .optional()
+        .openapi({ param: { name: "did_sid", in: "query" }, description: "The DID dialed" }),
     }),
   },
   responses: { 200: ok(ResolvedAttributesSchema, "The effective attributes"), ...errors(401, 404) },

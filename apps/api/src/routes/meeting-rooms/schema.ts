@@ -32,7 +32,10 @@ export const MeetingRoomSchema = z
     access_codes: z.array(AccessCodeSchema),
     account_sid: z.string().openapi({ description: "The account of the meeting room (read only)" }),
     attributes: AttributeOverridesSchema,
-    did_group_sid: z.string().nullable().openapi({ description: "When set, the room is reachable only through DIDs of this group" }),
+    did_group_sid: z
+      .string()
+      .nullable()
+      .openapi({ description: "When set, the room is reachable only through DIDs of this group" }),
     meeting_room_sid: z.string().openapi({ description: "The meeting room secure ID (read only)" }),
     name: z.string().openapi({ description: "A human-readable nickname" }),
   })

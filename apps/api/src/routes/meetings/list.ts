@@ -13,18 +13,24 @@ const route = createRoute({
   path: "/meetings",
   tags: ["Meetings"],
   summary: "Get meetings",
-  description: "Returns the account's running meetings matching the criteria in the request URL. `total` is null, as in the reference.",
+  description:
+    "Returns the account's running meetings matching the criteria in the request URL. `total` is null, as in the reference.",
   security: [{ basicAuth: [] }],
   request: { query: ListQuerySchema },
   responses: { 200: ok(MeetingPageSchema, "A list of Meeting objects"), ...errors(400, 401) },
 });
 
 export function registerList(app: OpenAPIHono<AppEnv>): void {
-  registerListRoute(app, route, async (c) => {
-    const store = liveStore(c);
-    const meetings = store ? await store.listMeetings(c.var.principal.accountSid) : [];
-    const page = listLive(c, meetings, MEETING_FILTER_FIELDS, MEETING_FIELDS, { countable: false });
-    // Every meeting's duration may show (or decide a filter or an order): exact until the first ticks.
-    return cachedJson(c, page, durationValidUntil(meetings));
-  }, { cache: "live" });
+  registerListRoute(
+    app,
+    route,
+    async (c) => {
+      const store = liveStore(c);
+      const meetings = store ? await store.listMeetings(c.var.principal.accountSid) : [];
+      const page = listLive(c, meetings, MEETING_FILTER_FIELDS, MEETING_FIELDS, { countable: false });
+      // Every meeting's duration may show (or decide a filter or an order): exact until the first ticks.
+      return cachedJson(c, page, durationValidUntil(meetings));
+    },
+    { cache: "live" },
+  );
 }

@@ -22,7 +22,10 @@ forEachLivePlane((h) => {
         },
       })
     ).body.meeting_room_sid;
-    await h().json("POST", "/conference/v2/meeting_rooms", { auth: h().b.auth, body: { access_codes: [{ access_code: "222", role: "host" }] } });
+    await h().json("POST", "/conference/v2/meeting_rooms", {
+      auth: h().b.auth,
+      body: { access_codes: [{ access_code: "222", role: "host" }] },
+    });
     meetingSid = (await h().dialIn("15162069515", "890671")).meeting.meeting_sid;
     await h().dialIn("15162069515", "143623");
     await h().dialIn("15162069515", "143623");
@@ -55,7 +58,15 @@ forEachLivePlane((h) => {
       expect(r.body).toEqual(NOT_FOUND);
     }
     const sel = await h().json("GET", `/conference/v2/meetings/${meetingSid}?exclude_fields=attendees,duration,date_created`);
-    expect(Object.keys(sel.body).sort()).toEqual(["account_sid", "locked", "meeting_room_sid", "meeting_sid", "on_hold", "participant_muted", "recording"]);
+    expect(Object.keys(sel.body).sort()).toEqual([
+      "account_sid",
+      "locked",
+      "meeting_room_sid",
+      "meeting_sid",
+      "on_hold",
+      "participant_muted",
+      "recording",
+    ]);
   });
 
   test('PATCH {"on_hold":"pl"} (the reference\'s example) and participant_muted: stored and sent to the owner', async () => {
@@ -65,7 +76,11 @@ forEachLivePlane((h) => {
     expect(r.body.on_hold).toBe("pl");
     await eventually(() => h().control.length === 1);
     expect(h().control[0]).toEqual({ type: "meeting_on_hold", meetingSid, on_hold: "pl" });
-    for (const [sent, stored] of [["relaxed", "relaxed"], [true, "true"], ["false", "false"]] as const) {
+    for (const [sent, stored] of [
+      ["relaxed", "relaxed"],
+      [true, "true"],
+      ["false", "false"],
+    ] as const) {
       const m = await h().json("PATCH", `/conference/v2/meetings/${meetingSid}`, { body: { participant_muted: sent } });
       expect(m.status).toBe(200);
       expect(m.body.participant_muted).toBe(stored);
@@ -111,8 +126,16 @@ forEachLivePlane((h) => {
     expect(zero).toMatchObject({ count: 0, has_more: true, total: null, items: [] });
     expect(zero.pagination).toEqual({ next: "http://api.test/conference/v2/meetings?limit=10&offset=0" });
     expect(await q("limit=1")).toMatchObject({ count: 1, has_more: false, pagination: {} });
-    expect(await q("offset=1")).toMatchObject({ count: 0, has_more: true, pagination: { previous: "http://api.test/conference/v2/meetings?offset=0" } });
-    expect(await q(`offset=1&filter=${encodeURIComponent("locked eq true")}`)).toMatchObject({ count: 0, has_more: false, pagination: {} });
+    expect(await q("offset=1")).toMatchObject({
+      count: 0,
+      has_more: true,
+      pagination: { previous: "http://api.test/conference/v2/meetings?offset=0" },
+    });
+    expect(await q(`offset=1&filter=${encodeURIComponent("locked eq true")}`)).toMatchObject({
+      count: 0,
+      has_more: false,
+      pagination: {},
+    });
     expect((await h().json("GET", "/conference/v2/meetings?filter=attendees+eq+1")).status).toBe(400);
   });
 

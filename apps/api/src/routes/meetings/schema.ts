@@ -37,7 +37,14 @@ export const MeetingFilteredSchema = fieldFiltered(MeetingSchema, "MeetingFields
 export const MeetingPageSchema = pageSchema(MeetingFilteredSchema, "MeetingPage");
 export const MEETING_FIELDS = Object.keys(MeetingSchema.shape);
 /** Read-only fields compared with the current value on PATCH (`duration` and `attendees` change by themselves, so any value passes). */
-export const MEETING_READ_ONLY = ["account_sid", "date_created", "locked", "meeting_room_sid", "meeting_sid", "recording"] as const;
+export const MEETING_READ_ONLY = [
+  "account_sid",
+  "date_created",
+  "locked",
+  "meeting_room_sid",
+  "meeting_sid",
+  "recording",
+] as const;
 
 /** Filter and sort kinds of the Meeting object's fields. */
 export const MEETING_FILTER_FIELDS: MemoryFieldMap = {
@@ -66,7 +73,9 @@ export const MeetingPatchSchema = z
     participant_muted: z
       .union([z.enum(PARTICIPANT_MUTED_VALUES), z.boolean()], { error: "must be false, relaxed or true" })
       .optional()
-      .openapi({ description: "false: only listeners muted; relaxed: participants start muted and may unmute; true: they may not" }),
+      .openapi({
+        description: "false: only listeners muted; relaxed: participants start muted and may unmute; true: they may not",
+      }),
     attendees: readOnly(),
     duration: readOnly(),
     account_sid: readOnly(),

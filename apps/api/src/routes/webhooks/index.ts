@@ -10,7 +10,14 @@ import { registerListRoute } from "../../lib/list-route.ts";
 import { listConfig, selectOne } from "../../lib/listing.ts";
 import { errors, jsonBodyOf, ListQuerySchema, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
 import { checkUrl, type OutboundPolicy, STRICT_POLICY } from "@conf/outbound";
-import { CreatedWebhookSchema, WEBHOOK_FIELDS, WebhookInputSchema, WebhookPageSchema, WebhookParams, WebhookSchema } from "./schema.ts";
+import {
+  CreatedWebhookSchema,
+  WEBHOOK_FIELDS,
+  WebhookInputSchema,
+  WebhookPageSchema,
+  WebhookParams,
+  WebhookSchema,
+} from "./schema.ts";
 
 /** What the webhook routes need (WEBHOOKS_*, OUTBOUND_* variables). */
 export interface WebhookRouteOptions {

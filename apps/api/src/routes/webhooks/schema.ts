@@ -32,7 +32,9 @@ export const WebhookSchema = z
 /** The creation answer: the object and its signing secret, shown only this once. */
 export const CreatedWebhookSchema = WebhookSchema.extend({
   secret: z.string().openapi({ description: "The HMAC-SHA256 key of Conference-Signature; shown only in this answer" }),
-}).openapi("CreatedWebhook", { example: { ...EXAMPLE, secret: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08" } });
+}).openapi("CreatedWebhook", {
+  example: { ...EXAMPLE, secret: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08" },
+});
 
 export const WebhookPageSchema = pageSchema(WebhookSchema, "WebhookPage");
 export const WEBHOOK_FIELDS = Object.keys(WebhookSchema.shape);

@@ -68,7 +68,9 @@ forEachLivePlane(
         onError: () => {},
       });
       await assignDid(h(), h().a, "15162065515");
-      await h().json("POST", "/conference/v2/meeting_rooms", { body: { access_codes: [{ access_code: "890671", role: "host" }] } });
+      await h().json("POST", "/conference/v2/meeting_rooms", {
+        body: { access_codes: [{ access_code: "890671", role: "host" }] },
+      });
     });
     afterAll(async () => {
       await dispatcher.close();
@@ -78,11 +80,24 @@ forEachLivePlane(
 
     test("a URL on a loopback, private or link-local address is refused (422) without OUTBOUND_ALLOW_PRIVATE", async () => {
       vars = {};
-      for (const url of ["http://127.0.0.1:9/x", "http://10.1.2.3/", "http://169.254.169.254/latest", "http://[::1]/", "http://localhost/", "http://2130706433/"]) {
+      for (const url of [
+        "http://127.0.0.1:9/x",
+        "http://10.1.2.3/",
+        "http://169.254.169.254/latest",
+        "http://[::1]/",
+        "http://localhost/",
+        "http://2130706433/",
+      ]) {
         const r = await h().json("POST", "/conference/v2/webhooks", { body: { url } });
         expect({ url, status: r.status, field: r.body.errors?.[0]?.field }).toEqual({ url, status: 422, field: "url" });
       }
-      for (const body of [{ url: "ftp://hooks.example.com/" }, { url: "https://u:p@hooks.example.com/" }, { url: "https://hooks.example.com/", types: ["nope"] }, { url: "https://hooks.example.com/", types: [] }, {}]) {
+      for (const body of [
+        { url: "ftp://hooks.example.com/" },
+        { url: "https://u:p@hooks.example.com/" },
+        { url: "https://hooks.example.com/", types: ["nope"] },
+        { url: "https://hooks.example.com/", types: [] },
+        {},
+      ]) {
         expect((await h().json("POST", "/conference/v2/webhooks", { body })).status).toBe(422);
       }
       expect((await h().json("GET", "/conference/v2/webhooks")).body.items).toEqual([]);
