@@ -85,6 +85,13 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, async () => {
     if (stopping) return;
     stopping = true;
+    // Whatever hangs on the way down (a peer that never answers a BYE, a store call),
+    // the service is gone within this; the API's process with it.
+    setTimeout(() => {
+      console.error("conference: stopping took over 15 s; exiting anyway");
+      child.kill("SIGKILL");
+      process.exit(1);
+    }, 15_000);
     await mixer.close();
     await sessionStore.close();
     await bus.close();

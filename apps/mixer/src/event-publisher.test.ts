@@ -6,7 +6,7 @@ import { publishNodeEvents } from "./event-publisher.ts";
 const store = createSessionStore({ prefix: `evpub-${crypto.randomUUID().slice(0, 8)}:` });
 afterAll(() => store.close());
 
-test("talker changes of a joined call reach the store's public event log, with the call as data", async () => {
+test("talker changes that hold reach the store's public event log with the call as data; flickers do not", async () => {
   const account = crypto.randomUUID();
   const joined = await store.join({
     meetingKey: `${account}:adhoc:1`,
@@ -24,28 +24,51 @@ test("talker changes of a joined call reach the store's public event log, with t
     },
   });
   if (!joined.ok) throw new Error("join refused");
+  const meetingSid = joined.meeting.meeting_sid;
+  const callSid = joined.call.call_sid;
   const events = new DomainEvents();
   const errors: unknown[] = [];
+  let clock = 0;
   const stop = publishNodeEvents(
     events,
-    new Map([[joined.meeting.meeting_sid, { accountSid: account }]]),
+    new Map([[meetingSid, { accountSid: account }]]),
     new Map(),
     store,
     (e) => errors.push(e),
+    {
+      holdMs: 300,
+      checkMs: 5,
+      now: () => clock,
+    },
   );
-  events.emit({ type: "talker.started", meetingSid: joined.meeting.meeting_sid, callSid: joined.call.call_sid });
-  events.emit({ type: "talker.stopped", meetingSid: joined.meeting.meeting_sid, callSid: joined.call.call_sid });
+  const talkerEvents = async () =>
+    (await store.eventLog.readAfter(account, null, 100))
+      .map((e) => JSON.parse(e.json) as { type: string; call_sid: string; meeting_sid: string; data: { call_sid: string } })
+      .filter((e) => e.type.startsWith("talker."));
+  // A flicker: talking for 100 ms, then not. Nothing is reported.
+  events.emit({ type: "talker.started", meetingSid, callSid });
+  clock = 100;
+  events.emit({ type: "talker.stopped", meetingSid, callSid });
+  clock = 1000;
+  await Bun.sleep(30);
+  expect(await talkerEvents()).toEqual([]);
+  // Talking that holds is reported once, and so is the silence that follows.
+  events.emit({ type: "talker.started", meetingSid, callSid });
+  clock = 1400;
+  await Bun.sleep(30);
+  events.emit({ type: "talker.stopped", meetingSid, callSid });
+  clock = 1800;
   // A meeting the node does not know is not recorded.
-  events.emit({ type: "talker.started", meetingSid: "elsewhere", callSid: joined.call.call_sid });
-  let logged: { type: string; call_sid: string | null; meeting_sid: string | null; data: unknown }[] = [];
-  for (let i = 0; i < 50 && logged.filter((e) => e.type.startsWith("talker.")).length < 2; i++) {
+  events.emit({ type: "talker.started", meetingSid: "elsewhere", callSid: "other" });
+  clock = 2500;
+  let logged = await talkerEvents();
+  for (let i = 0; i < 50 && logged.length < 2; i++) {
     await Bun.sleep(10);
-    logged = (await store.eventLog.readAfter(account, null, 100)).map((e) => JSON.parse(e.json));
+    logged = await talkerEvents();
   }
-  const talker = logged.filter((e) => e.type.startsWith("talker."));
-  expect(talker.map((e) => e.type)).toEqual(["talker.started", "talker.stopped"]);
-  expect(talker[0]).toMatchObject({ call_sid: joined.call.call_sid, meeting_sid: joined.meeting.meeting_sid });
-  expect((talker[0]?.data as { call_sid: string } | undefined)?.call_sid).toBe(joined.call.call_sid);
+  expect(logged.map((e) => e.type)).toEqual(["talker.started", "talker.stopped"]);
+  expect(logged[0]).toMatchObject({ call_sid: callSid, meeting_sid: meetingSid });
+  expect(logged[0]?.data.call_sid).toBe(callSid);
   expect(errors).toEqual([]);
   stop();
 });
