@@ -23,11 +23,19 @@ if (!started.ok) {
   process.exit(1);
 }
 const nice = started.value.API_NICE;
+const cpus = started.value.API_CPUS;
 const port = new ChildProcessPort();
 // `nice` before the program starts, so every thread of the API (its garbage collector's
 // included) yields a shared core to the mixer's clock.
 const child = Bun.spawn({
-  cmd: ["nice", "-n", String(nice), process.execPath, new URL("./api-process.ts", import.meta.url).pathname],
+  cmd: [
+    ...(cpus ? ["taskset", "-c", cpus] : []),
+    "nice",
+    "-n",
+    String(nice),
+    process.execPath,
+    new URL("./api-process.ts", import.meta.url).pathname,
+  ],
   ipc: port.ipc,
   serialization: "advanced",
   stdin: "ignore",

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { apiConfig, intVar, mixerConfig, outboundPolicy } from "./index.ts";
+import { apiConfig, intVar, mixerConfig, outboundPolicy, startConfig } from "./index.ts";
 
 const both = { api: apiConfig, mixer: mixerConfig };
 
@@ -96,4 +96,11 @@ test("intVar: a bound in the message", () => {
   expect(intVar(5, 1, 10).safeParse("11").error?.issues[0]?.message).toBe("must be a whole number from 1 to 10");
   expect(intVar(5, 1).safeParse("abc").error?.issues[0]?.message).toBe("must be a whole number at least 1");
   expect(intVar(5, 1, 10).parse(undefined)).toBe(5);
+});
+
+test("bun run start's own variables: API_NICE and API_CPUS (a taskset CPU list)", () => {
+  expect(startConfig({})).toEqual({ ok: true, value: { API_NICE: 10 } });
+  expect(startConfig({ API_CPUS: "2-3,5", API_NICE: "19" })).toEqual({ ok: true, value: { API_NICE: 19, API_CPUS: "2-3,5" } });
+  expect(startConfig({ API_CPUS: "1; rm -rf /" }).ok).toBe(false);
+  expect(startConfig({ API_NICE: "20" }).ok).toBe(false);
 });

@@ -10,7 +10,7 @@
 import { type OutboundPolicy, parseOutboundPolicy } from "@conf/outbound";
 import { z } from "zod";
 import { apiVars, databaseVars, eventsVars, loggingVars, mixerVars, outboundVars, redisVars } from "./schemas.ts";
-import { type ConfigResult, intVar, parseWith } from "./vars.ts";
+import { type ConfigResult, intVar, optionalString, parseWith } from "./vars.ts";
 
 export * from "./schemas.ts";
 export * from "./vars.ts";
@@ -48,6 +48,17 @@ export function apiConfig(env: Record<string, string | undefined>): ConfigResult
 export const startSchema = z.object({
   /** Niceness of the API's process, so the mixer's clock wins a shared core (0-19, default 10). */
   API_NICE: intVar(10, 0, 19),
+  /**
+   * CPUs the API's process may run on (a `taskset` list such as `1` or `2-3`); unset:
+   * wherever the kernel puts it. Keeps the API's work off the cores the mixer's clock
+   * runs on when the machine is pinned.
+   */
+  API_CPUS: optionalString.pipe(
+    z
+      .string()
+      .regex(/^\d{1,4}(-\d{1,4})?(,\d{1,4}(-\d{1,4})?)*$/, "must be a CPU list such as 1 or 2-3,5")
+      .optional(),
+  ),
 });
 
 /** What `bun run start` reads for itself, or one `NAME: message` line per bad variable. */
