@@ -193,10 +193,10 @@ async function startTarget(): Promise<Target> {
     // per-source INVITE limits are for a caller's own address, not a trunk's.
     SIP_TRUSTED_SOURCES: env.SIP_TRUSTED_SOURCES ?? "127.0.0.1",
   };
-  // Pinned, the service's process owns one core; `bun run start`'s API process goes to the
-  // generator's, as it would have a core apart from the mixer's on a real machine.
+  // `bun run start`'s API process stays on the service's core unless told otherwise: on
+  // two cores the other one is the generator's, and sharing it distorts what the
+  // callers measure (BENCHMARKS.md, "1,000 attendees, embedded default").
   if (env.API_CPUS) serviceEnv.API_CPUS = env.API_CPUS;
-  else if (pinned) serviceEnv.API_CPUS = opts.genCpus;
   for (const k of ["DATABASE_URL", "REDIS_URL"]) if (env[k]) serviceEnv[k] = env[k]!;
   // A fresh embedded database per run, and a key prefix of our own on a shared Redis.
   const pgliteDir = join(ROOT, ".data", "bench", `pglite-${Date.now()}`);
