@@ -9,7 +9,7 @@ import type { ThreadLink } from "@conf/thread-link";
 import type { Backend } from "./backend.ts";
 import { type DispatchFeed, type EventLog, type EventLogLimits, MemoryEventLog, notifyChannel } from "./event-log.ts";
 import { MemoryBackend } from "./memory-backend.ts";
-import { MemoryTransport, type SubscriptionHealth, type Transport } from "./pubsub.ts";
+import { Health, MemoryTransport, type SubscriptionHealth, type Transport } from "./pubsub.ts";
 import type { Unsubscribe } from "./types.ts";
 
 const BACKEND = "live.backend";
@@ -156,35 +156,12 @@ export function linkEventLog(link: ThreadLink, prefix: string, transport: Transp
   };
 }
 
-/** Delivery over a link in one process does not come and go: live from the first subscription until closed. */
-class LinkHealth implements SubscriptionHealth {
-  #link: ThreadLink;
-  #on = false;
-  #watchers = new Set<(live: boolean) => void>();
-  constructor(link: ThreadLink) {
-    this.#link = link;
-  }
-  get live(): boolean {
-    return this.#on && !this.#link.closed;
-  }
-  set(on: boolean): void {
-    const before = this.live;
-    this.#on = on;
-    if (this.live !== before) for (const fn of [...this.#watchers]) fn(this.live);
-  }
-  watch(fn: (live: boolean) => void): () => void {
-    this.#watchers.add(fn);
-    return () => {
-      this.#watchers.delete(fn);
-    };
-  }
-}
-
 let transportCount = 0;
 
 /** Pub/sub through the hub of the thread serving the live plane. */
 export class LinkTransport implements Transport {
-  readonly #health: LinkHealth;
+  // Delivery over a link does not come and go: live from the first subscription until closed.
+  readonly #health = new Health(false);
   #link: ThreadLink;
   #closed = false;
   #remote: PubSubService;
@@ -195,7 +172,6 @@ export class LinkTransport implements Transport {
 
   constructor(link: ThreadLink) {
     this.#link = link;
-    this.#health = new LinkHealth(link);
     this.#remote = link.proxy<PubSubService>(PUBSUB, ["publish", "subscribe", "unsubscribe"]);
     this.#stopPush = link.onPush(MESSAGE, (m) => {
       if (!Array.isArray(m) || typeof m[0] !== "string" || typeof m[1] !== "string") return;

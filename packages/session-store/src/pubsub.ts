@@ -45,7 +45,7 @@ export interface SubscriptionHealth {
 }
 
 /** The state behind a {@link SubscriptionHealth}: a flag and its watchers. */
-class Health implements SubscriptionHealth {
+export class Health implements SubscriptionHealth {
   #live: boolean;
   #watchers = new Set<(live: boolean) => void>();
   #onError: ErrorSink;
