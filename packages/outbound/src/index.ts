@@ -12,7 +12,6 @@ export {
   checkUrl,
   type OutboundPolicy,
   type OutboundPolicyInput,
-  outboundPolicyFromEnv,
   parseAllowEntry,
   parseOutboundPolicy,
   type Result,

@@ -1,6 +1,5 @@
 import { describe, expect, test } from "bun:test";
 import {
-  outboundPolicyFromEnv,
   checkHost,
   checkResolved,
   checkSipAddress,
@@ -110,19 +109,4 @@ test("sipAddressHost", () => {
   expect(sipAddressHost("15162065121@10.1.10.190")).toBe("10.1.10.190");
   expect(sipAddressHost("host.example:5060")).toBe("host.example");
   expect(sipAddressHost("a@b@c.example;transport=tcp")).toBe("c.example");
-});
-
-test("outboundPolicyFromEnv", () => {
-  expect(outboundPolicyFromEnv({})).toEqual({ ok: true, value: { allowPrivate: false, allowlist: [], own: [] } });
-  const lab = outboundPolicyFromEnv({ OUTBOUND_ALLOW_PRIVATE: "1", SIP_HOST: "203.0.113.5" });
-  expect(lab.ok && lab.value.allowPrivate).toBe(true);
-  expect(lab.ok && checkHost("203.0.113.5", { ...lab.value, allowPrivate: false })).toEqual({
-    ok: false,
-    error: "names this service's own address",
-  });
-  expect(outboundPolicyFromEnv({ OUTBOUND_ALLOW_PRIVATE: "maybe" })).toEqual({
-    ok: false,
-    error: "OUTBOUND_ALLOW_PRIVATE: must be 0 or 1",
-  });
-  expect(outboundPolicyFromEnv({ OUTBOUND_ALLOWLIST: "x y" }).ok).toBe(false);
 });

@@ -194,20 +194,3 @@ export function checkUrl(url: string, policy: OutboundPolicy): Result<CheckedHos
   if (u.username || u.password) return { ok: false, error: "must not carry credentials" };
   return checkHost(u.hostname, policy);
 }
-
-/**
- * The policy of an environment record (OUTBOUND_ALLOW_PRIVATE, OUTBOUND_ALLOWLIST, and
- * SIP_HOST as the service's own address), for a process that has no parsed one.
- * @example outboundPolicyFromEnv({ OUTBOUND_ALLOW_PRIVATE: "1" }) // { ok: true, value: { allowPrivate: true, ... } }
- */
-export function outboundPolicyFromEnv(env: Readonly<Record<string, string | undefined>>): Result<OutboundPolicy> {
-  const flag = (env.OUTBOUND_ALLOW_PRIVATE ?? "").trim().toLowerCase();
-  if (!["", "0", "1", "false", "true", "no", "yes"].includes(flag))
-    return { ok: false, error: "OUTBOUND_ALLOW_PRIVATE: must be 0 or 1" };
-  const r = parseOutboundPolicy({
-    allowPrivate: flag === "1" || flag === "true" || flag === "yes",
-    allowlist: env.OUTBOUND_ALLOWLIST,
-    ownHosts: [env.SIP_HOST],
-  });
-  return r.ok ? r : { ok: false, error: `OUTBOUND_ALLOWLIST: ${r.error}` };
-}
