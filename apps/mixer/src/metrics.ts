@@ -58,32 +58,51 @@ export function createMixerMetrics(node: CountsSource): Registry {
       this.set(node.counts.meetings);
     },
   });
-  new Counter({
-    name: "conference_sip_requests_total",
-    help: "SIP requests by method, received from peers and sent by this node (retransmissions included; unknown methods are 'other').",
-    labelNames: ["direction", "method"] as const,
-    registers,
-    collect() {
-      const sip = node.counts.sip;
-      this.reset();
-      if (!sip) return;
-      for (const [method, v] of sip.requests.received) this.inc({ direction: "received", method }, v);
-      for (const [method, v] of sip.requests.sent) this.inc({ direction: "sent", method }, v);
-    },
-  });
-  new Counter({
-    name: "conference_sip_responses_total",
-    help: "SIP responses by status code, sent by this node and received from peers (retransmissions included).",
-    labelNames: ["direction", "code"] as const,
-    registers,
-    collect() {
-      const sip = node.counts.sip;
-      this.reset();
-      if (!sip) return;
-      for (const [code, v] of sip.responses.sent) this.inc({ direction: "sent", code }, v);
-      for (const [code, v] of sip.responses.received) this.inc({ direction: "received", code }, v);
-    },
-  });
+  // The issue's families carry exactly one label each: requests this node received (by
+  // method) and responses it sent (by code), the server side a dashboard watches. What it
+  // sends as a client (hand-over re-INVITEs, BYEs, OPTIONS) has families of its own.
+  const sipCounter = (
+    name: string,
+    help: string,
+    label: "method" | "code",
+    read: (sip: NonNullable<NodeCounts["sip"]>) => Iterable<[string, number]>,
+  ) =>
+    new Counter({
+      name,
+      help,
+      labelNames: [label],
+      registers,
+      collect() {
+        const sip = node.counts.sip;
+        this.reset();
+        if (!sip) return;
+        for (const [value, v] of read(sip)) this.inc({ [label]: value }, v);
+      },
+    });
+  sipCounter(
+    "conference_sip_requests_total",
+    "SIP requests received from peers, by method (retransmissions included; unknown methods are 'other').",
+    "method",
+    (sip) => sip.requests.received,
+  );
+  sipCounter(
+    "conference_sip_responses_total",
+    "SIP responses sent by this node, by status code (retransmissions included).",
+    "code",
+    (sip) => sip.responses.sent,
+  );
+  sipCounter(
+    "conference_sip_requests_sent_total",
+    "SIP requests this node sent as a client (hand-over re-INVITEs, BYEs, OPTIONS), by method. Not one of the issue's families.",
+    "method",
+    (sip) => sip.requests.sent,
+  );
+  sipCounter(
+    "conference_sip_responses_received_total",
+    "SIP responses this node received to its own requests, by status code. Not one of the issue's families.",
+    "code",
+    (sip) => sip.responses.received,
+  );
   // Loss as the callers' sequence numbers tell it can shrink when a late packet turns
   // up; a counter must not, so the highest figure reported stands.
   let lostReported = 0;
