@@ -233,6 +233,7 @@ export class Admission {
     }
     if (call.afterPrompt === "hangup") return;
     if (key === "#") {
+      call.codeKeyed(performance.timeOrigin + performance.now());
       this.parts.bg(this.submitCode(call, call.takeDigits()));
       return;
     }

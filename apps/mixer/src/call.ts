@@ -71,6 +71,8 @@ export interface CallOrigin {
   name: Int16Array | null;
   /** The o= line the phone knows from the node that answered: its version so far, and its address. */
   sdp?: { version: number; address: string };
+  /** When the caller keyed its code's last key on the node that answered (epoch ms). */
+  codeKeyedAt?: number;
 }
 
 /** Our o= line for the next offer or answer in a dialog. */
@@ -136,6 +138,12 @@ export class CallSession {
   /** Start-wait timer while a non-host waits for a host. */
   private waitTimer: ReturnType<typeof setTimeout> | null = null;
 
+  /**
+   * When the caller keyed the last key of the code that admitted it (epoch ms, 0: not
+   * yet), carried along a hand-over: the start of the join time the node measures.
+   */
+  private _codeKeyedAt = 0;
+
   /** The node that answered this call and handed it over to us, and the hand-over's id. */
   readonly handedFrom: { nodeId: string; handoverId: string } | null;
 
@@ -173,9 +181,19 @@ export class CallSession {
     this.sdpSessionId = sdpSessionId;
     this.sdpVersion = origin?.sdp?.version ?? 1;
     this.sdpAddress = origin?.sdp?.address ?? null;
+    this._codeKeyedAt = origin?.codeKeyedAt ?? 0;
     this.sender = new RtpSender({ payloadType: media.payloadType });
     this.latch = rtp.latch;
     this.lastRtpAt = now;
+  }
+
+  get codeKeyedAt(): number {
+    return this._codeKeyedAt;
+  }
+
+  /** The caller keyed its code's last key now (epoch ms). */
+  codeKeyed(at: number): void {
+    this._codeKeyedAt = at;
   }
 
   get state(): CallState {

@@ -19,6 +19,8 @@ export interface MixClockParts {
   flush(): void;
   /** Hands the packets waiting on batched sockets to their calls (before each mix). */
   receive?(): void;
+  /** After every group is mixed (join timing). */
+  afterMix?(): void;
   /** Whether any call is up (an idle node wakes once a frame, not once a phase). */
   idle(): boolean;
   sendPhases: number;
@@ -101,6 +103,7 @@ export class MixClock {
         this.mixGroup(m);
         m.noteTalkers(this.parts.events);
       }
+      this.parts.afterMix?.();
     }
     lobby.sendPhase(phase, sendPhases);
     for (const m of meetings.values()) m.sendPhase(phase, sendPhases);

@@ -76,6 +76,8 @@ export const handoverOfferSchema = z.object({
       originAddress: z.string().regex(/^[0-9A-Za-z.:-]{1,253}$/),
     })
     .optional(),
+  /** When the caller keyed its code (epoch ms on the front): the owner measures the join from it. */
+  codeKeyedAt: z.number().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
 });
 export type HandoverOffer = z.infer<typeof handoverOfferSchema>;
 
@@ -281,6 +283,7 @@ export class Handover {
       decision: decision as unknown as HandoverOffer["decision"],
       name: call.name ? samplesToBase64(call.name) : null,
       sdpOrigin: call.nextSdpOrigin(this.parts.sipHost),
+      codeKeyedAt: call.codeKeyedAt,
     };
     const reply = await this.request(nodeId, "offer", handoverId, offer);
     const ready = reply?.step === "ready" ? handoverReadySchema.safeParse(reply.body) : null;
@@ -516,6 +519,7 @@ export class Handover {
         handedFrom: { nodeId: m.fromNodeId, handoverId: m.handoverId },
         name: offer.name ? samplesFromBase64(offer.name) : null,
         sdp: { version: pending.sdpOrigin.sessionVersion, address: pending.sdpOrigin.originAddress },
+        codeKeyedAt: offer.codeKeyedAt,
       },
     );
     this.takenOver.set(m.handoverId, call);

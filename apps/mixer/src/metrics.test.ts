@@ -190,6 +190,8 @@ describe("mixer metrics", () => {
     await keys(`${CODE}#`);
     await until(() => [...node.calls.values()].some((c) => c.state === "meeting"), 5000, "the join");
     await until(() => node.tickStats.lateness.count > 0 && seq > 20, 3000, "ticks and packets");
+    // The caller's stream runs, so its first frame reaches the mix soon after the join.
+    await until(() => node.counts.joinLatency.count === 1, 3000, "the join timed");
 
     const during = await scrape();
     expect(await promtoolCheck(during)).toBe("");
@@ -207,6 +209,9 @@ describe("mixer metrics", () => {
     expect(sample(during, 'conference_mixer_tick_lateness_seconds_bucket{le="+Inf"}')).toBe(
       sample(during, "conference_mixer_tick_lateness_seconds_count"),
     );
+    expect(sample(during, "conference_join_seconds_count")).toBe(1);
+    expect(sample(during, "conference_join_seconds_sum")).toBeGreaterThan(0);
+    expect(sample(during, "conference_join_seconds_sum")).toBeLessThan(5);
 
     // After the call the counters keep what it counted; the gauges drop.
     clearInterval(sender);
@@ -227,7 +232,15 @@ describe("mixer metrics", () => {
 
   test("counters never go down: loss that shrinks (a late packet arrived) keeps the highest figure reported", async () => {
     const rtp = { rxPackets: 90, rxExpected: 100, txPackets: 0 };
-    const counts = { calls: new Map(), meetings: 0, rtp, sip: null, wrongCodes: 0, lateness: new CumulativeHistogram([0.001]) };
+    const counts = {
+      calls: new Map(),
+      meetings: 0,
+      rtp,
+      sip: null,
+      wrongCodes: 0,
+      lateness: new CumulativeHistogram([0.001]),
+      joinLatency: new CumulativeHistogram([0.1]),
+    };
     const registry = createMixerMetrics({ counts });
     expect(sample(await registry.metrics(), "conference_rtp_packets_lost_total")).toBe(10);
     rtp.rxPackets = 95;
@@ -245,6 +258,7 @@ describe("mixer metrics", () => {
         sip: null,
         wrongCodes: 0,
         lateness: new CumulativeHistogram([0.001]),
+        joinLatency: new CumulativeHistogram([0.1]),
       },
     });
     const server = serveMetrics({ registry, token: TOKEN, port: 0 });

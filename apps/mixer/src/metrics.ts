@@ -146,6 +146,13 @@ export function createMixerMetrics(node: CountsSource): Registry {
       () => node.counts.lateness,
     ),
   );
+  registry.registerMetric(
+    histogramOf(
+      "conference_join_seconds",
+      "From a caller's last access-code key to its first audio in the meeting's mix, hand-over included, seconds. Not one of the issue's families.",
+      () => node.counts.joinLatency,
+    ),
+  );
   return registry;
 }
 

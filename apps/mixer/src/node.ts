@@ -14,6 +14,7 @@ import { CallSession } from "./call.ts";
 import { CallRegistry } from "./call-registry.ts";
 import { MixClock } from "./clock.ts";
 import { DomainEvents } from "./domain-events.ts";
+import { JoinLatency } from "./join-latency.ts";
 import { type GuessStore, TrustedSources } from "./guess-limiter.ts";
 import { Handover } from "./handover.ts";
 import { Housekeeping } from "./housekeeping.ts";
@@ -97,6 +98,8 @@ export interface NodeCounts {
   readonly sip: SipMessageCounts | null;
   readonly wrongCodes: number;
   readonly lateness: CumulativeHistogram;
+  /** Seconds from a caller's last code key to its first frame in the mix (see JoinLatency). */
+  readonly joinLatency: CumulativeHistogram;
 }
 
 /**
@@ -113,6 +116,7 @@ export class MixerNode {
   /** How late and how long the ticks are; logged every `statsSeconds`. */
   readonly tickStats = new TickStats();
   private readonly registry = new CallRegistry();
+  private readonly joinLatency: JoinLatency;
   private readonly ports: RtpPortPool;
   private readonly log: Log;
   private readonly clock: MixClock;
@@ -224,11 +228,22 @@ export class MixerNode {
       log,
       bg,
     });
+    this.joinLatency = new JoinLatency(
+      events,
+      (sid) => registry.calls.get(sid),
+      (call, ms) =>
+        log.info(
+          { call_sid: call.callSid, meeting_sid: call.meeting?.meetingSid, join_ms: Math.round(ms) },
+          `call ${call.callSid} in the mix ${Math.round(ms)} ms after its code`,
+        ),
+    );
+    const joinLatency = this.joinLatency;
     this.clock = new MixClock({
       lobby,
       meetings: this.controller.meetings,
       flush: () => ports.flush(),
       receive: () => ports.receive(),
+      afterMix: () => joinLatency.afterMix(),
       idle: () => registry.size === 0,
       sendPhases: Math.max(1, Math.min(10, Math.floor(opts.sendPhases ?? SEND_PHASES))),
       tickStats: this.tickStats,
@@ -329,6 +344,7 @@ export class MixerNode {
       sip: this.ua?.messages ?? null,
       wrongCodes: this.admission.wrongCodes,
       lateness: this.tickStats.lateness,
+      joinLatency: this.joinLatency.histogram,
     };
   }
 

@@ -90,6 +90,8 @@ export class JitterBuffer {
   lossRun = 0;
   /** Frames accepted. */
   received = 0;
+  /** Frames handed to the reader (what the mix has taken of this stream). */
+  played = 0;
   /** Packets that arrived after their playout time. */
   late = 0;
   /** Packets received twice. */
@@ -308,7 +310,9 @@ export class JitterBuffer {
       this.nextPlay++;
       this.lossRun = 0;
       this.adapt();
-      return len > 0 ? len : JB_LOST;
+      if (len <= 0) return JB_LOST;
+      this.played++;
+      return len;
     }
     if (this.nextPlay <= this.maxExt) {
       // A hole with later frames behind it: that frame is lost.
