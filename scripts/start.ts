@@ -22,17 +22,14 @@ if (!started.ok) {
   console.error(started.error);
   process.exit(1);
 }
-const nice = started.value.API_NICE;
-const cpus = started.value.API_CPUS;
+const { API_NICE: nice, API_CPUS: cpus, API_SCHED: sched } = started.value;
 const port = new ChildProcessPort();
-// `nice` before the program starts, so every thread of the API (its garbage collector's
-// included) yields a shared core to the mixer's clock.
+// `nice` (or SCHED_IDLE) before the program starts, so every thread of the API (its
+// garbage collector's included) yields a shared core to the mixer's clock.
 const child = Bun.spawn({
   cmd: [
     ...(cpus ? ["taskset", "-c", cpus] : []),
-    "nice",
-    "-n",
-    String(nice),
+    ...(sched === "idle" ? ["chrt", "--idle", "0"] : ["nice", "-n", String(nice)]),
     process.execPath,
     new URL("./api-process.ts", import.meta.url).pathname,
   ],

@@ -64,6 +64,8 @@ export async function freeSipPort(): Promise<number> {
 }
 
 export interface Service {
+  /** The process of `scripts/start.ts` (the mixer's; the API's is its child). */
+  pid: number;
   api: string;
   sipPort: number;
   adminToken: string;
@@ -146,6 +148,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const sipPort = Number(out.match(/conference: SIP on udp [^\s]+:(\d+)/)?.[1]);
   if (!api || !sipPort) throw new Error(`service printed no API URL or SIP port:\n${out}`);
   return {
+    pid: proc.pid,
     api,
     sipPort,
     adminToken,

@@ -99,8 +99,12 @@ test("intVar: a bound in the message", () => {
 });
 
 test("bun run start's own variables: API_NICE and API_CPUS (a taskset CPU list)", () => {
-  expect(startConfig({})).toEqual({ ok: true, value: { API_NICE: 10 } });
-  expect(startConfig({ API_CPUS: "2-3,5", API_NICE: "19" })).toEqual({ ok: true, value: { API_NICE: 19, API_CPUS: "2-3,5" } });
+  expect(startConfig({})).toEqual({ ok: true, value: { API_NICE: 10, API_SCHED: "nice" } });
+  expect(startConfig({ API_CPUS: "2-3,5", API_NICE: "19", API_SCHED: "IDLE" })).toEqual({
+    ok: true,
+    value: { API_NICE: 19, API_CPUS: "2-3,5", API_SCHED: "idle" },
+  });
+  expect(startConfig({ API_SCHED: "fifo" }).ok).toBe(false);
   expect(startConfig({ API_CPUS: "1; rm -rf /" }).ok).toBe(false);
   expect(startConfig({ API_NICE: "20" }).ok).toBe(false);
 });

@@ -10,7 +10,7 @@
 import { type OutboundPolicy, parseOutboundPolicy } from "@conf/outbound";
 import { z } from "zod";
 import { apiVars, databaseVars, eventsVars, loggingVars, mixerVars, outboundVars, redisVars } from "./schemas.ts";
-import { type ConfigResult, intVar, optionalString, parseWith } from "./vars.ts";
+import { type ConfigResult, intVar, optionalString, parseWith, stringVar } from "./vars.ts";
 
 export * from "./schemas.ts";
 export * from "./vars.ts";
@@ -48,6 +48,14 @@ export function apiConfig(env: Record<string, string | undefined>): ConfigResult
 export const startSchema = z.object({
   /** Niceness of the API's process, so the mixer's clock wins a shared core (0-19, default 10). */
   API_NICE: intVar(10, 0, 19),
+  /**
+   * How the API's process yields a shared core: `nice` (at API_NICE) or `idle` (Linux
+   * SCHED_IDLE through `chrt`: it runs only when nothing else wants the core, and a
+   * waking mixer takes the core at once). Default nice.
+   */
+  API_SCHED: stringVar("nice")
+    .transform((v) => v.toLowerCase())
+    .pipe(z.enum(["nice", "idle"], { error: "must be nice or idle" })),
   /**
    * CPUs the API's process may run on (a `taskset` list such as `1` or `2-3`); unset:
    * wherever the kernel puts it. Keeps the API's work off the cores the mixer's clock
