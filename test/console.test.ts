@@ -209,6 +209,36 @@ describe("the host console", () => {
     }
   }, 30_000);
 
+  test("when the stream ends, the page opens it again with Last-Event-ID", async () => {
+    const id = `${Date.now() - 60_000}-0`;
+    const sent: (string | undefined)[] = [];
+    const p = await consolePage((r) => {
+      if (new URL(r.url()).pathname === "/conference/v2/events") {
+        sent.push(r.headers()["last-event-id"]);
+        // The first stream: one event, then the server "goes away".
+        if (sent.length === 1) {
+          void r.respond({
+            status: 200,
+            contentType: "text/event-stream",
+            body: `retry: 200\nid: ${id}\nevent: call.updated\ndata: {}\n\n`,
+          });
+          return;
+        }
+      }
+      void r.continue();
+    });
+    try {
+      await signIn(p, password);
+      await eventually(async () => sent.length >= 2, 10_000, "a second stream");
+      expect(sent[0]).toBeUndefined();
+      expect(sent[1]).toBe(id);
+      await pageShows(p, `document.getElementById("status").textContent.includes("live")`);
+      await pageShows(p, `document.querySelectorAll("[data-call-sid]").length === 2`);
+    } finally {
+      await p.close();
+    }
+  }, 30_000);
+
   test("drop hangs the phone up and its row goes away without a reload", async () => {
     const from = partPhone.output.length;
     await page.locator(`[data-call-sid="${partSid}"] button[data-action="drop"]`).click();
