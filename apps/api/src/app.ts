@@ -47,6 +47,7 @@ import { meetingRoomsRoutes } from "./routes/meeting-rooms/index.ts";
 import { meetingsRoutes } from "./routes/meetings/index.ts";
 import { type EventStreamLimits, eventsRoutes } from "./routes/events/index.ts";
 import { type WebhookRouteOptions, webhooksRoutes } from "./routes/webhooks/index.ts";
+import { consoleRoutes } from "./pages/console.ts";
 
 /** Publishes on a channel; structurally the session store's `Bus`. */
 export interface Publisher {
@@ -287,6 +288,9 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       "Cache-Control": "public, max-age=86400",
     });
   });
+
+  // The host console: a public page whose requests carry the account's own credentials.
+  app.route("/", consoleRoutes());
 
   // Operator-only, like /core/v2; not part of the reference, so not in the document.
   app.get("/metrics", bearerAuth({ token: deps.adminToken }), async (c) =>

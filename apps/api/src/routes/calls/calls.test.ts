@@ -214,6 +214,24 @@ forEachLivePlane((h) => {
     }
   });
 
+  test("DELETE (not in the reference): the owner is told to hang the call up; another account's call is a 404", async () => {
+    const extra = (await h().dialIn("15162065515", "143623")).call;
+    h().control.length = 0;
+    const r = await h().request("DELETE", `/conference/v2/calls/${extra.call_sid}`);
+    expect(r.status).toBe(204);
+    expect(await r.text()).toBe("");
+    await eventually(() => h().control.length > 0);
+    expect(h().control).toEqual([{ type: "call_hangup", meetingSid: extra.meeting_sid, callSid: extra.call_sid }]);
+    await h().store.leave(extra.call_sid);
+    for (const sid of [theirSid, extra.call_sid, "x"]) {
+      const miss = await h().json("DELETE", `/conference/v2/calls/${sid}`);
+      expect(miss.status).toBe(404);
+      expect(miss.body).toEqual(NOT_FOUND);
+    }
+    expect((await h().json("GET", `/conference/v2/calls/${theirSid}`, { auth: h().b.auth })).status).toBe(200);
+    expect(h().control).toHaveLength(1);
+  });
+
   test("the stand-in node is the owner", async () => {
     const info = await h().store.getMeetingInfo((await h().store.getCall(hostSid))!.meeting_sid);
     expect(info?.nodeId).toBe(NODE_ID);

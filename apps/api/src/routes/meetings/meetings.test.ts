@@ -91,13 +91,31 @@ forEachLivePlane((h) => {
     expect(cleared.body.on_hold).toBe("");
   });
 
+  test('PATCH {"locked":true} (not in the reference): stored and sent to the owner; "false" unlocks', async () => {
+    const p = `/conference/v2/meetings/${meetingSid}`;
+    h().control.length = 0;
+    const r = await h().json("PATCH", p, { body: { locked: true } });
+    expect(r.status).toBe(200);
+    expect(r.body.locked).toBe(true);
+    expect((await h().json("GET", p)).body.locked).toBe(true);
+    await eventually(() => h().control.length === 1);
+    expect(h().control[0]).toEqual({ type: "meeting_lock", meetingSid, locked: true });
+    const u = await h().json("PATCH", p, { body: { locked: "false" } });
+    expect(u.body.locked).toBe(false);
+    await eventually(() => h().control.length === 2);
+    expect(h().control[1]).toEqual({ type: "meeting_lock", meetingSid, locked: false });
+    const theirs = await h().json("PATCH", `/conference/v2/meetings/${theirMeeting}`, { body: { locked: true } });
+    expect(theirs.body).toEqual(NOT_FOUND);
+    expect((await h().json("GET", `/conference/v2/meetings/${theirMeeting}`, { auth: h().b.auth })).body.locked).toBe(false);
+  });
+
   test("PATCH errors: bad values, read-only fields, another account's meeting", async () => {
     const p = `/conference/v2/meetings/${meetingSid}`;
     const cases: [unknown, string, string][] = [
       [{ on_hold: "hx" }, "on_hold", "must be a set of the letters h, p and l"],
       [{ on_hold: 1 }, "on_hold", "must be a set of the letters h, p and l"],
       [{ participant_muted: "maybe" }, "participant_muted", "must be false, relaxed or true"],
-      [{ locked: true }, "locked", "field is read only and cannot be changed"],
+      [{ locked: "yes" }, "locked", "must be true or false"],
       [{ recording: true }, "recording", "field is read only and cannot be changed"],
       [{ meeting_room_sid: null }, "meeting_room_sid", "field is read only and cannot be changed"],
       [{ colour: "red" }, "colour", "unknown field"],

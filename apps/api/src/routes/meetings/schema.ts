@@ -23,7 +23,9 @@ export const MeetingSchema = z
     attendees: z.object({ hosts: z.number().int(), listeners: z.number().int(), participants: z.number().int() }),
     date_created: z.string(),
     duration: z.number().int().openapi({ description: "Seconds since the meeting started" }),
-    locked: z.boolean(),
+    locked: z
+      .boolean()
+      .openapi({ description: "Whether only hosts may join (update: not in the reference, where it is read only)" }),
     meeting_room_sid: z.string().nullable().openapi({ description: "null for ad-hoc and direct meetings" }),
     meeting_sid: z.string(),
     on_hold: z.string().openapi({ description: "Roles on hold: a set of the letters h, p and l (update)" }),
@@ -37,14 +39,7 @@ export const MeetingFilteredSchema = fieldFiltered(MeetingSchema, "MeetingFields
 export const MeetingPageSchema = pageSchema(MeetingFilteredSchema, "MeetingPage");
 export const MEETING_FIELDS = Object.keys(MeetingSchema.shape);
 /** Read-only fields compared with the current value on PATCH (`duration` and `attendees` change by themselves, so any value passes). */
-export const MEETING_READ_ONLY = [
-  "account_sid",
-  "date_created",
-  "locked",
-  "meeting_room_sid",
-  "meeting_sid",
-  "recording",
-] as const;
+export const MEETING_READ_ONLY = ["account_sid", "date_created", "meeting_room_sid", "meeting_sid", "recording"] as const;
 
 /** Filter and sort kinds of the Meeting object's fields. */
 export const MEETING_FILTER_FIELDS: MemoryFieldMap = {
@@ -62,7 +57,7 @@ export const MEETING_FILTER_FIELDS: MemoryFieldMap = {
 
 const readOnly = () => z.unknown().optional().openapi({ readOnly: true, description: "read only" });
 
-/** PATCH body: on_hold and participant_muted; read-only fields only with their current value. */
+/** PATCH body: on_hold, participant_muted and locked (not in the reference); read-only fields only with their current value. */
 export const MeetingPatchSchema = z
   .strictObject({
     on_hold: z
@@ -76,11 +71,17 @@ export const MeetingPatchSchema = z
       .openapi({
         description: "false: only listeners muted; relaxed: participants start muted and may unmute; true: they may not",
       }),
+    locked: z
+      .union([z.boolean(), z.enum(["true", "false"])], { error: "must be true or false" })
+      .optional()
+      .openapi({
+        description:
+          'Not in the reference (read only there): lock the meeting to everyone but hosts, or unlock it (a boolean, or the string "true" or "false")',
+      }),
     attendees: readOnly(),
     duration: readOnly(),
     account_sid: readOnly(),
     date_created: readOnly(),
-    locked: readOnly(),
     meeting_room_sid: readOnly(),
     meeting_sid: readOnly(),
     recording: readOnly(),

@@ -3,7 +3,7 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../lib/context.ts";
 import { notFound } from "../../lib/errors.ts";
 import { selectOne } from "../../lib/listing.ts";
-import { isOwn, liveStore } from "../../lib/live.ts";
+import { isOwn, liveStore, toBoolean } from "../../lib/live.ts";
 import { errors, jsonBodyOf, ObjectQuerySchema, ok } from "../../lib/openapi.ts";
 import { checkReadOnly } from "../../lib/patch.ts";
 import { MEETING_FIELDS, MEETING_READ_ONLY, MeetingParams, MeetingPatchSchema, MeetingFilteredSchema } from "./schema.ts";
@@ -15,7 +15,7 @@ const route = createRoute({
   tags: ["Meetings"],
   summary: "Update meeting",
   description:
-    "Puts roles on hold (`on_hold`) or changes `participant_muted`. The change is stored and sent to the mixer node that owns the meeting.",
+    "Puts roles on hold (`on_hold`) or changes `participant_muted`; not in the reference: locks or unlocks the meeting (`locked`). The change is stored and sent to the mixer node that owns the meeting.",
   security: [{ basicAuth: [] }],
   request: { params: MeetingParams, query: ObjectQuerySchema, body: jsonBodyOf(MeetingPatchSchema, "The fields to change") },
   responses: { 200: ok(MeetingFilteredSchema, "The updated Meeting object"), ...errors(400, 401, 404, 415, 422) },
@@ -32,6 +32,7 @@ export function registerUpdate(app: OpenAPIHono<AppEnv>): void {
     const patch: MeetingPatch = {};
     if (body.on_hold !== undefined) patch.on_hold = body.on_hold;
     if (body.participant_muted !== undefined) patch.participant_muted = String(body.participant_muted) as ParticipantMuted;
+    if (body.locked !== undefined) patch.locked = toBoolean(body.locked);
     const meeting = await store.updateMeeting(sid, patch);
     // The last caller may have left between the read and the write.
     if (!meeting) throw notFound("meeting");
@@ -40,6 +41,7 @@ export function registerUpdate(app: OpenAPIHono<AppEnv>): void {
     if (patch.participant_muted !== undefined) {
       messages.push({ type: "meeting_participant_muted", meetingSid: sid, participant_muted: meeting.participant_muted });
     }
+    if (patch.locked !== undefined) messages.push({ type: "meeting_lock", meetingSid: sid, locked: meeting.locked });
     for (const m of messages) await store.control.sendToOwner(m);
     return c.json(selectOne(c, meeting, MEETING_FIELDS), 200);
   });
