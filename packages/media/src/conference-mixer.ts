@@ -453,9 +453,14 @@ export class ConferenceMixer {
     this.freeList[this.freeCount++] = slot;
   }
 
-  /** Frees the native (Opus) states of every slot and stream; call when the meeting is over. Idempotent. */
+  /**
+   * The meeting is over: removes every slot and frees the native (Opus) states of the
+   * slots and streams. Idempotent; a slot added after starts afresh.
+   */
   close(): void {
+    while (this.activeCount > 0) this.removeSlot(this.activeList[this.activeCount - 1] as number);
     this.opus?.close();
+    this.opus = null;
   }
 
   private isUsed(slot: number): boolean {
