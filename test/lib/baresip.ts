@@ -17,8 +17,12 @@ export interface CallerOptions {
   toneHz: number;
   /** User part of the caller's own address (becomes number_src). */
   user?: string;
-  /** baresip codec names, e.g. "pcmu" or "pcma". */
+  /** baresip codec names, e.g. "pcmu", "pcma", "g722/16000/1" or "opus/48000/2" (full names). */
   codecs?: string;
+  /** Sample rate of the tone's WAV (default 8000); baresip's aufile wants the codec's (48000 for Opus). */
+  sampleRate?: number;
+  /** Channels of the tone's WAV (default 1; 2 for Opus, whose baresip codec is stereo). */
+  channels?: number;
 }
 
 export class Baresip {
@@ -32,7 +36,9 @@ export class Baresip {
     mkdirSync(join(this.dir, "rec"));
     const wav = join(this.dir, "tone.wav");
     const synth = opts.toneHz > 0 ? ["synth", "60", "sine", String(opts.toneHz), "vol", "0.25"] : ["trim", "0", "60"];
-    const sox = Bun.spawnSync(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", wav, ...synth]);
+    const rate = String(opts.sampleRate ?? 8000);
+    const channels = String(opts.channels ?? 1);
+    const sox = Bun.spawnSync(["sox", "-n", "-r", rate, "-c", channels, "-b", "16", wav, ...synth]);
     if (sox.exitCode !== 0) throw new Error(`sox failed: ${sox.stderr.toString()}`);
     writeFileSync(
       join(this.dir, "config"),
@@ -46,6 +52,9 @@ export class Baresip {
         "module_path /usr/lib/baresip/modules",
         "module stdio.so",
         "module g711.so",
+        // Codec modules only for the callers that ask for them: the others stay as they were.
+        ...(/g722/i.test(opts.codecs ?? "") ? ["module g722.so"] : []),
+        ...(/opus/i.test(opts.codecs ?? "") ? ["module opus.so"] : []),
         "module aufile.so",
         "module aubridge.so",
         "module sndfile.so",

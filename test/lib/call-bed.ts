@@ -6,7 +6,7 @@
  * want one room per test and tone checks by the moment, see meeting-harness.ts.
  */
 import { afterAll, beforeAll } from "bun:test";
-import { Baresip } from "./baresip.ts";
+import { Baresip, type CallerOptions } from "./baresip.ts";
 import { freeSipPort, type Provisioned, provision, type Service, startService } from "./service.ts";
 
 /** Attributes that leave a meeting quiet: no greeting, tones, music or count announcements that would blur the spectra. */
@@ -39,8 +39,11 @@ export interface CallBed {
   readonly acct: Provisioned;
   /** The SIP URI callers dial: the number at the service. */
   readonly uri: string;
-  /** A new caller sending a tone of `toneHz` (0: silence); stopped and cleaned up after all tests. */
-  caller(toneHz: number, user: string): Promise<Baresip>;
+  /**
+   * A new caller sending a tone of `toneHz` (0: silence); stopped and cleaned up after all
+   * tests. `more` picks its codecs and its tone's WAV format (default PCMU, 8000 Hz mono).
+   */
+  caller(toneHz: number, user: string, more?: Pick<CallerOptions, "codecs" | "sampleRate" | "channels">): Promise<Baresip>;
   /** Dials the number, waits until the call is established and keys `code` followed by `#`. */
   dialIn(c: Baresip, code: string): Promise<void>;
 }
@@ -78,8 +81,8 @@ export function callBed(opts: CallBedOptions): CallBed {
     get uri(): string {
       return `sip:${opts.number}@127.0.0.1:${bed.svc.sipPort}`;
     },
-    async caller(toneHz, user) {
-      const c = new Baresip({ sipPort: await freeSipPort(), rtpPortBase: rtpBase, toneHz, user });
+    async caller(toneHz, user, more) {
+      const c = new Baresip({ sipPort: await freeSipPort(), rtpPortBase: rtpBase, toneHz, user, ...more });
       rtpBase += 10;
       callers.push(c);
       return c;

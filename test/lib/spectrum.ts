@@ -1,21 +1,28 @@
 /** Measures which tones a recording contains: Goertzel power per frequency. */
 import { readFileSync } from "node:fs";
 
-/** Reads a 16-bit mono PCM WAV into samples and rate (the header is parsed, not assumed). */
+/**
+ * Reads a 16-bit PCM WAV into samples and rate (the header is parsed, not assumed); of a
+ * stereo file (what baresip records of an Opus call) only the first channel.
+ */
 export function readWav(path: string): { samples: Int16Array; rate: number } {
   const buf = readFileSync(path);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   if (buf.toString("ascii", 0, 4) !== "RIFF" || buf.toString("ascii", 8, 12) !== "WAVE") throw new Error(`${path}: not a WAV`);
   let off = 12;
   let rate = 8000;
+  let channels = 1;
   while (off + 8 <= buf.length) {
     const id = buf.toString("ascii", off, off + 4);
     const size = view.getUint32(off + 4, true);
-    if (id === "fmt ") rate = view.getUint32(off + 12, true);
+    if (id === "fmt ") {
+      channels = Math.max(1, view.getUint16(off + 10, true));
+      rate = view.getUint32(off + 12, true);
+    }
     if (id === "data") {
-      const n = Math.min(size, buf.length - off - 8) >> 1;
+      const n = Math.floor((Math.min(size, buf.length - off - 8) >> 1) / channels);
       const samples = new Int16Array(n);
-      for (let i = 0; i < n; i++) samples[i] = view.getInt16(off + 8 + i * 2, true);
+      for (let i = 0; i < n; i++) samples[i] = view.getInt16(off + 8 + i * 2 * channels, true);
       return { samples, rate };
     }
     off += 8 + size + (size & 1);

@@ -6,6 +6,9 @@ import type { JoinDecision, PromptContext } from "@conf/access-router";
 import type { Role } from "@conf/call-flow";
 import type { Call } from "@conf/session-store";
 import {
+  CODEC_CLOCK_RATES,
+  type CodecName,
+  codecId,
   createRtpHeader,
   decodeAlaw,
   decodeUlaw,
@@ -18,6 +21,7 @@ import {
   type RtpLatch,
   RtpSender,
   negotiateAnswer,
+  OpusDecoder,
   Upsampler2x,
 } from "@conf/media";
 import type { KeypadMatcher } from "./keypad.ts";
@@ -52,7 +56,8 @@ export type CallState = (typeof CALL_STATES)[number];
 
 /** Negotiated media of a call. */
 export interface CallMedia {
-  codec: "PCMU" | "PCMA" | "G722";
+  codec: CodecName;
+  /** The codec's RTP payload type (Opus's is the phone's dynamic one). */
   payloadType: number;
   telephoneEventPt: number | null;
   remoteAddress: string;
@@ -83,6 +88,12 @@ export interface SdpOrigin {
 }
 
 const PACKET_BYTES = 12 + 320;
+/**
+ * Largest Opus payload taken from a phone, bytes: 256 kbit/s in 20 ms, far above what a
+ * phone sends for 16 kHz mono (our fmtp asks for that; baresip sends ~70 bytes). A longer
+ * packet is dropped and concealed.
+ */
+const OPUS_MAX_PAYLOAD = 640;
 /** Shared by every call: parsing finishes before the next packet is handled. */
 const rxHeader: RtpHeader = createRtpHeader();
 
@@ -97,12 +108,12 @@ export class CallSession {
    * greeting then, so the caller hears it whole and nobody else is sent it.
    */
   private onReady: ((call: CallSession) => void) | null = null;
-  readonly jitter = new JitterBuffer();
+  readonly jitter: JitterBuffer;
   private readonly dtmf = new DtmfReceiver();
   /** Outgoing packet, reused every tick. */
   readonly packet = new Uint8Array(PACKET_BYTES);
-  /** The packet of a 160-byte payload (every 20 ms G.711/G.722 frame), viewed once. */
-  private readonly packet160 = this.packet.subarray(0, 12 + 160);
+  /** The packet's view per payload length, made once each (Opus payloads vary). */
+  private readonly packetViews: (Uint8Array | undefined)[] = [];
   /** Node clock (ms) of the last valid RTP packet. */
   lastRtpAt: number;
   /** RTP packets taken from the caller (audio and events), for loss towards us. */
@@ -129,7 +140,7 @@ export class CallSession {
   private _name: Int16Array | null = null;
   private nameCapture: Int16Array | null = null;
   private nameLength = 0;
-  private nameDecoder: G722Decoder | null = null;
+  private nameDecoder: G722Decoder | OpusDecoder | null = null;
   /** Node clock (ms) when the code prompt finished; for the no-input timeout. */
   private _waitingSince = 0;
 
@@ -182,7 +193,11 @@ export class CallSession {
     this.sdpVersion = origin?.sdp?.version ?? 1;
     this.sdpAddress = origin?.sdp?.address ?? null;
     this._codeKeyedAt = origin?.codeKeyedAt ?? 0;
-    this.sender = new RtpSender({ payloadType: media.payloadType });
+    const codec = codecId(media.codec);
+    const clockRate = CODEC_CLOCK_RATES[codec] as number;
+    // 20 ms of the codec's RTP clock: 160, or 960 for Opus (48000 Hz).
+    this.sender = new RtpSender({ payloadType: media.payloadType, samplesPerFrame: clockRate / 50 });
+    this.jitter = new JitterBuffer({ clockRate, maxPayload: media.codec === "OPUS" ? OPUS_MAX_PAYLOAD : 320 });
     this.latch = rtp.latch;
     this.lastRtpAt = now;
   }
@@ -408,6 +423,9 @@ export class CallSession {
   /** Gone from this node: its socket is closed. */
   end(): void {
     this.unseat();
+    if (this.nameDecoder instanceof OpusDecoder) this.nameDecoder.destroy();
+    this.nameDecoder = null;
+    this.nameCapture = null;
     this.rtp.close();
     this._state = "ended";
   }
@@ -513,16 +531,18 @@ export class CallSession {
    * arrival order (a name needs no jitter buffer). The buffer is allocated here, once.
    */
   startNameCapture(seconds: number): void {
-    const rate = this.media.codec === "G722" ? 16000 : 8000;
+    const codec = this.media.codec;
+    const rate = codec === "G722" || codec === "OPUS" ? 16000 : 8000;
     this.nameCapture = new Int16Array(Math.round(seconds * rate));
     this.nameLength = 0;
-    this.nameDecoder = this.media.codec === "G722" ? new G722Decoder() : null;
+    this.nameDecoder = codec === "G722" ? new G722Decoder() : codec === "OPUS" ? new OpusDecoder({ sampleRate: 16000 }) : null;
   }
 
   private captureName(buf: Uint8Array, off: number, len: number): void {
     const dst = this.nameCapture as Int16Array;
     const codec = this.media.codec;
-    const samples = codec === "G722" ? len * 2 : len;
+    // Opus: each packet as one 20 ms frame (our answer asks for 20 ms packets).
+    const samples = codec === "G722" ? len * 2 : codec === "OPUS" ? 320 : len;
     if (this.nameLength + samples > dst.length) return;
     if (codec === "PCMU") decodeUlaw(buf, off, dst, this.nameLength, len);
     else if (codec === "PCMA") decodeAlaw(buf, off, dst, this.nameLength, len);
@@ -534,9 +554,10 @@ export class CallSession {
   finishNameCapture(): void {
     const captured = this.nameCapture;
     this.nameCapture = null;
+    if (this.nameDecoder instanceof OpusDecoder) this.nameDecoder.destroy();
     this.nameDecoder = null;
     if (!captured || this.nameLength === 0) return;
-    if (this.media.codec === "G722") {
+    if (this.media.codec === "G722" || this.media.codec === "OPUS") {
       this._name = captured.slice(0, this.nameLength);
       return;
     }
@@ -559,7 +580,12 @@ export class CallSession {
     this.sender.writeHeader(p, 0);
     // A plain loop: `set(arena.subarray(...))` would allocate a view per packet.
     for (let i = 0; i < length; i++) p[12 + i] = arena[offset + i] as number;
-    this.rtp.send(length === 160 ? this.packet160 : p.subarray(0, 12 + length), this.latch.port, this.latch.address);
+    let view = this.packetViews[length];
+    if (view === undefined) {
+      view = p.subarray(0, 12 + length);
+      this.packetViews[length] = view;
+    }
+    this.rtp.send(view, this.latch.port, this.latch.address);
     this.txPackets++;
   }
 }

@@ -28,7 +28,15 @@ function origin(body: string): { username: string; id: string; version: number; 
   return { username: username ?? "", id: id ?? "", version: Number(version), address: address ?? "" };
 }
 
-test("the hand-over re-INVITE keeps the o= line of the call's SDP and raises its version", async () => {
+/** An Opus phone's offer: dynamic payload type 96, telephone-event 101. */
+function opusSdp(port: number, direction = "sendrecv"): string {
+  return sdp(port, direction)
+    .replace("RTP/AVP 0 101", "RTP/AVP 96 101")
+    .replace("a=rtpmap:0 PCMU/8000", "a=rtpmap:96 opus/48000/2\r\na=fmtp:96 useinbandfec=1");
+}
+
+/** A phone calls the front node, keys its code, and is handed over to the owner node. */
+async function handover(body: (port: number, direction?: string) => string): Promise<{ reinvite: string; owner: MixerNode }> {
   const prompts = loadPrompts();
   if (!prompts.ok) throw new Error(prompts.error);
   // A prefix of its own: stores of one prefix in one process share their meetings.
@@ -69,7 +77,7 @@ test("the hand-over re-INVITE keeps the o= line of the call's SDP and raises its
 
   const callId = `ho-sdp-${crypto.randomUUID()}`;
   phone.send(
-    request({ method: "INVITE", uaPort: front.sipPort, peerPort: phone.port, callId, cseq: 1, body: sdp(sink.port) }),
+    request({ method: "INVITE", uaPort: front.sipPort, peerPort: phone.port, callId, cseq: 1, body: body(sink.port) }),
     front.sipPort,
   );
   const ok = await phone.waitResponse(200, "INVITE", callId, 3000);
@@ -98,7 +106,7 @@ test("the hand-over re-INVITE keeps the o= line of the call's SDP and raises its
     );
   }
   const reinvite = await phone.waitRequest("INVITE", callId, 5000);
-  phone.send(reply(reinvite, 200, "OK", [`Contact: <sip:caller@127.0.0.1:${phone.port}>`], sdp(sink.port)), front.sipPort);
+  phone.send(reply(reinvite, 200, "OK", [`Contact: <sip:caller@127.0.0.1:${phone.port}>`], body(sink.port)), front.sipPort);
 
   const first = origin(bodyText(ok));
   const moved = origin(bodyText(reinvite));
@@ -123,7 +131,7 @@ test("the hand-over re-INVITE keeps the o= line of the call's SDP and raises its
       callId,
       toTag,
       cseq: 10,
-      body: sdp(sink.port, "sendonly"),
+      body: body(sink.port, "sendonly"),
     }),
     ownerPort,
     "127.0.0.2",
@@ -137,4 +145,20 @@ test("the hand-over re-INVITE keeps the o= line of the call's SDP and raises its
   expect(hold.id).toBe(first.id);
   expect(hold.address).toBe(first.address);
   expect(hold.version).toBe(first.version + 2);
+  return { reinvite: bodyText(reinvite), owner };
+}
+
+test("the hand-over re-INVITE keeps the o= line of the call's SDP and raises its version", async () => {
+  await handover(sdp);
+}, 20_000);
+
+test("an Opus call is moved with its payload type: the re-INVITE offers opus at 96, the owner's call is OPUS/96", async () => {
+  const { reinvite, owner } = await handover(opusSdp);
+  expect(reinvite).toContain("m=audio");
+  expect(reinvite).toMatch(/RTP\/AVP 96 101/);
+  expect(reinvite).toContain("a=rtpmap:96 opus/48000/2");
+  const call = [...owner.calls.values()][0];
+  expect(call?.media.codec).toBe("OPUS");
+  expect(call?.media.payloadType).toBe(96);
+  expect(call?.sender.samplesPerFrame).toBe(960);
 }, 20_000);

@@ -24,7 +24,7 @@ import { type CallMedia, CallSession, type SdpOrigin } from "./call.ts";
 import type { CallRegistry } from "./call-registry.ts";
 import type { DomainEvents } from "./domain-events.ts";
 import { logSafe } from "./log-safe.ts";
-import { buildOffer, parseAnswer } from "@conf/media";
+import { buildOffer, CODEC_NAMES, parseAnswer } from "@conf/media";
 import type { MeetingController } from "./meeting-controller.ts";
 import type { MixGroup } from "./meeting.ts";
 import type { RtpPortPool, RtpSocket } from "./rtp-socket.ts";
@@ -47,7 +47,9 @@ export const handoverOfferSchema = z.object({
     sourceAddress: z.string(),
   }),
   media: z.object({
-    codec: z.enum(["PCMU", "PCMA", "G722"]),
+    codec: z.enum(CODEC_NAMES),
+    /** The phone's payload type for the codec (Opus's is dynamic; absent from older nodes). */
+    payloadType: z.number().int().min(0).max(127).optional(),
     telephoneEventPt: z.number().int().min(0).max(127).nullable(),
     remoteAddress: z.string(),
     remotePort: z.number().int().min(0).max(65535),
@@ -276,6 +278,7 @@ export class Handover {
       party: call.party,
       media: {
         codec: call.media.codec,
+        payloadType: call.media.payloadType,
         telephoneEventPt: call.media.telephoneEventPt,
         remoteAddress: call.latch.address,
         remotePort: call.latch.port,
@@ -444,6 +447,7 @@ export class Handover {
       port: socket.port,
       ...sdpOrigin,
       codecs: [offer.media.codec],
+      opusPayloadType: offer.media.payloadType,
       telephoneEventPt: offer.media.telephoneEventPt ?? 101,
     });
     const entry = {

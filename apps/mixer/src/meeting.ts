@@ -316,6 +316,8 @@ export class MeetingRuntime<C extends MixMember = MixMember> extends MixGroup<C>
   dispose(): void {
     this._ended = true;
     this.cancelStop();
+    // Frees the mix's native codec states (Opus); the meeting is no longer ticked.
+    this.mixer.close();
   }
 
   /** The mix goes to `rec` from now on. */

@@ -20,7 +20,15 @@ import { Handover } from "./handover.ts";
 import { Housekeeping } from "./housekeeping.ts";
 import { DEFAULT_INTERDIGIT_MS } from "./keypad.ts";
 import { escapeControl, logSafe } from "./log-safe.ts";
-import { ConferenceMixer, createMohSources, type PromptLibrary, type RtpLatchOptions } from "@conf/media";
+import {
+  ConferenceMixer,
+  createMohSources,
+  opusAvailable,
+  opusLoadError,
+  opusVersion,
+  type PromptLibrary,
+  type RtpLatchOptions,
+} from "@conf/media";
 import { type MeetingRuntime, MixGroup } from "./meeting.ts";
 import { MeetingController } from "./meeting-controller.ts";
 import { MeetingRecording } from "./meeting-recording.ts";
@@ -328,6 +336,9 @@ export class MixerNode {
       );
     }
     this.log.info(`SIP on udp ${opts.sipHost}:${this.sipPort}, RTP ${opts.rtpPortMin}-${opts.rtpPortMax}`);
+    // Once per process: without libopus, Opus is neither offered nor accepted.
+    if (opusAvailable()) this.log.info(`Opus by ${opusVersion()}`);
+    else this.log.warn(`Opus is off, libopus could not be loaded: ${logSafe(opusLoadError())}`);
   }
 
   private onControl(m: ControlMessage): void {

@@ -13,6 +13,7 @@
  *     through a squared-value table, so silent callers are never decoded. Frames with
  *     voice energy (or within the hangover after it) compete for at most `maxTalkers`
  *     places, loudest first, current talkers favoured (no flapping).
+ *     Opus callers who can be heard are decoded every frame (no cheap energy measure).
  *  2. Mix. Chosen talkers are decoded, upsampled to 16 kHz, gained, and summed in an
  *     Int32 accumulator, plus the meeting overlay (entry/exit tones, announcements);
  *     the sum is soft-clipped to int16 and offered to `recordTap`.
@@ -27,11 +28,13 @@
  * Events the call layer must see (in-band DTMF digits, a prompt that finished) are
  * queued in preallocated arrays and read after the tick (`eventCount` etc.).
  */
-import { CODEC_COUNT, CODEC_G722, CODEC_PCMA, CODEC_PCMU, type CodecName, codecId } from "./codec.ts";
+import { CODEC_COUNT, CODEC_G722, CODEC_OPUS, CODEC_PCMA, CODEC_PCMU, type CodecName, codecId } from "./codec.ts";
 import { InbandDtmfDetector } from "./dtmf.ts";
 import { ALAW_DECODE, ALAW_ENCODE, ALAW_SILENCE, ULAW_DECODE, ULAW_ENCODE, ULAW_SILENCE } from "./g711.ts";
 import { G722Decoder, G722Encoder } from "./g722.ts";
 import { JB_LOST, concealFrame } from "./jitter-buffer.ts";
+import { opusAvailable } from "./opus.ts";
+import { OpusMixState } from "./opus-mix.ts";
 import { PROMPT_FINISHED, PromptPlayer } from "./prompts.ts";
 import { DOWN_HISTORY, UP_HISTORY, downsample2x, upsample2x } from "./resample.ts";
 import { type LoopSource, MIX_FRAME, createMohSources } from "./tones.ts";
@@ -71,7 +74,7 @@ export interface FrameSource {
 
 /** Settings of a new slot; all but `codec` have defaults. */
 export interface SlotOptions {
-  /** Codec id or name ("PCMU", "PCMA", "G722"). */
+  /** Codec id or name ("PCMU", "PCMA", "G722", "OPUS"). */
   codec: number | CodecName;
   /** Default "participant". */
   role?: Role;
@@ -121,6 +124,8 @@ const G722_AUDIBLE_STEP = 80;
 const F16 = MIX_FRAME; // 320 samples at 16 kHz
 const F8 = 160; // 160 samples at 8 kHz
 const STREAM_MIX = 0;
+/** 1 for the codecs coded at 16 kHz (G.722, Opus), by codec id. */
+const WIDE = Uint8Array.from([0, 0, 1, 1]);
 
 /** Squared decoded value of every G.711 byte: frame energy without decoding. */
 const ULAW_SQ = new Float64Array(256);
@@ -227,6 +232,8 @@ export class ConferenceMixer {
   private detectors: (InbandDtmfDetector | null)[] = [];
   private g722Dec: (G722Decoder | null)[] = [];
   private g722Enc: (G722Encoder | null)[] = [];
+  /** Opus decoders and encoders, made with the first Opus caller. */
+  private opus: OpusMixState | null = null;
 
   // Per-tick scratch and shared streams.
   private readonly mix32 = new Int32Array(F16);
@@ -245,6 +252,8 @@ export class ConferenceMixer {
   private readonly streamDownHist: Int16Array;
   private readonly mixHistSnapshot = new Int16Array(DOWN_HISTORY);
   private readonly streamEncTick: Int32Array;
+  /** Payload length per stream and codec: Opus packets vary (the others are 160 bytes). */
+  private readonly streamEncLen: Int32Array;
   private readonly streamG722: (G722Encoder | null)[];
   private readonly mixG722Snapshot = new G722Encoder();
   private mixG722Used = false;
@@ -267,6 +276,7 @@ export class ConferenceMixer {
     this.silenceStream = this.streamCount - 1;
     this.slotBase = this.streamCount * CODEC_COUNT * MAX_PAYLOAD;
     this.streamEncTick = new Int32Array(this.streamCount * CODEC_COUNT).fill(-1);
+    this.streamEncLen = new Int32Array(this.streamCount * CODEC_COUNT);
     this.streamDown8 = new Int16Array(this.streamCount * F8);
     this.streamDownTick = new Int32Array(this.streamCount).fill(-1);
     this.streamDownHist = new Int16Array(this.streamCount * DOWN_HISTORY);
@@ -386,7 +396,7 @@ export class ConferenceMixer {
    */
   addSlot(options: SlotOptions): number {
     const c = typeof options.codec === "number" ? options.codec : codecId(options.codec);
-    if (c < 0 || c >= CODEC_COUNT) return -1;
+    if (c < 0 || c >= CODEC_COUNT || (c === CODEC_OPUS && !opusAvailable())) return -1;
     if (this.freeCount === 0) {
       if (this.capacity >= this.maxCapacity) return -1;
       this.grow(Math.min(this.maxCapacity, this.capacity * 2));
@@ -438,7 +448,19 @@ export class ConferenceMixer {
     this.inputs[slot] = null;
     this.detectors[slot] = null;
     this.prompts[slot]?.clear();
+    // Opus states are native memory: freed at hang-up, made again for the next caller.
+    this.opus?.release(slot);
     this.freeList[this.freeCount++] = slot;
+  }
+
+  /**
+   * The meeting is over: removes every slot and frees the native (Opus) states of the
+   * slots and streams. Idempotent; a slot added after starts afresh.
+   */
+  close(): void {
+    while (this.activeCount > 0) this.removeSlot(this.activeList[this.activeCount - 1] as number);
+    this.opus?.close();
+    this.opus = null;
   }
 
   private isUsed(slot: number): boolean {
@@ -446,6 +468,12 @@ export class ConferenceMixer {
   }
 
   private setupCodecState(s: number): void {
+    if (this.codec[s] === CODEC_OPUS) {
+      this.opus ??= new OpusMixState(this.streamCount);
+      this.opus.setup(s);
+    } else {
+      this.opus?.release(s);
+    }
     if (this.codec[s] === CODEC_G722) {
       const dec = this.g722Dec[s] ?? new G722Decoder();
       const enc = this.g722Enc[s] ?? new G722Encoder();
@@ -493,7 +521,7 @@ export class ConferenceMixer {
   /** Changes the caller's codec (after a re-INVITE). */
   setCodec(slot: number, codec: number | CodecName): boolean {
     const c = typeof codec === "number" ? codec : codecId(codec);
-    if (!this.isUsed(slot) || c < 0 || c >= CODEC_COUNT) return false;
+    if (!this.isUsed(slot) || c < 0 || c >= CODEC_COUNT || (c === CODEC_OPUS && !opusAvailable())) return false;
     this.codec[slot] = c;
     this.decodedTick[slot] = -10;
     this.setupCodecState(slot);
@@ -613,7 +641,18 @@ export class ConferenceMixer {
       const base = s * F16;
       let e = -1;
       if (n > 0) {
-        if (c === CODEC_G722) {
+        if (c === CODEC_OPUS) {
+          if (talk) {
+            (this.opus as OpusMixState).decode(s, data, fo, n, pcmIn, base);
+            decodedTick[s] = tick;
+            let acc = 0;
+            for (let i = base; i < base + F16; i++) {
+              const v = pcmIn[i] as number;
+              acc += v * v;
+            }
+            e = acc / F16;
+          }
+        } else if (c === CODEC_G722) {
           // Decoding G.722 costs ~18 us a frame, so callers who cannot be heard are not
           // decoded at all, and audible ones only while their ADPCM step size says they
           // are not silent (`trackLevel` costs a lookup per byte). A decoder that skipped
@@ -649,9 +688,11 @@ export class ConferenceMixer {
           }
         }
       } else if (n === JB_LOST && talk && decodedTick[s] === tick - 1) {
-        // Conceal only a stream we were decoding (a talker): repeat it, fading.
-        const ns = c === CODEC_G722 ? F16 : F8;
-        concealFrame(pcmIn, base, ns, src.lossRun);
+        // Conceal only a stream we were decoding (a talker): Opus by its decoder's PLC,
+        // the others by repeating the last frame, fading.
+        const ns = WIDE[c] === 1 ? F16 : F8;
+        if (c === CODEC_OPUS) (this.opus as OpusMixState).conceal(s, pcmIn, base);
+        else concealFrame(pcmIn, base, ns, src.lossRun);
         decodedTick[s] = tick;
         let acc = 0;
         for (let i = base; i < base + ns; i++) {
@@ -699,7 +740,7 @@ export class ConferenceMixer {
       const s = candSlot[k] as number;
       const base = s * F16;
       const tb = k * F16;
-      if (codec[s] === CODEC_G722) {
+      if (WIDE[codec[s] as number] === 1) {
         for (let i = 0; i < F16; i++) tmp16[i] = pcmIn[base + i] as number;
       } else {
         // A new talker's filter starts from silence rather than from a stale past.
@@ -746,6 +787,7 @@ export class ConferenceMixer {
       this.mixG722Snapshot.copyFrom(mixEnc);
       this.mixG722Used = true;
     }
+    this.opus?.snapshotMix(STREAM_MIX, this.streamEncTick[STREAM_MIX * CODEC_COUNT + CODEC_OPUS] === tick - 1);
 
     // 3. Outputs.
     const aloneMoh = this.mohEnabled && this.memberCount === 1;
@@ -813,6 +855,10 @@ export class ConferenceMixer {
     const k = stream * CODEC_COUNT + c;
     const off = k * MAX_PAYLOAD;
     this.outOffset[s] = off;
+    if (c === CODEC_OPUS) {
+      this.outLength[s] = this.encodeSharedOpus(stream, k, off, tick);
+      return;
+    }
     this.outLength[s] = F8;
     if (stream === this.silenceStream || this.streamEncTick[k] === tick) return;
     this.streamEncTick[k] = tick;
@@ -834,6 +880,22 @@ export class ConferenceMixer {
     for (let i = 0; i < F8; i++) arena[off + i] = table[(d8[b + i] as number) + 32768] as number;
   }
 
+  /** A shared stream's Opus packet for this tick (encoded on first use); returns its length. */
+  private encodeSharedOpus(stream: number, k: number, off: number, tick: number): number {
+    if (this.streamEncTick[k] === tick) return this.streamEncLen[k] as number;
+    this.streamEncTick[k] = tick;
+    const opus = this.opus as OpusMixState;
+    let len: number;
+    if (stream === this.silenceStream) {
+      len = opus.writeSilence(this.arena, off);
+    } else {
+      const src = stream === STREAM_MIX ? this.mix16 : this.mohFrame(stream - 1, tick);
+      len = opus.encodeStream(stream, src, stream === STREAM_MIX ? 0 : (stream - 1) * F16, this.arena, off);
+    }
+    this.streamEncLen[k] = len;
+    return len;
+  }
+
   /** Encodes a 16 kHz frame for this slot alone (prompt or N-1 mix). */
   private encodeOwn(s: number, c: number, pcm16: Int16Array, tick: number): void {
     const off = this.slotBase + s * MAX_PAYLOAD;
@@ -842,6 +904,10 @@ export class ConferenceMixer {
     this.ownTick[s] = tick;
     this.outOffset[s] = off;
     this.outLength[s] = F8;
+    if (c === CODEC_OPUS) {
+      this.outLength[s] = (this.opus as OpusMixState).encodeOwn(s, continuing, pcm16, arena, off);
+      return;
+    }
     if (c === CODEC_G722) {
       const enc = this.g722Enc[s] as G722Encoder;
       // Switching from the shared stream: carry on from its encoder state so the

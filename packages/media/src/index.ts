@@ -10,6 +10,7 @@ export * from "./g711.ts";
 export * from "./g722.ts";
 export * from "./goertzel.ts";
 export * from "./jitter-buffer.ts";
+export * from "./opus.ts";
 export * from "./prompts.ts";
 export * from "./resample.ts";
 export * from "./rtp.ts";

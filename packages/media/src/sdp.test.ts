@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { parse } from "sdp-transform";
-import { buildOffer, negotiateAnswer, parseAnswer } from "./sdp.ts";
+import { useOpusLibrary } from "./opus.ts";
+import { buildOffer, negotiateAnswer, OPUS_FMTP, parseAnswer } from "./sdp.ts";
 
 const crlf = (lines: string[]) => `${lines.join("\r\n")}\r\n`;
 
@@ -42,9 +43,109 @@ function withDirection(dir: string | null, base = NET_SIP): string {
   return dir ? base.replace("a=ptime:20\r\n", `a=ptime:20\r\na=${dir}\r\n`) : base;
 }
 
+/** A linphone 5 offer: Opus first, telephone-event at 48000 and 8000. */
+const LINPHONE = crlf([
+  "v=0",
+  "o=user 3296 2349 IN IP4 127.0.0.1",
+  "s=Talk",
+  "c=IN IP4 127.0.0.1",
+  "t=0 0",
+  "m=audio 7078 RTP/AVP 96 97 98 0 8 18 101 99 100",
+  "a=rtpmap:96 opus/48000/2",
+  "a=fmtp:96 useinbandfec=1",
+  "a=rtpmap:97 speex/16000",
+  "a=fmtp:97 vbr=on",
+  "a=rtpmap:98 speex/8000",
+  "a=fmtp:98 vbr=on",
+  "a=fmtp:18 annexb=yes",
+  "a=rtpmap:101 telephone-event/48000",
+  "a=rtpmap:99 telephone-event/16000",
+  "a=rtpmap:100 telephone-event/8000",
+  "a=rtcp-fb:* trr-int 1000",
+  "a=rtcp-fb:* ccm tmmbr",
+]);
+
+const WITHOUT_OPUS = BARESIP.replace("RTP/AVP 9 0 8 96 101", "RTP/AVP 9 0 8 101")
+  .replace("a=rtpmap:96 opus/48000/2\r\n", "")
+  .replace("a=fmtp:96 stereo=1;sprop-stereo=1\r\n", "");
+
 describe("negotiateAnswer", () => {
-  test("baresip offer: first mutually supported codec in the offerer's order (G.722), telephone-event 101", () => {
+  test("baresip offer: Opus whenever offered, with the offer's payload type, our fmtp, telephone-event 101", () => {
     const r = negotiateAnswer(BARESIP, local);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const { answer, ...rest } = r.value;
+    expect(rest).toEqual({
+      codec: "OPUS",
+      payloadType: 96,
+      clockRate: 48000,
+      telephoneEventPt: 101,
+      remoteAddress: "127.0.0.1",
+      remotePort: 10000,
+      direction: "sendrecv",
+    });
+    const m = parse(answer).media[0];
+    expect(m?.payloads).toBe("96 101");
+    expect(m?.rtp).toEqual([
+      { payload: 96, codec: "opus", rate: 48000, encoding: 2 },
+      { payload: 101, codec: "telephone-event", rate: 8000 },
+    ]);
+    expect(m?.fmtp).toEqual([
+      { payload: 96, config: OPUS_FMTP },
+      { payload: 101, config: "0-15" },
+    ]);
+    expect(OPUS_FMTP).toContain("maxplaybackrate=16000");
+    expect(OPUS_FMTP).toContain("stereo=0");
+  });
+
+  test("a re-INVITE keeps the codec in use even when Opus is offered", () => {
+    const r = negotiateAnswer(BARESIP, local, "G722");
+    expect(r.ok && [r.value.codec, r.value.payloadType]).toEqual(["G722", 9]);
+  });
+
+  test("without libopus Opus is neither accepted nor offered: the offerer's order decides as before", () => {
+    try {
+      expect(useOpusLibrary(["/nonexistent/libopus.so.0"])).toBe(false);
+      const r = negotiateAnswer(BARESIP, local);
+      expect(r.ok && r.value.codec).toBe("G722");
+      expect(parse(buildOffer({ address: "127.0.0.1", port: 2 })).media[0]?.payloads).toBe("0 8 9 101");
+      const only = LINPHONE.replace("RTP/AVP 96 97 98 0 8 18 101 99 100", "RTP/AVP 96 101");
+      expect(negotiateAnswer(only, local)).toEqual({ ok: false, error: "no common codec" });
+    } finally {
+      expect(useOpusLibrary()).toBe(true);
+    }
+  });
+
+  test("linphone offer: Opus, and telephone-event at Opus's clock (48000) as RFC 4733 wants", () => {
+    const r = negotiateAnswer(LINPHONE, local);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect([r.value.codec, r.value.payloadType, r.value.clockRate, r.value.telephoneEventPt]).toEqual(["OPUS", 96, 48000, 101]);
+    const m = parse(r.value.answer).media[0];
+    expect(m?.rtp).toEqual([
+      { payload: 96, codec: "opus", rate: 48000, encoding: 2 },
+      { payload: 101, codec: "telephone-event", rate: 48000 },
+    ]);
+  });
+
+  test("an Opus offer with telephone-event only at 8000 keeps it; opus/48000 without /2 is tolerated", () => {
+    const s = NET_SIP.replace("m=audio 2012 RTP/AVP 0 101", "m=audio 2012 RTP/AVP 111 101").concat("a=rtpmap:111 opus/48000\r\n");
+    const r = negotiateAnswer(s, local);
+    expect(r.ok && [r.value.codec, r.value.payloadType, r.value.telephoneEventPt]).toEqual(["OPUS", 111, 101]);
+  });
+
+  test("a phone that offers no Opus is answered as before (offerer's order)", () => {
+    const r = negotiateAnswer(WITHOUT_OPUS, local);
+    expect(r.ok && [r.value.codec, r.value.payloadType]).toEqual(["G722", 9]);
+  });
+
+  test("the codec list we accept can leave Opus out", () => {
+    const r = negotiateAnswer(BARESIP, { ...local, codecs: ["PCMU", "PCMA", "G722"] });
+    expect(r.ok && r.value.codec).toBe("G722");
+  });
+
+  test("baresip offer without Opus: first mutually supported codec in the offerer's order (G.722), telephone-event 101", () => {
+    const r = negotiateAnswer(WITHOUT_OPUS, local);
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     const { answer, ...rest } = r.value;
@@ -166,8 +267,13 @@ describe("negotiateAnswer", () => {
 
   const failures: [string, string, string][] = [
     [
-      "opus only",
-      NET_SIP.replace("m=audio 2012 RTP/AVP 0 101", "m=audio 2012 RTP/AVP 111 101").concat("a=rtpmap:111 opus/48000/2\r\n"),
+      "Opus at a wrong clock",
+      NET_SIP.replace("m=audio 2012 RTP/AVP 0 101", "m=audio 2012 RTP/AVP 111 101").concat("a=rtpmap:111 opus/8000/2\r\n"),
+      "no common codec",
+    ],
+    [
+      "Opus without an rtpmap (dynamic type)",
+      NET_SIP.replace("m=audio 2012 RTP/AVP 0 101", "m=audio 2012 RTP/AVP 111 101"),
       "no common codec",
     ],
     [
@@ -201,9 +307,9 @@ describe("buildOffer / parseAnswer", () => {
   test("our offer lists our codecs and telephone-event; answering it round-trips", () => {
     const offer = buildOffer({ address: "127.0.0.1", port: 20002, direction: "sendonly" });
     const o = parse(offer);
-    expect(o.media[0]?.payloads).toBe("0 8 9 101");
+    expect(o.media[0]?.payloads).toBe("0 8 9 111 101");
     expect(o.media[0]?.direction).toBe("sendonly");
-    const answered = negotiateAnswer(offer, { address: "127.0.0.1", port: 30000 });
+    const answered = negotiateAnswer(offer, { address: "127.0.0.1", port: 30000, codecs: ["PCMU", "PCMA", "G722"] });
     expect(answered.ok).toBe(true);
     if (!answered.ok) return;
     expect(answered.value.direction).toBe("recvonly");
@@ -218,6 +324,24 @@ describe("buildOffer / parseAnswer", () => {
       direction: "sendonly",
     });
   });
+  test("an Opus offer (moving a call) keeps the phone's payload type; the answer round-trips", () => {
+    const offer = buildOffer({ address: "127.0.0.1", port: 20002, codecs: ["OPUS"], opusPayloadType: 96 });
+    const m = parse(offer).media[0];
+    expect(m?.payloads).toBe("96 101");
+    expect(m?.rtp[0]).toEqual({ payload: 96, codec: "opus", rate: 48000, encoding: 2 });
+    expect(m?.fmtp[0]).toEqual({ payload: 96, config: OPUS_FMTP });
+    const answered = negotiateAnswer(offer, { address: "127.0.0.1", port: 30000 });
+    expect(answered.ok).toBe(true);
+    if (!answered.ok) return;
+    const r = parseAnswer(answered.value.answer, ["OPUS"]);
+    expect(r.ok && [r.value.codec, r.value.payloadType, r.value.clockRate, r.value.telephoneEventPt]).toEqual([
+      "OPUS",
+      96,
+      48000,
+      101,
+    ]);
+  });
+
   test("an offer without telephone-event, G.711 only", () => {
     const o = parse(buildOffer({ address: "10.1.1.1", port: 4000, codecs: ["PCMA"], telephoneEventPt: null }));
     expect(String(o.media[0]?.payloads)).toBe("8");

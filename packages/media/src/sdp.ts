@@ -1,14 +1,44 @@
 /**
  * SDP offer/answer (RFC 3264) for audio calls, with sdp-transform doing the text.
  *
- * We answer one audio stream with one codec (the first of the offerer's list that we
- * support, unless the caller already uses one that is still offered) plus
- * telephone-event when offered at 8000 Hz; every other m-line is refused with port 0
- * in its place. Expected failures are values: the app answers 488 to any of them.
+ * We answer one audio stream with one codec plus telephone-event when offered; every
+ * other m-line is refused with port 0 in its place. Expected failures are values: the
+ * app answers 488 to any of them.
+ *
+ * Which codec: the one the caller already uses when it is still offered (a re-INVITE
+ * does not switch codecs); else Opus whenever it is offered (and libopus is here);
+ * else the first of the offerer's list that we support. Opus wins over the offerer's
+ * order because it is the best audio any phone offers us (wideband, and its loss
+ * concealment is far better than repeating G.711 frames), and a phone lists Opus only
+ * when it is built and set up for it; a FreeSWITCH set up for wideband makes the same
+ * choice (`OPUS,G722,PCMU,PCMA`). Its cost is CPU (BENCHMARKS.md). Phones that do not
+ * offer Opus get what they got before.
+ *
+ * Opus (RFC 7587) has a dynamic payload type: the answer uses the offer's, with the
+ * 48000 Hz clock and `/2` the RFC requires, and tells the phone what we use of it
+ * (`OPUS_FMTP`).
  */
 import { parse, write } from "sdp-transform";
 import type { MediaDescription, SessionDescription } from "sdp-transform";
-import { CODEC_NAMES, type CodecName, CODEC_PAYLOAD_TYPES, codecId } from "./codec.ts";
+import {
+  availableCodecs,
+  CODEC_CLOCK_RATES,
+  CODEC_NAMES,
+  type CodecName,
+  CODEC_OPUS,
+  CODEC_PAYLOAD_TYPES,
+  codecId,
+} from "./codec.ts";
+
+/**
+ * The fmtp of our Opus answers and offers (RFC 7587 section 6.1): we mix at 16 kHz mono,
+ * so we ask for at most wideband (`maxplaybackrate=16000`, the phone's encoder spends no
+ * bits above 8 kHz) and mono (`stereo=0`), and say we send the same
+ * (`sprop-maxcapturerate=16000`, `sprop-stereo=0`). `useinbandfec=0`: a lost packet is
+ * concealed by the decoder's PLC and we do not read the next packet's FEC copy from the
+ * jitter buffer, so FEC bits would buy nothing here. `ptime` 20 is on the m-line.
+ */
+export const OPUS_FMTP = "maxplaybackrate=16000;sprop-maxcapturerate=16000;stereo=0;sprop-stereo=0;useinbandfec=0";
 
 /** Stream directions. */
 export const DIRECTIONS = ["sendrecv", "sendonly", "recvonly", "inactive"] as const;
@@ -29,9 +59,9 @@ export interface NegotiatedMedia {
   codec: CodecName;
   /** RTP payload type of the codec. */
   payloadType: number;
-  /** RTP clock rate of the codec (8000 for all three, G.722 included). */
+  /** RTP clock rate of the codec (8000, G.722 included; 48000 for Opus). */
   clockRate: number;
-  /** Payload type of telephone-event/8000, or null when the peer did not offer it. */
+  /** Payload type of telephone-event, or null when the peer did not offer it. */
   telephoneEventPt: number | null;
   /** Where the peer wants our RTP (before symmetric-RTP latching). */
   remoteAddress: string;
@@ -64,7 +94,7 @@ export interface LocalMedia {
    * keeps its first o= line (RFC 3264 section 8) while c= names the new host.
    */
   originAddress?: string;
-  /** Codecs we accept, in no particular order (default all we implement). */
+  /** Codecs we accept, in no particular order (default `availableCodecs()`). */
   codecs?: readonly CodecName[];
 }
 
@@ -107,53 +137,84 @@ function randomSessionId(): number {
   return Math.floor(Math.random() * 2 ** 31) + 1;
 }
 
-/** Reads an m-line's offered codecs and telephone-event PT. */
-function offeredFormats(m: MediaDescription): {
+/** An m-line's offered codecs and telephone-event payload types (by clock rate). */
+interface Offered {
   codecs: { pt: number; codec: CodecName }[];
-  te: number | null;
-  teFmtp: string | null;
-} {
+  /** telephone-event PT per clock rate offered (8000, 48000, ...), first of each. */
+  te: Map<number, number>;
+}
+
+/** Reads an m-line's offered codecs and telephone-event PTs. */
+function offeredFormats(m: MediaDescription): Offered {
   const codecs: { pt: number; codec: CodecName }[] = [];
-  let te: number | null = null;
+  const te = new Map<number, number>();
   for (const pt of payloadList(m)) {
     const map = (m.rtp ?? []).find((r) => r.payload === pt);
     if (map) {
       const name = map.codec.toUpperCase();
       const rate = map.rate ?? 8000;
+      const channels = map.encoding === undefined ? 1 : Number(map.encoding);
       if (name === "TELEPHONE-EVENT") {
-        if (rate === 8000 && te === null) te = pt;
+        if (!te.has(rate)) te.set(rate, pt);
+        continue;
+      }
+      // RFC 7587: always opus/48000/2 (the /2 says nothing of what is sent; a missing /2 is tolerated).
+      if (name === "OPUS") {
+        if (rate === 48000 && (channels === 1 || channels === 2)) codecs.push({ pt, codec: "OPUS" });
         continue;
       }
       const id = codecId(name);
-      if (id >= 0 && rate === 8000 && (map.encoding === undefined || map.encoding === 1))
+      if (id >= 0 && id !== CODEC_OPUS && rate === 8000 && channels === 1)
         codecs.push({ pt, codec: CODEC_NAMES[id] as CodecName });
     } else if (STATIC_PT[pt]) {
       codecs.push({ pt, codec: STATIC_PT[pt] as CodecName });
     }
   }
-  const teFmtp = te === null ? null : ((m.fmtp ?? []).find((f) => f.payload === te)?.config ?? null);
-  return { codecs, te, teFmtp };
+  return { codecs, te };
+}
+
+/**
+ * The telephone-event PT to use with a codec: the one at the codec's clock rate (RFC 4733
+ * wants them equal), else the one at 8000 Hz that phones offer beside any codec.
+ */
+function eventFor(offered: Offered, codec: CodecName): { pt: number; rate: number } | null {
+  const rate = CODEC_CLOCK_RATES[codecId(codec)] as number;
+  const same = offered.te.get(rate);
+  if (same !== undefined) return { pt: same, rate };
+  const narrow = offered.te.get(8000);
+  return narrow === undefined ? null : { pt: narrow, rate: 8000 };
+}
+
+function eventFmtp(m: MediaDescription, pt: number): string | null {
+  return (m.fmtp ?? []).find((f) => f.payload === pt)?.config ?? null;
+}
+
+/** The rtpmap (and fmtp) line of a codec at a payload type. */
+function codecFormat(pt: number, codec: CodecName): { rtp: MediaDescription["rtp"][number]; fmtp: string | null } {
+  if (codec === "OPUS") return { rtp: { payload: pt, codec: "opus", rate: 48000, encoding: 2 }, fmtp: OPUS_FMTP };
+  return { rtp: { payload: pt, codec, rate: 8000 }, fmtp: null };
 }
 
 function audioMedia(
   port: number,
   pt: number,
   codec: CodecName,
-  te: number | null,
+  te: { pt: number; rate: number } | null,
   teFmtp: string | null,
   direction: Direction,
 ): MediaDescription {
-  const rtp: MediaDescription["rtp"] = [{ payload: pt, codec, rate: 8000 }];
-  const fmtp: MediaDescription["fmtp"] = [];
+  const format = codecFormat(pt, codec);
+  const rtp: MediaDescription["rtp"] = [format.rtp];
+  const fmtp: MediaDescription["fmtp"] = format.fmtp === null ? [] : [{ payload: pt, config: format.fmtp }];
   if (te !== null) {
-    rtp.push({ payload: te, codec: "telephone-event", rate: 8000 });
-    fmtp.push({ payload: te, config: teFmtp ?? "0-16" });
+    rtp.push({ payload: te.pt, codec: "telephone-event", rate: te.rate });
+    fmtp.push({ payload: te.pt, config: teFmtp ?? "0-16" });
   }
   return {
     type: "audio",
     port,
     protocol: "RTP/AVP",
-    payloads: te === null ? String(pt) : `${pt} ${te}`,
+    payloads: te === null ? String(pt) : `${pt} ${te.pt}`,
     rtp,
     fmtp,
     ptime: 20,
@@ -182,7 +243,7 @@ function session(local: LocalMedia, media: MediaDescription[]): string {
   return write(desc);
 }
 
-/** What an answer we give and an answer we read agree on alike (all three codecs run at 8000 Hz RTP clock). */
+/** What an answer we give and an answer we read agree on alike. */
 function agreed(
   chosen: { pt: number; codec: CodecName },
   te: number | null,
@@ -193,7 +254,7 @@ function agreed(
   return {
     codec: chosen.codec,
     payloadType: chosen.pt,
-    clockRate: 8000,
+    clockRate: CODEC_CLOCK_RATES[codecId(chosen.codec)] as number,
     telephoneEventPt: te,
     remoteAddress,
     remotePort,
@@ -202,9 +263,10 @@ function agreed(
 }
 
 /**
- * Answers an SDP offer. Picks the first codec of the offer's m-line that we support
- * (or `keepCodec` when it is still offered, so a re-INVITE does not switch codecs),
- * telephone-event/8000 with the offer's payload type, and the answer direction
+ * Answers an SDP offer. Picks `keepCodec` when it is still offered (a re-INVITE does
+ * not switch codecs), else Opus when offered, else the first codec of the offer's
+ * m-line that we support; telephone-event with the offer's payload type (at the
+ * codec's clock rate when offered, else at 8000 Hz), and the answer direction
  * (offer sendonly -> recvonly, recvonly -> sendonly, inactive -> inactive). An offer
  * whose audio address is 0.0.0.0 (RFC 2543 hold) gets recvonly.
  * @example
@@ -220,17 +282,19 @@ export function negotiateAnswer(offer: string, local: LocalMedia, keepCodec?: Co
   const m = sdp.media[index] as MediaDescription;
   const remoteAddress = m.connection?.ip ?? sdp.connection?.ip;
   if (!remoteAddress) return { ok: false, error: "no connection address" };
-  const accepted = local.codecs ?? CODEC_NAMES;
-  const { codecs, te, teFmtp } = offeredFormats(m);
-  const usable = codecs.filter((c) => accepted.includes(c.codec));
-  const chosen = usable.find((c) => c.codec === keepCodec) ?? usable[0];
+  const accepted = usableCodecs(local.codecs);
+  const offered = offeredFormats(m);
+  const usable = offered.codecs.filter((c) => accepted.includes(c.codec));
+  const chosen = usable.find((c) => c.codec === keepCodec) ?? usable.find((c) => c.codec === "OPUS") ?? usable[0];
   if (!chosen) return { ok: false, error: "no common codec" };
-  const offered: Direction = m.direction ?? sdp.direction ?? "sendrecv";
-  let direction = ANSWER_DIRECTION[offered];
+  const te = eventFor(offered, chosen.codec);
+  const offeredDirection: Direction = m.direction ?? sdp.direction ?? "sendrecv";
+  let direction = ANSWER_DIRECTION[offeredDirection];
   if ((remoteAddress === "0.0.0.0" || remoteAddress === "::") && direction === "sendrecv") direction = "recvonly";
 
   const media: MediaDescription[] = sdp.media.map((other, i) => {
-    if (i === index) return audioMedia(local.port, chosen.pt, chosen.codec, te, teFmtp, direction);
+    if (i === index)
+      return audioMedia(local.port, chosen.pt, chosen.codec, te, te === null ? null : eventFmtp(m, te.pt), direction);
     // Refused streams keep their place, with port 0 and a format from the offer.
     const first = payloadList(other)[0];
     return {
@@ -242,7 +306,16 @@ export function negotiateAnswer(offer: string, local: LocalMedia, keepCodec?: Co
       fmtp: [],
     };
   });
-  return { ok: true, value: { answer: session(local, media), ...agreed(chosen, te, remoteAddress, m.port, direction) } };
+  return {
+    ok: true,
+    value: { answer: session(local, media), ...agreed(chosen, te?.pt ?? null, remoteAddress, m.port, direction) },
+  };
+}
+
+/** The codecs asked for, less Opus when libopus is missing (default: all we can use). */
+function usableCodecs(codecs: readonly CodecName[] | undefined): readonly CodecName[] {
+  const available = availableCodecs();
+  return codecs === undefined ? available : codecs.filter((c) => available.includes(c));
 }
 
 /** Options of `buildOffer`. */
@@ -251,24 +324,28 @@ export interface OfferOptions extends LocalMedia {
   telephoneEventPt?: number | null;
   /** Our direction (default "sendrecv"; "sendonly" for a recording leg). */
   direction?: Direction;
+  /** Payload type for Opus (default 111); keep the phone's when moving its call. */
+  opusPayloadType?: number;
 }
 
 /**
  * Builds an SDP offer for an outgoing call (e.g. the remote-recording leg): one audio
- * stream offering `codecs` in that order with their static payload types, plus
- * telephone-event.
+ * stream offering `codecs` in that order with their static payload types (Opus with
+ * `opusPayloadType`; left out when libopus is missing), plus telephone-event/8000.
  * @example const sdp = buildOffer({ address: "127.0.0.1", port: 20002, direction: "sendonly" });
  */
 export function buildOffer(options: OfferOptions): string {
-  const codecs = options.codecs ?? CODEC_NAMES;
+  const codecs = usableCodecs(options.codecs);
   const te = options.telephoneEventPt === undefined ? 101 : options.telephoneEventPt;
-  const rtp: MediaDescription["rtp"] = codecs.map((c) => ({
-    payload: CODEC_PAYLOAD_TYPES[codecId(c)] as number,
-    codec: c,
-    rate: 8000,
-  }));
-  const pts = rtp.map((r) => r.payload);
+  const rtp: MediaDescription["rtp"] = [];
   const fmtp: MediaDescription["fmtp"] = [];
+  for (const c of codecs) {
+    const pt = c === "OPUS" ? (options.opusPayloadType ?? 111) : (CODEC_PAYLOAD_TYPES[codecId(c)] as number);
+    const format = codecFormat(pt, c);
+    rtp.push(format.rtp);
+    if (format.fmtp !== null) fmtp.push({ payload: pt, config: format.fmtp });
+  }
+  const pts = rtp.map((r) => r.payload);
   if (te !== null) {
     rtp.push({ payload: te, codec: "telephone-event", rate: 8000 });
     fmtp.push({ payload: te, config: "0-16" });
@@ -294,16 +371,18 @@ export function buildOffer(options: OfferOptions): string {
  * resulting direction.
  * @example const r = parseAnswer(response.sdp); if (r.ok) startSending(r.value);
  */
-export function parseAnswer(answer: string, codecs: readonly CodecName[] = CODEC_NAMES): SdpResult<NegotiatedMedia> {
+export function parseAnswer(answer: string, codecs?: readonly CodecName[]): SdpResult<NegotiatedMedia> {
   const sdp = safeParse(answer);
   if (!sdp) return { ok: false, error: "malformed SDP" };
   const m = sdp.media.find(isAudioRtp);
   if (!m) return { ok: false, error: "no audio stream" };
   const remoteAddress = m.connection?.ip ?? sdp.connection?.ip;
   if (!remoteAddress) return { ok: false, error: "no connection address" };
-  const { codecs: offered, te } = offeredFormats(m);
-  const chosen = offered.find((c) => codecs.includes(c.codec));
+  const offered = offeredFormats(m);
+  const accepted = usableCodecs(codecs);
+  const chosen = offered.codecs.find((c) => accepted.includes(c.codec));
   if (!chosen) return { ok: false, error: "no common codec" };
   const theirs: Direction = m.direction ?? sdp.direction ?? "sendrecv";
+  const te = eventFor(offered, chosen.codec)?.pt ?? null;
   return { ok: true, value: agreed(chosen, te, remoteAddress, m.port, ANSWER_DIRECTION[theirs]) };
 }
