@@ -23,6 +23,7 @@ describe("JoinLatency", () => {
     const j = new JoinLatency(
       events,
       (sid) => calls.get(sid) as unknown as CallSession,
+      undefined,
       () => now,
     );
     joined(events, "a");
@@ -55,6 +56,7 @@ describe("JoinLatency", () => {
     const j = new JoinLatency(
       events,
       (sid) => calls.get(sid) as unknown as CallSession,
+      undefined,
       () => now,
     );
     for (const sid of calls.keys()) joined(events, sid);
