@@ -77,7 +77,8 @@ const ANSWER_DIRECTION: Record<Direction, Direction> = {
 
 const STATIC_PT: Record<number, CodecName> = { 0: "PCMU", 8: "PCMA", 9: "G722" };
 
-function safeParse(text: string): SessionDescription | null {
+/** @internal */
+export function safeParse(text: string): SessionDescription | null {
   try {
     const sdp = parse(text);
     if (!Array.isArray(sdp.media) || sdp.media.length === 0) return null;
@@ -87,7 +88,8 @@ function safeParse(text: string): SessionDescription | null {
   }
 }
 
-function payloadList(m: MediaDescription): number[] {
+/** @internal The payload types an m-line lists (sdp-webrtc.ts reads them too). */
+export function payloadList(m: MediaDescription): number[] {
   return String(m.payloads ?? "")
     .trim()
     .split(/\s+/)
@@ -107,8 +109,8 @@ function randomSessionId(): number {
   return Math.floor(Math.random() * 2 ** 31) + 1;
 }
 
-/** Reads an m-line's offered codecs and telephone-event PT. */
-function offeredFormats(m: MediaDescription): {
+/** @internal Reads an m-line's offered codecs and telephone-event PT (sdp-webrtc.ts reads them too). */
+export function offeredFormats(m: MediaDescription): {
   codecs: { pt: number; codec: CodecName }[];
   te: number | null;
   teFmtp: string | null;
