@@ -59,6 +59,8 @@ export interface CallMedia {
   remotePort: number;
   /** We send audio (false when the caller put us on hold with `inactive`/`recvonly`). */
   send: boolean;
+  /** Our SSRC when the answer announced it (a browser's); else random. */
+  ssrc?: number;
 }
 
 /** What a caller's prompts do when they finish. */
@@ -173,7 +175,7 @@ export class CallSession {
     this.sdpSessionId = sdpSessionId;
     this.sdpVersion = origin?.sdp?.version ?? 1;
     this.sdpAddress = origin?.sdp?.address ?? null;
-    this.sender = new RtpSender({ payloadType: media.payloadType });
+    this.sender = new RtpSender({ payloadType: media.payloadType, ssrc: media.ssrc });
     this.latch = rtp.latch;
     this.lastRtpAt = now;
   }
