@@ -14,6 +14,9 @@ import { QUIET_ATTRIBUTES } from "./call-bed.ts";
 import { freePort, freeSipPort, provision, startService } from "./service.ts";
 import { readWav, toneLevelDb } from "./spectrum.ts";
 
+/** The part of an RTCStats record the scenario reads (the test workspace has no DOM types). */
+type Stat = { type: string; kind?: string; totalAudioEnergy?: number; packetsReceived?: number };
+
 export const BROWSER_HZ = 600;
 export const PHONE_HZ = 1000;
 const NUMBER = "15550107070";
@@ -93,12 +96,12 @@ try {
   const page = await browser.newPage();
   page.on("console", (m) => log(`page: ${m.text()}`));
   await page.goto(`${svc.api}/join?number=${NUMBER}`);
-  result.prefilled = await page.$eval("input[name=number]", (e) => (e as HTMLInputElement).value);
+  result.prefilled = await page.$eval("input[name=number]", (e) => (e as unknown as { value: string }).value);
   await page.type("input[name=access_code]", "7002");
   await page.click("button[type=submit]");
   const state = () =>
     page.evaluate(() => {
-      const c = (window as unknown as { conferenceCall: { state: string; reason: string } }).conferenceCall;
+      const c = (globalThis as unknown as { conferenceCall: { state: string; reason: string } }).conferenceCall;
       return `${c.state}${c.reason ? `: ${c.reason}` : ""}`;
     });
   for (let i = 0; i < 100 && (await state()) !== "in call"; i++) await Bun.sleep(100);
@@ -118,11 +121,12 @@ try {
 
   const energy = () =>
     page.evaluate(async () => {
-      const pc = (window as unknown as { conferenceCall: { pc: RTCPeerConnection } }).conferenceCall.pc;
+      const pc = (globalThis as unknown as { conferenceCall: { pc: { getStats(): Promise<Map<string, Stat>> } } }).conferenceCall
+        .pc;
       const stats = await pc.getStats();
       let e = 0;
       let packets = 0;
-      stats.forEach((s) => {
+      stats.forEach((s: Stat) => {
         if (s.type === "inbound-rtp" && s.kind === "audio") {
           e = s.totalAudioEnergy ?? 0;
           packets = s.packetsReceived ?? 0;
