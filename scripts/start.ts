@@ -82,6 +82,7 @@ console.log(`conference: API on ${api.url} (docs ${api.url}/docs)`);
 console.log(
   `conference: SIP on udp ${mixerEnv.SIP_HOST}:${mixer.sipPort}, RTP ${mixerEnv.RTP_PORT_MIN}-${mixerEnv.RTP_PORT_MAX}`,
 );
+if (mixer.sipWsPort !== null) console.log(`conference: SIP over WebSocket on ws://${mixerEnv.SIP_HOST}:${mixer.sipWsPort}`);
 console.log(`conference: database ${api.database}`);
 if (api.adminTokenGenerated) console.log(`conference: ADMIN_TOKEN=${api.adminToken}`);
 console.log("conference: ready");

@@ -68,6 +68,8 @@ export interface Service {
   pid: number;
   api: string;
   sipPort: number;
+  /** Port of SIP over WebSocket (browsers), or 0 when the service has none. */
+  sipWsPort: number;
   adminToken: string;
   /** Where its database and live store are, for a second process of the same service. */
   backing: { DATABASE_URL: string; REDIS_URL: string; REDIS_PREFIX: string };
@@ -112,6 +114,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       API_HOST: "127.0.0.1",
       SIP_PORT: "0",
       SIP_HOST: "127.0.0.1",
+      // Any free port: services of test files running side by side must not meet on 5066.
+      SIP_WS_PORT: "0",
       RTP_PORT_MIN: String(opts.rtpPortMin),
       RTP_PORT_MAX: String(opts.rtpPortMax),
       ...(embedded ? { PGLITE_DIR: embedded.dir } : { DATABASE_URL: url, REDIS_URL }),
@@ -146,11 +150,13 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   }
   const api = out.match(/conference: API on (http:\/\/[^\s]+)/)?.[1];
   const sipPort = Number(out.match(/conference: SIP on udp [^\s]+:(\d+)/)?.[1]);
+  const sipWsPort = Number(out.match(/conference: SIP over WebSocket on ws:\/\/[^\s]+:(\d+)/)?.[1] ?? 0);
   if (!api || !sipPort) throw new Error(`service printed no API URL or SIP port:\n${out}`);
   return {
     pid: proc.pid,
     api,
     sipPort,
+    sipWsPort,
     adminToken,
     backing: { DATABASE_URL: url, REDIS_URL, REDIS_PREFIX: prefix },
     // JSON records (@conf/log) read as the `module[ worker]: message` lines they replaced.

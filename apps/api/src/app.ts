@@ -22,6 +22,7 @@ import { accessLog } from "./lib/access-log.ts";
 import { createLogger, type Log } from "@conf/log";
 import { DEFAULT_FILTER_LIMITS, type FilterLimits } from "./lib/filter.ts";
 import { DOCS_SCRIPT_PATH, docsScript } from "./lib/docs-assets.ts";
+import { type JoinPageOptions, joinRoutes } from "./routes/join/index.ts";
 import { createReadCache, type ReadCache } from "./lib/read-cache.ts";
 import { jsonBody, validationHook } from "./lib/body.ts";
 import type { ApiInvalidation, AppEnv, Repos, Services } from "./lib/context.ts";
@@ -66,6 +67,8 @@ export interface AppDeps {
   readonly bus?: Publisher;
   /** Origin (and path prefix) of absolute links (PUBLIC_URL); default the request's origin. */
   readonly publicUrl?: string;
+  /** Where the /join page's browser reaches the mixer's SIP over WebSocket; absent: browser calls off. */
+  readonly join?: JoinPageOptions;
   /** The verified-credential cache; a fresh one (60 s TTL) by default. Pass one to share it with a bus subscriber. */
   readonly authCache?: CredentialCache;
   /**
@@ -280,6 +283,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       withDefaultFonts: false,
     }),
   );
+  app.route("/", joinRoutes(deps.join ?? { wsPort: null }));
   app.get(DOCS_SCRIPT_PATH, (c) => {
     const script = docsScript();
     if (!script) throw notFound("docs script");

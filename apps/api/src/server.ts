@@ -139,6 +139,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
     authCache,
     readCache,
     publicUrl: env.PUBLIC_URL,
+    join: { wsPort: env.SIP_WS_PORT, wsUrl: env.SIP_WS_URL },
     eventStreams,
     webhooks,
     repos,

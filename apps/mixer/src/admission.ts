@@ -5,19 +5,28 @@
  * here.
  */
 import type { Log } from "@conf/log";
-import { type AccessRouter, type JoinDecision, MAX_CODE_ATTEMPTS, refusalResponse } from "@conf/access-router";
+import {
+  type AccessRouter,
+  type JoinDecision,
+  MAX_CODE_ATTEMPTS,
+  refusalResponse,
+  TRANSPORTS,
+  type Transport,
+} from "@conf/access-router";
 import { CallSession, type CallMedia, partyOf, withoutTag } from "./call.ts";
 import type { CallRegistry } from "./call-registry.ts";
 import type { DomainEvents } from "./domain-events.ts";
 import { type GuessKeys, GuessLimiter, guessKeys, type GuessStore, type TrustedSources } from "./guess-limiter.ts";
 import type { Handover } from "./handover.ts";
 import { logSafe } from "./log-safe.ts";
-import { BEEP, negotiateAnswer, type PromptName } from "@conf/media";
+import { BEEP, isWebRtcOffer, negotiateAnswer, type PromptName } from "@conf/media";
 import type { MeetingController } from "./meeting-controller.ts";
 import type { MixGroup } from "./meeting.ts";
-import type { RtpPortPool } from "./rtp-socket.ts";
+import type { RtpPortPool, RtpSocket } from "./rtp-socket.ts";
 import { type IncomingCall, parseNameAddr, uriUser } from "@conf/sip";
 import type { Voice } from "./voice.ts";
+import { answerWebRtc, type WebRtcSettings } from "./webrtc/media.ts";
+import { WebRtcLeg } from "./webrtc/leg.ts";
 
 /** How long a caller may say its name for the roll call, seconds. */
 const NAME_SECONDS = 2.5;
@@ -54,6 +63,8 @@ export class Admission {
   private readonly guesses: GuessLimiter;
   /** Under what each call's wrong codes are counted (set when it is answered). */
   private readonly guessKeysOf = new WeakMap<CallSession, GuessKeys>();
+  /** Browser calls (WebRTC offers) are answered when set (the node sets it when it listens for SIP over WebSocket). */
+  webrtc: WebRtcSettings | null = null;
   /** Every key, from RTP events, SIP INFO and the mixer's in-band detector. */
   readonly onDigit = (call: CallSession, key: string): void => this.digit(call, key);
 
@@ -98,13 +109,13 @@ export class Admission {
   // ---- the INVITE ------------------------------------------------------------------
 
   async onInvite(invite: IncomingCall): Promise<void> {
-    const { ports, sipHost, log } = this.parts;
+    const { log } = this.parts;
     const dateCreated = new Date();
     const dialed = invite.dialedNumber ?? "";
     const decision = await this.parts.router.route({
       dialed,
       caller: invite.callerNumber ?? "",
-      transport: "udp",
+      transport: viaTransport(invite),
     });
     if (decision.kind === "refuse") {
       const r = refusalResponse(decision.reason);
@@ -120,46 +131,24 @@ export class Admission {
       invite.reject(488, "Not Acceptable Here");
       return;
     }
-    // Where the caller's media comes from decides which RTP socket can take it.
-    const offered = negotiateAnswer(invite.sdp, { address: sipHost, port: 0 });
-    if (!offered.ok) {
-      invite.reject(488, "Not Acceptable Here");
-      return;
-    }
     let call: CallSession | null = null;
-    let socket: Awaited<ReturnType<RtpPortPool["open"]>>;
-    try {
-      socket = await ports.open(
-        sipHost,
-        (buf, port, address) => {
-          call?.receive(buf, port, address, performance.now());
-        },
-        { expect: { address: offered.value.remoteAddress, port: offered.value.remotePort } },
-      );
-    } catch (err) {
-      log.warn(`no RTP port: ${String(err)}`);
-      invite.reject(503, "Service Unavailable");
+    const opened = await this.openMedia(
+      invite.sdp,
+      (buf, port, address) => call?.receive(buf, port, address, performance.now()),
+      (reason) => {
+        log.info(`browser media failed (${reason}); hanging up`);
+        if (call) this.parts.bg(this.parts.meetings.hangup(call, "webrtc"));
+      },
+    );
+    if (!opened.ok) {
+      invite.reject(opened.status, opened.status === 503 ? "Service Unavailable" : "Not Acceptable Here");
       return;
     }
-    const sessionId = Math.floor(Math.random() * 2 ** 31);
-    const neg = negotiateAnswer(invite.sdp, { address: sipHost, port: socket.port, sessionId });
-    if (!neg.ok) {
-      socket.close();
-      invite.reject(488, "Not Acceptable Here");
-      return;
-    }
+    const { socket, media, answer, sessionId } = opened;
     if (invite.state !== "offered" && invite.state !== "early") {
       socket.close(); // cancelled while we looked things up
       return;
     }
-    const media: CallMedia = {
-      codec: neg.value.codec,
-      payloadType: neg.value.payloadType,
-      telephoneEventPt: neg.value.telephoneEventPt,
-      remoteAddress: neg.value.remoteAddress,
-      remotePort: neg.value.remotePort,
-      send: neg.value.direction === "sendrecv" || neg.value.direction === "sendonly",
-    };
     call = new CallSession(partyOf(invite), socket, media, dateCreated, this.parts.now(), this.onDigit, sessionId);
     this.guessKeysOf.set(
       call,
@@ -174,7 +163,7 @@ export class Admission {
       ),
     );
     invite.appData = call;
-    const dialog = invite.accept(neg.value.answer);
+    const dialog = invite.accept(answer);
     if (!dialog) {
       socket.close();
       return;
@@ -209,6 +198,67 @@ export class Admission {
         }
       });
     }
+  }
+
+  /**
+   * The call's RTP socket and the answer: a WebRTC leg for a browser's offer (DTLS-SRTP),
+   * else a plain RTP socket (phones).
+   */
+  private async openMedia(
+    offer: string,
+    onPacket: (buf: Uint8Array, port: number, address: string) => void,
+    onFailed: (reason: string) => void,
+  ): Promise<
+    { ok: true; socket: RtpSocket; media: CallMedia; answer: string; sessionId: number } | { ok: false; status: 488 | 503 }
+  > {
+    const { ports, sipHost, log } = this.parts;
+    const sessionId = Math.floor(Math.random() * 2 ** 31);
+    if (isWebRtcOffer(offer)) {
+      if (!this.webrtc) return { ok: false, status: 488 };
+      const m = await answerWebRtc(ports, sipHost, this.webrtc, offer, sessionId, onPacket, onFailed);
+      if (!m.ok) {
+        if (m.status === 503) log.warn(`no RTP port: ${m.reason}`);
+        return { ok: false, status: m.status };
+      }
+      const a = m.answer;
+      const send = a.direction === "sendrecv" || a.direction === "sendonly";
+      const media: CallMedia = {
+        codec: a.codec,
+        payloadType: a.payloadType,
+        telephoneEventPt: a.telephoneEventPt,
+        remoteAddress: a.remoteAddress,
+        remotePort: a.remotePort,
+        send,
+        ssrc: m.ssrc,
+      };
+      return { ok: true, socket: m.leg, media, answer: a.answer, sessionId };
+    }
+    // Where the caller's media comes from decides which RTP socket can take it.
+    const offered = negotiateAnswer(offer, { address: sipHost, port: 0 });
+    if (!offered.ok) return { ok: false, status: 488 };
+    let socket: RtpSocket;
+    try {
+      socket = await ports.open(sipHost, onPacket, {
+        expect: { address: offered.value.remoteAddress, port: offered.value.remotePort },
+      });
+    } catch (err) {
+      log.warn(`no RTP port: ${String(err)}`);
+      return { ok: false, status: 503 };
+    }
+    const neg = negotiateAnswer(offer, { address: sipHost, port: socket.port, sessionId });
+    if (!neg.ok) {
+      socket.close();
+      return { ok: false, status: 488 };
+    }
+    const media: CallMedia = {
+      codec: neg.value.codec,
+      payloadType: neg.value.payloadType,
+      telephoneEventPt: neg.value.telephoneEventPt,
+      remoteAddress: neg.value.remoteAddress,
+      remotePort: neg.value.remotePort,
+      send: neg.value.direction === "sendrecv" || neg.value.direction === "sendonly",
+    };
+    return { ok: true, socket, media, answer: neg.value.answer, sessionId };
   }
 
   // ---- the IVR ---------------------------------------------------------------------
@@ -302,7 +352,9 @@ export class Admission {
     call.beginJoin(decision);
     const owner = await handover.ownerFor(decision.meetingKey);
     if (call.state !== "joining") return;
-    if (owner !== null && owner !== handover.nodeId) {
+    // A browser's media (ICE, DTLS) cannot move to another node without an ICE restart:
+    // it joins here, as a phone does whose hand-over failed.
+    if (owner !== null && owner !== handover.nodeId && !(call.rtp instanceof WebRtcLeg)) {
       if (await handover.handOver(call, decision, owner)) return;
       if (call.state !== "joining") return;
       handover.forgetPlacement(decision.meetingKey);
@@ -319,6 +371,12 @@ export class Admission {
     if (call.countAttempt() >= MAX_CODE_ATTEMPTS) this.parts.voice.say(call, ["goodbye"], "hangup");
     else this.parts.voice.say(call, ["enter-code"], "collect");
   }
+}
+
+/** The transport the INVITE came over, as its top Via names it (a browser's: ws or wss). */
+function viaTransport(invite: IncomingCall): Transport {
+  const t = invite.request.via[0]?.transport.toLowerCase() ?? "udp";
+  return (TRANSPORTS as readonly string[]).includes(t) ? (t as Transport) : "udp";
 }
 
 /** The caller's number a carrier asserts (RFC 3325), or null. */

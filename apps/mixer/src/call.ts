@@ -64,6 +64,8 @@ export interface CallMedia {
   remotePort: number;
   /** We send audio (false when the caller put us on hold with `inactive`/`recvonly`). */
   send: boolean;
+  /** Our SSRC when the answer announced it (a browser's); else random. */
+  ssrc?: number;
 }
 
 /** What a caller's prompts do when they finish. */
@@ -196,7 +198,7 @@ export class CallSession {
     const codec = codecId(media.codec);
     const clockRate = CODEC_CLOCK_RATES[codec] as number;
     // 20 ms of the codec's RTP clock: 160, or 960 for Opus (48000 Hz).
-    this.sender = new RtpSender({ payloadType: media.payloadType, samplesPerFrame: clockRate / 50 });
+    this.sender = new RtpSender({ payloadType: media.payloadType, samplesPerFrame: clockRate / 50, ssrc: media.ssrc });
     this.jitter = new JitterBuffer({ clockRate, maxPayload: media.codec === "OPUS" ? OPUS_MAX_PAYLOAD : 320 });
     this.latch = rtp.latch;
     this.lastRtpAt = now;

@@ -33,9 +33,22 @@ import { type MeetingRuntime, MixGroup } from "./meeting.ts";
 import { MeetingController } from "./meeting-controller.ts";
 import { MeetingRecording } from "./meeting-recording.ts";
 import { RtpPortPool } from "./rtp-socket.ts";
-import { type MessageLimits, type SipMessageCounts, SipUa, type SipTimerOptions, type SourceLimits } from "@conf/sip";
+import {
+  type Dialog,
+  type IncomingCall,
+  type MessageLimits,
+  type ReinviteAnswer,
+  type ReinviteOffer,
+  type SipMessageCounts,
+  SipUa,
+  type SipTimerOptions,
+  type SipUaOptions,
+  type SourceLimits,
+} from "@conf/sip";
 import { type CumulativeHistogram, TickStats } from "./tick-stats.ts";
 import { Voice } from "./voice.ts";
+import { createDtlsIdentity } from "./webrtc/leg.ts";
+import { SipWsServer, type SipWsLimits } from "./webrtc/sip-ws.ts";
 
 export interface MixerNodeOptions {
   router: AccessRouter;
@@ -89,6 +102,11 @@ export interface MixerNodeOptions {
   placement?: () => readonly string[];
   /** Sub-ticks each frame's packets are spread over (1-10, default 1). */
   sendPhases?: number;
+  /** SIP over WebSocket for browsers (RFC 7118) on this TCP port (0: a free one); absent or null: none. */
+  sipWsPort?: number | null;
+  sipWsLimits?: Partial<SipWsLimits>;
+  /** How long a browser leg's ICE checks and DTLS handshake may take, ms. Default 10000. */
+  webrtcHandshakeTimeoutMs?: number;
   /** Log the tick timing (and calls, meetings) every this many seconds; 0: never. */
   statsSeconds?: number;
   /** How long a hand-over step may take before the call stays here, ms. Default 3000. */
@@ -133,6 +151,7 @@ export class MixerNode {
   private readonly handover: Handover;
   private readonly housekeeping: Housekeeping;
   private ua: SipUa | null = null;
+  private ws: SipWsServer | null = null;
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private unsubscribe: Unsubscribe | null = null;
   private stopResetWatch: (() => void) | null = null;
@@ -280,6 +299,11 @@ export class MixerNode {
     return this.ua?.address.port ?? 0;
   }
 
+  /** The port of SIP over WebSocket, or null when the node has none. */
+  get sipWsPort(): number | null {
+    return this.ws?.port ?? null;
+  }
+
   async start(): Promise<void> {
     const { registry, admission, controller, handover, housekeeping, opts } = this;
     const bg = (p: Promise<unknown>) => this.bg(p);
@@ -288,35 +312,54 @@ export class MixerNode {
       const c = registry.ofDialog(dialogId);
       if (c) bg(controller.hangup(c, "remote"));
     };
-    this.ua = await SipUa.listen({
-      host: opts.sipHost,
-      port: opts.sipPort,
+    const ua = {
       timers: opts.sipTimers,
       forceRport: true,
       sourceLimits: opts.sourceLimits ?? true,
-      trustedSource: (address) => admission.trusts(address),
+      trustedSource: (address: string) => admission.trusts(address),
       messageLimits: opts.messageLimits,
       handlers: {
-        onInvite: (call) => admission.onInvite(call),
-        onCancel: (invite) => {
+        onInvite: (call: IncomingCall) => admission.onInvite(call),
+        onCancel: (invite: IncomingCall) => {
           const c = invite.appData;
           if (c instanceof CallSession) bg(controller.hangup(c, "cancelled"));
         },
-        onBye: (dialog) => remoteHangup(dialog.id),
-        onAck: (dialog) => registry.ofDialog(dialog.id)?.checkReady(),
-        onDialogFailed: (dialog) => remoteHangup(dialog.id),
-        onInfoDtmf: (dialog, digit) => {
+        onBye: (dialog: Dialog) => remoteHangup(dialog.id),
+        onAck: (dialog: Dialog) => registry.ofDialog(dialog.id)?.checkReady(),
+        onDialogFailed: (dialog: Dialog) => remoteHangup(dialog.id),
+        onInfoDtmf: (dialog: Dialog, digit: string) => {
           const c = registry.ofDialog(dialog.id);
           if (c) admission.onDigit(c, digit);
           handover.onMovedDigit(dialog.id, digit);
         },
-        onReinvite: (dialog, offer) => {
+        onReinvite: (dialog: Dialog, offer: ReinviteOffer): ReinviteAnswer => {
           const answer = offer.sdp ? registry.ofDialog(dialog.id)?.answerReinvite(offer.sdp, opts.sipHost) : null;
           return answer ? { sdp: answer } : { status: 488 };
         },
-        onError: (err, ctx) => this.log.warn(`sip error (${logSafe(ctx)}): ${logSafe(err)}`),
+        onError: (err: unknown, ctx: string) => this.log.warn(`sip error (${logSafe(ctx)}): ${logSafe(err)}`),
       },
-    });
+    } satisfies SipUaOptions;
+    this.ua = await SipUa.listen({ ...ua, host: opts.sipHost, port: opts.sipPort });
+    if (opts.sipWsPort !== undefined && opts.sipWsPort !== null) {
+      admission.webrtc = {
+        identity: await createDtlsIdentity(),
+        handshakeTimeoutMs: opts.webrtcHandshakeTimeoutMs ?? 10_000,
+        latch: opts.rtpLatch,
+      };
+      const ws = SipWsServer.start({
+        host: opts.sipHost,
+        port: opts.sipWsPort,
+        limits: opts.sipWsLimits,
+        ua,
+        // The browser is gone with its connection: nobody would get our BYE.
+        onClosed: (source) => {
+          for (const d of [...ws.ua.dialogs.values()]) {
+            if (d.source.address === source.address && d.source.port === source.port) remoteHangup(d.id);
+          }
+        },
+      });
+      this.ws = ws;
+    }
     this.unsubscribe = await opts.store.control.subscribe(opts.nodeId, (m) => this.onControl(m));
     this.stopResetWatch = opts.store.onReset(() => bg(housekeeping.restoreMeetings()));
     this.clock.start();
@@ -339,6 +382,7 @@ export class MixerNode {
     // Once per process: without libopus, Opus is neither offered nor accepted.
     if (opusAvailable()) this.log.info(`Opus by ${opusVersion()}`);
     else this.log.warn(`Opus is off, libopus could not be loaded: ${logSafe(opusLoadError())}`);
+    if (this.ws) this.log.info(`SIP over WebSocket on ws://${opts.sipHost}:${this.ws.port}`);
   }
 
   private onControl(m: ControlMessage): void {
@@ -379,6 +423,7 @@ export class MixerNode {
     this.stopResetWatch?.();
     await this.unsubscribe?.();
     this.ua?.close();
+    this.ws?.stop();
     await this.admission.close();
   }
 

@@ -126,6 +126,22 @@ export class RtpPortPool {
     );
   }
 
+  /**
+   * Binds a socket of its own on a free port of the range with every datagram going to
+   * `onDatagram`, no latch in between: a WebRTC leg (webrtc/leg.ts) tells STUN, DTLS and
+   * SRTP apart itself and latches on what ICE validated. `release` gives the port back
+   * after the socket is closed.
+   */
+  openRaw(
+    host: string,
+    onDatagram: RtpPacketHandler,
+  ): Promise<{ socket: udp.Socket<"buffer">; port: number; release: () => void }> {
+    return this.bindFree(
+      (port) => bindUdp(host, port, onDatagram),
+      (socket, port) => ({ socket, port, release: () => this.release(port) }),
+    );
+  }
+
   private release(port: number): void {
     this.inUse.delete(port);
     this.freedAt.set(port, performance.now());

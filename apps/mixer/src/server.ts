@@ -36,6 +36,8 @@ export interface StartMixerOptions {
 export interface RunningMixer {
   readonly node: MixerNode;
   readonly sipPort: number;
+  /** Port of SIP over WebSocket (browsers), or null when off. */
+  readonly sipWsPort: number | null;
   /** This node's metrics (Prometheus text: `await metrics.metrics()`). */
   readonly metrics: Registry;
   /** Port of this node's GET /metrics (MIXER_METRICS_PORT), or null when it serves none. */
@@ -97,6 +99,14 @@ export async function startMixer(options: StartMixerOptions): Promise<RunningMix
     nodeId,
     sipHost: env.SIP_HOST,
     sipPort: env.SIP_PORT,
+    // A worker mixes what the front hands it; browsers reach the front only.
+    sipWsPort: env.SIP_WS_PORT,
+    sipWsLimits: {
+      connectionsPerSource: env.SIP_WS_CONNECTIONS_PER_SOURCE,
+      maxConnections: env.SIP_WS_MAX_CONNECTIONS,
+      maxMessageBytes: env.SIP_WS_MAX_MESSAGE_BYTES,
+    },
+    webrtcHandshakeTimeoutMs: env.WEBRTC_HANDSHAKE_TIMEOUT_MS,
     rtpPortMin: rtp.min,
     rtpPortMax: rtp.max,
     placement: workers ? () => (workers as WorkerProcesses).nodeIds() : undefined,
@@ -158,6 +168,7 @@ export async function startMixer(options: StartMixerOptions): Promise<RunningMix
   return {
     node,
     sipPort: node.sipPort,
+    sipWsPort: node.sipWsPort,
     metrics,
     metricsPort,
     close() {

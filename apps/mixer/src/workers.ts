@@ -83,6 +83,7 @@ export async function startWorkers(options: {
         MIXER_PARENT_PID: String(process.pid),
         NODE_ID: id,
         SIP_PORT: "0",
+        SIP_WS_PORT: "off",
         // Each worker serves its own metrics, on the ports after the front's.
         MIXER_METRICS_PORT: env.MIXER_METRICS_PORT
           ? String(env.MIXER_METRICS_PORT + i + 1)

@@ -61,6 +61,25 @@ describe("mixerConfig", () => {
     const r = mixerConfig({ SIP_PORT: "", CODE_GUESS_LIMIT: " ", SIP_INVITES_PER_SOURCE: "" });
     expect(r.ok && r.value).toMatchObject({ SIP_PORT: 5060, CODE_GUESS_LIMIT: 10, SIP_INVITES_PER_SOURCE: 10 });
   });
+  test("SIP over WebSocket: a port (5066 by default, 0 for a free one) or off, and its limits", () => {
+    const d = mixerConfig({});
+    expect(d.ok && d.value).toMatchObject({
+      SIP_WS_PORT: 5066,
+      SIP_WS_CONNECTIONS_PER_SOURCE: 8,
+      SIP_WS_MAX_CONNECTIONS: 1000,
+      SIP_WS_MAX_MESSAGE_BYTES: 16384,
+      WEBRTC_HANDSHAKE_TIMEOUT_MS: 10000,
+    });
+    expect(
+      mixerConfig({ SIP_WS_PORT: "OFF" }).ok &&
+        (mixerConfig({ SIP_WS_PORT: "off" }) as { value: { SIP_WS_PORT: unknown } }).value.SIP_WS_PORT,
+    ).toBeNull();
+    expect((mixerConfig({ SIP_WS_PORT: "0" }) as { value: { SIP_WS_PORT: unknown } }).value.SIP_WS_PORT).toBe(0);
+    const bad = mixerConfig({ SIP_WS_PORT: "70000", SIP_WS_MAX_MESSAGE_BYTES: "10" });
+    expect(!bad.ok && bad.lines.map((l) => l.split(":")[0])).toEqual(["SIP_WS_PORT", "SIP_WS_MAX_MESSAGE_BYTES"]);
+    const api = apiConfig({ SIP_WS_URL: "http://example.com/" });
+    expect(!api.ok && api.lines[0]).toStartWith("SIP_WS_URL");
+  });
   test("how variables go together", () => {
     const r = mixerConfig({ RTP_PORT_MIN: "30000", RTP_PORT_MAX: "20000", MIXER_WORKERS: "2" });
     expect(!r.ok && r.lines).toEqual([

@@ -86,6 +86,12 @@ export const eventsVars = {
   WEBHOOK_POLL_MS: intVar(250, 10, 60_000),
 };
 
+/** A port, 0 (any free one) or "off"; 5066 when unset. */
+const wsPortVar = stringVar("5066")
+  .pipe(z.string().regex(/^(off|\d{1,5})$/i, "must be a port number or off"))
+  .transform((v) => (v.toLowerCase() === "off" ? null : Number(v)))
+  .pipe(z.number().int().max(65_535, "must be a port number or off").nullable());
+
 /** The HTTP API. */
 export const apiVars = {
   /** TCP port of the HTTP API (default 3000). */
@@ -118,6 +124,10 @@ export const apiVars = {
   API_TRUST_PROXY: flagVar,
   /** The mixer's SIP address, which tenants may not send to (the API refuses it as a recording_addr). */
   SIP_HOST: optionalString,
+  /** Where the /join page's browser connects for SIP over WebSocket: ws:// on the page's host and this port unless SIP_WS_URL. */
+  SIP_WS_PORT: wsPortVar,
+  /** The WebSocket URL the /join page connects to (a wss:// terminator in front of the mixer), when not ws://host:SIP_WS_PORT. */
+  SIP_WS_URL: optionalString.pipe(z.url({ protocol: /^wss?$/ }).optional()),
 };
 
 /**
@@ -139,6 +149,16 @@ export function parseAddressEntry(
 /** The mixer node: SIP, RTP, the IVR's guards, the mix. */
 export const mixerVars = {
   SIP_PORT: portVar(5060),
+  /** TCP port of SIP over WebSocket (RFC 7118) for browsers (the /join page); "off": none; 0: a free one. */
+  SIP_WS_PORT: wsPortVar,
+  /** WebSocket connections one address may hold at a time; more get 429. */
+  SIP_WS_CONNECTIONS_PER_SOURCE: intVar(8, 1, 100_000),
+  /** WebSocket connections at a time in all; more get 503. */
+  SIP_WS_MAX_CONNECTIONS: intVar(1000, 1, 1_000_000),
+  /** Largest SIP message one WebSocket frame may carry, bytes; a larger one closes the connection. */
+  SIP_WS_MAX_MESSAGE_BYTES: intVar(16384, 1024, 65535),
+  /** How long a browser's ICE checks and DTLS handshake may take after the answer before its call is hung up, ms. */
+  WEBRTC_HANDSHAKE_TIMEOUT_MS: intVar(10_000, 500, 120_000),
   /** Address SIP and RTP bind to and advertise (default 127.0.0.1). */
   SIP_HOST: stringVar("127.0.0.1"),
   RTP_PORT_MIN: portVar(20000),

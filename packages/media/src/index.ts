@@ -16,3 +16,4 @@ export * from "./resample.ts";
 export * from "./rtp.ts";
 export * from "./sdp.ts";
 export * from "./tones.ts";
+export * from "./sdp-webrtc.ts";

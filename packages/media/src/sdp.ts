@@ -107,7 +107,8 @@ const ANSWER_DIRECTION: Record<Direction, Direction> = {
 
 const STATIC_PT: Record<number, CodecName> = { 0: "PCMU", 8: "PCMA", 9: "G722" };
 
-function safeParse(text: string): SessionDescription | null {
+/** @internal */
+export function safeParse(text: string): SessionDescription | null {
   try {
     const sdp = parse(text);
     if (!Array.isArray(sdp.media) || sdp.media.length === 0) return null;
@@ -117,7 +118,8 @@ function safeParse(text: string): SessionDescription | null {
   }
 }
 
-function payloadList(m: MediaDescription): number[] {
+/** @internal The payload types an m-line lists (sdp-webrtc.ts reads them too). */
+export function payloadList(m: MediaDescription): number[] {
   return String(m.payloads ?? "")
     .trim()
     .split(/\s+/)
@@ -138,14 +140,14 @@ function randomSessionId(): number {
 }
 
 /** An m-line's offered codecs and telephone-event payload types (by clock rate). */
-interface Offered {
+export interface Offered {
   codecs: { pt: number; codec: CodecName }[];
   /** telephone-event PT per clock rate offered (8000, 48000, ...), first of each. */
   te: Map<number, number>;
 }
 
-/** Reads an m-line's offered codecs and telephone-event PTs. */
-function offeredFormats(m: MediaDescription): Offered {
+/** @internal Reads an m-line's offered codecs and telephone-event PTs (sdp-webrtc.ts reads them too). */
+export function offeredFormats(m: MediaDescription): Offered {
   const codecs: { pt: number; codec: CodecName }[] = [];
   const te = new Map<number, number>();
   for (const pt of payloadList(m)) {

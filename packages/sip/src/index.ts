@@ -23,6 +23,8 @@ export {
   type ReinviteOffer,
   type SdpDirection,
   SipUa,
+  type SipTransport,
+  type SipTransportName,
   type SipUaHandlers,
   type SipUaOptions,
   SUPPORTED_METHODS,

@@ -116,7 +116,15 @@ export interface SipUaOptions {
   /** Message and SDP size limits; default {@link DEFAULT_MESSAGE_LIMITS}. */
   messageLimits?: Partial<MessageLimits>;
   handlers?: SipUaHandlers;
+  /**
+   * The transport named in our Via and Contact: "UDP" (default) for `listen`, "WS" or
+   * "WSS" for a UA over WebSocket connections (RFC 7118, `SipUa.overTransport`).
+   */
+  transport?: SipTransportName;
 }
+
+/** Transports a UA can name in its Via. */
+export type SipTransportName = "UDP" | "WS" | "WSS";
 
 export function randomHex(bytes: number): string {
   const b = crypto.getRandomValues(new Uint8Array(bytes));
@@ -157,6 +165,7 @@ export class UaCore {
   readonly userAgent: string;
   readonly forceRport: boolean;
   readonly limits: MessageLimits;
+  readonly transport: SipTransportName;
   /** Messages by method and status code, each way (for metrics). */
   readonly messages = new SipMessageCounts([...SUPPORTED_METHODS, ...KNOWN_UNSUPPORTED_METHODS]);
   closed = false;
@@ -174,6 +183,7 @@ export class UaCore {
     this.handlers = options.handlers ?? {};
     this.userAgent = options.userAgent ?? "conf-mixer";
     this.forceRport = options.forceRport ?? false;
+    this.transport = options.transport ?? "UDP";
     this.limits = { ...DEFAULT_MESSAGE_LIMITS, ...options.messageLimits };
     // Every datagram leaves through the layer (transactions, ACKs, stateless answers).
     const counted: SendDatagram = (data, dest) => {
@@ -189,12 +199,13 @@ export class UaCore {
   }
 
   newVia(branch: string): string {
-    return `SIP/2.0/UDP ${this.hostPort()};branch=${branch};rport`;
+    return `SIP/2.0/${this.transport} ${this.hostPort()};branch=${branch};rport`;
   }
 
   contactHeader(user: string | null): string {
     const u = user && /^[A-Za-z0-9+*#._-]+$/.test(user) ? `${user}@` : "";
-    return `<sip:${u}${this.hostPort()}>`;
+    const t = this.transport === "UDP" ? "" : `;transport=${this.transport.toLowerCase()}`;
+    return `<sip:${u}${this.hostPort()}${t}>`;
   }
 
   /** Our Contact inside a dialog: the user part of our URI in it (the dialed number, or "mixer"). */

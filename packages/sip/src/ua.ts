@@ -37,13 +37,28 @@ export {
   type ReinviteOffer,
   type SdpDirection,
   type SipUaHandlers,
+  type SipTransportName,
   type SipUaOptions,
   SUPPORTED_METHODS,
 } from "./ua-core.ts";
-export { type InviteResult, type OutgoingCall, type OutgoingInviteOptions } from "./uac.ts";
+export type { InviteResult, OutgoingCall, OutgoingInviteOptions } from "./uac.ts";
 export { INCOMING_CALL_STATES, IncomingCall, type IncomingCallState, type IncomingInvite } from "./uas.ts";
 
 type UdpSocket = udp.Socket<"buffer">;
+
+/**
+ * Where a UA's messages go and come from: its UDP socket, or connections the app holds
+ * (SIP over WebSocket, RFC 7118: the app names each connection with a Destination of
+ * its own, feeds what arrives to `SipUa.receive`, and sends what `send` is given back
+ * on that connection).
+ */
+export interface SipTransport {
+  /** The bound address (for logs and `SipUa.address`). */
+  readonly address: Destination;
+  /** Sends one message; must not throw. */
+  send(data: Uint8Array, dest: Destination): void;
+  close(): void;
+}
 
 /**
  * The SIP UA: binds a UDP socket, runs transactions and dialogs, calls the app's handlers.
@@ -56,6 +71,18 @@ type UdpSocket = udp.Socket<"buffer">;
  * // ...
  * ua.close();
  */
+function udpTransport(socket: UdpSocket): SipTransport {
+  return {
+    get address() {
+      return { address: socket.hostname, port: socket.port };
+    },
+    send: (data, dest) => {
+      socket.send(data, dest.port, dest.address);
+    },
+    close: () => socket.close(),
+  };
+}
+
 export class SipUa implements DialogHost, CallHost {
   readonly layer: TransactionLayer;
   /** Confirmed and early (answered, awaiting ACK) dialogs by id. */
@@ -70,21 +97,14 @@ export class SipUa implements DialogHost, CallHost {
   private readonly uac: Uac;
 
   private constructor(
-    private readonly socket: UdpSocket,
+    private readonly socket: SipTransport,
     /** Host put in Via and Contact. */
     readonly advertisedHost: string,
     /** Port put in Via and Contact. */
     readonly advertisedPort: number,
     options: SipUaOptions,
   ) {
-    this.core = new UaCore(
-      (data, dest) => {
-        this.socket.send(data, dest.port, dest.address);
-      },
-      advertisedHost,
-      advertisedPort,
-      options,
-    );
+    this.core = new UaCore((data, dest) => this.socket.send(data, dest), advertisedHost, advertisedPort, options);
     this.layer = this.core.layer;
     this.dialogs = this.core.dialogs;
     this.uac = new Uac(this.core);
@@ -122,13 +142,31 @@ export class SipUa implements DialogHost, CallHost {
         },
       },
     });
-    ua = new SipUa(socket, options.advertisedHost ?? host, options.advertisedPort ?? socket.port, options);
+    ua = new SipUa(udpTransport(socket), options.advertisedHost ?? host, options.advertisedPort ?? socket.port, options);
     return ua;
+  }
+
+  /**
+   * A UA over a transport the app runs (SIP over WebSocket): the app feeds every
+   * message it receives to `receive(data, source)`, where `source` names the connection
+   * it came on; responses and our requests to that source go to `transport.send`.
+   *
+   * @example
+   * const ua = SipUa.overTransport({ address, send: (d, to) => conns.get(to.port)?.send(d), close() {} },
+   *   { transport: "WS", forceRport: true, handlers });
+   */
+  static overTransport(transport: SipTransport, options: SipUaOptions = {}): SipUa {
+    return new SipUa(
+      transport,
+      options.advertisedHost ?? transport.address.address,
+      options.advertisedPort ?? transport.address.port,
+      options,
+    );
   }
 
   /** The bound address. */
   get address(): Destination {
-    return { address: this.socket.hostname, port: this.socket.port };
+    return this.socket.address;
   }
 
   get isClosed(): boolean {
@@ -167,7 +205,7 @@ export class SipUa implements DialogHost, CallHost {
     this.core.reportError(err, context);
   }
 
-  /** @internal Feeds one datagram (exposed for the socket callback). */
+  /** Feeds one message (the socket's callback; for `overTransport`, the app's). */
   receive(data: Uint8Array, src: Destination, truncated = false): void {
     if (this.core.closed) return;
     this.layer.counters.received++;

@@ -1,0 +1,188 @@
+/**
+ * The browser test's scenario, run inside a network namespace that holds only loopback
+ * (test/webrtc-browser.test.ts): the service on its embedded defaults, a baresip phone
+ * playing one tone, and headless chromium playing another from a fake microphone,
+ * joining through GET /join. Prints one JSON line of what it observed.
+ *
+ * Usage: bun run test/lib/browser-scenario.ts <work dir>
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import puppeteer from "puppeteer-core";
+import { Baresip } from "./baresip.ts";
+import { QUIET_ATTRIBUTES } from "./call-bed.ts";
+import { freePort, freeSipPort, provision, startService } from "./service.ts";
+import { readWav, toneLevelDb } from "./spectrum.ts";
+
+/** The part of an RTCStats record the scenario reads (the test workspace has no DOM types). */
+type Stat = { type: string; kind?: string; totalAudioEnergy?: number; packetsReceived?: number };
+
+export const BROWSER_HZ = 600;
+export const PHONE_HZ = 1000;
+const NUMBER = "15550107070";
+
+const dir = process.argv[2] ?? "/tmp/conf-browser";
+mkdirSync(dir, { recursive: true });
+const result: Record<string, unknown> = {};
+const log = (m: string) => console.error(`[scenario] ${m}`);
+
+const toneWav = join(dir, "browser-tone.wav");
+const sox = Bun.spawnSync([
+  "sox",
+  "-n",
+  "-r",
+  "48000",
+  "-c",
+  "1",
+  "-b",
+  "16",
+  toneWav,
+  "synth",
+  "60",
+  "sine",
+  String(BROWSER_HZ),
+  "vol",
+  "0.3",
+]);
+if (sox.exitCode !== 0) throw new Error(`sox: ${sox.stderr}`);
+
+const wsPort = await freePort();
+const svc = await startService({
+  embedded: true,
+  rtpPortMin: 30000,
+  rtpPortMax: 30999,
+  env: { SIP_WS_PORT: String(wsPort), LOG_LEVEL: "info" },
+});
+let phone: Baresip | null = null;
+let browser: Awaited<ReturnType<typeof puppeteer.launch>> | null = null;
+try {
+  const acct = await provision(svc, NUMBER);
+  await acct.account.req("PATCH", `/conference/v2/accounts/${acct.accountSid}`, { attributes: QUIET_ATTRIBUTES });
+  const room = await acct.account.req<{ meeting_room_sid: string }>("POST", "/conference/v2/meeting_rooms", {
+    name: "browser",
+    access_codes: [
+      { access_code: "7001", role: "host" },
+      { access_code: "7002", role: "participant" },
+    ],
+  });
+  if (room.status !== 200) throw new Error(`room: ${JSON.stringify(room.body)}`);
+
+  // The phone, host of the meeting.
+  phone = new Baresip({ sipPort: await freeSipPort(), rtpPortBase: 31000, toneHz: PHONE_HZ, user: "phone" });
+  phone.dial(`sip:${NUMBER}@127.0.0.1:${svc.sipPort}`, 60);
+  await phone.waitFor(/Call established/, 15_000);
+  const established = Date.now();
+  phone.sendDigits("7001#");
+  log("phone dialed in");
+
+  browser = await puppeteer.launch({
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    userDataDir: join(dir, "chromium"),
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--use-fake-ui-for-media-stream",
+      "--use-fake-device-for-media-stream",
+      `--use-file-for-fake-audio-capture=${toneWav}`,
+      "--allow-loopback-in-peer-connection",
+      "--autoplay-policy=no-user-gesture-required",
+    ],
+  });
+  const page = await browser.newPage();
+  page.on("console", (m) => log(`page: ${m.text()}`));
+  await page.goto(`${svc.api}/join?number=${NUMBER}`);
+  result.prefilled = await page.$eval("input[name=number]", (e) => (e as unknown as { value: string }).value);
+  await page.type("input[name=access_code]", "7002");
+  await page.click("button[type=submit]");
+  const state = () =>
+    page.evaluate(() => {
+      const c = (globalThis as unknown as { conferenceCall: { state: string; reason: string } }).conferenceCall;
+      return `${c.state}${c.reason ? `: ${c.reason}` : ""}`;
+    });
+  for (let i = 0; i < 100 && (await state()) !== "in call"; i++) await Bun.sleep(100);
+  result.pageState = await state();
+  log(`page: ${result.pageState}`);
+
+  // The browser's call, as /calls shows it, once it joined the meeting.
+  type ApiCall = { call_sid: string; role: string; codecs: string; meeting_sid: string | null; number_src: string };
+  let calls: ApiCall[] = [];
+  for (let i = 0; i < 150; i++) {
+    const r = await acct.account.req<{ items: ApiCall[] }>("GET", "/conference/v2/calls");
+    calls = r.body?.items ?? [];
+    if (calls.length >= 2 && calls.every((c) => c.meeting_sid)) break;
+    await Bun.sleep(100);
+  }
+  result.calls = calls.map((c) => ({ role: c.role, codecs: c.codecs, number_src: c.number_src, joined: !!c.meeting_sid }));
+
+  const energy = () =>
+    page.evaluate(async () => {
+      const pc = (globalThis as unknown as { conferenceCall: { pc: { getStats(): Promise<Map<string, Stat>> } } }).conferenceCall
+        .pc;
+      const stats = await pc.getStats();
+      let e = 0;
+      let packets = 0;
+      stats.forEach((s: Stat) => {
+        if (s.type === "inbound-rtp" && s.kind === "audio") {
+          e = s.totalAudioEnergy ?? 0;
+          packets = s.packetsReceived ?? 0;
+        }
+      });
+      return { e, packets };
+    });
+  // Both talk for a while; the phone records what it hears.
+  await Bun.sleep(1500);
+  const before = await energy();
+  const from = (Date.now() - established) / 1000;
+  await Bun.sleep(3000);
+  const after = await energy();
+  const to = (Date.now() - established) / 1000;
+  result.energy = { before, after };
+  log(`energy ${JSON.stringify(result.energy)}`);
+
+  // A key from the page's keypad reaches the meeting as an RFC 4733 event: *6 mutes.
+  await page.click("#keypad button[data-key='*']");
+  await Bun.sleep(300);
+  await page.click("#keypad button[data-key='6']");
+  let muted = false;
+  for (let i = 0; i < 50 && !muted; i++) {
+    const r = await acct.account.req<{ items: (ApiCall & { muted: boolean })[] }>("GET", "/conference/v2/calls");
+    muted = (r.body?.items ?? []).some((c) => c.role === "participant" && c.muted);
+    if (!muted) await Bun.sleep(100);
+  }
+  result.mutedByKeypad = muted;
+
+  await page.click("#hangup");
+  for (let i = 0; i < 50; i++) {
+    const r = await acct.account.req<{ items: ApiCall[] }>("GET", "/conference/v2/calls");
+    if ((r.body?.items ?? []).length <= 1) break;
+    await Bun.sleep(100);
+  }
+  result.callsAfterHangup = (
+    (await acct.account.req<{ items: ApiCall[] }>("GET", "/conference/v2/calls")).body?.items ?? []
+  ).length;
+
+  await phone.stop();
+  // What the phone heard while both talked (before the mute), a little inside that window.
+  const { samples, rate } = readWav(phone.recording());
+  const a = Math.round((from + 0.3) * rate);
+  const b = Math.min(samples.length, Math.round((to - 0.3) * rate));
+  result.phoneHeard = {
+    seconds: (b - a) / rate,
+    [BROWSER_HZ]: toneLevelDb(samples, rate, BROWSER_HZ, a, b),
+    [PHONE_HZ]: toneLevelDb(samples, rate, PHONE_HZ, a, b),
+  };
+} catch (err) {
+  result.error = err instanceof Error ? `${err.message}\n${err.stack}` : String(err);
+  result.service = svc.output().slice(-3000);
+} finally {
+  await browser?.close().catch(() => {});
+  await phone?.stop().catch(() => {});
+  await svc.stop();
+}
+console.log(JSON.stringify(result));
+process.exit(0);
