@@ -23,6 +23,7 @@ const NODES = [
   { nodeId: "node-c", host: "127.0.0.5" },
 ] as const;
 const SILENT = "127.0.0.6";
+const FLOODER = "127.0.0.7";
 const THIRD_HZ = 1800;
 
 const bins = kamailioBinaries();
@@ -175,6 +176,45 @@ describe.skipIf(!bins)("Kamailio dispatcher before many mixer nodes", () => {
       }
     }
   }, 60_000);
+
+  test("one source sending much faster than PIKE_REQS per two seconds is ignored", async () => {
+    // Its own address, so the phones of the other tests are not blocked with it.
+    const answers: string[] = [];
+    const sock = await Bun.udpSocket({
+      hostname: FLOODER,
+      port: 0,
+      socket: {
+        data: (_s, buf) => {
+          answers.push(buf.toString().split("\r\n")[0] ?? "");
+        },
+      },
+    });
+    try {
+      for (let i = 0; i < 100; i++) {
+        const req = [
+          `OPTIONS sip:${PROXY}:${proxy.port} SIP/2.0`,
+          `Via: SIP/2.0/UDP ${FLOODER}:${sock.port};branch=z9hG4bK-flood-${i}`,
+          "Max-Forwards: 70",
+          `From: <sip:flood@${FLOODER}>;tag=f${i}`,
+          `To: <sip:${PROXY}>`,
+          `Call-ID: flood-${i}@${FLOODER}`,
+          `CSeq: ${i + 1} OPTIONS`,
+          "Content-Length: 0",
+          "",
+          "",
+        ].join("\r\n");
+        sock.send(req, proxy.port, PROXY);
+      }
+      await Bun.sleep(500);
+      expect(answers.every((a) => a === "SIP/2.0 200 OK")).toBe(true);
+      // The default PIKE_REQS is 20; pike blocks somewhere between that and three times
+      // that (its sampling is coarse): the rest of the 100 go unanswered.
+      expect(answers.length).toBeGreaterThanOrEqual(20);
+      expect(answers.length).toBeLessThanOrEqual(60);
+    } finally {
+      sock.close();
+    }
+  });
 
   test("a node that answers nothing is skipped after INVITE_TIMEOUT_MS and taken out at once", async () => {
     const alive = [...nodes.values()].find((n) => n.node.running);
