@@ -156,6 +156,11 @@ describe.skipIf(!bins)("Kamailio dispatcher before many mixer nodes", () => {
     await movedPhone.hangup();
     await eventually(async () => !(await h.calls()).some((x) => x.call_sid === movedPhone.callSid), 5000, "the call gone");
     expect(owner.output()).toContain(`call ${movedPhone.callSid} ended (remote)`);
+    // ... through the proxy, along its Record-Route, to the owner's Contact.
+    const ownerAt = ownerUri.slice("sip:".length);
+    expect(proxy.output()).toMatch(
+      new RegExp(`BYE from 127\\.0\\.0\\.1:\\d+ to sip:(\\S+@)?${ownerAt.replaceAll(".", "\\.")}\\b`),
+    );
 
     // A new caller still gets in: the full node refuses, the stopped one is skipped.
     const late = h.phone(THIRD_HZ);
