@@ -6,8 +6,7 @@
  * hear each other and nobody of the other; hang-ups and API control reach the worker.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import type { Subprocess } from "bun";
-import { join } from "node:path";
+import { MixerNode } from "./lib/mixer-node.ts";
 import { eventually } from "./lib/service.ts";
 import { HEARD_DB, ABSENT_DB, HOST_HZ, LIST_HZ, MeetingHarness, PART_HZ, type Phone } from "./lib/meeting-harness.ts";
 
@@ -80,47 +79,27 @@ describe("meetings mixed by worker processes", () => {
   test("a caller admitted on another mixer node is handed over to the worker that mixes its meeting", async () => {
     // A second mixer node of the same service (`bun run start:mixer`), as behind a SIP
     // dispatcher: its caller's meeting already runs on a worker of the first node.
-    const node: Subprocess<"ignore", "pipe", "inherit"> = Bun.spawn(
-      ["bun", "run", join(import.meta.dir, "..", "apps", "mixer", "src", "main.ts")],
-      {
-        env: {
-          ...process.env,
-          ...h.svc.backing,
-          SIP_HOST: "127.0.0.1",
-          SIP_PORT: "0",
-          RTP_PORT_MIN: "33000",
-          RTP_PORT_MAX: "33199",
-          NODE_ID: "second-node",
-        },
-        stdin: "ignore",
-        stdout: "pipe",
-        stderr: "inherit",
-      },
-    );
-    let out = "";
-    void (async () => {
-      const dec = new TextDecoder();
-      for await (const c of node.stdout) out += dec.decode(c);
-    })();
+    const { node, sipPort: port } = await MixerNode.start(h.svc, {
+      nodeId: "second-node",
+      host: "127.0.0.1",
+      rtpPortMin: 33000,
+      rtpPortMax: 33199,
+    });
     try {
-      const port = Number(
-        (await eventually(async () => out.match(/SIP on udp 127\.0\.0\.1:(\d+)/), 20_000, "the second node"))[1],
-      );
       const room = await h.room("handover-nodes", {});
       const a = h.phone(HOST_HZ);
       const b = h.phone(PART_HZ);
       const ca = await h.dialIn(a, room.host);
       const cb = await h.dialIn(b, room.participant, port);
       expect(cb.meeting_sid).toBe(ca.meeting_sid);
-      await eventually(async () => /handed over to \S+-w\d/.test(out), 5000, "the hand-over from the second node");
-      expect(out).not.toContain("mixing here");
+      await eventually(async () => /handed over to \S+-w\d/.test(node.output()), 5000, "the hand-over from the second node");
+      expect(node.output()).not.toContain("mixing here");
       await Bun.sleep(3000);
       const [from, to] = [a.at() - 2.5, a.at() - 0.5];
       await h.finish(ca.meeting_sid, [a, b]);
       expect(a.level(PART_HZ, from, to)).toBeGreaterThan(HEARD_DB);
     } finally {
-      node.kill("SIGTERM");
-      await node.exited;
+      await node.stop();
     }
   }, 60_000);
 });

@@ -220,9 +220,12 @@ export class MeetingHarness {
     return { sid, ...r };
   }
 
-  /** Dials in (to the service, or to another mixer node's `sipPort`), keys the code and waits until the API lists the call. */
-  async dialIn(p: Phone, code: string, sipPort = this.svc.sipPort): Promise<Call> {
-    p.b.dial(`sip:${this.number}@127.0.0.1:${sipPort}`, 60);
+  /**
+   * Dials in (to the service, or to another mixer node's or a proxy's `host` and
+   * `sipPort`), keys the code and waits until the API lists the call.
+   */
+  async dialIn(p: Phone, code: string, sipPort = this.svc.sipPort, host = "127.0.0.1"): Promise<Call> {
+    p.b.dial(`sip:${this.number}@${host}:${sipPort}`, 60);
     await p.b.waitFor(/Call established/, 10_000);
     p.t0 = Date.now();
     p.keys(`${code}#`);
