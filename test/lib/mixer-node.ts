@@ -50,6 +50,8 @@ export class MixerNode {
         RTP_PORT_MIN: String(opts.rtpPortMin),
         RTP_PORT_MAX: String(opts.rtpPortMax),
         NODE_ID: opts.nodeId,
+        // Browsers' SIP over WebSocket on a port of its own (5066 may be another node's).
+        SIP_WS_PORT: "0",
         ...opts.env,
       },
       stdin: "ignore",
