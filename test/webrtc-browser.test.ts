@@ -29,7 +29,7 @@ test("a browser joins over WebRTC with a code: its role and codec in /calls, the
     // The browser's call is listed like a phone's, with the role its code gave and its codec.
     const calls = seen.calls as { role: string; codecs: string; number_src: string; joined: boolean }[];
     const browserCall = calls.find((c) => c.number_src.includes("sip:browser@"));
-    expect(browserCall).toMatchObject({ role: "participant", codecs: "PCMU", joined: true });
+    expect(browserCall).toMatchObject({ role: "participant", codecs: "OPUS", joined: true });
     expect(calls.find((c) => c.number_src.includes("sip:phone@"))).toMatchObject({ role: "host", joined: true });
     // The browser receives the phone's audio: inbound energy rises.
     const energy = seen.energy as { before: { e: number; packets: number }; after: { e: number; packets: number } };

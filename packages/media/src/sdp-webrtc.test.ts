@@ -48,13 +48,14 @@ const LOCAL = {
   ssrc: 42,
 };
 
-test("a browser's offer is answered ICE-lite, DTLS passive, rtcp-mux, PCMU and telephone-event/8000", () => {
+test("a browser's offer is answered ICE-lite, DTLS passive, rtcp-mux, Opus at its payload type and telephone-event/48000", () => {
   expect(isWebRtcOffer(CHROME_OFFER)).toBe(true);
   const r = negotiateWebRtcAnswer(CHROME_OFFER, LOCAL);
   if (!r.ok) throw new Error(r.error);
-  expect(r.value.codec).toBe("PCMU");
-  expect(r.value.payloadType).toBe(0);
-  expect(r.value.telephoneEventPt).toBe(126);
+  expect(r.value.codec).toBe("OPUS");
+  expect(r.value.payloadType).toBe(111);
+  expect(r.value.clockRate).toBe(48000);
+  expect(r.value.telephoneEventPt).toBe(110);
   expect(r.value.remoteIceUfrag).toBe("Xz4f");
   expect(r.value.remoteIcePwd).toBe("9Bq0f1mGqg6iS0oV2w3Q1bZp");
   expect(r.value.remoteFingerprints[0]?.algorithm).toBe("sha-256");
@@ -65,7 +66,12 @@ test("a browser's offer is answered ICE-lite, DTLS passive, rtcp-mux, PCMU and t
   const m = a.media[0];
   expect(m?.protocol).toBe("UDP/TLS/RTP/SAVPF");
   expect(m?.port).toBe(20000);
-  expect(m?.payloads).toBe("0 126");
+  expect(m?.payloads).toBe("111 110");
+  expect(m?.rtp).toEqual([
+    { payload: 111, codec: "opus", rate: 48000, encoding: 2 },
+    { payload: 110, codec: "telephone-event", rate: 48000 },
+  ]);
+  expect(m?.fmtp?.find((f) => f.payload === 111)?.config).toContain("maxplaybackrate=16000");
   expect(m?.setup).toBe("passive");
   expect(m?.rtcpMux).toBe("rtcp-mux");
   expect(String(m?.mid)).toBe("0");
@@ -75,13 +81,28 @@ test("a browser's offer is answered ICE-lite, DTLS passive, rtcp-mux, PCMU and t
   expect(m?.ssrcs?.[0]).toMatchObject({ id: 42, attribute: "cname" });
 });
 
+test("without Opus (not offered, or not among the codecs allowed) a browser gets PCMU and telephone-event/8000", () => {
+  const noOpus = CHROME_OFFER.replace(" 111 63 ", " 63 ").replace(/a=rtpmap:111 .*\r\n/, "");
+  for (const r of [
+    negotiateWebRtcAnswer(noOpus, LOCAL),
+    negotiateWebRtcAnswer(CHROME_OFFER, { ...LOCAL, codecs: ["PCMU", "PCMA"] }),
+  ]) {
+    if (!r.ok) throw new Error(r.error);
+    expect(r.value.codec).toBe("PCMU");
+    expect(r.value.payloadType).toBe(0);
+    expect(r.value.clockRate).toBe(8000);
+    expect(r.value.telephoneEventPt).toBe(126);
+    expect(parse(r.value.answer).media[0]?.payloads).toBe("0 126");
+  }
+});
+
 test("offers a browser leg cannot take are refused with a reason", () => {
   const cases: [string, string][] = [
     [CHROME_OFFER.replace(/a=ice-pwd:.*\r\n/, ""), "no ICE credentials"],
     [CHROME_OFFER.replace(/a=fingerprint:.*\r\n/, ""), "no DTLS fingerprint"],
     [CHROME_OFFER.replace("a=rtcp-mux\r\n", ""), "no rtcp-mux"],
     [CHROME_OFFER.replace("a=setup:actpass", "a=setup:passive"), "bad DTLS setup"],
-    [CHROME_OFFER.replace(" 9 0 8 13", " 9 13").replace(/a=rtpmap:0 .*\r\n|a=rtpmap:8 .*\r\n/g, ""), "no common codec"],
+    [CHROME_OFFER.replace(" 111 63 9 0 8 13", " 63 9 13").replace(/a=rtpmap:(0|8|111) .*\r\n/g, ""), "no common codec"],
     [CHROME_OFFER.replace("UDP/TLS/RTP/SAVPF", "RTP/AVP"), "no audio stream"],
     ["garbage", "malformed SDP"],
   ];

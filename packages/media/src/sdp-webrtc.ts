@@ -12,17 +12,25 @@
  */
 import { write } from "sdp-transform";
 import type { MediaDescription, SessionDescription } from "sdp-transform";
-import type { CodecName } from "./codec.ts";
-import { type Direction, type NegotiatedMedia, offeredFormats, payloadList, safeParse } from "./sdp.ts";
+import { CODEC_CLOCK_RATES, type CodecName, codecId } from "./codec.ts";
+import {
+  codecFormat,
+  type Direction,
+  eventFor,
+  type NegotiatedMedia,
+  offeredFormats,
+  payloadList,
+  safeParse,
+  usableCodecs,
+} from "./sdp.ts";
 
 /**
- * Codecs a browser leg may use, in no particular order (the browser's order decides).
- * The hook for Opus: once `codec.ts` knows it (48 kHz RTP clock, `opus/48000/2`), add
- * "OPUS" here and let `offeredFormats` accept its rate; browsers list Opus first, so it
- * is then what they get. G.722 is left out on purpose: browsers offer it, but only
- * PCMU and PCMA are mandatory for them (RFC 7874), so those are what is tested.
+ * Codecs a browser leg may use, in no particular order: the browser's order decides, and
+ * browsers list Opus first, so they get Opus (wideband, 16 kHz into the mix) when libopus
+ * is here, else PCMU or PCMA (the two RFC 7874 makes mandatory). G.722 is left out on
+ * purpose: browsers offer it, but nothing tests it there.
  */
-export const WEBRTC_CODECS: readonly CodecName[] = ["PCMU", "PCMA"];
+export const WEBRTC_CODECS: readonly CodecName[] = ["OPUS", "PCMU", "PCMA"];
 
 /** Why a WebRTC offer cannot be answered (all lead to 488). */
 export const WEBRTC_SDP_ERRORS = [
@@ -114,21 +122,22 @@ export function negotiateWebRtcAnswer(offer: string, local: WebRtcLocal): WebRtc
   const setup = m.setup ?? (sdp as { setup?: string }).setup ?? "actpass";
   // We are passive: the browser must be able to be the DTLS client.
   if (setup !== "actpass" && setup !== "active") return fail("bad DTLS setup");
-  const accepted = local.codecs ?? WEBRTC_CODECS;
+  const accepted = usableCodecs(local.codecs ?? WEBRTC_CODECS);
   const offered = offeredFormats(m);
-  const codecs = offered.codecs;
-  // Browsers offer telephone-event at 8000 and 48000; the G.711 legs use the 8000 one.
-  const te = offered.te.get(8000) ?? null;
-  const teFmtp = te === null ? null : ((m.fmtp ?? []).find((f) => f.payload === te)?.config ?? null);
-  const chosen = codecs.find((c) => accepted.includes(c.codec));
+  const chosen = offered.codecs.find((c) => accepted.includes(c.codec));
   if (!chosen) return fail("no common codec");
+  // Browsers offer telephone-event at 8000 and 48000: the one at the codec's clock (RFC 4733).
+  const event = eventFor(offered, chosen.codec);
+  const te = event?.pt ?? null;
+  const teFmtp = te === null ? null : ((m.fmtp ?? []).find((f) => f.payload === te)?.config ?? null);
   const direction = ANSWER_DIRECTION[m.direction ?? sdp.direction ?? "sendrecv"];
   const mid = m.mid !== undefined ? String(m.mid) : undefined;
 
-  const rtp: MediaDescription["rtp"] = [{ payload: chosen.pt, codec: chosen.codec, rate: 8000 }];
-  const fmtp: MediaDescription["fmtp"] = [];
-  if (te !== null) {
-    rtp.push({ payload: te, codec: "telephone-event", rate: 8000 });
+  const format = codecFormat(chosen.pt, chosen.codec);
+  const rtp: MediaDescription["rtp"] = [format.rtp];
+  const fmtp: MediaDescription["fmtp"] = format.fmtp === null ? [] : [{ payload: chosen.pt, config: format.fmtp }];
+  if (event !== null && te !== null) {
+    rtp.push({ payload: te, codec: "telephone-event", rate: event.rate });
     fmtp.push({ payload: te, config: teFmtp ?? "0-16" });
   }
   const audio: MediaDescription = {
@@ -197,7 +206,7 @@ export function negotiateWebRtcAnswer(offer: string, local: WebRtcLocal): WebRtc
       answer: write(desc),
       codec: chosen.codec,
       payloadType: chosen.pt,
-      clockRate: 8000,
+      clockRate: CODEC_CLOCK_RATES[codecId(chosen.codec)] as number,
       telephoneEventPt: te,
       // Where media goes is ICE's business (the browser's checks), not c=.
       remoteAddress: "",

@@ -179,7 +179,7 @@ export function offeredFormats(m: MediaDescription): Offered {
  * The telephone-event PT to use with a codec: the one at the codec's clock rate (RFC 4733
  * wants them equal), else the one at 8000 Hz that phones offer beside any codec.
  */
-function eventFor(offered: Offered, codec: CodecName): { pt: number; rate: number } | null {
+export function eventFor(offered: Offered, codec: CodecName): { pt: number; rate: number } | null {
   const rate = CODEC_CLOCK_RATES[codecId(codec)] as number;
   const same = offered.te.get(rate);
   if (same !== undefined) return { pt: same, rate };
@@ -192,7 +192,7 @@ function eventFmtp(m: MediaDescription, pt: number): string | null {
 }
 
 /** The rtpmap (and fmtp) line of a codec at a payload type. */
-function codecFormat(pt: number, codec: CodecName): { rtp: MediaDescription["rtp"][number]; fmtp: string | null } {
+export function codecFormat(pt: number, codec: CodecName): { rtp: MediaDescription["rtp"][number]; fmtp: string | null } {
   if (codec === "OPUS") return { rtp: { payload: pt, codec: "opus", rate: 48000, encoding: 2 }, fmtp: OPUS_FMTP };
   return { rtp: { payload: pt, codec, rate: 8000 }, fmtp: null };
 }
@@ -315,7 +315,7 @@ export function negotiateAnswer(offer: string, local: LocalMedia, keepCodec?: Co
 }
 
 /** The codecs asked for, less Opus when libopus is missing (default: all we can use). */
-function usableCodecs(codecs: readonly CodecName[] | undefined): readonly CodecName[] {
+export function usableCodecs(codecs: readonly CodecName[] | undefined): readonly CodecName[] {
   const available = availableCodecs();
   return codecs === undefined ? available : codecs.filter((c) => available.includes(c));
 }
