@@ -13,7 +13,7 @@ import { inLoopbackNamespace } from "./lib/netns.ts";
 
 const ROOT = join(import.meta.dir, "..");
 
-test("a browser joins over WebRTC with a code: its role and codec in /calls, the phone hears it and not itself, it hears the phone, its keypad mutes it", async () => {
+test("a browser joins over WebRTC with a code: its role and codec in /calls, the phone hears it and not itself, it hears the phone, its keypad mutes it, the host's console mutes and drops it", async () => {
   const dir = mkdtempSync(join(tmpdir(), "conf-browser-"));
   try {
     const r = await inLoopbackNamespace(
@@ -42,8 +42,14 @@ test("a browser joins over WebRTC with a code: its role and codec in /calls, the
     expect(heard["1000"]).toBeLessThan(-55);
     // *6 from the page's keypad went as RFC 4733 events and muted the browser's call.
     expect(seen.mutedByKeypad).toBe(true);
-    // Its hang-up (BYE over the WebSocket) left the phone alone in the meeting.
-    expect(seen.callsAfterHangup).toBe(1);
+    // The host's console shows both calls; its mute and unmute reach the API; its drop
+    // ends the browser's call (the page sees it end, its row goes, the phone stays).
+    expect(seen.consoleShowsBoth).toBe(true);
+    expect(seen.consoleUnmuted).toBe(true);
+    expect(seen.consoleMuted).toBe(true);
+    expect(seen.pageAfterDrop).not.toBe("in call");
+    expect(seen.callsAfterDrop).toEqual([seen.phoneSid]);
+    expect(seen.consoleRowGone).toBe(true);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -156,15 +156,57 @@ try {
   }
   result.mutedByKeypad = muted;
 
-  await page.click("#hangup");
-  for (let i = 0; i < 50; i++) {
-    const r = await acct.account.req<{ items: ApiCall[] }>("GET", "/conference/v2/calls");
-    if ((r.body?.items ?? []).length <= 1) break;
-    await Bun.sleep(100);
-  }
-  result.callsAfterHangup = (
-    (await acct.account.req<{ items: ApiCall[] }>("GET", "/conference/v2/calls")).body?.items ?? []
-  ).length;
+  // The host's console, in a second tab of the same browser: it signs in with the
+  // account's login and password, shows both calls, and its buttons steer the browser's.
+  const [login, password] = Buffer.from(acct.account.authorization.replace(/^Basic /, ""), "base64")
+    .toString("utf8")
+    .split(":") as [string, string];
+  const browserSid = calls.find((c) => c.number_src.includes("sip:browser@"))?.call_sid ?? "";
+  const phoneSid = calls.find((c) => c.number_src.includes("sip:phone@"))?.call_sid ?? "";
+  const host = await browser.newPage();
+  await host.goto(`${svc.api}/console`, { waitUntil: "load" });
+  await host.locator('input[name="login"]').fill(login);
+  await host.locator('input[name="password"]').fill(password);
+  await host.locator('button[type="submit"]').click();
+  const rowOf = (sid: string) => `[data-call-sid="${sid}"]`;
+  await host.waitForFunction(
+    (a: string, b: string) => !!(globalThis as any).document.querySelector(a) && !!(globalThis as any).document.querySelector(b),
+    { timeout: 15_000, polling: 100 },
+    rowOf(browserSid),
+    rowOf(phoneSid),
+  );
+  result.consoleShowsBoth = true;
+  const mutedInApi = async () =>
+    (await acct.account.req<{ muted: boolean }>("GET", `/conference/v2/calls/${browserSid}`)).body?.muted;
+  const until = async (what: () => Promise<boolean>) => {
+    for (let i = 0; i < 100 && !(await what()); i++) await Bun.sleep(100);
+    return what();
+  };
+  // The keypad muted it: the console unmutes it, then mutes it again.
+  await host.locator(`${rowOf(browserSid)} button[data-action="unmute"]:not([disabled])`).click();
+  result.consoleUnmuted = await until(async () => (await mutedInApi()) === false);
+  await host.locator(`${rowOf(browserSid)} button[data-action="mute"]:not([disabled])`).click();
+  result.consoleMuted = await until(async () => (await mutedInApi()) === true);
+
+  // The console's drop ends the browser's call: the page sees its call end.
+  await host.locator(`${rowOf(browserSid)} button[data-action="drop"]:not([disabled])`).click();
+  result.pageAfterDrop = await (async () => {
+    for (let i = 0; i < 100 && (await state()) === "in call"; i++) await Bun.sleep(100);
+    return state();
+  })();
+  await until(
+    async () => ((await acct.account.req<{ items: ApiCall[] }>("GET", "/conference/v2/calls")).body?.items ?? []).length <= 1,
+  );
+  result.callsAfterDrop = ((await acct.account.req<{ items: ApiCall[] }>("GET", "/conference/v2/calls")).body?.items ?? []).map(
+    (c) => c.call_sid,
+  );
+  result.phoneSid = phoneSid;
+  await host.waitForFunction(
+    (a: string) => !(globalThis as any).document.querySelector(a),
+    { timeout: 10_000, polling: 100 },
+    rowOf(browserSid),
+  );
+  result.consoleRowGone = true;
 
   await phone.stop();
   // What the phone heard while both talked (before the mute), a little inside that window.
