@@ -15,6 +15,8 @@ export type DomainEvent =
       accountSid: string;
       numberSrc: string;
       numberDst: string;
+      /** The caller's display name, as its phone sent it. */
+      name: string;
       codecs: string;
       /** When the INVITE arrived. */
       dateCreated: Date;

@@ -17,6 +17,7 @@ import { DomainEvents } from "./domain-events.ts";
 import { type GuessStore, TrustedSources } from "./guess-limiter.ts";
 import { Handover } from "./handover.ts";
 import { Housekeeping } from "./housekeeping.ts";
+import { LobbyRecords } from "./lobby-records.ts";
 import { DEFAULT_INTERDIGIT_MS } from "./keypad.ts";
 import { escapeControl, logSafe } from "./log-safe.ts";
 import { ConferenceMixer, createMohSources, type PromptLibrary, type RtpLatchOptions } from "@conf/media";
@@ -119,6 +120,7 @@ export class MixerNode {
   private readonly admission: Admission;
   private readonly controller: MeetingController;
   private readonly handover: Handover;
+  private readonly lobbyRecords: LobbyRecords;
   private readonly housekeeping: Housekeeping;
   private ua: SipUa | null = null;
   private readonly timers: ReturnType<typeof setInterval>[] = [];
@@ -188,6 +190,7 @@ export class MixerNode {
       log,
       bg,
     });
+    this.lobbyRecords = new LobbyRecords({ store, nodeId, events, log, bg });
     this.admission = new Admission({
       router: opts.router,
       sipHost,
@@ -198,6 +201,7 @@ export class MixerNode {
       meetings: this.controller,
       handover: this.handover,
       events,
+      lobbyRecords: this.lobbyRecords,
       trusted: opts.trustedSources ?? new TrustedSources([]),
       guesses: {
         limit: opts.codeGuessLimit ?? 10,
@@ -353,6 +357,7 @@ export class MixerNode {
     await this.unsubscribe?.();
     this.ua?.close();
     await this.admission.close();
+    await this.lobbyRecords.close();
   }
 
   /** Ends a call from our side or after the peer's BYE: out of the mix, the store and SIP. */
