@@ -60,11 +60,13 @@ export function publishNodeEvents(
   const holdMs = options.holdMs ?? 300;
   const now = options.now ?? (() => performance.now());
   const talkers = new Map<string, TalkerState>();
-  const record = (type: "talker.started" | "talker.stopped", meetingSid: string, callSid: string) => {
+  const record = (type: "talker.started" | "talker.stopped", meetingSid: string, callSid: string, left?: Call | null) => {
     const meeting = meetings.get(meetingSid);
     if (!meeting) return;
-    // The node has the call's object: passing it saves the store a read per talker change.
-    const data = calls.get(callSid)?.toApi() ?? undefined;
+    // The node has the call's object: passing it saves the store a read per talker change,
+    // and keeps the log in order: a read would let the talker's last event land after
+    // the call.left and meeting.ended of the leave that follows at once.
+    const data = left ?? calls.get(callSid)?.toApi() ?? undefined;
     store.recordEvent({ type, account_sid: meeting.accountSid, call_sid: callSid, meeting_sid: meetingSid, data }).catch(onError);
   };
   const stops = [
@@ -74,7 +76,7 @@ export function publishNodeEvents(
       // A talker that leaves stops talking, whether or not the mixer said so first.
       const t = talkers.get(e.callSid);
       talkers.delete(e.callSid);
-      if (t?.reported) record("talker.stopped", t.meetingSid, e.callSid);
+      if (t?.reported) record("talker.stopped", t.meetingSid, e.callSid, e.call);
     }),
   ];
   function note(meetingSid: string, callSid: string, talking: boolean): void {

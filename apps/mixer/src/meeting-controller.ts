@@ -504,6 +504,7 @@ export class MeetingController {
       callSid: call.callSid,
       meetingSid: wasIn === "meeting" && runtime ? runtime.meetingSid : null,
       reason: why,
+      call: call.toApi(),
     });
     if (wasIn === "meeting" || wasIn === "joining") {
       // Redis away: the call is gone here whatever the store says; its record goes with the
