@@ -220,14 +220,18 @@ export class MeetingHarness {
     return { sid, ...r };
   }
 
-  /** Dials in (to the service, or to another mixer node's `sipPort`), keys the code and waits until the API lists the call. */
+  /**
+   * Dials in (to the service, or to another mixer node's `sipPort`), keys the code and
+   * waits until the API lists the call in a meeting (at the prompt it is listed already,
+   * with `meeting_sid` null).
+   */
   async dialIn(p: Phone, code: string, sipPort = this.svc.sipPort): Promise<Call> {
     p.b.dial(`sip:${this.number}@127.0.0.1:${sipPort}`, 60);
     await p.b.waitFor(/Call established/, 10_000);
     p.t0 = Date.now();
     p.keys(`${code}#`);
     const c = await eventually(
-      async () => (await this.calls()).find((c) => c.number_src.includes(`sip:${p.user}@`)),
+      async () => (await this.calls()).find((c) => c.number_src.includes(`sip:${p.user}@`) && c.meeting_sid !== null),
       10_000,
       `the call of ${p.user}`,
     );
