@@ -42,6 +42,10 @@ describe("meetings mixed by worker processes", () => {
     expect(workers[0]).toBe(workers[1] as string);
     expect(workers[2]).not.toBe(workers[0] as string);
     expect(h.svc.output()).not.toContain("mixing here");
+    // The front's records of them at the prompt became the workers' joined calls (same sids).
+    const listed = await h.calls();
+    expect(listed.map((c) => c.call_sid).sort()).toEqual([ca1.call_sid, ca2.call_sid, cb1.call_sid].sort());
+    expect(listed.filter((c) => c.meeting_sid === null)).toEqual([]);
 
     await Bun.sleep(3000);
     const window = (p: Phone) => [p.at() - 2.5, p.at() - 0.5] as const;

@@ -222,7 +222,8 @@ export class MeetingHarness {
 
   /**
    * Dials in (to the service, or to another mixer node's or a proxy's `host` and
-   * `sipPort`), keys the code and waits until the API lists the call.
+   * `sipPort`), keys the code and waits until the API lists the call in a meeting (at
+   * the prompt it is listed already, with `meeting_sid` null).
    */
   async dialIn(p: Phone, code: string, sipPort = this.svc.sipPort, host = "127.0.0.1"): Promise<Call> {
     p.b.dial(`sip:${this.number}@${host}:${sipPort}`, 60);
@@ -230,7 +231,7 @@ export class MeetingHarness {
     p.t0 = Date.now();
     p.keys(`${code}#`);
     const c = await eventually(
-      async () => (await this.calls()).find((c) => c.number_src.includes(`sip:${p.user}@`)),
+      async () => (await this.calls()).find((c) => c.number_src.includes(`sip:${p.user}@`) && c.meeting_sid !== null),
       10_000,
       `the call of ${p.user}`,
     );

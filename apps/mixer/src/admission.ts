@@ -18,6 +18,7 @@ import type { CallRegistry } from "./call-registry.ts";
 import type { DomainEvents } from "./domain-events.ts";
 import { type GuessKeys, GuessLimiter, guessKeys, type GuessStore, type TrustedSources } from "./guess-limiter.ts";
 import type { Handover } from "./handover.ts";
+import type { LobbyRecords } from "./lobby-records.ts";
 import { logSafe } from "./log-safe.ts";
 import { BEEP, isWebRtcOffer, negotiateAnswer, type PromptName } from "@conf/media";
 import type { MeetingController } from "./meeting-controller.ts";
@@ -42,6 +43,8 @@ export interface AdmissionParts {
   meetings: MeetingController;
   handover: Handover;
   events: DomainEvents;
+  /** The store's records of callers at the prompt (written on `call.entered`). */
+  lobbyRecords: Pick<LobbyRecords, "ready">;
   trusted: TrustedSources;
   guesses: {
     limit: number;
@@ -177,6 +180,7 @@ export class Admission {
       accountSid: decision.kind === "join" ? decision.accountSid : decision.context.accountSid,
       numberSrc: withoutTag(call.party.from),
       numberDst: withoutTag(call.party.to),
+      name: call.party.displayName,
       codecs: call.media.codec,
       dateCreated,
     });
@@ -350,6 +354,9 @@ export class Admission {
   private async place(call: CallSession, decision: JoinDecision): Promise<void> {
     const handover = this.parts.handover;
     call.beginJoin(decision);
+    // The store sees the caller at the prompt before it joins (the same call sid).
+    await this.parts.lobbyRecords.ready(call.callSid);
+    if (call.state !== "joining") return;
     const owner = await handover.ownerFor(decision.meetingKey);
     if (call.state !== "joining") return;
     // A browser's media (ICE, DTLS) cannot move to another node without an ICE restart:

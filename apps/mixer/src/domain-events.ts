@@ -15,6 +15,8 @@ export type DomainEvent =
       accountSid: string;
       numberSrc: string;
       numberDst: string;
+      /** The caller's display name, as its phone sent it. */
+      name: string;
       codecs: string;
       /** When the INVITE arrived. */
       dateCreated: Date;
@@ -24,7 +26,14 @@ export type DomainEvent =
   /** A joined caller's mute, hold or role changed. */
   | { type: "call.updated"; callSid: string; meetingSid: string; call: Call }
   /** A caller is gone from this node (hung up, refused, timed out); `meetingSid` if it had joined. */
-  | { type: "call.left"; callSid: string; meetingSid: string | null; reason: string }
+  | {
+      type: "call.left";
+      callSid: string;
+      meetingSid: string | null;
+      reason: string;
+      /** The Call as the API showed it last, if it had joined (the call is out of the registry by now). */
+      call?: Call | null;
+    }
   /** A meeting is mixed on this node from now on (its first caller joined here). */
   | { type: "meeting.started"; meetingSid: string; meeting: Meeting }
   /** The meeting's lock, hold, participant_muted or recording changed. */

@@ -73,40 +73,49 @@ test("talker changes that hold reach the store's public event log with the call 
   stop();
 });
 
-test("a call answered at the access-code prompt is logged as call.entered, with no meeting yet", async () => {
+test("a talker who hangs up: its talker.stopped is logged before the store's call.left and meeting.ended", async () => {
   const account = crypto.randomUUID();
+  const joined = await store.join({
+    meetingKey: `${account}:adhoc:2`,
+    accountSid: account,
+    meetingRoomSid: null,
+    nodeId: "node-1",
+    call: {
+      access_code: "1",
+      codecs: "PCMU",
+      number_src: "<sip:a@h>",
+      number_dst: "<sip:b@h>",
+      name: "",
+      direction: "In",
+      role: "host",
+    },
+  });
+  if (!joined.ok) throw new Error("join refused");
+  const { meeting_sid: meetingSid, call_sid: callSid } = { ...joined.call, meeting_sid: joined.meeting.meeting_sid };
   const events = new DomainEvents();
   const errors: unknown[] = [];
-  const stop = publishNodeEvents(events, new Map(), new Map(), store, (e) => errors.push(e));
-  const at = new Date(Date.now() - 1000);
-  events.emit({
-    type: "call.entered",
-    callSid: "call-entered-1",
-    accountSid: account,
-    numberSrc: "<sip:15550001@127.0.0.1>",
-    numberDst: "<sip:15550002@127.0.0.1>",
-    codecs: "PCMU",
-    dateCreated: at,
+  let clock = 0;
+  // The node's registry: the call is out of it by the time call.left is told.
+  const calls = new Map([[callSid, { toApi: () => joined.call }]]);
+  const stop = publishNodeEvents(events, new Map([[meetingSid, { accountSid: account }]]), calls, store, (e) => errors.push(e), {
+    holdMs: 300,
+    checkMs: 5,
+    now: () => clock,
   });
-  let logged: {
-    type: string;
-    call_sid: string;
-    meeting_sid: string | null;
-    date_created: string;
-    data: Record<string, unknown>;
-  }[] = [];
-  for (let i = 0; i < 50 && logged.length === 0; i++) {
+  events.emit({ type: "talker.started", meetingSid, callSid });
+  clock = 400;
+  const types = async () => (await store.eventLog.readAfter(account, null, 100)).map((e) => e.type);
+  for (let i = 0; i < 50 && !(await types()).includes("talker.started"); i++) await Bun.sleep(10);
+  // What the node's hang-up does: out of the registry, call.left told, then the store's leave.
+  calls.delete(callSid);
+  events.emit({ type: "call.left", callSid, meetingSid, reason: "remote", call: joined.call });
+  await store.leave(callSid);
+  let logged: string[] = [];
+  for (let i = 0; i < 50 && logged.length < 5; i++) {
     await Bun.sleep(10);
-    logged = (await store.eventLog.readAfter(account, null, 10)).map((e) => JSON.parse(e.json));
+    logged = await types();
   }
-  expect(logged.map((e) => e.type)).toEqual(["call.entered"]);
-  expect(logged[0]).toMatchObject({ call_sid: "call-entered-1", meeting_sid: null, date_created: at.toISOString() });
-  expect(logged[0]?.data).toMatchObject({
-    account_sid: account,
-    meeting_sid: null,
-    number_src: "<sip:15550001@127.0.0.1>",
-    codecs: "PCMU",
-  });
+  expect(logged).toEqual(["meeting.started", "call.joined", "talker.started", "talker.stopped", "call.left", "meeting.ended"]);
   expect(errors).toEqual([]);
   stop();
 });

@@ -1,8 +1,8 @@
 /**
  * The node's domain events that the live store cannot see for itself, recorded in the
- * public event log (the SSE stream and the webhooks read it). Joins, leaves, updates and
- * meeting starts and ends are logged by the store as it makes those changes; who is
- * talking only the mixer knows.
+ * public event log (the SSE stream and the webhooks read it). Callers entering the
+ * prompt, joins, leaves, updates and meeting starts and ends are logged by the store as
+ * it makes those changes; who is talking only the mixer knows.
  */
 import type { Call, SessionStore } from "@conf/session-store";
 import type { DomainEvents } from "./domain-events.ts";
@@ -43,7 +43,8 @@ interface TalkerState {
 }
 
 /**
- * Records call.entered, talker.started and talker.stopped in the store's event log. Off
+ * Records talker.started and talker.stopped in the store's event log (call.entered is
+ * the store's own, from the lobby record: lobby-records.ts). Off
  * the clock's path: a talker change only updates a map entry; a timer reports the
  * changes that held (`holdMs`), and the store call is not awaited (its failure only goes
  * to `onError`). Returns the function that stops it.
@@ -59,54 +60,23 @@ export function publishNodeEvents(
   const holdMs = options.holdMs ?? 300;
   const now = options.now ?? (() => performance.now());
   const talkers = new Map<string, TalkerState>();
-  const record = (type: "talker.started" | "talker.stopped", meetingSid: string, callSid: string) => {
+  const record = (type: "talker.started" | "talker.stopped", meetingSid: string, callSid: string, left?: Call | null) => {
     const meeting = meetings.get(meetingSid);
     if (!meeting) return;
-    // The node has the call's object: passing it saves the store a read per talker change.
-    const data = calls.get(callSid)?.toApi() ?? undefined;
+    // The node has the call's object: passing it saves the store a read per talker change,
+    // and keeps the log in order: a read would let the talker's last event land after
+    // the call.left and meeting.ended of the leave that follows at once.
+    const data = left ?? calls.get(callSid)?.toApi() ?? undefined;
     store.recordEvent({ type, account_sid: meeting.accountSid, call_sid: callSid, meeting_sid: meetingSid, data }).catch(onError);
   };
   const stops = [
-    events.on("call.entered", (e) => {
-      // Not in /calls yet (it joins no meeting until its code is right), so the event
-      // carries the Call's fields as far as they are known: no meeting, no role yet.
-      const data = {
-        access_code: "",
-        account_sid: e.accountSid,
-        call_sid: e.callSid,
-        codecs: e.codecs,
-        date_created: e.dateCreated.toISOString(),
-        date_joined: null,
-        direction: "In",
-        duration: 0,
-        gain_level: 0,
-        meeting_room_sid: null,
-        meeting_sid: null,
-        muted: false,
-        name: "",
-        number_dst: e.numberDst,
-        number_src: e.numberSrc,
-        on_hold: false,
-        role: null,
-      };
-      store
-        .recordEvent({
-          type: "call.entered",
-          account_sid: e.accountSid,
-          call_sid: e.callSid,
-          meeting_sid: null,
-          data,
-          at: e.dateCreated,
-        })
-        .catch(onError);
-    }),
     events.on("talker.started", (e) => note(e.meetingSid, e.callSid, true)),
     events.on("talker.stopped", (e) => note(e.meetingSid, e.callSid, false)),
     events.on("call.left", (e) => {
       // A talker that leaves stops talking, whether or not the mixer said so first.
       const t = talkers.get(e.callSid);
       talkers.delete(e.callSid);
-      if (t?.reported) record("talker.stopped", t.meetingSid, e.callSid);
+      if (t?.reported) record("talker.stopped", t.meetingSid, e.callSid, e.call);
     }),
   ];
   function note(meetingSid: string, callSid: string, talking: boolean): void {

@@ -352,6 +352,13 @@ export class MeetingController {
 
   /** A control message for a meeting this node mixes (hand-overs go elsewhere). */
   onControl(m: Exclude<ControlMessage, { type: "handover" }>): void {
+    if (m.type === "call_hangup" && m.meetingSid === "") {
+      // A call at the access-code prompt (DELETE /calls of a call with no meeting): sent
+      // to the node that answered it; if it joined meanwhile, it is hung up all the same.
+      const c = this.parts.registry.calls.get(m.callSid);
+      if (c) this.parts.bg(this.hangup(c, "api"));
+      return;
+    }
     const runtime = this.meetings.get(m.meetingSid);
     if (!runtime) return;
     const callOf = (sid: string) => {
@@ -497,6 +504,7 @@ export class MeetingController {
       callSid: call.callSid,
       meetingSid: wasIn === "meeting" && runtime ? runtime.meetingSid : null,
       reason: why,
+      call: call.toApi(),
     });
     if (wasIn === "meeting" || wasIn === "joining") {
       // Redis away: the call is gone here whatever the store says; its record goes with the

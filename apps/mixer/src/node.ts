@@ -18,6 +18,7 @@ import { JoinLatency } from "./join-latency.ts";
 import { type GuessStore, TrustedSources } from "./guess-limiter.ts";
 import { Handover } from "./handover.ts";
 import { Housekeeping } from "./housekeeping.ts";
+import { LobbyRecords } from "./lobby-records.ts";
 import { DEFAULT_INTERDIGIT_MS } from "./keypad.ts";
 import { escapeControl, logSafe } from "./log-safe.ts";
 import {
@@ -149,6 +150,7 @@ export class MixerNode {
   private readonly admission: Admission;
   private readonly controller: MeetingController;
   private readonly handover: Handover;
+  private readonly lobbyRecords: LobbyRecords;
   private readonly housekeeping: Housekeeping;
   private ua: SipUa | null = null;
   private ws: SipWsServer | null = null;
@@ -219,6 +221,7 @@ export class MixerNode {
       log,
       bg,
     });
+    this.lobbyRecords = new LobbyRecords({ store, nodeId, events, log, bg });
     this.admission = new Admission({
       router: opts.router,
       sipHost,
@@ -229,6 +232,7 @@ export class MixerNode {
       meetings: this.controller,
       handover: this.handover,
       events,
+      lobbyRecords: this.lobbyRecords,
       trusted: opts.trustedSources ?? new TrustedSources([]),
       guesses: {
         limit: opts.codeGuessLimit ?? 10,
@@ -425,6 +429,7 @@ export class MixerNode {
     this.ua?.close();
     this.ws?.stop();
     await this.admission.close();
+    await this.lobbyRecords.close();
   }
 
   /** Ends a call from our side or after the peer's BYE: out of the mix, the store and SIP. */

@@ -3,7 +3,7 @@
  * (store.ts) checks inputs, turns records into API objects and publishes events, so both
  * adapters share that code and differ only in where the records live.
  */
-import type { CallRecord, MeetingRecord, NormalizedCall } from "./records.ts";
+import type { AnyCallRecord, CallRecord, LobbyRecord, MeetingRecord, NormalizedCall } from "./records.ts";
 import type { CallPatch, MeetingPatch, ParticipantMuted } from "./types.ts";
 
 /** A meeting removed together with its calls. */
@@ -82,23 +82,39 @@ export interface RawUpdate<T> {
 /**
  * Every method is atomic with respect to every other, across all clients of the same
  * backing state. "Alive" means the meeting's lease runs out after `now`; reads and
- * updates treat a meeting that is not alive (and its calls) as absent.
+ * updates treat a meeting that is not alive (and its calls) as absent. Calls at the
+ * access-code prompt (lobby records) have a lease of their own, renewed with the
+ * meetings of the node that holds them, and are read the same way.
  */
 export interface Backend {
+  /**
+   * Adds a call to the meeting of the key. A lobby record of the same call sid becomes
+   * the joined call in the same step (it is removed when the join succeeds).
+   */
   join(input: RawJoinInput): Promise<RawJoin>;
   leave(callSid: string, now: number): Promise<RawLeave | null>;
-  getCall(callSid: string, now: number): Promise<CallRecord | null>;
+  /** Writes a lobby record; false when the call sid is in use (joined, or at the prompt already). */
+  enter(record: LobbyRecord, now: number): Promise<boolean>;
+  /** Removes a lobby record (alive or not); null when there is none (never touches a joined call). */
+  leaveLobby(callSid: string, now: number): Promise<LobbyRecord | null>;
+  /** A joined call of a live meeting, or a live lobby record. */
+  getCall(callSid: string, now: number): Promise<AnyCallRecord | null>;
   getMeeting(meetingSid: string, now: number): Promise<MeetingRecord | null>;
   /** `settling`: the store lost its data recently and mixers may still be restoring meetings. */
   getMeetingByKey(key: string, now: number): Promise<{ meeting: MeetingRecord | null; settling: boolean }>;
-  listCalls(accountSid: string, now: number): Promise<RawList<CallRecord>>;
+  /** The account's joined calls of live meetings, then its live lobby records. */
+  listCalls(accountSid: string, now: number): Promise<RawList<AnyCallRecord>>;
   /** Entries `offset` to `offset + limit` of what `listCalls` lists, in its order, reading only those. */
-  listCallsPage(accountSid: string, now: number, offset: number, limit: number): Promise<RawPage<CallRecord>>;
+  listCallsPage(accountSid: string, now: number, offset: number, limit: number): Promise<RawPage<AnyCallRecord>>;
   listMeetings(accountSid: string, now: number): Promise<RawList<MeetingRecord>>;
   listCallsOfMeeting(meetingSid: string, now: number): Promise<CallRecord[]>;
   updateCall(callSid: string, patch: CallPatch, now: number): Promise<RawUpdate<CallRecord> | null>;
   updateMeeting(meetingSid: string, patch: MeetingPatch, now: number): Promise<RawUpdate<MeetingRecord> | null>;
   endMeeting(meetingSid: string, now: number): Promise<Destroyed | null>;
+  /**
+   * Extends the leases of the node's live meetings and live lobby records; its meetings
+   * already expired are removed (`lost`), its expired lobby records are left to `reapExpired`.
+   */
   renewLease(
     nodeId: string,
     ttlMs: number,
@@ -109,7 +125,8 @@ export interface Backend {
   epoch(epoch: EpochInput): Promise<string>;
   /** Writes a meeting and calls a node still runs back (see the `restore` script). */
   restore(meeting: MeetingRecord, calls: CallRecord[], now: number): Promise<RawRestore>;
-  reapExpired(now: number, limit: number): Promise<Destroyed[]>;
+  /** Removes up to `limit` meetings (with their calls) and up to `limit` lobby records whose lease ran out. */
+  reapExpired(now: number, limit: number): Promise<{ meetings: Destroyed[]; lobby: LobbyRecord[] }>;
   /** Publishes `payload` on `channelPrefix + owner` of a live meeting; null when there is none. */
   publishToOwner(meetingSid: string, now: number, channelPrefix: string, payload: string): Promise<number | null>;
   close(): Promise<void>;

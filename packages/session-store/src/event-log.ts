@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import { rethrowUnavailable } from "./errors.ts";
 import { MemoryTransport, type Transport } from "./pubsub.ts";
-import type { Call, Meeting, SessionEvent, Unsubscribe } from "./types.ts";
+import type { LiveCall, Meeting, SessionEvent, Unsubscribe } from "./types.ts";
 
 /** Every public event type, in the order a meeting's life goes through them. */
 export const PUBLIC_EVENT_TYPES = [
@@ -27,12 +27,11 @@ export const PUBLIC_EVENT_TYPES = [
 ] as const;
 export type PublicEventType = (typeof PUBLIC_EVENT_TYPES)[number];
 
-/** The types a mixer node records itself (the store records the others from its own operations). */
-export const NODE_EVENT_TYPES = [
-  "call.entered",
-  "talker.started",
-  "talker.stopped",
-] as const satisfies readonly PublicEventType[];
+/**
+ * The types a mixer node records itself (the store records the others from its own
+ * operations: `call.entered` from `enter`, with the Call object GET returns).
+ */
+export const NODE_EVENT_TYPES = ["talker.started", "talker.stopped"] as const satisfies readonly PublicEventType[];
 export type NodeEventType = (typeof NODE_EVENT_TYPES)[number];
 
 /**
@@ -44,11 +43,11 @@ export interface PublicEvent {
   /** When it happened, ISO 8601. */
   date_created: string;
   account_sid: string;
-  /** Null for a call still at the access-code prompt (call.entered). */
+  /** Null for a call still at the access-code prompt (call.entered, and call.left of a call that never joined). */
   meeting_sid: string | null;
   /** Null for meeting events. */
   call_sid: string | null;
-  data: Call | Meeting | Record<string, unknown>;
+  data: LiveCall | Meeting | Record<string, unknown>;
   /** call.updated / meeting.updated: the fields that changed, with their new values. */
   changes?: Record<string, unknown>;
   /** meeting.ended: last_left, ended or lease_expired. */
@@ -201,11 +200,21 @@ export function toPublicEvent(e: SessionEvent): PublicEvent {
         changes: { ...e.changes },
       };
     case "call_left":
+    case "lobby_left":
       return {
         type: "call.left",
         date_created: e.at,
         account_sid: e.account_sid,
         meeting_sid: e.call.meeting_sid,
+        call_sid: e.call.call_sid,
+        data: e.call,
+      };
+    case "call_entered":
+      return {
+        type: "call.entered",
+        date_created: e.at,
+        account_sid: e.account_sid,
+        meeting_sid: null,
         call_sid: e.call.call_sid,
         data: e.call,
       };

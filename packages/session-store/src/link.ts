@@ -21,6 +21,8 @@ const EVENT_LOG = "live.eventlog";
 const BACKEND_METHODS = [
   "join",
   "leave",
+  "enter",
+  "leaveLobby",
   "getCall",
   "getMeeting",
   "getMeetingByKey",

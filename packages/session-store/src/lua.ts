@@ -12,6 +12,10 @@
  *   P ac:<account_sid>  set     call sids of the account
  *   P nm:<node_id>      set     meeting sids owned by the node
  *   P leases            zset    meeting_sid scored by lease expiry (ms); equal to the record's `lease`
+ *   P l:<call_sid>      string  LobbyRecord as JSON: a call at the access-code prompt (its own lease)
+ *   P al:<account_sid>  set     call sids of the account at the prompt
+ *   P nl:<node_id>      set     call sids at the prompt on the node (renewed with its meetings)
+ *   P lobby             zset    lobby call sid scored by lease expiry (ms); equal to the record's `lease`
  *   P epoch             string  a random id written by the first client to find it missing:
  *                               a client that knew another one knows Redis lost its data
  *   P settling          string  (expires) set by the client that found the epoch gone: the
@@ -34,10 +38,23 @@ const PRELUDE = `
 local P = ARGV[1]
 local NOW = tonumber(ARGV[2])
 local LEASES = P .. 'leases'
+local LOBBY = P .. 'lobby'
 local COUNTER = { host = 'hosts', participant = 'participants', listener = 'listeners' }
 local CHUNK = 500
 local function mk(s) return P .. 'm:' .. s end
 local function ck(s) return P .. 'c:' .. s end
+local function lk(s) return P .. 'l:' .. s end
+-- Removes a lobby record and its index entries; returns its JSON, or false when there is none.
+local function dropLobby(sid)
+  local s = redis.call('GET', lk(sid))
+  redis.call('ZREM', LOBBY, sid)
+  if not s then return false end
+  local l = cjson.decode(s)
+  redis.call('DEL', lk(sid))
+  redis.call('SREM', P .. 'al:' .. l.account_sid, sid)
+  redis.call('SREM', P .. 'nl:' .. l.node, sid)
+  return s
+end
 local function alive(msid)
   local l = redis.call('ZSCORE', LEASES, msid)
   return l ~= false and tonumber(l) > NOW
@@ -150,6 +167,8 @@ redis.call('SET', mk(msid), ms)
 redis.call('SET', ck(c.call_sid), cs)
 redis.call('SADD', P .. 'mc:' .. msid, c.call_sid)
 redis.call('SADD', P .. 'ac:' .. m.account_sid, c.call_sid)
+-- The caller at the prompt is this call now: same sid, one record.
+dropLobby(c.call_sid)
 return { 'ok', created, ms, cs, reaped, ep }
 `,
   /** ARGV: 3 call sid. -> nil | { call, meeting|nil, ended } */
@@ -172,11 +191,31 @@ if redis.call('SCARD', P .. 'mc:' .. c.meeting_sid) == 0 then
 end
 return { cs, ms, 0 }
 `,
-  /** ARGV: 3 call sid. -> nil | { call, lease of its meeting|nil } */
+  /**
+   * ARGV: 3 call sid. -> nil | { call, lease of its meeting|nil } | { lobby record, its lease|nil }
+   * (a lobby record's JSON has "meeting_sid":null)
+   */
   getCall: `
 local cs = redis.call('GET', ck(ARGV[3]))
-if not cs then return false end
+if not cs then
+  local ls = redis.call('GET', lk(ARGV[3]))
+  if not ls then return false end
+  return { ls, redis.call('ZSCORE', LOBBY, ARGV[3]) }
+end
 return { cs, redis.call('ZSCORE', LEASES, cjson.decode(cs).meeting_sid) }
+`,
+  /** ARGV: 3 call sid, 4 LobbyRecord JSON, 5 account, 6 node, 7 lease. -> 1 | 0 (call sid in use) */
+  enter: `
+if redis.call('EXISTS', ck(ARGV[3])) == 1 or redis.call('EXISTS', lk(ARGV[3])) == 1 then return 0 end
+redis.call('SET', lk(ARGV[3]), ARGV[4])
+redis.call('SADD', P .. 'al:' .. ARGV[5], ARGV[3])
+redis.call('SADD', P .. 'nl:' .. ARGV[6], ARGV[3])
+redis.call('ZADD', LOBBY, ARGV[7], ARGV[3])
+return 1
+`,
+  /** ARGV: 3 call sid. -> nil | lobby record (removed, alive or not) */
+  leaveLobby: `
+return dropLobby(ARGV[3])
 `,
   /** ARGV: 3 meeting key. -> { meeting|nil, settling (0|1) } */
   getMeetingByKey: `
@@ -184,7 +223,10 @@ local msid = redis.call('GET', P .. 'k:' .. ARGV[3])
 local ms = msid and redis.call('GET', mk(msid))
 return { ms, settling() and 1 or 0 }
 `,
-  /** ARGV: 3 account. -> { { call, ... }, { meeting sid, ... }, { lease|nil, ... } } */
+  /**
+   * ARGV: 3 account. -> { { call, ... }, { meeting sid, ... }, { lease|nil, ... }, { lobby record, ... } }
+   * (lobby records carry their lease: the reader keeps the live ones)
+   */
   listCalls: `
 local sids = redis.call('SMEMBERS', P .. 'ac:' .. ARGV[3])
 for i = 1, #sids do sids[i] = ck(sids[i]) end
@@ -195,7 +237,9 @@ for i = 1, #msids, CHUNK do
   local part = redis.call('ZMSCORE', LEASES, unpack(msids, i, math.min(i + CHUNK - 1, #msids)))
   for j = 1, #part do leases[#leases + 1] = part[j] end
 end
-return { calls, msids, leases }
+local lsids = redis.call('SMEMBERS', P .. 'al:' .. ARGV[3])
+for i = 1, #lsids do lsids[i] = lk(lsids[i]) end
+return { calls, msids, leases, mget(lsids, {}) }
 `,
   /**
    * ARGV: 3 account, 4 offset, 5 limit. -> { { call, ... }, total, sawExpired (0|1) }
@@ -240,6 +284,20 @@ for i = 1, #sids do
   if liveCalls == nil or liveCalls[sids[i]] then
     total = total + 1
     if total > offset and total <= offset + limit then keys[#keys + 1] = ck(sids[i]) end
+  end
+end
+-- Then the calls at the prompt whose lease has not run out, in the set's order.
+local lsids = redis.call('SMEMBERS', P .. 'al:' .. ARGV[3])
+for i = 1, #lsids, CHUNK do
+  local part = { unpack(lsids, i, math.min(i + CHUNK - 1, #lsids)) }
+  local leases = redis.call('ZMSCORE', LOBBY, unpack(part))
+  for j = 1, #part do
+    if leases[j] and tonumber(leases[j]) > NOW then
+      total = total + 1
+      if total > offset and total <= offset + limit then keys[#keys + 1] = lk(part[j]) end
+    else
+      expired = 1
+    end
   end
 end
 return { mget(keys, {}), total, expired }
@@ -317,6 +375,22 @@ for i = 1, #ms do
     if d then lost[#lost + 1] = d else redis.call('SREM', nm, ms[i]) end
   end
 end
+-- Its calls at the prompt too; one whose lease ran out is the reaper's (not revived).
+local nl = P .. 'nl:' .. ARGV[3]
+local ls = redis.call('SMEMBERS', nl)
+for i = 1, #ls do
+  local s = redis.call('GET', lk(ls[i]))
+  if not s then
+    redis.call('SREM', nl, ls[i])
+  else
+    local l = cjson.decode(s)
+    if l.lease > NOW then
+      l.lease = lease
+      redis.call('SET', lk(ls[i]), cjson.encode(l))
+      redis.call('ZADD', LOBBY, ARGV[4], ls[i])
+    end
+  end
+end
 return { renewed, lost, ep }
 `,
   /** ARGV: 3 known epoch, 4 candidate, 5 settling ms. -> epoch */
@@ -372,6 +446,7 @@ for i = 1, #calls do
     redis.call('SET', ck(c.call_sid), cs)
     redis.call('SADD', P .. 'mc:' .. msid, c.call_sid)
     redis.call('SADD', P .. 'ac:' .. cur.account_sid, c.call_sid)
+    dropLobby(c.call_sid)
     added[#added + 1] = cs
   end
 end
@@ -379,7 +454,7 @@ local ms = cjson.encode(cur)
 redis.call('SET', mk(msid), ms)
 return { status, ms, added, tookKey }
 `,
-  /** ARGV: 3 limit. -> { destroyed, ... } */
+  /** ARGV: 3 limit. -> { { destroyed, ... }, { lobby record, ... } } (at most `limit` of each) */
   reapExpired: `
 local ms = redis.call('ZRANGEBYSCORE', LEASES, '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
 local out = {}
@@ -387,7 +462,13 @@ for i = 1, #ms do
   local d = destroy(ms[i])
   if d then out[#out + 1] = d end
 end
-return out
+local ls = redis.call('ZRANGEBYSCORE', LOBBY, '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+local lobby = {}
+for i = 1, #ls do
+  local d = dropLobby(ls[i])
+  if d then lobby[#lobby + 1] = d end
+end
+return { out, lobby }
 `,
   /** ARGV: 3 meeting sid, 4 channel prefix, 5 payload. -> nil | receivers */
   publishToOwner: `

@@ -17,7 +17,7 @@ import {
   type RawUpdate,
 } from "./backend.ts";
 import type { Transport } from "./pubsub.ts";
-import { type CallRecord, type MeetingRecord, ROLE_COUNTER } from "./records.ts";
+import { type AnyCallRecord, type CallRecord, type LobbyRecord, type MeetingRecord, ROLE_COUNTER } from "./records.ts";
 import type { CallPatch, MeetingPatch } from "./types.ts";
 
 /** The records and indexes behind one prefix. */
@@ -29,6 +29,10 @@ class MemoryState {
   accountCalls = new Map<string, Set<string>>();
   nodeMeetings = new Map<string, Set<string>>();
   meetingCalls = new Map<string, Set<string>>();
+  /** Calls at the access-code prompt, and their indexes by account and by node. */
+  lobby = new Map<string, LobbyRecord>();
+  accountLobby = new Map<string, Set<string>>();
+  nodeLobby = new Map<string, Set<string>>();
   refs = 0;
   // In-process state is never lost under a running client: one epoch for its whole life.
   readonly epoch = crypto.randomUUID();
@@ -53,6 +57,7 @@ function remove(index: Map<string, Set<string>>, k: string, v: string): void {
 
 const copyM = (m: MeetingRecord): MeetingRecord => ({ ...m });
 const copyC = (c: CallRecord): CallRecord => ({ ...c });
+const copyL = (l: LobbyRecord): LobbyRecord => ({ ...l });
 
 export class MemoryBackend implements Backend {
   #prefix: string;
@@ -94,6 +99,16 @@ export class MemoryBackend implements Backend {
     return { meeting: m, calls };
   }
 
+  #dropLobby(callSid: string): LobbyRecord | null {
+    const s = this.#s;
+    const l = s.lobby.get(callSid);
+    if (!l) return null;
+    s.lobby.delete(callSid);
+    remove(s.accountLobby, l.account_sid, callSid);
+    remove(s.nodeLobby, l.node, callSid);
+    return l;
+  }
+
   async join(i: RawJoinInput): Promise<RawJoin> {
     const s = this.#s;
     let reaped: Destroyed | null = null;
@@ -128,6 +143,8 @@ export class MemoryBackend implements Backend {
     add(s.meetingCalls, m.meeting_sid, c.call_sid);
     add(s.accountCalls, c.account_sid, c.call_sid);
     m[ROLE_COUNTER[c.role]]++;
+    // The caller at the prompt is this call now: same sid, one record.
+    this.#dropLobby(c.call_sid);
     return { status: "ok", created, meeting: copyM(m), call: copyC(c), reaped, epoch };
   }
 
@@ -148,9 +165,24 @@ export class MemoryBackend implements Backend {
     return { call: c, meeting: copyM(m), ended: false };
   }
 
-  async getCall(callSid: string, now: number): Promise<CallRecord | null> {
+  async enter(record: LobbyRecord, _now: number): Promise<boolean> {
+    const s = this.#s;
+    if (s.calls.has(record.call_sid) || s.lobby.has(record.call_sid)) return false;
+    s.lobby.set(record.call_sid, copyL(record));
+    add(s.accountLobby, record.account_sid, record.call_sid);
+    add(s.nodeLobby, record.node, record.call_sid);
+    return true;
+  }
+
+  async leaveLobby(callSid: string, _now: number): Promise<LobbyRecord | null> {
+    return this.#dropLobby(callSid);
+  }
+
+  async getCall(callSid: string, now: number): Promise<AnyCallRecord | null> {
     const c = this.#s.calls.get(callSid);
-    return c && this.#alive(c.meeting_sid, now) ? copyC(c) : null;
+    if (c) return this.#alive(c.meeting_sid, now) ? copyC(c) : null;
+    const l = this.#s.lobby.get(callSid);
+    return l && l.lease > now ? copyL(l) : null;
   }
 
   async getMeeting(meetingSid: string, now: number): Promise<MeetingRecord | null> {
@@ -163,13 +195,13 @@ export class MemoryBackend implements Backend {
     return { meeting: msid === undefined ? null : await this.getMeeting(msid, now), settling: false };
   }
 
-  async listCalls(accountSid: string, now: number): Promise<RawList<CallRecord>> {
+  async listCalls(accountSid: string, now: number): Promise<RawList<AnyCallRecord>> {
     const { items, sawExpired } = await this.listCallsPage(accountSid, now, 0, Number.POSITIVE_INFINITY);
     return { items, sawExpired };
   }
 
-  async listCallsPage(accountSid: string, now: number, offset: number, limit: number): Promise<RawPage<CallRecord>> {
-    const items: CallRecord[] = [];
+  async listCallsPage(accountSid: string, now: number, offset: number, limit: number): Promise<RawPage<AnyCallRecord>> {
+    const items: AnyCallRecord[] = [];
     let sawExpired = false;
     let total = 0;
     for (const cs of this.#s.accountCalls.get(accountSid) ?? []) {
@@ -181,6 +213,17 @@ export class MemoryBackend implements Backend {
       }
       total++;
       if (total > offset && total <= offset + limit) items.push(copyC(c));
+    }
+    // Then the calls at the prompt, in the same kind of order.
+    for (const cs of this.#s.accountLobby.get(accountSid) ?? []) {
+      const l = this.#s.lobby.get(cs);
+      if (!l) continue;
+      if (l.lease <= now) {
+        sawExpired = true;
+        continue;
+      }
+      total++;
+      if (total > offset && total <= offset + limit) items.push(copyL(l));
     }
     return { items, total, sawExpired };
   }
@@ -254,6 +297,11 @@ export class MemoryBackend implements Backend {
         if (d) lost.push(d);
       }
     }
+    // Its calls at the prompt too; one whose lease ran out is the reaper's (not revived).
+    for (const cs of this.#s.nodeLobby.get(nodeId) ?? []) {
+      const l = this.#s.lobby.get(cs);
+      if (l && l.lease > now) l.lease = now + ttlMs;
+    }
     return { renewed, lost, epoch: this.#s.epoch };
   }
 
@@ -296,20 +344,28 @@ export class MemoryBackend implements Backend {
       add(s.meetingCalls, msid, c.call_sid);
       add(s.accountCalls, c.account_sid, c.call_sid);
       cur[ROLE_COUNTER[c.role]]++;
+      this.#dropLobby(c.call_sid);
       added.push(copyC(c));
     }
     return { status, meeting: copyM(cur), added, tookKey };
   }
 
-  async reapExpired(now: number, limit: number): Promise<Destroyed[]> {
-    const out: Destroyed[] = [];
+  async reapExpired(now: number, limit: number): Promise<{ meetings: Destroyed[]; lobby: LobbyRecord[] }> {
+    const meetings: Destroyed[] = [];
     for (const [ms, m] of this.#s.meetings) {
-      if (out.length >= limit) break;
+      if (meetings.length >= limit) break;
       if (m.lease > now) continue;
       const d = this.#destroy(ms);
-      if (d) out.push(d);
+      if (d) meetings.push(d);
     }
-    return out;
+    const lobby: LobbyRecord[] = [];
+    for (const [cs, l] of this.#s.lobby) {
+      if (lobby.length >= limit) break;
+      if (l.lease > now) continue;
+      const d = this.#dropLobby(cs);
+      if (d) lobby.push(d);
+    }
+    return { meetings, lobby };
   }
 
   async publishToOwner(meetingSid: string, now: number, channelPrefix: string, payload: string): Promise<number | null> {

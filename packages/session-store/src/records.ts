@@ -11,6 +11,9 @@ import {
   type CallInput,
   type CallPatch,
   DIRECTIONS,
+  type EnterInput,
+  type LobbyCall,
+  type LiveCall,
   type Meeting,
   type MeetingInfo,
   type MeetingPatch,
@@ -47,6 +50,31 @@ export interface CallRecord extends Omit<Call, "date_created" | "date_joined" | 
   date_joined: number;
   node: string;
 }
+
+/**
+ * A call at the access-code prompt as stored (see {@link LobbyCall}): the fields it has
+ * before it joins, the node that answered it and its own lease (ms since the epoch;
+ * alive while greater than now), renewed with that node's meetings. `meeting_sid` is
+ * always null: it tells a lobby record from a joined one. Field names double as JSON keys.
+ */
+export interface LobbyRecord {
+  call_sid: string;
+  account_sid: string;
+  codecs: string;
+  number_src: string;
+  number_dst: string;
+  name: string;
+  direction: Call["direction"];
+  date_created: number;
+  meeting_sid: null;
+  node: string;
+  lease: number;
+}
+
+/** A stored call of either kind. */
+export type AnyCallRecord = CallRecord | LobbyRecord;
+
+export const isLobbyRecord = (r: AnyCallRecord): r is LobbyRecord => r.meeting_sid === null;
 
 /** The attendee counter of each role. */
 export const ROLE_COUNTER: Readonly<Record<Role, keyof Attendees>> = {
@@ -115,18 +143,49 @@ export function toCall(r: CallRecord, now: number): Call {
   };
 }
 
+/** The public Call of a call at the prompt, `duration` as of `now`. */
+export function toLobbyCall(r: LobbyRecord, now: number): LobbyCall {
+  return {
+    access_code: "",
+    account_sid: r.account_sid,
+    call_sid: r.call_sid,
+    codecs: r.codecs,
+    date_created: iso(r.date_created),
+    date_joined: null,
+    direction: r.direction,
+    duration: seconds(now, r.date_created),
+    gain_level: 0,
+    meeting_room_sid: null,
+    meeting_sid: null,
+    muted: false,
+    name: r.name,
+    number_dst: r.number_dst,
+    number_src: r.number_src,
+    on_hold: false,
+    role: null,
+  };
+}
+
+/** The public Call of a stored call of either kind. */
+export function toLiveCall(r: AnyCallRecord, now: number): LiveCall {
+  return isLobbyRecord(r) ? toLobbyCall(r, now) : toCall(r, now);
+}
+
 export function toMeetingInfo(r: MeetingRecord, now: number): MeetingInfo {
   return { meeting: toMeeting(r, now), meetingKey: r.key, nodeId: r.node, leaseExpiresAt: r.lease };
 }
 
-export function toCallInfo(r: CallRecord, now: number): CallInfo {
-  return { call: toCall(r, now), nodeId: r.node };
+export function toCallInfo(r: AnyCallRecord, now: number): CallInfo {
+  return { call: toLiveCall(r, now), nodeId: r.node };
 }
 
 // ---- The Redis adapter stores records as JSON (see lua.ts), written by us only.
 
 export const parseMeeting = (json: string): MeetingRecord => JSON.parse(json) as MeetingRecord;
 export const parseCall = (json: string): CallRecord => JSON.parse(json) as CallRecord;
+export const parseLobby = (json: string): LobbyRecord => JSON.parse(json) as LobbyRecord;
+/** A call record of either kind (lobby records have `meeting_sid` null). */
+export const parseAnyCall = (json: string): AnyCallRecord => JSON.parse(json) as AnyCallRecord;
 
 // ---- Input checks. Callers (API, mixer) validate user input first; these guard the
 // store's invariants, so a violation is a programming error and throws.
@@ -190,6 +249,29 @@ export function normalizeCallInput(c: CallInput, now: number): NormalizedCall {
     muted: c.muted ?? false,
     on_hold: c.on_hold ?? false,
     gain_level: checkGain(c.gain_level ?? 0, "call.gain_level"),
+  };
+}
+
+/** The lobby record of an {@link EnterInput}, values checked, leased until `now + ttlMs`. */
+export function normalizeEnterInput(e: EnterInput, now: number, ttlMs: number): LobbyRecord {
+  if (!(DIRECTIONS as readonly string[]).includes(e.direction)) {
+    throw new RangeError(`direction: must be one of ${DIRECTIONS.join(", ")}`);
+  }
+  for (const f of ["account_sid", "codecs", "number_src", "number_dst", "name", "nodeId"] as const) {
+    if (typeof e[f] !== "string") throw new RangeError(`${f}: must be a string`);
+  }
+  return {
+    call_sid: e.call_sid ?? crypto.randomUUID(),
+    account_sid: e.account_sid,
+    codecs: e.codecs,
+    number_src: e.number_src,
+    number_dst: e.number_dst,
+    name: e.name,
+    direction: e.direction,
+    date_created: e.date_created === undefined ? now : toMs(e.date_created, "date_created"),
+    meeting_sid: null,
+    node: e.nodeId,
+    lease: now + ttlMs,
   };
 }
 

@@ -15,7 +15,16 @@ import {
 } from "./backend.ts";
 import { rethrowUnavailable } from "./errors.ts";
 import { runScript, type ScriptName } from "./lua.ts";
-import { type CallRecord, type MeetingRecord, parseCall, parseMeeting } from "./records.ts";
+import {
+  type AnyCallRecord,
+  type CallRecord,
+  type LobbyRecord,
+  type MeetingRecord,
+  parseAnyCall,
+  parseCall,
+  parseLobby,
+  parseMeeting,
+} from "./records.ts";
 import type { CallPatch, MeetingPatch } from "./types.ts";
 
 function destroyed(reply: unknown): Destroyed | null {
@@ -102,9 +111,27 @@ export class RedisBackend implements Backend {
     return { call: parseCall(c), meeting: parseMeeting(m), ended: ended === 1 };
   }
 
-  async getCall(callSid: string, now: number): Promise<CallRecord | null> {
+  async getCall(callSid: string, now: number): Promise<AnyCallRecord | null> {
     const reply = (await this.#run("getCall", now, callSid)) as [string, string | null] | null;
-    return reply && reply[1] !== null && Number(reply[1]) > now ? parseCall(reply[0]) : null;
+    return reply && reply[1] !== null && Number(reply[1]) > now ? parseAnyCall(reply[0]) : null;
+  }
+
+  async enter(record: LobbyRecord, now: number): Promise<boolean> {
+    const reply = await this.#run(
+      "enter",
+      now,
+      record.call_sid,
+      JSON.stringify(record),
+      record.account_sid,
+      record.node,
+      record.lease,
+    );
+    return reply === 1;
+  }
+
+  async leaveLobby(callSid: string, now: number): Promise<LobbyRecord | null> {
+    const reply = await this.#run("leaveLobby", now, callSid);
+    return typeof reply === "string" ? parseLobby(reply) : null;
   }
 
   async getMeeting(meetingSid: string, now: number): Promise<MeetingRecord | null> {
@@ -120,8 +147,13 @@ export class RedisBackend implements Backend {
     return { meeting: m && m.lease > now ? m : null, settling: settling === 1 };
   }
 
-  async listCalls(accountSid: string, now: number): Promise<RawList<CallRecord>> {
-    const [calls, msids, leases] = (await this.#run("listCalls", now, accountSid)) as [string[], string[], (string | null)[]];
+  async listCalls(accountSid: string, now: number): Promise<RawList<AnyCallRecord>> {
+    const [calls, msids, leases, lobby] = (await this.#run("listCalls", now, accountSid)) as [
+      string[],
+      string[],
+      (string | null)[],
+      string[],
+    ];
     const live = new Set<string>();
     let sawExpired = false;
     msids.forEach((sid, i) => {
@@ -129,21 +161,26 @@ export class RedisBackend implements Backend {
       if (l != null && Number(l) > now) live.add(sid);
       else sawExpired = true;
     });
-    const items: CallRecord[] = [];
+    const items: AnyCallRecord[] = [];
     for (const json of calls) {
       const c = parseCall(json);
       if (live.has(c.meeting_sid)) items.push(c);
     }
+    for (const json of lobby) {
+      const l = parseLobby(json);
+      if (l.lease > now) items.push(l);
+      else sawExpired = true;
+    }
     return { items, sawExpired };
   }
 
-  async listCallsPage(accountSid: string, now: number, offset: number, limit: number): Promise<RawPage<CallRecord>> {
+  async listCallsPage(accountSid: string, now: number, offset: number, limit: number): Promise<RawPage<AnyCallRecord>> {
     const [calls, total, expired] = (await this.#run("listCallsPage", now, accountSid, offset, limit)) as [
       string[],
       number,
       number,
     ];
-    return { items: calls.map(parseCall), total, sawExpired: expired === 1 };
+    return { items: calls.map(parseAnyCall), total, sawExpired: expired === 1 };
   }
 
   async listMeetings(accountSid: string, now: number): Promise<RawList<MeetingRecord>> {
@@ -204,8 +241,9 @@ export class RedisBackend implements Backend {
     return { status, meeting: parseMeeting(m), added: added.map(parseCall), tookKey: tookKey === 1 };
   }
 
-  async reapExpired(now: number, limit: number): Promise<Destroyed[]> {
-    return destroyedList(await this.#run("reapExpired", now, limit));
+  async reapExpired(now: number, limit: number): Promise<{ meetings: Destroyed[]; lobby: LobbyRecord[] }> {
+    const [meetings, lobby] = (await this.#run("reapExpired", now, limit)) as [unknown[], string[]];
+    return { meetings: destroyedList(meetings), lobby: lobby.map(parseLobby) };
   }
 
   async publishToOwner(meetingSid: string, now: number, channelPrefix: string, payload: string): Promise<number | null> {

@@ -61,7 +61,7 @@ test("after Redis restarts empty, the owner's restore brings the meeting back an
   await api.updateCall(b.call.call_sid, { muted: true });
   await api.updateMeeting(a.meeting.meeting_sid, { locked: true, on_hold: "l", participant_muted: "relaxed" });
   const meeting = await api.getMeeting(a.meeting.meeting_sid);
-  const calls = (await api.listCalls("acct-1")).sort((x, y) => x.call_sid.localeCompare(y.call_sid));
+  const calls = (await api.listCallsOfMeeting(a.meeting.meeting_sid)).sort((x, y) => x.call_sid.localeCompare(y.call_sid));
   expect(calls.length).toBe(2);
   // What node n1 knows from mixing: the mixer's view of its meeting and calls.
   const known: RestoreMeeting = {
@@ -131,7 +131,7 @@ test("a meeting created for the key before the owner restored gives the key to t
     call: caller("host", 1),
   });
   if (!first.ok) throw new Error("refused");
-  const [c] = await s.listCalls("acct-2");
+  const [c] = await s.listCallsOfMeeting(first.meeting.meeting_sid);
   await redis.restart();
   // A client that never knew the old epoch sees no settling window and creates a meeting.
   const fresh = createSessionStore({ redisUrl: redis.url, prefix, onError: () => {} });

@@ -13,9 +13,12 @@ import type {
   CallPatch,
   ControlMessage,
   EndMeetingResult,
+  EnterInput,
   JoinInput,
   JoinResult,
   LeaveResult,
+  LiveCall,
+  LobbyCall,
   Meeting,
   MeetingInfo,
   MeetingPatch,
@@ -28,9 +31,9 @@ import type {
 } from "./types.ts";
 
 /**
- * An event a mixer node records itself, of what only it sees: a caller answered and at
- * the access-code prompt (`call.entered`), someone starting or stopping to talk
- * (`talker.started`, `talker.stopped`).
+ * An event a mixer node records itself, of what only it sees: someone starting or
+ * stopping to talk (`talker.started`, `talker.stopped`). A caller at the access-code
+ * prompt (`call.entered`) is recorded by {@link SessionStore.enter}.
  */
 export interface NodeEventInput {
   type: NodeEventType;
@@ -38,11 +41,8 @@ export interface NodeEventInput {
   call_sid: string;
   /** Default: the call's meeting in the store (null while the call is not in a meeting). */
   meeting_sid?: string | null;
-  /**
-   * The Call object as GET returns it. Default: read from the store (talker events of a
-   * joined call); required for `call.entered`, whose call is not in a meeting yet.
-   */
-  data?: Call | Record<string, unknown>;
+  /** The Call object as GET returns it. Default: read from the store. */
+  data?: LiveCall | Record<string, unknown>;
   /** When it happened; default now. */
   at?: TimeInput;
 }
@@ -108,40 +108,70 @@ export interface SessionStore {
    * @throws RangeError on malformed input; Error when `call.call_sid` is already in use.
    */
   join(input: JoinInput): Promise<JoinResult>;
-  /** Removes a call; the last call leaving deletes the meeting. Null when the call does not exist. */
+  /** Removes a joined call; the last call leaving deletes the meeting. Null when the call does not exist. */
   leave(callSid: string): Promise<LeaveResult | null>;
-  getCall(callSid: string): Promise<Call | null>;
-  /** A call with the node carrying it. */
+  /**
+   * Records a call answered and at the access-code prompt (the mixer's lobby), held by
+   * `input.nodeId` under a lease of the store's `leaseTtlMs` that `renewLease` of that
+   * node extends, so a dead node's callers vanish with its meetings. Listed and read
+   * like joined calls, with `meeting_sid` null ({@link LobbyCall}); a `join` with the same
+   * `call_sid` turns it into the joined call atomically. Publishes `call_entered` (the
+   * public `call.entered`, its data this object). Null when the call sid is in use.
+   * @throws RangeError on malformed input.
+   * @example
+   * const lobby = await store.enter({ call_sid, account_sid, codecs: "PCMU", number_src, number_dst,
+   *   name: "", direction: "In", nodeId: "mixer-1" });
+   */
+  enter(input: EnterInput): Promise<LobbyCall | null>;
+  /**
+   * Removes a call at the prompt that leaves without joining (hung up, refused); null
+   * when there is none (a joined call is never touched: see `leave`). Publishes
+   * `lobby_left` (the public `call.left` with `meeting_sid` null).
+   */
+  leaveLobby(callSid: string): Promise<LobbyCall | null>;
+  /** A call in a meeting, or at the access-code prompt (`meeting_sid` null). */
+  getCall(callSid: string): Promise<LiveCall | null>;
+  /** A call with the node carrying it (for a call at the prompt, the node that answered it). */
   getCallInfo(callSid: string): Promise<CallInfo | null>;
   getMeeting(meetingSid: string): Promise<Meeting | null>;
   /** A meeting with its key, owning node and lease. */
   getMeetingInfo(meetingSid: string): Promise<MeetingInfo | null>;
   getMeetingByKey(meetingKey: string): Promise<Meeting | null>;
-  /** Every call of an account, in no particular order (the API sorts, filters and pages). */
-  listCalls(accountSid: string): Promise<Call[]>;
+  /**
+   * Every call of an account, those at the access-code prompt included, in no particular
+   * order (the API sorts, filters and pages).
+   */
+  listCalls(accountSid: string): Promise<LiveCall[]>;
   /**
    * Calls `offset` to `offset + limit` of what `listCalls` returns, in the same order
    * (while the account's calls do not change), and how many calls it returns in all;
    * only the page's records are read. For the unfiltered, unordered API list.
    */
-  listCallsPage(accountSid: string, offset: number, limit: number): Promise<{ items: Call[]; total: number }>;
+  listCallsPage(accountSid: string, offset: number, limit: number): Promise<{ items: LiveCall[]; total: number }>;
   /** Every meeting of an account, in no particular order. */
   listMeetings(accountSid: string): Promise<Meeting[]>;
   /** The calls of a meeting; empty when the meeting does not exist. */
   listCallsOfMeeting(meetingSid: string): Promise<Call[]>;
-  /** Applies `patch`; null when the call does not exist. @throws RangeError on a bad value. */
+  /**
+   * Applies `patch` to a joined call; null when there is none (also for a call at the
+   * prompt: it has no meeting to be muted or held in). @throws RangeError on a bad value.
+   */
   updateCall(callSid: string, patch: CallPatch): Promise<Call | null>;
   /** Applies `patch`; null when the meeting does not exist. @throws RangeError on a bad value. */
   updateMeeting(meetingSid: string, patch: MeetingPatch): Promise<Meeting | null>;
   /** Deletes the meeting and all its calls; null when it does not exist. */
   endMeeting(meetingSid: string): Promise<EndMeetingResult | null>;
   /**
-   * Extends the lease of every meeting `nodeId` owns to now + `ttlMs` (default: the
-   * store's `leaseTtlMs`). Meetings of the node whose lease had already run out are
-   * removed and reported in `lost`, not revived.
+   * Extends the lease of every meeting `nodeId` owns, and of every call it holds at the
+   * prompt, to now + `ttlMs` (default: the store's `leaseTtlMs`). Meetings of the node
+   * whose lease had already run out are removed and reported in `lost`, not revived;
+   * such calls at the prompt are left to the reaper.
    */
   renewLease(nodeId: string, ttlMs?: number): Promise<RenewResult>;
-  /** Removes meetings (and their calls) whose lease ran out; resolves to those meetings. */
+  /**
+   * Removes meetings (and their calls) whose lease ran out, and calls at the prompt whose
+   * lease ran out (`lobby_left`, reason `lease_expired`); resolves to those meetings.
+   */
   reapExpired(): Promise<Meeting[]>;
   /**
    * Calls `handler` each time this client finds that the store lost its data under it

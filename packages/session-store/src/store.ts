@@ -15,12 +15,16 @@ import {
 } from "./pubsub.ts";
 import {
   iso,
+  type LobbyRecord,
   normalizeCallInput,
+  normalizeEnterInput,
   normalizeCallPatch,
   normalizeInitialMeeting,
   normalizeMeetingPatch,
   normalizeRoleSet,
   toCall,
+  toLiveCall,
+  toLobbyCall,
   toMs,
   toCallInfo,
   toMeeting,
@@ -34,9 +38,13 @@ import {
   CONTROL_MESSAGE_TYPES,
   type ControlMessage,
   type EndMeetingResult,
+  type EnterInput,
   type JoinInput,
   type JoinResult,
   type LeaveResult,
+  type LiveCall,
+  type LobbyCall,
+  type LobbyLeaveReason,
   type Meeting,
   type MeetingEndReason,
   type MeetingInfo,
@@ -199,6 +207,12 @@ class Store implements SessionStore {
     return meeting;
   }
 
+  #emitLobbyLeft(r: LobbyRecord, reason: LobbyLeaveReason, now: number): LobbyCall {
+    const call = toLobbyCall(r, now);
+    this.#emit({ type: "lobby_left", account_sid: call.account_sid, at: iso(now), call, reason });
+    return call;
+  }
+
   #epochInput(): EpochInput {
     return { known: this.#epoch ?? "", candidate: crypto.randomUUID(), graceMs: this.#graceMs };
   }
@@ -349,10 +363,25 @@ class Store implements SessionStore {
     return { call, meeting, ended: r.ended };
   }
 
-  async getCall(callSid: string): Promise<Call | null> {
+  async enter(input: EnterInput): Promise<LobbyCall | null> {
+    const now = this.#now();
+    const record = normalizeEnterInput(input, now, this.#ttl);
+    if (!(await this.#backend.enter(record, now))) return null;
+    const call = toLobbyCall(record, now);
+    this.#emit({ type: "call_entered", account_sid: call.account_sid, at: iso(now), call });
+    return call;
+  }
+
+  async leaveLobby(callSid: string): Promise<LobbyCall | null> {
+    const now = this.#now();
+    const r = await this.#backend.leaveLobby(callSid, now);
+    return r ? this.#emitLobbyLeft(r, "left", now) : null;
+  }
+
+  async getCall(callSid: string): Promise<LiveCall | null> {
     const now = this.#now();
     const r = await this.#backend.getCall(callSid, now);
-    return r ? toCall(r, now) : null;
+    return r ? toLiveCall(r, now) : null;
   }
 
   async getCallInfo(callSid: string): Promise<CallInfo | null> {
@@ -386,20 +415,20 @@ class Store implements SessionStore {
     }
   }
 
-  async listCalls(accountSid: string): Promise<Call[]> {
+  async listCalls(accountSid: string): Promise<LiveCall[]> {
     const now = this.#now();
     const r = await this.#backend.listCalls(accountSid, now);
     if (r.sawExpired) this.#reapInBackground();
-    return r.items.map((c) => toCall(c, now));
+    return r.items.map((c) => toLiveCall(c, now));
   }
 
-  async listCallsPage(accountSid: string, offset: number, limit: number): Promise<{ items: Call[]; total: number }> {
+  async listCallsPage(accountSid: string, offset: number, limit: number): Promise<{ items: LiveCall[]; total: number }> {
     if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError("offset must be a whole number of 0 or more");
     if (!Number.isSafeInteger(limit) || limit < 0) throw new RangeError("limit must be a whole number of 0 or more");
     const now = this.#now();
     const r = await this.#backend.listCallsPage(accountSid, now, offset, limit);
     if (r.sawExpired) this.#reapInBackground();
-    return { items: r.items.map((c) => toCall(c, now)), total: r.total };
+    return { items: r.items.map((c) => toLiveCall(c, now)), total: r.total };
   }
 
   async listMeetings(accountSid: string): Promise<Meeting[]> {
@@ -460,12 +489,14 @@ class Store implements SessionStore {
   async reapExpired(): Promise<Meeting[]> {
     const out: Meeting[] = [];
     // Bounded batches: a backlog (a node died with many meetings) is cleared in several
-    // short scripts rather than one long one.
+    // short scripts rather than one long one. Callers at the prompt of a node that
+    // stopped renewing (died) go the same way.
     for (let round = 0; round < 100; round++) {
       const now = this.#now();
       const batch = await this.#backend.reapExpired(now, REAP_BATCH);
-      for (const d of batch) out.push(this.#emitEnded(d, "lease_expired", now));
-      if (batch.length < REAP_BATCH) break;
+      for (const d of batch.meetings) out.push(this.#emitEnded(d, "lease_expired", now));
+      for (const r of batch.lobby) this.#emitLobbyLeft(r, "lease_expired", now);
+      if (batch.meetings.length < REAP_BATCH && batch.lobby.length < REAP_BATCH) break;
     }
     return out;
   }

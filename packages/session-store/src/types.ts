@@ -61,6 +61,32 @@ export interface Call {
   role: Role;
 }
 
+/**
+ * A Call at the access-code prompt: answered, not in a meeting yet (the mixer's lobby).
+ * The reference says the Call object exists "for each conference user" and that
+ * `meeting_sid` and `meeting_room_sid` are "filled only after the caller enters the
+ * meeting": null here, and so are `date_joined` and `role` (no meeting, no role yet);
+ * `access_code` is empty until a code is accepted. The same `call_sid` carries on when
+ * the caller joins: the store turns this record into the joined Call in one step.
+ */
+export interface LobbyCall extends Omit<Call, "date_joined" | "meeting_room_sid" | "meeting_sid" | "role"> {
+  date_joined: null;
+  meeting_room_sid: null;
+  meeting_sid: null;
+  role: null;
+}
+
+/** A Call as the API lists it: in a meeting, or still at the access-code prompt. */
+export type LiveCall = Call | LobbyCall;
+
+/**
+ * Whether a call is at the access-code prompt (no meeting yet).
+ * @example if (isLobbyCall(call)) await store.control.send(info.nodeId, { type: "call_hangup", meetingSid: "", callSid })
+ */
+export function isLobbyCall(call: LiveCall): call is LobbyCall {
+  return call.meeting_sid === null;
+}
+
 /** The Call object's fields in the order the reference lists them (alphabetical). */
 export const CALL_FIELDS = [
   "access_code",
@@ -95,8 +121,11 @@ export interface MeetingInfo {
 
 /** A call with what the store keeps beside the public object. */
 export interface CallInfo {
-  call: Call;
-  /** The mixer node that carries the call's media (may differ from the meeting owner during a hand-over). */
+  call: LiveCall;
+  /**
+   * The mixer node that carries the call's media (may differ from the meeting owner
+   * during a hand-over); for a call at the prompt, the node that answered it.
+   */
   nodeId: string;
 }
 
@@ -122,6 +151,23 @@ export interface CallInput {
   on_hold?: boolean;
   /** Default 0. */
   gain_level?: number;
+}
+
+/** Input of {@link SessionStore.enter}: a call answered and at the access-code prompt. */
+export interface EnterInput {
+  /** Defaults to a new random UUID; the join later passes the same one. */
+  call_sid?: string;
+  /** The account the dialed number belongs to. */
+  account_sid: string;
+  codecs: string;
+  number_src: string;
+  number_dst: string;
+  name: string;
+  direction: Direction;
+  /** When the call was placed (INVITE received); defaults to now. */
+  date_created?: TimeInput;
+  /** The mixer node that answered it (and renews its lease with its meetings'). */
+  nodeId: string;
 }
 
 /** Meeting state applied only when the join creates the meeting. */
@@ -248,6 +294,10 @@ export interface RestoreResult {
   tookKey: boolean;
 }
 
+/** Why a call left the access-code prompt without joining, as told to observers. */
+export const LOBBY_LEAVE_REASONS = ["left", "lease_expired"] as const;
+export type LobbyLeaveReason = (typeof LOBBY_LEAVE_REASONS)[number];
+
 /** Why a meeting ended, as told to observers. */
 export const MEETING_END_REASONS = ["last_left", "ended", "lease_expired"] as const;
 export type MeetingEndReason = (typeof MEETING_END_REASONS)[number];
@@ -271,14 +321,23 @@ export type SessionEvent =
     }
   | { type: "call_joined"; account_sid: string; at: string; call: Call; meeting: Meeting }
   | { type: "call_updated"; account_sid: string; at: string; call: Call; changes: CallPatch }
-  | { type: "call_left"; account_sid: string; at: string; call: Call; meeting: Meeting };
+  | { type: "call_left"; account_sid: string; at: string; call: Call; meeting: Meeting }
+  /** A call was answered and is at the access-code prompt (see {@link LobbyCall}). */
+  | { type: "call_entered"; account_sid: string; at: string; call: LobbyCall }
+  /**
+   * A call left from the access-code prompt without joining: hung up, refused, or its
+   * node's lease ran out (`lease_expired`). A call that joins leaves no such event: it
+   * becomes the joined call (`call_joined`).
+   */
+  | { type: "lobby_left"; account_sid: string; at: string; call: LobbyCall; reason: LobbyLeaveReason };
 
 export type SessionEventType = SessionEvent["type"];
 
 /**
  * A command from the API (or any node) to the mixer node owning a meeting (typed
  * union, discriminated by `type`). Each carries the new value, already stored; the
- * node applies it to the running mix.
+ * node applies it to the running mix. `call_hangup` with an empty `meetingSid` is for
+ * a call at the access-code prompt, sent to the node that answered it.
  */
 export type ControlMessage =
   | { type: "call_mute"; meetingSid: string; callSid: string; muted: boolean }
@@ -329,6 +388,8 @@ export const SESSION_EVENT_TYPES = [
   "call_joined",
   "call_updated",
   "call_left",
+  "call_entered",
+  "lobby_left",
 ] as const satisfies readonly SessionEventType[];
 
 /** Stops a subscription. Idempotent. */

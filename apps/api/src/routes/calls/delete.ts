@@ -1,3 +1,4 @@
+import { isLobbyCall } from "@conf/session-store";
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../lib/context.ts";
 import { notFound } from "../../lib/errors.ts";
@@ -10,23 +11,31 @@ const route = createRoute({
   operationId: "deleteCall",
   path: "/calls/{call_sid}",
   tags: ["Calls"],
-  summary: "Drop call",
+  summary: "Hang up call",
   description:
-    "Not in the reference: hangs one caller up. The mixer node that owns the meeting sends the phone a BYE and removes the Call object (as `call.left` reports); the meeting goes on while others are in it.",
+    "Not in the reference. Hangs the call up: the mixer node that carries it (for a call still at the access-code prompt, the node that answered it) sends BYE, and the Call object is deleted.",
   security: [{ basicAuth: [] }],
   request: { params: CallParams },
-  responses: { 204: { description: "Sent to the owning node (empty body)" }, ...errors(401, 404) },
+  responses: { 204: { description: "Hung up (empty body)" }, ...errors(401, 404) },
 });
 
 export function registerDelete(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
     const store = liveStore(c);
     const sid = c.req.valid("param").call_sid;
-    const call = (await store?.getCall(sid)) ?? null;
-    if (!store || !call || !isOwn(c, call)) throw notFound("call");
-    // The owner hangs up and leaves the meeting through its own path (exit tones, the
-    // last caller ending the meeting, the events): the store is not changed from here.
-    await store.control.sendToOwner({ type: "call_hangup", meetingSid: call.meeting_sid, callSid: sid });
+    const info = (await store?.getCallInfo(sid)) ?? null;
+    if (!store || !info || !isOwn(c, info.call)) throw notFound("call");
+    const lobby = isLobbyCall(info.call);
+    // First tell the node holding the call to hang it up (it has the dialog and the
+    // media), then delete the object here, so it is gone when we answer even if that
+    // node is down. The node's own removal then finds nothing.
+    await store.control.send(info.nodeId, {
+      type: "call_hangup",
+      meetingSid: lobby ? "" : (info.call.meeting_sid ?? ""),
+      callSid: sid,
+    });
+    if (lobby) await store.leaveLobby(sid);
+    else await store.leave(sid);
     return c.body(null, 204);
   });
 }

@@ -6,7 +6,7 @@ import { registerGet } from "./get.ts";
 import { registerList } from "./list.ts";
 import { registerUpdate } from "./update.ts";
 
-/** `/calls`: list, get, PATCH, DELETE (not in the reference) (live objects from the session store). */
+/** `/calls`: list, get, PATCH, DELETE (live objects from the session store; DELETE is not in the reference). */
 export function callsRoutes(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   registerList(app);

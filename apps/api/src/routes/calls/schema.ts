@@ -24,26 +24,55 @@ const EXAMPLE = {
   role: "host",
 };
 
-/** The Call object of the reference (live: exists while the caller is in a meeting). */
+const AT_PROMPT = "null while the caller is at the access-code prompt (not in a meeting yet)";
+
+/**
+ * The Call object of the reference. Live: it exists from the moment the caller is
+ * answered ("for each conference user, the system creates a temporary Call object")
+ * until it hangs up.
+ *
+ * A call still at the access-code prompt has no field of its own saying so, on purpose:
+ * the reference already says how such a Call reads, since `meeting_sid` and
+ * `meeting_room_sid` are "filled only after the caller enters the meeting". So those are
+ * null, and so are `date_joined` and `role` (nothing joined, no role granted yet), with
+ * `access_code` empty. A `state` field would be one the reference does not have, that
+ * every client written against it must ignore, and that says nothing `meeting_sid`
+ * does not: `filter=meeting_sid eq null` lists the callers at the prompt. The same
+ * `call_sid` carries on when the caller joins.
+ */
 export const CallSchema = z
   .object({
-    access_code: z.string().openapi({ description: "The code the caller entered" }),
+    access_code: z.string().openapi({ description: "The code the caller entered (empty before one is accepted)" }),
     account_sid: z.string(),
     call_sid: z.string(),
     codecs: z.string().openapi({ description: "Semicolon-separated audio codecs of the call" }),
     date_created: z.string().openapi({ description: "When the call was placed" }),
-    date_joined: z.string().openapi({ description: "When the caller joined the meeting" }),
+    date_joined: z
+      .string()
+      .nullable()
+      .openapi({ description: `When the caller joined the meeting; ${AT_PROMPT}` }),
     direction: z.enum(["In", "Out"]),
     duration: z.number().int().openapi({ description: "Seconds since the call was placed" }),
     gain_level: z.number().int(),
-    meeting_room_sid: z.string().nullable(),
-    meeting_sid: z.string(),
+    meeting_room_sid: z
+      .string()
+      .nullable()
+      .openapi({
+        description: `The meeting room of the call's meeting; null for an ad-hoc meeting, and ${AT_PROMPT}`,
+      }),
+    meeting_sid: z
+      .string()
+      .nullable()
+      .openapi({ description: `The meeting the call is in; ${AT_PROMPT}` }),
     muted: z.boolean().openapi({ description: "Whether the call is muted (update)" }),
     name: z.string().openapi({ description: "The caller's name as the client sent it (update)" }),
     number_dst: z.string().openapi({ description: "The number dialed" }),
     number_src: z.string().openapi({ description: "The caller" }),
     on_hold: z.boolean().openapi({ description: "Whether the call is on hold (update)" }),
-    role: z.enum(ROLES),
+    role: z
+      .enum(ROLES)
+      .nullable()
+      .openapi({ description: `The caller's role in the meeting; ${AT_PROMPT}` }),
   })
   .openapi("Call", { example: EXAMPLE });
 
