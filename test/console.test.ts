@@ -91,8 +91,9 @@ beforeAll(async () => {
   await bed.dialIn(partPhone, PART_CODE);
   const both = await eventually(
     async () => {
+      // Callers at the code prompt are listed too (meeting_sid null): wait for both to join.
       const l = await calls();
-      return l.length === 2 ? l : null;
+      return l.length === 2 && l.every((c) => c.meeting_sid) ? l : null;
     },
     20_000,
     "both phones in the meeting",
