@@ -110,6 +110,18 @@ export interface Backend {
   /** Writes a meeting and calls a node still runs back (see the `restore` script). */
   restore(meeting: MeetingRecord, calls: CallRecord[], now: number): Promise<RawRestore>;
   reapExpired(now: number, limit: number): Promise<Destroyed[]>;
+  /**
+   * Failover: the meeting's owner becomes `toNodeId` with lease `lease` if it is
+   * `fromNodeId` now (alive or not, as long as the record exists). Returns the record
+   * after the attempt; null when there is no record.
+   */
+  moveMeeting(
+    meetingSid: string,
+    fromNodeId: string,
+    toNodeId: string,
+    lease: number,
+    now: number,
+  ): Promise<MeetingRecord | null>;
   /** Publishes `payload` on `channelPrefix + owner` of a live meeting; null when there is none. */
   publishToOwner(meetingSid: string, now: number, channelPrefix: string, payload: string): Promise<number | null>;
   close(): Promise<void>;
