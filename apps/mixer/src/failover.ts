@@ -47,18 +47,76 @@ export interface FailoverParts {
   bg(p: Promise<unknown>): void;
 }
 
+/**
+ * Which nodes have gone unheard: each probe publishes on this node's own control channel
+ * and on each watched node's, and reads how many listen there. A node that has had
+ * nobody listening on every probe for `silentMs` is reported dead, once per silence.
+ * A probe in which this node's own channel is not heard (the store is away or
+ * reconnecting, which drops every subscription at once) proves nothing and starts the
+ * count anew; so does a probe that failed.
+ */
+export class NodeWatch {
+  /** Since when each watched node has had nobody listening, ms. */
+  private readonly silentSince = new Map<string, number>();
+  private probing = false;
+
+  constructor(
+    private readonly selfId: string,
+    private readonly listeners: (nodeId: string) => Promise<number>,
+    private readonly silentMs: number,
+    private readonly died: (nodeId: string, silentForMs: number) => void,
+  ) {}
+
+  async probe(nodes: readonly string[], now: number): Promise<void> {
+    if (this.probing) return;
+    this.probing = true;
+    try {
+      const watched = nodes.filter((n) => n !== this.selfId);
+      for (const n of this.silentSince.keys()) if (!watched.includes(n)) this.silentSince.delete(n);
+      if (watched.length === 0) return;
+      const self = await this.listeners(this.selfId).catch(() => 0);
+      if (self === 0) {
+        this.silentSince.clear();
+        return;
+      }
+      const heard = await Promise.all(watched.map((n) => this.listeners(n).catch(() => -1)));
+      watched.forEach((n, i) => {
+        if (heard[i] !== 0) {
+          this.silentSince.delete(n);
+          return;
+        }
+        const since = this.silentSince.get(n) ?? now;
+        this.silentSince.set(n, since);
+        if (now - since >= this.silentMs) {
+          this.silentSince.delete(n);
+          this.died(n, now - since);
+        }
+      });
+    } finally {
+      this.probing = false;
+    }
+  }
+}
+
 export class Failover {
   /** Nodes found dead (each is failed over once). */
   private readonly dead = new Set<string>();
-  /** Since when each probed node has had nobody listening, ms. */
-  private readonly silentSince = new Map<string, number>();
+  private readonly watch: NodeWatch;
   /** Meetings taken over here with a sweep pending. */
   private readonly sweeps = new Map<string, ReturnType<typeof setTimeout>>();
   private timer: ReturnType<typeof setInterval> | null = null;
-  private probing = false;
 
   constructor(private readonly parts: FailoverParts) {
     parts.handover.rejoin = (call, decision, meetingSid) => this.rejoin(call, decision, meetingSid);
+    this.watch = new NodeWatch(
+      parts.nodeId,
+      (n) => parts.handover.ping(n),
+      parts.silentMs,
+      (n, ms) => {
+        parts.log.warn({ node: n }, `node ${n} has not listened for ${Math.round(ms)} ms: it counts as dead`);
+        this.nodeDied(n);
+      },
+    );
   }
 
   /** Starts probing the nodes this node handed calls to. */
@@ -83,42 +141,13 @@ export class Failover {
   nodeDied(nodeId: string): void {
     if (nodeId === this.parts.nodeId || this.dead.has(nodeId) || this.parts.stopped()) return;
     this.dead.add(nodeId);
-    this.silentSince.delete(nodeId);
     this.parts.bg(this.failOver(nodeId));
   }
 
-  /** One round of probes (see the file's comment); `now` in ms of performance.now. */
-  async probe(now: number): Promise<void> {
-    if (this.probing || this.parts.stopped()) return;
-    this.probing = true;
-    try {
-      const { handover } = this.parts;
-      const nodes = [...handover.movedNodes()].filter((n) => n !== this.parts.nodeId && !this.dead.has(n));
-      for (const n of this.silentSince.keys()) if (!nodes.includes(n)) this.silentSince.delete(n);
-      if (nodes.length === 0) return;
-      const self = await handover.ping(this.parts.nodeId).catch(() => 0);
-      if (self === 0) {
-        // Our own channel is not heard: the store is away, so silence proves nothing.
-        this.silentSince.clear();
-        return;
-      }
-      const heard = await Promise.all(nodes.map((n) => handover.ping(n).catch(() => -1)));
-      nodes.forEach((n, i) => {
-        const r = heard[i] as number;
-        if (r !== 0) {
-          this.silentSince.delete(n);
-          return;
-        }
-        const since = this.silentSince.get(n) ?? now;
-        this.silentSince.set(n, since);
-        if (now - since >= this.parts.silentMs) {
-          this.parts.log.warn({ node: n }, `node ${n} has not listened for ${Math.round(now - since)} ms: it counts as dead`);
-          this.nodeDied(n);
-        }
-      });
-    } finally {
-      this.probing = false;
-    }
+  /** One round of probes of the nodes this node handed calls to; `now` in ms of performance.now. */
+  probe(now: number): Promise<void> {
+    const nodes = [...this.parts.handover.movedNodes()].filter((n) => !this.dead.has(n));
+    return this.watch.probe(nodes, now);
   }
 
   /** Moves every call this node handed to `dead` to a live owner, one owner per meeting. */
