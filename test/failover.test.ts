@@ -7,7 +7,9 @@
  * (its dialog died with the worker) is gone from the API, and hang-up still works.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import type { Subprocess } from "bun";
 import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { eventually } from "./lib/service.ts";
 import { HEARD_DB, HOST_HZ, LIST_HZ, MeetingHarness, PART_HZ, type Phone } from "./lib/meeting-harness.ts";
 
@@ -123,5 +125,72 @@ describe("failover", () => {
 
     expect(a.level(PART_HZ, fromA, toA)).toBeGreaterThan(HEARD_DB);
     expect(b.level(HOST_HZ, fromB, toB)).toBeGreaterThan(HEARD_DB);
+  }, 60_000);
+
+  test("a caller handed over by another mixer node moves too: that node finds the worker unheard and joins the same meeting's new owner", async () => {
+    const node: Subprocess<"ignore", "pipe", "inherit"> = Bun.spawn(
+      ["bun", "run", join(import.meta.dir, "..", "apps", "mixer", "src", "main.ts")],
+      {
+        env: {
+          ...process.env,
+          ...h.svc.backing,
+          SIP_HOST: "127.0.0.1",
+          SIP_PORT: "0",
+          RTP_PORT_MIN: "33200",
+          RTP_PORT_MAX: "33399",
+          NODE_ID: "failover-second-node",
+        },
+        stdin: "ignore",
+        stdout: "pipe",
+        stderr: "inherit",
+      },
+    );
+    let out = "";
+    void (async () => {
+      const dec = new TextDecoder();
+      for await (const c of node.stdout) out += dec.decode(c);
+    })();
+    try {
+      const port = Number(
+        (await eventually(async () => out.match(/SIP on udp 127\.0\.0\.1:(\d+)/), 20_000, "the second node"))[1],
+      );
+      const room = await h.room("failover-nodes", {});
+      const a = h.phone(HOST_HZ);
+      const b = h.phone(PART_HZ);
+      const ca = await h.dialIn(a, room.host);
+      const cb = await h.dialIn(b, room.participant, port);
+      expect(cb.meeting_sid).toBe(ca.meeting_sid);
+      const worker = (await eventually(async () => out.match(/handed over to (\S+-w\d)/), 5000, "the hand-over"))[1] as string;
+      await Bun.sleep(1000);
+      const since = h.svc.output().length;
+      const after = () => h.svc.output().slice(since);
+      const killedAt = Date.now();
+      process.kill(pidOf(worker), "SIGKILL");
+      // The second node has no process to watch: it notices the silence (3 s by default).
+      await eventually(
+        async () => [...after().matchAll(/call (\S+) rejoined meeting (\S+) here/g)].length >= 2 || null,
+        10_000,
+        "both calls rejoined",
+      );
+      const movedInMs = Date.now() - killedAt;
+      console.log(`failover across nodes: both calls rejoined ${movedInMs} ms after the kill`);
+      expect(out).toContain(`node ${worker} has not listened`);
+      // On the live worker, or on the front itself when the first test left no live worker:
+      // either way one node, where both calls meet.
+      const rejoined = [...after().matchAll(/^mixer(?: (\S+))?: call (\S+) rejoined meeting (\S+) here/gm)];
+      expect(rejoined.length).toBe(2);
+      expect(new Set(rejoined.map((m) => m[1] ?? "front")).size).toBe(1);
+      expect(new Set(rejoined.map((m) => m[3]))).toEqual(new Set([ca.meeting_sid]));
+      const calls = await h.calls();
+      expect(calls.map((x) => x.call_sid).sort()).toEqual([ca.call_sid, cb.call_sid].sort());
+      expect(calls.every((x) => x.meeting_sid === ca.meeting_sid)).toBe(true);
+      await Bun.sleep(3000);
+      const [from, to] = [a.at() - 2.5, a.at() - 0.5];
+      await h.finish(ca.meeting_sid, [a, b]);
+      expect(a.level(PART_HZ, from, to)).toBeGreaterThan(HEARD_DB);
+    } finally {
+      node.kill("SIGTERM");
+      await node.exited;
+    }
   }, 60_000);
 });
