@@ -32,6 +32,24 @@ import type { Dialog, DialogSnapshot, SipUa } from "@conf/sip";
 
 /** How long the front keeps a handed-over dialog for phones that ignore the target refresh, ms. */
 const MOVED_KEEP_MS = 12 * 3600_000;
+/**
+ * Failover: how far the front raises its copy's CSeq and the o= version before it
+ * re-INVITEs the phone again. The lost owner may have sent requests (CSeq) and answered
+ * re-INVITEs (o= version) the front never saw; a phone refuses a CSeq below one it had
+ * (RFC 3261 12.2.2) and takes an unchanged o= version for an unchanged session.
+ */
+const FAILOVER_SEQ_STEP = 10_000;
+
+/** A call this node handed over, as it keeps it to pass on requests (and move it again). */
+export interface MovedCall {
+  readonly dialogId: string;
+  readonly nodeId: string;
+  readonly handoverId: string;
+  readonly dialog: Dialog;
+  /** The offer it was handed over with (`name` taken out: it is `name` here). */
+  readonly offer: HandoverOffer;
+  readonly name: Int16Array | null;
+}
 
 const role = z.enum(["host", "participant", "listener"]);
 
@@ -80,6 +98,11 @@ export const handoverOfferSchema = z.object({
     .optional(),
   /** When the caller keyed its code (epoch ms on the front): the owner measures the join from it. */
   codeKeyedAt: z.number().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  /**
+   * Set when the call moves on because the node that mixed it died (failover.ts): it
+   * rejoins this meeting, which the store already moved to the receiving node.
+   */
+  failover: z.object({ meetingSid: z.string().min(1).max(200), fromNodeId: z.string().min(1).max(200) }).optional(),
 });
 export type HandoverOffer = z.infer<typeof handoverOfferSchema>;
 
@@ -191,9 +214,11 @@ export class Handover {
     }
   >();
   /** Dialogs handed over to another node, by dialog id: what still arrives here is passed on. */
-  private readonly moved = new Map<string, { nodeId: string; handoverId: string; dialog: Dialog }>();
+  private readonly moved = new Map<string, MovedCall>();
   /** The same, by hand-over id (the owner's `ended` names it). */
   private readonly movedByHandover = new Map<string, string>();
+  /** Joins of failover offers (failover.ts): the call rejoins its meeting, moved here. */
+  rejoin: ((call: CallSession, decision: JoinDecision, meetingSid: string) => Promise<void>) | null = null;
   /** Calls handed over to us, by hand-over id (the front's `digit` names it), and by call sid. */
   private readonly takenOver = new Map<string, CallSession>();
   private readonly takenOverBySid = new Map<string, CallSession>();
@@ -322,7 +347,14 @@ export class Handover {
     // Kept until the owner says the call ended (or for a long call's life at most), for
     // phones that ignore the target refresh and still send BYE and INFO here.
     ua.releaseDialog(dialog, MOVED_KEEP_MS);
-    this.moved.set(dialog.id, { nodeId, handoverId, dialog });
+    this.moved.set(dialog.id, {
+      dialogId: dialog.id,
+      nodeId,
+      handoverId,
+      dialog,
+      offer: { ...offer, name: null },
+      name: call.name,
+    });
     this.placement?.count(nodeId, 1);
     this.movedByHandover.set(handoverId, dialog.id);
     setTimeout(() => this.forgetMoved(dialog.id), MOVED_KEEP_MS).unref?.();
@@ -360,6 +392,115 @@ export class Handover {
     this.placement?.count(moved.nodeId, -1);
     this.movedByHandover.delete(moved.handoverId);
     this.parts.ua()?.forgetReleased(moved.dialog);
+  }
+
+  // ---- failover (failover.ts decides when) -----------------------------------------
+
+  /** The nodes this node handed calls to that are still there. */
+  movedNodes(): Set<string> {
+    const out = new Set<string>();
+    for (const m of this.moved.values()) out.add(m.nodeId);
+    return out;
+  }
+
+  /** The calls this node handed to `nodeId` that are still there. */
+  movedTo(nodeId: string): MovedCall[] {
+    return [...this.moved.values()].filter((m) => m.nodeId === nodeId);
+  }
+
+  /** Whether a call offered to us waits for its commit (a failover sweep must not remove it). */
+  expecting(callSid: string): boolean {
+    for (const p of this.incoming.values()) if (p.offer.callSid === callSid) return true;
+    return false;
+  }
+
+  /** Where a meeting of `meetingKey` would be placed anew now (null: here), never on `not`. */
+  placeAnew(meetingKey: string, not: string): string | null {
+    this.placement?.forget(meetingKey);
+    const nodeId = this.placement?.place(meetingKey, performance.now()) ?? null;
+    return nodeId === not ? null : nodeId;
+  }
+
+  /** Tells a node nothing (step `ping`): the number of its listeners, 0 when it is gone. */
+  ping(nodeId: string): Promise<number> {
+    return this.send(nodeId, "ping", "", {});
+  }
+
+  /**
+   * Failover: moves a call we handed to a node that died on to `nodeId` (this node or
+   * another), as handOver does: offer, ready, re-INVITE with the new Contact and SDP (the
+   * dialog's CSeq and the o= version raised past what the lost owner may have used),
+   * commit. `failover` names the meeting it rejoins there; null: it joins afresh. False
+   * when the call is lost: the phone gets a BYE and the dialog is forgotten.
+   */
+  async moveAgain(dialogId: string, nodeId: string, failover: HandoverOffer["failover"] | null): Promise<boolean> {
+    const { log } = this.parts;
+    const m = this.moved.get(dialogId);
+    const ua = this.parts.ua();
+    if (!m || !ua) return false;
+    const handoverId = crypto.randomUUID();
+    const origin = m.offer.sdpOrigin;
+    const offer: HandoverOffer = {
+      ...m.offer,
+      name: m.name ? samplesToBase64(m.name) : null,
+      sdpOrigin: origin && {
+        ...origin,
+        sessionVersion: Math.min(Number.MAX_SAFE_INTEGER, origin.sessionVersion + FAILOVER_SEQ_STEP),
+      },
+      codeKeyedAt: undefined,
+      failover: failover ?? undefined,
+    };
+    const lose = (why: string, dialog: Dialog | null) => {
+      log.warn({ call_sid: m.offer.callSid, node: nodeId }, `call ${m.offer.callSid} is lost in failover: ${logSafe(why)}`);
+      this.forgetMoved(dialogId);
+      if (dialog) this.parts.bg(dialog.bye());
+      return false;
+    };
+    const reply = await this.request(nodeId, "offer", handoverId, offer);
+    const ready = reply?.step === "ready" ? handoverReadySchema.safeParse(reply.body) : null;
+    if (!ready?.success) {
+      if (reply) this.parts.bg(this.send(nodeId, "abort", handoverId, {}));
+      return lose(`node ${nodeId} did not take it (${reply ? reply.step : "no answer"})`, null);
+    }
+    if (this.moved.get(dialogId) !== m) {
+      // The phone hung up on us meanwhile.
+      this.parts.bg(this.send(nodeId, "abort", handoverId, {}));
+      return false;
+    }
+    let dialog: Dialog;
+    let moved: Awaited<ReturnType<Dialog["reinvite"]>>;
+    try {
+      // Our copy of the dialog is taken back for the re-INVITE.
+      const snap = m.dialog.snapshot();
+      snap.localSeq = Math.min(2 ** 31 - 1 - FAILOVER_SEQ_STEP, snap.localSeq) + FAILOVER_SEQ_STEP;
+      dialog = ua.adoptDialog(snap);
+    } catch (err) {
+      this.parts.bg(this.send(nodeId, "abort", handoverId, {}));
+      return lose(String(err), null);
+    }
+    try {
+      moved = await dialog.reinvite({ sdp: ready.data.sdp, contact: ready.data.contact, timeoutMs: 8000 });
+    } catch (err) {
+      moved = { ok: false, status: 500, reason: String(err) };
+    }
+    if (!moved.ok || !moved.sdp) {
+      this.parts.bg(this.send(nodeId, "abort", handoverId, {}));
+      return lose(`the phone refused the re-INVITE (${moved.ok ? "no SDP" : moved.status})`, dialog);
+    }
+    const snapshot = dialog.snapshot();
+    ua.releaseDialog(dialog, MOVED_KEEP_MS);
+    this.movedByHandover.delete(m.handoverId);
+    this.placement?.count(m.nodeId, -1);
+    if (nodeId === this.nodeId) {
+      // Mixed here from now on: the call's own dialog takes BYE and INFO, not this entry.
+      this.moved.delete(dialogId);
+    } else {
+      this.moved.set(dialogId, { ...m, nodeId, handoverId, dialog, offer: { ...offer, name: null } });
+      this.movedByHandover.set(handoverId, dialogId);
+      this.placement?.count(nodeId, 1);
+    }
+    await this.send(nodeId, "commit", handoverId, { dialog: snapshot, answer: moved.sdp });
+    return true;
   }
 
   // ---- either side -----------------------------------------------------------------
@@ -536,6 +677,8 @@ export class Handover {
       { call_sid: call.callSid, account_sid: offer.decision.accountSid },
       `call ${call.callSid} taken over from ${m.fromNodeId}`,
     );
-    await meetings.join(call, offer.decision as unknown as JoinDecision);
+    const decision = offer.decision as unknown as JoinDecision;
+    if (offer.failover && this.rejoin) await this.rejoin(call, decision, offer.failover.meetingSid);
+    else await meetings.join(call, decision);
   }
 }

@@ -6,7 +6,7 @@
 import type { Log } from "@conf/log";
 import type { JoinDecision, RefusalReason } from "@conf/access-router";
 import { roleIn } from "@conf/call-flow";
-import type { ControlMessage, ParticipantMuted, SessionStore } from "@conf/session-store";
+import type { Call, ControlMessage, Meeting, ParticipantMuted, SessionStore } from "@conf/session-store";
 import { type CallSession, withoutTag } from "./call.ts";
 import type { CallRegistry } from "./call-registry.ts";
 import type { DomainEvents } from "./domain-events.ts";
@@ -77,7 +77,7 @@ export class MeetingController {
 
   /** Joins an admitted caller to its meeting here (creating the meeting's mix if needed). */
   async join(call: CallSession, decision: JoinDecision): Promise<void> {
-    const { log, bg } = this.parts;
+    const { log } = this.parts;
     call.beginJoin(decision);
     const result = await this.store
       .join({
@@ -128,6 +128,18 @@ export class MeetingController {
         `meeting ${result.meeting.meeting_sid} is owned by ${result.ownerNodeId}; mixing here too`,
       );
     }
+    await this.seat(call, decision, result.meeting, result.call, true);
+  }
+
+  /**
+   * Seats a joining caller whose Call the store has (`stored`, in `meeting`) in the
+   * meeting's mix here, creating the mix if needed. `fresh` false: a caller moved here
+   * from a node that died (failover.ts); it was in the meeting already, so it is not
+   * greeted and the meeting counts as started.
+   */
+  async seat(call: CallSession, decision: JoinDecision, meeting: Meeting, stored: Call, fresh: boolean): Promise<void> {
+    const { log, bg } = this.parts;
+    const result = { meeting, call: stored };
     call.mirror(result.call.muted, result.call.on_hold);
     if (call.role === "participant" && result.meeting.participant_muted !== "false" && !call.muted) {
       // The meeting mutes participants (relaxed or true): so does their Call object.
@@ -171,11 +183,11 @@ export class MeetingController {
     }
     call.enterMeeting(runtime, slot, new KeypadMatcher(decision.attributes, this.parts.keypadInterdigitMs), result.call);
     runtime.addCall(call, slot, result.meeting.locked);
-    if (call.role === "host") {
-      if (runtime.cancelStop()) runtime.mixer.overlay.clear();
+    if (call.role === "host" || !fresh) {
+      if (call.role === "host" && runtime.cancelStop()) runtime.mixer.overlay.clear();
       if (!runtime.started) this.startMeeting(runtime);
     }
-    this.greet(call, runtime, decision);
+    if (fresh) this.greet(call, runtime, decision);
     log.info(
       { call_sid: call.callSid, meeting_sid: runtime.meetingSid, account_sid: runtime.accountSid, role: call.role },
       `call ${call.callSid} joined meeting ${runtime.meetingSid} as ${call.role}`,

@@ -16,6 +16,7 @@ import { MixClock } from "./clock.ts";
 import { DomainEvents } from "./domain-events.ts";
 import { JoinLatency } from "./join-latency.ts";
 import { type GuessStore, TrustedSources } from "./guess-limiter.ts";
+import { Failover } from "./failover.ts";
 import { Handover } from "./handover.ts";
 import { Housekeeping } from "./housekeeping.ts";
 import { LobbyRecords } from "./lobby-records.ts";
@@ -112,6 +113,10 @@ export interface MixerNodeOptions {
   statsSeconds?: number;
   /** How long a hand-over step may take before the call stays here, ms. Default 3000. */
   handoverTimeoutMs?: number;
+  /** How long a node this node handed calls to may go unheard before they move on (failover.ts), ms. Default 3000. */
+  failoverSilentMs?: number;
+  /** How long after a failover the moved meeting's calls that did not arrive are removed, ms. Default 5000. */
+  failoverSweepMs?: number;
   /** Where the node logs: a Log (fields and message), or a line callback (tests); default the `mixer` module's logger. */
   log?: Log | ((line: string) => void);
 }
@@ -151,6 +156,7 @@ export class MixerNode {
   private readonly controller: MeetingController;
   private readonly handover: Handover;
   private readonly lobbyRecords: LobbyRecords;
+  private readonly failover: Failover;
   private readonly housekeeping: Housekeeping;
   private ua: SipUa | null = null;
   private ws: SipWsServer | null = null;
@@ -222,6 +228,18 @@ export class MixerNode {
       bg,
     });
     this.lobbyRecords = new LobbyRecords({ store, nodeId, events, log, bg });
+    this.failover = new Failover({
+      store,
+      nodeId,
+      registry,
+      handover: this.handover,
+      meetings: this.controller,
+      silentMs: opts.failoverSilentMs ?? 3000,
+      sweepMs: opts.failoverSweepMs ?? 5000,
+      stopped: () => this.stopped,
+      log,
+      bg,
+    });
     this.admission = new Admission({
       router: opts.router,
       sipHost,
@@ -367,6 +385,7 @@ export class MixerNode {
     this.unsubscribe = await opts.store.control.subscribe(opts.nodeId, (m) => this.onControl(m));
     this.stopResetWatch = opts.store.onReset(() => bg(housekeeping.restoreMeetings()));
     this.clock.start();
+    this.failover.start();
     this.timers.push(setInterval(() => housekeeping.checkTimeouts(), 1000));
     this.timers.push(setInterval(() => controller.pollKeypads(), 200));
     const ttl = opts.leaseTtlMs ?? 30_000;
@@ -422,6 +441,7 @@ export class MixerNode {
     this.log.info(this.rxSummary());
     await Promise.all([...this.registry.calls.values()].map((c) => this.hangup(c, "shutdown")));
     this.clock.stop();
+    this.failover.stop();
     this.ports.close();
     for (const t of this.timers) clearInterval(t);
     this.stopResetWatch?.();
@@ -440,6 +460,11 @@ export class MixerNode {
   /** Ends a whole meeting: every caller is hung up with BYE, then the objects are gone. */
   endMeeting(meetingSid: string, why: string): Promise<void> {
     return this.controller.endMeeting(meetingSid, why);
+  }
+
+  /** A node this node may have handed calls to is gone (a worker process exited): they move to a live one. */
+  nodeDied(nodeId: string): void {
+    this.failover.nodeDied(nodeId);
   }
 
   /** Runs a promise in the background: a failure is logged, never an unhandled rejection. */

@@ -85,10 +85,12 @@ export async function startMixer(options: StartMixerOptions): Promise<RunningMix
   const log = typeof options.log === "function" ? lineLog(options.log) : (options.log ?? createLogger("mixer"));
   let rtp = { min: env.RTP_PORT_MIN, max: env.RTP_PORT_MAX };
   let workers: WorkerProcesses | null = null;
+  // Set once the node exists; a worker that dies before then has no calls to move.
+  let workerExited: (id: string) => void = () => {};
   if (env.MIXER_WORKERS > 0) {
     const [front, ...rest] = splitPortRange(env.RTP_PORT_MIN, env.RTP_PORT_MAX, env.MIXER_WORKERS + 1);
     rtp = front as { min: number; max: number };
-    workers = await startWorkers({ env, frontNodeId: nodeId, ports: rest, log });
+    workers = await startWorkers({ env, frontNodeId: nodeId, ports: rest, log, onExit: (id) => workerExited(id) });
     owned.push(() => (workers as WorkerProcesses).close());
     log.info(`${env.MIXER_WORKERS} worker processes mix the meetings: ${workers.nodeIds().join(", ")}`);
   }
@@ -144,8 +146,10 @@ export async function startMixer(options: StartMixerOptions): Promise<RunningMix
     outbound: outboundPolicy(env),
     statsSeconds: env.MIXER_STATS_SECONDS,
     sendPhases: env.MIXER_SEND_PHASES,
+    failoverSilentMs: env.MIXER_FAILOVER_SILENT_MS,
     log,
   });
+  workerExited = (id) => node.nodeDied(id);
   await node.start();
   const stopTalkerEvents = publishNodeEvents(node.events, node.meetings, node.calls, store, (e) =>
     log.warn({}, `event log: ${String(e)}`),

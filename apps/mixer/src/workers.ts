@@ -63,6 +63,8 @@ export async function startWorkers(options: {
   ports: readonly { min: number; max: number }[];
   log: Log;
   readyTimeoutMs?: number;
+  /** A worker exited while the front runs (not at `close()`): its calls move elsewhere (failover.ts). */
+  onExit?: (nodeId: string) => void;
 }): Promise<WorkerProcesses> {
   const { env, frontNodeId, ports, log } = options;
   const main = join(import.meta.dir, "main.ts");
@@ -100,7 +102,9 @@ export async function startWorkers(options: {
     children.push({ id, proc });
     void proc.exited.then((code) => {
       live.delete(id);
-      if (!closing) log.error(`worker ${id} exited with ${code}; its meetings are lost, new ones go elsewhere`);
+      if (closing) return;
+      log.error(`worker ${id} exited with ${code}; its calls move to a live worker, new meetings go elsewhere`);
+      options.onExit?.(id);
     });
     const timeoutMs = options.readyTimeoutMs ?? 30_000;
     await new Promise<void>((resolve, reject) => {

@@ -224,6 +224,12 @@ export const mixerVars = {
   MIXER_WORKERS: intVar(0, 0, 64),
   /** Set by the front for its workers: a worker exits when its parent is gone. */
   MIXER_PARENT_PID: optionalIntVar(1),
+  /**
+   * Failover: how long a mixer node that this node handed calls to may go unheard on its
+   * control channel before it counts as dead and those calls move to a live node, ms. (A
+   * worker process's exit is seen at once.)
+   */
+  MIXER_FAILOVER_SILENT_MS: intVar(3000, 1000, 60_000),
   /** Sub-ticks each 20 ms frame's packets are spread over, so sending never holds the event loop long. */
   MIXER_SEND_PHASES: intVar(1, 1, 10),
   /** Log how late the 20 ms ticks run (p50/p99/p99.9/max) every this many seconds; 0: never. */

@@ -127,6 +127,18 @@ export interface Backend {
   restore(meeting: MeetingRecord, calls: CallRecord[], now: number): Promise<RawRestore>;
   /** Removes up to `limit` meetings (with their calls) and up to `limit` lobby records whose lease ran out. */
   reapExpired(now: number, limit: number): Promise<{ meetings: Destroyed[]; lobby: LobbyRecord[] }>;
+  /**
+   * Failover: the meeting's owner becomes `toNodeId` with lease `lease` if it is
+   * `fromNodeId` now (alive or not, as long as the record exists). Returns the record
+   * after the attempt; null when there is no record.
+   */
+  moveMeeting(
+    meetingSid: string,
+    fromNodeId: string,
+    toNodeId: string,
+    lease: number,
+    now: number,
+  ): Promise<MeetingRecord | null>;
   /** Publishes `payload` on `channelPrefix + owner` of a live meeting; null when there is none. */
   publishToOwner(meetingSid: string, now: number, channelPrefix: string, payload: string): Promise<number | null>;
   close(): Promise<void>;

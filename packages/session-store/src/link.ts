@@ -38,6 +38,7 @@ const BACKEND_METHODS = [
   "restore",
   "reapExpired",
   "publishToOwner",
+  "moveMeeting",
 ] as const satisfies readonly (keyof Backend)[];
 
 // Fails to compile when Backend gains a method the list above does not forward.

@@ -470,6 +470,25 @@ for i = 1, #ls do
 end
 return { out, lobby }
 `,
+  /**
+   * Failover. ARGV: 3 meeting sid, 4 from node, 5 to node, 6 new lease. The owner becomes
+   * the new node if it is the old one (the record is kept, live or not). -> nil | meeting
+   */
+  moveMeeting: `
+local m = getm(ARGV[3])
+if not m then return false end
+if m.node == ARGV[4] then
+  redis.call('SREM', P .. 'nm:' .. m.node, ARGV[3])
+  m.node = ARGV[5]
+  m.lease = tonumber(ARGV[6])
+  redis.call('SADD', P .. 'nm:' .. m.node, ARGV[3])
+  redis.call('ZADD', LEASES, ARGV[6], ARGV[3])
+  local ms = cjson.encode(m)
+  redis.call('SET', mk(ARGV[3]), ms)
+  return ms
+end
+return cjson.encode(m)
+`,
   /** ARGV: 3 meeting sid, 4 channel prefix, 5 payload. -> nil | receivers */
   publishToOwner: `
 if not alive(ARGV[3]) then return false end

@@ -368,6 +368,18 @@ export class MemoryBackend implements Backend {
     return { meetings, lobby };
   }
 
+  async moveMeeting(meetingSid: string, from: string, to: string, lease: number, _now: number): Promise<MeetingRecord | null> {
+    const m = this.#s.meetings.get(meetingSid);
+    if (!m) return null;
+    if (m.node === from) {
+      remove(this.#s.nodeMeetings, m.node, meetingSid);
+      m.node = to;
+      m.lease = lease;
+      add(this.#s.nodeMeetings, to, meetingSid);
+    }
+    return copyM(m);
+  }
+
   async publishToOwner(meetingSid: string, now: number, channelPrefix: string, payload: string): Promise<number | null> {
     const m = this.#alive(meetingSid, now);
     return m ? this.#transport.publish(channelPrefix + m.node, payload) : null;

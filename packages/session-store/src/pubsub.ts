@@ -3,7 +3,7 @@
  * Redis PUBLISH/SUBSCRIBE (a separate subscriber connection, created on first
  * subscribe) or an in-process hub shared by everything in this process.
  */
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { rethrowUnavailable } from "./errors.ts";
 import type { Unsubscribe } from "./types.ts";
 

@@ -246,6 +246,11 @@ export class RedisBackend implements Backend {
     return { meetings: destroyedList(meetings), lobby: lobby.map(parseLobby) };
   }
 
+  async moveMeeting(meetingSid: string, from: string, to: string, lease: number, now: number): Promise<MeetingRecord | null> {
+    const reply = await this.#run("moveMeeting", now, meetingSid, from, to, lease);
+    return typeof reply === "string" ? parseMeeting(reply) : null;
+  }
+
   async publishToOwner(meetingSid: string, now: number, channelPrefix: string, payload: string): Promise<number | null> {
     const reply = await this.#run("publishToOwner", now, meetingSid, channelPrefix, payload);
     return typeof reply === "number" ? reply : null;

@@ -187,6 +187,15 @@ export interface SessionStore {
    * there are left alone.
    */
   restore(nodeId: string, meetings: readonly RestoreMeeting[]): Promise<RestoreResult[]>;
+  /**
+   * Failover: the node that mixed a meeting died, and `toNodeId` takes it over with its
+   * sid, state and calls. Atomic: the owner becomes `toNodeId` (with a fresh lease) only
+   * if it is `fromNodeId` now, so of several nodes moving the same meeting the first one
+   * wins and the others find its choice. Resolves to the meeting afterwards (its
+   * `nodeId` says who owns it now); null when the meeting is gone. Publishes nothing:
+   * the Meeting object does not change.
+   */
+  moveMeeting(meetingSid: string, fromNodeId: string, toNodeId: string): Promise<MeetingInfo | null>;
   readonly control: ControlChannel;
   readonly events: EventStream;
   /**

@@ -486,6 +486,12 @@ class Store implements SessionStore {
     return { renewed: r.renewed, lost: r.lost.map((d) => d.meeting.meeting_sid) };
   }
 
+  async moveMeeting(meetingSid: string, fromNodeId: string, toNodeId: string): Promise<MeetingInfo | null> {
+    const now = this.#now();
+    const r = await this.#backend.moveMeeting(meetingSid, fromNodeId, toNodeId, now + this.#ttl, now);
+    return r ? toMeetingInfo(r, now) : null;
+  }
+
   async reapExpired(): Promise<Meeting[]> {
     const out: Meeting[] = [];
     // Bounded batches: a backlog (a node died with many meetings) is cleared in several

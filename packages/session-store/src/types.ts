@@ -349,8 +349,12 @@ export type ControlMessage =
   | { type: "meeting_end"; meetingSid: string }
   | HandoverMessage;
 
-/** The steps of handing a call over from the node that answered it to the node that mixes its meeting. */
-export const HANDOVER_STEPS = ["offer", "ready", "refused", "commit", "abort", "digit", "bye", "ended"] as const;
+/**
+ * The steps of handing a call over from the node that answered it to the node that mixes
+ * its meeting. `ping` carries nothing: a node sends it to learn whether another node
+ * still listens on its channel (failover; the receiver ignores it).
+ */
+export const HANDOVER_STEPS = ["offer", "ready", "refused", "commit", "abort", "digit", "bye", "ended", "ping"] as const;
 export type HandoverStep = (typeof HANDOVER_STEPS)[number];
 
 /**
