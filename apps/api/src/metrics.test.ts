@@ -5,27 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createTestDatabase, type TestDatabase } from "@conf/db/testing";
+import { promtoolCheck, sample } from "@conf/log/testing";
 import { Gauge, Registry } from "prom-client";
 import { createApp } from "./app.ts";
 import { createApiMetrics, type MetricsSource } from "./lib/metrics.ts";
 import { ADMIN_TOKEN } from "./testing.ts";
 
 const BEARER = { Authorization: `Bearer ${ADMIN_TOKEN}` };
-
-async function promtoolCheck(text: string): Promise<string> {
-  const p = Bun.spawn(["promtool", "check", "metrics"], {
-    stdin: new TextEncoder().encode(text),
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  return code === 0 ? "" : `exit ${code}: ${out}${err}`;
-}
-
-function sample(text: string, series: string): number | undefined {
-  for (const line of text.split("\n")) if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
-  return undefined;
-}
 
 const duration = (method: string, route: string, status: number) =>
   `conference_http_request_duration_seconds_count{method="${method}",route="${route}",status="${status}"}`;

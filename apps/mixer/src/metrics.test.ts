@@ -8,6 +8,7 @@ import type { udp } from "bun";
 import { createAccessRouter, createMemoryConfig } from "@conf/access-router";
 import { BUILT_IN_CALL_FLOWS } from "@conf/call-flow";
 import { createSessionStore } from "@conf/session-store";
+import { promtoolCheck, sample } from "@conf/log/testing";
 import { loadPrompts } from "@conf/media";
 import { RawPeer, request, sdp } from "@conf/sip/test-peer";
 import { mixerEnvSchema } from "./env.ts";
@@ -31,25 +32,6 @@ async function until(check: () => boolean, timeoutMs: number, what: string): Pro
     if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
     await Bun.sleep(20);
   }
-}
-
-/** The value of one sample line (`name{labels} value`), or undefined when absent. */
-function sample(text: string, series: string): number | undefined {
-  for (const line of text.split("\n")) {
-    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
-  }
-  return undefined;
-}
-
-/** Runs `promtool check metrics` on the text; its complaints, or "" when it accepts it. */
-async function promtoolCheck(text: string): Promise<string> {
-  const p = Bun.spawn(["promtool", "check", "metrics"], {
-    stdin: new TextEncoder().encode(text),
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  return code === 0 ? "" : `exit ${code}: ${out}${err}`;
 }
 
 describe("CumulativeHistogram", () => {
