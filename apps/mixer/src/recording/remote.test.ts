@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeAlaw, decodeUlaw, goertzelAmplitude } from "@conf/media";
@@ -10,6 +10,7 @@ import { type Recorder, startRemoteRecording } from "./index.ts";
 
 /** The recorders of these tests listen on loopback: the operator's lab setting (OUTBOUND_ALLOW_PRIVATE=1). */
 const LAB: OutboundPolicy = { ...STRICT_POLICY, allowPrivate: true };
+import { hasNetSip, NetSipRecorder } from "./net-sip-recorder.ts";
 import { RawUas } from "./test-uas.ts";
 
 /**
@@ -18,9 +19,7 @@ import { RawUas } from "./test-uas.ts";
  * raw UAS for the cases Net::SIP cannot be made to play (ringing forever, odd answers,
  * hanging up on us).
  */
-const hasNetSip = Bun.spawnSync(["perl", "-MNet::SIP", "-e", "1"], { stderr: "ignore", stdout: "ignore" }).exitCode === 0;
 if (!hasNetSip) console.warn("recording remote: Net::SIP tests skipped, perl with Net::SIP (libnet-sip-perl) is not installed");
-const recorderScript = join(import.meta.dir, "fixtures", "net-sip-recorder.pl");
 
 let ua: SipUa;
 let ports: RtpPortPool;
@@ -97,87 +96,9 @@ function decode(payloads: readonly Uint8Array[], law: "ulaw" | "alaw"): Int16Arr
   return pcm;
 }
 
-/** A Net::SIP recording server process; `lines` grows with its stdout. */
-class NetSipRecorder {
-  lines: string[] = [];
-  port = 0;
-  private buf = "";
-  private readonly reading: Promise<void>;
-  private readonly timer: ReturnType<typeof setTimeout>;
-
-  private constructor(
-    private readonly proc: ReturnType<typeof Bun.spawn>,
-    readonly outfile: string,
-  ) {
-    this.timer = setTimeout(() => proc.kill(), 9500);
-    this.reading = (async () => {
-      const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
-      const dec = new TextDecoder();
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        this.buf += dec.decode(value);
-        const parts = this.buf.split("\n");
-        this.buf = parts.pop() ?? "";
-        this.lines.push(...parts);
-      }
-    })();
-  }
-
-  static async start(mode: "pcmu" | "pcma" | "busy", outfile: string, seconds = 8): Promise<NetSipRecorder> {
-    const proc = Bun.spawn(["perl", recorderScript, mode, outfile, String(seconds)], { stdout: "pipe", stderr: "inherit" });
-    const r = new NetSipRecorder(proc, outfile);
-    const listen = await r.waitLine(/^LISTEN (\d+)$/, 5000);
-    r.port = Number(listen[1]);
-    return r;
-  }
-
-  async waitLine(re: RegExp, timeoutMs = 5000): Promise<RegExpMatchArray> {
-    const end = performance.now() + timeoutMs;
-    for (;;) {
-      for (const l of this.lines) {
-        const m = re.exec(l);
-        if (m) return m;
-      }
-      if (performance.now() > end) throw new Error(`Net::SIP recorder: no line ${re} in ${JSON.stringify(this.lines)}`);
-      await Bun.sleep(10);
-    }
-  }
-
-  async exit(): Promise<number> {
-    const code = await this.proc.exited;
-    await this.reading;
-    clearTimeout(this.timer);
-    return code;
-  }
-
-  kill(): void {
-    clearTimeout(this.timer);
-    this.proc.kill();
-  }
-
-  /** The RTP packets it received, in arrival order. */
-  async packets(): Promise<{ at: number; seq: number; ts: number; pt: number; payload: Uint8Array }[]> {
-    const text = await readFile(this.outfile, "utf8").catch(() => "");
-    return text
-      .split("\n")
-      .filter((l) => l.length > 0)
-      .map((l) => {
-        const [at, seq, ts, pt, hex] = l.split(" ");
-        return {
-          at: Number(at),
-          seq: Number(seq),
-          ts: Number(ts),
-          pt: Number(pt),
-          payload: new Uint8Array(Buffer.from(hex ?? "", "hex")),
-        };
-      });
-  }
-}
-
 describe.skipIf(!hasNetSip)("remote recording to Net::SIP", () => {
   test("answered PCMU call: metadata headers, ~50 pps with continuous seq/timestamps, the tone, BYE on stop", async () => {
-    const peer = await NetSipRecorder.start("pcmu", join(dir, "rtp.txt"));
+    const peer = await NetSipRecorder.start(join(dir, "rtp.txt"), 8, "pcmu");
     try {
       const rec = startRemoteRecording({
         outbound: LAB,
@@ -213,7 +134,7 @@ describe.skipIf(!hasNetSip)("remote recording to Net::SIP", () => {
       expect(await peer.exit()).toBe(0);
       expect(peer.lines).toContain("ESTABLISHED");
 
-      const pkts = await peer.packets();
+      const pkts = peer.packets();
       // Loopback loses nothing.
       expect(pkts.length).toBe(sent);
       expect(new Set(pkts.map((p) => p.pt))).toEqual(new Set([0]));
@@ -242,7 +163,7 @@ describe.skipIf(!hasNetSip)("remote recording to Net::SIP", () => {
   }, 15000);
 
   test("a recorder that answers PCMA gets A-law", async () => {
-    const peer = await NetSipRecorder.start("pcma", join(dir, "rtp.txt"));
+    const peer = await NetSipRecorder.start(join(dir, "rtp.txt"), 8, "pcma");
     try {
       const rec = startRemoteRecording({
         outbound: LAB,
@@ -260,7 +181,7 @@ describe.skipIf(!hasNetSip)("remote recording to Net::SIP", () => {
       expect(r.codec).toBe("PCMA");
       await peer.waitLine(/^BYE RECEIVED$/);
       expect(await peer.exit()).toBe(0);
-      const pkts = await peer.packets();
+      const pkts = peer.packets();
       expect(pkts.length).toBe(sent);
       expect(new Set(pkts.map((p) => p.pt))).toEqual(new Set([8]));
       expectContinuous(pkts);
@@ -280,7 +201,7 @@ describe.skipIf(!hasNetSip)("remote recording to Net::SIP", () => {
   }, 15000);
 
   test("486 Busy Here: ready resolves with the error, nothing is sent, the port is freed, nothing throws", async () => {
-    const peer = await NetSipRecorder.start("busy", join(dir, "rtp.txt"));
+    const peer = await NetSipRecorder.start(join(dir, "rtp.txt"), 8, "busy");
     try {
       const rec = startRemoteRecording({
         outbound: LAB,
@@ -309,7 +230,7 @@ describe.skipIf(!hasNetSip)("remote recording to Net::SIP", () => {
       expect(ports.size).toBe(0);
       await peer.waitLine(/^REJECTED$/);
       expect(await peer.exit()).toBe(0);
-      expect(await peer.packets()).toEqual([]);
+      expect(peer.packets()).toEqual([]);
     } finally {
       peer.kill();
     }
