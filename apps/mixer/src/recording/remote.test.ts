@@ -39,6 +39,15 @@ afterEach(async () => {
 
 const FRAME = 320;
 
+type RemoteOptions = Parameters<typeof startRemoteRecording>[0];
+
+/** A remote recording from this file's UA and ports, on 127.0.0.1 under the lab policy. */
+function startRec(
+  o: Pick<RemoteOptions, "target" | "meetingSid" | "metadata"> & Partial<RemoteOptions>,
+): ReturnType<typeof startRemoteRecording> {
+  return startRemoteRecording({ outbound: LAB, ua, ports, host: "127.0.0.1", ...o });
+}
+
 /** Feeds `seconds` of a sine through one reused 16 kHz frame, one frame per 20 ms (drift-free), like the mixer clock. */
 async function feedRealtime(rec: Recorder, seconds: number, freq: number, amp = 8000): Promise<number> {
   const frame = new Int16Array(FRAME);
@@ -96,15 +105,25 @@ function decode(payloads: readonly Uint8Array[], law: "ulaw" | "alaw"): Int16Arr
   return pcm;
 }
 
+/** The stream's audio holds `freq` throughout (above 6500) and `other` nowhere (below 300). */
+function expectTone(pkts: readonly { payload: Uint8Array }[], law: "ulaw" | "alaw", freq: number, other: number): void {
+  const levels = toneLevels(
+    decode(
+      pkts.map((p) => p.payload),
+      law,
+    ),
+    freq,
+    other,
+  );
+  expect(levels.min).toBeGreaterThan(6500);
+  expect(levels.otherMax).toBeLessThan(300);
+}
+
 describe.skipIf(!hasNetSip)("remote recording to Net::SIP", () => {
   test("answered PCMU call: metadata headers, ~50 pps with continuous seq/timestamps, the tone, BYE on stop", async () => {
     const peer = await NetSipRecorder.start(join(dir, "rtp.txt"), 8, "pcmu");
     try {
-      const rec = startRemoteRecording({
-        outbound: LAB,
-        ua,
-        ports,
-        host: "127.0.0.1",
+      const rec = startRec({
         target: `record@127.0.0.1:${peer.port}`,
         meetingSid: "CFabc123",
         metadata: "board call\r\nX-Evil: injected",
@@ -147,16 +166,7 @@ describe.skipIf(!hasNetSip)("remote recording to Net::SIP", () => {
       expect(pps).toBeGreaterThan(45);
       expect(pps).toBeLessThan(55);
 
-      const levels = toneLevels(
-        decode(
-          pkts.map((p) => p.payload),
-          "ulaw",
-        ),
-        1000,
-        1500,
-      );
-      expect(levels.min).toBeGreaterThan(6500);
-      expect(levels.otherMax).toBeLessThan(300);
+      expectTone(pkts, "ulaw", 1000, 1500);
     } finally {
       peer.kill();
     }
@@ -165,15 +175,7 @@ describe.skipIf(!hasNetSip)("remote recording to Net::SIP", () => {
   test("a recorder that answers PCMA gets A-law", async () => {
     const peer = await NetSipRecorder.start(join(dir, "rtp.txt"), 8, "pcma");
     try {
-      const rec = startRemoteRecording({
-        outbound: LAB,
-        ua,
-        ports,
-        host: "127.0.0.1",
-        target: `rec@127.0.0.1:${peer.port}`,
-        meetingSid: "CF1",
-        metadata: "m",
-      });
+      const rec = startRec({ target: `rec@127.0.0.1:${peer.port}`, meetingSid: "CF1", metadata: "m" });
       expect(await withTimeout(rec.ready, 5000, "ready")).toEqual({ ok: true });
       const sent = await feedRealtime(rec, 1, 440);
       const r = await rec.stop();
@@ -185,16 +187,7 @@ describe.skipIf(!hasNetSip)("remote recording to Net::SIP", () => {
       expect(pkts.length).toBe(sent);
       expect(new Set(pkts.map((p) => p.pt))).toEqual(new Set([8]));
       expectContinuous(pkts);
-      const levels = toneLevels(
-        decode(
-          pkts.map((p) => p.payload),
-          "alaw",
-        ),
-        440,
-        1000,
-      );
-      expect(levels.min).toBeGreaterThan(6500);
-      expect(levels.otherMax).toBeLessThan(300);
+      expectTone(pkts, "alaw", 440, 1000);
     } finally {
       peer.kill();
     }
@@ -203,15 +196,7 @@ describe.skipIf(!hasNetSip)("remote recording to Net::SIP", () => {
   test("486 Busy Here: ready resolves with the error, nothing is sent, the port is freed, nothing throws", async () => {
     const peer = await NetSipRecorder.start(join(dir, "rtp.txt"), 8, "busy");
     try {
-      const rec = startRemoteRecording({
-        outbound: LAB,
-        ua,
-        ports,
-        host: "127.0.0.1",
-        target: `rec@127.0.0.1:${peer.port}`,
-        meetingSid: "CF2",
-        metadata: "",
-      });
+      const rec = startRec({ target: `rec@127.0.0.1:${peer.port}`, meetingSid: "CF2", metadata: "" });
       const frame = new Int16Array(FRAME).fill(1000);
       rec.write(frame);
       const ready = await withTimeout(rec.ready, 5000, "ready");
@@ -244,17 +229,8 @@ describe("remote recording to a scripted UAS", () => {
   });
   afterEach(() => uas.close());
 
-  const start = (extra: Partial<Parameters<typeof startRemoteRecording>[0]> = {}) =>
-    startRemoteRecording({
-      outbound: LAB,
-      ua,
-      ports,
-      host: "127.0.0.1",
-      target: `rec@127.0.0.1:${uas.port}`,
-      meetingSid: "CFmeet",
-      metadata: "weekly",
-      ...extra,
-    });
+  const start = (extra: Partial<RemoteOptions> = {}) =>
+    startRec({ target: `rec@127.0.0.1:${uas.port}`, meetingSid: "CFmeet", metadata: "weekly", ...extra });
 
   test("INVITE carries a sendonly PCMU/PCMA offer and the headers; frames before the answer are dropped; the recorder's BYE ends it", async () => {
     const rec = start({ fromUser: "rec-bot" });
@@ -292,16 +268,7 @@ describe("remote recording to a scripted UAS", () => {
     expect(uas.rtp.slice(1).some((p) => p.marker)).toBe(false);
     expect(new Set(uas.rtp.map((p) => p.ssrc)).size).toBe(1);
     expectContinuous(uas.rtp);
-    const levels = toneLevels(
-      decode(
-        uas.rtp.map((p) => p.payload),
-        "ulaw",
-      ),
-      1000,
-      1500,
-    );
-    expect(levels.min).toBeGreaterThan(6500);
-    expect(levels.otherMax).toBeLessThan(300);
+    expectTone(uas.rtp, "ulaw", 1000, 1500);
 
     uas.sendBye(invite);
     await Bun.sleep(100); // our UA answers the BYE
