@@ -3,9 +3,8 @@ import { validationHook } from "../../lib/body.ts";
 import type { AppEnv } from "../../lib/context.ts";
 import { registerGet } from "./get.ts";
 import { registerList } from "./list.ts";
-import { registerReplace } from "./replace.ts";
-import { registerUpdate } from "./update.ts";
 import { registerWhoami } from "./whoami.ts";
+import { registerWrites } from "./writes.ts";
 
 /** `/accounts`: list, whoami, get, PATCH, PUT. */
 export function accountsRoutes(): OpenAPIHono<AppEnv> {
@@ -14,7 +13,6 @@ export function accountsRoutes(): OpenAPIHono<AppEnv> {
   // Before `/accounts/{account_sid}`, which would otherwise take "whoami" for a SID.
   registerWhoami(app);
   registerGet(app);
-  registerUpdate(app);
-  registerReplace(app);
+  registerWrites(app);
   return app;
 }
