@@ -4,7 +4,7 @@ import { joinWatcher, nextCaller, provision, waitApiEmpty } from "./bench-calls.
 import { defaultWorkers, log, opts } from "./bench-cli.ts";
 import { genConfig, type Target } from "./bench-target.ts";
 import { CpuSampler, type CpuSummary } from "./cpu.ts";
-import type { CallSpec } from "./generator.ts";
+import type { CallSpec } from "./generator-types.ts";
 import { LoadPool } from "./pool.ts";
 import { type SetupFigures, setupFigures } from "./report.ts";
 

@@ -4,7 +4,7 @@
  */
 import { type ApiClient, numberOf, type Provisioned } from "./api-client.ts";
 import { log, opts } from "./bench-cli.ts";
-import type { CallSpec } from "./generator.ts";
+import type { CallSpec } from "./generator-types.ts";
 import { randomToken } from "./random.ts";
 import type { JoinTimes } from "./report.ts";
 

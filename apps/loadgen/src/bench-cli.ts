@@ -5,7 +5,7 @@
 import { cpus } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import type { SendMode } from "./generator.ts";
+import type { SendMode } from "./generator-types.ts";
 import { canPin } from "./service.ts";
 
 export const ROOT = resolve(import.meta.dir, "../../..");

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { ApiClient } from "./api-client.ts";
 import { calibrate, env, log, num, opts, pinned, ROOT } from "./bench-cli.ts";
 import { cmdline, processTree } from "./cpu.ts";
-import type { GeneratorConfig } from "./generator.ts";
+import type { GeneratorConfig } from "./generator-types.ts";
 import { randomToken } from "./random.ts";
 import { freePort, sipAlive, startService, waitReady, type ServiceProcess } from "./service.ts";
 
