@@ -13,6 +13,11 @@ let calls: IncomingCall[];
 let errors: unknown[];
 let drops: string[];
 
+/** The onInvite of tests that answer later: keeps the call in `calls`. */
+const collect = (c: IncomingCall): void => {
+  calls.push(c);
+};
+
 async function start(handlers: SipUaHandlers = {}, extra: { forceRport?: boolean; answerTimeoutMs?: number } = {}) {
   ua = await SipUa.listen({
     host: "127.0.0.1",
@@ -99,9 +104,7 @@ async function waitUntil(cond: () => boolean, timeoutMs = 2000): Promise<void> {
 describe("INVITE server transaction", () => {
   test("100 at once, 200 retransmitted with timer G until ACK, then silence", async () => {
     await start({
-      onInvite: (c) => {
-        calls.push(c);
-      },
+      onInvite: collect,
       onAck: (d, info) => {
         events.push(`ack:${info.initial}`);
       },
@@ -150,9 +153,7 @@ describe("INVITE server transaction", () => {
 
   test("a retransmitted INVITE is absorbed: the app sees one call, the last response is resent", async () => {
     await start({
-      onInvite: (c) => {
-        calls.push(c);
-      },
+      onInvite: collect,
     });
     const { text } = await invite("inv-2");
     await peer.waitResponse(100, "INVITE", "inv-2");
@@ -210,9 +211,7 @@ describe("INVITE server transaction", () => {
   test("the app not answering in time gets 480 and onCancel with state timed-out", async () => {
     await start(
       {
-        onInvite: (c) => {
-          calls.push(c);
-        },
+        onInvite: collect,
         onCancel: (c) => {
           events.push(`cancel:${c.state}`);
         },
@@ -229,9 +228,7 @@ describe("INVITE server transaction", () => {
 describe("CANCEL", () => {
   test("before the answer: 200 for CANCEL, 487 for INVITE, app told; accept then fails", async () => {
     await start({
-      onInvite: (c) => {
-        calls.push(c);
-      },
+      onInvite: collect,
       onCancel: (c) => {
         events.push(`cancel:${c.state}`);
       },
@@ -263,9 +260,7 @@ describe("CANCEL", () => {
 describe("dialogs", () => {
   test("BYE from the caller: 200, onBye; later requests in that dialog get 481", async () => {
     await start({
-      onInvite: (c) => {
-        calls.push(c);
-      },
+      onInvite: collect,
       onBye: (d) => {
         events.push(`bye:${d.callId}`);
       },
@@ -290,9 +285,7 @@ describe("dialogs", () => {
     const proxy = await RawPeer.open();
     try {
       await start({
-        onInvite: (c) => {
-          calls.push(c);
-        },
+        onInvite: collect,
       });
       const { dialog, toTag } = await establish("dlg-2", [
         `Record-Route: <sip:127.0.0.1:${proxy.port};lr>, <sip:10.9.9.9;lr;ftag=x>`,
@@ -326,9 +319,7 @@ describe("dialogs", () => {
 
   test("BYE before the ACK is deferred until the ACK", async () => {
     await start({
-      onInvite: (c) => {
-        calls.push(c);
-      },
+      onInvite: collect,
     });
     await invite("dlg-3");
     const call = await waitCall("dlg-3");
@@ -389,9 +380,7 @@ describe("dialogs", () => {
   test("INFO DTMF (dtmf-relay and dtmf) is answered 200 and reported", async () => {
     const digits: string[] = [];
     await start({
-      onInvite: (c) => {
-        calls.push(c);
-      },
+      onInvite: collect,
       onInfoDtmf: (_d, digit, ms) => {
         digits.push(`${digit}/${ms}`);
       },
@@ -428,9 +417,7 @@ describe("dialogs", () => {
   test("re-INVITE for hold: reported with direction, answered 200 with the app's SDP, retransmitted until ACK", async () => {
     const offers: ReinviteOffer[] = [];
     await start({
-      onInvite: (c) => {
-        calls.push(c);
-      },
+      onInvite: collect,
       onReinvite: async (_d, offer) => {
         offers.push(offer);
         await sleep(5);
@@ -482,9 +469,7 @@ describe("dialogs", () => {
 
   test("re-INVITE without a handler gets 488; the dialog stays up", async () => {
     await start({
-      onInvite: (c) => {
-        calls.push(c);
-      },
+      onInvite: collect,
     });
     const { dialog, toTag } = await establish("hold-2");
     peer.send(
@@ -548,9 +533,7 @@ describe("out-of-dialog requests and errors", () => {
 
   test("an in-dialog request with a lower CSeq gets 500", async () => {
     await start({
-      onInvite: (c) => {
-        calls.push(c);
-      },
+      onInvite: collect,
     });
     const { toTag } = await establish("cseq-1");
     peer.send(
