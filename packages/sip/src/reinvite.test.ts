@@ -8,7 +8,7 @@ import {
   type ReinviteResult,
 } from "./dialog.ts";
 import { bodyText, type SipMessage, type SipRequest, type SipResponse } from "./message.ts";
-import { branch, RawPeer, type RequestSpec, reply, request, sdp, sleep } from "./test-peer.ts";
+import { branch, RawPeer, reply, request, sdp, sleep } from "./test-peer.ts";
 import { type IncomingCall, SipUa, type SipUaHandlers } from "./ua.ts";
 
 /**
@@ -76,10 +76,8 @@ async function establish(callId: string, headers?: string[]): Promise<{ dialog: 
   return { dialog, toTag };
 }
 
-/** Sends a request from the peer to the UA (the ports filled in). */
-function toUa(spec: Omit<RequestSpec, "uaPort" | "peerPort">): void {
-  peer.send(request({ ...spec, uaPort: ua.address.port, peerPort: peer.port }), ua.address.port);
-}
+/** Sends a request from the peer to the UA. */
+const toUa = (spec: Parameters<RawPeer["sendRequest"]>[1]): void => peer.sendRequest(ua.address.port, spec);
 
 /** Port a response to `req` goes to: the UA's, as its top Via says. */
 function viaPort(req: SipRequest): number {
