@@ -22,7 +22,7 @@ import {
   MeetingHarness,
   PART_HZ,
 } from "./lib/meeting-harness.ts";
-import { hasNetSip, NetSipRecorder } from "./lib/net-sip-recorder.ts";
+import { hasNetSip, NetSipRecorder } from "@conf/mixer/testing/net-sip-recorder";
 import { PROMPT_HEARD_SCORE } from "./lib/prompt-detect.ts";
 import { eventually } from "./lib/service.ts";
 import { readWav } from "./lib/spectrum.ts";

@@ -5,6 +5,7 @@
  * MIXER_METRICS_PORT the mixer also serves its own, behind the same token.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { promtoolCheck, sample } from "@conf/log/testing";
 import { freePort, type Service, startService } from "./lib/service.ts";
 
 const FAMILIES = [
@@ -19,21 +20,6 @@ const FAMILIES = [
   "conference_http_request_duration_seconds",
   "conference_access_code_failures_total",
 ];
-
-async function promtoolCheck(text: string): Promise<string> {
-  const p = Bun.spawn(["promtool", "check", "metrics"], {
-    stdin: new TextEncoder().encode(text),
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  return code === 0 ? "" : `exit ${code}: ${out}${err}`;
-}
-
-function sample(text: string, series: string): number | undefined {
-  for (const line of text.split("\n")) if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
-  return undefined;
-}
 
 /** Sends OPTIONS to the mixer and waits for its 200. */
 async function options(sipPort: number): Promise<void> {

@@ -13,7 +13,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createSessionStore } from "@conf/session-store";
 import { deleteRedisKeys } from "./src/testing.ts";
-import { benchAccount } from "./bench-setup.ts";
+import { benchAccount, joinBenchCalls } from "./bench-setup.ts";
 import { SQL } from "bun";
 
 const { values } = parseArgs({
@@ -93,24 +93,7 @@ try {
   }
   const { accountSid, auth, room } = await benchAccount((path, init) => fetch(`${base}${path}`, init), ADMIN, `cpu-${tag}`);
   if (!room.ok) throw new Error(`room: ${room.status}`);
-  for (let i = 0; i < Number(values.calls); i++) {
-    const j = await store.join({
-      meetingKey: `${accountSid}:cpu`,
-      accountSid,
-      meetingRoomSid: null,
-      nodeId: `cpu-${tag}`,
-      call: {
-        access_code: "333333",
-        codecs: "PCMU",
-        number_src: `<sip:1555000${i}@h>`,
-        number_dst: "<sip:2@h>",
-        name: "",
-        direction: "In",
-        role: "listener",
-      },
-    });
-    if (!j.ok) throw new Error("join failed");
-  }
+  await joinBenchCalls(store, accountSid, `cpu-${tag}`, "cpu", Number(values.calls));
   renew = setInterval(() => void store.renewLease(`cpu-${tag}`), 5000);
   const targets = { rooms: "/conference/v2/meeting_rooms?limit=10", calls: "/conference/v2/calls?limit=10" } as const;
   for (const path of Object.values(targets)) {

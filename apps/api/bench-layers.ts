@@ -11,7 +11,7 @@ import { createTestDatabase } from "@conf/db/testing";
 import { createSessionStore } from "@conf/session-store";
 import { Hono } from "hono";
 import { createApp } from "./src/app.ts";
-import { benchAccount } from "./bench-setup.ts";
+import { benchAccount, joinBenchCalls } from "./bench-setup.ts";
 
 const DURATION = Number(process.env.LAYERS_DURATION ?? 2);
 const testDb = await createTestDatabase({ kind: "pglite" });
@@ -21,23 +21,7 @@ const ADMIN = "layers-admin-token-0123456789";
 const app = createApp({ database: testDb.database, adminToken: ADMIN, sessionStore: store, repos });
 
 const { accountSid, auth } = await benchAccount(async (path, init) => app.request(`http://x${path}`, init), ADMIN, "layers");
-for (let i = 0; i < 20; i++) {
-  await store.join({
-    meetingKey: `${accountSid}:layers`,
-    accountSid,
-    meetingRoomSid: null,
-    nodeId: "layers",
-    call: {
-      access_code: "333333",
-      codecs: "PCMU",
-      number_src: `<sip:1555000${i}@h>`,
-      number_dst: "<sip:2@h>",
-      name: "",
-      direction: "In",
-      role: "listener",
-    },
-  });
-}
+await joinBenchCalls(store, accountSid, "layers", "layers", 20);
 // Answer the two lists from memory: what is left is the API layer itself.
 const page = await repos.meetingRooms.list({ accountSid, limit: 10, offset: 0 });
 const meetingRooms = Object.create(repos.meetingRooms);

@@ -1,8 +1,11 @@
 /**
  * What both API benches set up before loading it: an endpoint (and so an account) created
  * with the admin token, and the bench's meeting room with three codes, made through
- * `request` (fetch against a running service, or the app's own `request` in process).
+ * `request` (fetch against a running service, or the app's own `request` in process);
+ * and the live calls both list, joined straight into the store.
  */
+import type { SessionStore } from "@conf/session-store";
+
 export type BenchRequest = (path: string, init: RequestInit) => Promise<Response>;
 
 export interface BenchAccount {
@@ -36,4 +39,29 @@ export async function benchAccount(request: BenchRequest, adminToken: string, en
     }),
   });
   return { accountSid, auth, room };
+}
+
+/**
+ * Joins `count` listener calls of `accountSid` into one meeting of `store`, as node
+ * `nodeId`, so that /calls has a page to list.
+ */
+export async function joinBenchCalls(store: SessionStore, accountSid: string, nodeId: string, meeting: string, count: number) {
+  for (let i = 0; i < count; i++) {
+    const j = await store.join({
+      meetingKey: `${accountSid}:${meeting}`,
+      accountSid,
+      meetingRoomSid: null,
+      nodeId,
+      call: {
+        access_code: "333333",
+        codecs: "PCMU",
+        number_src: `<sip:1555000${i}@h>`,
+        number_dst: "<sip:2@h>",
+        name: "",
+        direction: "In",
+        role: "listener",
+      },
+    });
+    if (!j.ok) throw new Error("join failed");
+  }
 }

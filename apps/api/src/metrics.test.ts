@@ -3,41 +3,20 @@
  * method, matched route pattern and status (never the raw path); other processes' text
  * merged in; and text that `promtool check metrics` accepts.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createTestDatabase, type TestDatabase } from "@conf/db/testing";
+import { describe, expect, test } from "bun:test";
+import { promtoolCheck, sample } from "@conf/log/testing";
 import { Gauge, Registry } from "prom-client";
 import { createApp } from "./app.ts";
 import { createApiMetrics, type MetricsSource } from "./lib/metrics.ts";
-import { ADMIN_TOKEN } from "./testing.ts";
+import { ADMIN_TOKEN, blockDatabase } from "./testing.ts";
 
 const BEARER = { Authorization: `Bearer ${ADMIN_TOKEN}` };
-
-async function promtoolCheck(text: string): Promise<string> {
-  const p = Bun.spawn(["promtool", "check", "metrics"], {
-    stdin: new TextEncoder().encode(text),
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  return code === 0 ? "" : `exit ${code}: ${out}${err}`;
-}
-
-function sample(text: string, series: string): number | undefined {
-  for (const line of text.split("\n")) if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
-  return undefined;
-}
 
 const duration = (method: string, route: string, status: number) =>
   `conference_http_request_duration_seconds_count{method="${method}",route="${route}",status="${status}"}`;
 
 describe("GET /metrics", () => {
-  let db: TestDatabase;
-  beforeAll(async () => {
-    db = await createTestDatabase({ kind: "pglite" });
-  }, 60_000);
-  afterAll(async () => {
-    await db.drop();
-  });
+  const db = blockDatabase();
 
   /** A registry as another process would serve it (the mixer's families under `bun run start`). */
   function otherProcess(): MetricsSource {
@@ -47,7 +26,7 @@ describe("GET /metrics", () => {
   }
 
   test("401 in the reference's shape without the token or with a wrong one; 200 text with it", async () => {
-    const app = createApp({ database: db.database, adminToken: ADMIN_TOKEN });
+    const app = createApp({ database: db().database, adminToken: ADMIN_TOKEN });
     for (const headers of [{} as Record<string, string>, { Authorization: "Bearer wrong-token-0123456789" }]) {
       const res = await app.request("http://api.test/metrics", { headers });
       expect(res.status).toBe(401);
@@ -64,7 +43,7 @@ describe("GET /metrics", () => {
 
   test("requests are counted by method, route pattern and status; the text merges other processes' and passes promtool", async () => {
     const app = createApp({
-      database: db.database,
+      database: db().database,
       adminToken: ADMIN_TOKEN,
       metrics: createApiMetrics({ sources: [otherProcess()] }),
     });
@@ -96,7 +75,11 @@ describe("GET /metrics", () => {
 
   test("a source that fails (the mixer not up yet) leaves its families out; the API's own still answer", async () => {
     const failing: MetricsSource = () => Promise.reject(new Error("thread-link: metrics.text got no answer"));
-    const app = createApp({ database: db.database, adminToken: ADMIN_TOKEN, metrics: createApiMetrics({ sources: [failing] }) });
+    const app = createApp({
+      database: db().database,
+      adminToken: ADMIN_TOKEN,
+      metrics: createApiMetrics({ sources: [failing] }),
+    });
     const res = await app.request("http://api.test/metrics", { headers: BEARER });
     expect(res.status).toBe(200);
     const text = await res.text();

@@ -2,13 +2,12 @@
  * Hostile input through the whole app (in-process): each case was a 500 or an
  * unbounded cost before, and now gets a bounded 4xx in the reference's shape.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { createRepositories } from "@conf/db";
-import { createTestDatabase, type TestDatabase } from "@conf/db/testing";
 import { parseOutboundPolicy } from "@conf/outbound";
 import { DrizzleQueryError } from "drizzle-orm";
 import { createApp } from "./app.ts";
-import { ADMIN_TOKEN, assignDid, basicHeader, forEachLivePlane } from "./testing.ts";
+import { ADMIN_TOKEN, assignDid, basicHeader, blockDatabase, forEachLivePlane } from "./testing.ts";
 
 const CONTROL = "must not contain control characters";
 const SURROGATE = "must be valid Unicode text (no lone surrogates)";
@@ -288,20 +287,14 @@ forEachLivePlane((h) => {
 });
 
 describe("the 500 path", () => {
-  let db: TestDatabase;
-  beforeAll(async () => {
-    db = await createTestDatabase({ kind: "pglite" });
-  }, 60_000);
-  afterAll(async () => {
-    await db.drop();
-  });
+  const db = blockDatabase();
 
   test("logs one escaped line with the route and the SQL text: no query string, parameters, hash or credentials", async () => {
     const hash = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
-    const real = createRepositories(db.database);
+    const real = createRepositories(db().database);
     const lines: string[] = [];
     const app = createApp({
-      database: db.database,
+      database: db().database,
       adminToken: ADMIN_TOKEN,
       logError: (line) => lines.push(line),
       repos: {

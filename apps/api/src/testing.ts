@@ -183,6 +183,25 @@ export function forEachDatabase(body: (h: () => Harness) => void, options: Harne
   }
 }
 
+/**
+ * A fresh PGlite database for the enclosing describe block: created before its tests,
+ * dropped after them. Call it inside `describe`.
+ * @example const db = blockDatabase(); test("x", () => createApp({ database: db().database, adminToken: ADMIN_TOKEN }));
+ */
+export function blockDatabase(): () => TestDatabase {
+  let db: TestDatabase | undefined;
+  beforeAll(async () => {
+    db = await createTestDatabase({ kind: "pglite" });
+  }, 60_000);
+  afterAll(async () => {
+    await db?.drop();
+  });
+  return () => {
+    if (!db) throw new Error("database not ready");
+    return db;
+  };
+}
+
 /** A DID assigned to a tenant through the operator route. */
 export async function assignDid(h: Harness, tenant: Tenant, phonenumber: string): Promise<any> {
   const r = await h.json("POST", "/core/v2/dids", {

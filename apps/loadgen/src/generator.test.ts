@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { Generator, type CallSpec, type GeneratorConfig } from "./generator.ts";
+import { Generator } from "./generator.ts";
+import type { CallSpec, GeneratorConfig } from "./generator-types.ts";
 import { LoadPool } from "./pool.ts";
 import { startReferenceUas, type ReferenceUas } from "./reference-uas.ts";
 

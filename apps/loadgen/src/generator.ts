@@ -40,16 +40,6 @@ import { isTalking, voiceLoop, SAMPLES_PER_FRAME, type VoiceLoop } from "./rtp/t
 // The callers' roles are the mixer's (one list, in @conf/media).
 export { ROLES, type Role };
 
-export {
-  type CallRecord,
-  type CallSpec,
-  type GeneratorConfig,
-  type GeneratorReport,
-  nowEpoch,
-  type RxSummary,
-  SEND_MODES,
-  type SendMode,
-} from "./generator-types.ts";
 import {
   type CallRecord,
   type CallSpec,

@@ -2,7 +2,8 @@
  * Spreads calls over N generators: in Bun Workers (N >= 1) so sending and receiving
  * 50k packets/s is not bound to one event loop, or one generator in this thread (N = 0).
  */
-import { Generator, type CallSpec, type GeneratorConfig, type GeneratorReport } from "./generator.ts";
+import { Generator } from "./generator.ts";
+import type { CallSpec, GeneratorConfig, GeneratorReport } from "./generator-types.ts";
 import type { WorkerRequest, WorkerResponse } from "./worker.ts";
 
 type Op = WorkerRequest extends infer R ? (R extends { op: infer O } ? O : never) : never;

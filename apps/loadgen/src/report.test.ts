@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { CallRecord } from "./generator.ts";
+import type { CallRecord } from "./generator-types.ts";
 import { parseProcStat } from "./cpu.ts";
 import { quantile, setupFigures, table } from "./report.ts";
 

@@ -1,7 +1,7 @@
 /**
  * Merge per-generator reports into the figures the bench prints, and format the table.
  */
-import type { CallRecord, GeneratorReport } from "./generator.ts";
+import type { CallRecord, GeneratorReport } from "./generator-types.ts";
 import { Histogram } from "./rtp/stats.ts";
 
 /** Figures of one media measurement window, all callers together. */

@@ -7,7 +7,8 @@ import { afterEach, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Generator, type CallSpec } from "./generator.ts";
+import { Generator } from "./generator.ts";
+import type { CallSpec } from "./generator-types.ts";
 import { startReferenceUas } from "./reference-uas.ts";
 
 const cleanups: (() => unknown)[] = [];

@@ -2,7 +2,8 @@
  * Bun Worker entry hosting one Generator, driven by request/response messages from a
  * LoadPool in the main thread.
  */
-import { Generator, type CallSpec, type GeneratorConfig } from "./generator.ts";
+import { Generator } from "./generator.ts";
+import type { CallSpec, GeneratorConfig } from "./generator-types.ts";
 
 declare const self: Worker;
 

@@ -4,30 +4,15 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import type { udp } from "bun";
-import { createAccessRouter, createMemoryConfig } from "@conf/access-router";
-import { BUILT_IN_CALL_FLOWS } from "@conf/call-flow";
-import { createSessionStore } from "@conf/session-store";
-import { DomainEvents, type DomainEvent } from "./domain-events.ts";
-import { encodeUlaw, loadPrompts } from "@conf/media";
-import { MixerNode } from "./node.ts";
-import { RawPeer, request, sdp } from "@conf/sip/test-peer";
-
-const NUMBER = "15162065919";
-const CODE = "4321";
-const SECURED = BUILT_IN_CALL_FLOWS.find((f) => f.name === "secured")?.callFlowSid ?? "";
+import { encodeUlaw } from "@conf/media";
+import { RawPeer } from "@conf/sip/test-peer";
+import { type DomainEvent, DomainEvents } from "./domain-events.ts";
+import { answeredCall, CODE, hangUp, keyInfo, startTestNode, until } from "./test-node.ts";
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = performance.now() + timeoutMs;
-  while (!check()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
 
 /** PCMU frames of a loud 440 Hz tone and of silence. */
 function frames(): { loud: Uint8Array; quiet: Uint8Array } {
@@ -40,52 +25,18 @@ function frames(): { loud: Uint8Array; quiet: Uint8Array } {
 
 describe("domain events", () => {
   test("a call through a node: entered, meeting started, joined, talker started and stopped, updated, left, meeting ended", async () => {
-    const prompts = loadPrompts();
-    if (!prompts.ok) throw new Error(prompts.error);
-    const router = createAccessRouter({
-      config: createMemoryConfig({
-        accounts: [{ sid: "A1", callFlowSid: SECURED }],
-        dids: [{ sid: "D1", accountSid: "A1", phonenumber: NUMBER }],
-        meetingRooms: [{ sid: "R1", accountSid: "A1", name: "room", accessCodes: [{ accessCode: CODE, role: "host" }] }],
-      }),
-    });
-    const store = createSessionStore({});
-    const min = 46000 + Math.floor(Math.random() * 100) * 40;
     const nodeId = `events-${crypto.randomUUID()}`;
-    const node = new MixerNode({
-      router,
-      store,
-      prompts: prompts.library,
-      nodeId,
-      sipHost: "127.0.0.1",
-      sipPort: 0,
-      rtpPortMin: min,
-      rtpPortMax: min + 39,
-      log: () => {},
-    });
+    const { node, store, close } = await startTestNode({ nodeId, rtpPortMin: 46000 + Math.floor(Math.random() * 100) * 40 });
     const seen: DomainEvent[] = [];
     node.events.on("*", (e) => seen.push(e));
-    await node.start();
-    cleanups.push(async () => {
-      await node.stop();
-      router.close();
-      await store.close();
-    });
+    cleanups.push(close);
     const peer = await RawPeer.open();
     cleanups.push(() => peer.close());
     // The node's socket closes at the BYE: the ICMP errors that follow are no failure here.
     const rtp: udp.Socket<"buffer"> = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data() {}, error() {} } });
     cleanups.push(() => rtp.close());
 
-    const callId = `events-${crypto.randomUUID()}`;
-    peer.send(
-      request({ method: "INVITE", uaPort: node.sipPort, peerPort: peer.port, callId, cseq: 1, body: sdp(rtp.port) }),
-      node.sipPort,
-    );
-    const ok = await peer.waitResponse(200, "INVITE", callId, 3000);
-    const toTag = ok.to.tag ?? "";
-    const rtpPort = Number(/m=audio (\d+)/.exec(new TextDecoder().decode(ok.body))?.[1]);
-    peer.send(request({ method: "ACK", uaPort: node.sipPort, peerPort: peer.port, callId, toTag, cseq: 1 }), node.sipPort);
+    const call = await answeredCall(peer, node, { callId: `events-${crypto.randomUUID()}`, rtpPort: rtp.port });
 
     // The caller's RTP, 20 ms apart: quiet until `loud` is set.
     const { loud, quiet } = frames();
@@ -104,30 +55,11 @@ describe("domain events", () => {
       pkt[6] = (ts >>> 8) & 0xff;
       pkt[7] = ts & 0xff;
       pkt.set(talking ? loud : quiet, 12);
-      rtp.send(pkt, rtpPort, "127.0.0.1");
+      rtp.send(pkt, call.rtpPort, "127.0.0.1");
     }, 20);
     cleanups.push(() => clearInterval(sender));
 
-    let cseq = 1;
-    for (const d of `${CODE}#`) {
-      cseq++;
-      const info = request({
-        method: "INFO",
-        uaPort: node.sipPort,
-        peerPort: peer.port,
-        callId,
-        toTag,
-        cseq,
-        contentType: "application/dtmf-relay",
-        body: `Signal=${d}\r\nDuration=160\r\n`,
-      });
-      peer.send(info, node.sipPort);
-      await peer.waitFor(
-        (r) => r.msg.kind === "response" && r.msg.callId === callId && r.msg.cseq.seq === cseq,
-        2000,
-        `INFO ${d}`,
-      );
-    }
+    await keyInfo(peer, node, call, `${CODE}#`);
     await until(() => seen.some((e) => e.type === "call.joined"), 5000, "the join");
     const joined = seen.find((e) => e.type === "call.joined");
     if (joined?.type !== "call.joined") throw new Error("no join");
@@ -143,8 +75,7 @@ describe("domain events", () => {
     await until(() => seen.some((e) => e.type === "call.updated"), 2000, "the update");
 
     clearInterval(sender);
-    cseq++;
-    peer.send(request({ method: "BYE", uaPort: node.sipPort, peerPort: peer.port, callId, toTag, cseq }), node.sipPort);
+    hangUp(peer, node, call);
     await until(() => seen.some((e) => e.type === "meeting.ended"), 3000, "the meeting's end");
 
     expect(seen.map((e) => e.type)).toEqual([

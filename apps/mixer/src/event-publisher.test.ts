@@ -6,10 +6,11 @@ import { publishNodeEvents } from "./event-publisher.ts";
 const store = createSessionStore({ prefix: `evpub-${crypto.randomUUID().slice(0, 8)}:` });
 afterAll(() => store.close());
 
-test("talker changes that hold reach the store's public event log with the call as data; flickers do not", async () => {
+/** A host's call joined into an ad-hoc meeting of a new account, as node-1. */
+async function joinHost(meeting: number) {
   const account = crypto.randomUUID();
   const joined = await store.join({
-    meetingKey: `${account}:adhoc:1`,
+    meetingKey: `${account}:adhoc:${meeting}`,
     accountSid: account,
     meetingRoomSid: null,
     nodeId: "node-1",
@@ -24,6 +25,11 @@ test("talker changes that hold reach the store's public event log with the call 
     },
   });
   if (!joined.ok) throw new Error("join refused");
+  return { account, joined };
+}
+
+test("talker changes that hold reach the store's public event log with the call as data; flickers do not", async () => {
+  const { account, joined } = await joinHost(1);
   const meetingSid = joined.meeting.meeting_sid;
   const callSid = joined.call.call_sid;
   const events = new DomainEvents();
@@ -74,23 +80,7 @@ test("talker changes that hold reach the store's public event log with the call 
 });
 
 test("a talker who hangs up: its talker.stopped is logged before the store's call.left and meeting.ended", async () => {
-  const account = crypto.randomUUID();
-  const joined = await store.join({
-    meetingKey: `${account}:adhoc:2`,
-    accountSid: account,
-    meetingRoomSid: null,
-    nodeId: "node-1",
-    call: {
-      access_code: "1",
-      codecs: "PCMU",
-      number_src: "<sip:a@h>",
-      number_dst: "<sip:b@h>",
-      name: "",
-      direction: "In",
-      role: "host",
-    },
-  });
-  if (!joined.ok) throw new Error("join refused");
+  const { account, joined } = await joinHost(2);
   const { meeting_sid: meetingSid, call_sid: callSid } = { ...joined.call, meeting_sid: joined.meeting.meeting_sid };
   const events = new DomainEvents();
   const errors: unknown[] = [];

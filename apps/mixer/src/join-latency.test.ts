@@ -12,27 +12,30 @@ function joined(events: DomainEvents, sid: string): void {
   events.emit({ type: "call.joined", callSid: sid, meetingSid: "m", call: {} as never });
 }
 
+/** A JoinLatency over `calls` (looked up by SID) on a clock at 1000 ms that the test moves. */
+function watch(...list: ReturnType<typeof fakeCall>[]) {
+  const events = new DomainEvents();
+  const calls = new Map(list.map((c) => [c.callSid, c]));
+  const clock = { now: 1000 };
+  const j = new JoinLatency(
+    events,
+    (sid) => calls.get(sid) as unknown as CallSession,
+    undefined,
+    () => clock.now,
+  );
+  return { events, calls, clock, j };
+}
+
 describe("JoinLatency", () => {
   test("measures from the code's last key to the first mixed frame, once per call", () => {
-    const events = new DomainEvents();
-    const calls = new Map([
-      ["a", fakeCall("a", 1000)],
-      ["b", fakeCall("b", 1040)],
-    ]);
-    let now = 1000;
-    const j = new JoinLatency(
-      events,
-      (sid) => calls.get(sid) as unknown as CallSession,
-      undefined,
-      () => now,
-    );
+    const { events, calls, clock, j } = watch(fakeCall("a", 1000), fakeCall("b", 1040));
     joined(events, "a");
     joined(events, "b");
-    now = 1060;
+    clock.now = 1060;
     j.afterMix();
     expect(j.histogram.count).toBe(0);
     calls.get("a")!.jitter.played = 1;
-    now = 1080;
+    clock.now = 1080;
     j.afterMix();
     expect(j.histogram.count).toBe(1);
     expect(j.histogram.sum).toBeCloseTo(0.08, 6);
@@ -46,25 +49,13 @@ describe("JoinLatency", () => {
   });
 
   test("calls without a keyed code are not watched; a call that leaves or stays silent is let go unmeasured", () => {
-    const events = new DomainEvents();
-    const calls = new Map([
-      ["nokey", fakeCall("nokey", 0)],
-      ["gone", fakeCall("gone", 1000)],
-      ["silent", fakeCall("silent", 1000)],
-    ]);
-    let now = 1000;
-    const j = new JoinLatency(
-      events,
-      (sid) => calls.get(sid) as unknown as CallSession,
-      undefined,
-      () => now,
-    );
+    const { events, calls, clock, j } = watch(fakeCall("nokey", 0), fakeCall("gone", 1000), fakeCall("silent", 1000));
     for (const sid of calls.keys()) joined(events, sid);
     expect(j.pending).toBe(2);
     calls.get("gone")!.state = "ended";
     j.afterMix();
     expect(j.pending).toBe(1);
-    now = 1000 + 10_001;
+    clock.now = 1000 + 10_001;
     j.afterMix();
     expect(j.pending).toBe(0);
     expect(j.histogram.count).toBe(0);

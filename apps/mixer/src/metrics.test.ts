@@ -5,52 +5,19 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import type { udp } from "bun";
-import { createAccessRouter, createMemoryConfig } from "@conf/access-router";
-import { BUILT_IN_CALL_FLOWS } from "@conf/call-flow";
-import { createSessionStore } from "@conf/session-store";
-import { loadPrompts } from "@conf/media";
-import { RawPeer, request, sdp } from "@conf/sip/test-peer";
+import { promtoolCheck, sample } from "@conf/log/testing";
+import { RawPeer } from "@conf/sip/test-peer";
 import { mixerEnvSchema } from "./env.ts";
 import { createMixerMetrics, serveMetrics } from "./metrics.ts";
-import { MixerNode } from "./node.ts";
+import { answeredCall, CODE, hangUp, keyInfo, startTestNode, until } from "./test-node.ts";
 import { CumulativeHistogram } from "./tick-stats.ts";
 
-const NUMBER = "15162065919";
-const CODE = "4321";
-const SECURED = BUILT_IN_CALL_FLOWS.find((f) => f.name === "secured")?.callFlowSid ?? "";
 const TOKEN = "metrics-test-token-0123456789";
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = performance.now() + timeoutMs;
-  while (!check()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
-
-/** The value of one sample line (`name{labels} value`), or undefined when absent. */
-function sample(text: string, series: string): number | undefined {
-  for (const line of text.split("\n")) {
-    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
-  }
-  return undefined;
-}
-
-/** Runs `promtool check metrics` on the text; its complaints, or "" when it accepts it. */
-async function promtoolCheck(text: string): Promise<string> {
-  const p = Bun.spawn(["promtool", "check", "metrics"], {
-    stdin: new TextEncoder().encode(text),
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  return code === 0 ? "" : `exit ${code}: ${out}${err}`;
-}
 
 describe("CumulativeHistogram", () => {
   test("each value lands in the first bucket whose bound is not below it; negatives count as 0", () => {
@@ -87,34 +54,11 @@ describe("MIXER_METRICS_PORT and ADMIN_TOKEN in the mixer's environment", () => 
 
 describe("mixer metrics", () => {
   test("a call through a node raises the SIP, RTP and wrong-code counters and fills the tick-lateness histogram", async () => {
-    const prompts = loadPrompts();
-    if (!prompts.ok) throw new Error(prompts.error);
-    const router = createAccessRouter({
-      config: createMemoryConfig({
-        accounts: [{ sid: "A1", callFlowSid: SECURED }],
-        dids: [{ sid: "D1", accountSid: "A1", phonenumber: NUMBER }],
-        meetingRooms: [{ sid: "R1", accountSid: "A1", name: "room", accessCodes: [{ accessCode: CODE, role: "host" }] }],
-      }),
-    });
-    const store = createSessionStore({});
-    const min = 42000 + Math.floor(Math.random() * 100) * 40;
-    const node = new MixerNode({
-      router,
-      store,
-      prompts: prompts.library,
+    const { node, close } = await startTestNode({
       nodeId: `metrics-${crypto.randomUUID()}`,
-      sipHost: "127.0.0.1",
-      sipPort: 0,
-      rtpPortMin: min,
-      rtpPortMax: min + 39,
-      log: () => {},
+      rtpPortMin: 42000 + Math.floor(Math.random() * 100) * 40,
     });
-    await node.start();
-    cleanups.push(async () => {
-      await node.stop();
-      router.close();
-      await store.close();
-    });
+    cleanups.push(close);
     const registry = createMixerMetrics(node);
     const server = serveMetrics({ registry, token: TOKEN, port: 0 });
     cleanups.push(() => server.close());
@@ -133,15 +77,7 @@ describe("mixer metrics", () => {
     cleanups.push(() => peer.close());
     const rtp: udp.Socket<"buffer"> = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data() {}, error() {} } });
     cleanups.push(() => rtp.close());
-    const callId = `metrics-${crypto.randomUUID()}`;
-    peer.send(
-      request({ method: "INVITE", uaPort: node.sipPort, peerPort: peer.port, callId, cseq: 1, body: sdp(rtp.port) }),
-      node.sipPort,
-    );
-    const ok = await peer.waitResponse(200, "INVITE", callId, 3000);
-    const toTag = ok.to.tag ?? "";
-    const rtpPort = Number(/m=audio (\d+)/.exec(new TextDecoder().decode(ok.body))?.[1]);
-    peer.send(request({ method: "ACK", uaPort: node.sipPort, peerPort: peer.port, callId, toTag, cseq: 1 }), node.sipPort);
+    const call = await answeredCall(peer, node, { callId: `metrics-${crypto.randomUUID()}`, rtpPort: rtp.port });
 
     const pkt = new Uint8Array(12 + 160).fill(0xff);
     pkt[0] = 0x80;
@@ -151,7 +87,7 @@ describe("mixer metrics", () => {
       seq++;
       pkt[2] = (seq >> 8) & 0xff;
       pkt[3] = seq & 0xff;
-      rtp.send(pkt, rtpPort, "127.0.0.1");
+      rtp.send(pkt, call.rtpPort, "127.0.0.1");
     }, 20);
     cleanups.push(() => clearInterval(sender));
 
@@ -159,32 +95,7 @@ describe("mixer metrics", () => {
     const lobby = await scrape();
     expect(sample(lobby, 'conference_calls{state="lobby"}')).toBe(1);
 
-    let cseq = 1;
-    const keys = async (digits: string) => {
-      for (const d of digits) {
-        cseq++;
-        const c = cseq;
-        const body = `Signal=${d}\r\nDuration=160\r\n`;
-        peer.send(
-          request({
-            method: "INFO",
-            uaPort: node.sipPort,
-            peerPort: peer.port,
-            callId,
-            toTag,
-            cseq: c,
-            contentType: "application/dtmf-relay",
-            body,
-          }),
-          node.sipPort,
-        );
-        await peer.waitFor(
-          (r) => r.msg.kind === "response" && r.msg.callId === callId && r.msg.cseq.seq === c,
-          2000,
-          `INFO ${d}`,
-        );
-      }
-    };
+    const keys = (digits: string) => keyInfo(peer, node, call, digits);
     await keys("9999#");
     await until(() => node.counts.wrongCodes === 1, 5000, "the wrong code");
     await keys(`${CODE}#`);
@@ -215,8 +126,7 @@ describe("mixer metrics", () => {
 
     // After the call the counters keep what it counted; the gauges drop.
     clearInterval(sender);
-    cseq++;
-    peer.send(request({ method: "BYE", uaPort: node.sipPort, peerPort: peer.port, callId, toTag, cseq }), node.sipPort);
+    hangUp(peer, node, call);
     await until(() => node.calls.size === 0, 3000, "the hang-up");
     const after = await scrape();
     expect(sample(after, 'conference_calls{state="joined"}')).toBe(0);

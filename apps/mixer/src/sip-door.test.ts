@@ -4,25 +4,18 @@
  * from hostile SIP values, and messages too large to parse.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { createAccessRouter, createMemoryConfig } from "@conf/access-router";
-import { BUILT_IN_CALL_FLOWS } from "@conf/call-flow";
-import { createSessionStore } from "@conf/session-store";
-import { loadPrompts } from "@conf/media";
-import { MixerNode, type MixerNodeOptions } from "./node.ts";
 import { RawPeer, request, sdp, sleep } from "@conf/sip/test-peer";
+import type { MixerNode, MixerNodeOptions } from "./node.ts";
+import { answeredCall, CODE, keyInfo, type RawCall, startTestNode, until } from "./test-node.ts";
 
-const NUMBER = "15162065919";
-const CODE = "4321";
-const SECURED = BUILT_IN_CALL_FLOWS.find((f) => f.name === "secured")?.callFlowSid ?? "";
-
-let running: { node: MixerNode; peers: RawPeer[]; sink: { close(): void } } | null = null;
+let running: { close(): Promise<void>; peers: RawPeer[]; sink: { close(): void } } | null = null;
 let nextPorts = 41000 + Math.floor(Math.random() * 200) * 40;
 
 afterEach(async () => {
   if (!running) return;
   for (const p of running.peers) p.close();
   running.sink.close();
-  await running.node.stop();
+  await running.close();
   running = null;
 });
 
@@ -30,34 +23,20 @@ async function startNode(
   extra: Partial<MixerNodeOptions> = {},
   ports = 40,
 ): Promise<{ node: MixerNode; lines: string[]; sinkPort: number }> {
-  const prompts = loadPrompts();
-  if (!prompts.ok) throw new Error(prompts.error);
-  const router = createAccessRouter({
-    config: createMemoryConfig({
-      accounts: [{ sid: "A1", callFlowSid: SECURED }],
-      dids: [{ sid: "D1", accountSid: "A1", phonenumber: NUMBER }],
-      meetingRooms: [{ sid: "R1", accountSid: "A1", name: "room", accessCodes: [{ accessCode: CODE, role: "participant" }] }],
-    }),
-  });
   const lines: string[] = [];
   const min = nextPorts;
   nextPorts += ports + 2;
-  const node = new MixerNode({
-    router,
-    store: createSessionStore({}),
-    prompts: prompts.library,
+  const { node, close } = await startTestNode({
     nodeId: `door-${crypto.randomUUID()}`,
-    sipHost: "127.0.0.1",
-    sipPort: 0,
     rtpPortMin: min,
-    rtpPortMax: min + ports - 1,
+    ports,
+    role: "participant",
     log: (l) => lines.push(l),
-    ...extra,
+    extra,
   });
-  await node.start();
   // Where the node's RTP goes: a socket that swallows it.
   const sink = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
-  running = { node, peers: [], sink };
+  running = { close, peers: [], sink };
   return { node, lines, sinkPort: sink.port };
 }
 
@@ -68,70 +47,16 @@ async function peer(host = "127.0.0.1"): Promise<RawPeer> {
 }
 
 let seq = 0;
-interface Placed {
-  callId: string;
-  fromTag: string;
-  toTag: string;
-  cseq: number;
-  fromUser: string;
-}
 
 /** INVITE, 200, ACK: an answered call from `p`. */
-async function dial(p: RawPeer, node: MixerNode, sinkPort: number, fromUser: string): Promise<Placed> {
-  const callId = `door-${++seq}-${crypto.randomUUID()}`;
-  const fromTag = `ft${seq}`;
-  const invite = request({
-    method: "INVITE",
-    uaPort: node.sipPort,
-    peerPort: p.port,
-    callId,
-    fromTag,
-    cseq: 1,
-    body: sdp(sinkPort),
-  }).replace("sip:+15551230000@", `sip:${fromUser}@`);
-  p.send(invite, node.sipPort);
-  const ok = await p.waitResponse(200, "INVITE", callId, 3000);
-  const toTag = ok.to.tag ?? "";
-  p.send(
-    request({ method: "ACK", uaPort: node.sipPort, peerPort: p.port, callId, fromTag, toTag, cseq: 1 }).replace(
-      "sip:+15551230000@",
-      `sip:${fromUser}@`,
-    ),
-    node.sipPort,
-  );
-  return { callId, fromTag, toTag, cseq: 1, fromUser };
-}
-
-/** Keys digits with SIP INFO (application/dtmf-relay), each answered before the next. */
-async function key(p: RawPeer, node: MixerNode, c: Placed, digits: string): Promise<void> {
-  for (const d of digits) {
-    c.cseq++;
-    const info = request({
-      method: "INFO",
-      uaPort: node.sipPort,
-      peerPort: p.port,
-      callId: c.callId,
-      fromTag: c.fromTag,
-      toTag: c.toTag,
-      cseq: c.cseq,
-      contentType: "application/dtmf-relay",
-      body: `Signal=${d}\r\nDuration=160\r\n`,
-    }).replace("sip:+15551230000@", `sip:${c.fromUser}@`);
-    p.send(info, node.sipPort);
-    await p.waitFor(
-      (r) => r.msg.kind === "response" && r.msg.callId === c.callId && r.msg.cseq.seq === c.cseq,
-      2000,
-      `INFO ${d} answered`,
-    );
-  }
-}
-
-async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = performance.now() + timeoutMs;
-  while (!check()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
+function dial(p: RawPeer, node: MixerNode, sinkPort: number, fromUser: string): Promise<RawCall> {
+  seq++;
+  return answeredCall(p, node, {
+    callId: `door-${seq}-${crypto.randomUUID()}`,
+    rtpPort: sinkPort,
+    fromTag: `ft${seq}`,
+    fromUser,
+  });
 }
 
 describe("access-code guessing", () => {
@@ -141,7 +66,7 @@ describe("access-code guessing", () => {
     // Three wrong codes, each from a call with another From user.
     for (let i = 0; i < 3; i++) {
       const c = await dial(attacker, node, sinkPort, `+1555000000${i}`);
-      await key(attacker, node, c, "9999#");
+      await keyInfo(attacker, node, c, "9999#");
       // Past half the limit each check waits a second first.
       await until(() => lines.some((l) => l.includes("wrong-code limit")) || i < 2, 3000, "the limit");
       await sleep(i === 0 ? 300 : 1300);
@@ -149,13 +74,13 @@ describe("access-code guessing", () => {
     expect(lines.some((l) => l.includes("src:127.0.0.1 reached the wrong-code limit"))).toBe(true);
     // A fourth From user, the right code: still refused, the source keyed too many.
     const c = await dial(attacker, node, sinkPort, "+15559999999");
-    await key(attacker, node, c, `${CODE}#`);
+    await keyInfo(attacker, node, c, `${CODE}#`);
     await until(() => lines.some((l) => l.includes("refused code entry from src:127.0.0.1")), 3000, "the refusal");
     expect(lines.some((l) => l.includes(" joined meeting "))).toBe(false);
     // A caller from another address is not refused for someone else's guesses.
     const other = await peer("127.0.0.3");
     const o = await dial(other, node, sinkPort, "+15551112222");
-    await key(other, node, o, `${CODE}#`);
+    await keyInfo(other, node, o, `${CODE}#`);
     await until(() => lines.some((l) => l.includes(" joined meeting ")), 3000, "the other caller to join");
   }, 20_000);
 });

@@ -64,20 +64,20 @@ async function waitUntil(cond: () => boolean, timeoutMs = 2000): Promise<void> {
 
 /** The peer calls `ua`, which answers; the peer ACKs. */
 async function establish(callId: string, headers?: string[]): Promise<{ dialog: Dialog; toTag: string }> {
-  peer.send(
-    request({ method: "INVITE", uaPort: ua.address.port, peerPort: peer.port, callId, cseq: 1, body: sdp(40000), headers }),
-    ua.address.port,
-  );
+  toUa({ method: "INVITE", callId, cseq: 1, body: sdp(40000), headers });
   await waitUntil(() => calls.some((c) => c.callId === callId));
   const call = calls.find((c) => c.callId === callId) as IncomingCall;
   const dialog = call.accept(sdp(30000));
   if (!dialog) throw new Error("accept failed");
   const ok = await peer.waitResponse(200, "INVITE", callId);
   const toTag = ok.to.tag ?? "";
-  peer.send(request({ method: "ACK", uaPort: ua.address.port, peerPort: peer.port, callId, cseq: 1, toTag }), ua.address.port);
+  toUa({ method: "ACK", callId, cseq: 1, toTag });
   await waitUntil(() => dialog.state === "confirmed");
   return { dialog, toTag };
 }
+
+/** Sends a request from the peer to the UA. */
+const toUa = (spec: Parameters<RawPeer["sendRequest"]>[1]): void => peer.sendRequest(ua.address.port, spec);
 
 /** Port a response to `req` goes to: the UA's, as its top Via says. */
 function viaPort(req: SipRequest): number {
@@ -227,10 +227,7 @@ describe("Dialog.reinvite", () => {
     await sleep(30);
     expect(peer.count((m) => isReq("INVITE")(m) && m.callId === "re-6" && bodyText(m) === sdp(50008))).toBe(0);
 
-    peer.send(
-      request({ method: "BYE", uaPort: ua.address.port, peerPort: peer.port, callId: "re-6", cseq: 2, toTag }),
-      ua.address.port,
-    );
+    toUa({ method: "BYE", callId: "re-6", cseq: 2, toTag });
     await peer.waitResponse(200, "BYE", "re-6");
     expect(await settledNow(dialog.reinvite({ sdp: sdp(1) }))).toEqual({
       ok: false,
@@ -239,10 +236,7 @@ describe("Dialog.reinvite", () => {
     });
 
     // Answered but not yet ACKed: another INVITE is still in progress.
-    peer.send(
-      request({ method: "INVITE", uaPort: ua.address.port, peerPort: peer.port, callId: "re-7", cseq: 1, body: sdp(40000) }),
-      ua.address.port,
-    );
+    toUa({ method: "INVITE", callId: "re-7", cseq: 1, body: sdp(40000) });
     await waitUntil(() => calls.some((c) => c.callId === "re-7"));
     const early = calls.find((c) => c.callId === "re-7")?.accept(sdp(30000)) as Dialog;
     expect(early.state).toBe("early");
@@ -260,43 +254,17 @@ describe("Dialog.reinvite", () => {
     const ours = dialog.reinvite({ sdp: sdp(50009) });
     const inv = await peer.waitRequest("INVITE", "glare-1");
     const br = branch();
-    peer.send(
-      request({
-        method: "INVITE",
-        uaPort: ua.address.port,
-        peerPort: peer.port,
-        callId: "glare-1",
-        cseq: 2,
-        toTag,
-        branch: br,
-        body: sdp(40001),
-      }),
-      ua.address.port,
-    );
+    toUa({ method: "INVITE", callId: "glare-1", cseq: 2, toTag, branch: br, body: sdp(40001) });
     const pending = await peer.waitResponse(491, "INVITE", "glare-1");
     expect(pending.to.tag).toBe(toTag);
     expect(events).toEqual([]);
-    peer.send(
-      request({ method: "ACK", uaPort: ua.address.port, peerPort: peer.port, callId: "glare-1", cseq: 2, toTag, branch: br }),
-      ua.address.port,
-    );
+    toUa({ method: "ACK", callId: "glare-1", cseq: 2, toTag, branch: br });
     // The peer's side of the glare: it rejects ours with 491 too.
     peer.send(reply(inv, 491, "Request Pending"), viaPort(inv));
     expect(await ours).toEqual({ ok: false, status: 491, reason: "Request Pending" });
 
     // With nothing pending, the peer's re-INVITE reaches the app again.
-    peer.send(
-      request({
-        method: "INVITE",
-        uaPort: ua.address.port,
-        peerPort: peer.port,
-        callId: "glare-1",
-        cseq: 3,
-        toTag,
-        body: sdp(40002),
-      }),
-      ua.address.port,
-    );
+    toUa({ method: "INVITE", callId: "glare-1", cseq: 3, toTag, body: sdp(40002) });
     await waitUntil(() => peer.count((m) => m.kind === "response" && m.status === 200 && m.cseq.seq === 3) >= 1);
     expect(events).toEqual(["app-reinvite"]);
     expect(dialog.remoteSdp).toBe(sdp(40002));
@@ -534,8 +502,7 @@ describe("hand-over to another UA", () => {
     const lastAck = peer.received.filter((x) => isReq("ACK")(x.msg)).at(-1);
     expect(lastAck?.from.port).toBe(ua.address.port);
 
-    const toA = (method: string, cseq: number) =>
-      peer.send(request({ method, uaPort: ua.address.port, peerPort: peer.port, callId: "ho-3", cseq, toTag }), ua.address.port);
+    const toA = (method: string, cseq: number) => toUa({ method, callId: "ho-3", cseq, toTag });
     // A phone that missed the target refresh still reaches us: keys and pings are answered.
     toA("INFO", 2);
     await peer.waitResponse(200, "INFO", "ho-3");
@@ -554,7 +521,7 @@ describe("hand-over to another UA", () => {
 
   /** A's phone hangs up after the moved state is over: 481, and the app hears nothing. */
   async function lateByeGets481(callId: string, toTag: string): Promise<void> {
-    peer.send(request({ method: "BYE", uaPort: ua.address.port, peerPort: peer.port, callId, cseq: 2, toTag }), ua.address.port);
+    toUa({ method: "BYE", callId, cseq: 2, toTag });
     await peer.waitResponse(481, "BYE", callId);
     expect(events).toEqual([]);
   }
@@ -580,10 +547,7 @@ describe("hand-over to another UA", () => {
     expect(adopted.endReason).toBe("moved");
     const back = ua.adoptDialog(adopted.snapshot());
     expect(back.localSeq).toBe(adopted.localSeq);
-    peer.send(
-      request({ method: "INFO", uaPort: ua.address.port, peerPort: peer.port, callId: "ho-5", cseq: 2, toTag }),
-      ua.address.port,
-    );
+    toUa({ method: "INFO", callId: "ho-5", cseq: 2, toTag });
     await peer.waitResponse(200, "INFO", "ho-5");
   });
 });

@@ -60,6 +60,14 @@ export class RawPeer {
     this.socket.send(text, port, host);
   }
 
+  /**
+   * Sends `request(spec)` from this peer to the UA listening on 127.0.0.1:`uaPort`.
+   * @example peer.sendRequest(ua.address.port, { method: "OPTIONS", callId: "o-1", cseq: 1 });
+   */
+  sendRequest(uaPort: number, spec: Omit<RequestSpec, "uaPort" | "peerPort">): void {
+    this.send(request({ ...spec, uaPort, peerPort: this.port }), uaPort);
+  }
+
   /** Resolves with the first message (already received or future) matching `pred`. */
   waitFor(pred: (r: Received) => boolean, timeoutMs = 2000, what = "message"): Promise<Received> {
     const hit = this.received.find(pred);

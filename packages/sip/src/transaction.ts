@@ -95,9 +95,11 @@ export function clientTransactionKey(branch: string, method: string): string {
   return `${branch}|${method}`;
 }
 
-abstract class Transaction {
+/** A transaction of RFC 3261 17 whose states are `S`; each kind's state machine ends in "terminated". */
+abstract class Transaction<S extends string> {
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
   terminated = false;
+  abstract state: S | "terminated";
 
   constructor(
     protected readonly layer: TransactionLayer,
@@ -126,8 +128,9 @@ abstract class Transaction {
     }
   }
 
-  /** Ends the transaction: clears its timers and removes it from the layer. Idempotent. */
+  /** Ends the transaction: state "terminated", timers cleared, removed from the layer. Idempotent. */
   terminate(): void {
+    this.state = "terminated";
     if (this.terminated) return;
     this.terminated = true;
     for (const h of this.timers.values()) clearTimeout(h);
@@ -152,7 +155,7 @@ export interface InviteServerCallbacks {
  * INVITE server transaction (RFC 3261 17.2.1 + RFC 6026). Also retransmits our 2xx
  * until the ACK arrives (13.3.1.4), so the UA core only calls `respond` once.
  */
-export class InviteServerTransaction extends Transaction {
+export class InviteServerTransaction extends Transaction<InviteServerState> {
   state: InviteServerState = "proceeding";
   private last: Uint8Array | null = null;
   lastStatus = 0;
@@ -238,17 +241,12 @@ export class InviteServerTransaction extends Transaction {
     this.clearTimer("G");
     this.clearTimer("H");
   }
-
-  override terminate(): void {
-    this.state = "terminated";
-    super.terminate();
-  }
 }
 
 export type NonInviteServerState = "trying" | "proceeding" | "completed" | "terminated";
 
 /** Non-INVITE server transaction (RFC 3261 17.2.2). */
-export class NonInviteServerTransaction extends Transaction {
+export class NonInviteServerTransaction extends Transaction<NonInviteServerState> {
   state: NonInviteServerState = "trying";
   private last: Uint8Array | null = null;
 
@@ -277,11 +275,6 @@ export class NonInviteServerTransaction extends Transaction {
   receiveRetransmission(): void {
     if (this.last) this.layer.send(this.last, this.destination);
   }
-
-  override terminate(): void {
-    this.state = "terminated";
-    super.terminate();
-  }
 }
 
 // ---------------------------------------------------------------------------
@@ -297,7 +290,7 @@ export interface ClientCallbacks {
 export type InviteClientState = "calling" | "proceeding" | "completed" | "accepted" | "terminated";
 
 /** INVITE client transaction (RFC 3261 17.1.1 + RFC 6026). */
-export class InviteClientTransaction extends Transaction {
+export class InviteClientTransaction extends Transaction<InviteClientState> {
   state: InviteClientState = "calling";
   /** Times timer A re-sent the INVITE (the load generator reports it per call). */
   retransmissions = 0;
@@ -376,17 +369,12 @@ export class InviteClientTransaction extends Transaction {
       this.layer.send(this.ack, this.destination);
     }
   }
-
-  override terminate(): void {
-    this.state = "terminated";
-    super.terminate();
-  }
 }
 
 export type NonInviteClientState = "trying" | "proceeding" | "completed" | "terminated";
 
 /** Non-INVITE client transaction (RFC 3261 17.1.2), e.g. our BYE or CANCEL. */
-export class NonInviteClientTransaction extends Transaction {
+export class NonInviteClientTransaction extends Transaction<NonInviteClientState> {
   state: NonInviteClientState = "trying";
 
   constructor(
@@ -432,11 +420,6 @@ export class NonInviteClientTransaction extends Transaction {
     this.clearTimer("F");
     this.setTimer("K", this.layer.timers.timerK, () => this.terminate());
     this.callbacks.onResponse(res);
-  }
-
-  override terminate(): void {
-    this.state = "terminated";
-    super.terminate();
   }
 }
 
@@ -493,7 +476,7 @@ export class TransactionLayer {
     this.client.set(tx.key, tx);
   }
 
-  remove(tx: Transaction): void {
+  remove(tx: Transaction<string>): void {
     if (this.server.get(tx.key) === tx) this.server.delete(tx.key);
     if (this.client.get(tx.key) === tx) this.client.delete(tx.key);
   }

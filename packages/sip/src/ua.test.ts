@@ -13,6 +13,11 @@ let calls: IncomingCall[];
 let errors: unknown[];
 let drops: string[];
 
+/** The onInvite of tests that answer later: keeps the call in `calls`. */
+const collect = (c: IncomingCall): void => {
+  calls.push(c);
+};
+
 async function start(handlers: SipUaHandlers = {}, extra: { forceRport?: boolean; answerTimeoutMs?: number } = {}) {
   ua = await SipUa.listen({
     host: "127.0.0.1",
@@ -47,6 +52,9 @@ afterEach(() => {
 const is200Invite = (m: SipMessage) => m.kind === "response" && m.status === 200 && m.cseq.method === "INVITE";
 
 /** Sends an INVITE and waits for the app to see it. */
+/** Sends a request from the peer to the UA. */
+const toUa = (spec: Parameters<RawPeer["sendRequest"]>[1]): void => peer.sendRequest(ua.address.port, spec);
+
 async function invite(callId: string, opts: { branch?: string; headers?: string[]; rport?: boolean } = {}) {
   const br = opts.branch ?? branch();
   const text = request({
@@ -65,10 +73,7 @@ async function invite(callId: string, opts: { branch?: string; headers?: string[
 }
 
 function ack(callId: string, toTag: string, cseq = 1, br = branch(), body?: string) {
-  peer.send(
-    request({ method: "ACK", uaPort: ua.address.port, peerPort: peer.port, callId, toTag, cseq, branch: br, body }),
-    ua.address.port,
-  );
+  toUa({ method: "ACK", callId, toTag, cseq, branch: br, body });
 }
 
 async function establish(callId: string, headers?: string[]): Promise<{ dialog: Dialog; toTag: string; ok: SipResponse }> {
@@ -99,9 +104,7 @@ async function waitUntil(cond: () => boolean, timeoutMs = 2000): Promise<void> {
 describe("INVITE server transaction", () => {
   test("100 at once, 200 retransmitted with timer G until ACK, then silence", async () => {
     await start({
-      onInvite: (c) => {
-        calls.push(c);
-      },
+      onInvite: collect,
       onAck: (d, info) => {
         events.push(`ack:${info.initial}`);
       },
@@ -150,9 +153,7 @@ describe("INVITE server transaction", () => {
 
   test("a retransmitted INVITE is absorbed: the app sees one call, the last response is resent", async () => {
     await start({
-      onInvite: (c) => {
-        calls.push(c);
-      },
+      onInvite: collect,
     });
     const { text } = await invite("inv-2");
     await peer.waitResponse(100, "INVITE", "inv-2");
@@ -210,9 +211,7 @@ describe("INVITE server transaction", () => {
   test("the app not answering in time gets 480 and onCancel with state timed-out", async () => {
     await start(
       {
-        onInvite: (c) => {
-          calls.push(c);
-        },
+        onInvite: collect,
         onCancel: (c) => {
           events.push(`cancel:${c.state}`);
         },
@@ -229,19 +228,14 @@ describe("INVITE server transaction", () => {
 describe("CANCEL", () => {
   test("before the answer: 200 for CANCEL, 487 for INVITE, app told; accept then fails", async () => {
     await start({
-      onInvite: (c) => {
-        calls.push(c);
-      },
+      onInvite: collect,
       onCancel: (c) => {
         events.push(`cancel:${c.state}`);
       },
     });
     const { branch: br } = await invite("can-1");
     await waitCall("can-1");
-    peer.send(
-      request({ method: "CANCEL", uaPort: ua.address.port, peerPort: peer.port, callId: "can-1", cseq: 1, branch: br }),
-      ua.address.port,
-    );
+    toUa({ method: "CANCEL", callId: "can-1", cseq: 1, branch: br });
     const ok = await peer.waitResponse(200, "CANCEL", "can-1");
     const terminated = await peer.waitResponse(487, "INVITE", "can-1");
     expect(terminated.to.tag).toBe(ok.to.tag);
@@ -252,10 +246,7 @@ describe("CANCEL", () => {
 
   test("CANCEL matching nothing gets 481", async () => {
     await start();
-    peer.send(
-      request({ method: "CANCEL", uaPort: ua.address.port, peerPort: peer.port, callId: "can-2", cseq: 1 }),
-      ua.address.port,
-    );
+    toUa({ method: "CANCEL", callId: "can-2", cseq: 1 });
     await peer.waitResponse(481, "CANCEL", "can-2");
   });
 });
@@ -263,26 +254,18 @@ describe("CANCEL", () => {
 describe("dialogs", () => {
   test("BYE from the caller: 200, onBye; later requests in that dialog get 481", async () => {
     await start({
-      onInvite: (c) => {
-        calls.push(c);
-      },
+      onInvite: collect,
       onBye: (d) => {
         events.push(`bye:${d.callId}`);
       },
     });
     const { dialog, toTag } = await establish("dlg-1");
-    peer.send(
-      request({ method: "BYE", uaPort: ua.address.port, peerPort: peer.port, callId: "dlg-1", cseq: 2, toTag }),
-      ua.address.port,
-    );
+    toUa({ method: "BYE", callId: "dlg-1", cseq: 2, toTag });
     await peer.waitResponse(200, "BYE", "dlg-1");
     expect(events).toEqual(["bye:dlg-1"]);
     expect(dialog.state).toBe("terminated");
     expect(dialog.endReason).toBe("bye-received");
-    peer.send(
-      request({ method: "INFO", uaPort: ua.address.port, peerPort: peer.port, callId: "dlg-1", cseq: 3, toTag }),
-      ua.address.port,
-    );
+    toUa({ method: "INFO", callId: "dlg-1", cseq: 3, toTag });
     await peer.waitResponse(481, "INFO", "dlg-1");
   });
 
@@ -290,9 +273,7 @@ describe("dialogs", () => {
     const proxy = await RawPeer.open();
     try {
       await start({
-        onInvite: (c) => {
-          calls.push(c);
-        },
+        onInvite: collect,
       });
       const { dialog, toTag } = await establish("dlg-2", [
         `Record-Route: <sip:127.0.0.1:${proxy.port};lr>, <sip:10.9.9.9;lr;ftag=x>`,
@@ -326,9 +307,7 @@ describe("dialogs", () => {
 
   test("BYE before the ACK is deferred until the ACK", async () => {
     await start({
-      onInvite: (c) => {
-        calls.push(c);
-      },
+      onInvite: collect,
     });
     await invite("dlg-3");
     const call = await waitCall("dlg-3");
@@ -345,15 +324,9 @@ describe("dialogs", () => {
 
   test("in-dialog request for an unknown dialog gets 481; BYE without To tag too", async () => {
     await start();
-    peer.send(
-      request({ method: "BYE", uaPort: ua.address.port, peerPort: peer.port, callId: "nope", cseq: 2, toTag: "zz" }),
-      ua.address.port,
-    );
+    toUa({ method: "BYE", callId: "nope", cseq: 2, toTag: "zz" });
     await peer.waitResponse(481, "BYE", "nope");
-    peer.send(
-      request({ method: "BYE", uaPort: ua.address.port, peerPort: peer.port, callId: "nope2", cseq: 2 }),
-      ua.address.port,
-    );
+    toUa({ method: "BYE", callId: "nope2", cseq: 2 });
     await peer.waitResponse(481, "BYE", "nope2");
   });
 
@@ -370,17 +343,7 @@ describe("dialogs", () => {
     await invite("dlg-4");
     const ringing = await peer.waitResponse(180, "INVITE", "dlg-4");
     expect(ringing.headers.get("contact")).not.toBeNull();
-    peer.send(
-      request({
-        method: "BYE",
-        uaPort: ua.address.port,
-        peerPort: peer.port,
-        callId: "dlg-4",
-        cseq: 2,
-        toTag: ringing.to.tag ?? "",
-      }),
-      ua.address.port,
-    );
+    toUa({ method: "BYE", callId: "dlg-4", cseq: 2, toTag: ringing.to.tag ?? "" });
     await peer.waitResponse(200, "BYE", "dlg-4");
     await peer.waitResponse(487, "INVITE", "dlg-4");
     expect(events).toEqual(["cancel:cancelled"]);
@@ -389,28 +352,14 @@ describe("dialogs", () => {
   test("INFO DTMF (dtmf-relay and dtmf) is answered 200 and reported", async () => {
     const digits: string[] = [];
     await start({
-      onInvite: (c) => {
-        calls.push(c);
-      },
+      onInvite: collect,
       onInfoDtmf: (_d, digit, ms) => {
         digits.push(`${digit}/${ms}`);
       },
     });
     const { toTag } = await establish("dtmf-1");
     const info = (cseq: number, body: string, contentType: string) =>
-      peer.send(
-        request({
-          method: "INFO",
-          uaPort: ua.address.port,
-          peerPort: peer.port,
-          callId: "dtmf-1",
-          cseq,
-          toTag,
-          body,
-          contentType,
-        }),
-        ua.address.port,
-      );
+      toUa({ method: "INFO", callId: "dtmf-1", cseq, toTag, body, contentType });
     info(2, "Signal=5\r\nDuration=160\r\n", "application/dtmf-relay");
     await waitUntil(() => peer.count((m) => m.kind === "response" && m.cseq.method === "INFO") === 1);
     info(3, "#", "application/dtmf");
@@ -428,9 +377,7 @@ describe("dialogs", () => {
   test("re-INVITE for hold: reported with direction, answered 200 with the app's SDP, retransmitted until ACK", async () => {
     const offers: ReinviteOffer[] = [];
     await start({
-      onInvite: (c) => {
-        calls.push(c);
-      },
+      onInvite: collect,
       onReinvite: async (_d, offer) => {
         offers.push(offer);
         await sleep(5);
@@ -463,18 +410,7 @@ describe("dialogs", () => {
     expect(peer.count((m) => is200Invite(m) && m.cseq.seq === 2)).toBeLessThanOrEqual(n + 1);
 
     // c=0.0.0.0 (RFC 2543 hold) and a=inactive
-    peer.send(
-      request({
-        method: "INVITE",
-        uaPort: ua.address.port,
-        peerPort: peer.port,
-        callId: "hold-1",
-        cseq: 3,
-        toTag,
-        body: sdp(40000, "inactive"),
-      }),
-      ua.address.port,
-    );
+    toUa({ method: "INVITE", callId: "hold-1", cseq: 3, toTag, body: sdp(40000, "inactive") });
     await waitUntil(() => offers.length === 2);
     expect(offers[1]?.direction).toBe("inactive");
     ack("hold-1", toTag, 3);
@@ -482,15 +418,10 @@ describe("dialogs", () => {
 
   test("re-INVITE without a handler gets 488; the dialog stays up", async () => {
     await start({
-      onInvite: (c) => {
-        calls.push(c);
-      },
+      onInvite: collect,
     });
     const { dialog, toTag } = await establish("hold-2");
-    peer.send(
-      request({ method: "INVITE", uaPort: ua.address.port, peerPort: peer.port, callId: "hold-2", cseq: 2, toTag, body: sdp(1) }),
-      ua.address.port,
-    );
+    toUa({ method: "INVITE", callId: "hold-2", cseq: 2, toTag, body: sdp(1) });
     await peer.waitResponse(488, "INVITE", "hold-2");
     expect(dialog.state).toBe("confirmed");
   });
@@ -499,10 +430,7 @@ describe("dialogs", () => {
 describe("out-of-dialog requests and errors", () => {
   test("OPTIONS keep-alive: 200 with Allow and Accept", async () => {
     await start();
-    peer.send(
-      request({ method: "OPTIONS", uaPort: ua.address.port, peerPort: peer.port, callId: "opt-1", cseq: 1 }),
-      ua.address.port,
-    );
+    toUa({ method: "OPTIONS", callId: "opt-1", cseq: 1 });
     const ok = await peer.waitResponse(200, "OPTIONS", "opt-1");
     expect(ok.headers.getAll("allow")).toEqual(["INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "INFO"]);
     expect(ok.headers.getAll("accept")).toContain("application/sdp");
@@ -548,35 +476,21 @@ describe("out-of-dialog requests and errors", () => {
 
   test("an in-dialog request with a lower CSeq gets 500", async () => {
     await start({
-      onInvite: (c) => {
-        calls.push(c);
-      },
+      onInvite: collect,
     });
     const { toTag } = await establish("cseq-1");
-    peer.send(
-      request({ method: "INFO", uaPort: ua.address.port, peerPort: peer.port, callId: "cseq-1", cseq: 5, toTag }),
-      ua.address.port,
-    );
+    toUa({ method: "INFO", callId: "cseq-1", cseq: 5, toTag });
     await peer.waitResponse(200, "INFO", "cseq-1");
-    peer.send(
-      request({ method: "INFO", uaPort: ua.address.port, peerPort: peer.port, callId: "cseq-1", cseq: 4, toTag }),
-      ua.address.port,
-    );
+    toUa({ method: "INFO", callId: "cseq-1", cseq: 4, toTag });
     const r = await peer.waitResponse(500, "INFO", "cseq-1");
     expect(r.reason).toBe("CSeq Out of Order");
   });
 
   test("unknown method 501, known-but-unsupported 405 with Allow", async () => {
     await start();
-    peer.send(request({ method: "FOO", uaPort: ua.address.port, peerPort: peer.port, callId: "m-1", cseq: 1 }), ua.address.port);
-    peer.send(
-      request({ method: "REGISTER", uaPort: ua.address.port, peerPort: peer.port, callId: "m-2", cseq: 1 }),
-      ua.address.port,
-    );
-    peer.send(
-      request({ method: "SUBSCRIBE", uaPort: ua.address.port, peerPort: peer.port, callId: "m-3", cseq: 1 }),
-      ua.address.port,
-    );
+    toUa({ method: "FOO", callId: "m-1", cseq: 1 });
+    toUa({ method: "REGISTER", callId: "m-2", cseq: 1 });
+    toUa({ method: "SUBSCRIBE", callId: "m-3", cseq: 1 });
     await peer.waitResponse(501, "FOO", "m-1");
     const r405 = await peer.waitResponse(405, "REGISTER", "m-2");
     expect(r405.headers.getAll("allow")).toContain("INVITE");
@@ -592,27 +506,14 @@ describe("out-of-dialog requests and errors", () => {
     peer.send(new Uint8Array([0, 1, 2, 255, 13, 10, 13, 10]), ua.address.port);
     peer.send("hello world\r\n\r\n", ua.address.port);
     peer.send("\r\n\r\n", ua.address.port);
-    peer.send(
-      request({
-        method: "OPTIONS",
-        uaPort: ua.address.port,
-        peerPort: peer.port,
-        callId: "bad-1",
-        cseq: 1,
-        cseqMethod: "INVITE",
-      }),
-      ua.address.port,
-    );
+    toUa({ method: "OPTIONS", callId: "bad-1", cseq: 1, cseqMethod: "INVITE" });
     const bad = await peer.waitResponse(400, "INVITE", "bad-1");
     expect(bad.reason).toBe("Bad Request (CSeq method does not match the request method)");
     // A handler that throws reaches onError only.
     await invite("bad-2");
     await peer.waitResponse(100, "INVITE", "bad-2");
     await waitUntil(() => errors.length === 1);
-    peer.send(
-      request({ method: "OPTIONS", uaPort: ua.address.port, peerPort: peer.port, callId: "ok-1", cseq: 1 }),
-      ua.address.port,
-    );
+    toUa({ method: "OPTIONS", callId: "ok-1", cseq: 1 });
     await peer.waitResponse(200, "OPTIONS", "ok-1");
     expect(drops.some((d) => d.startsWith("no empty line") || d.startsWith("bad method"))).toBe(true);
     expect(peer.garbage).toEqual([]);
@@ -620,17 +521,7 @@ describe("out-of-dialog requests and errors", () => {
 
   test("Require with unknown extensions gets 420 with Unsupported", async () => {
     await start();
-    peer.send(
-      request({
-        method: "OPTIONS",
-        uaPort: ua.address.port,
-        peerPort: peer.port,
-        callId: "req-1",
-        cseq: 1,
-        headers: ["Require: 100rel, foo"],
-      }),
-      ua.address.port,
-    );
+    toUa({ method: "OPTIONS", callId: "req-1", cseq: 1, headers: ["Require: 100rel, foo"] });
     const r = await peer.waitResponse(420, "OPTIONS", "req-1");
     expect(r.headers.getAll("unsupported")).toEqual(["100rel", "foo"]);
   });
@@ -660,35 +551,13 @@ describe("response routing (RFC 3261 18.2.2, RFC 3581)", () => {
     const other = await RawPeer.open();
     try {
       await start();
-      peer.send(
-        request({
-          method: "OPTIONS",
-          uaPort: ua.address.port,
-          peerPort: peer.port,
-          callId: "via-1",
-          cseq: 1,
-          rport: false,
-          viaHost: `127.0.0.1:${other.port}`,
-        }),
-        ua.address.port,
-      );
+      toUa({ method: "OPTIONS", callId: "via-1", cseq: 1, rport: false, viaHost: `127.0.0.1:${other.port}` });
       const r = await other.waitResponse(200, "OPTIONS", "via-1");
       expect(r.via[0]?.received).toBeNull();
       expect(r.via[0]?.rport).toBeNull();
       expect(peer.received.length).toBe(0);
 
-      peer.send(
-        request({
-          method: "OPTIONS",
-          uaPort: ua.address.port,
-          peerPort: peer.port,
-          callId: "via-2",
-          cseq: 1,
-          rport: true,
-          viaHost: "phone.invalid:5999",
-        }),
-        ua.address.port,
-      );
+      toUa({ method: "OPTIONS", callId: "via-2", cseq: 1, rport: true, viaHost: "phone.invalid:5999" });
       const r2 = await peer.waitResponse(200, "OPTIONS", "via-2");
       expect(r2.via[0]?.received).toBe("127.0.0.1");
       expect(r2.via[0]?.rport).toBe(peer.port);
@@ -700,18 +569,13 @@ describe("response routing (RFC 3261 18.2.2, RFC 3581)", () => {
 
   test("forceRport: a caller behind NAT (Contact on another host, no proxy) gets our BYE where its INVITE came from", async () => {
     await start({ onInvite: (c) => void calls.push(c) }, { forceRport: true });
-    peer.send(
-      request({
-        method: "INVITE",
-        uaPort: ua.address.port,
-        peerPort: peer.port,
-        callId: "nat-1",
-        cseq: 1,
-        contact: "<sip:caller@10.255.0.9:5060>",
-        body: sdp(40000, "sendrecv", "10.255.0.9"),
-      }),
-      ua.address.port,
-    );
+    toUa({
+      method: "INVITE",
+      callId: "nat-1",
+      cseq: 1,
+      contact: "<sip:caller@10.255.0.9:5060>",
+      body: sdp(40000, "sendrecv", "10.255.0.9"),
+    });
     const call = await waitCall("nat-1");
     const dialog = call.accept(sdp(30000));
     if (!dialog) throw new Error("accept failed");
@@ -727,18 +591,7 @@ describe("response routing (RFC 3261 18.2.2, RFC 3581)", () => {
 
   test("forceRport answers the source port even without rport", async () => {
     await start({}, { forceRport: true });
-    peer.send(
-      request({
-        method: "OPTIONS",
-        uaPort: ua.address.port,
-        peerPort: peer.port,
-        callId: "via-3",
-        cseq: 1,
-        rport: false,
-        viaHost: "10.1.1.1:5070",
-      }),
-      ua.address.port,
-    );
+    toUa({ method: "OPTIONS", callId: "via-3", cseq: 1, rport: false, viaHost: "10.1.1.1:5070" });
     const r = await peer.waitResponse(200, "OPTIONS", "via-3");
     expect(r.via[0]?.received).toBe("127.0.0.1");
   });

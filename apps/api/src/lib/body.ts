@@ -63,6 +63,11 @@ function article(expected: string): string {
   return `a ${expected}`;
 }
 
+/** A size limit's message: "must be at most 10", or "... characters" for a string's length. */
+function bound(which: "at most" | "at least", limit: number | bigint, origin: string): string {
+  return origin === "string" ? `must be ${which} ${limit} characters` : `must be ${which} ${limit}`;
+}
+
 /** Whether `path` names a key that its (object) parent in `data` does not have. */
 function isAbsent(data: unknown, path: readonly PropertyKey[]): boolean {
   if (path.length === 0) return false;
@@ -112,20 +117,10 @@ export function zodIssuesToItems(error: ZodError, data?: unknown): ErrorItem[] {
         );
         break;
       case "too_big":
-        out.push(
-          item(
-            field,
-            issue.origin === "string" ? `must be at most ${issue.maximum} characters` : `must be at most ${issue.maximum}`,
-          ),
-        );
+        out.push(item(field, bound("at most", issue.maximum, issue.origin)));
         break;
       case "too_small":
-        out.push(
-          item(
-            field,
-            issue.origin === "string" ? `must be at least ${issue.minimum} characters` : `must be at least ${issue.minimum}`,
-          ),
-        );
+        out.push(item(field, bound("at least", issue.minimum, issue.origin)));
         break;
       default:
         out.push(item(field, issue.message));

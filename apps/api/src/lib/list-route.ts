@@ -6,9 +6,10 @@
  * route checks for a repeated parameter itself and runs the validator only then, for the
  * same 400.
  */
-import type { OpenAPIHono, RouteConfig, RouteHandler, z } from "@hono/zod-openapi";
+import { createRoute, type OpenAPIHono, type RouteConfig, type RouteHandler, type z } from "@hono/zod-openapi";
 import type { Handler, MiddlewareHandler } from "hono";
 import type { AppEnv } from "./context.ts";
+import { errors, ListQuerySchema, ok } from "./openapi.ts";
 import { type ReadScope, readThrough } from "./read-cache.ts";
 
 type StringQueryRoute = RouteConfig & { request: { query: z.ZodObject } };
@@ -47,4 +48,34 @@ export function registerListRoute<R extends StringQueryRoute>(
   };
   const middleware = options.cache ? [readThrough(options.cache), fastPath] : fastPath;
   app.openapi({ ...route, middleware }, handler as never);
+}
+
+/**
+ * The route of a tenant's list (`GET /conference/v2/<things>`): basic auth, the
+ * reference's list query, a page of `items` objects or 400/401.
+ * @example
+ * const route = listRoute({ operationId: "listDids", path: "/dids", tag: "DIDs", summary: "Get DIDs",
+ *   description: "Returns DIDs matching the criteria in the request URL.", page: DidPageSchema, items: "DID" });
+ */
+export function listRoute<P extends z.ZodType>(o: {
+  operationId: string;
+  path: string;
+  tag: string;
+  summary: string;
+  description: string;
+  page: P;
+  /** The objects' name in the 200's description ("A list of <items> objects"). */
+  items: string;
+}) {
+  return createRoute({
+    method: "get",
+    operationId: o.operationId,
+    path: o.path,
+    tags: [o.tag],
+    summary: o.summary,
+    description: o.description,
+    security: [{ basicAuth: [] }],
+    request: { query: ListQuerySchema },
+    responses: { 200: ok(o.page, `A list of ${o.items} objects`), ...errors(400, 401) },
+  });
 }

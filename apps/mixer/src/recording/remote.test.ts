@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeAlaw, decodeUlaw, goertzelAmplitude } from "@conf/media";
@@ -10,6 +10,7 @@ import { type Recorder, startRemoteRecording } from "./index.ts";
 
 /** The recorders of these tests listen on loopback: the operator's lab setting (OUTBOUND_ALLOW_PRIVATE=1). */
 const LAB: OutboundPolicy = { ...STRICT_POLICY, allowPrivate: true };
+import { hasNetSip, NetSipRecorder } from "./net-sip-recorder.ts";
 import { RawUas } from "./test-uas.ts";
 
 /**
@@ -18,9 +19,7 @@ import { RawUas } from "./test-uas.ts";
  * raw UAS for the cases Net::SIP cannot be made to play (ringing forever, odd answers,
  * hanging up on us).
  */
-const hasNetSip = Bun.spawnSync(["perl", "-MNet::SIP", "-e", "1"], { stderr: "ignore", stdout: "ignore" }).exitCode === 0;
 if (!hasNetSip) console.warn("recording remote: Net::SIP tests skipped, perl with Net::SIP (libnet-sip-perl) is not installed");
-const recorderScript = join(import.meta.dir, "fixtures", "net-sip-recorder.pl");
 
 let ua: SipUa;
 let ports: RtpPortPool;
@@ -39,6 +38,15 @@ afterEach(async () => {
 });
 
 const FRAME = 320;
+
+type RemoteOptions = Parameters<typeof startRemoteRecording>[0];
+
+/** A remote recording from this file's UA and ports, on 127.0.0.1 under the lab policy. */
+function startRec(
+  o: Pick<RemoteOptions, "target" | "meetingSid" | "metadata"> & Partial<RemoteOptions>,
+): ReturnType<typeof startRemoteRecording> {
+  return startRemoteRecording({ outbound: LAB, ua, ports, host: "127.0.0.1", ...o });
+}
 
 /** Feeds `seconds` of a sine through one reused 16 kHz frame, one frame per 20 ms (drift-free), like the mixer clock. */
 async function feedRealtime(rec: Recorder, seconds: number, freq: number, amp = 8000): Promise<number> {
@@ -97,93 +105,25 @@ function decode(payloads: readonly Uint8Array[], law: "ulaw" | "alaw"): Int16Arr
   return pcm;
 }
 
-/** A Net::SIP recording server process; `lines` grows with its stdout. */
-class NetSipRecorder {
-  lines: string[] = [];
-  port = 0;
-  private buf = "";
-  private readonly reading: Promise<void>;
-  private readonly timer: ReturnType<typeof setTimeout>;
-
-  private constructor(
-    private readonly proc: ReturnType<typeof Bun.spawn>,
-    readonly outfile: string,
-  ) {
-    this.timer = setTimeout(() => proc.kill(), 9500);
-    this.reading = (async () => {
-      const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
-      const dec = new TextDecoder();
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        this.buf += dec.decode(value);
-        const parts = this.buf.split("\n");
-        this.buf = parts.pop() ?? "";
-        this.lines.push(...parts);
-      }
-    })();
-  }
-
-  static async start(mode: "pcmu" | "pcma" | "busy", outfile: string, seconds = 8): Promise<NetSipRecorder> {
-    const proc = Bun.spawn(["perl", recorderScript, mode, outfile, String(seconds)], { stdout: "pipe", stderr: "inherit" });
-    const r = new NetSipRecorder(proc, outfile);
-    const listen = await r.waitLine(/^LISTEN (\d+)$/, 5000);
-    r.port = Number(listen[1]);
-    return r;
-  }
-
-  async waitLine(re: RegExp, timeoutMs = 5000): Promise<RegExpMatchArray> {
-    const end = performance.now() + timeoutMs;
-    for (;;) {
-      for (const l of this.lines) {
-        const m = re.exec(l);
-        if (m) return m;
-      }
-      if (performance.now() > end) throw new Error(`Net::SIP recorder: no line ${re} in ${JSON.stringify(this.lines)}`);
-      await Bun.sleep(10);
-    }
-  }
-
-  async exit(): Promise<number> {
-    const code = await this.proc.exited;
-    await this.reading;
-    clearTimeout(this.timer);
-    return code;
-  }
-
-  kill(): void {
-    clearTimeout(this.timer);
-    this.proc.kill();
-  }
-
-  /** The RTP packets it received, in arrival order. */
-  async packets(): Promise<{ at: number; seq: number; ts: number; pt: number; payload: Uint8Array }[]> {
-    const text = await readFile(this.outfile, "utf8").catch(() => "");
-    return text
-      .split("\n")
-      .filter((l) => l.length > 0)
-      .map((l) => {
-        const [at, seq, ts, pt, hex] = l.split(" ");
-        return {
-          at: Number(at),
-          seq: Number(seq),
-          ts: Number(ts),
-          pt: Number(pt),
-          payload: new Uint8Array(Buffer.from(hex ?? "", "hex")),
-        };
-      });
-  }
+/** The stream's audio holds `freq` throughout (above 6500) and `other` nowhere (below 300). */
+function expectTone(pkts: readonly { payload: Uint8Array }[], law: "ulaw" | "alaw", freq: number, other: number): void {
+  const levels = toneLevels(
+    decode(
+      pkts.map((p) => p.payload),
+      law,
+    ),
+    freq,
+    other,
+  );
+  expect(levels.min).toBeGreaterThan(6500);
+  expect(levels.otherMax).toBeLessThan(300);
 }
 
 describe.skipIf(!hasNetSip)("remote recording to Net::SIP", () => {
   test("answered PCMU call: metadata headers, ~50 pps with continuous seq/timestamps, the tone, BYE on stop", async () => {
-    const peer = await NetSipRecorder.start("pcmu", join(dir, "rtp.txt"));
+    const peer = await NetSipRecorder.start(join(dir, "rtp.txt"), 8, "pcmu");
     try {
-      const rec = startRemoteRecording({
-        outbound: LAB,
-        ua,
-        ports,
-        host: "127.0.0.1",
+      const rec = startRec({
         target: `record@127.0.0.1:${peer.port}`,
         meetingSid: "CFabc123",
         metadata: "board call\r\nX-Evil: injected",
@@ -213,7 +153,7 @@ describe.skipIf(!hasNetSip)("remote recording to Net::SIP", () => {
       expect(await peer.exit()).toBe(0);
       expect(peer.lines).toContain("ESTABLISHED");
 
-      const pkts = await peer.packets();
+      const pkts = peer.packets();
       // Loopback loses nothing.
       expect(pkts.length).toBe(sent);
       expect(new Set(pkts.map((p) => p.pt))).toEqual(new Set([0]));
@@ -226,33 +166,16 @@ describe.skipIf(!hasNetSip)("remote recording to Net::SIP", () => {
       expect(pps).toBeGreaterThan(45);
       expect(pps).toBeLessThan(55);
 
-      const levels = toneLevels(
-        decode(
-          pkts.map((p) => p.payload),
-          "ulaw",
-        ),
-        1000,
-        1500,
-      );
-      expect(levels.min).toBeGreaterThan(6500);
-      expect(levels.otherMax).toBeLessThan(300);
+      expectTone(pkts, "ulaw", 1000, 1500);
     } finally {
       peer.kill();
     }
   }, 15000);
 
   test("a recorder that answers PCMA gets A-law", async () => {
-    const peer = await NetSipRecorder.start("pcma", join(dir, "rtp.txt"));
+    const peer = await NetSipRecorder.start(join(dir, "rtp.txt"), 8, "pcma");
     try {
-      const rec = startRemoteRecording({
-        outbound: LAB,
-        ua,
-        ports,
-        host: "127.0.0.1",
-        target: `rec@127.0.0.1:${peer.port}`,
-        meetingSid: "CF1",
-        metadata: "m",
-      });
+      const rec = startRec({ target: `rec@127.0.0.1:${peer.port}`, meetingSid: "CF1", metadata: "m" });
       expect(await withTimeout(rec.ready, 5000, "ready")).toEqual({ ok: true });
       const sent = await feedRealtime(rec, 1, 440);
       const r = await rec.stop();
@@ -260,37 +183,20 @@ describe.skipIf(!hasNetSip)("remote recording to Net::SIP", () => {
       expect(r.codec).toBe("PCMA");
       await peer.waitLine(/^BYE RECEIVED$/);
       expect(await peer.exit()).toBe(0);
-      const pkts = await peer.packets();
+      const pkts = peer.packets();
       expect(pkts.length).toBe(sent);
       expect(new Set(pkts.map((p) => p.pt))).toEqual(new Set([8]));
       expectContinuous(pkts);
-      const levels = toneLevels(
-        decode(
-          pkts.map((p) => p.payload),
-          "alaw",
-        ),
-        440,
-        1000,
-      );
-      expect(levels.min).toBeGreaterThan(6500);
-      expect(levels.otherMax).toBeLessThan(300);
+      expectTone(pkts, "alaw", 440, 1000);
     } finally {
       peer.kill();
     }
   }, 15000);
 
   test("486 Busy Here: ready resolves with the error, nothing is sent, the port is freed, nothing throws", async () => {
-    const peer = await NetSipRecorder.start("busy", join(dir, "rtp.txt"));
+    const peer = await NetSipRecorder.start(join(dir, "rtp.txt"), 8, "busy");
     try {
-      const rec = startRemoteRecording({
-        outbound: LAB,
-        ua,
-        ports,
-        host: "127.0.0.1",
-        target: `rec@127.0.0.1:${peer.port}`,
-        meetingSid: "CF2",
-        metadata: "",
-      });
+      const rec = startRec({ target: `rec@127.0.0.1:${peer.port}`, meetingSid: "CF2", metadata: "" });
       const frame = new Int16Array(FRAME).fill(1000);
       rec.write(frame);
       const ready = await withTimeout(rec.ready, 5000, "ready");
@@ -309,7 +215,7 @@ describe.skipIf(!hasNetSip)("remote recording to Net::SIP", () => {
       expect(ports.size).toBe(0);
       await peer.waitLine(/^REJECTED$/);
       expect(await peer.exit()).toBe(0);
-      expect(await peer.packets()).toEqual([]);
+      expect(peer.packets()).toEqual([]);
     } finally {
       peer.kill();
     }
@@ -323,17 +229,8 @@ describe("remote recording to a scripted UAS", () => {
   });
   afterEach(() => uas.close());
 
-  const start = (extra: Partial<Parameters<typeof startRemoteRecording>[0]> = {}) =>
-    startRemoteRecording({
-      outbound: LAB,
-      ua,
-      ports,
-      host: "127.0.0.1",
-      target: `rec@127.0.0.1:${uas.port}`,
-      meetingSid: "CFmeet",
-      metadata: "weekly",
-      ...extra,
-    });
+  const start = (extra: Partial<RemoteOptions> = {}) =>
+    startRec({ target: `rec@127.0.0.1:${uas.port}`, meetingSid: "CFmeet", metadata: "weekly", ...extra });
 
   test("INVITE carries a sendonly PCMU/PCMA offer and the headers; frames before the answer are dropped; the recorder's BYE ends it", async () => {
     const rec = start({ fromUser: "rec-bot" });
@@ -371,16 +268,7 @@ describe("remote recording to a scripted UAS", () => {
     expect(uas.rtp.slice(1).some((p) => p.marker)).toBe(false);
     expect(new Set(uas.rtp.map((p) => p.ssrc)).size).toBe(1);
     expectContinuous(uas.rtp);
-    const levels = toneLevels(
-      decode(
-        uas.rtp.map((p) => p.payload),
-        "ulaw",
-      ),
-      1000,
-      1500,
-    );
-    expect(levels.min).toBeGreaterThan(6500);
-    expect(levels.otherMax).toBeLessThan(300);
+    expectTone(uas.rtp, "ulaw", 1000, 1500);
 
     uas.sendBye(invite);
     await Bun.sleep(100); // our UA answers the BYE

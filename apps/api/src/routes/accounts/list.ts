@@ -1,21 +1,18 @@
-import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../lib/context.ts";
-import { registerListRoute } from "../../lib/list-route.ts";
+import { listRoute, registerListRoute } from "../../lib/list-route.ts";
 import { listConfig } from "../../lib/listing.ts";
-import { errors, ListQuerySchema, ok } from "../../lib/openapi.ts";
 import { cachedJson } from "../../lib/read-cache.ts";
 import { ACCOUNT_FIELDS, AccountPageSchema } from "./schema.ts";
 
-const route = createRoute({
-  method: "get",
+const route = listRoute({
   operationId: "listAccounts",
   path: "/accounts",
-  tags: ["Accounts"],
+  tag: "Accounts",
   summary: "Get accounts",
   description: "Returns accounts matching the criteria in the request URL (an account sees only itself).",
-  security: [{ basicAuth: [] }],
-  request: { query: ListQuerySchema },
-  responses: { 200: ok(AccountPageSchema, "A list of Account objects"), ...errors(400, 401) },
+  page: AccountPageSchema,
+  items: "Account",
 });
 
 export function registerList(app: OpenAPIHono<AppEnv>): void {

@@ -1,14 +1,8 @@
 import { z } from "@hono/zod-openapi";
+import { SAMPLE_ACCOUNT } from "../../lib/reference-samples.ts";
 import { AttributeOverridesSchema, AttributesInputSchema, fieldFiltered, pageSchema, sidParam } from "../../lib/openapi.ts";
 
-const EXAMPLE = {
-  account_sid: "993a6552-b73b-41e5-a501-a788377ca8ed",
-  attributes: {},
-  call_flow_sid: "fb2b69b1-6998-4cdc-b04c-a267c585f767",
-  date_created: "2021-02-25T20:36:54.000Z",
-  login: "conference_user_123",
-  name: "John Smith",
-};
+const EXAMPLE = SAMPLE_ACCOUNT;
 
 /** The Account object of the reference. */
 export const AccountSchema = z

@@ -1,6 +1,6 @@
-import { OpenAPIHono } from "@hono/zod-openapi";
-import { validationHook } from "../../lib/body.ts";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../lib/context.ts";
+import { routeGroup } from "../../lib/route-group.ts";
 import { registerDelete } from "./delete.ts";
 import { registerGet } from "./get.ts";
 import { registerList } from "./list.ts";
@@ -8,10 +8,5 @@ import { registerUpdate } from "./update.ts";
 
 /** `/calls`: list, get, PATCH, DELETE (live objects from the session store; DELETE is not in the reference). */
 export function callsRoutes(): OpenAPIHono<AppEnv> {
-  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-  registerList(app);
-  registerGet(app);
-  registerUpdate(app);
-  registerDelete(app);
-  return app;
+  return routeGroup(registerList, registerGet, registerUpdate, registerDelete);
 }

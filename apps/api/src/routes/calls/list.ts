@@ -1,22 +1,19 @@
-import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../lib/context.ts";
-import { registerListRoute } from "../../lib/list-route.ts";
+import { listRoute, registerListRoute } from "../../lib/list-route.ts";
 import { listLive, listLivePaged } from "../../lib/listing.ts";
 import { liveStore } from "../../lib/live.ts";
-import { errors, ListQuerySchema, ok } from "../../lib/openapi.ts";
 import { cachedJson, durationValidUntil } from "../../lib/read-cache.ts";
 import { CALL_FIELDS, CALL_FILTER_FIELDS, CallPageSchema } from "./schema.ts";
 
-const route = createRoute({
-  method: "get",
+const route = listRoute({
   operationId: "listCalls",
   path: "/calls",
-  tags: ["Calls"],
+  tag: "Calls",
   summary: "Get calls",
   description: "Returns the account's current calls matching the criteria in the request URL.",
-  security: [{ basicAuth: [] }],
-  request: { query: ListQuerySchema },
-  responses: { 200: ok(CallPageSchema, "A list of Call objects"), ...errors(400, 401) },
+  page: CallPageSchema,
+  items: "Call",
 });
 
 export function registerList(app: OpenAPIHono<AppEnv>): void {

@@ -1,6 +1,6 @@
-import { OpenAPIHono } from "@hono/zod-openapi";
-import { validationHook } from "../../lib/body.ts";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../lib/context.ts";
+import { routeGroup } from "../../lib/route-group.ts";
 import { registerCreate } from "./create.ts";
 import { registerDelete } from "./delete.ts";
 import { registerGet } from "./get.ts";
@@ -9,11 +9,5 @@ import { registerWrites } from "./writes.ts";
 
 /** `/did_groups`: POST, list, get, PATCH, PUT, DELETE. */
 export function didGroupsRoutes(): OpenAPIHono<AppEnv> {
-  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-  registerCreate(app);
-  registerList(app);
-  registerGet(app);
-  registerWrites(app);
-  registerDelete(app);
-  return app;
+  return routeGroup(registerCreate, registerList, registerGet, registerWrites, registerDelete);
 }

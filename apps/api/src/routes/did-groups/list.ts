@@ -1,21 +1,18 @@
-import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../lib/context.ts";
-import { registerListRoute } from "../../lib/list-route.ts";
+import { listRoute, registerListRoute } from "../../lib/list-route.ts";
 import { listConfig } from "../../lib/listing.ts";
-import { errors, ListQuerySchema, ok } from "../../lib/openapi.ts";
 import { cachedJson } from "../../lib/read-cache.ts";
 import { DID_GROUP_FIELDS, DidGroupPageSchema } from "./schema.ts";
 
-const route = createRoute({
-  method: "get",
+const route = listRoute({
   operationId: "listDidGroups",
   path: "/did_groups",
-  tags: ["DID Groups"],
+  tag: "DID Groups",
   summary: "Get DID groups",
   description: "Returns DID groups matching the criteria in the request URL.",
-  security: [{ basicAuth: [] }],
-  request: { query: ListQuerySchema },
-  responses: { 200: ok(DidGroupPageSchema, "A list of DID Group objects"), ...errors(400, 401) },
+  page: DidGroupPageSchema,
+  items: "DID Group",
 });
 
 export function registerList(app: OpenAPIHono<AppEnv>): void {

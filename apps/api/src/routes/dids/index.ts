@@ -1,15 +1,11 @@
-import { OpenAPIHono } from "@hono/zod-openapi";
-import { validationHook } from "../../lib/body.ts";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../lib/context.ts";
+import { routeGroup } from "../../lib/route-group.ts";
 import { registerGet } from "./get.ts";
 import { registerList } from "./list.ts";
 import { registerWrites } from "./writes.ts";
 
 /** `/dids`: list, get, PATCH, PUT (numbers are assigned by the operator under /core/v2). */
 export function didsRoutes(): OpenAPIHono<AppEnv> {
-  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-  registerList(app);
-  registerGet(app);
-  registerWrites(app);
-  return app;
+  return routeGroup(registerList, registerGet, registerWrites);
 }

@@ -1,21 +1,18 @@
-import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../lib/context.ts";
-import { registerListRoute } from "../../lib/list-route.ts";
+import { listRoute, registerListRoute } from "../../lib/list-route.ts";
 import { listConfig } from "../../lib/listing.ts";
-import { errors, ListQuerySchema, ok } from "../../lib/openapi.ts";
 import { cachedJson } from "../../lib/read-cache.ts";
 import { DID_FIELDS, DidPageSchema } from "./schema.ts";
 
-const route = createRoute({
-  method: "get",
+const route = listRoute({
   operationId: "listDids",
   path: "/dids",
-  tags: ["DIDs"],
+  tag: "DIDs",
   summary: "Get DIDs",
   description: "Returns DIDs matching the criteria in the request URL.",
-  security: [{ basicAuth: [] }],
-  request: { query: ListQuerySchema },
-  responses: { 200: ok(DidPageSchema, "A list of DID objects"), ...errors(400, 401) },
+  page: DidPageSchema,
+  items: "DID",
 });
 
 export function registerList(app: OpenAPIHono<AppEnv>): void {

@@ -1,17 +1,8 @@
 import { z } from "@hono/zod-openapi";
+import { SAMPLE_DID } from "../../lib/reference-samples.ts";
 import { AttributeOverridesSchema, AttributesInputSchema, fieldFiltered, pageSchema, sidParam } from "../../lib/openapi.ts";
 
-const EXAMPLE = {
-  account_sid: "a1f38bf7-5879-49c1-be72-50ffa7f249a6",
-  attributes: {},
-  call_flow_sid: "fb2b69b1-6998-4cdc-b04c-a267c585f767",
-  country_code: "USA",
-  did_group_sid: "ea1d0f8d-4f2d-4437-a627-694a23a2d568",
-  did_sid: "022aa786-2c40-484f-9a36-2a51e84579d6",
-  in_country_format: "(516) 206-5919",
-  international_format: "+1 516-206-5919",
-  phonenumber: "15162065919",
-};
+const EXAMPLE = SAMPLE_DID;
 
 /** The DID object of the reference. */
 export const DidSchema = z

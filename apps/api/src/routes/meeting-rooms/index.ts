@@ -1,6 +1,6 @@
-import { OpenAPIHono } from "@hono/zod-openapi";
-import { validationHook } from "../../lib/body.ts";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../lib/context.ts";
+import { routeGroup } from "../../lib/route-group.ts";
 import { registerCreate } from "./create.ts";
 import { registerDelete } from "./delete.ts";
 import { registerGet } from "./get.ts";
@@ -10,12 +10,5 @@ import { registerWrites } from "./writes.ts";
 
 /** `/meeting_rooms`: POST, list, get, PATCH, PUT, DELETE, and `resolved_attributes`. */
 export function meetingRoomsRoutes(): OpenAPIHono<AppEnv> {
-  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-  registerCreate(app);
-  registerList(app);
-  registerGet(app);
-  registerWrites(app);
-  registerDelete(app);
-  registerResolvedAttributes(app);
-  return app;
+  return routeGroup(registerCreate, registerList, registerGet, registerWrites, registerDelete, registerResolvedAttributes);
 }

@@ -1,23 +1,20 @@
-import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../lib/context.ts";
-import { registerListRoute } from "../../lib/list-route.ts";
+import { listRoute, registerListRoute } from "../../lib/list-route.ts";
 import { listLive } from "../../lib/listing.ts";
 import { liveStore } from "../../lib/live.ts";
-import { errors, ListQuerySchema, ok } from "../../lib/openapi.ts";
 import { cachedJson, durationValidUntil } from "../../lib/read-cache.ts";
 import { MEETING_FIELDS, MEETING_FILTER_FIELDS, MeetingPageSchema } from "./schema.ts";
 
-const route = createRoute({
-  method: "get",
+const route = listRoute({
   operationId: "listMeetings",
   path: "/meetings",
-  tags: ["Meetings"],
+  tag: "Meetings",
   summary: "Get meetings",
   description:
     "Returns the account's running meetings matching the criteria in the request URL. `total` is null, as in the reference.",
-  security: [{ basicAuth: [] }],
-  request: { query: ListQuerySchema },
-  responses: { 200: ok(MeetingPageSchema, "A list of Meeting objects"), ...errors(400, 401) },
+  page: MeetingPageSchema,
+  items: "Meeting",
 });
 
 export function registerList(app: OpenAPIHono<AppEnv>): void {
