@@ -79,7 +79,7 @@ export const opts = {
    * one while a second process sends the worst `like` filters to /calls, N at a time.
    */
   apiFlood: Math.max(0, Math.floor(num(args["api-flood"] ?? env.BENCH_API_FLOOD, 0))),
-  /** taskset CPU list of the flood's process (default: the generator's, at nice 10). */
+  /** taskset CPU list of the flood's process (default: the generator's, under SCHED_IDLE). */
   apiFloodCpus: args["api-flood-cpus"] ?? env.BENCH_API_FLOOD_CPUS,
   /** The service's MIXER_STATS_SECONDS (passed on from this environment): tick lines in its log. */
   statsSeconds: num(env.MIXER_STATS_SECONDS, 0),

@@ -67,7 +67,10 @@ export async function runFlood(t: Target, api: ApiClient, p: Provisioned, durati
       durationS: Math.max(1, left),
       concurrency: opts.apiFlood,
       core: cpus,
-      // Beside the generator, below it: the flood takes what the generator leaves.
+      // Beside the generator, below it: the flood takes only what the generator leaves
+      // (SCHED_IDLE; nice 10 without chrt), as an attacker's own machine would not slow
+      // the callers' phones.
+      idle: true,
       nice: 10,
     });
   } catch (e) {

@@ -73,7 +73,7 @@ function floodLine(r: MediaRow): string | null {
   const renamed = f.renames.filter((s) => s >= 200 && s < 300).length;
   return (
     `${r.label}: renamed ${renamed} of ${f.renames.length} calls to 255 "a" (PATCH statuses ${f.renames.join(", ") || "none"}); ` +
-    `flood of ${f.filters.length} filter shapes (each request unique) from a second process${f.cpus !== null ? ` on CPU ${f.cpus} at nice 10` : ""}, ${f.concurrency} at a time: ` +
+    `flood of ${f.filters.length} filter shapes (each request unique) from a second process${f.cpus !== null ? ` on CPU ${f.cpus} under SCHED_IDLE (nice 10 without chrt)` : ""}, ${f.concurrency} at a time: ` +
     (res
       ? `${res.requests} requests in ${fmt(res.durationS, 1)} s (${fmt(res.rps, 1)}/s; ${statusesText(res.statuses)}), answered ones p50/p99/max ${answeredLatency(res, true)} ms` +
         `${res.unfinished ? `, ${res.unfinished} unanswered at the end (the oldest waited ${fmt(res.unfinishedMaxMs, 0)} ms)` : ""}`

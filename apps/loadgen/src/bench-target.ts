@@ -68,7 +68,7 @@ export async function startTarget(): Promise<Target> {
   // `bun run start`'s API process stays on the service's core unless told otherwise: on
   // two cores the other one is the generator's, and sharing it distorts what the
   // callers measure (BENCHMARKS.md, "1,000 attendees, embedded default").
-  if (env.API_CPUS) serviceEnv.API_CPUS = env.API_CPUS;
+  for (const k of ["API_CPUS", "API_SCHED", "API_NICE"]) if (env[k]) serviceEnv[k] = env[k]!;
   for (const k of ["DATABASE_URL", "REDIS_URL"]) if (env[k]) serviceEnv[k] = env[k]!;
   // A fresh embedded database per run, and a key prefix of our own on a shared Redis.
   const pgliteDir = join(ROOT, ".data", "bench", `pglite-${Date.now()}`);

@@ -5,6 +5,7 @@
  * package) for the closed-loop figure when it is installed, since a C client leaves more
  * of the machine to the server.
  */
+import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Histogram } from "./rtp/stats.ts";
 
@@ -207,7 +208,7 @@ export async function runWrk(opts: HttpLoadOptions & { core: number | null }): P
  * to whatever else runs there.
  */
 export async function runHttpLoadProcess(
-  opts: HttpLoadOptions & { core: number | string | null; nice?: number },
+  opts: HttpLoadOptions & { core: number | string | null; nice?: number; idle?: boolean },
 ): Promise<HttpLoadResult> {
   const args = [
     "bun",
@@ -226,7 +227,9 @@ export async function runHttpLoadProcess(
   if (opts.abortGraceMs !== undefined) args.push("--abort-grace-ms", String(opts.abortGraceMs));
   if (opts.rate) args.push("--rate", String(opts.rate));
   for (const [k, v] of Object.entries(opts.headers ?? {})) args.push("--header", `${k}: ${v}`);
-  const niced = opts.nice ? ["nice", "-n", String(opts.nice), ...args] : args;
+  // SCHED_IDLE (where chrt exists) runs it only on what the core's other work leaves.
+  const idle = opts.idle && existsSync("/usr/bin/chrt");
+  const niced = idle ? ["chrt", "--idle", "0", ...args] : opts.nice ? ["nice", "-n", String(opts.nice), ...args] : args;
   const cmd = opts.core === null ? niced : ["taskset", "-c", String(opts.core), ...niced];
   const p = Bun.spawn(cmd, { stdout: "pipe", stderr: "inherit" });
   const out = await new Response(p.stdout).text();
