@@ -156,6 +156,8 @@ export class CallSession {
    * yet), carried along a hand-over: the start of the join time the node measures.
    */
   private _codeKeyedAt = 0;
+  /** When the end of the caller's latest key press arrived here (epoch ms, 0: none yet). */
+  private _keyReleasedAt = 0;
 
   /** The node that answered this call and handed it over to us, and the hand-over's id. */
   readonly handedFrom: { nodeId: string; handoverId: string } | null;
@@ -206,6 +208,10 @@ export class CallSession {
 
   get codeKeyedAt(): number {
     return this._codeKeyedAt;
+  }
+
+  get keyReleasedAt(): number {
+    return this._keyReleasedAt;
   }
 
   /** The caller keyed its code's last key now (epoch ms). */
@@ -507,7 +513,9 @@ export class CallSession {
       return;
     }
     this.jitter.skip(rxHeader.sequence, rxHeader.ssrc);
+    const ends = this.dtmf.endCount;
     const ev = this.dtmf.receive(buf, rxHeader.payloadOffset, rxHeader.payloadLength, rxHeader.timestamp);
+    if (this.dtmf.endCount !== ends) this._keyReleasedAt = performance.timeOrigin + now;
     if (ev >= 0) this.onDigit(this, dtmfKey(ev));
   }
 

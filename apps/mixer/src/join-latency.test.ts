@@ -3,9 +3,9 @@ import type { CallSession } from "./call.ts";
 import { DomainEvents } from "./domain-events.ts";
 import { JoinLatency } from "./join-latency.ts";
 
-/** The three things JoinLatency reads of a call. */
-function fakeCall(sid: string, keyedAt: number) {
-  return { callSid: sid, codeKeyedAt: keyedAt, state: "meeting", jitter: { played: 0 } };
+/** What JoinLatency reads of a call. */
+function fakeCall(sid: string, keyedAt: number, releasedAt = 0) {
+  return { callSid: sid, codeKeyedAt: keyedAt, keyReleasedAt: releasedAt, state: "meeting", jitter: { played: 0 } };
 }
 
 function joined(events: DomainEvents, sid: string): void {
@@ -27,6 +27,30 @@ function watch(...list: ReturnType<typeof fakeCall>[]) {
 }
 
 describe("JoinLatency", () => {
+  test("from the key's release when this node saw it (a phone sends no voice while the key is down), else from its press", () => {
+    // Pressed at 1000, released at 1100 (its end packet arrived here); an older release does not count.
+    const { events, calls, clock, j } = watch(fakeCall("a", 1000, 1100), fakeCall("b", 1000, 900));
+    const seen: [number, number][] = [];
+    const j2 = new JoinLatency(
+      events,
+      (sid) => calls.get(sid) as unknown as CallSession,
+      (_c, ms, press) => seen.push([ms, press]),
+      () => clock.now,
+    );
+    joined(events, "a");
+    joined(events, "b");
+    calls.get("a")!.jitter.played = 1;
+    calls.get("b")!.jitter.played = 1;
+    clock.now = 1130;
+    j.afterMix();
+    j2.afterMix();
+    expect(j.histogram.sum).toBeCloseTo(0.03 + 0.13, 6);
+    expect(seen.sort((x, y) => x[0] - y[0])).toEqual([
+      [30, 130],
+      [130, 130],
+    ]);
+  });
+
   test("measures from the code's last key to the first mixed frame, once per call", () => {
     const { events, calls, clock, j } = watch(fakeCall("a", 1000), fakeCall("b", 1040));
     joined(events, "a");

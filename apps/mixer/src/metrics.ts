@@ -149,7 +149,7 @@ export function createMixerMetrics(node: CountsSource): Registry {
   registry.registerMetric(
     histogramOf(
       "conference_join_seconds",
-      "From a caller's last access-code key to its first audio in the meeting's mix, hand-over included, seconds. Not one of the issue's families.",
+      "From the release of a caller's last access-code key to its first audio in the meeting's mix, hand-over included, seconds. Not one of the issue's families.",
       () => node.counts.joinLatency,
     ),
   );

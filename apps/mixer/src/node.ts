@@ -280,10 +280,15 @@ export class MixerNode {
     this.joinLatency = new JoinLatency(
       events,
       (sid) => registry.calls.get(sid),
-      (call, ms) =>
+      (call, ms, fromPressMs) =>
         log.info(
-          { call_sid: call.callSid, meeting_sid: call.meeting?.meetingSid, join_ms: Math.round(ms) },
-          `call ${call.callSid} in the mix ${Math.round(ms)} ms after its code`,
+          {
+            call_sid: call.callSid,
+            meeting_sid: call.meeting?.meetingSid,
+            join_ms: Math.round(ms),
+            join_from_press_ms: Math.round(fromPressMs),
+          },
+          `call ${call.callSid} in the mix ${Math.round(ms)} ms after its code's last key (${Math.round(fromPressMs)} ms after it was pressed)`,
         ),
     );
     const joinLatency = this.joinLatency;

@@ -41,6 +41,8 @@ export class DtmfReceiver {
   private lastDuration = 0;
   /** Duration (timestamp units) of the last event that ended, from its end packet. */
   lastEndDuration = 0;
+  /** Key presses whose end was seen (the first of an event's end packets counts; repeats do not). */
+  endCount = 0;
 
   /** Returns the event code (0..15) when a new key press starts, else -1. */
   receive(payload: Uint8Array, off: number, len: number, timestamp: number): number {
@@ -55,6 +57,7 @@ export class DtmfReceiver {
         if (end && !this.ended) {
           this.ended = true;
           this.lastEndDuration = duration;
+          this.endCount++;
         }
       }
       return -1;
@@ -69,6 +72,7 @@ export class DtmfReceiver {
         if (end) {
           this.ended = true;
           this.lastEndDuration = duration;
+          this.endCount++;
         }
         return -1;
       }
@@ -78,7 +82,10 @@ export class DtmfReceiver {
     this.lastEvent = event;
     this.lastDuration = duration;
     this.ended = end;
-    if (end) this.lastEndDuration = duration;
+    if (end) {
+      this.lastEndDuration = duration;
+      this.endCount++;
+    }
     return event < 16 ? event : -1;
   }
 }
