@@ -51,7 +51,8 @@ test("Opus and PCMU phones in one meeting hear each other; the API shows OPUS an
   const calls = await eventually(
     async () => {
       const r = await bed.acct.account.req<{ items: Call[] }>("GET", "/conference/v2/calls?limit=10");
-      return r.body.items.length === 3 ? r.body.items : null;
+      // Callers at the code prompt are listed too (meeting_sid null): wait for all three to join.
+      return r.body.items.length === 3 && r.body.items.every((c) => c.meeting_sid) ? r.body.items : null;
     },
     15_000,
     "three calls in the API",
