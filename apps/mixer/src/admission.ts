@@ -17,6 +17,7 @@ import { CallSession, type CallMedia, partyOf, withoutTag } from "./call.ts";
 import type { CallRegistry } from "./call-registry.ts";
 import type { DomainEvents } from "./domain-events.ts";
 import { type GuessKeys, GuessLimiter, guessKeys, type GuessStore, type TrustedSources } from "./guess-limiter.ts";
+import type { BrowserRelay } from "./browser-relay.ts";
 import type { Handover } from "./handover.ts";
 import type { LobbyRecords } from "./lobby-records.ts";
 import { logSafe } from "./log-safe.ts";
@@ -42,6 +43,8 @@ export interface AdmissionParts {
   voice: Voice;
   meetings: MeetingController;
   handover: Handover;
+  /** Browser calls of meetings mixed elsewhere: their media relayed there. */
+  relay: BrowserRelay;
   events: DomainEvents;
   /** The store's records of callers at the prompt (written on `call.entered`). */
   lobbyRecords: Pick<LobbyRecords, "ready">;
@@ -140,7 +143,7 @@ export class Admission {
       (buf, port, address) => call?.receive(buf, port, address, performance.now()),
       (reason) => {
         log.info(`browser media failed (${reason}); hanging up`);
-        if (call) this.parts.bg(this.parts.meetings.hangup(call, "webrtc"));
+        if (call && !this.parts.relay.onLegFailed(call)) this.parts.bg(this.parts.meetings.hangup(call, "webrtc"));
       },
     );
     if (!opened.ok) {
@@ -359,10 +362,14 @@ export class Admission {
     if (call.state !== "joining") return;
     const owner = await handover.ownerFor(decision.meetingKey);
     if (call.state !== "joining") return;
-    // A browser's media (ICE, DTLS) cannot move to another node without an ICE restart:
-    // it joins here, as a phone does whose hand-over failed.
-    if (owner !== null && owner !== handover.nodeId && !(call.rtp instanceof WebRtcLeg)) {
-      if (await handover.handOver(call, decision, owner)) return;
+    if (owner !== null && owner !== handover.nodeId) {
+      // A browser's media (ICE, DTLS) cannot move to another node without an ICE
+      // restart: this node relays it to the owner instead (browser-relay.ts).
+      const moved =
+        call.rtp instanceof WebRtcLeg
+          ? await this.parts.relay.handOver(call, decision, owner)
+          : await handover.handOver(call, decision, owner);
+      if (moved) return;
       if (call.state !== "joining") return;
       handover.forgetPlacement(decision.meetingKey);
     }

@@ -102,6 +102,10 @@ const rxHeader: RtpHeader = createRtpHeader();
 export class CallSession {
   private _state: CallState = "ivr";
   private _dialog: Dialog | null = null;
+  /** Taken over from a front that keeps the caller's dialog and relays its media (browser-relay.ts). */
+  private relayed = false;
+  /** Set on a front that relays this call's media to another node: every packet goes there instead. */
+  private forward: ((buf: Uint8Array) => void) | null = null;
   readonly sender: RtpSender;
   /** The socket's latch: which source is this caller, and where its audio goes. */
   readonly latch: RtpLatch;
@@ -281,6 +285,20 @@ export class CallSession {
   /** The INVITE was answered: this is the call's dialog. */
   answered(dialog: Dialog): void {
     this._dialog = dialog;
+  }
+
+  /**
+   * Taken over with its media relayed by the front that keeps its dialog (a browser's,
+   * browser-relay.ts): sendable once the relay's packets latch, no ACK to wait for here.
+   */
+  answeredByRelay(): void {
+    this.relayed = true;
+  }
+
+  /** From now on every packet of the caller goes to `forward` (the front relays it to the node that mixes it). */
+  relayTo(forward: (buf: Uint8Array) => void): void {
+    this.unseat();
+    this.forward = forward;
   }
 
   /** The call's audio is mixed in `group` at `slot` now. */
@@ -468,7 +486,7 @@ export class CallSession {
    * packets come from). Before that every frame is skipped: no reflection.
    */
   get sendable(): boolean {
-    return this.latch.latched && this._dialog !== null && this._dialog.state === "confirmed";
+    return this.latch.latched && (this.relayed || (this._dialog !== null && this._dialog.state === "confirmed"));
   }
 
   /** Runs `ready` once, when the call may first be sent media (now, if it may already). */
@@ -491,6 +509,11 @@ export class CallSession {
    */
   receive(buf: Uint8Array, _port: number, _address: string, now: number): void {
     if (this._state === "ended") return;
+    if (this.forward !== null) {
+      this.lastRtpAt = now;
+      this.forward(buf);
+      return;
+    }
     if (!parseRtp(buf, 0, buf.length, rxHeader)) return;
     const pt = rxHeader.payloadType;
     const isAudio = pt === this.media.payloadType;

@@ -42,6 +42,10 @@ export interface FailoverParts {
   silentMs: number;
   /** How long after taking a meeting over its calls that did not arrive are removed, ms. */
   sweepMs: number;
+  /** Other nodes to watch than those this node handed calls to (browser-relay.ts's owners). */
+  watchAlso?: () => Iterable<string>;
+  /** Told of each node found dead, after its handed-over calls start moving. */
+  died?: (nodeId: string) => void;
   stopped(): boolean;
   log: Log;
   bg(p: Promise<unknown>): void;
@@ -142,11 +146,14 @@ export class Failover {
     if (nodeId === this.parts.nodeId || this.dead.has(nodeId) || this.parts.stopped()) return;
     this.dead.add(nodeId);
     this.parts.bg(this.failOver(nodeId));
+    this.parts.died?.(nodeId);
   }
 
   /** One round of probes of the nodes this node handed calls to; `now` in ms of performance.now. */
   probe(now: number): Promise<void> {
-    const nodes = [...this.parts.handover.movedNodes()].filter((n) => !this.dead.has(n));
+    const watched = this.parts.handover.movedNodes();
+    for (const n of this.parts.watchAlso?.() ?? []) watched.add(n);
+    const nodes = [...watched].filter((n) => !this.dead.has(n));
     return this.watch.probe(nodes, now);
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { handoverOfferSchema, MeetingPlacement, samplesFromBase64, samplesToBase64 } from "./handover.ts";
+import { MeetingPlacement } from "./handover.ts";
+import { handoverOfferSchema, samplesFromBase64, samplesToBase64 } from "./handover-messages.ts";
 import { join } from "node:path";
 import { splitPortRange, workersUnsupported } from "./workers.ts";
 import { mixerEnvSchema } from "./env.ts";

@@ -14,17 +14,25 @@
  *   front -> owner  digit   a SIP INFO key arrived at the front
  *   front -> owner  bye     the phone's BYE arrived at the front
  *   owner -> front  ended   the call is over; the front forgets the dialog
- * Bodies are validated here, at the edge: another node is another process.
+ * Bodies are validated at the edge (handover-messages.ts): another node is another process.
  */
 import type { Log } from "@conf/log";
 import type { JoinDecision } from "@conf/access-router";
 import type { HandoverMessage, HandoverStep, SessionStore } from "@conf/session-store";
-import { z } from "zod";
 import { type CallMedia, CallSession, type SdpOrigin } from "./call.ts";
 import type { CallRegistry } from "./call-registry.ts";
 import type { DomainEvents } from "./domain-events.ts";
 import { logSafe } from "./log-safe.ts";
-import { buildOffer, CODEC_NAMES, parseAnswer } from "@conf/media";
+import { buildOffer, parseAnswer } from "@conf/media";
+import {
+  type HandoverOffer,
+  handoverCommitSchema,
+  handoverDigitSchema,
+  handoverReadySchema,
+  handoverOfferSchema,
+  samplesFromBase64,
+  samplesToBase64,
+} from "./handover-messages.ts";
 import type { MeetingController } from "./meeting-controller.ts";
 import type { MixGroup } from "./meeting.ts";
 import type { RtpPortPool, RtpSocket } from "./rtp-socket.ts";
@@ -49,83 +57,6 @@ export interface MovedCall {
   /** The offer it was handed over with (`name` taken out: it is `name` here). */
   readonly offer: HandoverOffer;
   readonly name: Int16Array | null;
-}
-
-const role = z.enum(["host", "participant", "listener"]);
-
-/** What the front sends with `offer`. */
-export const handoverOfferSchema = z.object({
-  callSid: z.string().min(1),
-  dateCreated: z.string(),
-  party: z.object({
-    from: z.string(),
-    to: z.string(),
-    displayName: z.string(),
-    callerNumber: z.string().nullable(),
-    sourceAddress: z.string(),
-  }),
-  media: z.object({
-    codec: z.enum(CODEC_NAMES),
-    /** The phone's payload type for the codec (Opus's is dynamic; absent from older nodes). */
-    payloadType: z.number().int().min(0).max(127).optional(),
-    telephoneEventPt: z.number().int().min(0).max(127).nullable(),
-    remoteAddress: z.string(),
-    remotePort: z.number().int().min(0).max(65535),
-  }),
-  decision: z
-    .object({
-      kind: z.literal("join"),
-      accountSid: z.string(),
-      meetingKey: z.string(),
-      meetingRoomSid: z.string().nullable(),
-      role,
-      accessCode: z.string().nullable(),
-      attributes: z.record(z.string(), z.string()),
-    })
-    .passthrough(),
-  /** The roll-call name at 16 kHz, as base64 of its little-endian samples. */
-  name: z.string().nullable(),
-  /**
-   * The o= line the owner's offer must carry (the phone's session goes on): the front's
-   * session id and address, the version raised. Absent from older nodes: a new o= line.
-   */
-  sdpOrigin: z
-    .object({
-      sessionId: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-      sessionVersion: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
-      originAddress: z.string().regex(/^[0-9A-Za-z.:-]{1,253}$/),
-    })
-    .optional(),
-  /** When the caller keyed its code (epoch ms on the front): the owner measures the join from it. */
-  codeKeyedAt: z.number().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
-  /**
-   * Set when the call moves on because the node that mixed it died (failover.ts): it
-   * rejoins this meeting, which the store already moved to the receiving node.
-   */
-  failover: z.object({ meetingSid: z.string().min(1).max(200), fromNodeId: z.string().min(1).max(200) }).optional(),
-});
-export type HandoverOffer = z.infer<typeof handoverOfferSchema>;
-
-export const handoverReadySchema = z.object({ sdp: z.string().min(1), contact: z.string().min(1) });
-
-export const handoverDigitSchema = z.object({ digit: z.string().regex(/^[0-9*#A-D]$/) });
-
-export const handoverCommitSchema = z.object({
-  /** A Dialog.snapshot(); SipUa.adoptDialog checks it field by field. */
-  dialog: z.unknown(),
-  answer: z.string().min(1),
-});
-
-/** Int16 samples to base64 (little-endian, as every machine we run on). */
-export function samplesToBase64(samples: Int16Array): string {
-  return Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength).toString("base64");
-}
-
-export function samplesFromBase64(text: string): Int16Array {
-  const bytes = Buffer.from(text, "base64");
-  const out = new Int16Array(bytes.length >> 1);
-  new Uint8Array(out.buffer).set(bytes.subarray(0, out.length * 2));
-  return out;
 }
 
 /**
@@ -253,7 +184,8 @@ export class Handover {
     this.placement?.forget(meetingKey);
   }
 
-  private send(nodeId: string, step: HandoverStep, handoverId: string, body: unknown): Promise<number> {
+  /** Sends one step to a node; resolves to how many listen there (0: nobody). */
+  send(nodeId: string, step: HandoverStep, handoverId: string, body: unknown): Promise<number> {
     return this.parts.store.control.send(nodeId, {
       type: "handover",
       meetingSid: "",
@@ -265,7 +197,7 @@ export class Handover {
   }
 
   /** Sends a step and waits for the other node's reply; null when there is none in time. */
-  private request(nodeId: string, step: HandoverStep, handoverId: string, body: unknown): Promise<HandoverMessage | null> {
+  request(nodeId: string, step: HandoverStep, handoverId: string, body: unknown): Promise<HandoverMessage | null> {
     return new Promise((resolve) => {
       const finish = (m: HandoverMessage | null) => {
         clearTimeout(timer);
@@ -297,22 +229,7 @@ export class Handover {
     const dialog = call.dialog;
     if (!dialog || !ua) return false;
     const handoverId = crypto.randomUUID();
-    const offer: HandoverOffer = {
-      callSid: call.callSid,
-      dateCreated: call.dateCreated.toISOString(),
-      party: call.party,
-      media: {
-        codec: call.media.codec,
-        payloadType: call.media.payloadType,
-        telephoneEventPt: call.media.telephoneEventPt,
-        remoteAddress: call.latch.address,
-        remotePort: call.latch.port,
-      },
-      decision: decision as unknown as HandoverOffer["decision"],
-      name: call.name ? samplesToBase64(call.name) : null,
-      sdpOrigin: call.nextSdpOrigin(this.parts.sipHost),
-      codeKeyedAt: call.codeKeyedAt,
-    };
+    const offer = this.offerOf(call, decision);
     const reply = await this.request(nodeId, "offer", handoverId, offer);
     const ready = reply?.step === "ready" ? handoverReadySchema.safeParse(reply.body) : null;
     if (!ready?.success) {
@@ -367,6 +284,26 @@ export class Handover {
       `call ${call.callSid} handed over to ${nodeId}`,
     );
     return true;
+  }
+
+  /** What the owner is told of a call it takes over (`offer`): media where the caller's latch is. */
+  offerOf(call: CallSession, decision: JoinDecision): HandoverOffer {
+    return {
+      callSid: call.callSid,
+      dateCreated: call.dateCreated.toISOString(),
+      party: call.party,
+      media: {
+        codec: call.media.codec,
+        payloadType: call.media.payloadType,
+        telephoneEventPt: call.media.telephoneEventPt,
+        remoteAddress: call.latch.address,
+        remotePort: call.latch.port,
+      },
+      decision: decision as unknown as HandoverOffer["decision"],
+      name: call.name ? samplesToBase64(call.name) : null,
+      sdpOrigin: call.nextSdpOrigin(this.parts.sipHost),
+      codeKeyedAt: call.codeKeyedAt,
+    };
   }
 
   /** A SIP INFO key on a dialog we handed over: passed on to the owner. */
@@ -629,10 +566,11 @@ export class Handover {
     if (!parsed.success) return fail("bad commit");
     const answer = parseAnswer(parsed.data.answer, [pending.offer.media.codec]);
     if (!answer.ok) return fail(`the phone's answer: ${answer.error}`);
-    let dialog: Dialog;
+    // A relayed browser call (browser-relay.ts) has no dialog here: its front keeps it.
+    let dialog: Dialog | null = null;
     try {
       // adoptDialog checks the snapshot field by field (it came from another process).
-      dialog = ua.adoptDialog(parsed.data.dialog as DialogSnapshot);
+      if (!pending.offer.relay) dialog = ua.adoptDialog(parsed.data.dialog as DialogSnapshot);
     } catch (err) {
       return fail(String(err));
     }
@@ -669,7 +607,8 @@ export class Handover {
     );
     this.takenOver.set(m.handoverId, call);
     this.takenOverBySid.set(call.callSid, call);
-    call.answered(dialog);
+    if (dialog) call.answered(dialog);
+    else call.answeredByRelay();
     pending.call = call;
     this.parts.registry.add(call);
     call.enterLobby(this.parts.lobby);

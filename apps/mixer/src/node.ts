@@ -17,6 +17,7 @@ import { DomainEvents } from "./domain-events.ts";
 import { JoinLatency } from "./join-latency.ts";
 import { type GuessStore, TrustedSources } from "./guess-limiter.ts";
 import { Failover } from "./failover.ts";
+import { BrowserRelay } from "./browser-relay.ts";
 import { Handover } from "./handover.ts";
 import { Housekeeping } from "./housekeeping.ts";
 import { LobbyRecords } from "./lobby-records.ts";
@@ -155,6 +156,7 @@ export class MixerNode {
   private readonly admission: Admission;
   private readonly controller: MeetingController;
   private readonly handover: Handover;
+  private readonly relay: BrowserRelay;
   private readonly lobbyRecords: LobbyRecords;
   private readonly failover: Failover;
   private readonly housekeeping: Housekeeping;
@@ -227,6 +229,7 @@ export class MixerNode {
       log,
       bg,
     });
+    this.relay = new BrowserRelay({ handover: this.handover, sipHost, ports, registry, log, bg });
     this.lobbyRecords = new LobbyRecords({ store, nodeId, events, log, bg });
     this.failover = new Failover({
       store,
@@ -236,6 +239,8 @@ export class MixerNode {
       meetings: this.controller,
       silentMs: opts.failoverSilentMs ?? 3000,
       sweepMs: opts.failoverSweepMs ?? 5000,
+      watchAlso: () => this.relay.nodes(),
+      died: (n) => this.relay.nodeDied(n),
       stopped: () => this.stopped,
       log,
       bg,
@@ -249,6 +254,7 @@ export class MixerNode {
       voice,
       meetings: this.controller,
       handover: this.handover,
+      relay: this.relay,
       events,
       lobbyRecords: this.lobbyRecords,
       trusted: opts.trustedSources ?? new TrustedSources([]),
@@ -332,10 +338,10 @@ export class MixerNode {
   }
 
   async start(): Promise<void> {
-    const { registry, admission, controller, handover, housekeeping, opts } = this;
+    const { registry, admission, controller, handover, relay, housekeeping, opts } = this;
     const bg = (p: Promise<unknown>) => this.bg(p);
     const remoteHangup = (dialogId: string) => {
-      if (handover.onMovedHangup(dialogId)) return;
+      if (handover.onMovedHangup(dialogId) || relay.onHangup(dialogId)) return;
       const c = registry.ofDialog(dialogId);
       if (c) bg(controller.hangup(c, "remote"));
     };
@@ -357,7 +363,7 @@ export class MixerNode {
         onInfoDtmf: (dialog: Dialog, digit: string) => {
           const c = registry.ofDialog(dialog.id);
           if (c) admission.onDigit(c, digit);
-          handover.onMovedDigit(dialog.id, digit);
+          else if (!relay.onDigit(dialog.id, digit)) handover.onMovedDigit(dialog.id, digit);
         },
         onReinvite: (dialog: Dialog, offer: ReinviteOffer): ReinviteAnswer => {
           const answer = offer.sdp ? registry.ofDialog(dialog.id)?.answerReinvite(offer.sdp, opts.sipHost) : null;
@@ -414,8 +420,9 @@ export class MixerNode {
   }
 
   private onControl(m: ControlMessage): void {
-    if (m.type === "handover") this.handover.onMessage(m);
-    else this.controller.onControl(m);
+    if (m.type === "handover") {
+      if (!this.relay.onMessage(m)) this.handover.onMessage(m);
+    } else this.controller.onControl(m);
   }
 
   /** What the node counted since it started, read when metrics are scraped (metrics.ts). */
@@ -444,6 +451,7 @@ export class MixerNode {
     if (this.stopped) return;
     this.stopped = true;
     this.log.info(this.rxSummary());
+    this.relay.stop();
     await Promise.all([...this.registry.calls.values()].map((c) => this.hangup(c, "shutdown")));
     this.clock.stop();
     this.failover.stop();
