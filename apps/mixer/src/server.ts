@@ -107,6 +107,7 @@ export async function startMixer(options: StartMixerOptions): Promise<RunningMix
       connectionsPerSource: env.SIP_WS_CONNECTIONS_PER_SOURCE,
       maxConnections: env.SIP_WS_MAX_CONNECTIONS,
       maxMessageBytes: env.SIP_WS_MAX_MESSAGE_BYTES,
+      origins: env.SIP_WS_ORIGINS,
     },
     webrtcHandshakeTimeoutMs: env.WEBRTC_HANDSHAKE_TIMEOUT_MS,
     rtpPortMin: rtp.min,

@@ -77,6 +77,10 @@ describe("mixerConfig", () => {
     expect((mixerConfig({ SIP_WS_PORT: "0" }) as { value: { SIP_WS_PORT: unknown } }).value.SIP_WS_PORT).toBe(0);
     const bad = mixerConfig({ SIP_WS_PORT: "70000", SIP_WS_MAX_MESSAGE_BYTES: "10" });
     expect(!bad.ok && bad.lines.map((l) => l.split(":")[0])).toEqual(["SIP_WS_PORT", "SIP_WS_MAX_MESSAGE_BYTES"]);
+    expect(d.ok && d.value.SIP_WS_ORIGINS).toEqual([]);
+    const origins = mixerConfig({ SIP_WS_ORIGINS: "https://conf.example.com/, http://127.0.0.1:3000" });
+    expect(origins.ok && origins.value.SIP_WS_ORIGINS).toEqual(["https://conf.example.com", "http://127.0.0.1:3000"]);
+    expect(mixerConfig({ SIP_WS_ORIGINS: "conf.example.com" }).ok).toBe(false);
     const api = apiConfig({ SIP_WS_URL: "http://example.com/" });
     expect(!api.ok && api.lines[0]).toStartWith("SIP_WS_URL");
   });

@@ -155,6 +155,18 @@ export const mixerVars = {
   SIP_WS_CONNECTIONS_PER_SOURCE: intVar(8, 1, 100_000),
   /** WebSocket connections at a time in all; more get 503. */
   SIP_WS_MAX_CONNECTIONS: intVar(1000, 1, 1_000_000),
+  /**
+   * Origins (scheme://host[:port], comma-separated) of the pages whose browsers may open
+   * SIP over WebSocket: the API's public origin, where /join is served. Empty: any.
+   */
+  SIP_WS_ORIGINS: optionalString
+    .transform((v) =>
+      (v ?? "")
+        .split(",")
+        .map((o) => o.trim().replace(/\/+$/, ""))
+        .filter((o) => o !== ""),
+    )
+    .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, "must be origins such as https://conf.example.com, comma-separated"))),
   /** Largest SIP message one WebSocket frame may carry, bytes; a larger one closes the connection. */
   SIP_WS_MAX_MESSAGE_BYTES: intVar(16384, 1024, 65535),
   /** How long a browser's ICE checks and DTLS handshake may take after the answer before its call is hung up, ms. */

@@ -144,3 +144,24 @@ test("the listener wants the sip subprotocol and a WebSocket, and holds connecti
   for (let i = 0; i < 50 && srv.connections > 1; i++) await Bun.sleep(10);
   await Client.open(srv.port);
 });
+
+test("with SIP_WS_ORIGINS set, only pages of those origins may connect (another site's page gets 403)", async () => {
+  const srv = start({ limits: { origins: ["https://conf.example.com"] } });
+  const open = (origin: string | null) =>
+    new Promise<boolean>((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${srv.port}`, {
+        protocols: ["sip"],
+        headers: origin === null ? {} : { Origin: origin },
+      } as unknown as string[]);
+      sockets.push(ws);
+      ws.onopen = () => resolve(true);
+      ws.onerror = () => resolve(false);
+    });
+  expect(await open("https://evil.example")).toBe(false);
+  expect(await open(null)).toBe(false);
+  expect(await open("https://conf.example.com")).toBe(true);
+  const raw = await fetch(`http://127.0.0.1:${srv.port}/`, {
+    headers: { Upgrade: "websocket", Connection: "Upgrade", "Sec-WebSocket-Protocol": "sip", Origin: "https://evil.example" },
+  });
+  expect(raw.status).toBe(403);
+});

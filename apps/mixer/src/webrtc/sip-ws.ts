@@ -36,6 +36,11 @@ export interface SipWsLimits {
   maxMessageBytes: number;
   /** A connection that sends nothing (pings unanswered) this long is closed, seconds. */
   idleTimeoutSeconds: number;
+  /**
+   * Page origins (scheme://host[:port]) whose browsers may connect (SIP_WS_ORIGINS); empty:
+   * any. Another site's page cannot then make its visitors' browsers dial in.
+   */
+  origins: readonly string[];
 }
 
 export const DEFAULT_SIP_WS_LIMITS: SipWsLimits = {
@@ -43,6 +48,7 @@ export const DEFAULT_SIP_WS_LIMITS: SipWsLimits = {
   maxConnections: 1000,
   maxMessageBytes: 16384,
   idleTimeoutSeconds: 120,
+  origins: [],
 };
 
 interface Conn {
@@ -113,6 +119,8 @@ export class SipWsServer {
           return new Response("SIP over WebSocket (RFC 7118) only\n", { status: 426, headers: { Upgrade: "websocket" } });
         const offered = (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim().toLowerCase());
         if (!offered.includes("sip")) return new Response("the WebSocket subprotocol must be sip\n", { status: 400 });
+        if (limits.origins.length > 0 && !limits.origins.includes(req.headers.get("origin") ?? ""))
+          return new Response("this page's origin may not connect\n", { status: 403 });
         const address = server.requestIP(req)?.address ?? "";
         if (self.conns.size + self.pendingTotal >= limits.maxConnections)
           return new Response("too many connections\n", { status: 503, headers: { "Retry-After": "5" } });
