@@ -115,6 +115,17 @@ local function epoch(known, candidate, grace)
   return candidate
 end
 local function settling() return redis.call('EXISTS', P .. 'settling') == 1 end
+-- Sets the fields of a JSON patch on a decoded record; returns the names of those that changed.
+local function patch(r, json)
+  local changed = {}
+  for k, v in pairs(cjson.decode(json)) do
+    if r[k] ~= v then
+      r[k] = v
+      changed[#changed + 1] = k
+    end
+  end
+  return changed
+end
 `;
 
 const SCRIPTS = {
@@ -320,13 +331,7 @@ local cs = redis.call('GET', ck(ARGV[3]))
 if not cs then return false end
 local c = cjson.decode(cs)
 if not alive(c.meeting_sid) then return false end
-local changed = {}
-for k, v in pairs(cjson.decode(ARGV[4])) do
-  if c[k] ~= v then
-    c[k] = v
-    changed[#changed + 1] = k
-  end
-end
+local changed = patch(c, ARGV[4])
 if #changed > 0 then
   cs = cjson.encode(c)
   redis.call('SET', ck(ARGV[3]), cs)
@@ -338,15 +343,8 @@ return { cs, changed }
 if not alive(ARGV[3]) then return false end
 local m = getm(ARGV[3])
 if not m then return false end
-local ms
-local changed = {}
-for k, v in pairs(cjson.decode(ARGV[4])) do
-  if m[k] ~= v then
-    m[k] = v
-    changed[#changed + 1] = k
-  end
-end
-ms = cjson.encode(m)
+local changed = patch(m, ARGV[4])
+local ms = cjson.encode(m)
 if #changed > 0 then redis.call('SET', mk(ARGV[3]), ms) end
 return { ms, changed }
 `,

@@ -231,21 +231,31 @@ export interface NormalizedCall {
   gain_level: number;
 }
 
-export function normalizeCallInput(c: CallInput, now: number): NormalizedCall {
-  if (!(ROLES as readonly string[]).includes(c.role)) throw new RangeError(`call.role: must be one of ${ROLES.join(", ")}`);
-  if (!(DIRECTIONS as readonly string[]).includes(c.direction)) {
-    throw new RangeError(`call.direction: must be one of ${DIRECTIONS.join(", ")}`);
+/** The fields a call has from its INVITE on, at the prompt or joined. */
+type PartyInput = Pick<CallInput, "call_sid" | "codecs" | "number_src" | "number_dst" | "name" | "direction" | "date_created">;
+
+/** The {@link PartyInput} fields checked, with defaults; `at` prefixes the field in error messages. */
+function normalizeParty(p: PartyInput, now: number, at: string) {
+  if (!(DIRECTIONS as readonly string[]).includes(p.direction)) {
+    throw new RangeError(`${at}direction: must be one of ${DIRECTIONS.join(", ")}`);
   }
   return {
-    call_sid: c.call_sid ?? crypto.randomUUID(),
+    call_sid: p.call_sid ?? crypto.randomUUID(),
+    codecs: p.codecs,
+    number_src: p.number_src,
+    number_dst: p.number_dst,
+    name: p.name,
+    direction: p.direction,
+    date_created: p.date_created === undefined ? now : toMs(p.date_created, `${at}date_created`),
+  };
+}
+
+export function normalizeCallInput(c: CallInput, now: number): NormalizedCall {
+  if (!(ROLES as readonly string[]).includes(c.role)) throw new RangeError(`call.role: must be one of ${ROLES.join(", ")}`);
+  return {
+    ...normalizeParty(c, now, "call."),
     access_code: c.access_code,
-    codecs: c.codecs,
-    number_src: c.number_src,
-    number_dst: c.number_dst,
-    name: c.name,
-    direction: c.direction,
     role: c.role,
-    date_created: c.date_created === undefined ? now : toMs(c.date_created, "call.date_created"),
     muted: c.muted ?? false,
     on_hold: c.on_hold ?? false,
     gain_level: checkGain(c.gain_level ?? 0, "call.gain_level"),
@@ -254,21 +264,13 @@ export function normalizeCallInput(c: CallInput, now: number): NormalizedCall {
 
 /** The lobby record of an {@link EnterInput}, values checked, leased until `now + ttlMs`. */
 export function normalizeEnterInput(e: EnterInput, now: number, ttlMs: number): LobbyRecord {
-  if (!(DIRECTIONS as readonly string[]).includes(e.direction)) {
-    throw new RangeError(`direction: must be one of ${DIRECTIONS.join(", ")}`);
-  }
+  const party = normalizeParty(e, now, "");
   for (const f of ["account_sid", "codecs", "number_src", "number_dst", "name", "nodeId"] as const) {
     if (typeof e[f] !== "string") throw new RangeError(`${f}: must be a string`);
   }
   return {
-    call_sid: e.call_sid ?? crypto.randomUUID(),
+    ...party,
     account_sid: e.account_sid,
-    codecs: e.codecs,
-    number_src: e.number_src,
-    number_dst: e.number_dst,
-    name: e.name,
-    direction: e.direction,
-    date_created: e.date_created === undefined ? now : toMs(e.date_created, "date_created"),
     meeting_sid: null,
     node: e.nodeId,
     lease: now + ttlMs,

@@ -87,6 +87,20 @@ export function isLobbyCall(call: LiveCall): call is LobbyCall {
   return call.meeting_sid === null;
 }
 
+/** The Meeting object's fields in the order the reference lists them (alphabetical). */
+export const MEETING_FIELDS = [
+  "account_sid",
+  "attendees",
+  "date_created",
+  "duration",
+  "locked",
+  "meeting_room_sid",
+  "meeting_sid",
+  "on_hold",
+  "participant_muted",
+  "recording",
+] as const satisfies readonly (keyof Meeting)[];
+
 /** The Call object's fields in the order the reference lists them (alphabetical). */
 export const CALL_FIELDS = [
   "access_code",

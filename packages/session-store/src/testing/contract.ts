@@ -5,42 +5,10 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import type { Role } from "@conf/call-flow";
 import type { SessionStore } from "../store.ts";
-import type { CallInput, ControlMessage, JoinInput, SessionEvent } from "../types.ts";
-import { type Harness, waitFor } from "./harness.ts";
+import { CALL_FIELDS, type CallInput, type ControlMessage, type JoinInput, MEETING_FIELDS } from "../types.ts";
+import { collectEvents, type Harness, waitFor } from "./harness.ts";
 
 const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
-const MEETING_KEYS = [
-  "account_sid",
-  "attendees",
-  "date_created",
-  "duration",
-  "locked",
-  "meeting_room_sid",
-  "meeting_sid",
-  "on_hold",
-  "participant_muted",
-  "recording",
-];
-const CALL_KEYS = [
-  "access_code",
-  "account_sid",
-  "call_sid",
-  "codecs",
-  "date_created",
-  "date_joined",
-  "direction",
-  "duration",
-  "gain_level",
-  "meeting_room_sid",
-  "meeting_sid",
-  "muted",
-  "name",
-  "number_dst",
-  "number_src",
-  "on_hold",
-  "role",
-];
-
 const ACCOUNT = "a1f38bf7-5879-49c1-be72-50ffa7f249a6";
 const OTHER_ACCOUNT = "0b0b0b0b-0000-4000-8000-000000000001";
 const ROOM = "d54061ef-8a16-459c-b055-6c0c297f46af";
@@ -110,8 +78,8 @@ export function sessionStoreContract(makeHarness: () => Harness): void {
       const r = await joined(s, joinInput("k1", "host", {}, { date_created: new Date(placed), call_sid: "call-1" }));
       expect(r.created).toBe(true);
       expect(r.ownerNodeId).toBe("node-a");
-      expect(Object.keys(r.meeting).sort()).toEqual(MEETING_KEYS);
-      expect(Object.keys(r.call).sort()).toEqual(CALL_KEYS);
+      expect(Object.keys(r.meeting).sort()).toEqual([...MEETING_FIELDS]);
+      expect(Object.keys(r.call).sort()).toEqual([...CALL_FIELDS]);
       expect(r.meeting).toEqual({
         account_sid: ACCOUNT,
         attendees: { hosts: 1, listeners: 0, participants: 0 },
@@ -451,10 +419,7 @@ export function sessionStoreContract(makeHarness: () => Harness): void {
       const sp = space();
       const s = h.open(sp, { clock: clock.now, leaseTtlMs: 1000 });
       const watcher = h.open(sp);
-      const ended: SessionEvent[] = [];
-      await watcher.events.subscribe((e) => {
-        if (e.type === "meeting_ended") ended.push(e);
-      });
+      const ended = await collectEvents(watcher, (e) => e.type === "meeting_ended");
       const r = await joined(s, joinInput("lazy", "host"));
       clock.advance(1000);
       expect(await s.listCalls(ACCOUNT)).toEqual([]);
@@ -475,10 +440,7 @@ export function sessionStoreContract(makeHarness: () => Harness): void {
       const other = h.open(sp, { leaseTtlMs: 600 });
       const alive = await joined(s, joinInput("alive", "host", { nodeId: "n-alive" }));
       const dead = await joined(other, joinInput("dying", "host", { nodeId: "n-dead" }));
-      const ended: SessionEvent[] = [];
-      await s.events.subscribe((e) => {
-        if (e.type === "meeting_ended") ended.push(e);
-      });
+      const ended = await collectEvents(s, (e) => e.type === "meeting_ended");
       for (let i = 0; i < 16; i++) {
         await Bun.sleep(50);
         await s.renewLease("n-alive");
@@ -618,10 +580,7 @@ export function sessionStoreContract(makeHarness: () => Harness): void {
       const sp = space();
       const watcher = h.open(sp);
       const s = h.open(sp);
-      const events: SessionEvent[] = [];
-      await watcher.events.subscribe((e) => {
-        events.push(e);
-      });
+      const events = await collectEvents(watcher);
       const a = await joined(s, joinInput("ev", "host"));
       const b = await joined(s, joinInput("ev", "participant"));
       await s.updateCall(b.call.call_sid, { muted: true, name: "" });

@@ -5,6 +5,7 @@
 import { ThreadLink } from "@conf/thread-link";
 import { Redis } from "ioredis";
 import { createSessionStore, type SessionStore, type SessionStoreOptions } from "../store.ts";
+import type { SessionEvent } from "../types.ts";
 
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
@@ -130,4 +131,17 @@ export async function waitFor(check: () => boolean, timeoutMs = 2000): Promise<v
     if (Date.now() > until) throw new Error("waitFor: timed out");
     await Bun.sleep(5);
   }
+}
+
+/**
+ * Subscribes to a store's events and returns the array they are pushed to, in order
+ * (only those `keep` accepts, when given).
+ * @example const ended = await collectEvents(watcher, (e) => e.type === "meeting_ended");
+ */
+export async function collectEvents(store: SessionStore, keep?: (e: SessionEvent) => boolean): Promise<SessionEvent[]> {
+  const events: SessionEvent[] = [];
+  await store.events.subscribe((e) => {
+    if (!keep || keep(e)) events.push(e);
+  });
+  return events;
 }

@@ -6,8 +6,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import type { Role } from "@conf/call-flow";
 import type { SessionStore } from "../store.ts";
-import type { EnterInput, JoinInput, LiveCall, SessionEvent } from "../types.ts";
-import { type Harness, waitFor } from "./harness.ts";
+import type { EnterInput, JoinInput, LiveCall } from "../types.ts";
+import { collectEvents, type Harness, waitFor } from "./harness.ts";
 
 const ACCOUNT = "a1f38bf7-5879-49c1-be72-50ffa7f249a6";
 const OTHER_ACCOUNT = "0b0b0b0b-0000-4000-8000-000000000001";
@@ -127,10 +127,7 @@ export function lobbyContract(makeHarness: () => Harness): void {
       const sp = space();
       const watcher = h.open(sp);
       const s = h.open(sp);
-      const events: SessionEvent[] = [];
-      await watcher.events.subscribe((e) => {
-        events.push(e);
-      });
+      const events = await collectEvents(watcher);
       const placed = new Date(START);
       const entered = await s.enter(enterInput("c1", { nodeId: "front", date_created: placed }));
       // Another node (the meeting's owner, after a hand-over) joins it.
@@ -158,10 +155,7 @@ export function lobbyContract(makeHarness: () => Harness): void {
       const sp = space();
       const watcher = h.open(sp);
       const s = h.open(sp);
-      const events: SessionEvent[] = [];
-      await watcher.events.subscribe((e) => {
-        events.push(e);
-      });
+      const events = await collectEvents(watcher);
       const host = await s.join(joinInput("locked-room", "host"));
       if (!host.ok) throw new Error("refused");
       await s.updateMeeting(host.meeting.meeting_sid, { locked: true });
@@ -195,10 +189,7 @@ export function lobbyContract(makeHarness: () => Harness): void {
       const sp = space();
       const s = h.open(sp, { clock: clock.now, leaseTtlMs: 1000 });
       const watcher = h.open(sp);
-      const events: SessionEvent[] = [];
-      await watcher.events.subscribe((e) => {
-        events.push(e);
-      });
+      const events = await collectEvents(watcher);
       await s.enter(enterInput("alive", { nodeId: "node-a" }));
       await s.enter(enterInput("dead", { nodeId: "node-b" }));
       clock.advance(600);
