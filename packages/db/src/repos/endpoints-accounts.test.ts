@@ -3,6 +3,7 @@ import { DEFAULT_CALL_FLOW_SID } from "@conf/call-flow";
 import { eq, sql } from "drizzle-orm";
 import { accounts, didGroups, dids, meetingRooms, trunkPrefixes } from "../schema/index.ts";
 import { describeEachDatabase } from "../test-suite.ts";
+import { ENDPOINT_FIELDS } from "./endpoints.ts";
 
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const API_URL = "http://api.test/conference/v2";
@@ -16,20 +17,7 @@ describeEachDatabase("endpoints and accounts", { apiUrl: API_URL }, (suite) => {
 
   test("create returns the reference's endpoint shape with the plain password once", async () => {
     const e = await newEndpoint("My Conf!");
-    expect(Object.keys(e).sort()).toEqual([
-      "addresses",
-      "attributes",
-      "capacity",
-      "endpoint_sid",
-      "name",
-      "out_sip_password",
-      "out_sip_username",
-      "partner_sid",
-      "properties",
-      "transformations",
-      "type",
-      "voip_token",
-    ]);
+    expect(Object.keys(e).sort()).toEqual([...ENDPOINT_FIELDS]);
     expect(e).toMatchObject({
       addresses: [],
       attributes: {},

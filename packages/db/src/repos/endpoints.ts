@@ -44,6 +44,22 @@ export interface EndpointObject {
   voip_token: null;
 }
 
+/** The endpoint object's fields in the order the reference lists them (alphabetical). */
+export const ENDPOINT_FIELDS = [
+  "addresses",
+  "attributes",
+  "capacity",
+  "endpoint_sid",
+  "name",
+  "out_sip_password",
+  "out_sip_username",
+  "partner_sid",
+  "properties",
+  "transformations",
+  "type",
+  "voip_token",
+] as const satisfies readonly (keyof EndpointObject)[];
+
 /** Filterable and sortable fields of endpoints (operator routes). */
 export const endpointFields = {
   endpoint_sid: endpoints.endpointSid,
