@@ -11,7 +11,8 @@
  * Each figure is the best of three runs. Options: --ticks N (2000).
  */
 import { CODEC_OPUS, CODEC_PCMU } from "./codec.ts";
-import { ConferenceMixer, type Role } from "./conference-mixer.ts";
+import { ConferenceMixer } from "./conference-mixer.ts";
+import type { Role } from "./mixer-types.ts";
 import { encodeUlaw, decodeUlaw } from "./g711.ts";
 import { JitterBuffer } from "./jitter-buffer.ts";
 import { OpusDecoder, OpusEncoder } from "./opus.ts";

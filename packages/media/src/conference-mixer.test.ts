@@ -1,12 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { CODEC_G722, CODEC_OPUS, CODEC_PCMA, CODEC_PCMU, type CodecName, codecId } from "./codec.ts";
-import {
-  ConferenceMixer,
-  type ConferenceMixerOptions,
-  MIXER_EVENT_DIGIT,
-  MIXER_EVENT_PROMPT_DONE,
-  type SlotOptions,
-} from "./conference-mixer.ts";
+import { ConferenceMixer } from "./conference-mixer.ts";
+import { type ConferenceMixerOptions, MIXER_EVENT_DIGIT, MIXER_EVENT_PROMPT_DONE, type SlotOptions } from "./mixer-types.ts";
 import { dtmfKey } from "./dtmf.ts";
 import { ALAW_DECODE, ULAW_DECODE, encodeAlaw, encodeUlaw } from "./g711.ts";
 import { G722Decoder, G722Encoder } from "./g722.ts";

@@ -37,86 +37,18 @@ import { opusAvailable } from "./opus.ts";
 import { OpusMixState } from "./opus-mix.ts";
 import { PROMPT_FINISHED, PromptPlayer } from "./prompts.ts";
 import { DOWN_HISTORY, UP_HISTORY, downsample2x, upsample2x } from "./resample.ts";
+import {
+  type ConferenceMixerOptions,
+  type FrameSource,
+  MIXER_EVENT_DIGIT,
+  MIXER_EVENT_OVERLAY_DONE,
+  MIXER_EVENT_PROMPT_DONE,
+  ROLE_LISTENER,
+  ROLES,
+  type Role,
+  type SlotOptions,
+} from "./mixer-types.ts";
 import { type LoopSource, MIX_FRAME, createMohSources } from "./tones.ts";
-
-/** Roles of a caller, as in the seed's Call object. */
-export const ROLES = ["host", "participant", "listener"] as const;
-/** A caller's role. */
-export type Role = (typeof ROLES)[number];
-/** Role id of a host. */
-export const ROLE_HOST = 0;
-/** Role id of a participant. */
-export const ROLE_PARTICIPANT = 1;
-/** Role id of a listener. */
-export const ROLE_LISTENER = 2;
-
-/** Event kind: an in-band DTMF key (value: RFC 4733 event code). */
-export const MIXER_EVENT_DIGIT = 1;
-/** Event kind: the slot's prompt queue finished playing. */
-export const MIXER_EVENT_PROMPT_DONE = 2;
-/** Event kind: the meeting overlay (tones/announcements) finished (slot -1). */
-export const MIXER_EVENT_OVERLAY_DONE = 3;
-
-/**
- * What the mixer reads a caller's audio from, once per tick, without copying: a
- * `JitterBuffer` or anything with the same contract.
- */
-export interface FrameSource {
-  /** Takes this tick's frame: its length (bytes at `frameData[frameOffset..]`), 0 nothing, -1 lost. */
-  readFrame(): number;
-  /** Where the frame's bytes are. */
-  readonly frameData: Uint8Array;
-  /** Offset of the frame's bytes in `frameData`. */
-  readonly frameOffset: number;
-  /** Consecutive missing frames (for concealment). */
-  readonly lossRun: number;
-}
-
-/** Settings of a new slot; all but `codec` have defaults. */
-export interface SlotOptions {
-  /** Codec id or name ("PCMU", "PCMA", "G722", "OPUS"). */
-  codec: number | CodecName;
-  /** Default "participant". */
-  role?: Role;
-  /** Default false. */
-  muted?: boolean;
-  /** On hold by the meeting: hears music, is not heard. Default false. */
-  held?: boolean;
-  /** Admitted to the meeting (false while in the IVR). Default true. */
-  member?: boolean;
-  /** Waiting for the meeting to start (hears music). Default false. */
-  waiting?: boolean;
-  /** Whether to produce audio for this caller at all (false for an SDP `recvonly`/`inactive` answer). Default true. */
-  send?: boolean;
-  /** Linear input gain (1 = unchanged). Default 1. */
-  gain?: number;
-  /** Music-on-hold source name. Default the mixer's `defaultMoh`. */
-  moh?: string;
-  /** Where the caller's audio comes from. Default none. */
-  input?: FrameSource | null;
-  /** Run the in-band DTMF detector on this caller's audio (G.711 only). Default false. */
-  inbandDtmf?: boolean;
-}
-
-/** Options of a `ConferenceMixer`. */
-export interface ConferenceMixerOptions {
-  /** Slots allocated up front (default 16); capacity doubles on demand. */
-  initialCapacity?: number;
-  /** Hard limit on slots (default 4096). */
-  maxCapacity?: number;
-  /** Most talkers summed per tick (default 8). */
-  maxTalkers?: number;
-  /** RMS (16-bit scale) a frame needs to count as voice (default 300, about -41 dBFS). */
-  talkThresholdRms?: number;
-  /** Ticks a talker stays eligible after its voice drops below the threshold (default 10 = 200 ms). */
-  hangoverTicks?: number;
-  /** Music-on-hold sources (default `createMohSources()`); share one map between mixers. */
-  mohSources?: ReadonlyMap<string, LoopSource>;
-  /** Source for new slots (default "default", else the first). */
-  defaultMoh?: string;
-  /** Whether a caller alone, or waiting for the start, hears music (`conference_moh_enabled`, default true). Held callers always do. */
-  mohEnabled?: boolean;
-}
 
 const MAX_PAYLOAD = 320;
 /** G.722 low-band step size above which a frame may hold voice (silence idles at ~56). */
@@ -166,11 +98,11 @@ export class ConferenceMixer {
   /** Output payloads; re-read after each tick (it is replaced when capacity grows). */
   arena: Uint8Array;
   /** Per slot: where this tick's payload starts in `arena`. */
-  outOffset: Int32Array;
+  outOffset = new Int32Array(0);
   /** Per slot: this tick's payload length; 0 = send nothing (advance the RTP clock). */
-  outLength: Int32Array;
+  outLength = new Int32Array(0);
   /** Slots in use, densely packed: `activeList[0 .. activeCount)`. */
-  activeList: Int32Array;
+  activeList = new Int32Array(0);
   /** Number of slots in use. */
   activeCount = 0;
   /** Slots mixed this tick: `talkers[0 .. talkerCount)`. */
@@ -179,9 +111,9 @@ export class ConferenceMixer {
   talkerCount = 0;
   /** Events of the last tick: `eventSlot[i]`, `eventKind[i]`, `eventValue[i]` for i < eventCount. */
   eventCount = 0;
-  eventSlot: Int32Array;
-  eventKind: Uint8Array;
-  eventValue: Int32Array;
+  eventSlot = new Int32Array(0);
+  eventKind = new Uint8Array(0);
+  eventValue = new Int32Array(0);
   /** Called once per tick with the 16 kHz meeting mix (talkers + overlay), e.g. to record it. */
   recordTap: ((mix: Int16Array) => void) | null = null;
   /** Tones and announcements heard by the whole meeting, mixed into the shared output. */
@@ -205,27 +137,27 @@ export class ConferenceMixer {
   private memberCount = 0;
 
   // Per-slot state (struct of arrays).
-  private used: Uint8Array;
-  private codec: Uint8Array;
-  private role: Uint8Array;
-  private muted: Uint8Array;
-  private held: Uint8Array;
-  private member: Uint8Array;
-  private waiting: Uint8Array;
-  private send: Uint8Array;
-  private talkable: Uint8Array;
-  private hang: Uint8Array;
-  private mohIdx: Uint8Array;
-  private gain: Float64Array;
-  private activePos: Int32Array;
-  private decodedTick: Int32Array;
-  private talkerTick: Int32Array;
-  private talkerIdx: Int32Array;
-  private ownTick: Int32Array;
-  private pcmIn: Int16Array;
-  private upHist: Int16Array;
-  private downHist: Int16Array;
-  private freeList: Int32Array;
+  private used = new Uint8Array(0);
+  private codec = new Uint8Array(0);
+  private role = new Uint8Array(0);
+  private muted = new Uint8Array(0);
+  private held = new Uint8Array(0);
+  private member = new Uint8Array(0);
+  private waiting = new Uint8Array(0);
+  private send = new Uint8Array(0);
+  private talkable = new Uint8Array(0);
+  private hang = new Uint8Array(0);
+  private mohIdx = new Uint8Array(0);
+  private gain = new Float64Array(0);
+  private activePos = new Int32Array(0);
+  private decodedTick = new Int32Array(0);
+  private talkerTick = new Int32Array(0);
+  private talkerIdx = new Int32Array(0);
+  private ownTick = new Int32Array(0);
+  private pcmIn = new Int16Array(0);
+  private upHist = new Int16Array(0);
+  private downHist = new Int16Array(0);
+  private freeList = new Int32Array(0);
   private freeCount = 0;
   private inputs: (FrameSource | null)[] = [];
   private prompts: PromptPlayer[] = [];
@@ -291,33 +223,6 @@ export class ConferenceMixer {
 
     const cap = Math.max(1, Math.min(options.initialCapacity ?? 16, this.maxCapacity));
     this.arena = new Uint8Array(this.slotBase);
-    this.outOffset = new Int32Array(0);
-    this.outLength = new Int32Array(0);
-    this.activeList = new Int32Array(0);
-    this.eventSlot = new Int32Array(0);
-    this.eventKind = new Uint8Array(0);
-    this.eventValue = new Int32Array(0);
-    this.used = new Uint8Array(0);
-    this.codec = new Uint8Array(0);
-    this.role = new Uint8Array(0);
-    this.muted = new Uint8Array(0);
-    this.held = new Uint8Array(0);
-    this.member = new Uint8Array(0);
-    this.waiting = new Uint8Array(0);
-    this.send = new Uint8Array(0);
-    this.talkable = new Uint8Array(0);
-    this.hang = new Uint8Array(0);
-    this.mohIdx = new Uint8Array(0);
-    this.gain = new Float64Array(0);
-    this.activePos = new Int32Array(0);
-    this.decodedTick = new Int32Array(0);
-    this.talkerTick = new Int32Array(0);
-    this.talkerIdx = new Int32Array(0);
-    this.ownTick = new Int32Array(0);
-    this.pcmIn = new Int16Array(0);
-    this.upHist = new Int16Array(0);
-    this.downHist = new Int16Array(0);
-    this.freeList = new Int32Array(0);
     this.grow(cap);
 
     // The silence stream is encoded once: constant bytes per codec.
@@ -484,6 +389,13 @@ export class ConferenceMixer {
     }
   }
 
+  /** Sets one of the per-slot flags that decide whether the caller is heard. */
+  private setFlag(flags: Uint8Array, slot: number, on: boolean): void {
+    if (!this.isUsed(slot)) return;
+    flags[slot] = on ? 1 : 0;
+    this.refresh(slot);
+  }
+
   private refresh(s: number): void {
     this.talkable[s] =
       this.used[s] === 1 &&
@@ -537,16 +449,12 @@ export class ConferenceMixer {
 
   /** Mutes or unmutes the caller. */
   setMuted(slot: number, on: boolean): void {
-    if (!this.isUsed(slot)) return;
-    this.muted[slot] = on ? 1 : 0;
-    this.refresh(slot);
+    this.setFlag(this.muted, slot, on);
   }
 
   /** Puts the caller on (meeting) hold: hears music, is not heard. */
   setHeld(slot: number, on: boolean): void {
-    if (!this.isUsed(slot)) return;
-    this.held[slot] = on ? 1 : 0;
-    this.refresh(slot);
+    this.setFlag(this.held, slot, on);
   }
 
   /** Admits the caller to the meeting (true) or keeps them out of it, e.g. in the IVR (false). */
@@ -560,15 +468,12 @@ export class ConferenceMixer {
 
   /** The caller waits for the meeting to start, hearing music. */
   setWaiting(slot: number, on: boolean): void {
-    if (!this.isUsed(slot)) return;
-    this.waiting[slot] = on ? 1 : 0;
-    this.refresh(slot);
+    this.setFlag(this.waiting, slot, on);
   }
 
   /** Whether we produce audio for the caller (false when the SDP direction says we must not send). */
   setSend(slot: number, on: boolean): void {
-    if (!this.isUsed(slot)) return;
-    this.send[slot] = on ? 1 : 0;
+    if (this.isUsed(slot)) this.send[slot] = on ? 1 : 0;
   }
 
   /** Linear input gain of the caller (1 = unchanged, 2 = +6 dB). */

@@ -5,6 +5,7 @@
  */
 export * from "./codec.ts";
 export * from "./conference-mixer.ts";
+export * from "./mixer-types.ts";
 export * from "./dtmf.ts";
 export * from "./g711.ts";
 export * from "./g722.ts";

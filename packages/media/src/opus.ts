@@ -157,12 +157,42 @@ let liveStates = 0;
 export function opusLiveStates(): number {
   return liveStates;
 }
-/** Frees the native state of an encoder or decoder that was dropped without `destroy()`. */
-const countingFinalizer = new FinalizationRegistry<Native>((n) => {
+function freeNative(n: Native): void {
   liveStates--;
   if (n.destroy === "encoder") n.lib.opus_encoder_destroy(n.handle);
   else n.lib.opus_decoder_destroy(n.handle);
-});
+}
+/** Frees the native state of an encoder or decoder that was dropped without `destroy()`. */
+const countingFinalizer = new FinalizationRegistry<Native>(freeNative);
+
+/**
+ * Makes the native state of `owner` with `create` (given where to write the error code),
+ * counts it and frees it when `owner` is collected without `destroy()`.
+ */
+function createNative(owner: object, lib: Lib, kind: Native["destroy"], create: (errPtr: Pointer) => Pointer | null): Native {
+  const err = new Int32Array(1);
+  const handle = create(ptr(err));
+  if (!handle || err[0] !== OPUS_OK) throw new OpusError(`opus_${kind}_create: ${OPUS_ERRORS[err[0] ?? -3] ?? err[0]}`);
+  const native: Native = { lib, handle, destroy: kind };
+  liveStates++;
+  countingFinalizer.register(owner, native, owner);
+  return native;
+}
+
+/** Frees `owner`'s native state now (its `destroy()`). */
+function destroyNative(owner: object, native: Native): void {
+  countingFinalizer.unregister(owner);
+  freeNative(native);
+}
+
+/** The checked sample rate (default 16000) and channel count (default 1) of a new encoder or decoder. */
+function streamFormat(options: { sampleRate?: number; channels?: number }): { sampleRate: number; channels: number } {
+  const sampleRate = options.sampleRate ?? 16000;
+  checkRate(sampleRate);
+  const channels = options.channels ?? 1;
+  if (channels !== 1 && channels !== 2) throw new OpusError(`channels must be 1 or 2, not ${channels}`);
+  return { sampleRate, channels };
+}
 
 function checkRate(sampleRate: number): void {
   if (![8000, 12000, 16000, 24000, 48000].includes(sampleRate))
@@ -220,10 +250,9 @@ export class OpusEncoder {
   constructor(options: OpusEncoderOptions = {}) {
     const l = need();
     this.lib = l;
-    this.sampleRate = options.sampleRate ?? 16000;
-    checkRate(this.sampleRate);
-    this.channels = options.channels ?? 1;
-    if (this.channels !== 1 && this.channels !== 2) throw new OpusError(`channels must be 1 or 2, not ${this.channels}`);
+    const format = streamFormat(options);
+    this.sampleRate = format.sampleRate;
+    this.channels = format.channels;
     const frameMs = options.frameMs ?? 20;
     if (![10, 20, 40, 60].includes(frameMs)) throw new OpusError(`frameMs must be 10, 20, 40 or 60, not ${frameMs}`);
     this.frameSamples = (this.sampleRate / 1000) * frameMs;
@@ -232,13 +261,11 @@ export class OpusEncoder {
     this.out = new Uint8Array(this.maxPacket);
     this.pcmPtr = ptr(this.pcm);
     this.outPtr = ptr(this.out);
-    const err = new Int32Array(1);
-    const handle = l.opus_encoder_create(this.sampleRate, this.channels, OPUS_APPLICATION_VOIP, ptr(err));
-    if (!handle || err[0] !== OPUS_OK) throw new OpusError(`opus_encoder_create: ${OPUS_ERRORS[err[0] ?? -3] ?? err[0]}`);
+    this.native = createNative(this, l, "encoder", (e) =>
+      l.opus_encoder_create(this.sampleRate, this.channels, OPUS_APPLICATION_VOIP, e),
+    );
+    const handle = this.native.handle;
     this.handle = handle;
-    this.native = { lib: l, handle, destroy: "encoder" };
-    liveStates++;
-    countingFinalizer.register(this, this.native, this);
     this.state = new Uint8Array(toArrayBuffer(handle, 0, l.opus_encoder_get_size(this.channels)));
     try {
       this.ctl(OPUS_SET_BITRATE, options.bitrate ?? 24000, "bitrate");
@@ -302,10 +329,8 @@ export class OpusEncoder {
   /** Frees the native state. Idempotent; the encoder cannot be used after. */
   destroy(): void {
     if (this.handle === null) return;
-    countingFinalizer.unregister(this);
-    this.lib.opus_encoder_destroy(this.handle);
+    destroyNative(this, this.native);
     this.handle = null;
-    liveStates--;
   }
 }
 
@@ -348,23 +373,17 @@ export class OpusDecoder {
   constructor(options: OpusDecoderOptions = {}) {
     const l = need();
     this.lib = l;
-    this.sampleRate = options.sampleRate ?? 16000;
-    checkRate(this.sampleRate);
-    this.channels = options.channels ?? 1;
-    if (this.channels !== 1 && this.channels !== 2) throw new OpusError(`channels must be 1 or 2, not ${this.channels}`);
+    const format = streamFormat(options);
+    this.sampleRate = format.sampleRate;
+    this.channels = format.channels;
     this.frameSamples = (this.sampleRate / 1000) * (options.frameMs ?? 20);
     this.maxSamples = (MAX_PACKET_SAMPLES_48K * this.sampleRate) / 48000;
     this.input = new Uint8Array(OPUS_MAX_PACKET);
     this.pcm = new Int16Array(this.maxSamples * this.channels);
     this.inputPtr = ptr(this.input);
     this.pcmPtr = ptr(this.pcm);
-    const err = new Int32Array(1);
-    const handle = l.opus_decoder_create(this.sampleRate, this.channels, ptr(err));
-    if (!handle || err[0] !== OPUS_OK) throw new OpusError(`opus_decoder_create: ${OPUS_ERRORS[err[0] ?? -3] ?? err[0]}`);
-    this.handle = handle;
-    this.native = { lib: l, handle, destroy: "decoder" };
-    liveStates++;
-    countingFinalizer.register(this, this.native, this);
+    this.native = createNative(this, l, "decoder", (e) => l.opus_decoder_create(this.sampleRate, this.channels, e));
+    this.handle = this.native.handle;
   }
 
   private live(): Pointer {
@@ -422,9 +441,7 @@ export class OpusDecoder {
   /** Frees the native state. Idempotent; the decoder cannot be used after. */
   destroy(): void {
     if (this.handle === null) return;
-    countingFinalizer.unregister(this);
-    this.lib.opus_decoder_destroy(this.handle);
+    destroyNative(this, this.native);
     this.handle = null;
-    liveStates--;
   }
 }

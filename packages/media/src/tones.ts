@@ -149,8 +149,9 @@ function makeDefaultMusic(): Int16Array {
 
 /** An old-style single-voice melody (Greensleeves, traditional) in a square-ish timbre: `legacy`. */
 function makeLegacyMusic(): Int16Array {
-  // [MIDI note, beats]; 0 is a rest. Beat = 300 ms (a lilting 6/8).
-  const tune: [number, number][] = [
+  // [MIDI note, beats]; 0 is a rest. Beat = 300 ms (a lilting 6/8). The A strain opens
+  // its two halves with the same phrase.
+  const opening: [number, number][] = [
     [57, 1],
     [60, 2],
     [62, 1],
@@ -162,6 +163,9 @@ function makeLegacyMusic(): Int16Array {
     [55, 1.5],
     [57, 0.5],
     [59, 1],
+  ];
+  const tune: [number, number][] = [
+    ...opening,
     [60, 2],
     [57, 1],
     [57, 1.5],
@@ -170,17 +174,7 @@ function makeLegacyMusic(): Int16Array {
     [59, 2],
     [56, 1],
     [52, 2],
-    [57, 1],
-    [60, 2],
-    [62, 1],
-    [64, 1.5],
-    [65, 0.5],
-    [64, 1],
-    [62, 2],
-    [59, 1],
-    [55, 1.5],
-    [57, 0.5],
-    [59, 1],
+    ...opening,
     [60, 1.5],
     [59, 0.5],
     [57, 1],
