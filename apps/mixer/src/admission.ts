@@ -13,7 +13,7 @@ import {
   TRANSPORTS,
   type Transport,
 } from "@conf/access-router";
-import { CallSession, type CallMedia, partyOf, withoutTag } from "./call.ts";
+import { CallSession, type CallMedia, callMedia, partyOf, withoutTag } from "./call.ts";
 import type { CallRegistry } from "./call-registry.ts";
 import type { DomainEvents } from "./domain-events.ts";
 import { type GuessKeys, GuessLimiter, guessKeys, type GuessStore, type TrustedSources } from "./guess-limiter.ts";
@@ -227,18 +227,7 @@ export class Admission {
         if (m.status === 503) log.warn(`no RTP port: ${m.reason}`);
         return { ok: false, status: m.status };
       }
-      const a = m.answer;
-      const send = a.direction === "sendrecv" || a.direction === "sendonly";
-      const media: CallMedia = {
-        codec: a.codec,
-        payloadType: a.payloadType,
-        telephoneEventPt: a.telephoneEventPt,
-        remoteAddress: a.remoteAddress,
-        remotePort: a.remotePort,
-        send,
-        ssrc: m.ssrc,
-      };
-      return { ok: true, socket: m.leg, media, answer: a.answer, sessionId };
+      return { ok: true, socket: m.leg, media: callMedia(m.answer, m.ssrc), answer: m.answer.answer, sessionId };
     }
     // Where the caller's media comes from decides which RTP socket can take it.
     const offered = negotiateAnswer(offer, { address: sipHost, port: 0 });
@@ -257,15 +246,7 @@ export class Admission {
       socket.close();
       return { ok: false, status: 488 };
     }
-    const media: CallMedia = {
-      codec: neg.value.codec,
-      payloadType: neg.value.payloadType,
-      telephoneEventPt: neg.value.telephoneEventPt,
-      remoteAddress: neg.value.remoteAddress,
-      remotePort: neg.value.remotePort,
-      send: neg.value.direction === "sendrecv" || neg.value.direction === "sendonly",
-    };
-    return { ok: true, socket, media, answer: neg.value.answer, sessionId };
+    return { ok: true, socket, media: callMedia(neg.value), answer: neg.value.answer, sessionId };
   }
 
   // ---- the IVR ---------------------------------------------------------------------

@@ -4,7 +4,7 @@
  */
 import type { JoinDecision, PromptContext } from "@conf/access-router";
 import type { Role } from "@conf/call-flow";
-import type { Call } from "@conf/session-store";
+import type { Call, CallInput } from "@conf/session-store";
 import {
   CODEC_CLOCK_RATES,
   type CodecName,
@@ -16,6 +16,7 @@ import {
   dtmfKey,
   G722Decoder,
   JitterBuffer,
+  type NegotiatedMedia,
   parseRtp,
   type RtpHeader,
   type RtpLatch,
@@ -66,6 +67,28 @@ export interface CallMedia {
   send: boolean;
   /** Our SSRC when the answer announced it (a browser's); else random. */
   ssrc?: number;
+}
+
+/** Whether our direction of an SDP exchange lets us send audio ("sendrecv" or "sendonly"). */
+export function sendsAudio(direction: NegotiatedMedia["direction"]): boolean {
+  return direction === "sendrecv" || direction === "sendonly";
+}
+
+/**
+ * A call's media as an SDP exchange agreed on it; `ssrc` where the answer announced ours.
+ * @example const media = callMedia(neg.value);
+ */
+export function callMedia(n: NegotiatedMedia, ssrc?: number): CallMedia {
+  const media: CallMedia = {
+    codec: n.codec,
+    payloadType: n.payloadType,
+    telephoneEventPt: n.telephoneEventPt,
+    remoteAddress: n.remoteAddress,
+    remotePort: n.remotePort,
+    send: sendsAudio(n.direction),
+  };
+  if (ssrc !== undefined) media.ssrc = ssrc;
+  return media;
 }
 
 /** What a caller's prompts do when they finish. */
@@ -276,6 +299,22 @@ export class CallSession {
     return this._stored;
   }
 
+  /** The call as the session store takes it when it joins a meeting (a listener joins muted). */
+  joinInput(): CallInput & { call_sid: string } {
+    return {
+      call_sid: this.callSid,
+      access_code: this.accessCode,
+      codecs: this.media.codec,
+      number_src: withoutTag(this.party.from),
+      number_dst: withoutTag(this.party.to),
+      name: this.party.displayName,
+      direction: "In",
+      role: this.role,
+      date_created: this.dateCreated,
+      muted: this.role === "listener",
+    };
+  }
+
   /** The call as the API shows it (its stored Call with the state the mix has now), once joined. */
   toApi(): Call | null {
     const s = this._stored;
@@ -470,7 +509,7 @@ export class CallSession {
     const neg = negotiateAnswer(sdp, { address: host, port: this.rtp.port, ...this.nextSdpOrigin(host) }, this.media.codec);
     if (!neg.ok) return null;
     const moved = neg.value.remoteAddress !== this.media.remoteAddress || neg.value.remotePort !== this.media.remotePort;
-    this.media.send = neg.value.direction === "sendrecv" || neg.value.direction === "sendonly";
+    this.media.send = sendsAudio(neg.value.direction);
     if (moved && neg.value.remoteAddress !== "0.0.0.0") {
       this.media.remoteAddress = neg.value.remoteAddress;
       this.media.remotePort = neg.value.remotePort;

@@ -27,7 +27,7 @@
 import type { JoinDecision } from "@conf/access-router";
 import type { Log } from "@conf/log";
 import { isLobbyCall, type SessionStore } from "@conf/session-store";
-import { type CallSession, withoutTag } from "./call.ts";
+import type { CallSession } from "./call.ts";
 import type { CallRegistry } from "./call-registry.ts";
 import type { Handover, MovedCall } from "./handover.ts";
 import type { MeetingController } from "./meeting-controller.ts";
@@ -232,18 +232,7 @@ export class Failover {
     let record = stored && !isLobbyCall(stored) && stored.meeting_sid === meetingSid ? stored : null;
     if (!record) {
       // Swept before it arrived (or never written): written back with its sid.
-      const input = {
-        call_sid: call.callSid,
-        access_code: call.accessCode,
-        codecs: call.media.codec,
-        number_src: withoutTag(call.party.from),
-        number_dst: withoutTag(call.party.to),
-        name: call.party.displayName,
-        direction: "In" as const,
-        role: call.role,
-        date_created: call.dateCreated,
-        muted: call.role === "listener",
-      };
+      const input = call.joinInput();
       const m = info.meeting;
       await store
         .restore(nodeId, [

@@ -19,7 +19,7 @@
 import type { Log } from "@conf/log";
 import type { JoinDecision } from "@conf/access-router";
 import type { HandoverMessage, HandoverStep, SessionStore } from "@conf/session-store";
-import { type CallMedia, CallSession, type SdpOrigin } from "./call.ts";
+import { CallSession, callMedia, type SdpOrigin } from "./call.ts";
 import type { CallRegistry } from "./call-registry.ts";
 import type { DomainEvents } from "./domain-events.ts";
 import { logSafe } from "./log-safe.ts";
@@ -575,14 +575,7 @@ export class Handover {
       return fail(String(err));
     }
     const a = answer.value;
-    const media: CallMedia = {
-      codec: a.codec,
-      payloadType: a.payloadType,
-      telephoneEventPt: a.telephoneEventPt,
-      remoteAddress: a.remoteAddress,
-      remotePort: a.remotePort,
-      send: a.direction === "sendrecv" || a.direction === "sendonly",
-    };
+    const media = callMedia(a);
     const offer = pending.offer;
     if (a.remoteAddress !== offer.media.remoteAddress || a.remotePort !== offer.media.remotePort) {
       pending.socket.expect(a.remoteAddress, a.remotePort);

@@ -7,7 +7,7 @@ import type { Log } from "@conf/log";
 import type { JoinDecision, RefusalReason } from "@conf/access-router";
 import { roleIn } from "@conf/call-flow";
 import type { Call, ControlMessage, Meeting, ParticipantMuted, SessionStore } from "@conf/session-store";
-import { type CallSession, withoutTag } from "./call.ts";
+import type { CallSession } from "./call.ts";
 import type { CallRegistry } from "./call-registry.ts";
 import type { DomainEvents } from "./domain-events.ts";
 import { commandsFor, type KeypadCommand, KeypadMatcher, mayUse } from "./keypad.ts";
@@ -85,18 +85,7 @@ export class MeetingController {
         accountSid: decision.accountSid,
         meetingRoomSid: decision.meetingRoomSid,
         nodeId: this.parts.nodeId,
-        call: {
-          call_sid: call.callSid,
-          access_code: call.accessCode,
-          codecs: call.media.codec,
-          number_src: withoutTag(call.party.from),
-          number_dst: withoutTag(call.party.to),
-          name: call.party.displayName,
-          direction: "In",
-          role: call.role,
-          date_created: call.dateCreated,
-          muted: call.role === "listener",
-        },
+        call: call.joinInput(),
       })
       .catch((err: unknown) => {
         log.warn(
