@@ -115,6 +115,21 @@ local function epoch(known, candidate, grace)
   return candidate
 end
 local function settling() return redis.call('EXISTS', P .. 'settling') == 1 end
+-- Stores call c as a member of meeting m (sid msid), counted in its attendees (the
+-- caller writes m), and drops its record at the prompt; returns the call's JSON.
+local function attach(c, m, msid)
+  c.account_sid = m.account_sid
+  c.meeting_room_sid = m.meeting_room_sid
+  c.meeting_sid = msid
+  local f = COUNTER[c.role]
+  m[f] = m[f] + 1
+  local cs = cjson.encode(c)
+  redis.call('SET', ck(c.call_sid), cs)
+  redis.call('SADD', P .. 'mc:' .. msid, c.call_sid)
+  redis.call('SADD', P .. 'ac:' .. m.account_sid, c.call_sid)
+  dropLobby(c.call_sid)
+  return cs
+end
 -- Sets the fields of a JSON patch on a decoded record; returns the names of those that changed.
 local function patch(r, json)
   local changed = {}
@@ -167,19 +182,10 @@ else
   redis.call('SADD', P .. 'nm:' .. m.node, msid)
   redis.call('ZADD', LEASES, m.lease, msid)
 end
-c.account_sid = m.account_sid
-c.meeting_room_sid = m.meeting_room_sid
-c.meeting_sid = msid
-local f = COUNTER[c.role]
-m[f] = m[f] + 1
-local ms = cjson.encode(m)
-local cs = cjson.encode(c)
-redis.call('SET', mk(msid), ms)
-redis.call('SET', ck(c.call_sid), cs)
-redis.call('SADD', P .. 'mc:' .. msid, c.call_sid)
-redis.call('SADD', P .. 'ac:' .. m.account_sid, c.call_sid)
 -- The caller at the prompt is this call now: same sid, one record.
-dropLobby(c.call_sid)
+local cs = attach(c, m, msid)
+local ms = cjson.encode(m)
+redis.call('SET', mk(msid), ms)
 return { 'ok', created, ms, cs, reaped, ep }
 `,
   /** ARGV: 3 call sid. -> nil | { call, meeting|nil, ended } */
@@ -434,19 +440,7 @@ end
 local added = {}
 for i = 1, #calls do
   local c = calls[i]
-  if redis.call('EXISTS', ck(c.call_sid)) == 0 then
-    c.account_sid = cur.account_sid
-    c.meeting_room_sid = cur.meeting_room_sid
-    c.meeting_sid = msid
-    local f = COUNTER[c.role]
-    cur[f] = cur[f] + 1
-    local cs = cjson.encode(c)
-    redis.call('SET', ck(c.call_sid), cs)
-    redis.call('SADD', P .. 'mc:' .. msid, c.call_sid)
-    redis.call('SADD', P .. 'ac:' .. cur.account_sid, c.call_sid)
-    dropLobby(c.call_sid)
-    added[#added + 1] = cs
-  end
+  if redis.call('EXISTS', ck(c.call_sid)) == 0 then added[#added + 1] = attach(c, cur, msid) end
 end
 local ms = cjson.encode(cur)
 redis.call('SET', mk(msid), ms)
