@@ -74,6 +74,16 @@ function grown<T extends Int32Array | Int16Array | Uint8Array | Float64Array | F
   return b;
 }
 
+/** Mean square of `n` decoded samples at `pcm[base..]`: a frame's voice energy. */
+function meanSquare(pcm: Int16Array, base: number, n: number): number {
+  let acc = 0;
+  for (let i = base; i < base + n; i++) {
+    const v = pcm[i] as number;
+    acc += v * v;
+  }
+  return acc / n;
+}
+
 /** Soft clip: unity below 16384, then compressed smoothly towards full scale. */
 function softClip(v: number): number {
   if (v > 16384) return (16384 + (v - 16384) / (1 + (v - 16384) / 16383)) | 0;
@@ -550,12 +560,7 @@ export class ConferenceMixer {
           if (talk) {
             (this.opus as OpusMixState).decode(s, data, fo, n, pcmIn, base);
             decodedTick[s] = tick;
-            let acc = 0;
-            for (let i = base; i < base + F16; i++) {
-              const v = pcmIn[i] as number;
-              acc += v * v;
-            }
-            e = acc / F16;
+            e = meanSquare(pcmIn, base, F16);
           }
         } else if (c === CODEC_G722) {
           // Decoding G.722 costs ~18 us a frame, so callers who cannot be heard are not
@@ -568,12 +573,7 @@ export class ConferenceMixer {
             if ((decodedTick[s] === tick - 1 && hang[s] !== 0) || dec.trackLevel(data, fo, len) >= G722_AUDIBLE_STEP) {
               dec.decode(data, fo, len, pcmIn, base);
               decodedTick[s] = tick;
-              let acc = 0;
-              for (let i = base; i < base + F16; i++) {
-                const v = pcmIn[i] as number;
-                acc += v * v;
-              }
-              e = acc / F16;
+              e = meanSquare(pcmIn, base, F16);
             }
           }
         } else {
@@ -599,12 +599,7 @@ export class ConferenceMixer {
         if (c === CODEC_OPUS) (this.opus as OpusMixState).conceal(s, pcmIn, base);
         else concealFrame(pcmIn, base, ns, src.lossRun);
         decodedTick[s] = tick;
-        let acc = 0;
-        for (let i = base; i < base + ns; i++) {
-          const v = pcmIn[i] as number;
-          acc += v * v;
-        }
-        e = acc / ns;
+        e = meanSquare(pcmIn, base, ns);
       }
       if (!talk) continue;
       const h = hang[s] as number;
