@@ -3,7 +3,7 @@ import { Generator } from "./generator.ts";
 import type { CallSpec, GeneratorConfig } from "./generator-types.ts";
 import { LoadPool } from "./pool.ts";
 import { startReferenceUas, type ReferenceUas } from "./reference-uas.ts";
-import { expectWholeStreams } from "./testing/expect-rx.ts";
+import { expectWholeStreams, loopbackConfig } from "./testing/loopback.ts";
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -11,17 +11,7 @@ afterEach(async () => {
 });
 
 function config(sipPort: number): GeneratorConfig {
-  return {
-    sip: { host: "127.0.0.1", port: sipPort },
-    localHost: "127.0.0.1",
-    ...range(),
-    phases: 2,
-    codeDelayMs: 0,
-    talk: { onMs: 1000, offMs: 0 },
-    lateMs: 25,
-    t1Ms: 100,
-    energyEvery: 1,
-  };
+  return loopbackConfig(sipPort, range());
 }
 
 function specs(n: number, sends: CallSpec["send"][]): CallSpec[] {

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { Generator } from "./generator.ts";
 import type { CallSpec } from "./generator-types.ts";
 import { startReferenceUas } from "./reference-uas.ts";
-import { expectWholeStreams } from "./testing/expect-rx.ts";
+import { expectWholeStreams, loopbackConfig } from "./testing/loopback.ts";
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -33,16 +33,7 @@ test.skipIf(!cc)(
     const uas = await startReferenceUas({ rtpPortMin: base, rtpPortMax: base + 2, echo: { binary, sockets: 3 } });
     cleanups.push(() => uas.close());
     const gen = await Generator.create({
-      sip: { host: "127.0.0.1", port: uas.port },
-      localHost: "127.0.0.1",
-      rtpPortMin: base + 10,
-      rtpPortMax: base + 19,
-      phases: 2,
-      codeDelayMs: 0,
-      talk: { onMs: 1000, offMs: 0 },
-      lateMs: 25,
-      t1Ms: 100,
-      energyEvery: 1,
+      ...loopbackConfig(uas.port, { rtpPortMin: base + 10, rtpPortMax: base + 19 }),
       // Four callers on one local socket, three echo sockets: the generator tells streams
       // apart by the echo's port, so the fourth cannot be placed.
       callsPerSocket: 4,
