@@ -8,49 +8,28 @@
  * (`withBacking`). The scenario is test/lib/browser-workers-scenario.ts.
  */
 import { expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { inLoopbackNamespace, withBacking } from "./lib/netns.ts";
-
-const ROOT = join(import.meta.dir, "..");
+import { expectHeardEachOther, runBrowserScenario } from "./lib/browser-checks.ts";
+import { withBacking } from "./lib/netns.ts";
 
 test("with MIXER_WORKERS=2 a browser joins the meeting a worker mixes: one meeting_sid, the phone hears it and not itself, it hears the phone, hang-ups end both calls", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "conf-browser-workers-"));
-  try {
-    const r = await inLoopbackNamespace(
-      withBacking(
-        `cd ${JSON.stringify(ROOT)}\nenv -u DATABASE_URL -u REDIS_URL -u TEST_DATABASE_URL -u TEST_REDIS_URL bun run test/lib/browser-workers-scenario.ts ${dir}`,
-      ),
-      140_000,
-    );
-    const last = r.stdout.trim().split("\n").pop() ?? "{}";
-    const seen = JSON.parse(last) as Record<string, unknown>;
-    if (r.code !== 0 || seen.error)
-      throw new Error(`exit ${r.code}: ${String(seen.error)}\n${String(seen.service)}\n${r.stderr.slice(-2000)}`);
-    // The phone's meeting runs on a worker; the browser's call is relayed there.
-    expect(seen.phoneHandedOver).toBe(true);
-    expect(seen.pageState).toBe("in call");
-    expect(seen.browserRelayed).toBe(true);
-    const calls = seen.calls as { meeting_sid: string | null; number_src: string; codecs: string }[];
-    expect(calls).toHaveLength(2);
-    expect(calls.find((c) => c.number_src.includes("sip:browser@"))?.codecs).toBe("OPUS");
-    expect(calls[0]?.meeting_sid).toBeTruthy();
-    expect(calls[1]?.meeting_sid).toBe(calls[0]?.meeting_sid as string);
-    // The browser hears the phone: its inbound energy rises.
-    const energy = seen.energy as { before: { e: number; packets: number }; after: { e: number; packets: number } };
-    expect(energy.after.packets).toBeGreaterThan(energy.before.packets + 100);
-    expect(energy.after.e).toBeGreaterThan(energy.before.e + 0.05);
-    // The phone hears the browser's tone and not its own.
-    const heard = seen.phoneHeard as Record<string, number>;
-    expect(heard.seconds).toBeGreaterThan(1.5);
-    expect(heard["600"]).toBeGreaterThan(-40);
-    expect(heard["1000"]).toBeLessThan(-55);
-    // The browser's hang-up reaches the worker (only the phone is left), then the phone's.
-    expect(seen.callsAfterBrowserHangup).toEqual([seen.phoneSid]);
-    expect(seen.relayEnded).toBe(true);
-    expect(seen.callsAfterPhoneHangup).toBe(0);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const seen = await runBrowserScenario(
+    "browser-workers-scenario.ts",
+    "-u DATABASE_URL -u REDIS_URL -u TEST_DATABASE_URL -u TEST_REDIS_URL",
+    withBacking,
+  );
+  // The phone's meeting runs on a worker; the browser's call is relayed there.
+  expect(seen.phoneHandedOver).toBe(true);
+  expect(seen.pageState).toBe("in call");
+  expect(seen.browserRelayed).toBe(true);
+  const calls = seen.calls as { meeting_sid: string | null; number_src: string; codecs: string }[];
+  expect(calls).toHaveLength(2);
+  expect(calls.find((c) => c.number_src.includes("sip:browser@"))?.codecs).toBe("OPUS");
+  expect(calls[0]?.meeting_sid).toBeTruthy();
+  expect(calls[1]?.meeting_sid).toBe(calls[0]?.meeting_sid as string);
+  // The browser hears the phone; the phone hears the browser's tone and not its own.
+  expectHeardEachOther(seen);
+  // The browser's hang-up reaches the worker (only the phone is left), then the phone's.
+  expect(seen.callsAfterBrowserHangup).toEqual([seen.phoneSid]);
+  expect(seen.relayEnded).toBe(true);
+  expect(seen.callsAfterPhoneHangup).toBe(0);
 }, 150_000);

@@ -7,44 +7,18 @@
  * Usage: bun run test/lib/browser-scenario.ts <work dir>
  */
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import puppeteer from "puppeteer-core";
+import type { Browser } from "puppeteer-core";
 import { Baresip } from "./baresip.ts";
+import { PHONE_HZ, callState, launchWithTone, phoneHeard, talkWindow, waitInCall } from "./browser-call.ts";
 import { QUIET_ATTRIBUTES } from "./call-bed.ts";
 import { freePort, freeSipPort, provision, startService } from "./service.ts";
-import { readWav, toneLevelDb } from "./spectrum.ts";
 
-/** The part of an RTCStats record the scenario reads (the test workspace has no DOM types). */
-type Stat = { type: string; kind?: string; totalAudioEnergy?: number; packetsReceived?: number };
-
-export const BROWSER_HZ = 600;
-export const PHONE_HZ = 1000;
 const NUMBER = "15550107070";
 
 const dir = process.argv[2] ?? "/tmp/conf-browser";
 mkdirSync(dir, { recursive: true });
 const result: Record<string, unknown> = {};
 const log = (m: string) => console.error(`[scenario] ${m}`);
-
-const toneWav = join(dir, "browser-tone.wav");
-const sox = Bun.spawnSync([
-  "sox",
-  "-n",
-  "-r",
-  "48000",
-  "-c",
-  "1",
-  "-b",
-  "16",
-  toneWav,
-  "synth",
-  "60",
-  "sine",
-  String(BROWSER_HZ),
-  "vol",
-  "0.3",
-]);
-if (sox.exitCode !== 0) throw new Error(`sox: ${sox.stderr}`);
 
 const wsPort = await freePort();
 const svc = await startService({
@@ -54,7 +28,7 @@ const svc = await startService({
   env: { SIP_WS_PORT: String(wsPort), LOG_LEVEL: "info" },
 });
 let phone: Baresip | null = null;
-let browser: Awaited<ReturnType<typeof puppeteer.launch>> | null = null;
+let browser: Browser | null = null;
 try {
   const acct = await provision(svc, NUMBER);
   await acct.account.req("PATCH", `/conference/v2/accounts/${acct.accountSid}`, { attributes: QUIET_ATTRIBUTES });
@@ -75,37 +49,14 @@ try {
   phone.sendDigits("7001#");
   log("phone dialed in");
 
-  browser = await puppeteer.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    userDataDir: join(dir, "chromium"),
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--use-fake-ui-for-media-stream",
-      "--use-fake-device-for-media-stream",
-      `--use-file-for-fake-audio-capture=${toneWav}`,
-      "--allow-loopback-in-peer-connection",
-      "--autoplay-policy=no-user-gesture-required",
-    ],
-  });
+  browser = await launchWithTone(dir);
   const page = await browser.newPage();
   page.on("console", (m) => log(`page: ${m.text()}`));
   await page.goto(`${svc.api}/join?number=${NUMBER}`);
   result.prefilled = await page.$eval("input[name=number]", (e) => (e as unknown as { value: string }).value);
   await page.type("input[name=access_code]", "7002");
   await page.click("button[type=submit]");
-  const state = () =>
-    page.evaluate(() => {
-      const c = (globalThis as unknown as { conferenceCall: { state: string; reason: string } }).conferenceCall;
-      return `${c.state}${c.reason ? `: ${c.reason}` : ""}`;
-    });
-  for (let i = 0; i < 100 && (await state()) !== "in call"; i++) await Bun.sleep(100);
-  result.pageState = await state();
+  result.pageState = await waitInCall(page);
   log(`page: ${result.pageState}`);
 
   // The browser's call, as /calls shows it, once it joined the meeting.
@@ -119,29 +70,9 @@ try {
   }
   result.calls = calls.map((c) => ({ role: c.role, codecs: c.codecs, number_src: c.number_src, joined: !!c.meeting_sid }));
 
-  const energy = () =>
-    page.evaluate(async () => {
-      const pc = (globalThis as unknown as { conferenceCall: { pc: { getStats(): Promise<Map<string, Stat>> } } }).conferenceCall
-        .pc;
-      const stats = await pc.getStats();
-      let e = 0;
-      let packets = 0;
-      stats.forEach((s: Stat) => {
-        if (s.type === "inbound-rtp" && s.kind === "audio") {
-          e = s.totalAudioEnergy ?? 0;
-          packets = s.packetsReceived ?? 0;
-        }
-      });
-      return { e, packets };
-    });
   // Both talk for a while; the phone records what it hears.
-  await Bun.sleep(1500);
-  const before = await energy();
-  const from = (Date.now() - established) / 1000;
-  await Bun.sleep(3000);
-  const after = await energy();
-  const to = (Date.now() - established) / 1000;
-  result.energy = { before, after };
+  const { energy, from, to } = await talkWindow(page, established);
+  result.energy = energy;
   log(`energy ${JSON.stringify(result.energy)}`);
 
   // A key from the page's keypad reaches the meeting as an RFC 4733 event: *6 mutes.
@@ -191,8 +122,8 @@ try {
   // The console's drop ends the browser's call: the page sees its call end.
   await host.locator(`${rowOf(browserSid)} button[data-action="drop"]:not([disabled])`).click();
   result.pageAfterDrop = await (async () => {
-    for (let i = 0; i < 100 && (await state()) === "in call"; i++) await Bun.sleep(100);
-    return state();
+    for (let i = 0; i < 100 && (await callState(page)) === "in call"; i++) await Bun.sleep(100);
+    return callState(page);
   })();
   await until(
     async () => ((await acct.account.req<{ items: ApiCall[] }>("GET", "/conference/v2/calls")).body?.items ?? []).length <= 1,
@@ -210,14 +141,7 @@ try {
 
   await phone.stop();
   // What the phone heard while both talked (before the mute), a little inside that window.
-  const { samples, rate } = readWav(phone.recording());
-  const a = Math.round((from + 0.3) * rate);
-  const b = Math.min(samples.length, Math.round((to - 0.3) * rate));
-  result.phoneHeard = {
-    seconds: (b - a) / rate,
-    [BROWSER_HZ]: toneLevelDb(samples, rate, BROWSER_HZ, a, b),
-    [PHONE_HZ]: toneLevelDb(samples, rate, PHONE_HZ, a, b),
-  };
+  result.phoneHeard = phoneHeard(phone.recording(), from, to);
 } catch (err) {
   result.error = err instanceof Error ? `${err.message}\n${err.stack}` : String(err);
   result.service = svc.output().slice(-3000);

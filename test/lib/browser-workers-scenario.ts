@@ -9,18 +9,14 @@
  * Usage: bun run test/lib/browser-workers-scenario.ts <work dir>
  */
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import puppeteer from "puppeteer-core";
+import type { Browser } from "puppeteer-core";
 import { Baresip } from "./baresip.ts";
+import { PHONE_HZ, launchWithTone, phoneHeard, talkWindow, waitInCall } from "./browser-call.ts";
 import { QUIET_ATTRIBUTES } from "./call-bed.ts";
 import { freePort, freeSipPort, provision, startService } from "./service.ts";
-import { readWav, toneLevelDb } from "./spectrum.ts";
 
-type Stat = { type: string; kind?: string; totalAudioEnergy?: number; packetsReceived?: number };
 type ApiCall = { call_sid: string; meeting_sid: string | null; number_src: string; codecs: string };
 
-export const BROWSER_HZ = 600;
-export const PHONE_HZ = 1000;
 const NUMBER = "15550107071";
 
 const dir = process.argv[2] ?? "/tmp/conf-browser-workers";
@@ -28,33 +24,13 @@ mkdirSync(dir, { recursive: true });
 const result: Record<string, unknown> = {};
 const log = (m: string) => console.error(`[scenario] ${m}`);
 
-const toneWav = join(dir, "browser-tone.wav");
-const sox = Bun.spawnSync([
-  "sox",
-  "-n",
-  "-r",
-  "48000",
-  "-c",
-  "1",
-  "-b",
-  "16",
-  toneWav,
-  "synth",
-  "60",
-  "sine",
-  String(BROWSER_HZ),
-  "vol",
-  "0.3",
-]);
-if (sox.exitCode !== 0) throw new Error(`sox: ${sox.stderr}`);
-
 const svc = await startService({
   rtpPortMin: 30000,
   rtpPortMax: 30999,
   env: { SIP_WS_PORT: String(await freePort()), MIXER_WORKERS: "2", LOG_LEVEL: "info" },
 });
 let phone: Baresip | null = null;
-let browser: Awaited<ReturnType<typeof puppeteer.launch>> | null = null;
+let browser: Browser | null = null;
 try {
   const acct = await provision(svc, NUMBER);
   await acct.account.req("PATCH", `/conference/v2/accounts/${acct.accountSid}`, { attributes: QUIET_ATTRIBUTES });
@@ -86,36 +62,13 @@ try {
   result.phoneHandedOver = /handed over to \S+-w\d/.test(svc.output());
   log("phone in its meeting");
 
-  browser = await puppeteer.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    userDataDir: join(dir, "chromium"),
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--use-fake-ui-for-media-stream",
-      "--use-fake-device-for-media-stream",
-      `--use-file-for-fake-audio-capture=${toneWav}`,
-      "--allow-loopback-in-peer-connection",
-      "--autoplay-policy=no-user-gesture-required",
-    ],
-  });
+  browser = await launchWithTone(dir);
   const page = await browser.newPage();
   page.on("console", (m) => log(`page: ${m.text()}`));
   await page.goto(`${svc.api}/join?number=${NUMBER}`);
   await page.type("input[name=access_code]", "7102");
   await page.click("button[type=submit]");
-  const state = () =>
-    page.evaluate(() => {
-      const c = (globalThis as unknown as { conferenceCall: { state: string; reason: string } }).conferenceCall;
-      return `${c.state}${c.reason ? `: ${c.reason}` : ""}`;
-    });
-  for (let i = 0; i < 100 && (await state()) !== "in call"; i++) await Bun.sleep(100);
-  result.pageState = await state();
+  result.pageState = await waitInCall(page);
 
   const joined = await until(async () => {
     const calls = await listCalls();
@@ -125,27 +78,8 @@ try {
   result.calls = calls.map((c) => ({ meeting_sid: c.meeting_sid, number_src: c.number_src, codecs: c.codecs }));
   result.browserRelayed = /browser call \S+ relayed to \S+-w\d/.test(svc.output());
 
-  const energy = () =>
-    page.evaluate(async () => {
-      const pc = (globalThis as unknown as { conferenceCall: { pc: { getStats(): Promise<Map<string, Stat>> } } }).conferenceCall
-        .pc;
-      let e = 0;
-      let packets = 0;
-      (await pc.getStats()).forEach((s: Stat) => {
-        if (s.type === "inbound-rtp" && s.kind === "audio") {
-          e = s.totalAudioEnergy ?? 0;
-          packets = s.packetsReceived ?? 0;
-        }
-      });
-      return { e, packets };
-    });
-  await Bun.sleep(1500);
-  const before = await energy();
-  const from = (Date.now() - established) / 1000;
-  await Bun.sleep(3000);
-  const after = await energy();
-  const to = (Date.now() - established) / 1000;
-  result.energy = { before, after };
+  const { energy, from, to } = await talkWindow(page, established);
+  result.energy = energy;
   log(`energy ${JSON.stringify(result.energy)}`);
 
   // The browser hangs up: its call leaves the meeting on the worker, the phone stays.
@@ -166,14 +100,7 @@ try {
   ).length;
   result.relayEnded = /browser call \S+ relayed to \S+ ended \(remote\)/.test(svc.output());
 
-  const { samples, rate } = readWav(phone.recording());
-  const a = Math.round((from + 0.3) * rate);
-  const b = Math.min(samples.length, Math.round((to - 0.3) * rate));
-  result.phoneHeard = {
-    seconds: (b - a) / rate,
-    [BROWSER_HZ]: toneLevelDb(samples, rate, BROWSER_HZ, a, b),
-    [PHONE_HZ]: toneLevelDb(samples, rate, PHONE_HZ, a, b),
-  };
+  result.phoneHeard = phoneHeard(phone.recording(), from, to);
 } catch (err) {
   result.error = err instanceof Error ? `${err.message}\n${err.stack}` : String(err);
 } finally {
