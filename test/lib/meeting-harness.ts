@@ -25,6 +25,17 @@ export const BEEP_HZ = 800;
 export const HEARD_DB = -35;
 export const ABSENT_DB = -50;
 
+/**
+ * Expects each level named in `heard` above HEARD_DB and each named in `absent` below
+ * ABSENT_DB; a failure names the level and shows them all.
+ * @example expectLevels(levels, { heard: ["before", "after"], absent: ["held"] });
+ */
+export function expectLevels<K extends string>(levels: Record<K, number>, which: { heard: K[]; absent: K[] }): void {
+  const report = JSON.stringify(levels);
+  for (const k of which.heard) expect(levels[k], `${k}: ${report}`).toBeGreaterThan(HEARD_DB);
+  for (const k of which.absent) expect(levels[k], `${k}: ${report}`).toBeLessThan(ABSENT_DB);
+}
+
 /** What baresip prints when its call is over. */
 const CALL_ENDED = /terminat|closed/i;
 
