@@ -448,19 +448,18 @@ return { status, ms, added, tookKey }
 `,
   /** ARGV: 3 limit. -> { { destroyed, ... }, { lobby record, ... } } (at most `limit` of each) */
   reapExpired: `
-local ms = redis.call('ZRANGEBYSCORE', LEASES, '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
-local out = {}
-for i = 1, #ms do
-  local d = destroy(ms[i])
-  if d then out[#out + 1] = d end
+-- Passes the first ARGV[3] members of sorted set z whose lease (score) is over to drop;
+-- returns what it returned for them (nothing for those already gone).
+local function sweep(z, drop)
+  local sids = redis.call('ZRANGEBYSCORE', z, '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+  local out = {}
+  for i = 1, #sids do
+    local d = drop(sids[i])
+    if d then out[#out + 1] = d end
+  end
+  return out
 end
-local ls = redis.call('ZRANGEBYSCORE', LOBBY, '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
-local lobby = {}
-for i = 1, #ls do
-  local d = dropLobby(ls[i])
-  if d then lobby[#lobby + 1] = d end
-end
-return { out, lobby }
+return { sweep(LEASES, destroy), sweep(LOBBY, dropLobby) }
 `,
   /**
    * Failover. ARGV: 3 meeting sid, 4 from node, 5 to node, 6 new lease. The owner becomes
