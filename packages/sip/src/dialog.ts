@@ -87,25 +87,25 @@ export interface DialogHost {
   sendReinvite(dialog: Dialog, opts: ReinviteOptions): Promise<ReinviteResult>;
 }
 
-/** Fields a dialog is created with. */
-export interface DialogInit {
-  readonly role: "uas" | "uac";
-  readonly callId: string;
-  readonly localTag: string;
-  readonly remoteTag: string;
-  /** Our header value (To for UAS, From for UAC), without our tag. */
-  readonly localHeader: string;
-  /** Their header value (From for UAS, To for UAC), including their tag. */
-  readonly remoteHeader: string;
-  readonly remoteTarget: string;
-  /** Route set as raw name-addr values, first hop first. */
-  readonly routeSet: readonly string[];
-  readonly localSeq: number;
-  readonly remoteSeq: number | null;
-  readonly source: Destination;
-  readonly localSdp: string | null;
-  readonly remoteSdp: string | null;
-}
+/** Fields a dialog is created with (documented on {@link Dialog}). */
+export type DialogInit = Readonly<
+  Pick<
+    Dialog,
+    | "role"
+    | "callId"
+    | "localTag"
+    | "remoteTag"
+    | "localHeader"
+    | "remoteHeader"
+    | "remoteTarget"
+    | "routeSet"
+    | "localSeq"
+    | "remoteSeq"
+    | "source"
+    | "localSdp"
+    | "remoteSdp"
+  >
+>;
 
 /**
  * A SIP dialog as the app sees it: who, where, which SDP; `bye()` ends it.
@@ -129,7 +129,9 @@ export class Dialog {
   remoteTarget: string;
   /** Record-Route values in the order our requests must list them. */
   readonly routeSet: readonly string[];
+  /** Our local CSeq: that of the last request we sent in the dialog. */
   localSeq: number;
+  /** The peer's CSeq: that of the last request it sent in the dialog; null before the first. */
   remoteSeq: number | null;
   /** Address the dialog-creating request (UAS) or 2xx (UAC) came from. */
   readonly source: Destination;
