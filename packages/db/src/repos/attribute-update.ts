@@ -71,3 +71,20 @@ export function attributeUpdater<Key, Body, Put extends { readonly attributes?: 
     },
   };
 }
+
+/**
+ * The repositories' `update` and `replace` of objects an account owns, keyed by the
+ * account's SID and the object's (the updater's key is the pair).
+ * @example return { ...accountUpdates(updater), get, list: pages.ofAccount };
+ */
+export function accountUpdates<Body, Put, T>(updater: AttributeUpdater<[string, string], Body, Put, T>) {
+  return {
+    update: (
+      accountSid: string,
+      sid: string,
+      patch: Body & { readonly attributes?: AttributesPatch },
+      options?: { nestedObjects?: NestedObjects },
+    ) => updater.update([accountSid, sid], patch, options),
+    replace: (accountSid: string, sid: string, body: Put) => updater.replace([accountSid, sid], body),
+  };
+}

@@ -2,7 +2,7 @@ import type { AttributeOverrides } from "@conf/call-flow";
 import { asc, getTableColumns } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { didGroups } from "../schema/did-groups.ts";
-import { type AttributesChange, attributeUpdater } from "./attribute-update.ts";
+import { type AttributesChange, accountUpdates, attributeUpdater } from "./attribute-update.ts";
 import {
   type AccountCollectionRepo,
   accountRows,
@@ -142,8 +142,7 @@ export function didGroupsRepo(db: Db): DidGroupsRepo {
       return ok(toApi(row!));
     },
     list: pages.ofAccount,
-    update: (accountSid, sid, patch, options) => updater.update([accountSid, sid], patch, options),
-    replace: (accountSid, sid, body) => updater.replace([accountSid, sid], body),
+    ...accountUpdates(updater),
     delete: rows.delete,
   };
 }

@@ -3,7 +3,7 @@ import { asc, eq, getTableColumns } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { formatPhoneNumber, normalizePhoneNumber } from "../phone.ts";
 import { dids } from "../schema/dids.ts";
-import { type AttributesChange, attributeUpdater } from "./attribute-update.ts";
+import { type AttributesChange, accountUpdates, attributeUpdater } from "./attribute-update.ts";
 import {
   type AccountCollectionRepo,
   accountRows,
@@ -191,7 +191,6 @@ export function didsRepo(db: Db): DidsRepo {
     },
     listAll: pages.all,
     list: pages.ofAccount,
-    update: (accountSid, sid, patch, options) => updater.update([accountSid, sid], patch, options),
-    replace: (accountSid, sid, body) => updater.replace([accountSid, sid], body),
+    ...accountUpdates(updater),
   };
 }

@@ -3,7 +3,7 @@ import { and, asc, eq, fillPlaceholders, inArray, ne, type Placeholder, type SQL
 import { PgDialect } from "drizzle-orm/pg-core";
 import type { Db, DbOrTx, RawQuery } from "../client.ts";
 import { accessCodes, meetingRooms } from "../schema/meeting-rooms.ts";
-import { type AttributesChange, attributeUpdater } from "./attribute-update.ts";
+import { type AttributesChange, accountUpdates, attributeUpdater } from "./attribute-update.ts";
 import {
   type AccountCollectionRepo,
   accountRows,
@@ -380,8 +380,7 @@ export function meetingRoomsRepo(db: Db, rawQuery: RawQuery): MeetingRoomsRepo {
       }
     },
     list: pages.ofAccount,
-    update: (accountSid, sid, patch, options) => updater.update([accountSid, sid], patch, options),
-    replace: (accountSid, sid, body) => updater.replace([accountSid, sid], body),
+    ...accountUpdates(updater),
     delete: rows.delete,
   };
 }
