@@ -1,5 +1,4 @@
 import type { AttributeOverrides } from "@conf/call-flow";
-import { asc, getTableColumns } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { didGroups } from "../schema/did-groups.ts";
 import { type AttributesChange, accountUpdates, attributeUpdater } from "./attribute-update.ts";
@@ -18,7 +17,7 @@ import {
   ok,
   sortedAttributes,
 } from "./common.ts";
-import { listPager } from "./list-page.ts";
+import { listPager, ownedListing } from "./list-page.ts";
 import { checkCallFlowRef } from "./refs.ts";
 
 /** A DID Group object in the reference's JSON shape. */
@@ -106,13 +105,7 @@ export function didGroupsRepo(db: Db): DidGroupsRepo {
     return row ? ok(toApi(row)) : rows.missing();
   }
 
-  const pages = listPager(db, {
-    table: didGroups,
-    account: didGroups.accountSid,
-    columns: getTableColumns(didGroups),
-    tiebreak: [asc(didGroups.dateCreated), asc(didGroups.didGroupSid)],
-    toApi,
-  });
+  const pages = listPager(db, ownedListing(didGroups, didGroups.didGroupSid, toApi));
   const updater = attributeUpdater({
     column: didGroups.attributes,
     putFields: (body: DidGroupInput) => ({

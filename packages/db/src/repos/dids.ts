@@ -1,5 +1,5 @@
 import type { AttributeOverrides } from "@conf/call-flow";
-import { asc, eq, getTableColumns } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { formatPhoneNumber, normalizePhoneNumber } from "../phone.ts";
 import { dids } from "../schema/dids.ts";
@@ -22,7 +22,7 @@ import {
   sortedAttributes,
   type UnscopedListOptions,
 } from "./common.ts";
-import { listPager } from "./list-page.ts";
+import { listPager, ownedListing } from "./list-page.ts";
 import { checkCallFlowRef, checkDidGroupRef, resolveOwner } from "./refs.ts";
 
 /** A DID object in the reference's JSON shape. */
@@ -136,13 +136,7 @@ export function didsRepo(db: Db): DidsRepo {
     }
   }
 
-  const pages = listPager(db, {
-    table: dids,
-    account: dids.accountSid,
-    columns: getTableColumns(dids),
-    tiebreak: [asc(dids.dateCreated), asc(dids.didSid)],
-    toApi,
-  });
+  const pages = listPager(db, ownedListing(dids, dids.didSid, toApi));
   const updater = attributeUpdater({
     column: dids.attributes,
     putFields: (body: DidInput) => ({ call_flow_sid: body.call_flow_sid ?? null, did_group_sid: body.did_group_sid ?? null }),

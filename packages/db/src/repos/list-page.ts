@@ -1,4 +1,4 @@
-import { and, count, eq, type SQL } from "drizzle-orm";
+import { and, asc, count, eq, getTableColumns, type SQL } from "drizzle-orm";
 import type { AnyPgColumn, PgTable, SelectedFields } from "drizzle-orm/pg-core";
 import type { SelectResultFields } from "drizzle-orm/query-builders/select.types";
 import type { DbOrTx } from "../client.ts";
@@ -37,6 +37,26 @@ export type Listing<S extends SelectedFields, T> = ListingSource &
     /** A listing that fetches its page itself (the meeting rooms' single-statement page). */
     | { readonly page: (request: PageRequest) => Promise<PageRows<T>> }
   );
+
+/**
+ * The listing of a table whose rows an account owns (its `accountSid` column), all
+ * columns, in creation order (`dateCreated`) then by `sid`.
+ * @example const pages = listPager(db, ownedListing(dids, dids.didSid, toApi));
+ */
+export function ownedListing<Tb extends PgTable & { accountSid: AnyPgColumn; dateCreated: AnyPgColumn }, T>(
+  table: Tb,
+  sid: AnyPgColumn,
+  toApi: (row: Tb["$inferSelect"]) => T,
+): Listing<SelectedFields, T> {
+  return {
+    table,
+    account: table.accountSid,
+    columns: getTableColumns(table),
+    tiebreak: [asc(table.dateCreated), asc(sid)],
+    // The rows of all of a table's columns are its $inferSelect.
+    toApi: toApi as (row: SelectResultFields<SelectedFields>) => T,
+  };
+}
 
 /** The two kinds of list a repository offers; see {@link listPager}. */
 export interface ListPager<T> {
