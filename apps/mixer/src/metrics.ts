@@ -61,11 +61,12 @@ export function createMixerMetrics(node: CountsSource): Registry {
   // The issue's families carry exactly one label each: requests this node received (by
   // method) and responses it sent (by code), the server side a dashboard watches. What it
   // sends as a client (hand-over re-INVITEs, BYEs, OPTIONS) has families of its own.
+  type SipCounts = NonNullable<NodeCounts["sip"]>;
   const sipCounter = (
     name: string,
     help: string,
     label: "method" | "code",
-    read: (sip: NonNullable<NodeCounts["sip"]>) => Iterable<[string, number]>,
+    read: (sip: SipCounts) => Iterable<[string, number]>,
   ) =>
     new Counter({
       name,
@@ -79,30 +80,33 @@ export function createMixerMetrics(node: CountsSource): Registry {
         for (const [value, v] of read(sip)) this.inc({ [label]: value }, v);
       },
     });
-  sipCounter(
-    "conference_sip_requests_total",
-    "SIP requests received from peers, by method (retransmissions included; unknown methods are 'other').",
-    "method",
-    (sip) => sip.requests.received,
-  );
-  sipCounter(
-    "conference_sip_responses_total",
-    "SIP responses sent by this node, by status code (retransmissions included).",
-    "code",
-    (sip) => sip.responses.sent,
-  );
-  sipCounter(
-    "conference_sip_requests_sent_total",
-    "SIP requests this node sent as a client (hand-over re-INVITEs, BYEs, OPTIONS), by method. Not one of the issue's families.",
-    "method",
-    (sip) => sip.requests.sent,
-  );
-  sipCounter(
-    "conference_sip_responses_received_total",
-    "SIP responses this node received to its own requests, by status code. Not one of the issue's families.",
-    "code",
-    (sip) => sip.responses.received,
-  );
+  const SIP_FAMILIES: [string, string, "method" | "code", (sip: SipCounts) => Iterable<[string, number]>][] = [
+    [
+      "conference_sip_requests_total",
+      "SIP requests received from peers, by method (retransmissions included; unknown methods are 'other').",
+      "method",
+      (sip) => sip.requests.received,
+    ],
+    [
+      "conference_sip_responses_total",
+      "SIP responses sent by this node, by status code (retransmissions included).",
+      "code",
+      (sip) => sip.responses.sent,
+    ],
+    [
+      "conference_sip_requests_sent_total",
+      "SIP requests this node sent as a client (hand-over re-INVITEs, BYEs, OPTIONS), by method. Not one of the issue's families.",
+      "method",
+      (sip) => sip.requests.sent,
+    ],
+    [
+      "conference_sip_responses_received_total",
+      "SIP responses this node received to its own requests, by status code. Not one of the issue's families.",
+      "code",
+      (sip) => sip.responses.received,
+    ],
+  ];
+  for (const [name, help, label, read] of SIP_FAMILIES) sipCounter(name, help, label, read);
   // Loss as the callers' sequence numbers tell it can shrink when a late packet turns
   // up; a counter must not, so the highest figure reported stands.
   let lostReported = 0;
