@@ -3,7 +3,7 @@
  * own (the service is pointed at it). Killed and restarted empty: the callers keep
  * talking, the mixer writes its meeting and calls back with the same sids and state,
  * and a new caller of the room joins that meeting (hears and is heard), never a new
- * one. Frozen (SIGSTOP): the API answers 503 in the reference's error shape within 2 s,
+ * one; a caller still at the access-code prompt is listed again too. Frozen (SIGSTOP): the API answers 503 in the reference's error shape within 2 s,
  * and recovers after SIGCONT.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
@@ -46,13 +46,23 @@ describe("Redis restarted or frozen under a running meeting", () => {
     ).toBe(200);
     await h.untilMuted(part, true);
     const before = (await h.calls()).map((c) => c.call_sid).sort();
+    // A caller still at the access-code prompt: listed with no meeting, and again after.
+    const waiting = h.phone(LIST_HZ);
+    waiting.b.dial(`sip:${h.number}@127.0.0.1:${h.svc.sipPort}`, 60);
+    await waiting.b.waitFor(/Call established/, 10_000);
+    const atPrompt = await eventually(
+      async () => (await h.calls()).find((c) => c.number_src.includes(`sip:${waiting.user}@`)),
+      10_000,
+      "the caller at the prompt listed",
+    );
+    expect(atPrompt.meeting_sid).toBeNull();
 
     await redis.restart();
     const t0 = Date.now();
     const after = await eventually(
       async () => {
         const calls = await callsOrNull();
-        return calls && calls.length === 2 ? calls : null;
+        return calls && calls.length === 3 ? calls : null;
       },
       10_000,
       "the calls listed again",
@@ -60,8 +70,11 @@ describe("Redis restarted or frozen under a running meeting", () => {
     const restoredMs = Date.now() - t0;
     console.log(`calls listed again ${restoredMs} ms after the restart`);
     expect(restoredMs).toBeLessThan(8000);
-    expect(after.map((c) => c.call_sid).sort()).toEqual(before);
-    expect(after.every((c) => c.meeting_sid === meetingSid)).toBe(true);
+    const joined = after.filter((c) => c.meeting_sid !== null);
+    expect(joined.map((c) => c.call_sid).sort()).toEqual(before);
+    expect(joined.every((c) => c.meeting_sid === meetingSid)).toBe(true);
+    expect(after.find((c) => c.call_sid === atPrompt.call_sid)?.meeting_sid).toBeNull();
+    await waiting.hangup();
     expect(after.find((c) => c.call_sid === part.callSid)?.muted).toBe(true);
     const m = (await h.acct.account.req<{ items: Meeting[] }>("GET", "/conference/v2/meetings")).body.items;
     expect(m.map((x) => x.meeting_sid)).toEqual([meetingSid]);

@@ -122,3 +122,25 @@ test("a joined caller's leave is not the lobby's; a failing store is logged once
   expect(f.failures).toEqual([]);
   expect(f.lines.filter((l) => l.includes("store down")).length).toBe(1);
 });
+
+test("after the store lost its data, the callers still at the prompt are entered again; joined and gone ones are not", async () => {
+  const account = crypto.randomUUID();
+  const { events, records } = setup();
+  const sids = ["wait-1", "wait-2", "joined-1", "gone-1"];
+  for (const sid of sids) entered(events, account, sid);
+  for (const sid of sids) await records.ready(sid);
+  events.emit({ type: "call.joined", callSid: "joined-1", meetingSid: "m", call: {} as never });
+  events.emit({ type: "call.left", callSid: "gone-1", meetingSid: null, reason: "hangup" });
+  await Bun.sleep(20);
+  // The records are lost (as when Redis restarts empty).
+  for (const sid of sids) await store.leaveLobby(sid);
+  for (const sid of sids) expect(await store.getCall(sid)).toBeNull();
+  expect(await records.restore()).toBe(2);
+  expect(await store.getCall("wait-1")).toMatchObject({ call_sid: "wait-1", account_sid: account, meeting_sid: null });
+  expect(await store.getCall("wait-2")).toMatchObject({ call_sid: "wait-2", meeting_sid: null });
+  expect(await store.getCall("joined-1")).toBeNull();
+  expect(await store.getCall("gone-1")).toBeNull();
+  // Still there: entering them again writes nothing more.
+  expect(await records.restore()).toBe(0);
+  for (const sid of ["wait-1", "wait-2"]) await store.leaveLobby(sid);
+});

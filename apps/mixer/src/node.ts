@@ -394,7 +394,10 @@ export class MixerNode {
       this.ws = ws;
     }
     this.unsubscribe = await opts.store.control.subscribe(opts.nodeId, (m) => this.onControl(m));
-    this.stopResetWatch = opts.store.onReset(() => bg(housekeeping.restoreMeetings()));
+    this.stopResetWatch = opts.store.onReset(() => {
+      bg(housekeeping.restoreMeetings());
+      bg(this.lobbyRecords.restore());
+    });
     this.clock.start();
     this.failover.start();
     this.timers.push(setInterval(() => housekeeping.checkTimeouts(), 1000));
