@@ -23,13 +23,18 @@ if (!started.ok) {
   process.exit(1);
 }
 const { API_NICE: nice, API_CPUS: cpus, API_SCHED: sched } = started.value;
+// chrt and taskset come with util-linux; a system without them still starts, under nice.
+const idle = sched === "idle" && Bun.which("chrt") !== null;
+if (sched === "idle" && !idle) console.error("conference: API_SCHED=idle needs chrt (util-linux); running the API under nice");
+const pin = cpus && Bun.which("taskset") !== null;
+if (cpus && !pin) console.error("conference: API_CPUS needs taskset (util-linux); the API is not pinned");
 const port = new ChildProcessPort();
 // `nice` (or SCHED_IDLE) before the program starts, so every thread of the API (its
 // garbage collector's included) yields a shared core to the mixer's clock.
 const child = Bun.spawn({
   cmd: [
-    ...(cpus ? ["taskset", "-c", cpus] : []),
-    ...(sched === "idle" ? ["chrt", "--idle", "0"] : ["nice", "-n", String(nice)]),
+    ...(pin ? ["taskset", "-c", cpus] : []),
+    ...(idle ? ["chrt", "--idle", "0"] : ["nice", "-n", String(nice)]),
     process.execPath,
     new URL("./api-process.ts", import.meta.url).pathname,
   ],

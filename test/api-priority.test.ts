@@ -4,7 +4,9 @@
  * nothing else to do. Read back from /proc, as the kernel sees the processes.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type Service, startService } from "./lib/service.ts";
 
 /** SCHED_IDLE in /proc/<pid>/stat's policy field. */
@@ -45,5 +47,25 @@ describe.skipIf(!existsSync("/proc/self/stat") || !existsSync("/usr/bin/chrt"))(
     expect(schedOf(api as number).policy).toBe(SCHED_IDLE);
     expect(schedOf(svc.pid).policy).toBe(SCHED_OTHER);
     expect((await fetch(`${svc.api}/conference/v2/openapi.json`)).status).toBe(200);
+  }, 90_000);
+
+  test("API_SCHED=idle without chrt on PATH: the service still starts, the API under nice", async () => {
+    // A PATH with bun and nice alone: what a system without util-linux's chrt offers.
+    const bin = mkdtempSync(join(tmpdir(), "no-chrt-"));
+    symlinkSync(process.execPath, join(bin, "bun"));
+    symlinkSync(Bun.which("nice") as string, join(bin, "nice"));
+    try {
+      svc = await startService({
+        rtpPortMin: 36_200,
+        rtpPortMax: 36_299,
+        embedded: true,
+        env: { API_SCHED: "idle", PATH: bin },
+      });
+      const [api] = childrenOf(svc.pid);
+      expect(schedOf(api as number)).toEqual({ nice: 10, policy: SCHED_OTHER });
+      expect((await fetch(`${svc.api}/conference/v2/openapi.json`)).status).toBe(200);
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
   }, 90_000);
 });
