@@ -33,6 +33,7 @@ const { values: args } = parseArgs({
     "api-concurrency": { type: "string" },
     "api-flood": { type: "string" },
     "api-flood-cpus": { type: "string" },
+    "flood-cycles": { type: "string" },
     "code-delay": { type: "string" },
     "calls-per-socket": { type: "string" },
     "echo-sockets": { type: "string" },
@@ -79,6 +80,12 @@ export const opts = {
    * one while a second process sends the worst `like` filters to /calls, N at a time.
    */
   apiFlood: Math.max(0, Math.floor(num(args["api-flood"] ?? env.BENCH_API_FLOOD, 0))),
+  /**
+   * Quiet-then-flooded window pairs per media run (with --api-flood): alternating on the
+   * same callers, so that drift over a run (the join storm's aftermath, the machine's other
+   * load) falls on both kinds of window alike.
+   */
+  floodCycles: Math.max(1, Math.floor(num(args["flood-cycles"] ?? env.BENCH_API_FLOOD_CYCLES, 1))),
   /** taskset CPU list of the flood's process (default: the generator's, under SCHED_IDLE). */
   apiFloodCpus: args["api-flood-cpus"] ?? env.BENCH_API_FLOOD_CPUS,
   /** The service's MIXER_STATS_SECONDS (passed on from this environment): tick lines in its log. */

@@ -157,7 +157,7 @@ export async function mediaScenario(t: Target, api: ApiClient | null, run: numbe
     const joins: JoinTimes = new Map(watchers.flatMap((w) => [...w.joins]));
     await Bun.sleep(2000);
     log(`${joinedCount()} of ${total} seen joined in the API`);
-    const floods = opts.apiFlood > 0 && api ? [false, true] : [false];
+    const floods = opts.apiFlood > 0 && api ? Array.from({ length: opts.floodCycles }, () => [false, true]).flat() : [false];
     const windows: Window[] = [];
     for (const flood of floods) {
       windows.push(await mediaWindow(t, api, pool, rooms, flood));
@@ -174,11 +174,12 @@ export async function mediaScenario(t: Target, api: ApiClient | null, run: numbe
     );
     const apiAfter = sumCounts(await Promise.all(rooms.map((p) => waitApiEmpty(api, p, 15_000))));
     const base = `${name}${meetings > 1 ? ` x${meetings} meetings` : ""}`;
-    return windows.map(({ reports: _reports, ...w }) => ({
+    const cycle = (i: number) => (opts.floodCycles > 1 ? `.${Math.floor(i / 2) + 1}` : "");
+    return windows.map(({ reports: _reports, ...w }, i) => ({
       kind: "media",
       label: w.flood
-        ? `${base} + API flood c=${opts.apiFlood} #${run}`
-        : `${base}${floods.length > 1 ? " (no flood)" : ""} #${run}`,
+        ? `${base} + API flood c=${opts.apiFlood} #${run}${cycle(i)}`
+        : `${base}${floods.length > 1 ? " (no flood)" : ""} #${run}${cycle(i)}`,
       attendees: total,
       talkers: opts.talkers * meetings,
       ...w,

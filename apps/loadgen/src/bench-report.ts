@@ -9,7 +9,7 @@ import type { MediaRow } from "./bench-media.ts";
 import type { Target } from "./bench-target.ts";
 import type { CpuSummary } from "./cpu.ts";
 import { type HttpLoadResult, wrkPath } from "./http-load.ts";
-import type { MixerTicks } from "./mixer-rx.ts";
+import { describeTickPools, type MixerTicks } from "./mixer-rx.ts";
 import { fmt, median, table } from "./report.ts";
 
 export function machine(): string {
@@ -90,6 +90,17 @@ function echoComparison(mixer: MediaRow[], echo: MediaRow[]): string | null {
   if (mixer.length === 0 || !(echoCpu > 0)) return `${head}: ${fmt(echoCpu)}% of a core`;
   const mixerCpu = median(mixer.map((r) => r.cpu.avgPct));
   return `${head}: ${fmt(echoCpu)}% of a core; the service ${fmt(mixerCpu)}%, ${fmt(mixerCpu / echoCpu, 2)} times the echo's`;
+}
+
+/**
+ * The flood's effect on the mixer's clock, every stats interval of the quiet windows
+ * pooled against every interval of the flooded ones (over all runs and cycles).
+ */
+function floodClockComparison(rows: MediaRow[]): string | null {
+  const p999s = (flooded: boolean) =>
+    rows.filter((r) => (r.flood !== undefined) === flooded).flatMap((r) => r.mixerTicks?.p999s ?? []);
+  const text = describeTickPools(p999s(false), p999s(true));
+  return text && `mixer tick lateness p99.9 per ${opts.statsSeconds} s interval, pooled: ${text}`;
 }
 
 function ticksLine(r: MediaRow): string | null {
@@ -266,6 +277,8 @@ export function printResults(t: Target, media: MediaRow[], setup: SetupRow[], ap
     echoRows,
   );
   if (echoLine) out.push(echoLine);
+  const floodClock = floodClockComparison(mixerRows);
+  if (floodClock) out.push(floodClock);
   if (media.some((r) => (r.foreignPct ?? 0) > 15)) {
     out.push(
       "(other processes used more than 15% of a core during a media window, see below: the machine was shared, timing figures are noisier than the service alone)",

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { describeMixerRx, parseMixerRx, parseMixerTicks } from "./mixer-rx.ts";
+import { describeMixerRx, describeTickPools, parseMixerRx, parseMixerTicks } from "./mixer-rx.ts";
 
 test("the last totals of each node are summed", () => {
   const log = [
@@ -30,6 +30,7 @@ test("tick lateness: the worst interval of every node, idle lines skipped", () =
     worstP999: 9.4,
     worstMax: 12.5,
     medianP999: 2.5,
+    p999s: [1, 2.5, 9.4],
   });
   expect(parseMixerTicks("mixer: rx totals: 1 packets of 1 expected, 0 lost")).toBeNull();
 });
@@ -50,4 +51,13 @@ test("JSON records (@conf/log) read like the text lines: node by module and work
   ].join("\n");
   expect(parseMixerRx(log)).toEqual({ nodes: 2, received: 3060, expected: 3061, lost: 1 });
   expect(parseMixerTicks(log)).toMatchObject({ lines: 2, nodes: 2, ticks: 200 });
+});
+
+test("quiet and flooded intervals are pooled apart: median, p90, worst and counts over 5 and 20 ms", () => {
+  expect(describeTickPools([3, 1, 2, 30, 4], [6, 2, 25, 7])).toBe(
+    "without the flood (5 intervals) median 3.0 ms, p90 4.0 ms, worst 30.0 ms, 1 over 5 ms, 1 over 20 ms; " +
+      "under the flood (4 intervals) median 6.0 ms, p90 7.0 ms, worst 25.0 ms, 3 over 5 ms, 1 over 20 ms",
+  );
+  expect(describeTickPools([], [1])).toBeNull();
+  expect(describeTickPools([1], [])).toBeNull();
 });

@@ -56,6 +56,8 @@ export interface MixerTicks {
   worstP999: number;
   worstMax: number;
   medianP999: number;
+  /** Every line's p99.9, ascending (ms): windows of one kind are pooled from these. */
+  p999s: number[];
 }
 
 const TICKS = /ticks (\d+): late p50\/p99\/p99\.9\/max ([\d.]+)\/([\d.]+)\/([\d.]+)\/([\d.]+) ms/;
@@ -86,5 +88,22 @@ export function parseMixerTicks(log: string): MixerTicks | null {
     worstP999: p999[p999.length - 1]!,
     worstMax,
     medianP999: p999[Math.floor((p999.length - 1) / 2)]!,
+    p999s: p999,
   };
+}
+
+/**
+ * Intervals' p99.9 lateness of quiet windows against flooded ones, pooled: a median and a
+ * worst that differ only when the flood moves the clock, whatever single windows did.
+ * Null when either pool is empty.
+ */
+export function describeTickPools(quiet: number[], flooded: number[]): string | null {
+  if (quiet.length === 0 || flooded.length === 0) return null;
+  const describe = (label: string, values: number[]) => {
+    const xs = [...values].sort((a, b) => a - b);
+    const at = (q: number) => xs[Math.floor(q * (xs.length - 1))]!;
+    const over = (ms: number) => xs.filter((x) => x > ms).length;
+    return `${label} (${xs.length} intervals) median ${at(0.5).toFixed(1)} ms, p90 ${at(0.9).toFixed(1)} ms, worst ${at(1).toFixed(1)} ms, ${over(5)} over 5 ms, ${over(20)} over 20 ms`;
+  };
+  return `${describe("without the flood", quiet)}; ${describe("under the flood", flooded)}`;
 }
