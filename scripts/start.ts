@@ -80,6 +80,16 @@ const sessionStore = createSessionStore({
   ...shared,
 });
 const mixer = await startMixer({ env: mixerEnv, config, bus, sessionStore });
+if (mixerEnv.MIXER_STATS_SECONDS > 0) {
+  // Beside the clock's figures: what the mixer asked of the API's process (the embedded
+  // store and config) and what it was told, so a busy API's effect on the mixer can be read.
+  const linkLog = createLogger("link");
+  setInterval(() => {
+    const traffic = [...link.takeTraffic()].sort((x, y) => y[1] - x[1]);
+    const total = traffic.reduce((a, [, n]) => a + n, 0);
+    linkLog.info(`${total} messages: ${traffic.map(([k, n]) => `${k} ${n}`).join(", ")}`);
+  }, mixerEnv.MIXER_STATS_SECONDS * 1000).unref();
+}
 // The API's GET /metrics merges these (calls, meetings, SIP, RTP, ticks) with its own.
 link.expose("metrics", { text: () => mixer.metrics.metrics() });
 

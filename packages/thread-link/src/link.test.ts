@@ -25,6 +25,21 @@ describe("ThreadLink", () => {
     b.close();
   });
 
+  test("takeTraffic counts calls and pushes per direction and name, then starts afresh", async () => {
+    const [a, b] = pair();
+    a.expose("s", { async ping() {} });
+    const got = new Promise<void>((resolve) => a.onPush("t", () => resolve()));
+    await b.call("s", "ping", []);
+    await b.call("s", "ping", []);
+    b.push("t", 1);
+    await got;
+    expect(Object.fromEntries(b.takeTraffic())).toEqual({ "out call s.ping": 2, "out push t": 1 });
+    expect(Object.fromEntries(a.takeTraffic())).toEqual({ "in call s.ping": 2, "in push t": 1 });
+    expect(b.takeTraffic().size).toBe(0);
+    a.close();
+    b.close();
+  });
+
   test("errors come back with their class and message", async () => {
     const [a, b] = pair();
     a.expose("s", {

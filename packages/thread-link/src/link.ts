@@ -61,6 +61,8 @@ export class ThreadLink {
   #topics = new Map<string, Set<(payload: unknown) => void>>();
   #nextId = 1;
   #closed = false;
+  /** Messages per direction, kind and method or topic since the last {@link takeTraffic}. */
+  #traffic = new Map<string, number>();
   #listener = (event: MessageEvent) => this.#receive(event.data);
 
   constructor(port: LinkPort, options: ThreadLinkOptions = {}) {
@@ -100,13 +102,16 @@ export class ThreadLink {
         reject(new Error(`thread-link: ${service}.${method} got no answer in ${timeoutMs} ms`));
       }, timeoutMs);
       this.#pending.set(id, { resolve, reject, timer });
+      this.#count(`out call ${service}.${method}`);
       this.#send({ k: "call", id, s: service, m: method, a: args });
     });
   }
 
   /** Sends `payload` to the other end's handlers of `topic`. */
   push(topic: string, payload: unknown): void {
-    if (!this.#closed) this.#send({ k: "push", t: topic, p: payload });
+    if (this.#closed) return;
+    this.#count(`out push ${topic}`);
+    this.#send({ k: "push", t: topic, p: payload });
   }
 
   /** Calls `fn` with each payload pushed on `topic` by the other end; returns the function that stops it. */
@@ -117,6 +122,21 @@ export class ThreadLink {
     return () => {
       set.delete(fn);
     };
+  }
+
+  /**
+   * What crossed the link since the last call, per "out|in call|push service.method|topic"
+   * (answers are not counted: one per call), then starts counting afresh. Its operators
+   * see in the stats log what one side asks of the other.
+   */
+  takeTraffic(): Map<string, number> {
+    const out = this.#traffic;
+    this.#traffic = new Map();
+    return out;
+  }
+
+  #count(key: string): void {
+    this.#traffic.set(key, (this.#traffic.get(key) ?? 0) + 1);
   }
 
   /** Stops listening and rejects every call still waiting. Idempotent. */
@@ -139,6 +159,7 @@ export class ThreadLink {
     if (this.#closed || !isWire(data)) return;
     switch (data.k) {
       case "call":
+        this.#count(`in call ${data.s}.${data.m}`);
         void this.#answer(data.id, data.s, data.m, data.a);
         return;
       case "ok":
@@ -152,6 +173,7 @@ export class ThreadLink {
         return;
       }
       case "push":
+        this.#count(`in push ${data.t}`);
         for (const fn of this.#topics.get(data.t) ?? []) {
           try {
             fn(data.p);
