@@ -18,6 +18,7 @@ import {
   ok,
   type Page,
   sortedAttributes,
+  rowBySid,
 } from "./common.ts";
 import { listPager } from "./list-page.ts";
 import { checkCallFlowRef } from "./refs.ts";
@@ -126,11 +127,8 @@ let dummyHash: Promise<string> | undefined;
  * @example const r = await accountsRepo(db).update(sid, { name: "John W. Smith" });
  */
 export function accountsRepo(db: Db): AccountsRepo {
-  async function get(sid: string): Promise<DbResult<AccountObject>> {
-    if (!isUuid(sid)) return notFound("account");
-    const [row] = await db.select(accountColumns).from(accounts).where(eq(accounts.accountSid, sid));
-    return row ? ok(accountToApi(row)) : notFound("account");
-  }
+  const get = (sid: string) =>
+    rowBySid(sid, "account", (s) => db.select(accountColumns).from(accounts).where(eq(accounts.accountSid, s)), accountToApi);
 
   async function write(
     sid: string,

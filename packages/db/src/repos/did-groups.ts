@@ -100,9 +100,7 @@ export function didGroupsRepo(db: Db): DidGroupsRepo {
     if (body.name !== undefined) set.name = body.name;
     if (body.call_flow_sid !== undefined) set.callFlowSid = body.call_flow_sid;
     if (attributes !== undefined) set.attributes = attributes as AttributeOverrides;
-    if (Object.keys(set).length === 0) return get(accountSid, sid);
-    const [row] = await db.update(didGroups).set(set).where(rows.where(accountSid, sid)).returning();
-    return row ? ok(toApi(row)) : rows.missing();
+    return rows.update(accountSid, sid, set, toApi);
   }
 
   const pages = listPager(db, ownedListing(didGroups, didGroups.didGroupSid, toApi));

@@ -14,13 +14,13 @@ import {
   type FieldMap,
   invalid,
   isUniqueViolation,
-  isUuid,
-  notFound,
   ok,
   type Page,
   pgErrorOf,
   sortedAttributes,
   type UnscopedListOptions,
+  deleteBySid,
+  rowBySid,
 } from "./common.ts";
 import { listPager, ownedListing } from "./list-page.ts";
 import { checkCallFlowRef, checkDidGroupRef, resolveOwner } from "./refs.ts";
@@ -122,10 +122,8 @@ export function didsRepo(db: Db): DidsRepo {
     if (body.call_flow_sid !== undefined) set.callFlowSid = body.call_flow_sid;
     if (body.did_group_sid !== undefined) set.didGroupSid = body.did_group_sid;
     if (attributes !== undefined) set.attributes = attributes as AttributeOverrides;
-    if (Object.keys(set).length === 0) return get(accountSid, sid);
     try {
-      const [row] = await db.update(dids).set(set).where(rows.where(accountSid, sid)).returning();
-      return row ? ok(toApi(row)) : rows.missing();
+      return await rows.update(accountSid, sid, set, toApi);
     } catch (e) {
       // The group or flow vanished between the check and the write.
       if (pgErrorOf(e)?.code === "23503") {
@@ -173,16 +171,8 @@ export function didsRepo(db: Db): DidsRepo {
         throw e;
       }
     },
-    async unassign(sid) {
-      if (!isUuid(sid)) return notFound("did");
-      const rows = await db.delete(dids).where(eq(dids.didSid, sid)).returning({ sid: dids.didSid });
-      return rows.length ? ok(undefined) : notFound("did");
-    },
-    async find(sid) {
-      if (!isUuid(sid)) return notFound("did");
-      const [row] = await db.select().from(dids).where(eq(dids.didSid, sid));
-      return row ? ok(toApi(row)) : notFound("did");
-    },
+    unassign: (sid) => deleteBySid(db, dids, dids.didSid, sid, "did"),
+    find: (sid) => rowBySid(sid, "did", (s) => db.select().from(dids).where(eq(dids.didSid, s)), toApi),
     listAll: pages.all,
     list: pages.ofAccount,
     ...accountUpdates(updater),
