@@ -17,8 +17,8 @@ import {
   notFound,
   ok,
   type Page,
-  sortedAttributes,
   rowBySid,
+  sortedAttributes,
 } from "./common.ts";
 import { listPager } from "./list-page.ts";
 import { checkCallFlowRef } from "./refs.ts";

@@ -111,10 +111,19 @@ export function pgErrorOf(e: unknown): { code?: string; constraint?: string; det
   return undefined;
 }
 
+function isViolation(code: string, e: unknown, constraint: string | undefined): boolean {
+  const pg = pgErrorOf(e);
+  return pg?.code === code && (constraint === undefined || pg.constraint === constraint);
+}
+
 /** Whether `e` is a unique violation, optionally of a named constraint. */
 export function isUniqueViolation(e: unknown, constraint?: string): boolean {
-  const pg = pgErrorOf(e);
-  return pg?.code === "23505" && (constraint === undefined || pg.constraint === constraint);
+  return isViolation("23505", e, constraint);
+}
+
+/** Whether `e` is a foreign key violation (the referenced row is gone), optionally of a named constraint. */
+export function isForeignKeyViolation(e: unknown, constraint?: string): boolean {
+  return isViolation("23503", e, constraint);
 }
 
 /** ISO 8601 with milliseconds and `Z`, as the reference's samples. */

@@ -10,17 +10,17 @@ import {
   type AttributesPatch,
   conflict,
   type DbResult,
+  deleteBySid,
   type FieldError,
   type FieldMap,
   invalid,
+  isForeignKeyViolation,
   isUniqueViolation,
   ok,
   type Page,
-  pgErrorOf,
+  rowBySid,
   sortedAttributes,
   type UnscopedListOptions,
-  deleteBySid,
-  rowBySid,
 } from "./common.ts";
 import { listPager, ownedListing } from "./list-page.ts";
 import { checkCallFlowRef, checkDidGroupRef, resolveOwner } from "./refs.ts";
@@ -126,8 +126,8 @@ export function didsRepo(db: Db): DidsRepo {
       return await rows.update(accountSid, sid, set, toApi);
     } catch (e) {
       // The group or flow vanished between the check and the write.
-      if (pgErrorOf(e)?.code === "23503") {
-        const field = pgErrorOf(e)?.constraint === "dids_did_group_fk" ? "did_group_sid" : "call_flow_sid";
+      if (isForeignKeyViolation(e)) {
+        const field = isForeignKeyViolation(e, "dids_did_group_fk") ? "did_group_sid" : "call_flow_sid";
         return invalid([{ field, message: `${field === "did_group_sid" ? "DID group" : "call flow"} not found` }]);
       }
       throw e;

@@ -7,6 +7,7 @@ import { hashPassword } from "./accounts.ts";
 import {
   checkString,
   type DbResult,
+  deleteBySid,
   type FieldError,
   type FieldMap,
   invalid,
@@ -14,7 +15,6 @@ import {
   isUuid,
   ok,
   type OperatorCollectionRepo,
-  deleteBySid,
   rowBySid,
 } from "./common.ts";
 import { listPager } from "./list-page.ts";

@@ -5,6 +5,7 @@ import { trunkPrefixes } from "../schema/trunk-prefixes.ts";
 import {
   conflict,
   type DbResult,
+  deleteBySid,
   type FieldError,
   type FieldMap,
   invalid,
@@ -12,7 +13,6 @@ import {
   isUniqueViolation,
   ok,
   type OperatorCollectionRepo,
-  deleteBySid,
   rowBySid,
 } from "./common.ts";
 import { listPager } from "./list-page.ts";
