@@ -5,6 +5,8 @@ import { accounts } from "../schema/accounts.ts";
 import { type AttributesChange, attributeUpdater } from "./attribute-update.ts";
 import {
   type AttributesPatch,
+  type CallFlowLevelObject,
+  callFlowLevelToApi,
   checkString,
   type DbResult,
   type FieldError,
@@ -18,16 +20,12 @@ import {
   ok,
   type Page,
   rowBySid,
-  sortedAttributes,
 } from "./common.ts";
 import { listPager } from "./list-page.ts";
 import { checkCallFlowRef } from "./refs.ts";
 
 /** An Account object in the reference's JSON shape (the password is never part of it). */
-export interface AccountObject {
-  account_sid: string;
-  attributes: AttributeOverrides;
-  call_flow_sid: string | null;
+export interface AccountObject extends CallFlowLevelObject {
   date_created: string;
   login: string;
   name: string;
@@ -85,9 +83,7 @@ export function accountToApi(row: {
   name: string;
 }): AccountObject {
   return {
-    account_sid: row.accountSid,
-    attributes: sortedAttributes(row.attributes),
-    call_flow_sid: row.callFlowSid,
+    ...callFlowLevelToApi(row),
     date_created: iso(row.dateCreated),
     login: row.login,
     name: row.name,

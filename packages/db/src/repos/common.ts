@@ -138,6 +138,30 @@ export function sortedAttributes<T extends object>(a: T | null | undefined): T {
   return out as T;
 }
 
+/**
+ * The fields of the objects that are levels of call-flow resolution below a meeting room
+ * (accounts, DID groups, DIDs): their account, the attributes they override and the call
+ * flow they name.
+ */
+export interface CallFlowLevelObject {
+  account_sid: string;
+  attributes: AttributeOverrides;
+  call_flow_sid: string | null;
+}
+
+/**
+ * A level's fields as returned (attributes sorted), to spread first into its object: they
+ * sort before every other field, so the object's keys stay in the reference's order.
+ * @example return { ...callFlowLevelToApi(row), name: row.name };
+ */
+export function callFlowLevelToApi(row: {
+  accountSid: string;
+  attributes: AttributeOverrides;
+  callFlowSid: string | null;
+}): CallFlowLevelObject {
+  return { account_sid: row.accountSid, attributes: sortedAttributes(row.attributes), call_flow_sid: row.callFlowSid };
+}
+
 /** Attributes to store whole (create, PUT, PATCH with `nested_objects=replace`). */
 export function checkAttributes(input: unknown): DbResult<AttributeOverrides> {
   if (input === undefined || input === null) return ok({});

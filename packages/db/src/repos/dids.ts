@@ -8,6 +8,8 @@ import {
   type AccountCollectionRepo,
   accountRows,
   type AttributesPatch,
+  type CallFlowLevelObject,
+  callFlowLevelToApi,
   conflict,
   type DbResult,
   deleteBySid,
@@ -19,17 +21,13 @@ import {
   ok,
   type Page,
   rowBySid,
-  sortedAttributes,
   type UnscopedListOptions,
 } from "./common.ts";
 import { listPager, ownedListing } from "./list-page.ts";
 import { checkCallFlowRef, checkDidGroupRef, resolveOwner } from "./refs.ts";
 
 /** A DID object in the reference's JSON shape. */
-export interface DidObject {
-  account_sid: string;
-  attributes: AttributeOverrides;
-  call_flow_sid: string | null;
+export interface DidObject extends CallFlowLevelObject {
   country_code: string | null;
   did_group_sid: string | null;
   did_sid: string;
@@ -74,9 +72,7 @@ export interface DidPatch {
 
 function toApi(row: typeof dids.$inferSelect): DidObject {
   return {
-    account_sid: row.accountSid,
-    attributes: sortedAttributes(row.attributes),
-    call_flow_sid: row.callFlowSid,
+    ...callFlowLevelToApi(row),
     country_code: row.countryCode,
     did_group_sid: row.didGroupSid,
     did_sid: row.didSid,
