@@ -1,7 +1,8 @@
 /**
  * The read-only configuration the router needs, as an interface that `@conf/db`
- * implements structurally (`createConfigReader(database)`); db never imports this
- * package, so keep these shapes plain and minimal.
+ * implements (`createConfigReader(database)`, whose `ConfigReader` extends this port, so
+ * the shapes are declared here only). Keep them plain and minimal: any config source
+ * must be able to give them.
  */
 import type { AttributeOverrides, Role } from "@conf/call-flow";
 

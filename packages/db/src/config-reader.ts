@@ -1,4 +1,4 @@
-import type { AttributeOverrides, Role } from "@conf/call-flow";
+import type { AccessCodeMatch, AccountLevel, ConfigPort, MeetingRoomLevel } from "@conf/access-router";
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Database } from "./client.ts";
 import { accounts } from "./schema/accounts.ts";
@@ -8,48 +8,19 @@ import { accessCodes, meetingRooms } from "./schema/meeting-rooms.ts";
 import { trunkPrefixes } from "./schema/trunk-prefixes.ts";
 import { isUuid } from "./repos/common.ts";
 
-// These shapes match @conf/access-router's ConfigPort structurally; db must not import
-// the router, so they are declared again here.
-
-/** One configuration level, as `resolve` of @conf/call-flow takes it. */
-export interface ConfigLevelRow {
-  readonly sid: string;
-  readonly attributes: AttributeOverrides;
-  readonly callFlowSid: string | null;
-}
-
-export interface DidLevelRow extends ConfigLevelRow {
-  readonly phonenumber: string;
-}
-
-export interface MeetingRoomLevelRow extends ConfigLevelRow {
-  readonly name: string;
-  readonly didGroupSid: string | null;
-  /** The owning account (not part of the router's level; handy for callers). */
+/** A meeting room's level with its owning account (not part of the router's level; handy for callers). */
+export interface MeetingRoomLevelRow extends MeetingRoomLevel {
   readonly accountSid: string;
 }
 
-export type NumberMatchRow =
-  | {
-      readonly kind: "did";
-      readonly account: ConfigLevelRow;
-      readonly did: DidLevelRow;
-      readonly didGroup: ConfigLevelRow | null;
-    }
-  | { readonly kind: "prefix"; readonly account: ConfigLevelRow; readonly prefix: string };
-
-export interface AccessCodeMatchRow {
-  readonly meetingRoom: MeetingRoomLevelRow;
-  readonly role: Role;
-}
-
 /** Read-only config lookups for the access router (its `ConfigPort`) plus two by-SID reads. */
-export interface ConfigReader {
-  /** The DID equal to `digits`, else the longest trunk prefix `digits` starts with, else null. */
-  findNumber(digits: string): Promise<NumberMatchRow | null>;
-  /** The meeting room of `accountSid` having access code `code`, with the code's role. */
-  findAccessCode(accountSid: string, code: string): Promise<AccessCodeMatchRow | null>;
-  getAccount(accountSid: string): Promise<ConfigLevelRow | null>;
+export interface ConfigReader extends ConfigPort {
+  /** As the port's, with the room's account. */
+  findAccessCode(
+    accountSid: string,
+    code: string,
+  ): Promise<(AccessCodeMatch & { readonly meetingRoom: MeetingRoomLevelRow }) | null>;
+  getAccount(accountSid: string): Promise<AccountLevel | null>;
   getMeetingRoom(meetingRoomSid: string): Promise<MeetingRoomLevelRow | null>;
 }
 

@@ -5,6 +5,8 @@ import { accounts } from "../schema/accounts.ts";
 import { type AttributesChange, attributeUpdater } from "./attribute-update.ts";
 import {
   type AttributesPatch,
+  type CallFlowLevelObject,
+  callFlowLevelToApi,
   checkString,
   type DbResult,
   type FieldError,
@@ -17,16 +19,13 @@ import {
   notFound,
   ok,
   type Page,
-  sortedAttributes,
+  rowBySid,
 } from "./common.ts";
 import { listPager } from "./list-page.ts";
 import { checkCallFlowRef } from "./refs.ts";
 
 /** An Account object in the reference's JSON shape (the password is never part of it). */
-export interface AccountObject {
-  account_sid: string;
-  attributes: AttributeOverrides;
-  call_flow_sid: string | null;
+export interface AccountObject extends CallFlowLevelObject {
   date_created: string;
   login: string;
   name: string;
@@ -84,9 +83,7 @@ export function accountToApi(row: {
   name: string;
 }): AccountObject {
   return {
-    account_sid: row.accountSid,
-    attributes: sortedAttributes(row.attributes),
-    call_flow_sid: row.callFlowSid,
+    ...callFlowLevelToApi(row),
     date_created: iso(row.dateCreated),
     login: row.login,
     name: row.name,
@@ -126,11 +123,8 @@ let dummyHash: Promise<string> | undefined;
  * @example const r = await accountsRepo(db).update(sid, { name: "John W. Smith" });
  */
 export function accountsRepo(db: Db): AccountsRepo {
-  async function get(sid: string): Promise<DbResult<AccountObject>> {
-    if (!isUuid(sid)) return notFound("account");
-    const [row] = await db.select(accountColumns).from(accounts).where(eq(accounts.accountSid, sid));
-    return row ? ok(accountToApi(row)) : notFound("account");
-  }
+  const get = (sid: string) =>
+    rowBySid(sid, "account", (s) => db.select(accountColumns).from(accounts).where(eq(accounts.accountSid, s)), accountToApi);
 
   async function write(
     sid: string,

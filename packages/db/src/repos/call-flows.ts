@@ -2,7 +2,7 @@ import type { Attributes } from "@conf/call-flow";
 import { asc, eq, getTableColumns } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { callFlows } from "../schema/call-flows.ts";
-import { type FieldMap, isUuid, notFound, ok, type OperatorCollectionRepo, sortedAttributes } from "./common.ts";
+import { type FieldMap, type OperatorCollectionRepo, rowBySid, sortedAttributes } from "./common.ts";
 import { listPager } from "./list-page.ts";
 
 /** A Call Flow object in the reference's JSON shape. */
@@ -35,11 +35,7 @@ export function callFlowsRepo(db: Db): CallFlowsRepo {
   const pages = listPager(db, { table: callFlows, columns: getTableColumns(callFlows), tiebreak: [asc(callFlows.name)], toApi });
   return {
     fields: callFlowFields,
-    async get(sid) {
-      if (!isUuid(sid)) return notFound("call flow");
-      const [row] = await db.select().from(callFlows).where(eq(callFlows.callFlowSid, sid));
-      return row ? ok(toApi(row)) : notFound("call flow");
-    },
+    get: (sid) => rowBySid(sid, "call flow", (s) => db.select().from(callFlows).where(eq(callFlows.callFlowSid, s)), toApi),
     list: pages.all,
   };
 }

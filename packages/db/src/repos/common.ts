@@ -111,10 +111,19 @@ export function pgErrorOf(e: unknown): { code?: string; constraint?: string; det
   return undefined;
 }
 
+function isViolation(code: string, e: unknown, constraint: string | undefined): boolean {
+  const pg = pgErrorOf(e);
+  return pg?.code === code && (constraint === undefined || pg.constraint === constraint);
+}
+
 /** Whether `e` is a unique violation, optionally of a named constraint. */
 export function isUniqueViolation(e: unknown, constraint?: string): boolean {
-  const pg = pgErrorOf(e);
-  return pg?.code === "23505" && (constraint === undefined || pg.constraint === constraint);
+  return isViolation("23505", e, constraint);
+}
+
+/** Whether `e` is a foreign key violation (the referenced row is gone), optionally of a named constraint. */
+export function isForeignKeyViolation(e: unknown, constraint?: string): boolean {
+  return isViolation("23503", e, constraint);
 }
 
 /** ISO 8601 with milliseconds and `Z`, as the reference's samples. */
@@ -127,6 +136,30 @@ export function sortedAttributes<T extends object>(a: T | null | undefined): T {
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(a ?? {}).sort()) out[k] = (a as Record<string, unknown>)[k];
   return out as T;
+}
+
+/**
+ * The fields of the objects that are levels of call-flow resolution below a meeting room
+ * (accounts, DID groups, DIDs): their account, the attributes they override and the call
+ * flow they name.
+ */
+export interface CallFlowLevelObject {
+  account_sid: string;
+  attributes: AttributeOverrides;
+  call_flow_sid: string | null;
+}
+
+/**
+ * A level's fields as returned (attributes sorted), to spread first into its object: they
+ * sort before every other field, so the object's keys stay in the reference's order.
+ * @example return { ...callFlowLevelToApi(row), name: row.name };
+ */
+export function callFlowLevelToApi(row: {
+  accountSid: string;
+  attributes: AttributeOverrides;
+  callFlowSid: string | null;
+}): CallFlowLevelObject {
+  return { account_sid: row.accountSid, attributes: sortedAttributes(row.attributes), call_flow_sid: row.callFlowSid };
 }
 
 /** Attributes to store whole (create, PUT, PATCH with `nested_objects=replace`). */
@@ -219,8 +252,8 @@ export interface OperatorCollectionRepo<Fields extends FieldMap, T> {
   list(options: UnscopedListOptions): Promise<Page<T>>;
 }
 
-/** Reads and deletes of one account's rows of a table; see {@link accountRows}. */
-export interface AccountRows<Row> {
+/** Reads, writes and deletes of one account's rows of a table; see {@link accountRows}. */
+export interface AccountRows<Row, Insert> {
   /** The condition selecting the row `sid` of `accountSid`. */
   where(accountSid: string, sid: string): SQL | undefined;
   /** Whether both SIDs can name a row at all: malformed ones are `not_found` without a query (no uuid cast error). */
@@ -229,6 +262,8 @@ export interface AccountRows<Row> {
   missing(): { ok: false; error: DbError };
   /** The row as `toApi` makes it, or `not_found`. */
   get<T>(accountSid: string, sid: string, toApi: (row: Row) => T | Promise<T>): Promise<DbResult<T>>;
+  /** Writes `set` and returns the row as `toApi` makes it, or `not_found`; an empty `set` writes nothing and reads the row. */
+  update<T>(accountSid: string, sid: string, set: Partial<Insert>, toApi: (row: Row) => T): Promise<DbResult<T>>;
   delete(accountSid: string, sid: string): Promise<DbResult<void>>;
 }
 
@@ -245,21 +280,28 @@ export function accountRows<Table extends PgTable>(
   table: Table,
   columns: { readonly account: AnyPgColumn; readonly sid: AnyPgColumn },
   object: string,
-): AccountRows<Table["$inferSelect"]> {
+): AccountRows<Table["$inferSelect"], Table["$inferInsert"]> {
   const where = (accountSid: string, sid: string) => and(eq(columns.account, accountSid), eq(columns.sid, sid));
   const valid = (accountSid: string, sid: string) => isUuid(accountSid) && isUuid(sid);
   const missing = () => notFound(object);
   // Not generic over the table's columns: drizzle's select types do not resolve for a
   // type parameter, so the rows are typed by the table's own $inferSelect.
   const source = table as PgTable;
+  const get = async <T>(accountSid: string, sid: string, toApi: (row: Table["$inferSelect"]) => T | Promise<T>) => {
+    if (!valid(accountSid, sid)) return missing();
+    const [row] = (await db.select().from(source).where(where(accountSid, sid))) as Table["$inferSelect"][];
+    return row ? ok(await toApi(row)) : missing();
+  };
   return {
     where,
     valid,
     missing,
-    async get(accountSid, sid, toApi) {
+    get,
+    async update(accountSid, sid, set, toApi) {
+      if (Object.keys(set).length === 0) return get(accountSid, sid, toApi);
       if (!valid(accountSid, sid)) return missing();
-      const [row] = (await db.select().from(source).where(where(accountSid, sid))) as Table["$inferSelect"][];
-      return row ? ok(await toApi(row)) : missing();
+      const [row] = (await db.update(source).set(set).where(where(accountSid, sid)).returning()) as Table["$inferSelect"][];
+      return row ? ok(toApi(row)) : missing();
     },
     async delete(accountSid, sid) {
       if (!valid(accountSid, sid)) return missing();
@@ -267,4 +309,38 @@ export function accountRows<Table extends PgTable>(
       return rows.length ? ok(undefined) : missing();
     },
   };
+}
+
+/**
+ * One row reached by its SID alone (accounts, call flows, the operator's collections), as
+ * `toApi` makes it, or `not_found`: a malformed SID answers as a missing row, without a
+ * query (no uuid cast error). `read` selects the row whose SID is `sid` (with its joins).
+ * @example
+ * await rowBySid(sid, "call flow", (s) => db.select().from(callFlows).where(eq(callFlows.callFlowSid, s)), toApi);
+ */
+export async function rowBySid<Row, T>(
+  sid: string,
+  object: string,
+  read: (sid: string) => PromiseLike<Row[]>,
+  toApi: (row: Row) => T,
+): Promise<DbResult<T>> {
+  if (!isUuid(sid)) return notFound(object);
+  const [row] = await read(sid);
+  return row ? ok(toApi(row)) : notFound(object);
+}
+
+/**
+ * Deletes the row of `table` whose SID `column` is `sid`; `not_found` as {@link rowBySid}.
+ * @example await deleteBySid(db, trunkPrefixes, trunkPrefixes.prefixSid, sid, "prefix");
+ */
+export async function deleteBySid(
+  db: DbOrTx,
+  table: PgTable,
+  column: AnyPgColumn,
+  sid: string,
+  object: string,
+): Promise<DbResult<void>> {
+  if (!isUuid(sid)) return notFound(object);
+  const rows = await db.delete(table).where(eq(column, sid)).returning({ sid: column });
+  return rows.length ? ok(undefined) : notFound(object);
 }

@@ -6,6 +6,8 @@ import {
   type AccountCollectionRepo,
   accountRows,
   type AttributesPatch,
+  type CallFlowLevelObject,
+  callFlowLevelToApi,
   checkAttributes,
   checkString,
   type DbResult,
@@ -15,16 +17,12 @@ import {
   isUuid,
   notFound,
   ok,
-  sortedAttributes,
 } from "./common.ts";
 import { listPager, ownedListing } from "./list-page.ts";
 import { checkCallFlowRef } from "./refs.ts";
 
 /** A DID Group object in the reference's JSON shape. */
-export interface DidGroupObject {
-  account_sid: string;
-  attributes: AttributeOverrides;
-  call_flow_sid: string | null;
+export interface DidGroupObject extends CallFlowLevelObject {
   did_group_sid: string;
   name: string;
 }
@@ -55,13 +53,7 @@ export interface DidGroupPatch {
 export const DID_GROUP_DEFAULTS = { name: "N/A", call_flow_sid: null, attributes: {} } as const;
 
 function toApi(row: typeof didGroups.$inferSelect): DidGroupObject {
-  return {
-    account_sid: row.accountSid,
-    attributes: sortedAttributes(row.attributes),
-    call_flow_sid: row.callFlowSid,
-    did_group_sid: row.didGroupSid,
-    name: row.name,
-  };
+  return { ...callFlowLevelToApi(row), did_group_sid: row.didGroupSid, name: row.name };
 }
 
 /** `delete` leaves the group's DIDs and meeting rooms in place with `did_group_sid` null. */
@@ -100,9 +92,7 @@ export function didGroupsRepo(db: Db): DidGroupsRepo {
     if (body.name !== undefined) set.name = body.name;
     if (body.call_flow_sid !== undefined) set.callFlowSid = body.call_flow_sid;
     if (attributes !== undefined) set.attributes = attributes as AttributeOverrides;
-    if (Object.keys(set).length === 0) return get(accountSid, sid);
-    const [row] = await db.update(didGroups).set(set).where(rows.where(accountSid, sid)).returning();
-    return row ? ok(toApi(row)) : rows.missing();
+    return rows.update(accountSid, sid, set, toApi);
   }
 
   const pages = listPager(db, ownedListing(didGroups, didGroups.didGroupSid, toApi));

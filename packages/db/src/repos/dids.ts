@@ -8,28 +8,26 @@ import {
   type AccountCollectionRepo,
   accountRows,
   type AttributesPatch,
+  type CallFlowLevelObject,
+  callFlowLevelToApi,
   conflict,
   type DbResult,
+  deleteBySid,
   type FieldError,
   type FieldMap,
   invalid,
+  isForeignKeyViolation,
   isUniqueViolation,
-  isUuid,
-  notFound,
   ok,
   type Page,
-  pgErrorOf,
-  sortedAttributes,
+  rowBySid,
   type UnscopedListOptions,
 } from "./common.ts";
 import { listPager, ownedListing } from "./list-page.ts";
 import { checkCallFlowRef, checkDidGroupRef, resolveOwner } from "./refs.ts";
 
 /** A DID object in the reference's JSON shape. */
-export interface DidObject {
-  account_sid: string;
-  attributes: AttributeOverrides;
-  call_flow_sid: string | null;
+export interface DidObject extends CallFlowLevelObject {
   country_code: string | null;
   did_group_sid: string | null;
   did_sid: string;
@@ -74,9 +72,7 @@ export interface DidPatch {
 
 function toApi(row: typeof dids.$inferSelect): DidObject {
   return {
-    account_sid: row.accountSid,
-    attributes: sortedAttributes(row.attributes),
-    call_flow_sid: row.callFlowSid,
+    ...callFlowLevelToApi(row),
     country_code: row.countryCode,
     did_group_sid: row.didGroupSid,
     did_sid: row.didSid,
@@ -122,14 +118,12 @@ export function didsRepo(db: Db): DidsRepo {
     if (body.call_flow_sid !== undefined) set.callFlowSid = body.call_flow_sid;
     if (body.did_group_sid !== undefined) set.didGroupSid = body.did_group_sid;
     if (attributes !== undefined) set.attributes = attributes as AttributeOverrides;
-    if (Object.keys(set).length === 0) return get(accountSid, sid);
     try {
-      const [row] = await db.update(dids).set(set).where(rows.where(accountSid, sid)).returning();
-      return row ? ok(toApi(row)) : rows.missing();
+      return await rows.update(accountSid, sid, set, toApi);
     } catch (e) {
       // The group or flow vanished between the check and the write.
-      if (pgErrorOf(e)?.code === "23503") {
-        const field = pgErrorOf(e)?.constraint === "dids_did_group_fk" ? "did_group_sid" : "call_flow_sid";
+      if (isForeignKeyViolation(e)) {
+        const field = isForeignKeyViolation(e, "dids_did_group_fk") ? "did_group_sid" : "call_flow_sid";
         return invalid([{ field, message: `${field === "did_group_sid" ? "DID group" : "call flow"} not found` }]);
       }
       throw e;
@@ -173,16 +167,8 @@ export function didsRepo(db: Db): DidsRepo {
         throw e;
       }
     },
-    async unassign(sid) {
-      if (!isUuid(sid)) return notFound("did");
-      const rows = await db.delete(dids).where(eq(dids.didSid, sid)).returning({ sid: dids.didSid });
-      return rows.length ? ok(undefined) : notFound("did");
-    },
-    async find(sid) {
-      if (!isUuid(sid)) return notFound("did");
-      const [row] = await db.select().from(dids).where(eq(dids.didSid, sid));
-      return row ? ok(toApi(row)) : notFound("did");
-    },
+    unassign: (sid) => deleteBySid(db, dids, dids.didSid, sid, "did"),
+    find: (sid) => rowBySid(sid, "did", (s) => db.select().from(dids).where(eq(dids.didSid, s)), toApi),
     listAll: pages.all,
     list: pages.ofAccount,
     ...accountUpdates(updater),

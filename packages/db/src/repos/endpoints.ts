@@ -7,14 +7,15 @@ import { hashPassword } from "./accounts.ts";
 import {
   checkString,
   type DbResult,
+  deleteBySid,
   type FieldError,
   type FieldMap,
   invalid,
   isUniqueViolation,
   isUuid,
-  notFound,
   ok,
   type OperatorCollectionRepo,
+  rowBySid,
 } from "./common.ts";
 import { listPager } from "./list-page.ts";
 
@@ -209,20 +210,19 @@ export function endpointsRepo(db: Db, options: EndpointsOptions = {}): Endpoints
         }
       }
     },
-    async get(sid) {
-      if (!isUuid(sid)) return notFound("endpoint");
-      const [row] = await db
-        .select(columns)
-        .from(endpoints)
-        .innerJoin(accounts, eq(accounts.endpointSid, endpoints.endpointSid))
-        .where(eq(endpoints.endpointSid, sid));
-      return row ? ok(toApi(row, null)) : notFound("endpoint");
-    },
+    get: (sid) =>
+      rowBySid(
+        sid,
+        "endpoint",
+        (s) =>
+          db
+            .select(columns)
+            .from(endpoints)
+            .innerJoin(accounts, eq(accounts.endpointSid, endpoints.endpointSid))
+            .where(eq(endpoints.endpointSid, s)),
+        (row) => toApi(row, null),
+      ),
     list: pages.all,
-    async delete(sid) {
-      if (!isUuid(sid)) return notFound("endpoint");
-      const rows = await db.delete(endpoints).where(eq(endpoints.endpointSid, sid)).returning({ sid: endpoints.endpointSid });
-      return rows.length ? ok(undefined) : notFound("endpoint");
-    },
+    delete: (sid) => deleteBySid(db, endpoints, endpoints.endpointSid, sid, "endpoint"),
   };
 }

@@ -15,11 +15,11 @@ import {
   type FieldError,
   type FieldMap,
   invalid,
+  isForeignKeyViolation,
   isUniqueViolation,
   isUuid,
   notFound,
   ok,
-  pgErrorOf,
   sortedAttributes,
 } from "./common.ts";
 import { listPager, type PageRequest, type PageRows } from "./list-page.ts";
@@ -275,7 +275,7 @@ export function meetingRoomsRepo(db: Db, rawQuery: RawQuery): MeetingRoomsRepo {
 
   function mapWriteError(e: unknown, accountSid: string, roomSid: string | null, codes: AccessCodeObject[] | undefined) {
     if (isUniqueViolation(e, ACCESS_CODE_UNIQUE)) return codeConflict(accountSid, roomSid, codes ?? []);
-    if (pgErrorOf(e)?.code === "23503" && pgErrorOf(e)?.constraint === "meeting_rooms_did_group_fk") {
+    if (isForeignKeyViolation(e, "meeting_rooms_did_group_fk")) {
       return Promise.resolve(invalid([{ field: "did_group_sid", message: "DID group not found" }]));
     }
     return undefined;

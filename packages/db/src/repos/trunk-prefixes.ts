@@ -5,15 +5,15 @@ import { trunkPrefixes } from "../schema/trunk-prefixes.ts";
 import {
   conflict,
   type DbResult,
+  deleteBySid,
   type FieldError,
   type FieldMap,
   invalid,
   iso,
   isUniqueViolation,
-  isUuid,
-  notFound,
   ok,
   type OperatorCollectionRepo,
+  rowBySid,
 } from "./common.ts";
 import { listPager } from "./list-page.ts";
 import { resolveOwner } from "./refs.ts";
@@ -106,19 +106,8 @@ export function trunkPrefixesRepo(db: Db): TrunkPrefixesRepo {
         throw e;
       }
     },
-    async remove(sid) {
-      if (!isUuid(sid)) return notFound("prefix");
-      const rows = await db
-        .delete(trunkPrefixes)
-        .where(eq(trunkPrefixes.prefixSid, sid))
-        .returning({ sid: trunkPrefixes.prefixSid });
-      return rows.length ? ok(undefined) : notFound("prefix");
-    },
-    async get(sid) {
-      if (!isUuid(sid)) return notFound("prefix");
-      const [row] = await joined().where(eq(trunkPrefixes.prefixSid, sid));
-      return row ? ok(toApi(row)) : notFound("prefix");
-    },
+    remove: (sid) => deleteBySid(db, trunkPrefixes, trunkPrefixes.prefixSid, sid, "prefix"),
+    get: (sid) => rowBySid(sid, "prefix", (s) => joined().where(eq(trunkPrefixes.prefixSid, s)), toApi),
     list: pages.all,
   };
 }

@@ -1,9 +1,9 @@
 import type { AttributeOverrides } from "@conf/call-flow";
 import { sql } from "drizzle-orm";
-import { check, foreignKey, index, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { check, index, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { accounts } from "./accounts.ts";
 import { callFlows } from "./call-flows.ts";
-import { didGroups } from "./did-groups.ts";
+import { ownDidGroupKey } from "./did-groups.ts";
 
 /** Phone numbers assigned by the operator to an account. */
 export const dids = pgTable(
@@ -26,14 +26,7 @@ export const dids = pgTable(
   },
   (t) => [
     check("dids_phonenumber_check", sql`${t.phonenumber} ~ '^[0-9]{1,15}$'`),
-    // Composite so the group must belong to the DID's own account. The migration
-    // narrows the action to `SET NULL ("did_group_sid")` (PostgreSQL 15+), which
-    // drizzle-kit cannot express: nulling account_sid too would violate NOT NULL.
-    foreignKey({
-      name: "dids_did_group_fk",
-      columns: [t.accountSid, t.didGroupSid],
-      foreignColumns: [didGroups.accountSid, didGroups.didGroupSid],
-    }).onDelete("set null"),
+    ownDidGroupKey("dids_did_group_fk", t),
     index("dids_account_sid_idx").on(t.accountSid),
   ],
 );

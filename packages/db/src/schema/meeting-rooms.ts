@@ -15,7 +15,7 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 import { accounts } from "./accounts.ts";
-import { didGroups } from "./did-groups.ts";
+import { ownDidGroupKey } from "./did-groups.ts";
 
 /** Meeting rooms of an account. */
 export const meetingRooms = pgTable(
@@ -33,12 +33,7 @@ export const meetingRooms = pgTable(
   (t) => [
     // Target of access_codes' (meeting_room_sid, account_sid) key.
     unique("meeting_rooms_meeting_room_sid_account_sid_unique").on(t.meetingRoomSid, t.accountSid),
-    // See dids_did_group_fk: the migration narrows it to SET NULL ("did_group_sid").
-    foreignKey({
-      name: "meeting_rooms_did_group_fk",
-      columns: [t.accountSid, t.didGroupSid],
-      foreignColumns: [didGroups.accountSid, didGroups.didGroupSid],
-    }).onDelete("set null"),
+    ownDidGroupKey("meeting_rooms_did_group_fk", t),
     index("meeting_rooms_account_sid_idx").on(t.accountSid),
   ],
 );
