@@ -103,6 +103,8 @@ export interface MixerNodeOptions {
    * handed over to them. Empty or absent: this node mixes the meetings it creates.
    */
   placement?: () => readonly string[];
+  /** Calls a placement node mixes before a meeting it owns spills over to another (cascade.ts); 0: never. */
+  workerCapacity?: number;
   /** Sub-ticks each frame's packets are spread over (1-10, default 1). */
   sendPhases?: number;
   /** SIP over WebSocket for browsers (RFC 7118) on this TCP port (0: a free one); absent or null: none. */
@@ -221,6 +223,7 @@ export class MixerNode {
       meetings: this.controller,
       events,
       placement: opts.placement ?? null,
+      capacity: opts.workerCapacity ?? 0,
       timeoutMs: opts.handoverTimeoutMs ?? 3000,
       ua: () => this.ua,
       sipPort: () => this.sipPort,
