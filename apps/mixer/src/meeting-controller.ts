@@ -172,10 +172,13 @@ export class MeetingController {
     }
     call.enterMeeting(runtime, slot, new KeypadMatcher(decision.attributes, this.parts.keypadInterdigitMs), result.call);
     runtime.addCall(call, slot, result.meeting.locked);
-    if (call.role === "host" || !fresh) {
+    // A host anywhere in the meeting (on another node mixing it too: cascade.ts) has started it.
+    if (call.role === "host" || !fresh || result.meeting.attendees.hosts > 0) {
       if (call.role === "host" && runtime.cancelStop()) runtime.mixer.overlay.clear();
       if (!runtime.started) this.startMeeting(runtime);
     }
+    // The other nodes let their waiting callers in, and call off a stop after their last host left.
+    if (call.role === "host" && fresh) this.tellMeeting({ type: "meeting_start", meetingSid: runtime.meetingSid });
     if (fresh) this.greet(call, runtime, decision);
     log.info(
       { call_sid: call.callSid, meeting_sid: runtime.meetingSid, account_sid: runtime.accountSid, role: call.role },
@@ -403,6 +406,10 @@ export class MeetingController {
       case "meeting_end":
         this.parts.bg(this.endMeeting(m.meetingSid, m.origin ? "cascade" : "api", false));
         break;
+      case "meeting_start":
+        if (runtime.cancelStop()) runtime.mixer.overlay.clear();
+        if (!runtime.started) this.startMeeting(runtime);
+        break;
     }
   }
 
@@ -412,7 +419,9 @@ export class MeetingController {
    * A meeting-wide change made here (keypad, rules): the other nodes mixing the meeting
    * (cascade.ts) apply it too. This node skips its own copy (`origin`).
    */
-  private tellMeeting(m: Extract<ControlMessage, { type: "meeting_participant_muted" | "meeting_lock" | "meeting_on_hold" }>): void {
+  private tellMeeting(
+    m: Extract<ControlMessage, { type: "meeting_participant_muted" | "meeting_lock" | "meeting_on_hold" | "meeting_start" }>,
+  ): void {
     this.parts.bg(this.store.control.sendToMeeting({ ...m, origin: this.parts.nodeId }).catch(() => null));
   }
 
@@ -540,7 +549,9 @@ export class MeetingController {
               ? [call.name, this.voice.prompts.get("has-left")]
               : null,
           );
-          if (call.role === "host" && runtime.hosts() === 0) this.lastHostLeft(runtime);
+          // The store counts the hosts of the whole meeting, those other nodes mix included.
+          if (call.role === "host" && runtime.hosts() === 0 && (left?.meeting.attendees.hosts ?? 0) === 0)
+            this.lastHostLeft(runtime);
         }
       }
     }
@@ -596,7 +607,8 @@ export class MeetingController {
    * `tell`: the other nodes mixing it end it too (false when they told us).
    */
   async endMeeting(meetingSid: string, why: string, tell = true): Promise<void> {
-    if (tell) await this.store.control.sendToMeeting({ type: "meeting_end", meetingSid, origin: this.parts.nodeId }).catch(() => null);
+    if (tell)
+      await this.store.control.sendToMeeting({ type: "meeting_end", meetingSid, origin: this.parts.nodeId }).catch(() => null);
     const runtime = this.meetings.get(meetingSid);
     if (runtime) {
       this.disposeMeeting(runtime, why);

@@ -361,6 +361,8 @@ export type ControlMessage =
   | { type: "meeting_on_hold"; meetingSid: string; on_hold: string; origin?: string }
   | { type: "meeting_lock"; meetingSid: string; locked: boolean; origin?: string }
   | { type: "meeting_end"; meetingSid: string; origin?: string }
+  /** A host joined on another node mixing the meeting (cascade): callers waiting for one are let in. */
+  | { type: "meeting_start"; meetingSid: string; origin?: string }
   | HandoverMessage
   | TrunkMessage;
 
@@ -413,6 +415,7 @@ export const CONTROL_MESSAGE_TYPES = [
   "meeting_on_hold",
   "meeting_lock",
   "meeting_end",
+  "meeting_start",
   "handover",
   "trunk",
 ] as const satisfies readonly ControlMessage["type"][];
