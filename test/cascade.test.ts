@@ -9,7 +9,7 @@
  */
 import { expect, test } from "bun:test";
 import { eventually } from "./lib/service.ts";
-import { ABSENT_DB, HEARD_DB, MeetingHarness, type Phone } from "./lib/meeting-harness.ts";
+import { ABSENT_DB, type Call, HEARD_DB, MeetingHarness, type Phone } from "./lib/meeting-harness.ts";
 
 let h: MeetingHarness;
 MeetingHarness.perFile({ number: "15162065993", env: { MIXER_WORKERS: "2", MIXER_WORKER_CAPACITY: "2" } }, (x) => {
@@ -22,7 +22,7 @@ const TONES = [440, 1000, 1700, 2600] as const;
 test("four callers of one meeting over two workers of capacity 2: everyone hears the others and not themselves, the API shows one meeting, a muted satellite call is silent", async () => {
   const room = await h.room("cascade", {});
   const phones = TONES.map((hz) => h.phone(hz));
-  const calls = [];
+  const calls: Call[] = [];
   for (const [i, p] of phones.entries()) calls.push(await h.dialIn(p, i === 0 ? room.host : room.participant));
   const meetingSid = calls[0]?.meeting_sid as string;
 
