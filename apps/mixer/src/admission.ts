@@ -346,10 +346,15 @@ export class Admission {
     if (owner !== null && owner !== handover.nodeId) {
       // A browser's media (ICE, DTLS) cannot move to another node without an ICE
       // restart: this node relays it to the owner instead (browser-relay.ts).
-      const moved =
-        call.rtp instanceof WebRtcLeg
-          ? await this.parts.relay.handOver(call, decision, owner)
-          : await handover.handOver(call, decision, owner);
+      let moved: boolean;
+      try {
+        moved =
+          call.rtp instanceof WebRtcLeg
+            ? await this.parts.relay.handOver(call, decision, owner)
+            : await handover.handOver(call, decision, owner);
+      } finally {
+        handover.placed(owner);
+      }
       if (moved) return;
       if (call.state !== "joining") return;
       handover.forgetPlacement(decision.meetingKey);

@@ -280,6 +280,9 @@ export class Failover {
       const here = registry.calls.get(c.call_sid);
       if (here && here.state !== "ended") continue;
       if (handover.expecting(c.call_sid)) continue;
+      // Mixed by another node of the meeting that is alive (cascade.ts): not ours to remove.
+      const info = await store.getCallInfo(c.call_sid).catch(() => null);
+      if (info && info.nodeId !== this.parts.nodeId && (await handover.ping(info.nodeId).catch(() => 0)) > 0) continue;
       log.info({ call_sid: c.call_sid, meeting_sid: meetingSid }, `call ${c.call_sid} died with its node: removed`);
       await store.leave(c.call_sid);
     }

@@ -46,6 +46,35 @@ describe("MeetingPlacement", () => {
   });
 });
 
+describe("MeetingPlacement with a worker capacity (cascade)", () => {
+  test("a full owner's new callers go to one other node while it has room, then another", () => {
+    const p = new MeetingPlacement(() => ["w1", "w2", "w3"], 30_000, 2);
+    p.count("w1", 2);
+    p.count("w3", 1);
+    expect(p.spill("room:a", "w1")).toBe("w2"); // least loaded with room
+    p.count("w2", 1);
+    p.count("w3", -1);
+    expect(p.spill("room:a", "w1")).toBe("w2"); // already mixes the meeting, has room
+    p.count("w2", 1);
+    expect(p.spill("room:a", "w1")).toBe("w3");
+    p.count("w3", 2);
+    expect(p.spill("room:a", "w1")).toBe("w1"); // everyone is full: the owner
+    p.count("w1", -1);
+    expect(p.spill("room:a", "w1")).toBe("w1"); // the owner has room again
+  });
+
+  test("hand-overs under way count as load; no capacity: always the owner", () => {
+    const p = new MeetingPlacement(() => ["w1", "w2"], 30_000, 2);
+    p.reserve("w1", 2);
+    expect(p.spill("room:a", "w1")).toBe("w2");
+    p.reserve("w1", -1);
+    expect(p.spill("room:b", "w1")).toBe("w1");
+    const unlimited = new MeetingPlacement(() => ["w1", "w2"]);
+    unlimited.count("w1", 1000);
+    expect(unlimited.spill("room:a", "w1")).toBe("w1");
+  });
+});
+
 describe("hand-over bodies", () => {
   test("roll-call names survive base64 both ways", () => {
     const name = new Int16Array([0, 1, -1, 32767, -32768, 1234]);

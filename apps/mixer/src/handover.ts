@@ -63,24 +63,63 @@ export interface MovedCall {
  * Where new meetings go: to the node carrying the fewest calls this front handed over
  * (round robin among equals), and to the same node for every caller of a meeting that
  * is still being set up (its first caller's hand-over may not have created it in the
- * store yet).
+ * store yet). With a `capacity` (MIXER_WORKER_CAPACITY), a caller of a meeting whose
+ * owner carries that many calls goes to another node that mixes the meeting too
+ * (cascade.ts): one already mixing it with room, else the least loaded one with room.
  */
 export class MeetingPlacement {
   private next = 0;
   private readonly recent = new Map<string, { nodeId: string; at: number }>();
   /** Calls handed to each node and not ended yet, as this front counts them. */
   private readonly load = new Map<string, number>();
+  /** Hand-overs on their way to each node (placed, not yet done): they count as load. */
+  private readonly pending = new Map<string, number>();
+  /** The nodes besides its owner that this front placed callers of a meeting on, by meeting key. */
+  private readonly satellites = new Map<string, Set<string>>();
 
   constructor(
     private readonly nodes: () => readonly string[],
     private readonly holdMs = 30_000,
+    private readonly capacity = 0,
   ) {}
 
   /** A call was handed over to `nodeId` (+1) or has ended there (-1). */
   count(nodeId: string, delta: number): void {
-    const n = (this.load.get(nodeId) ?? 0) + delta;
-    if (n > 0) this.load.set(nodeId, n);
-    else this.load.delete(nodeId);
+    bump(this.load, nodeId, delta);
+  }
+
+  /** A hand-over to `nodeId` starts (+1) or is over, whichever way (-1). */
+  reserve(nodeId: string, delta: number): void {
+    bump(this.pending, nodeId, delta);
+  }
+
+  /** Calls on `nodeId` as this front knows them, hand-overs under way included. */
+  loadOf(nodeId: string): number {
+    return (this.load.get(nodeId) ?? 0) + (this.pending.get(nodeId) ?? 0);
+  }
+
+  /**
+   * The node for a new caller of a meeting `owner` mixes: the owner while it has room
+   * (or there is no capacity), else a node that mixes the meeting too, else the least
+   * loaded node with room; the owner when every node is full.
+   */
+  spill(meetingKey: string, owner: string): string {
+    if (this.capacity <= 0 || this.loadOf(owner) < this.capacity) return owner;
+    const live = this.nodes();
+    const sats = this.satellites.get(meetingKey);
+    if (sats) {
+      for (const n of [...sats]) if (!live.includes(n)) sats.delete(n);
+      for (const n of sats) if (this.loadOf(n) < this.capacity) return n;
+    }
+    let best: string | null = null;
+    for (const n of live) {
+      if (n === owner || this.loadOf(n) >= this.capacity) continue;
+      if (best === null || this.loadOf(n) < this.loadOf(best)) best = n;
+    }
+    if (best === null) return owner;
+    if (sats) sats.add(best);
+    else this.satellites.set(meetingKey, new Set([best]));
+    return best;
   }
 
   /** The node for a meeting that does not exist yet, or null when there is none to place on. */
@@ -90,16 +129,25 @@ export class MeetingPlacement {
     if (seen && now - seen.at < this.holdMs && live.includes(seen.nodeId)) return seen.nodeId;
     if (live.length === 0) return null;
     let nodeId = live[this.next++ % live.length] as string;
-    for (const n of live) if ((this.load.get(n) ?? 0) < (this.load.get(nodeId) ?? 0)) nodeId = n;
+    for (const n of live) if (this.loadOf(n) < this.loadOf(nodeId)) nodeId = n;
     this.recent.set(meetingKey, { nodeId, at: now });
     for (const [k, v] of this.recent) if (now - v.at >= this.holdMs) this.recent.delete(k);
+    // A meeting key seen again after its meeting ended starts without satellites.
+    this.satellites.delete(meetingKey);
     return nodeId;
   }
 
   /** A hand-over to `nodeId` failed: the next caller of the meeting gets placed afresh. */
   forget(meetingKey: string): void {
     this.recent.delete(meetingKey);
+    this.satellites.delete(meetingKey);
   }
+}
+
+function bump(m: Map<string, number>, key: string, delta: number): void {
+  const n = (m.get(key) ?? 0) + delta;
+  if (n > 0) m.set(key, n);
+  else m.delete(key);
 }
 
 export interface HandoverParts {
@@ -113,6 +161,8 @@ export interface HandoverParts {
   events: DomainEvents;
   /** Nodes to place new meetings on; null: this node mixes what it creates. */
   placement: (() => readonly string[]) | null;
+  /** Calls a placement node mixes before a meeting it owns spills over to another (0: never). */
+  capacity?: number;
   /** How long a hand-over step may take before the call stays here, ms. */
   timeoutMs: number;
   ua(): SipUa | null;
@@ -156,7 +206,7 @@ export class Handover {
 
   constructor(private readonly parts: HandoverParts) {
     this.nodeId = parts.nodeId;
-    this.placement = parts.placement ? new MeetingPlacement(parts.placement) : null;
+    this.placement = parts.placement ? new MeetingPlacement(parts.placement, undefined, parts.capacity ?? 0) : null;
     // A call we took over ended here: the front forgets its dialog.
     parts.events.on("call.left", (e) => {
       const c = this.takenOverBySid.get(e.callSid);
@@ -167,16 +217,28 @@ export class Handover {
     });
   }
 
-  /** The node that mixes (or will mix) the meeting, or null to mix it here. */
+  /**
+   * The node that is to mix a new caller of the meeting (its owner, or with
+   * MIXER_WORKER_CAPACITY another that mixes it too), or null to mix it here. A node
+   * returned counts as carrying one more call until `placed(nodeId)`.
+   */
   async ownerFor(meetingKey: string): Promise<string | null> {
     const store = this.parts.store;
     // A store that does not answer: the join that follows says so to the caller.
     const meeting = await store.getMeetingByKey(meetingKey).catch(() => null);
+    let nodeId: string | null = null;
     if (meeting) {
       const info = await store.getMeetingInfo(meeting.meeting_sid).catch(() => null);
-      if (info) return info.nodeId;
+      if (info) nodeId = this.placement?.spill(meetingKey, info.nodeId) ?? info.nodeId;
     }
-    return this.placement?.place(meetingKey, performance.now()) ?? null;
+    nodeId ??= this.placement?.place(meetingKey, performance.now()) ?? null;
+    if (nodeId !== null && nodeId !== this.nodeId) this.placement?.reserve(nodeId, 1);
+    return nodeId;
+  }
+
+  /** The hand-over to `nodeId` that `ownerFor` chose is over, done or not. */
+  placed(nodeId: string): void {
+    this.placement?.reserve(nodeId, -1);
   }
 
   /** A hand-over failed: the meeting's next caller is placed afresh. */

@@ -172,10 +172,13 @@ export class MeetingController {
     }
     call.enterMeeting(runtime, slot, new KeypadMatcher(decision.attributes, this.parts.keypadInterdigitMs), result.call);
     runtime.addCall(call, slot, result.meeting.locked);
-    if (call.role === "host" || !fresh) {
+    // A host anywhere in the meeting (on another node mixing it too: cascade.ts) has started it.
+    if (call.role === "host" || !fresh || result.meeting.attendees.hosts > 0) {
       if (call.role === "host" && runtime.cancelStop()) runtime.mixer.overlay.clear();
       if (!runtime.started) this.startMeeting(runtime);
     }
+    // The other nodes let their waiting callers in, and call off a stop after their last host left.
+    if (call.role === "host" && fresh) this.tellMeeting({ type: "meeting_start", meetingSid: runtime.meetingSid });
     if (fresh) this.greet(call, runtime, decision);
     log.info(
       { call_sid: call.callSid, meeting_sid: runtime.meetingSid, account_sid: runtime.accountSid, role: call.role },
@@ -270,6 +273,7 @@ export class MeetingController {
         const next: ParticipantMuted = runtime.participantMuted === "false" ? "true" : "false";
         await store.updateMeeting(runtime.meetingSid, { participant_muted: next });
         await this.applyParticipantMuted(runtime, next);
+        this.tellMeeting({ type: "meeting_participant_muted", meetingSid: runtime.meetingSid, participant_muted: next });
         say(call, [next === "false" ? "meeting-unmuted" : "meeting-muted"]);
         return;
       }
@@ -299,6 +303,7 @@ export class MeetingController {
         const locked = !runtime.locked;
         await store.updateMeeting(runtime.meetingSid, { locked });
         this.applyLock(runtime, locked);
+        this.tellMeeting({ type: "meeting_lock", meetingSid: runtime.meetingSid, locked });
         say(call, [locked ? "meeting-locked" : "meeting-unlocked"]);
         return;
       }
@@ -306,6 +311,7 @@ export class MeetingController {
         const onHold = runtime.onHold.includes("p") || runtime.onHold.includes("l") ? "" : "pl";
         await store.updateMeeting(runtime.meetingSid, { on_hold: onHold });
         this.applyMeetingHold(runtime, onHold);
+        this.tellMeeting({ type: "meeting_on_hold", meetingSid: runtime.meetingSid, on_hold: onHold });
         say(call, [onHold ? "hold-on" : "hold-off"]);
         return;
       }
@@ -352,7 +358,7 @@ export class MeetingController {
   // ---- control from the API --------------------------------------------------------
 
   /** A control message for a meeting this node mixes (hand-overs go elsewhere). */
-  onControl(m: Exclude<ControlMessage, { type: "handover" }>): void {
+  onControl(m: Exclude<ControlMessage, { type: "handover" | "trunk" }>): void {
     if (m.type === "call_hangup" && m.meetingSid === "") {
       // A call at the access-code prompt (DELETE /calls of a call with no meeting): sent
       // to the node that answered it; if it joined meanwhile, it is hung up all the same.
@@ -360,6 +366,8 @@ export class MeetingController {
       if (c) this.parts.bg(this.hangup(c, "api"));
       return;
     }
+    // What this node did itself and told the other nodes of the meeting (cascade.ts).
+    if ("origin" in m && m.origin === this.parts.nodeId) return;
     const runtime = this.meetings.get(m.meetingSid);
     if (!runtime) return;
     const callOf = (sid: string) => {
@@ -396,12 +404,26 @@ export class MeetingController {
         this.applyLock(runtime, m.locked); // the store refuses new non-hosts; the mix is unchanged
         break;
       case "meeting_end":
-        this.parts.bg(this.endMeeting(m.meetingSid, "api"));
+        this.parts.bg(this.endMeeting(m.meetingSid, m.origin ? "cascade" : "api", false));
+        break;
+      case "meeting_start":
+        if (runtime.cancelStop()) runtime.mixer.overlay.clear();
+        if (!runtime.started) this.startMeeting(runtime);
         break;
     }
   }
 
   // ---- the meeting rules, shared by the keypad and the API ----------------------------
+
+  /**
+   * A meeting-wide change made here (keypad, rules): the other nodes mixing the meeting
+   * (cascade.ts) apply it too. This node skips its own copy (`origin`).
+   */
+  private tellMeeting(
+    m: Extract<ControlMessage, { type: "meeting_participant_muted" | "meeting_lock" | "meeting_on_hold" | "meeting_start" }>,
+  ): void {
+    this.parts.bg(this.store.control.sendToMeeting({ ...m, origin: this.parts.nodeId }).catch(() => null));
+  }
 
   private callUpdated(call: CallSession): void {
     const api = call.toApi();
@@ -527,7 +549,9 @@ export class MeetingController {
               ? [call.name, this.voice.prompts.get("has-left")]
               : null,
           );
-          if (call.role === "host" && runtime.hosts() === 0) this.lastHostLeft(runtime);
+          // The store counts the hosts of the whole meeting, those other nodes mix included.
+          if (call.role === "host" && runtime.hosts() === 0 && (left?.meeting.attendees.hosts ?? 0) === 0)
+            this.lastHostLeft(runtime);
         }
       }
     }
@@ -578,8 +602,13 @@ export class MeetingController {
     this.events.emit({ type: "meeting.ended", meetingSid: runtime.meetingSid, reason: why });
   }
 
-  /** Ends a whole meeting: every caller is hung up with BYE, then the objects are gone. */
-  async endMeeting(meetingSid: string, why: string): Promise<void> {
+  /**
+   * Ends a whole meeting: every caller is hung up with BYE, then the objects are gone.
+   * `tell`: the other nodes mixing it end it too (false when they told us).
+   */
+  async endMeeting(meetingSid: string, why: string, tell = true): Promise<void> {
+    if (tell)
+      await this.store.control.sendToMeeting({ type: "meeting_end", meetingSid, origin: this.parts.nodeId }).catch(() => null);
     const runtime = this.meetings.get(meetingSid);
     if (runtime) {
       this.disposeMeeting(runtime, why);

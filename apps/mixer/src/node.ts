@@ -18,6 +18,7 @@ import { JoinLatency } from "./join-latency.ts";
 import { type GuessStore, TrustedSources } from "./guess-limiter.ts";
 import { Failover } from "./failover.ts";
 import { BrowserRelay } from "./browser-relay.ts";
+import { Cascade } from "./cascade.ts";
 import { Handover } from "./handover.ts";
 import { Housekeeping } from "./housekeeping.ts";
 import { LobbyRecords } from "./lobby-records.ts";
@@ -103,6 +104,8 @@ export interface MixerNodeOptions {
    * handed over to them. Empty or absent: this node mixes the meetings it creates.
    */
   placement?: () => readonly string[];
+  /** Calls a placement node mixes before a meeting it owns spills over to another (cascade.ts); 0: never. */
+  workerCapacity?: number;
   /** Sub-ticks each frame's packets are spread over (1-10, default 1). */
   sendPhases?: number;
   /** SIP over WebSocket for browsers (RFC 7118) on this TCP port (0: a free one); absent or null: none. */
@@ -157,6 +160,8 @@ export class MixerNode {
   private readonly controller: MeetingController;
   private readonly handover: Handover;
   private readonly relay: BrowserRelay;
+  /** Trunks to the other nodes mixing a meeting mixed here too (MIXER_WORKER_CAPACITY). */
+  readonly cascade: Cascade;
   private readonly lobbyRecords: LobbyRecords;
   private readonly failover: Failover;
   private readonly housekeeping: Housekeeping;
@@ -221,6 +226,7 @@ export class MixerNode {
       meetings: this.controller,
       events,
       placement: opts.placement ?? null,
+      capacity: opts.workerCapacity ?? 0,
       timeoutMs: opts.handoverTimeoutMs ?? 3000,
       ua: () => this.ua,
       sipPort: () => this.sipPort,
@@ -229,6 +235,7 @@ export class MixerNode {
       log,
       bg,
     });
+    this.cascade = new Cascade({ store, nodeId, host: sipHost, meetings: this.controller.meetings, events, log, bg });
     this.relay = new BrowserRelay({ handover: this.handover, sipHost, ports, registry, log, bg });
     this.lobbyRecords = new LobbyRecords({ store, nodeId, events, log, bg });
     this.failover = new Failover({
@@ -298,12 +305,16 @@ export class MixerNode {
         ),
     );
     const joinLatency = this.joinLatency;
+    const cascade = this.cascade;
     this.clock = new MixClock({
       lobby,
       meetings: this.controller.meetings,
       flush: () => ports.flush(),
       receive: () => ports.receive(),
-      afterMix: () => joinLatency.afterMix(),
+      afterMix: () => {
+        joinLatency.afterMix();
+        cascade.afterMix();
+      },
       idle: () => registry.size === 0,
       sendPhases: Math.max(1, Math.min(10, Math.floor(opts.sendPhases ?? SEND_PHASES))),
       tickStats: this.tickStats,
@@ -393,6 +404,7 @@ export class MixerNode {
       });
       this.ws = ws;
     }
+    await this.cascade.start();
     this.unsubscribe = await opts.store.control.subscribe(opts.nodeId, (m) => this.onControl(m));
     this.stopResetWatch = opts.store.onReset(() => {
       bg(housekeeping.restoreMeetings());
@@ -425,7 +437,8 @@ export class MixerNode {
   private onControl(m: ControlMessage): void {
     if (m.type === "handover") {
       if (!this.relay.onMessage(m)) this.handover.onMessage(m);
-    } else this.controller.onControl(m);
+    } else if (m.type === "trunk") this.cascade.onMessage(m);
+    else this.controller.onControl(m);
   }
 
   /** What the node counted since it started, read when metrics are scraped (metrics.ts). */
@@ -457,6 +470,7 @@ export class MixerNode {
     this.relay.stop();
     await Promise.all([...this.registry.calls.values()].map((c) => this.hangup(c, "shutdown")));
     this.clock.stop();
+    this.cascade.stop();
     this.failover.stop();
     this.ports.close();
     for (const t of this.timers) clearInterval(t);

@@ -113,6 +113,7 @@ export async function startMixer(options: StartMixerOptions): Promise<RunningMix
     rtpPortMin: rtp.min,
     rtpPortMax: rtp.max,
     placement: workers ? () => (workers as WorkerProcesses).nodeIds() : undefined,
+    workerCapacity: env.MIXER_WORKER_CAPACITY,
     rtpSharedSockets: env.RTP_SHARED_SOCKETS,
     rtpBatchIo: env.RTP_BATCH_IO,
     codeGuessLimit: env.CODE_GUESS_LIMIT,

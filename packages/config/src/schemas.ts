@@ -234,6 +234,12 @@ export const mixerVars = {
    * Needs DATABASE_URL and REDIS_URL.
    */
   MIXER_WORKERS: intVar(0, 0, 64),
+  /**
+   * Calls one worker mixes before a meeting it owns spills over: new callers of that
+   * meeting are mixed on another worker linked to the owner by a trunk (cascade). 0:
+   * unlimited (a meeting stays on one worker).
+   */
+  MIXER_WORKER_CAPACITY: intVar(0, 0, 100_000),
   /** Set by the front for its workers: a worker exits when its parent is gone. */
   MIXER_PARENT_PID: optionalIntVar(1),
   /**

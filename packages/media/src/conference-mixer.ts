@@ -84,6 +84,16 @@ function meanSquare(pcm: Int16Array, base: number, n: number): number {
   return acc / n;
 }
 
+/** 16-bit little-endian samples (`n` bytes, at most one frame) into `pcm[base..]`, the rest of the frame zero. */
+function readLinear(data: Uint8Array, fo: number, n: number, pcm: Int16Array, base: number): void {
+  const samples = n >> 1 < F16 ? n >> 1 : F16;
+  for (let i = 0; i < samples; i++) {
+    const j = fo + 2 * i;
+    pcm[base + i] = (((data[j] as number) | ((data[j + 1] as number) << 8)) << 16) >> 16;
+  }
+  for (let i = samples; i < F16; i++) pcm[base + i] = 0;
+}
+
 /** Soft clip: unity below 16384, then compressed smoothly towards full scale. */
 function softClip(v: number): number {
   if (v > 16384) return (16384 + (v - 16384) / (1 + (v - 16384) / 16383)) | 0;
@@ -155,6 +165,8 @@ export class ConferenceMixer {
   private member = new Uint8Array(0);
   private waiting = new Uint8Array(0);
   private send = new Uint8Array(0);
+  /** 1: the input is 16 kHz 16-bit linear PCM (a cascade trunk lane), not the codec's. */
+  private linear = new Uint8Array(0);
   private talkable = new Uint8Array(0);
   private hang = new Uint8Array(0);
   private mohIdx = new Uint8Array(0);
@@ -184,7 +196,11 @@ export class ConferenceMixer {
   private readonly tmp8 = new Int16Array(F8);
   private readonly candSlot: Int32Array;
   private readonly candScore: Float64Array;
-  private readonly talkerPcm: Int32Array;
+  /**
+   * Per talker `k` of the last tick (`talkers[k]`), its 16 kHz frame after gain at
+   * `k * 320`: what a cascade trunk sends of a local talker (see trunk.ts).
+   */
+  readonly talkerPcm: Int32Array;
   private readonly mohFrames: Int16Array;
   private readonly mohTick: Int32Array;
   /** This mixer's place in each music loop (the sources are shared between meetings). */
@@ -279,6 +295,7 @@ export class ConferenceMixer {
     this.member = grown(this.member, n);
     this.waiting = grown(this.waiting, n);
     this.send = grown(this.send, n);
+    this.linear = grown(this.linear, n);
     this.talkable = grown(this.talkable, n);
     this.hang = grown(this.hang, n);
     this.mohIdx = grown(this.mohIdx, n);
@@ -310,7 +327,8 @@ export class ConferenceMixer {
    * codec is unknown.
    */
   addSlot(options: SlotOptions): number {
-    const c = typeof options.codec === "number" ? options.codec : codecId(options.codec);
+    // A linear input is mixed as a 16 kHz one: G.722's place in the wide-band paths.
+    const c = options.linear ? CODEC_G722 : typeof options.codec === "number" ? options.codec : codecId(options.codec);
     if (c < 0 || c >= CODEC_COUNT || (c === CODEC_OPUS && !opusAvailable())) return -1;
     if (this.freeCount === 0) {
       if (this.capacity >= this.maxCapacity) return -1;
@@ -329,6 +347,7 @@ export class ConferenceMixer {
     if (member) this.memberCount++;
     this.waiting[s] = options.waiting ? 1 : 0;
     this.send[s] = options.send === false ? 0 : 1;
+    this.linear[s] = options.linear ? 1 : 0;
     this.gain[s] = options.gain ?? 1;
     this.mohIdx[s] = this.defaultMohIndex;
     if (options.moh !== undefined) this.setMoh(s, options.moh);
@@ -421,6 +440,11 @@ export class ConferenceMixer {
   /** Whether the slot's caller may be heard now (host or unmuted participant, admitted, not held or waiting). */
   canBeHeard(slot: number): boolean {
     return this.isUsed(slot) && this.talkable[slot] === 1;
+  }
+
+  /** Whether the slot's input is linear PCM (a cascade trunk lane), not a caller's codec. */
+  isLinear(slot: number): boolean {
+    return this.isUsed(slot) && this.linear[slot] === 1;
   }
 
   /** Whether the slot was mixed as a talker in the last tick. */
@@ -556,7 +580,13 @@ export class ConferenceMixer {
       const base = s * F16;
       let e = -1;
       if (n > 0) {
-        if (c === CODEC_OPUS) {
+        if (this.linear[s] === 1) {
+          if (talk) {
+            readLinear(data, fo, n, pcmIn, base);
+            decodedTick[s] = tick;
+            e = meanSquare(pcmIn, base, F16);
+          }
+        } else if (c === CODEC_OPUS) {
           if (talk) {
             (this.opus as OpusMixState).decode(s, data, fo, n, pcmIn, base);
             decodedTick[s] = tick;

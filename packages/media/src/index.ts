@@ -18,3 +18,4 @@ export * from "./rtp.ts";
 export * from "./sdp.ts";
 export * from "./tones.ts";
 export * from "./sdp-webrtc.ts";
+export * from "./trunk.ts";

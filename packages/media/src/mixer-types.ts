@@ -61,6 +61,11 @@ export interface SlotOptions {
   moh?: string;
   /** Where the caller's audio comes from. Default none. */
   input?: FrameSource | null;
+  /**
+   * The input is 16 kHz 16-bit little-endian linear PCM, 640 bytes a frame (a cascade
+   * trunk lane, trunk.ts), whatever `codec` says. Use with `send: false`. Default false.
+   */
+  linear?: boolean;
   /** Run the in-band DTMF detector on this caller's audio (G.711 only). Default false. */
   inbandDtmf?: boolean;
 }

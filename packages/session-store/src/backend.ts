@@ -141,6 +141,8 @@ export interface Backend {
   ): Promise<MeetingRecord | null>;
   /** Publishes `payload` on `channelPrefix + owner` of a live meeting; null when there is none. */
   publishToOwner(meetingSid: string, now: number, channelPrefix: string, payload: string): Promise<number | null>;
+  /** Publishes `payload` on the channel of the meeting's owner and of every node carrying one of its calls (each once). */
+  publishToMeeting(meetingSid: string, now: number, channelPrefix: string, payload: string): Promise<number | null>;
   close(): Promise<void>;
 }
 

@@ -38,6 +38,7 @@ const BACKEND_METHODS = [
   "restore",
   "reapExpired",
   "publishToOwner",
+  "publishToMeeting",
   "moveMeeting",
 ] as const satisfies readonly (keyof Backend)[];
 

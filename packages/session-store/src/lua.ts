@@ -487,6 +487,23 @@ local m = getm(ARGV[3])
 if not m then return false end
 return redis.call('PUBLISH', ARGV[4] .. m.node, ARGV[5])
 `,
+  /** ARGV: 3 meeting sid, 4 channel prefix, 5 payload. -> nil | receivers (owner and every call's node, once each) */
+  publishToMeeting: `
+if not alive(ARGV[3]) then return false end
+local m = getm(ARGV[3])
+if not m then return false end
+local seen = { [m.node] = true }
+local n = redis.call('PUBLISH', ARGV[4] .. m.node, ARGV[5])
+local calls = callsOf(ARGV[3])
+for i = 1, #calls do
+  local node = cjson.decode(calls[i]).node
+  if node and not seen[node] then
+    seen[node] = true
+    n = n + redis.call('PUBLISH', ARGV[4] .. node, ARGV[5])
+  end
+end
+return n
+`,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

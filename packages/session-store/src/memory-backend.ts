@@ -385,6 +385,19 @@ export class MemoryBackend implements Backend {
     return m ? this.#transport.publish(channelPrefix + m.node, payload) : null;
   }
 
+  async publishToMeeting(meetingSid: string, now: number, channelPrefix: string, payload: string): Promise<number | null> {
+    const m = this.#alive(meetingSid, now);
+    if (!m) return null;
+    const nodes = new Set([m.node]);
+    for (const cs of this.#s.meetingCalls.get(meetingSid) ?? []) {
+      const c = this.#s.calls.get(cs);
+      if (c) nodes.add(c.node);
+    }
+    let n = 0;
+    for (const node of nodes) n += await this.#transport.publish(channelPrefix + node, payload);
+    return n;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

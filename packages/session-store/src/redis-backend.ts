@@ -256,6 +256,11 @@ export class RedisBackend implements Backend {
     return typeof reply === "number" ? reply : null;
   }
 
+  async publishToMeeting(meetingSid: string, now: number, channelPrefix: string, payload: string): Promise<number | null> {
+    const reply = await this.#run("publishToMeeting", now, meetingSid, channelPrefix, payload);
+    return typeof reply === "number" ? reply : null;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

@@ -63,6 +63,13 @@ export interface ControlChannel {
    * one step; resolves to the subscribers reached, or null when the meeting does not exist.
    */
   sendToOwner(message: ControlMessage): Promise<number | null>;
+  /**
+   * Sends `message` to every node mixing `message.meetingSid`: its owner and each node
+   * carrying one of its calls (a meeting too big for one node is mixed by several, see
+   * the mixer's cascade.ts), in one step; resolves to the subscribers reached, or null
+   * when the meeting does not exist. For what changes the whole meeting.
+   */
+  sendToMeeting(message: ControlMessage): Promise<number | null>;
   /** Delivers every message for `nodeId` to `handler` from now on (resolves once active). */
   subscribe(nodeId: string, handler: (message: ControlMessage) => unknown): Promise<Unsubscribe>;
 }

@@ -132,6 +132,8 @@ class Store implements SessionStore {
     this.control = {
       send: (nodeId, message) => transport.publish(controlPrefix + nodeId, JSON.stringify(message)),
       sendToOwner: (message) => backend.publishToOwner(message.meetingSid, this.#clock(), controlPrefix, JSON.stringify(message)),
+      sendToMeeting: (message) =>
+        backend.publishToMeeting(message.meetingSid, this.#clock(), controlPrefix, JSON.stringify(message)),
       subscribe: (nodeId, handler) => transport.subscribe(controlPrefix + nodeId, jsonHandler(handler, this.#onError, isControl)),
     };
     this.events = {

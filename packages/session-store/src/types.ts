@@ -357,11 +357,31 @@ export type ControlMessage =
   | { type: "call_mute"; meetingSid: string; callSid: string; muted: boolean }
   | { type: "call_hold"; meetingSid: string; callSid: string; on_hold: boolean }
   | { type: "call_hangup"; meetingSid: string; callSid: string }
-  | { type: "meeting_participant_muted"; meetingSid: string; participant_muted: ParticipantMuted }
-  | { type: "meeting_on_hold"; meetingSid: string; on_hold: string }
-  | { type: "meeting_lock"; meetingSid: string; locked: boolean }
-  | { type: "meeting_end"; meetingSid: string }
-  | HandoverMessage;
+  | { type: "meeting_participant_muted"; meetingSid: string; participant_muted: ParticipantMuted; origin?: string }
+  | { type: "meeting_on_hold"; meetingSid: string; on_hold: string; origin?: string }
+  | { type: "meeting_lock"; meetingSid: string; locked: boolean; origin?: string }
+  | { type: "meeting_end"; meetingSid: string; origin?: string }
+  /** A host joined on another node mixing the meeting (cascade): callers waiting for one are let in. */
+  | { type: "meeting_start"; meetingSid: string; origin?: string }
+  | HandoverMessage
+  | TrunkMessage;
+
+/**
+ * Node to node: a meeting mixed by more than one node (a cascade) links their mixes by
+ * UDP trunks. `hello` goes to every node of the meeting when a node starts mixing it
+ * (sendToMeeting), `ack` answers it, `bye` says the node stopped mixing it. `rxId` is the
+ * sender's id for the meeting in the trunk packets it receives; `address`/`port` where
+ * it receives them. The store only carries it; the mixer validates it.
+ */
+export interface TrunkMessage {
+  type: "trunk";
+  meetingSid: string;
+  step: "hello" | "ack" | "bye";
+  fromNodeId: string;
+  address: string;
+  port: number;
+  rxId: number;
+}
 
 /**
  * The steps of handing a call over from the node that answered it to the node that mixes
@@ -395,7 +415,9 @@ export const CONTROL_MESSAGE_TYPES = [
   "meeting_on_hold",
   "meeting_lock",
   "meeting_end",
+  "meeting_start",
   "handover",
+  "trunk",
 ] as const satisfies readonly ControlMessage["type"][];
 
 /** Every event `type`, for validation of received events. */

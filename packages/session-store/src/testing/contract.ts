@@ -557,6 +557,18 @@ export function sessionStoreContract(makeHarness: () => Harness): void {
       expect(got).toEqual([...msgs, { type: "meeting_end", meetingSid: sid }]);
       expect(gotB).toEqual([]);
 
+      // A meeting mixed by two nodes (cascade): sendToMeeting reaches both, once each.
+      const second = await mixer.join(joinInput("ctl", "participant", { nodeId: "node-b" }));
+      expect(second.ok && second.ownerNodeId).toBe("node-a");
+      const third = await mixer.join(joinInput("ctl", "participant", { nodeId: "node-b" }));
+      expect(third.ok).toBe(true);
+      const lock: ControlMessage = { type: "meeting_lock", meetingSid: sid, locked: false, origin: "node-b" };
+      expect(await api.control.sendToMeeting(lock)).toBe(2);
+      expect(await api.control.sendToMeeting({ type: "meeting_end", meetingSid: "nope" })).toBeNull();
+      await waitFor(() => got.length === 8 && gotB.length === 1);
+      expect(got[7]).toEqual(lock);
+      expect(gotB).toEqual([lock]);
+
       // A throwing handler reports to onError and does not stop later deliveries.
       const stopBad = await mixer.control.subscribe("node-c", () => {
         throw new Error("boom");

@@ -15,7 +15,7 @@ const route = createRoute({
   tags: ["Calls"],
   summary: "Update call",
   description:
-    "Mutes or unmutes, holds or releases, or renames a call. The change is stored and sent to the mixer node that owns the meeting. A call still at the access-code prompt (`meeting_sid` null) has no meeting to be muted, held or named in: changing it is a 409 until it joins.",
+    "Mutes or unmutes, holds or releases, or renames a call. The change is stored and sent to the mixer nodes of the meeting; the one that mixes the call applies it. A call still at the access-code prompt (`meeting_sid` null) has no meeting to be muted, held or named in: changing it is a 409 until it joins.",
   security: [{ basicAuth: [] }],
   request: { params: CallParams, query: ObjectQuerySchema, body: jsonBodyOf(CallPatchSchema, "The fields to change") },
   responses: { 200: ok(CallFilteredSchema, "The updated Call object"), ...errors(400, 401, 404, 409, 415, 422) },
@@ -51,7 +51,10 @@ export function registerUpdate(app: OpenAPIHono<AppEnv>): void {
       messages.push({ type: "call_mute", meetingSid: call.meeting_sid, callSid: sid, muted: call.muted });
     if (patch.on_hold !== undefined)
       messages.push({ type: "call_hold", meetingSid: call.meeting_sid, callSid: sid, on_hold: call.on_hold });
-    for (const m of messages) await store.control.sendToOwner(m);
+    // To every node of the meeting: the one that mixes the call applies it. In a meeting
+    // mixed by several nodes that is not always the owner, and after a failover the
+    // call's record may still name the node that died.
+    for (const m of messages) await store.control.sendToMeeting(m);
     return c.json(selectOne(c, call, CALL_FIELDS), 200);
   });
 }

@@ -12,7 +12,7 @@ const route = createRoute({
   tags: ["Meetings"],
   summary: "Delete meeting",
   description:
-    "Ends the meeting: the mixer node that owns it hangs every caller up, and the Meeting and its Call objects are deleted.",
+    "Ends the meeting: every mixer node that mixes it (its owner, and any it spilled over to) hangs its callers up, and the Meeting and its Call objects are deleted.",
   security: [{ basicAuth: [] }],
   request: { params: MeetingParams },
   responses: { 204: { description: "Ended (empty body)" }, ...errors(401, 404) },
@@ -24,9 +24,9 @@ export function registerDelete(app: OpenAPIHono<AppEnv>): void {
     const sid = c.req.valid("param").meeting_sid;
     const info = (await store?.getMeetingInfo(sid)) ?? null;
     if (!store || !info || !isOwn(c, info.meeting)) throw notFound("meeting");
-    // First tell the owner to hang everyone up (it knows the calls' media), then delete
-    // the objects here, so they are gone when we answer even if that node is down.
-    await store.control.send(info.nodeId, { type: "meeting_end", meetingSid: sid });
+    // First tell the nodes mixing it to hang everyone up (they know the calls' media),
+    // then delete the objects here, so they are gone when we answer even if a node is down.
+    await store.control.sendToMeeting({ type: "meeting_end", meetingSid: sid });
     await store.endMeeting(sid);
     return c.body(null, 204);
   });

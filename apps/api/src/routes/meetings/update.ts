@@ -15,7 +15,7 @@ const route = createRoute({
   tags: ["Meetings"],
   summary: "Update meeting",
   description:
-    "Puts roles on hold (`on_hold`) or changes `participant_muted`; not in the reference: locks or unlocks the meeting (`locked`). The change is stored and sent to the mixer node that owns the meeting.",
+    "Puts roles on hold (`on_hold`) or changes `participant_muted`; not in the reference: locks or unlocks the meeting (`locked`). The change is stored and sent to every mixer node that mixes the meeting (its owner, and the nodes a meeting too big for one spilled over to).",
   security: [{ basicAuth: [] }],
   request: { params: MeetingParams, query: ObjectQuerySchema, body: jsonBodyOf(MeetingPatchSchema, "The fields to change") },
   responses: { 200: ok(MeetingFilteredSchema, "The updated Meeting object"), ...errors(400, 401, 404, 415, 422) },
@@ -42,7 +42,7 @@ export function registerUpdate(app: OpenAPIHono<AppEnv>): void {
       messages.push({ type: "meeting_participant_muted", meetingSid: sid, participant_muted: meeting.participant_muted });
     }
     if (patch.locked !== undefined) messages.push({ type: "meeting_lock", meetingSid: sid, locked: meeting.locked });
-    for (const m of messages) await store.control.sendToOwner(m);
+    for (const m of messages) await store.control.sendToMeeting(m);
     return c.json(selectOne(c, meeting, MEETING_FIELDS), 200);
   });
 }
